@@ -1,0 +1,36 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+let package = Package(
+    name: "pipsqueak",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pipsqueak", targets: ["pipsqueak"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Statistics", dependencies: ["CGSL"]),
+        .target(name: "Workload", dependencies: ["Statistics"]),
+        .target(name: "CachePolicy", dependencies: ["Workload"]),
+        .target(name: "Simulation", dependencies: [
+            "CachePolicy",
+            .product(name: "HeapModule", package: "swift-collections"),
+        ]),
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation"]),
+        .executableTarget(name: "pipsqueak", dependencies: [
+            "Experiments",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bench-sim", dependencies: ["Simulation", "Experiments"], path: "Sources/bench-sim"),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
+        .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+    ]
+)

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a text file line by line through a fixed buffer, so a file of any length is read in constant
+/// memory. Lines are handed out as byte buffers valid until the next call; `\r\n` endings are accepted.
+///
+/// Ownership: owns its `FILE*`, closed in `deinit`.
+public final class LineReader {
+    public let path: String
+    private let file: UnsafeMutablePointer<FILE>
+    private var buffer: UnsafeMutablePointer<CChar>? = nil
+    private var capacity: Int = 0
+    /// The 1-based number of the line last returned (0 before the first).
+    public private(set) var lineNumber = 0
+
+    public init(path: String) throws {
+        self.path = path
+        guard let f = fopen(path, "r") else {
+            throw InputError(file: path, line: 0, "cannot open for reading: \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        if fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            fclose(f)
+            throw InputError(file: path, line: 0, "is a directory, expected a file")
+        }
+        file = f
+    }
+
+    deinit {
+        free(buffer)
+        fclose(file)
+    }
+
+    /// Calls `body` with the next line's bytes (without the line ending), or returns false at the end.
+    @inline(__always)
+    public func nextLine<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        var n = getline(&buffer, &capacity, file)
+        guard n >= 0, let buf = buffer else { return nil }
+        lineNumber += 1
+        return try buf.withMemoryRebound(to: UInt8.self, capacity: n) { p in
+            while n > 0, p[n - 1] == 10 || p[n - 1] == 13 { n -= 1 }
+            return try body(UnsafeBufferPointer(start: p, count: n))
+        }
+    }
+
+    /// The next line as a `String`, or nil at the end.
+    public func nextString() -> String? {
+        nextLine { String(decoding: $0, as: UTF8.self) }
+    }
+}

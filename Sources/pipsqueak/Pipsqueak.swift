@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The root command only configures; each subcommand lives in its own file.
+struct Pipsqueak: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipsqueak",
+        abstract: "Package-caching serverless workers: simulate, run and compare handler, import and install caches.",
+        discussion: """
+        pipsqueak replays request traces against a worker that caches paused containers (handler cache), \
+        zygote interpreters with packages pre-imported (import cache) and installed packages (install cache). \
+        Data shipped in traces/ drives the defaults; every command that samples takes --seed.
+        """,
+        subcommands: [TraceCommand.self])
+}

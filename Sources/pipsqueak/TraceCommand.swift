@@ -1,0 +1,176 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Workload
+
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Generate, convert and summarise request traces.",
+        discussion: """
+        A trace is two CSV files: NAME.csv (time_s,handler: arrival in seconds, handler id) and \
+        NAME.handlers.csv (handler,customer,packages,init_ms,exec_ms,memory_mb).
+        """,
+        subcommands: [TraceGenerate.self, TraceFromAzure.self, TraceStatsCommand.self])
+}
+
+/// Options every generator shares.
+struct GeneratorOptions: ParsableArguments {
+    @Option(help: "Root seed for every random draw (same seed, same trace).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Arrival rate, requests per second (Poisson arrivals).")
+    var rate: Double?
+
+    @Option(help: "Trace length in seconds.")
+    var seconds: Double = 600
+
+    @Option(help: "Also print the trace's stats after writing it.")
+    var stats: Bool = true
+
+    func validate() throws {
+        if let r = rate, !(r > 0) { throw ValidationError("--rate must be a positive number of requests per second") }
+        if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+    }
+}
+
+struct TraceGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate a synthetic trace (the paper's microbenchmark or a mixed workload).",
+        subcommands: [GenerateMicro.self, GenerateMixed.self])
+}
+
+struct GenerateMicro: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "micro",
+        abstract: "The paper's microbenchmark: N distinct handlers all importing one package, Poisson arrivals.")
+
+    @Option(help: "The package every handler imports (a distribution name).")
+    var package: String = "numpy"
+
+    @Option(help: "Number of distinct handlers.")
+    var handlers: Int = 100
+
+    @OptionGroup var common: GeneratorOptions
+
+    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv).")
+    var out: String?
+
+    func validate() throws {
+        if handlers < 1 { throw ValidationError("--handlers must be at least 1") }
+    }
+
+    func run() throws {
+        let out = self.out ?? ProjectPaths.traces("generated/micro-\(package).csv")
+        let (table, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: common.rate ?? 2,
+                                                              seconds: common.seconds, seed: common.seed)
+        let cmd = "pipsqueak trace generate micro --package \(package) --handlers \(handlers) --rate \(common.rate ?? 2) --seconds \(common.seconds) --seed \(common.seed)"
+        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: common.seed))
+        print("wrote \(n) requests for \(table.count) handlers to \(out)")
+        if common.stats { print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out)))) }
+    }
+}
+
+struct GenerateMixed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mixed",
+        abstract: "A mixed workload: handlers with real import sets from traces/handler-sets.csv, Zipf popularity.")
+
+    @Option(help: "Number of handlers.")
+    var handlers: Int = 500
+
+    @Option(help: "Zipf exponent of handler popularity (0 = uniform).")
+    var zipf: Double = 1.0
+
+    @Option(help: "Number of customers owning the handlers (round-robin).")
+    var customers: Int = 50
+
+    @Option(help: "Keep only packages measured in this packages.csv (rows left empty are dropped).")
+    var onlyMeasured: String?
+
+    @OptionGroup var common: GeneratorOptions
+
+    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv).")
+    var out: String?
+
+    func validate() throws {
+        if handlers < 1 { throw ValidationError("--handlers must be at least 1") }
+        if zipf < 0 { throw ValidationError("--zipf must be >= 0") }
+        if customers < 1 { throw ValidationError("--customers must be at least 1") }
+    }
+
+    func run() throws {
+        let out = self.out ?? ProjectPaths.traces("generated/mixed.csv")
+        let sets = try TraceJobs.loadHandlerSets(restrictTo: onlyMeasured)
+        let rate = common.rate ?? 20
+        let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: handlers, zipfExponent: zipf, rate: rate,
+                                                     seconds: common.seconds, customers: customers, seed: common.seed)
+        var cmd = "pipsqueak trace generate mixed --handlers \(handlers) --zipf \(zipf) --customers \(customers) --rate \(rate) --seconds \(common.seconds) --seed \(common.seed)"
+        if let o = onlyMeasured { cmd += " --only-measured \(o)" }
+        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: common.seed))
+        print("wrote \(n) requests for \(table.count) handlers to \(out)")
+        if common.stats { print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out)))) }
+    }
+}
+
+struct TraceFromAzure: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "from-azure",
+        abstract: "Convert Azure Functions 2019 trace files into a pipsqueak trace.",
+        discussion: """
+        DIR holds invocations.csv (per-minute counts), durations.csv and memory.csv in the published schema; \
+        columns are found by header name. Each minute's count becomes that many arrivals spread uniformly in \
+        the minute; each function gets the packages of a random real row of traces/handler-sets.csv.
+        """)
+
+    @Argument(help: "Directory with invocations.csv, durations.csv, memory.csv.")
+    var directory: String
+
+    @Option(help: "First minute of the window (a minute column's number; default: the first column).")
+    var fromMinute: Int?
+
+    @Option(help: "Number of minutes in the window (default: through the last column).")
+    var minutes: Int?
+
+    @Option(help: "Root seed for arrival offsets and package sets.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output trace CSV.")
+    var out: String?
+
+    func validate() throws {
+        if let m = minutes, m < 1 { throw ValidationError("--minutes must be at least 1") }
+    }
+
+    func run() throws {
+        let out = self.out ?? ProjectPaths.traces("generated/azure.csv")
+        let azure = try AzureTrace(directory: directory, fromMinute: fromMinute, minutes: minutes)
+        for w in azure.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        let (table, body) = try azure.trace(sets: try TraceJobs.loadHandlerSets(), seed: seed)
+        let cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
+        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: seed))
+        print("wrote \(n) requests for \(table.count) functions (minutes \(azure.firstMinute)...\(azure.lastMinute)) to \(out)")
+        print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out))))
+    }
+}
+
+struct TraceStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Summarise a trace: requests, duration, rate, handler and package popularity.")
+
+    @Argument(help: "The trace CSV (its handler table is read from NAME.handlers.csv unless --handlers is given).")
+    var file: String
+
+    @Option(help: "The handler table, if not beside the trace.")
+    var handlers: String?
+
+    @Option(help: "How many handlers and packages to list.")
+    var top: Int = 10
+
+    func run() throws {
+        let trace = try Trace(path: file, handlersPath: handlers)
+        print(TraceJobs.statsReport(try TraceStats(trace: trace), top: top))
+    }
+}

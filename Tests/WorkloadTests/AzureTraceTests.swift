@@ -1,0 +1,87 @@
+import XCTest
+@testable import Workload
+
+final class AzureTraceTests: XCTestCase {
+    let sets = HandlerSets(rows: [.init(repo: "r", packages: ["numpy"]), .init(repo: "s", packages: ["flask"])])
+
+    func writeSample(_ dir: TestDirectory, invocations: String? = nil) {
+        dir.write("invocations.csv", invocations ?? """
+        HashOwner,HashApp,HashFunction,Trigger,10,11,12
+        o1,a1,f1,http,2,0,1
+        o1,a1,f2,timer,0,3,0
+        o2,a2,f3,queue,0,0,0
+
+        """)
+        dir.write("durations.csv", """
+        HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum
+        o1,a1,f1,250,3,1,2
+        o1,a1,f2,40,3,1,2
+
+        """)
+        dir.write("memory.csv", """
+        HashOwner,HashApp,SampleCount,AverageAllocatedMb
+        o1,a1,5,64
+
+        """)
+    }
+
+    func testCountsExpandIntoArrivalsWithinEachMinute() throws {
+        let dir = TestDirectory()
+        writeSample(dir)
+        let azure = try AzureTrace(directory: dir.path)
+        XCTAssertEqual(azure.functions.count, 2, "a function never invoked in the window is left out")
+        let (table, body) = try azure.trace(sets: sets, seed: 3)
+        let w = try TraceWriter(path: dir.path + "/t.csv", handlers: table)
+        try body(w); try w.commit()
+        let invs = Array(try TraceReader(path: dir.path + "/t.csv", handlers: table))
+        XCTAssertEqual(invs.count, 6)
+        let byMinute = Dictionary(grouping: invs) { $0.arrivalNanos / (60 * Nanos.perSecond) }.mapValues(\.count)
+        XCTAssertEqual(byMinute, [0: 2, 1: 3, 2: 1])
+        XCTAssertEqual(table[0].execMillis, 250)
+        XCTAssertEqual(table[0].memoryBytes, 64 * 1_048_576, "memory per app in the original schema")
+        XCTAssert(table.handlers.allSatisfy { $0.packages == ["numpy"] || $0.packages == ["flask"] })
+    }
+
+    func testAWindowOfMinutes() throws {
+        let dir = TestDirectory()
+        writeSample(dir)
+        let azure = try AzureTrace(directory: dir.path, fromMinute: 11, minutes: 1)
+        XCTAssertEqual(azure.functions.map(\.function), ["f2"])
+        XCTAssertThrowsError(try AzureTrace(directory: dir.path, fromMinute: 50, minutes: 2)) {
+            XCTAssert("\($0)".contains("no minute columns in the window"))
+        }
+    }
+
+    func testMalformedAzureFilesNameFileAndLine() {
+        let dir = TestDirectory()
+        writeSample(dir, invocations: "HashOwner,HashApp,HashFunction,Trigger,1\no,a,f,http,x\n")
+        XCTAssertThrowsError(try AzureTrace(directory: dir.path)) {
+            XCTAssert("\($0)".hasSuffix("invocations.csv:2: column '1': expected an integer, found 'x'"), "\($0)")
+        }
+        writeSample(dir, invocations: "HashOwner,HashApp,Trigger,1\no,a,http,1\n")
+        XCTAssertThrowsError(try AzureTrace(directory: dir.path)) { XCTAssert("\($0)".contains("missing column 'HashFunction'")) }
+        writeSample(dir, invocations: "HashOwner,HashApp,HashFunction,Trigger\n")
+        XCTAssertThrowsError(try AzureTrace(directory: dir.path)) { XCTAssert("\($0)".contains("per-minute count columns")) }
+    }
+
+    /// The shared sample of the real trace (present beside the project on CI).
+    func testSharedAzureSample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = root.deletingLastPathComponent().path + "/shared/data/azure2019-sample-100"
+        guard FileManager.default.fileExists(atPath: dir + "/invocations.csv") else {
+            throw XCTSkip("../shared/data/azure2019-sample-100 is not present")
+        }
+        let azure = try AzureTrace(directory: dir, fromMinute: 480, minutes: 30)
+        XCTAssertEqual(azure.firstMinute, 480); XCTAssertEqual(azure.lastMinute, 509)
+        XCTAssertGreaterThan(azure.functions.count, 10)
+        let expected = azure.functions.reduce(0) { $0 + $1.counts.reduce(0) { $0 + $1.count } }
+        let (table, body) = try azure.trace(sets: sets, seed: 1)
+        let t = TestDirectory()
+        let w = try TraceWriter(path: t.path + "/az.csv", handlers: table)
+        try body(w); try w.commit()
+        try table.write(path: t.path + "/az.handlers.csv")
+        let stats = try TraceStats(trace: Trace(path: t.path + "/az.csv"))
+        XCTAssertEqual(stats.requests, expected)
+        XCTAssertLessThan(stats.lastArrivalNanos, 30 * 60 * Nanos.perSecond)
+    }
+}

@@ -1,0 +1,130 @@
+import XCTest
+@testable import Workload
+
+final class TraceFormatTests: XCTestCase {
+    let handlersCSV = """
+    # a comment
+    handler,customer,packages,init_ms,exec_ms,memory_mb
+    a,c1,numpy;requests,5,20,16
+    b,c2,,0,1.5,4
+
+    """
+
+    func testNanosParseAndFormatRoundTrip() {
+        XCTAssertEqual(Nanos.parseSeconds("0"), 0)
+        XCTAssertEqual(Nanos.parseSeconds("1.5"), 1_500_000_000)
+        XCTAssertEqual(Nanos.parseSeconds("3.000000001"), 3_000_000_001)
+        XCTAssertEqual(Nanos.parseSeconds(" 2. "), 2_000_000_000)
+        XCTAssertEqual(Nanos.parseSeconds(".25"), 250_000_000)
+        for bad in ["", "-1", "1e3", "abc", "1.2.3", "+1", ".", "nan"] { XCTAssertNil(Nanos.parseSeconds(bad), bad) }
+        for ns: Int64 in [0, 1, 999_999_999, 1_000_000_000, 12_345_678_901] {
+            XCTAssertEqual(Nanos.parseSeconds(Nanos.formatSeconds(ns)), ns)
+        }
+        XCTAssertEqual(Nanos.formatMillis(1_234_567), "1.235")
+        XCTAssertEqual(Nanos.formatMillis(5_000), "0.005")
+    }
+
+    func testHandlerTableAndTraceRoundTrip() throws {
+        let dir = TestDirectory()
+        let hp = dir.write("t.handlers.csv", handlersCSV)
+        let table = try HandlerTable.read(path: hp)
+        XCTAssertEqual(table.count, 2)
+        XCTAssertEqual(table[0].packages, ["numpy", "requests"])
+        XCTAssertEqual(table[1].packages, [])
+        XCTAssertEqual(table[0].memoryBytes, 16 * 1_048_576)
+        XCTAssertEqual(table[1].execMillis, 1.5)
+
+        let w = try TraceWriter(path: dir.path + "/t.csv", handlers: table, comments: ["made by a test"])
+        let invs = [Invocation(arrivalNanos: 0, handler: 1), Invocation(arrivalNanos: 1_500_000_000, handler: 0),
+                    Invocation(arrivalNanos: 1_500_000_000, handler: 1), Invocation(arrivalNanos: 2_000_000_001, handler: 0)]
+        invs.forEach(w.append)
+        XCTAssertFalse(dir.exists("t.csv"), "nothing appears before commit")
+        try w.commit()
+        let trace = try Trace(path: dir.path + "/t.csv")
+        XCTAssertEqual(Array(try trace.makeReader()), invs)
+        XCTAssert(dir.read("t.csv").hasPrefix("# made by a test\ntime_s,handler\n0,b\n1.5,a\n"))
+
+        try table.write(path: dir.path + "/copy.csv")
+        XCTAssertEqual(try HandlerTable.read(path: dir.path + "/copy.csv").handlers, table.handlers)
+    }
+
+    /// Each malformed input is rejected with `file:line: what was expected`.
+    func testMalformedTracesAreRejectedWithFileAndLine() throws {
+        let dir = TestDirectory()
+        let table = try HandlerTable.read(path: dir.write("h.csv", handlersCSV))
+        let cases: [(String, Int, String)] = [
+            ("time_s,handler\n0,a\nx,a\n", 3, "expected a non-negative number of seconds, found 'x'"),
+            ("time_s,handler\n0,a\n-1,a\n", 3, "found '-1'"),
+            ("time_s,handler\n2,a\n1,b\n", 3, "times out of order"),
+            ("time_s,handler\n0,a\n1,zzz\n", 3, "unknown handler 'zzz'"),
+            ("time_s,handler\n0\n", 2, "expected 2 fields"),
+            ("time_s,handler\n0,a,b\n", 2, "expected 2 fields"),
+            ("when,who\n0,a\n", 1, "expected the header 'time_s,handler'"),
+            ("", 0, "empty file"),
+            ("# only a comment\n\n", 0, "empty file"),
+        ]
+        for (text, line, expected) in cases {
+            let p = dir.write("bad.csv", text)
+            do {
+                let r = try TraceReader(path: p, handlers: table)
+                while try r.nextInvocation() != nil {}
+                XCTFail("accepted: \(text)")
+            } catch let e as InputError {
+                XCTAssertEqual(e.file, p); XCTAssertEqual(e.line, line, text)
+                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)")
+                if line > 0 { XCTAssert(e.description.hasPrefix("\(p):\(line): ")) }
+            }
+        }
+        XCTAssertThrowsError(try TraceReader(path: dir.path + "/missing.csv", handlers: table)) { e in
+            XCTAssert("\(e)".contains("cannot open"))
+        }
+    }
+
+    func testMalformedHandlerTablesAreRejected() {
+        let dir = TestDirectory()
+        let cases: [(String, Int, String)] = [
+            ("handler,customer,packages,init_ms,exec_ms\na,c,,1,1\n", 1, "missing column 'memory_mb'"),
+            ("handler,customer,packages,init_ms,exec_ms,memory_mb\na,c,,x,1,1\n", 2, "column 'init_ms': expected a number"),
+            ("handler,customer,packages,init_ms,exec_ms,memory_mb\na,c,,1,-1,1\n", 2, "expected a number >= 0"),
+            ("handler,customer,packages,init_ms,exec_ms,memory_mb\na,c,,1,1,1\na,c,,1,1,1\n", 3, "appears twice"),
+            ("handler,customer,packages,init_ms,exec_ms,memory_mb\na,c,,1,1\n", 2, "expected 6 fields"),
+            ("handler,customer,packages,init_ms,exec_ms,memory_mb\n", 0, "no handlers"),
+            ("", 0, "empty file"),
+        ]
+        for (text, line, expected) in cases {
+            let p = dir.write("h.csv", text)
+            XCTAssertThrowsError(try HandlerTable.read(path: p)) { e in
+                guard let e = e as? InputError else { return XCTFail("\(e)") }
+                XCTAssertEqual(e.line, line, text)
+                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)")
+            }
+        }
+    }
+
+    func testAnUncommittedWriterLeavesTheOldFileIntact() throws {
+        let dir = TestDirectory()
+        let table = try HandlerTable.read(path: dir.write("h.csv", handlersCSV))
+        dir.write("t.csv", "old contents\n")
+        do {
+            let w = try TraceWriter(path: dir.path + "/t.csv", handlers: table)
+            w.append(Invocation(arrivalNanos: 0, handler: 0))
+        } // dropped without commit, as when a generator throws
+        XCTAssertEqual(dir.read("t.csv"), "old contents\n")
+        XCTAssertEqual(dir.files, ["h.csv", "t.csv"], "no temporary file left behind")
+    }
+
+    func testQuotedFieldsAndCRLF() throws {
+        let dir = TestDirectory()
+        let p = dir.write("q.csv", "a,b\r\n\"x,1\",\"say \"\"hi\"\"\"\r\n")
+        let csv = try CSVReader(path: p)
+        XCTAssertEqual(try csv.next(), ["x,1", "say \"hi\""])
+        XCTAssertEqual(CSVReader.escape("x,1"), "\"x,1\"")
+    }
+
+    func testPackageNamesAreCanonical() {
+        XCTAssertEqual(PackageName.canonical("PyYAML"), "pyyaml")
+        XCTAssertEqual(PackageName.canonical("python_dotenv"), "python-dotenv")
+        XCTAssertEqual(PackageName.canonical("zope.interface"), "zope-interface")
+        XCTAssertEqual(PackageName.canonical("a--_b"), "a-b")
+    }
+}
