@@ -16,12 +16,14 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Statistics", dependencies: ["CGSL"]),
         .target(name: "Workload", dependencies: ["Statistics"]),
-        .target(name: "CachePolicy", dependencies: ["Workload"]),
+        .target(name: "CachePolicy", dependencies: ["Workload", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "Simulation", dependencies: [
             "CachePolicy",
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
-        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation"]),
+        .target(name: "Runtime", dependencies: ["CachePolicy"], resources: [.copy("Python")]),
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime"],
+                resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -31,6 +33,7 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     ]
 )

@@ -1,0 +1,139 @@
+import HeapModule
+
+/// Paused containers, per handler, under a memory budget, evicted by a `HandlerEvictionPolicy`.
+///
+/// - Complexity: `take` O(1) amortised; `insert` O(log n) per eviction (a heap with lazy deletion).
+public struct HandlerCache: Sendable {
+    public struct Entry: Sendable {
+        public var container: Int64
+        public var handler: Int32
+        public var memoryBytes: Int64
+        public var pausedAtNanos: Int64
+        var priority: Double
+        var sequence: Int64
+    }
+
+    struct Key: Comparable {
+        var priority: Double
+        var sequence: Int64
+        var container: Int64
+        static func < (a: Key, b: Key) -> Bool { a.priority != b.priority ? a.priority < b.priority : a.sequence < b.sequence }
+    }
+
+    public let budgetBytes: Int64
+    public private(set) var usedBytes: Int64 = 0
+    var policy: any HandlerEvictionPolicy
+    public private(set) var entries: [Int64: Entry] = [:]
+    var byHandler: [Int32: [Int64]] = [:]
+    var heap = Heap<Key>()
+    var sequence: Int64 = 0
+    /// Requests per handler (for LFU and GDSF).
+    var frequency: [Int32: Int] = [:]
+    public private(set) var counts: [CacheEvent: Int] = [:]
+
+    public init(budgetBytes: Int64, policy: any HandlerEvictionPolicy) {
+        self.budgetBytes = budgetBytes
+        self.policy = policy
+    }
+
+    public var count: Int { entries.count }
+
+    /// Counts a request of `handler` and takes its most recently paused container, if any (a hit).
+    public mutating func take(handler: Int32) -> Entry? {
+        frequency[handler, default: 0] += 1
+        guard var stack = byHandler[handler], let id = stack.popLast() else {
+            counts[.miss, default: 0] += 1
+            return nil
+        }
+        byHandler[handler] = stack.isEmpty ? nil : stack
+        let e = entries.removeValue(forKey: id)!
+        usedBytes -= e.memoryBytes
+        counts[.hit, default: 0] += 1
+        compactIfNeeded()
+        return e
+    }
+
+    /// Pauses `container` into the cache, evicting by priority until it fits. Returns the evicted entries,
+    /// and false when the container cannot fit even in an empty cache (it is then not kept).
+    public mutating func insert(container: Int64, handler: Int32, memoryBytes: Int64, coldCostNanos: Int64,
+                                now: Int64) -> (kept: Bool, evicted: [Entry]) {
+        guard memoryBytes <= budgetBytes else {
+            counts[.rejected, default: 0] += 1
+            return (false, [])
+        }
+        var evicted: [Entry] = []
+        while usedBytes + memoryBytes > budgetBytes, let victim = popVictim() {
+            counts[.evicted, default: 0] += 1
+            evicted.append(victim)
+        }
+        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[handler] ?? 1, sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
+        let p = policy.priority(stats)
+        sequence += 1
+        entries[container] = Entry(container: container, handler: handler, memoryBytes: memoryBytes, pausedAtNanos: now,
+                                   priority: p, sequence: sequence)
+        byHandler[handler, default: []].append(container)
+        usedBytes += memoryBytes
+        heap.insert(Key(priority: p, sequence: sequence, container: container))
+        counts[.paused, default: 0] += 1
+        return (true, evicted)
+    }
+
+    /// Evicts entries idle past the policy's keep-alive.
+    public mutating func expire(now: Int64) -> [Entry] {
+        guard let ttl = policy.keepAliveNanos else { return [] }
+        var out: [Entry] = []
+        while let top = heap.min {
+            guard let e = entries[top.container], e.sequence == top.sequence else { _ = heap.removeMin(); continue }
+            guard e.pausedAtNanos + ttl <= now else { break }
+            _ = heap.removeMin()
+            remove(e)
+            counts[.expired, default: 0] += 1
+            out.append(e)
+        }
+        return out
+    }
+
+    mutating func popVictim() -> Entry? {
+        while let top = heap.popMin() {
+            guard let e = entries[top.container], e.sequence == top.sequence else { continue }
+            remove(e)
+            policy.evicted(priority: e.priority)
+            return e
+        }
+        return nil
+    }
+
+    mutating func remove(_ e: Entry) {
+        entries[e.container] = nil
+        usedBytes -= e.memoryBytes
+        if var s = byHandler[e.handler], let i = s.firstIndex(of: e.container) {
+            s.remove(at: i)
+            byHandler[e.handler] = s.isEmpty ? nil : s
+        }
+    }
+
+    mutating func compactIfNeeded() {
+        guard heap.count > 2 * entries.count + 1024 else { return }
+        heap = Heap(heap.unordered.filter { k in entries[k.container].map { $0.sequence == k.sequence } ?? false })
+    }
+
+    /// Budget respected, byte count equal to the sum of entries, per-handler index consistent.
+    public func checkInvariants() throws {
+        let sum = entries.values.reduce(0) { $0 + $1.memoryBytes }
+        try check(sum == usedBytes, "handler cache: used \(usedBytes) B but entries sum to \(sum) B")
+        try check(usedBytes <= budgetBytes, "handler cache: used \(usedBytes) B exceeds budget \(budgetBytes) B")
+        let indexed = byHandler.values.reduce(0) { $0 + $1.count }
+        try check(indexed == entries.count, "handler cache: \(indexed) indexed containers but \(entries.count) entries")
+        for (h, ids) in byHandler { for id in ids { try check(entries[id]?.handler == h, "handler cache: c\(id) indexed under the wrong handler") } }
+        let live = Set(heap.unordered.filter { k in entries[k.container]?.sequence == k.sequence }.map(\.container))
+        try check(live == Set(entries.keys), "handler cache: heap and entries disagree")
+    }
+}
+
+public struct InvariantViolation: Error, CustomStringConvertible {
+    public let description: String
+}
+
+@inline(__always) func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+    if !ok { throw InvariantViolation(description: message()) }
+}

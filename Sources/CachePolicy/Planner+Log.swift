@@ -1,0 +1,32 @@
+import Workload
+
+/// The decision log: one line per decision, with names (not ids) so logs of two runs compare line by line.
+extension Planner {
+    public func logLine(_ p: StartPlan, handlerID: String) -> String {
+        var s = "plan t=\(Nanos.formatSeconds(p.nowNanos)) req=\(p.request) h=\(handlerID) tier=\(p.tier.rawValue) c=\(p.container)"
+        s += " z=" + (p.zygote.map { "\($0)" } ?? "-")
+        s += " install=" + list(p.install)
+        s += " cached=" + list(p.installCached)
+        s += " import=\(p.imports.count)"
+        s += " evict=" + evictions(p.evictions)
+        s += " create=" + (p.createZygotes.isEmpty ? "-" : p.createZygotes.map { "z\($0.id)<z\($0.parent.map(String.init) ?? "-"):\(list($0.imports))" }.joined(separator: ","))
+        return s
+    }
+
+    public func logLine(_ p: IdlePlan) -> String {
+        "idle t=\(Nanos.formatSeconds(p.nowNanos)) c=\(p.container) \(p.paused ? "pause" : "destroy") evict=\(evictions(p.evictions))"
+    }
+
+    public func logLine(_ p: ReadyPlan) -> String {
+        "ready t=\(Nanos.formatSeconds(p.nowNanos)) z=\(p.zygote) \(p.kept ? "keep" : "drop") evict=\(evictions(p.evictions))"
+    }
+
+    func list(_ ids: [Int32]) -> String { ids.isEmpty ? "-" : catalog.names(ids).joined(separator: ";") }
+
+    func evictions(_ e: [Eviction]) -> String {
+        e.isEmpty ? "-" : e.map { ev -> String in
+            if case .package(let id) = ev { return "p:" + catalog[id].name }
+            return ev.description
+        }.joined(separator: ",")
+    }
+}

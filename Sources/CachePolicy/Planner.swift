@@ -1,0 +1,246 @@
+import Workload
+
+/// The policy module's single entry point: given a request, `now` and the outcomes reported so far, it
+/// decides how the request starts (`StartPlan`), what happens to a container when it goes idle (`IdlePlan`)
+/// and whether a finished zygote is kept (`ReadyPlan`).
+///
+/// The planner is pure: no I/O, no clock, no randomness. The same requests, times and reported outcomes
+/// give the same decisions, whichever executor (simulator or real runtime) drives it.
+///
+/// Lifecycle the executor must follow: `plan` → (run the request) → `finished`; every `ZygoteSpec` in
+/// `initialZygotes` or a plan's `createZygotes` → (build it after its parent is ready) → `zygoteReady`.
+/// Evictions in any returned plan must be carried out by the executor.
+public final class Planner {
+    public let config: PolicyConfig
+    public let catalog: Catalog
+    public private(set) var handlerCache: HandlerCache?
+    public private(set) var importCache: ImportCache?
+    public private(set) var installCache: InstallCache?
+    let treeShape: TreeShape
+
+    struct ContainerState {
+        var handler: Int32
+        /// Install-cache entries it holds.
+        var retained: [Int32]
+        var memoryBytes: Int64
+        var paused: Bool
+    }
+    var containers: [Int64: ContainerState] = [:]
+    var zygoteRetained: [Int64: [Int32]] = [:]
+    var setCounts: [PackageSet: Int] = [:]
+    var nextContainer: Int64 = 1
+    var nextZygote: Int64 = 1
+    var requests: Int64 = 0
+    var coldCosts: [Int64?]
+
+    /// Zygotes to build before the first request (the root and a static tree), ready at time 0.
+    public private(set) var initialZygotes: [ZygoteSpec] = []
+    /// Packages pre-installed into the install cache before the first request.
+    public private(set) var initialInstalls: [Int32] = []
+
+    /// - Parameter popularPackages: distribution names, most popular first (for the static tree and
+    ///   pre-installs); names not in the catalog are skipped.
+    public init(config: PolicyConfig, catalog: Catalog, popularPackages: [String] = []) throws {
+        try config.validate()
+        self.config = config
+        self.catalog = catalog
+        treeShape = TreeShape(rawValue: config.importCache.tree)!
+        coldCosts = [Int64?](repeating: nil, count: catalog.profiles.count)
+        func mb(_ v: Double) -> Int64 { Int64(v * 1_048_576) }
+        if config.handlerCache.enabled {
+            handlerCache = HandlerCache(budgetBytes: mb(config.handlerCache.memoryMB),
+                                        policy: try HandlerEvictionRegistry.make(config.handlerCache.policy,
+                                                                                 ttlNanos: Nanos.fromSeconds(config.handlerCache.ttlSeconds)))
+        }
+        if config.installCache.enabled {
+            var c = InstallCache(budgetBytes: mb(config.installCache.diskMB))
+            let ids = popularPackages.compactMap { catalog.id(of: PackageName.canonical($0)) }.prefix(config.installCache.preinstallTop)
+            for id in catalog.dependencyOrder(Array(ids)) where c.preinstall(id, bytes: catalog[id].installedBytes) {
+                initialInstalls.append(id)
+            }
+            installCache = c
+        }
+        if config.importCache.enabled {
+            importCache = ImportCache(budgetBytes: mb(config.importCache.memoryMB), eviction: ZygoteEviction(rawValue: config.importCache.eviction)!)
+            if catalog.interpreterMemoryBytes <= importCache!.budgetBytes {
+                importCache!.add(Zygote(id: 0, parent: nil, packages: catalog.emptySet(), ownImports: [],
+                                        memoryBytes: catalog.interpreterMemoryBytes, savedNanos: 0, ready: true,
+                                        lastUsedNanos: 0, uses: 0, children: 0))
+                initialZygotes.append(ZygoteSpec(id: 0, parent: nil, imports: [], install: [], installCached: false,
+                                                 memoryBytes: catalog.interpreterMemoryBytes))
+                if treeShape == .static {
+                    var ev: [Eviction] = []
+                    for name in popularPackages.prefix(config.importCache.topK) {
+                        guard let id = catalog.id(of: PackageName.canonical(name)) else { continue }
+                        let set = catalog.set(catalog.dependencyOrder([id]))
+                        guard !importCache!.contains(packages: set),
+                              let spec = createZygote(for: set, order: catalog.dependencyOrder([id]), now: 0, evictions: &ev, allowEviction: false)
+                        else { continue }
+                        importCache!.markReady(spec.id, now: 0)
+                        initialZygotes.append(spec)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Decisions
+
+    /// Decides how request `handler` starts at `now`.
+    public func plan(handler: Int32, now: Int64) -> StartPlan {
+        requests += 1
+        var ev: [Eviction] = []
+        expire(now: now, into: &ev)
+        let prof = catalog.profile(handler)
+        if handlerCache != nil, let e = handlerCache!.take(handler: handler) {
+            containers[e.container]!.paused = false
+            return StartPlan(request: requests, handler: handler, nowNanos: now, tier: .handler, container: e.container,
+                             zygote: nil, install: [], installCached: [], imports: [], evictions: ev, createZygotes: [])
+        }
+        let cid = nextContainer
+        nextContainer += 1
+        var zygote: Zygote? = nil
+        if importCache != nil {
+            zygote = importCache!.best(for: prof.closure)
+            if let z = zygote { importCache!.recordUse(z.id, now: now) } else { importCache!.recordMiss() }
+        }
+        let missing = zygote.map { z in prof.importOrder.filter { !z.packages.contains($0) } } ?? prof.importOrder
+        let (install, cached, retained) = installs(for: missing, now: now, evictions: &ev)
+        let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
+            + missing.reduce(0) { $0 + catalog[$1].memoryBytes } + prof.memoryBytes
+        containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
+
+        var creates: [ZygoteSpec] = []
+        if importCache != nil, treeShape == .dynamic, !prof.closure.isEmpty {
+            let n = (setCounts[prof.closure] ?? 0) + 1
+            setCounts[prof.closure] = n
+            if n >= config.importCache.threshold, !importCache!.contains(packages: prof.closure),
+               let spec = createZygote(for: prof.closure, order: prof.importOrder, now: now, evictions: &ev, allowEviction: true) {
+                creates.append(spec)
+            }
+        }
+        return StartPlan(request: requests, handler: handler, nowNanos: now, tier: zygote == nil ? .cold : .import,
+                         container: cid, zygote: zygote?.id, install: install, installCached: cached, imports: missing,
+                         evictions: ev, createZygotes: creates)
+    }
+
+    /// The request on `container` is done; the executor measured the container's memory. Pause it into the
+    /// handler cache (evicting others) or destroy it.
+    public func finished(container: Int64, now: Int64, memoryBytes: Int64) -> IdlePlan {
+        guard let c = containers[container] else { preconditionFailure("finished: unknown container c\(container)") }
+        var ev: [Eviction] = []
+        expire(now: now, into: &ev)
+        if handlerCache != nil {
+            let (kept, evicted) = handlerCache!.insert(container: container, handler: c.handler, memoryBytes: memoryBytes,
+                                                       coldCostNanos: coldCost(c.handler), now: now)
+            for e in evicted { destroy(e.container); ev.append(.container(id: e.container, handler: e.handler)) }
+            if kept {
+                containers[container]!.paused = true
+                containers[container]!.memoryBytes = memoryBytes
+                return IdlePlan(container: container, nowNanos: now, paused: true, evictions: ev)
+            }
+        }
+        destroy(container)
+        return IdlePlan(container: container, nowNanos: now, paused: false, evictions: ev)
+    }
+
+    /// A zygote finished building with the measured memory. It is kept if it still fits (evicting others).
+    public func zygoteReady(_ id: Int64, now: Int64, memoryBytes: Int64) -> ReadyPlan {
+        guard importCache != nil, let z = importCache![id] else { return ReadyPlan(zygote: id, nowNanos: now, kept: false, evictions: []) }
+        var ev: [Eviction] = []
+        importCache!.markReady(id, now: now)
+        let extra = memoryBytes - z.memoryBytes
+        if extra > 0 {
+            guard let evicted = importCache!.makeRoom(extra, protecting: [id]) else {
+                if z.children == 0 {
+                    importCache!.remove(id)
+                    releaseZygote(id)
+                    return ReadyPlan(zygote: id, nowNanos: now, kept: false, evictions: [.zygote(id: id)])
+                }
+                return ReadyPlan(zygote: id, nowNanos: now, kept: true, evictions: [])
+            }
+            for v in evicted { releaseZygote(v.id); ev.append(.zygote(id: v.id)) }
+        }
+        importCache!.setMemory(id, bytes: memoryBytes)
+        return ReadyPlan(zygote: id, nowNanos: now, kept: true, evictions: ev)
+    }
+
+    // MARK: Helpers
+
+    func expire(now: Int64, into ev: inout [Eviction]) {
+        guard handlerCache != nil else { return }
+        for e in handlerCache!.expire(now: now) { destroy(e.container); ev.append(.container(id: e.container, handler: e.handler)) }
+    }
+
+    /// Installs for packages a process needs files for: (all to install, those cached, those retained).
+    func installs(for needed: [Int32], now: Int64, evictions ev: inout [Eviction]) -> ([Int32], [Int32], [Int32]) {
+        guard installCache != nil else { return (needed, [], []) }
+        let r = installCache!.ensure(needed, sizes: { catalog[$0].installedBytes }, now: now)
+        ev.append(contentsOf: r.evicted.map { .package(id: $0) })
+        let retained = needed.filter { installCache!.isInstalled($0) }
+        installCache!.retain(retained)
+        let toInstall = Set(r.cached).union(r.privateInstalls)
+        return (needed.filter { toInstall.contains($0) }, r.cached, retained)
+    }
+
+    func createZygote(for set: PackageSet, order: [Int32], now: Int64, evictions ev: inout [Eviction],
+                      allowEviction: Bool) -> ZygoteSpec? {
+        guard let parent = importCache!.bestParent(for: set) else { return nil }
+        let own = order.filter { !parent.packages.contains($0) }
+        guard !own.isEmpty else { return nil }
+        let memory = own.reduce(0) { $0 + catalog[$1].memoryBytes }
+        if !allowEviction && importCache!.usedBytes + memory > importCache!.budgetBytes { return nil }
+        guard let evicted = importCache!.makeRoom(memory, protecting: [parent.id]) else { return nil }
+        for v in evicted { releaseZygote(v.id); ev.append(.zygote(id: v.id)) }
+        let (install, cached, retained) = installs(for: own, now: now, evictions: &ev)
+        let id = nextZygote
+        nextZygote += 1
+        zygoteRetained[id] = retained
+        importCache!.add(Zygote(id: id, parent: parent.id, packages: set, ownImports: own, memoryBytes: memory,
+                                savedNanos: catalog.importNanos(set), ready: false, lastUsedNanos: now, uses: 0, children: 0))
+        return ZygoteSpec(id: id, parent: parent.id, imports: own, install: install, installCached: !cached.isEmpty, memoryBytes: memory)
+    }
+
+    func destroy(_ container: Int64) {
+        guard let c = containers.removeValue(forKey: container) else { return }
+        if installCache != nil { installCache!.release(c.retained) }
+    }
+
+    func releaseZygote(_ id: Int64) {
+        if let r = zygoteRetained.removeValue(forKey: id), installCache != nil { installCache!.release(r) }
+    }
+
+    /// Modeled cold-start cost of a handler (for GDSF): interpreter, downloads, installs, imports, init.
+    func coldCost(_ h: Int32) -> Int64 {
+        if let c = coldCosts[Int(h)] { return c }
+        let p = catalog.profile(h)
+        let c = catalog.interpreterStartNanos + p.initNanos
+            + p.importOrder.reduce(0) { $0 + catalog[$1].importNanos + catalog[$1].downloadNanos + catalog[$1].installNanos }
+        coldCosts[Int(h)] = c
+        return c
+    }
+
+    // MARK: Inspection
+
+    /// Memory held by paused containers and zygotes, bytes.
+    public var cachedMemoryBytes: Int64 { (handlerCache?.usedBytes ?? 0) + (importCache?.usedBytes ?? 0) }
+
+    /// Every cache's invariants, plus install-cache reference counts equal to their holders.
+    public func checkInvariants() throws {
+        try handlerCache?.checkInvariants()
+        try importCache?.checkInvariants()
+        if let ic = installCache {
+            try ic.checkInvariants()
+            var refs: [Int32: Int] = [:]
+            for c in containers.values { for p in c.retained { refs[p, default: 0] += 1 } }
+            for r in zygoteRetained.values { for p in r { refs[p, default: 0] += 1 } }
+            for (id, e) in ic.entries {
+                try check(e.references == refs[id] ?? 0, "install cache: p\(id) counts \(e.references) references, has \(refs[id] ?? 0)")
+            }
+        }
+        if let hc = handlerCache {
+            let paused = containers.filter { $0.value.paused }
+            try check(paused.count == hc.count, "planner: \(paused.count) paused containers but the handler cache holds \(hc.count)")
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+
+/// The cache configuration of a worker: which tiers are on, their budgets and policies. Read from JSON
+/// (every field optional; missing ones keep the preset's value) or chosen by preset name.
+public struct PolicyConfig: Codable, Equatable, Sendable {
+    public struct HandlerCache: Codable, Equatable, Sendable {
+        public var enabled = true
+        /// Memory for paused containers, MB.
+        public var memoryMB: Double = 4096
+        /// Eviction policy by name: see `HandlerEvictionRegistry`.
+        public var policy = "lru"
+        /// Keep-alive for the `ttl` policy, seconds.
+        public var ttlSeconds: Double = 600
+    }
+
+    public struct ImportCache: Codable, Equatable, Sendable {
+        public var enabled = true
+        /// Memory for zygotes, MB.
+        public var memoryMB: Double = 2048
+        /// Tree shape: `static` (top-K popular packages, created at start) or `dynamic` (a zygote for a
+        /// handler's package set once it has been asked for `threshold` times).
+        public var tree = "dynamic"
+        public var topK = 20
+        public var threshold = 2
+        /// Zygote eviction: `lru` or `saved-per-byte` (import time saved per byte of memory).
+        public var eviction = "lru"
+    }
+
+    public struct InstallCache: Codable, Equatable, Sendable {
+        public var enabled = true
+        /// Disk for installed packages, MB.
+        public var diskMB: Double = 20480
+        /// Install the K most popular packages before the first request.
+        public var preinstallTop = 0
+    }
+
+    public var name = "custom"
+    public var handlerCache = HandlerCache()
+    public var importCache = ImportCache()
+    public var installCache = InstallCache()
+
+    public init() {}
+
+    /// The paper's configurations.
+    public static let presets: [String: PolicyConfig] = {
+        func make(_ name: String, h: Bool, m: Bool, s: Bool) -> PolicyConfig {
+            var c = PolicyConfig()
+            c.name = name
+            c.handlerCache.enabled = h; c.importCache.enabled = m; c.installCache.enabled = s
+            return c
+        }
+        return ["none": make("none", h: false, m: false, s: false), "h": make("h", h: true, m: false, s: false),
+                "hm": make("hm", h: true, m: true, s: false), "hs": make("hs", h: true, m: false, s: true),
+                "all": make("all", h: true, m: true, s: true)]
+    }()
+
+    public static let presetDescriptions: [(String, String)] = [
+        ("none", "every start is cold: download, install, interpreter, import"),
+        ("h", "handler cache only (paused containers)"),
+        ("hm", "handler cache + import cache (zygotes)"),
+        ("hs", "handler cache + install cache"),
+        ("all", "handler, import and install caches"),
+    ]
+
+    public static func preset(_ name: String) throws -> PolicyConfig {
+        guard let p = presets[name] else {
+            throw PolicyError.unknownName(kind: "preset", name: name, known: presetDescriptions.map(\.0))
+        }
+        return p
+    }
+
+    /// Reads a JSON config; fields not given keep the values of `base` (by default the `all` preset).
+    public static func read(path: String, base: PolicyConfig? = nil) throws -> PolicyConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PolicyError.badConfig(path: path, "cannot read the file")
+        }
+        var c = base ?? presets["all"]!
+        do {
+            guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw PolicyError.badConfig(path: path, "expected a JSON object at the top")
+            }
+            try c.apply(obj, path: path)
+        } catch let e as PolicyError { throw e } catch {
+            throw PolicyError.badConfig(path: path, "not valid JSON: \(lineOf(error: error, in: data))")
+        }
+        try c.validate(path: path)
+        return c
+    }
+
+    static func lineOf(error: Error, in data: Data) -> String {
+        let ns = error as NSError
+        if let idx = ns.userInfo["NSJSONSerializationErrorIndex"] as? Int {
+            let line = data.prefix(idx).filter { $0 == 10 }.count + 1
+            return "line \(line): \(ns.localizedDescription)"
+        }
+        return ns.localizedDescription
+    }
+
+    mutating func apply(_ obj: [String: Any], path: String) throws {
+        let known: Set = ["name", "preset", "handlerCache", "importCache", "installCache"]
+        for k in obj.keys where !known.contains(k) {
+            throw PolicyError.badConfig(path: path, "unknown key '\(k)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        if let p = obj["preset"] {
+            guard let s = p as? String else { throw PolicyError.badConfig(path: path, "'preset' must be a string") }
+            let n = self.name
+            self = try PolicyConfig.preset(s)
+            if obj["name"] == nil { self.name = n == "custom" ? s : n }
+        }
+        if let n = obj["name"] { guard let s = n as? String else { throw PolicyError.badConfig(path: path, "'name' must be a string") }; name = s }
+        func section(_ key: String) throws -> [String: Any]? {
+            guard let v = obj[key] else { return nil }
+            guard let d = v as? [String: Any] else { throw PolicyError.badConfig(path: path, "'\(key)' must be an object") }
+            return d
+        }
+        func num(_ d: [String: Any], _ sec: String, _ k: String) throws -> Double? {
+            guard let v = d[k] else { return nil }
+            guard let n = v as? NSNumber, !(v is Bool) else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a number") }
+            return n.doubleValue
+        }
+        func bool(_ d: [String: Any], _ sec: String, _ k: String) throws -> Bool? {
+            guard let v = d[k] else { return nil }
+            guard let b = v as? Bool else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be true or false") }
+            return b
+        }
+        func str(_ d: [String: Any], _ sec: String, _ k: String) throws -> String? {
+            guard let v = d[k] else { return nil }
+            guard let s = v as? String else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a string") }
+            return s
+        }
+        func checkKeys(_ d: [String: Any], _ sec: String, _ allowed: [String]) throws {
+            for k in d.keys where !allowed.contains(k) {
+                throw PolicyError.badConfig(path: path, "unknown key '\(sec).\(k)' (known: \(allowed.joined(separator: ", ")))")
+            }
+        }
+        if let d = try section("handlerCache") {
+            try checkKeys(d, "handlerCache", ["enabled", "memoryMB", "policy", "ttlSeconds"])
+            if let v = try bool(d, "handlerCache", "enabled") { handlerCache.enabled = v }
+            if let v = try num(d, "handlerCache", "memoryMB") { handlerCache.memoryMB = v }
+            if let v = try str(d, "handlerCache", "policy") { handlerCache.policy = v }
+            if let v = try num(d, "handlerCache", "ttlSeconds") { handlerCache.ttlSeconds = v }
+        }
+        if let d = try section("importCache") {
+            try checkKeys(d, "importCache", ["enabled", "memoryMB", "tree", "topK", "threshold", "eviction"])
+            if let v = try bool(d, "importCache", "enabled") { importCache.enabled = v }
+            if let v = try num(d, "importCache", "memoryMB") { importCache.memoryMB = v }
+            if let v = try str(d, "importCache", "tree") { importCache.tree = v }
+            if let v = try num(d, "importCache", "topK") { importCache.topK = Int(v) }
+            if let v = try num(d, "importCache", "threshold") { importCache.threshold = Int(v) }
+            if let v = try str(d, "importCache", "eviction") { importCache.eviction = v }
+        }
+        if let d = try section("installCache") {
+            try checkKeys(d, "installCache", ["enabled", "diskMB", "preinstallTop"])
+            if let v = try bool(d, "installCache", "enabled") { installCache.enabled = v }
+            if let v = try num(d, "installCache", "diskMB") { installCache.diskMB = v }
+            if let v = try num(d, "installCache", "preinstallTop") { installCache.preinstallTop = Int(v) }
+        }
+    }
+
+    /// Checks names against the registries and numbers against their ranges.
+    public func validate(path: String = "config") throws {
+        _ = try HandlerEvictionRegistry.make(handlerCache.policy, ttlNanos: 1)
+        guard ZygoteEviction(rawValue: importCache.eviction) != nil else {
+            throw PolicyError.unknownName(kind: "zygote eviction policy", name: importCache.eviction, known: ZygoteEviction.allCases.map(\.rawValue))
+        }
+        guard TreeShape(rawValue: importCache.tree) != nil else {
+            throw PolicyError.unknownName(kind: "zygote tree shape", name: importCache.tree, known: TreeShape.allCases.map(\.rawValue))
+        }
+        for (k, v) in [("handlerCache.memoryMB", handlerCache.memoryMB), ("importCache.memoryMB", importCache.memoryMB),
+                       ("installCache.diskMB", installCache.diskMB), ("handlerCache.ttlSeconds", handlerCache.ttlSeconds)] where !(v >= 0) {
+            throw PolicyError.badConfig(path: path, "'\(k)' must be >= 0, found \(v)")
+        }
+        if importCache.threshold < 1 { throw PolicyError.badConfig(path: path, "'importCache.threshold' must be >= 1") }
+        if importCache.topK < 0 || installCache.preinstallTop < 0 { throw PolicyError.badConfig(path: path, "'topK' and 'preinstallTop' must be >= 0") }
+    }
+
+    /// One line: the tiers and their settings, for summaries and file headers.
+    public var summary: String {
+        var parts: [String] = []
+        parts.append(handlerCache.enabled ? "handler cache \(Int(handlerCache.memoryMB)) MB \(handlerCache.policy)\(handlerCache.policy == "ttl" ? " \(handlerCache.ttlSeconds) s" : "")" : "no handler cache")
+        parts.append(importCache.enabled ? "import cache \(Int(importCache.memoryMB)) MB \(importCache.tree) tree (\(importCache.tree == "static" ? "top \(importCache.topK)" : "threshold \(importCache.threshold)")) \(importCache.eviction)" : "no import cache")
+        parts.append(installCache.enabled ? "install cache \(Int(installCache.diskMB)) MB\(installCache.preinstallTop > 0 ? " preinstall top \(installCache.preinstallTop)" : "")" : "no install cache")
+        return "\(name): " + parts.joined(separator: ", ")
+    }
+}
+
+public enum TreeShape: String, CaseIterable, Sendable { case `static`, dynamic }
+public enum ZygoteEviction: String, CaseIterable, Sendable { case lru, savedPerByte = "saved-per-byte" }
+
+public enum PolicyError: Error, CustomStringConvertible, Equatable {
+    case unknownName(kind: String, name: String, known: [String])
+    case badConfig(path: String, String)
+
+    public var description: String {
+        switch self {
+        case .unknownName(let kind, let name, let known): return "unknown \(kind) '\(name)'; known: \(known.joined(separator: ", "))"
+        case .badConfig(let path, let m): return "\(path): \(m)"
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/// Which tier served a start.
+public enum Tier: String, Sendable, CaseIterable {
+    /// A paused container of the handler was thawed.
+    case handler
+    /// A zygote was forked and the child moved into a new container.
+    case `import`
+    /// A fresh interpreter started in a new container.
+    case cold
+}
+
+/// The lifecycle vocabulary every cache speaks. Order rules: an entry is `created` (or `paused`, for a
+/// container entering the handler cache) before any `hit`; `hit` and `miss` are per request; an entry ends
+/// exactly once, `evicted` (for space), `expired` (keep-alive ran out) or `rejected` (never fit); nothing
+/// happens to it after its end.
+public enum CacheEvent: String, Sendable, CaseIterable {
+    case created, hit, miss, paused, evicted, expired, rejected
+}
+
+/// Something a plan removes: a paused container, a zygote, or an installed package.
+public enum Eviction: Equatable, Hashable, Sendable, CustomStringConvertible {
+    case container(id: Int64, handler: Int32)
+    case zygote(id: Int64)
+    case package(id: Int32)
+
+    public var description: String {
+        switch self {
+        case .container(let id, _): return "c\(id)"
+        case .zygote(let id): return "z\(id)"
+        case .package(let id): return "p\(id)"
+        }
+    }
+}
+
+/// A zygote the executor should create in the background: fork `parent` and import `imports` in order.
+public struct ZygoteSpec: Equatable, Sendable {
+    public var id: Int64
+    public var parent: Int64?
+    /// Packages the new zygote imports itself (its parent's are already there), dependency order.
+    public var imports: [Int32]
+    /// Of those, the ones to download and install first, and whether into the install cache.
+    public var install: [Int32]
+    public var installCached: Bool
+    /// Modeled memory, bytes (the executor reports the real figure when the zygote is ready).
+    public var memoryBytes: Int64
+}
+
+/// The planner's decision for one request: everything the executor needs, as a value that can be logged
+/// and compared between the simulator and the real runtime.
+public struct StartPlan: Equatable, Sendable {
+    public var request: Int64
+    public var handler: Int32
+    public var nowNanos: Int64
+    public var tier: Tier
+    /// The container that will serve the request (thawed on a handler hit, new otherwise).
+    public var container: Int64
+    /// The zygote forked on an import-cache hit.
+    public var zygote: Int64?
+    /// Packages to download and install before the start, dependency order.
+    public var install: [Int32]
+    /// Of `install`, those that go into the shared install cache (the rest are private to the container).
+    public var installCached: [Int32]
+    /// Packages to import in the handler's process after the fork or cold start, dependency order.
+    public var imports: [Int32]
+    public var evictions: [Eviction]
+    public var createZygotes: [ZygoteSpec]
+}
+
+/// What happens to a container when its request is done.
+public struct IdlePlan: Equatable, Sendable {
+    public var container: Int64
+    public var nowNanos: Int64
+    /// True: frozen into the handler cache. False: destroyed.
+    public var paused: Bool
+    public var evictions: [Eviction]
+}
+
+/// The planner's answer when a zygote is ready (with its measured memory).
+public struct ReadyPlan: Equatable, Sendable {
+    public var zygote: Int64
+    public var nowNanos: Int64
+    /// False when the zygote no longer fits and is itself evicted.
+    public var kept: Bool
+    public var evictions: [Eviction]
+}

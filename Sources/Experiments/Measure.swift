@@ -1,0 +1,353 @@
+import Foundation
+import Runtime
+import Statistics
+import Workload
+
+/// What `pipsqueak measure` measures and where it keeps things.
+public struct MeasureOptions: Sendable {
+    /// Distributions to measure; empty means the `top` most imported ones in import-frequency.csv.
+    public var distributions: [String] = []
+    public var top = 40
+    /// Import repetitions (each in a fresh interpreter); the median is kept with the spread.
+    public var repeats = 5
+    /// The local package mirror: wheels are fetched into it, and only it is used when `offline`.
+    public var wheelhouse: String
+    /// One directory per name-version is installed under `cache/packages` (the install cache's layout).
+    public var cache: String
+    public var offline = false
+    /// Ignore results of an earlier, interrupted run.
+    public var fresh = false
+    public var output: String = ProjectPaths.packages
+    public var importFrequency: String = ProjectPaths.importFrequency
+
+    public init(wheelhouse: String? = nil, cache: String? = nil) {
+        let c = cache ?? MeasureOptions.defaultCache
+        self.cache = c
+        self.wheelhouse = wheelhouse ?? c + "/wheelhouse"
+    }
+
+    public static var defaultCache: String {
+        if let c = ProcessInfo.processInfo.environment["PIPSQUEAK_CACHE"] { return c }
+        if let x = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] { return x + "/pipsqueak" }
+        return NSHomeDirectory() + "/.cache/pipsqueak"
+    }
+}
+
+/// One package's raw measurements, kept per package so an interrupted run resumes where it stopped.
+struct MeasuredPackage: Codable, Sendable {
+    var name: String
+    var version: String
+    var requires: [String]
+    var wheelBytes: Int64 = 0
+    var downloadMillis: Double = 0
+    var installMillisRaw: Double = 0
+    var installedBytes: Int64 = 0
+    var topLevel: [String] = []
+    var importMillis: [Double] = []
+    var importMemoryBytes: [Int64] = []
+    var importFailures: [String] = []
+    var failure: String?
+}
+
+/// Measures, on this machine, what each package costs to download, install and import (see
+/// `MeasureOptions`), writing `traces/packages.csv` atomically after every package.
+public final class PackageMeasurer {
+    let options: MeasureOptions
+    let python: PythonInterpreter
+    let helper: String
+    let env: [String: String]
+    let log: (String) -> Void
+    let stateDir: String
+    let startNanos = DispatchTime.now().uptimeNanoseconds
+
+    /// Interpreter start with and without `site`, and pip's fixed cost, medians in ms (filled by `run`).
+    public private(set) var interpreterStartMillis = 0.0
+    public private(set) var interpreterStartNoSiteMillis = 0.0
+    public private(set) var pipOverheadMillis = 0.0
+
+    public init(options: MeasureOptions, python: PythonInterpreter, log: @escaping (String) -> Void) throws {
+        self.options = options
+        self.python = python
+        self.log = log
+        guard let h = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
+            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
+        }
+        helper = h
+        env = PythonInterpreter.cleanEnvironment()
+        stateDir = options.cache + "/measure-state"
+        for d in [options.wheelhouse, options.cache + "/packages", stateDir] {
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
+        if options.fresh { for f in (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? [] {
+            try? FileManager.default.removeItem(atPath: stateDir + "/" + f)
+        } }
+    }
+
+    func py(_ args: [String], timeout: Double = 900) throws -> ChildProcess.Result {
+        try ChildProcess.run(python.executable, args, environment: env, timeoutSeconds: timeout)
+    }
+
+    func pip(_ args: [String], timeout: Double = 900) throws -> ChildProcess.Result {
+        try py(["-m", "pip"] + args + ["--disable-pip-version-check", "--root-user-action=ignore"], timeout: timeout)
+    }
+
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9 }
+
+    func progress(_ i: Int, _ n: Int, _ what: String) {
+        let eta = i > 0 ? String(format: ", about %.0f s left", elapsed / Double(i) * Double(n - i)) : ""
+        log(String(format: "[%d/%d] %@ (%.0f s elapsed%@)", i + 1, n, what, elapsed, eta))
+    }
+
+    // MARK: The run
+
+    /// Measures everything and returns the table (also written to `options.output`).
+    public func run() throws -> PackageTable {
+        log("python: \(python.executable) (\(python.version))")
+        try measureInterpreterStart()
+        try measurePipOverhead()
+        let (order, failedRoots) = try resolveAll()
+        var table = PackageTable()
+        for (name, why) in failedRoots { table.recordFailure(name: name, reason: why) }
+        var measured: [String: MeasuredPackage] = [:]
+        for (i, pkg) in order.enumerated() {
+            if let done = loadState(pkg), done.importMillis.count >= options.repeats || done.failure != nil {
+                measured[pkg.name] = done
+                progress(i, order.count, "\(pkg.name) \(pkg.version): done in an earlier run")
+                continue
+            }
+            var m = pkg
+            progress(i, order.count, "\(pkg.name) \(pkg.version): download, install")
+            do { try fetchAndInstall(&m) } catch { m.failure = "\(error)" }
+            measured[m.name] = m
+            saveState(m)
+        }
+        // Imports once every package is installed: a package's dependencies are imported first.
+        for (i, name) in order.map(\.name).enumerated() {
+            guard var m = measured[name], m.failure == nil else { continue }
+            if m.importMillis.count < options.repeats {
+                progress(i, order.count, "\(name): import ×\(options.repeats)")
+                do { try measureImport(&m, all: measured) } catch { m.failure = "\(error)" }
+                measured[name] = m
+                saveState(m)
+            }
+            table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
+            try writeTable(table)
+        }
+        table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
+        try writeTable(table)
+        return table
+    }
+
+    func measureInterpreterStart() throws {
+        var site: [Double] = [], nosite: [Double] = []
+        for _ in 0..<max(5, options.repeats) {
+            site.append(Nanos.millis(try py(["-c", "pass"]).elapsedNanos))
+            nosite.append(Nanos.millis(try py(["-S", "-c", "pass"]).elapsedNanos))
+        }
+        interpreterStartMillis = Summary(site).p50
+        interpreterStartNoSiteMillis = Summary(nosite).p50
+        log(String(format: "interpreter start: %.1f ms with site, %.1f ms with -S", interpreterStartMillis, interpreterStartNoSiteMillis))
+    }
+
+    func measurePipOverhead() throws {
+        let work = options.cache + "/noop"
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
+        try "".write(toFile: work + "/src/pipsqueak_noop.py", atomically: true, encoding: .utf8)
+        let mk = try py([helper, "makewheel", work, "pipsqueak-noop", "0.0.0", "", work + "/src"])
+        guard mk.succeeded else { throw RuntimeError.python("cannot build the no-op wheel: \(mk.lastErrorLine)") }
+        let wheel = mk.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var times: [Double] = []
+        for k in 0..<max(3, options.repeats) {
+            let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", work + "/t\(k)", wheel])
+            guard r.succeeded else { throw RuntimeError.python("pip cannot install a no-op wheel: \(r.lastErrorLine)") }
+            times.append(Nanos.millis(r.elapsedNanos))
+        }
+        pipOverheadMillis = Summary(times).p50
+        try? FileManager.default.removeItem(atPath: work)
+        log(String(format: "pip fixed overhead (no-op wheel install): %.0f ms", pipOverheadMillis))
+    }
+
+    /// Resolves each root with pip's resolver (wheels only), in popularity order until `top` roots resolve.
+    /// Returns the packages in discovery order (one version per name: the first resolved) and the roots
+    /// that failed with why.
+    func resolveAll() throws -> ([MeasuredPackage], [(String, String)]) {
+        var roots = options.distributions.map(PackageName.canonical)
+        let explicit = !roots.isEmpty
+        if !explicit {
+            roots = try ImportFrequency.read(path: options.importFrequency).distributionsByPopularity.map(\.name)
+        }
+        var order: [MeasuredPackage] = [], seen = Set<String>(), failed: [(String, String)] = []
+        var ok = 0
+        for root in roots {
+            if !explicit && ok >= options.top { break }
+            if seen.contains(root) { ok += 1; continue }
+            log("resolving \(root) (\(ok) of \(explicit ? roots.count : options.top) resolved)")
+            let report = stateDir + "/report-\(root).json", summary = stateDir + "/resolve-\(root).txt"
+            var lines: String
+            if let cached = try? String(contentsOfFile: summary, encoding: .utf8), !options.fresh {
+                lines = cached
+            } else {
+                var args = ["install", "--dry-run", "--ignore-installed", "--only-binary=:all:", "--quiet", "--report", report]
+                if options.offline { args += ["--no-index", "--find-links", options.wheelhouse] }
+                let r = try pip(args + [root], timeout: 600)
+                guard r.succeeded else { failed.append((root, "no wheel resolves: \(r.lastErrorLine)")); continue }
+                let s = try py([helper, "resolve", summary, report])
+                guard s.succeeded else { failed.append((root, "cannot read pip's report: \(s.lastErrorLine)")); continue }
+                lines = try String(contentsOfFile: summary, encoding: .utf8)
+            }
+            ok += 1
+            for line in lines.split(separator: "\n") {
+                let f = line.split(separator: " ").map(String.init)
+                guard f.count == 5, !seen.contains(f[0]) else { continue }
+                seen.insert(f[0])
+                var m = MeasuredPackage(name: f[0], version: f[1], requires: f[4] == "-" ? [] : f[4].split(separator: ",").map(String.init))
+                m.failure = nil
+                urls[f[0]] = f[2]
+                order.append(m)
+            }
+        }
+        return (order, failed)
+    }
+    private var urls: [String: String] = [:]
+
+    func installDir(_ m: MeasuredPackage) -> String { options.cache + "/packages/\(m.name)-\(m.version)" }
+
+    func fetchAndInstall(_ m: inout MeasuredPackage) throws {
+        // Download: time the fetch of the one wheel, no dependencies.
+        let url = urls[m.name] ?? "-"
+        let fileName = url == "-" ? "" : String(url.split(separator: "/").last!.split(separator: "#").first!)
+        var wheelPath = options.wheelhouse + "/" + fileName
+        if options.offline || url == "-" || url.hasPrefix("file://") {
+            let local = url.hasPrefix("file://") ? String(url.dropFirst(7)) : try findWheel(m)
+            wheelPath = local
+            let r = try py([helper, "download", "file://" + local, NSTemporaryDirectory() + "pipsqueak-wheel-copy"])
+            try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "pipsqueak-wheel-copy")
+            guard r.succeeded else { throw RuntimeError.python("cannot read \(local): \(r.lastErrorLine)") }
+            let f = r.stdout.split(separator: " ")
+            m.downloadMillis = Double(f[0]) ?? 0
+            m.wheelBytes = Int64(f[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        } else {
+            let r = try py([helper, "download", url, wheelPath], timeout: 600)
+            guard r.succeeded else { throw RuntimeError.python("download failed: \(r.lastErrorLine)") }
+            let f = r.stdout.split(separator: " ")
+            m.downloadMillis = Double(f[0]) ?? 0
+            m.wheelBytes = Int64(f[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        // Install: the wheel alone into its own directory.
+        let dir = installDir(m)
+        try? FileManager.default.removeItem(atPath: dir)
+        let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", dir, wheelPath], timeout: 900)
+        guard r.succeeded else { throw RuntimeError.python("pip install failed: \(r.lastErrorLine)") }
+        m.installMillisRaw = Nanos.millis(r.elapsedNanos)
+        m.installedBytes = directoryBytes(dir)
+        let t = try py([helper, "toplevel", dir])
+        m.topLevel = t.stdout.split(separator: "\n").map(String.init)
+        if m.topLevel.isEmpty { m.failure = "no importable top-level module in the wheel" }
+    }
+
+    func findWheel(_ m: MeasuredPackage) throws -> String {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: options.wheelhouse)) ?? []
+        let prefix = m.name.replacingOccurrences(of: "-", with: "_").lowercased() + "-" + m.version + "-"
+        guard let f = files.first(where: { $0.lowercased().replacingOccurrences(of: "-", with: "_").hasPrefix(prefix.replacingOccurrences(of: "-", with: "_")) && $0.hasSuffix(".whl") }) else {
+            throw RuntimeError.python("no wheel for \(m.name) \(m.version) in the wheelhouse \(options.wheelhouse)")
+        }
+        return options.wheelhouse + "/" + f
+    }
+
+    /// Transitive dependencies of `name`, dependencies before dependents.
+    func closure(_ name: String, _ all: [String: MeasuredPackage]) -> [String] {
+        var out: [String] = [], visiting = Set<String>()
+        func visit(_ n: String) {
+            guard !visiting.contains(n) else { return }
+            visiting.insert(n)
+            for d in all[n]?.requires ?? [] { visit(d) }
+            if n != name { out.append(n) }
+        }
+        visit(name)
+        return out
+    }
+
+    func measureImport(_ m: inout MeasuredPackage, all: [String: MeasuredPackage]) throws {
+        let deps = closure(m.name, all).compactMap { all[$0] }.filter { $0.failure == nil }
+        let paths = ([m] + deps).map(installDir).joined(separator: ":")
+        let depModules = deps.flatMap(\.topLevel).joined(separator: ",")
+        m.importMillis = []; m.importMemoryBytes = []
+        for _ in 0..<options.repeats {
+            let r = try py(["-S", "-I", helper, "import", paths, depModules, m.topLevel.joined(separator: ",")], timeout: 300)
+            guard r.succeeded else { throw RuntimeError.python("import run failed: \(r.lastErrorLine)") }
+            let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+            guard f.count == 4, let ms = Double(f[0]), let before = Int64(f[1]), let after = Int64(f[2]) else {
+                throw RuntimeError.python("unexpected import output: \(r.stdout)")
+            }
+            m.importMillis.append(ms)
+            m.importMemoryBytes.append(max(0, after - before))
+            m.importFailures = f[3] == "-" ? [] : f[3].split(separator: ";").map(String.init)
+        }
+        if m.importFailures.count == m.topLevel.count {
+            m.failure = "import failed: \(m.importFailures.joined(separator: ", "))"
+        }
+    }
+
+    func makeTable(order: [MeasuredPackage], measured: [String: MeasuredPackage], failedRoots: [(String, String)]) -> PackageTable {
+        var t = PackageTable()
+        for (n, why) in failedRoots { t.recordFailure(name: n, reason: why) }
+        for p in order {
+            guard let m = measured[p.name] else { continue }
+            if let f = m.failure { t.recordFailure(name: m.name, version: m.version, reason: f); continue }
+            guard !m.importMillis.isEmpty else { continue }
+            let s = Summary(m.importMillis)
+            let trans = closure(m.name, measured)
+            t.insert(Package(name: m.name, version: m.version, dependencies: m.requires, transitiveDependencies: trans,
+                             topLevelModules: m.topLevel.filter { mod in !m.importFailures.contains { $0.hasPrefix(mod + "(") } },
+                             wheelBytes: m.wheelBytes, installedBytes: m.installedBytes, downloadMillis: m.downloadMillis,
+                             installMillis: max(0, m.installMillisRaw - pipOverheadMillis), importMillis: s.p50,
+                             importMemoryBytes: Int64(Summary(m.importMemoryBytes.map(Double.init)).p50)),
+                     spreadMillis: s.max - s.min, repeats: s.count)
+        }
+        return t
+    }
+
+    func writeTable(_ t: PackageTable) throws {
+        try ProjectPaths.ensureParent(of: options.output)
+        try t.write(path: options.output, comments: [
+            "made by: pipsqueak measure \(options.distributions.joined(separator: " ")) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")",
+            "machine: \(MachineDescription.summary)",
+            "python: \(python.version) (\(python.executable))",
+            "date: \(MachineDescription.date)",
+            String(format: "interpreter_start_ms: %.3f", interpreterStartMillis),
+            String(format: "interpreter_start_nosite_ms: %.3f", interpreterStartNoSiteMillis),
+            String(format: "pip_overhead_ms: %.3f (subtracted from install_ms)", pipOverheadMillis),
+            "download_ms: fetching the wheel alone from the index (or reading it from the wheelhouse with --offline)",
+            "install_ms: pip install --no-deps --target of the wheel alone, minus pip's fixed overhead",
+            "import_ms, import_memory_bytes: median over repeats in a fresh `python -S -I`, dependencies imported first",
+        ])
+    }
+
+    // MARK: State
+
+    func statePath(_ m: MeasuredPackage) -> String { stateDir + "/\(m.name)-\(m.version).json" }
+
+    func loadState(_ m: MeasuredPackage) -> MeasuredPackage? {
+        guard let d = FileManager.default.contents(atPath: statePath(m)) else { return nil }
+        return try? JSONDecoder().decode(MeasuredPackage.self, from: d)
+    }
+
+    func saveState(_ m: MeasuredPackage) {
+        guard let d = try? JSONEncoder().encode(m) else { return }
+        let tmp = statePath(m) + ".tmp"
+        FileManager.default.createFile(atPath: tmp, contents: d)
+        _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: statePath(m)), withItemAt: URL(fileURLWithPath: tmp))
+        if FileManager.default.fileExists(atPath: tmp) { try? FileManager.default.moveItem(atPath: tmp, toPath: statePath(m)) }
+    }
+
+    func directoryBytes(_ path: String) -> Int64 {
+        var total: Int64 = 0
+        guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
+        while let f = e.nextObject() as? String {
+            if let a = try? FileManager.default.attributesOfItem(atPath: path + "/" + f),
+               (a[.type] as? FileAttributeType) == .typeRegular, let s = a[.size] as? NSNumber { total += s.int64Value }
+        }
+        return total
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The real Python interpreter, resolved once. `python3` on PATH may be a shim (pyenv's adds ~75 ms per
+/// start), so pipsqueak asks it once for `sys.executable` and runs that binary directly from then on.
+public struct PythonInterpreter: Sendable {
+    public let executable: String
+    public let version: String
+
+    /// Resolves `PIPSQUEAK_PYTHON` if set, else `python3` on PATH.
+    public static func resolve() throws -> PythonInterpreter {
+        let env = ProcessInfo.processInfo.environment
+        let start = env["PIPSQUEAK_PYTHON"] ?? "/usr/bin/env"
+        let args = env["PIPSQUEAK_PYTHON"] == nil ? ["python3", "-S", "-c", script] : ["-S", "-c", script]
+        let r = try ChildProcess.run(start, args, timeoutSeconds: 60)
+        guard r.succeeded else { throw RuntimeError.python("cannot start python3: \(r.lastErrorLine)") }
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        guard lines.count >= 2, FileManager.default.isExecutableFile(atPath: lines[0]) else {
+            throw RuntimeError.python("python3 did not report its executable (got: \(r.stdout))")
+        }
+        return PythonInterpreter(executable: lines[0], version: lines[1])
+    }
+
+    static let script = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
+
+    /// The environment for helper Python processes: the caller's, minus variables that would skew what is
+    /// measured (`PYTHONDONTWRITEBYTECODE` makes every import compile from source; `PIP_FIND_LINKS` points
+    /// pip at unrelated local wheels; user site-packages are excluded).
+    public static func cleanEnvironment(extra: [String: String] = [:]) -> [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        for k in ["PYTHONDONTWRITEBYTECODE", "PIP_FIND_LINKS", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"] { e[k] = nil }
+        e["PYTHONNOUSERSITE"] = "1"
+        e["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        for (k, v) in extra { e[k] = v }
+        return e
+    }
+}
+
+/// Errors of the runtime's mechanisms, each naming what failed.
+public enum RuntimeError: Error, CustomStringConvertible {
+    case python(String)
+    case system(call: String, errno: Int32, path: String?)
+    case protocolError(String)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .python(let m): return m
+        case .system(let call, let e, let path):
+            return "\(call)\(path.map { " \($0)" } ?? ""): \(String(cString: strerror(e))) (errno \(e))"
+        case .protocolError(let m): return "protocol error: \(m)"
+        case .unavailable(let m): return m
+        }
+    }
+}

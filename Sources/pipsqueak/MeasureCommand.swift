@@ -1,0 +1,69 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Runtime
+import Workload
+
+struct MeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Measure real package costs on this machine: download, install, import time and memory.",
+        discussion: """
+        Resolves each distribution with pip's own resolver (wheels only), fetches every wheel of the closure \
+        into the wheelhouse (the local package mirror), installs each alone into its own directory under the \
+        cache (one directory per name-version: the install cache's layout), and imports each in fresh \
+        `python -S -I` interpreters with only it and its dependencies on sys.path, dependencies first. \
+        pip's fixed start-up cost is measured with a no-op wheel and subtracted. Writes traces/packages.csv \
+        after every package (atomically) and results/startup-costs.csv at the end. An interrupted run resumes \
+        where it stopped; --fresh starts over.
+        """)
+
+    @Argument(help: "Distributions to measure (default: the --top most imported in traces/import-frequency.csv).")
+    var distributions: [String] = []
+
+    @Option(help: "How many of the most imported distributions to measure (those with a wheel), plus their dependencies.")
+    var top: Int = 40
+
+    @Option(name: .customLong("repeat"), help: "Import repetitions per package; the median and spread are kept.")
+    var repeats: Int = 5
+
+    @Option(help: "The wheelhouse (local package mirror). Default: CACHE/wheelhouse.")
+    var wheelhouse: String?
+
+    @Option(help: "Cache directory for installs and resume state (default: $PIPSQUEAK_CACHE or ~/.cache/pipsqueak).")
+    var cache: String?
+
+    @Flag(help: "Use only the wheelhouse; no network. Download time is then the time to read the wheel from it.")
+    var offline = false
+
+    @Flag(help: "Ignore what an earlier interrupted run measured.")
+    var fresh = false
+
+    @Option(help: "Output table.")
+    var out: String?
+
+    @Option(help: "Startup-cost comparison with the paper.")
+    var startupCosts: String?
+
+    func validate() throws {
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+        if repeats < 1 { throw ValidationError("--repeat must be at least 1") }
+    }
+
+    func run() throws {
+        var o = MeasureOptions(wheelhouse: wheelhouse, cache: cache)
+        o.distributions = distributions
+        o.top = top; o.repeats = repeats; o.offline = offline; o.fresh = fresh
+        o.output = out ?? ProjectPaths.packages
+        let m = try PackageMeasurer(options: o, python: try PythonInterpreter.resolve()) {
+            FileHandle.standardError.write(Data(($0 + "\n").utf8))
+        }
+        let table = try m.run()
+        let sc = startupCosts ?? ProjectPaths.results("startup-costs.csv")
+        try ProjectPaths.ensureParent(of: sc)
+        try StartupCosts.write(table: table, to: sc, comments: [
+            "made by: pipsqueak measure (from \(o.output))", "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)"])
+        print("measured \(table.count) packages (\(table.failures.count) failed) into \(o.output); comparison in \(sc)")
+        for (n, why) in table.failures.sorted(by: { $0.key < $1.key }) { print("  failed: \(n): \(why)") }
+    }
+}
