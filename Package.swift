@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "Simulation", dependencies: [
             "CachePolicy",
             .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "Runtime", dependencies: ["CachePolicy"], resources: [.copy("Python")]),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime"],

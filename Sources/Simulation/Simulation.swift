@@ -1,1 +1,200 @@
 import CachePolicy
+import DequeModule
+import Statistics
+import Workload
+
+/// The discrete-event simulator: one worker with `cores` cores replays a trace, executing the planner's
+/// decisions on a virtual clock with the cost model's costs.
+///
+/// Event order: completions and zygote-ready events at time t are handled before arrivals at t (a core
+/// freed at t serves a request arriving at t); among scheduled events, by sequence number. Requests wait
+/// FIFO when all cores are busy. The planner decides when a request starts, not when it arrives.
+///
+/// Memory stays flat however long the trace: invocations are streamed, records written as they finish.
+public final class Simulation {
+    enum Payload: Sendable { case done(Int32), zygoteReady(Int64) }
+
+    struct Running {
+        var record: RequestRecord
+        var container: Int64
+        var memoryBytes: Int64
+    }
+
+    public let planner: Planner
+    let costs: CostModel
+    let catalog: Catalog
+    let handlers: HandlerTable
+    let cores: Int
+    let noise: RandomSource?
+    public var records: RecordWriter?
+    public var decisions: DecisionLog?
+    /// Called with each finished record (tests collect them).
+    public var onRecord: ((RequestRecord) -> Void)?
+    /// Check every cache's invariants after every decision (tests).
+    public var checkInvariants = false
+
+    var queue = EventQueue<Payload>()
+    var waiting = Deque<(arrival: Int64, handler: Int32)>()
+    var slots: [Running] = []
+    var freeSlots: [Int32] = []
+    var freeCores: Int
+    var runningMemory: Int64 = 0
+    var zygoteReadyAt: [Int64: Int64] = [:]
+    var perPackageMemo: [Int32: (download: Int64, install: Int64, importNanos: Int64)] = [:]
+    public private(set) var summary = SimulationSummary()
+
+    public init(planner: Planner, costs: CostModel, handlers: HandlerTable, cores: Int = 2, seed: UInt64) {
+        precondition(cores >= 1)
+        self.planner = planner
+        self.costs = costs
+        self.catalog = planner.catalog
+        self.handlers = handlers
+        self.cores = cores
+        self.freeCores = cores
+        noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
+        summary.estimatedPackages = costs.estimated.count
+        for z in planner.initialZygotes { zygoteReadyAt[z.id] = 0 }
+    }
+
+    @inline(__always) func noisy(_ ns: Int64) -> Int64 {
+        guard let n = noise, ns > 0 else { return ns }
+        return Int64((Double(ns) * n.lognormalFactor(sigma: costs.noiseSigma)).rounded())
+    }
+
+    @inline(__always) func ms(_ v: Double) -> Int64 { noisy(Nanos.fromMillis(v)) }
+
+    /// Runs the whole trace. - Throws: `InputError` from the trace reader.
+    @discardableResult
+    public func run(_ reader: TraceReader) throws -> SimulationSummary {
+        var next = try reader.nextInvocation()
+        var now: Int64 = 0
+        while true {
+            // Scheduled events first at equal times.
+            if let t = queue.nextTime, next == nil || t <= next!.arrivalNanos {
+                let e = queue.pop()!
+                now = e.time
+                summary.events += 1
+                switch e.payload {
+                case .done(let slot): finish(slot: slot, now: now)
+                case .zygoteReady(let id): zygoteReady(id, now: now)
+                }
+            } else if let inv = next {
+                now = inv.arrivalNanos
+                summary.events += 1
+                if freeCores > 0 { start(arrival: now, handler: inv.handler, now: now) } else { waiting.append((now, inv.handler)) }
+                next = try reader.nextInvocation()
+            } else {
+                break
+            }
+        }
+        summary.simulatedSeconds = Nanos.seconds(now)
+        try records?.commit()
+        try decisions?.commit()
+        return summary
+    }
+
+    func start(arrival: Int64, handler: Int32, now: Int64) {
+        freeCores -= 1
+        let plan = planner.plan(handler: handler, now: now)
+        decisions?.append(planner.logLine(plan, handlerID: handlers[handler].id))
+        let h = handlers[handler]
+        let prof = catalog.profile(handler)
+        var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrival, startNanos: now, endNanos: now,
+                              tier: plan.tier, zygote: plan.zygote)
+        var memory: Int64
+        switch plan.tier {
+        case .handler:
+            r.createNanos = ms(costs.runtime.thawMillis)
+            memory = 0 // already counted among paused containers until now
+        case .import, .cold:
+            for p in plan.install {
+                r.downloadNanos += noisy(catalog[p].downloadNanos)
+                r.installNanos += noisy(catalog[p].installNanos)
+            }
+            r.createNanos = ms(costs.runtime.containerCreateMillis)
+            if plan.tier == .cold { r.createNanos += ms(costs.runtime.interpreterStartMillis) } else { r.forkNanos = ms(costs.runtime.forkMillis) }
+            for p in plan.imports { r.importNanos += noisy(catalog[p].importNanos) }
+            r.initNanos = ms(h.initMillis)
+            memory = modeledMemory(plan, prof)
+        }
+        r.execNanos = ms(h.execMillis)
+        r.evictions = plan.evictions.count
+        r.estimated = prof.touchesEstimated
+        var total = r.downloadNanos + r.installNanos
+        total += r.createNanos + r.forkNanos
+        total += r.importNanos + r.initNanos + r.execNanos
+        r.endNanos = now + total
+        apply(plan.evictions)
+        for z in plan.createZygotes { buildZygote(z, now: now) }
+        if plan.tier == .handler { memory = pausedMemory.removeValue(forKey: plan.container) ?? 0 }
+        runningMemory += memory
+        notePeak()
+        let slot: Int32
+        let running = Running(record: r, container: plan.container, memoryBytes: memory)
+        if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
+        queue.schedule(at: r.endNanos, .done(slot))
+        if checkInvariants { try! planner.checkInvariants() }
+    }
+
+    var pausedMemory: [Int64: Int64] = [:]
+
+    /// The simulator's "measurement" of a new container's memory: the same model the planner uses.
+    func modeledMemory(_ plan: StartPlan, _ prof: Catalog.Profile) -> Int64 {
+        catalog.containerMemoryBytes + (plan.tier == .cold ? catalog.interpreterMemoryBytes : 0)
+            + plan.imports.reduce(0) { $0 + catalog[$1].memoryBytes } + prof.memoryBytes
+    }
+
+    func finish(slot: Int32, now: Int64) {
+        let run = slots[Int(slot)]
+        freeSlots.append(slot)
+        freeCores += 1
+        runningMemory -= run.memoryBytes
+        let idle = planner.finished(container: run.container, now: now, memoryBytes: run.memoryBytes)
+        decisions?.append(planner.logLine(idle))
+        apply(idle.evictions)
+        if idle.paused { pausedMemory[run.container] = run.memoryBytes }
+        summary.add(run.record)
+        records?.append(run.record)
+        onRecord?(run.record)
+        if checkInvariants { try! planner.checkInvariants() }
+        if let w = waiting.popFirst() { start(arrival: w.arrival, handler: w.handler, now: now) }
+    }
+
+    func buildZygote(_ z: ZygoteSpec, now: Int64) {
+        summary.zygotesCreated += 1
+        let parentReady = z.parent.flatMap { zygoteReadyAt[$0] } ?? now
+        var cost = ms(costs.runtime.forkMillis)
+        for p in z.install { cost += noisy(catalog[p].downloadNanos) + noisy(catalog[p].installNanos) }
+        for p in z.imports { cost += noisy(catalog[p].importNanos) }
+        let ready = max(now, parentReady) + cost
+        zygoteReadyAt[z.id] = ready
+        queue.schedule(at: ready, .zygoteReady(z.id))
+    }
+
+    func zygoteReady(_ id: Int64, now: Int64) {
+        guard let spec = zygoteReadyAt[id] else { return }
+        _ = spec
+        // The simulator reports the modeled memory: the planner's own estimate.
+        guard let z = planner.importCache?[id] else { return } // evicted while building is not possible; be safe
+        let r = planner.zygoteReady(id, now: now, memoryBytes: z.memoryBytes)
+        decisions?.append(planner.logLine(r))
+        apply(r.evictions)
+        notePeak()
+        if checkInvariants { try! planner.checkInvariants() }
+    }
+
+    func apply(_ evictions: [Eviction]) {
+        for e in evictions {
+            switch e {
+            case .container(let id, _): summary.evictedContainers += 1; pausedMemory[id] = nil
+            case .zygote(let id): summary.evictedZygotes += 1; zygoteReadyAt[id] = nil
+            case .package: summary.evictedPackages += 1
+            }
+        }
+    }
+
+    @inline(__always) func notePeak() {
+        let m = runningMemory + planner.cachedMemoryBytes
+        if m > summary.peakMemoryBytes { summary.peakMemoryBytes = m }
+    }
+}

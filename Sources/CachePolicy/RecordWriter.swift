@@ -1,0 +1,115 @@
+import Workload
+
+/// One request's outcome, in the same columns for the simulator and the real runtime. Times in ns.
+public struct RequestRecord: Sendable, Equatable {
+    public var request: Int64
+    public var handler: Int32
+    public var arrivalNanos: Int64
+    public var startNanos: Int64
+    public var endNanos: Int64
+    public var tier: Tier
+    public var zygote: Int64?
+    public var downloadNanos: Int64 = 0
+    public var installNanos: Int64 = 0
+    /// Container create (plus interpreter start on a cold start) or thaw.
+    public var createNanos: Int64 = 0
+    public var forkNanos: Int64 = 0
+    public var importNanos: Int64 = 0
+    public var initNanos: Int64 = 0
+    public var execNanos: Int64 = 0
+    public var evictions: Int = 0
+    public var estimated: Bool = false
+    /// Empty on success; the error otherwise (real runtime).
+    public var error: String = ""
+
+    public var queueNanos: Int64 { startNanos - arrivalNanos }
+    public var latencyNanos: Int64 { endNanos - arrivalNanos }
+    /// Everything but queueing.
+    public var startupNanos: Int64 { endNanos - startNanos }
+
+    public init(request: Int64, handler: Int32, arrivalNanos: Int64, startNanos: Int64, endNanos: Int64, tier: Tier, zygote: Int64?) {
+        self.request = request; self.handler = handler; self.arrivalNanos = arrivalNanos
+        self.startNanos = startNanos; self.endNanos = endNanos; self.tier = tier; self.zygote = zygote
+    }
+
+    public static let header = "request,handler,arrival_ms,start_ms,end_ms,latency_ms,tier,zygote,queue_ms,download_ms,install_ms,create_ms,fork_ms,import_ms,init_ms,exec_ms,evictions,estimated,error"
+}
+
+/// Writes request records as CSV through a byte buffer, formatting numbers by hand (the simulator writes
+/// millions of rows a second). Atomic: nothing appears at `path` until `commit()`.
+public final class RecordWriter {
+    let out: OutputFile
+    let handlers: HandlerTable
+    var buffer: [UInt8] = []
+
+    public init(path: String, handlers: HandlerTable, comments: [String]) throws {
+        out = try OutputFile(path: path)
+        self.handlers = handlers
+        buffer.reserveCapacity(1 << 16)
+        for c in comments { out.write("# \(c)\n") }
+        out.write(RequestRecord.header + "\n")
+    }
+
+    @inline(__always) func int(_ v: Int64) {
+        var v = v
+        if v < 0 { buffer.append(45); v = -v }
+        if v < 10 { buffer.append(48 + UInt8(v)); return }
+        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &tmp) { p in
+            while v > 0 { p[n] = 48 + UInt8(v % 10); v /= 10; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { buffer.append(p[i]) }
+        }
+    }
+
+    /// ns as milliseconds with three decimals (µs resolution).
+    @inline(__always) func ms(_ ns: Int64) {
+        var us = (ns >= 0 ? ns + 500 : ns - 500) / 1000
+        if us < 0 { buffer.append(45); us = -us }
+        int(us / 1000)
+        buffer.append(46)
+        let f = us % 1000
+        buffer.append(48 + UInt8(f / 100)); buffer.append(48 + UInt8(f / 10 % 10)); buffer.append(48 + UInt8(f % 10))
+    }
+
+    @inline(__always) func text(_ s: String) { buffer.append(contentsOf: s.utf8) }
+    @inline(__always) func comma() { buffer.append(44) }
+
+    public func append(_ r: RequestRecord) {
+        int(r.request); comma()
+        text(handlers[r.handler].id); comma()
+        ms(r.arrivalNanos); comma(); ms(r.startNanos); comma(); ms(r.endNanos); comma(); ms(r.latencyNanos); comma()
+        text(r.tier.rawValue); comma()
+        if let z = r.zygote { int(z) }
+        comma()
+        ms(r.queueNanos); comma(); ms(r.downloadNanos); comma(); ms(r.installNanos); comma(); ms(r.createNanos); comma()
+        ms(r.forkNanos); comma(); ms(r.importNanos); comma(); ms(r.initNanos); comma(); ms(r.execNanos); comma()
+        int(Int64(r.evictions)); comma()
+        buffer.append(r.estimated ? 49 : 48); comma()
+        if !r.error.isEmpty { text(CSVReader.escape(r.error)) }
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        buffer.withUnsafeBufferPointer { out.write(bytes: $0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    public func commit() throws {
+        flush()
+        try out.commit()
+    }
+}
+
+/// Writes decision-log lines atomically.
+public final class DecisionLog {
+    let out: OutputFile
+    public init(path: String, comments: [String]) throws {
+        out = try OutputFile(path: path)
+        for c in comments { out.write("# \(c)\n") }
+    }
+    public func append(_ line: String) { out.write(line); out.write("\n") }
+    public func commit() throws { try out.commit() }
+}

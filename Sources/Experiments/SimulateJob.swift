@@ -1,0 +1,62 @@
+import CachePolicy
+import Foundation
+import Simulation
+import Workload
+
+/// The job behind `pipsqueak simulate`: load a trace, the cost model and a cache configuration, run the
+/// simulator, and write records and the decision log on request.
+public struct SimulateJob {
+    public var tracePath = ProjectPaths.defaultMixedTrace
+    public var handlersPath: String?
+    public var config: PolicyConfig = PolicyConfig.presets["all"]!
+    public var seed: UInt64 = 1
+    public var cores = 2
+    public var noiseSigma = 0.0
+    public var packagesPath = ProjectPaths.packages
+    public var runtimeCostsPath: String? = nil
+    public var recordsPath: String?
+    public var decisionsPath: String?
+    public var importFrequencyPath = ProjectPaths.importFrequency
+
+    public init() {}
+
+    /// Loads the runtime primitives: `runtimeCostsPath`, else traces/runtime-costs.csv if present, else defaults.
+    public func runtimeCosts() throws -> RuntimeCosts {
+        if let p = runtimeCostsPath { return try RuntimeCosts.read(path: p) }
+        let def = ProjectPaths.traces("runtime-costs.csv")
+        if FileManager.default.fileExists(atPath: def) { return try RuntimeCosts.read(path: def) }
+        return RuntimeCosts()
+    }
+
+    public func popularPackages() -> [String] {
+        (try? ImportFrequency.read(path: importFrequencyPath).distributionsByPopularity.map(\.name)) ?? []
+    }
+
+    /// Builds everything and runs. `configure` may adjust the simulation (tests collect records).
+    public func run(configure: (Simulation) -> Void = { _ in }) throws -> SimulationSummary {
+        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+        guard FileManager.default.fileExists(atPath: packagesPath) else {
+            throw CostModelError("no package cost table at \(packagesPath): run `pipsqueak measure` first, or pass --packages")
+        }
+        let table = try PackageTable.read(path: packagesPath)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try runtimeCosts(), noiseSigma: noiseSigma, seed: seed)
+        let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
+        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
+        let header = provenance
+        if let r = recordsPath {
+            try ProjectPaths.ensureParent(of: r)
+            sim.records = try RecordWriter(path: r, handlers: trace.handlers, comments: header)
+        }
+        if let d = decisionsPath {
+            try ProjectPaths.ensureParent(of: d)
+            sim.decisions = try DecisionLog(path: d, comments: header)
+        }
+        configure(sim)
+        return try sim.run(try trace.makeReader())
+    }
+
+    public var provenance: [String] {
+        ["made by: pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")",
+         "config: \(config.summary)", "packages: \(packagesPath)", "machine: \(MachineDescription.summary)"]
+    }
+}

@@ -1,0 +1,59 @@
+import CachePolicy
+import Foundation
+import Statistics
+import Workload
+
+/// Aggregates of a run, in fixed memory however long the trace: counts and latency histograms per tier.
+public struct SimulationSummary: Sendable {
+    public var requests = 0
+    public var perTier: [Tier: Int] = [:]
+    public var latency = LatencyHistogram()
+    public var latencyPerTier: [Tier: LatencyHistogram] = [:]
+    /// Everything but queueing.
+    public var startup = LatencyHistogram()
+    public var evictedContainers = 0
+    public var evictedZygotes = 0
+    public var evictedPackages = 0
+    public var zygotesCreated = 0
+    public var peakMemoryBytes: Int64 = 0
+    public var requestsTouchingEstimated = 0
+    public var estimatedPackages = 0
+    public var events = 0
+    public var simulatedSeconds = 0.0
+
+    public init() {}
+
+    mutating func add(_ r: RequestRecord) {
+        requests += 1
+        perTier[r.tier, default: 0] += 1
+        latency.record(r.latencyNanos)
+        latencyPerTier[r.tier, default: LatencyHistogram()].record(r.latencyNanos)
+        startup.record(r.startupNanos)
+        if r.estimated { requestsTouchingEstimated += 1 }
+    }
+
+    public func ratio(_ t: Tier) -> Double { requests == 0 ? 0 : Double(perTier[t] ?? 0) / Double(requests) }
+
+    /// The terminal table.
+    public func report(title: String) -> String {
+        var s = title + "\n"
+        s += String(format: "requests %d over %.1f simulated s; %d events\n", requests, simulatedSeconds, events)
+        s += "tier      share    count      mean ms     p50 ms     p90 ms     p99 ms\n"
+        func row(_ name: String, _ n: Int, _ h: LatencyHistogram) {
+            let share = requests == 0 ? 0 : 100 * Double(n) / Double(requests)
+            s += name.padding(toLength: 8, withPad: " ", startingAt: 0)
+            s += String(format: " %5.1f%% %8d %11.3f %10.3f %10.3f %10.3f\n", share, n, h.mean / 1e6, h.quantile(0.5) / 1e6,
+                        h.quantile(0.9) / 1e6, h.quantile(0.99) / 1e6)
+        }
+        for t in Tier.allCases { row(t.rawValue, perTier[t] ?? 0, latencyPerTier[t] ?? LatencyHistogram()) }
+        row("all", requests, latency)
+        s += String(format: "evictions: %d containers, %d zygotes, %d packages; zygotes created %d\n",
+                    evictedContainers, evictedZygotes, evictedPackages, zygotesCreated)
+        s += String(format: "peak memory (paused + running containers + zygotes): %.1f MB\n", Double(peakMemoryBytes) / 1_048_576)
+        if estimatedPackages > 0 {
+            s += String(format: "estimated costs: %d packages had no measurement; %d requests (%.1f%%) touched one\n",
+                        estimatedPackages, requestsTouchingEstimated, 100 * Double(requestsTouchingEstimated) / Double(max(1, requests)))
+        }
+        return s
+    }
+}

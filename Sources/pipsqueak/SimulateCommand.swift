@@ -1,0 +1,84 @@
+import ArgumentParser
+import CachePolicy
+import Experiments
+import Foundation
+
+/// Options shared by the commands that pick a cache configuration.
+struct PolicyOptions: ParsableArguments {
+    @Option(help: "A preset: none, h, hm, hs, all (the paper's configurations).")
+    var preset: String?
+
+    @Option(help: "A JSON config file (fields not given keep the preset's, default all).")
+    var config: String?
+
+    func validate() throws {
+        if preset != nil && config != nil { throw ValidationError("give --preset or --config, not both") }
+        if let p = preset, PolicyConfig.presets[p] == nil {
+            throw ValidationError("unknown preset '\(p)'; known: " + PolicyConfig.presetDescriptions.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))
+        }
+    }
+
+    func load() throws -> PolicyConfig {
+        if let c = config { return try PolicyConfig.read(path: c) }
+        return try PolicyConfig.preset(preset ?? "all")
+    }
+}
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Replay a trace through the discrete-event simulator and print a summary table.",
+        discussion: """
+        With no arguments: the default mixed trace (traces/mixed.csv) on preset 'all', with the package costs \
+        measured in traces/packages.csv. Packages without a measurement get costs drawn from the measured ones \
+        (seeded) and are counted in the summary.
+        """)
+
+    @Option(help: "Trace CSV (its handler table is NAME.handlers.csv).")
+    var trace: String?
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(help: "Root seed (cost estimates, noise).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Cores of the worker.")
+    var cores: Int = 2
+
+    @Option(help: "Lognormal sigma of multiplicative noise on every cost (0 = none).")
+    var noise: Double = 0
+
+    @Option(help: "Package cost table.")
+    var packages: String?
+
+    @Option(help: "Runtime primitive costs (default: traces/runtime-costs.csv if present, else built-in).")
+    var runtimeCosts: String?
+
+    @Option(help: "Write per-request records to this CSV.")
+    var out: String?
+
+    @Option(help: "Write the decision log (one line per plan) to this file.")
+    var decisions: String?
+
+    func validate() throws {
+        if cores < 1 { throw ValidationError("--cores must be at least 1") }
+        if noise < 0 { throw ValidationError("--noise must be >= 0") }
+    }
+
+    func run() throws {
+        var job = SimulateJob()
+        if let t = trace { job.tracePath = t }
+        job.config = try policy.load()
+        job.seed = seed; job.cores = cores; job.noiseSigma = noise
+        if let p = packages { job.packagesPath = p }
+        job.runtimeCostsPath = runtimeCosts
+        job.recordsPath = out; job.decisionsPath = decisions
+        let start = DispatchTime.now().uptimeNanoseconds
+        let s = try job.run()
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print(s.report(title: "trace \(job.tracePath)\nconfig \(job.config.summary)"))
+        print(String(format: "(simulated in %.2f s)", secs))
+        if let o = out { print("records: \(o)") }
+        if let d = decisions { print("decision log: \(d)") }
+    }
+}
