@@ -66,7 +66,7 @@ public struct HandlerCache: Sendable {
             counts[.evicted, default: 0] += 1
             evicted.append(victim)
         }
-        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[handler] ?? 1, sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
+        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[handler] ?? 0, sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
         let p = policy.priority(stats)
         sequence += 1
         entries[container] = Entry(container: container, handler: handler, memoryBytes: memoryBytes, pausedAtNanos: now,

@@ -103,9 +103,7 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         }
         if let p = obj["preset"] {
             guard let s = p as? String else { throw PolicyError.badConfig(path: path, "'preset' must be a string") }
-            let n = self.name
             self = try PolicyConfig.preset(s)
-            if obj["name"] == nil { self.name = n == "custom" ? s : n }
         }
         if let n = obj["name"] { guard let s = n as? String else { throw PolicyError.badConfig(path: path, "'name' must be a string") }; name = s }
         func section(_ key: String) throws -> [String: Any]? {

@@ -54,6 +54,10 @@ public struct HandlerSets: Sendable {
         public var repo: String
         /// Canonical distribution names, sorted, unique; modules with no known distribution are left out.
         public var packages: [String]
+        public init(repo: String, packages: [String]) {
+            self.repo = repo
+            self.packages = packages
+        }
     }
     public var rows: [Row]
 
