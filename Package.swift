@@ -1,6 +1,10 @@
 // swift-tools-version:5.10
 import PackageDescription
 
+/// The planner and the simulator run millions of decisions a second; their state is owned by one thread,
+/// so dynamic exclusivity checks are turned off there in release builds (debug builds and tests keep them).
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "pipsqueak",
     platforms: [.macOS(.v13)],
@@ -16,12 +20,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Statistics", dependencies: ["CGSL"]),
         .target(name: "Workload", dependencies: ["Statistics"]),
-        .target(name: "CachePolicy", dependencies: ["Workload", .product(name: "HeapModule", package: "swift-collections")]),
+        .target(name: "CachePolicy", dependencies: ["Workload", .product(name: "HeapModule", package: "swift-collections")],
+                swiftSettings: hotPath),
         .target(name: "Simulation", dependencies: [
             "CachePolicy",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ]),
+        ], swiftSettings: hotPath),
         .target(name: "Runtime", dependencies: ["CachePolicy"], resources: [.copy("Python")]),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime"],
                 resources: [.copy("Python")]),

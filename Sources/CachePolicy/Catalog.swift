@@ -27,9 +27,19 @@ public struct Catalog: Sendable {
         public var execNanos: Int64
         public var memoryBytes: Int64
         public var touchesEstimated: Bool
+        /// Handlers with the same closure share a class (dense ids from 0).
+        public var closureClass: Int32
     }
 
     public private(set) var packages: [PackageInfo] = []
+    /// Hot fields by package id, flat (the planner and simulator read these per request).
+    public private(set) var importNanos: [Int64] = []
+    public private(set) var memoryBytes: [Int64] = []
+    public private(set) var installedBytes: [Int64] = []
+    public private(set) var downloadNanos: [Int64] = []
+    public private(set) var installNanos: [Int64] = []
+    /// Number of distinct handler closures.
+    public private(set) var closureClasses = 0
     public private(set) var profiles: [Profile] = []
     private var ids: [String: Int32] = [:]
     /// Resident memory of a bare interpreter (a root zygote or a cold start before imports), bytes.
@@ -54,14 +64,24 @@ public struct Catalog: Sendable {
                                              estimated: p.estimated))
         }
         for p in packages { if let i = ids[p.name] { self.packages[Int(i)].dependencies = p.dependencies.compactMap { ids[$0] } } }
+        importNanos = self.packages.map(\.importNanos)
+        memoryBytes = self.packages.map(\.memoryBytes)
+        installedBytes = self.packages.map(\.installedBytes)
+        downloadNanos = self.packages.map(\.downloadNanos)
+        installNanos = self.packages.map(\.installNanos)
+        var classes: [PackageSet: Int32] = [:]
         for h in handlers.handlers {
             let direct = h.packages.compactMap { ids[$0] }
             let order = dependencyOrder(direct)
-            profiles.append(Profile(closure: PackageSet(capacity: self.packages.count, ids: order), importOrder: order,
+            let closure = PackageSet(capacity: self.packages.count, ids: order)
+            let k: Int32
+            if let c = classes[closure] { k = c } else { k = Int32(classes.count); classes[closure] = k }
+            profiles.append(Profile(closure: closure, importOrder: order,
                                     initNanos: Nanos.fromMillis(h.initMillis), execNanos: Nanos.fromMillis(h.execMillis),
                                     memoryBytes: h.memoryBytes,
-                                    touchesEstimated: order.contains { self.packages[Int($0)].estimated }))
+                                    touchesEstimated: order.contains { self.packages[Int($0)].estimated }, closureClass: k))
         }
+        closureClasses = classes.count
     }
 
     public func id(of name: String) -> Int32? { ids[name] }
@@ -84,7 +104,7 @@ public struct Catalog: Sendable {
     public func set(_ ids: some Sequence<Int32>) -> PackageSet { PackageSet(capacity: packages.count, ids: ids) }
     public func emptySet() -> PackageSet { PackageSet(capacity: packages.count) }
 
-    public func importNanos(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + packages[Int($1)].importNanos } }
-    public func memoryBytes(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + packages[Int($1)].memoryBytes } }
+    public func importNanos(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + importNanos[Int($1)] } }
+    public func memoryBytes(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + memoryBytes[Int($1)] } }
     public func names(_ ids: [Int32]) -> [String] { ids.map { packages[Int($0)].name } }
 }

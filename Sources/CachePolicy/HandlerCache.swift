@@ -23,13 +23,13 @@ public struct HandlerCache: Sendable {
     public let budgetBytes: Int64
     public private(set) var usedBytes: Int64 = 0
     var policy: any HandlerEvictionPolicy
-    public private(set) var entries: [Int64: Entry] = [:]
-    var byHandler: [Int32: [Int64]] = [:]
+    public private(set) var entries = SlotMap<Entry>()
+    var byHandler: [[Int64]] = []
     var heap = Heap<Key>()
     var sequence: Int64 = 0
     /// Requests per handler (for LFU and GDSF).
-    var frequency: [Int32: Int] = [:]
-    public private(set) var counts: [CacheEvent: Int] = [:]
+    var frequency: [Int] = []
+    public private(set) var counts = EventCounts()
 
     public init(budgetBytes: Int64, policy: any HandlerEvictionPolicy) {
         self.budgetBytes = budgetBytes
@@ -40,15 +40,15 @@ public struct HandlerCache: Sendable {
 
     /// Counts a request of `handler` and takes its most recently paused container, if any (a hit).
     public mutating func take(handler: Int32) -> Entry? {
-        frequency[handler, default: 0] += 1
-        guard var stack = byHandler[handler], let id = stack.popLast() else {
-            counts[.miss, default: 0] += 1
+        grow(handler)
+        frequency[Int(handler)] += 1
+        guard let id = byHandler[Int(handler)].popLast() else {
+            counts[.miss] += 1
             return nil
         }
-        byHandler[handler] = stack.isEmpty ? nil : stack
         let e = entries.removeValue(forKey: id)!
         usedBytes -= e.memoryBytes
-        counts[.hit, default: 0] += 1
+        counts[.hit] += 1
         compactIfNeeded()
         return e
     }
@@ -58,23 +58,24 @@ public struct HandlerCache: Sendable {
     public mutating func insert(container: Int64, handler: Int32, memoryBytes: Int64, coldCostNanos: Int64,
                                 now: Int64) -> (kept: Bool, evicted: [Entry]) {
         guard memoryBytes <= budgetBytes else {
-            counts[.rejected, default: 0] += 1
+            counts[.rejected] += 1
             return (false, [])
         }
         var evicted: [Entry] = []
         while usedBytes + memoryBytes > budgetBytes, let victim = popVictim() {
-            counts[.evicted, default: 0] += 1
+            counts[.evicted] += 1
             evicted.append(victim)
         }
-        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[handler] ?? 0, sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
+        grow(handler)
+        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[Int(handler)], sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
         let p = policy.priority(stats)
         sequence += 1
         entries[container] = Entry(container: container, handler: handler, memoryBytes: memoryBytes, pausedAtNanos: now,
                                    priority: p, sequence: sequence)
-        byHandler[handler, default: []].append(container)
+        byHandler[Int(handler)].append(container)
         usedBytes += memoryBytes
         heap.insert(Key(priority: p, sequence: sequence, container: container))
-        counts[.paused, default: 0] += 1
+        counts[.paused] += 1
         return (true, evicted)
     }
 
@@ -87,7 +88,7 @@ public struct HandlerCache: Sendable {
             guard e.pausedAtNanos + ttl <= now else { break }
             _ = heap.removeMin()
             remove(e)
-            counts[.expired, default: 0] += 1
+            counts[.expired] += 1
             out.append(e)
         }
         return out
@@ -106,9 +107,14 @@ public struct HandlerCache: Sendable {
     mutating func remove(_ e: Entry) {
         entries[e.container] = nil
         usedBytes -= e.memoryBytes
-        if var s = byHandler[e.handler], let i = s.firstIndex(of: e.container) {
-            s.remove(at: i)
-            byHandler[e.handler] = s.isEmpty ? nil : s
+        if let i = byHandler[Int(e.handler)].firstIndex(of: e.container) { byHandler[Int(e.handler)].remove(at: i) }
+    }
+
+    @inline(__always) mutating func grow(_ handler: Int32) {
+        if Int(handler) >= byHandler.count {
+            let n = Int(handler) + 1 - byHandler.count
+            byHandler.append(contentsOf: repeatElement([], count: n))
+            frequency.append(contentsOf: repeatElement(0, count: n))
         }
     }
 
@@ -119,12 +125,12 @@ public struct HandlerCache: Sendable {
 
     /// Budget respected, byte count equal to the sum of entries, per-handler index consistent.
     public func checkInvariants() throws {
-        let sum = entries.values.reduce(0) { $0 + $1.memoryBytes }
+        let sum = entries.values.reduce(Int64(0)) { $0 + $1.memoryBytes }
         try check(sum == usedBytes, "handler cache: used \(usedBytes) B but entries sum to \(sum) B")
         try check(usedBytes <= budgetBytes, "handler cache: used \(usedBytes) B exceeds budget \(budgetBytes) B")
-        let indexed = byHandler.values.reduce(0) { $0 + $1.count }
+        let indexed = byHandler.reduce(0) { $0 + $1.count }
         try check(indexed == entries.count, "handler cache: \(indexed) indexed containers but \(entries.count) entries")
-        for (h, ids) in byHandler { for id in ids { try check(entries[id]?.handler == h, "handler cache: c\(id) indexed under the wrong handler") } }
+        for (h, ids) in byHandler.enumerated() { for id in ids { try check(entries[id]?.handler == Int32(h), "handler cache: c\(id) indexed under the wrong handler") } }
         let live = Set(heap.unordered.filter { k in entries[k.container]?.sequence == k.sequence }.map(\.container))
         try check(live == Set(entries.keys), "handler cache: heap and entries disagree")
     }

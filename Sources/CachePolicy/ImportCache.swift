@@ -27,7 +27,7 @@ public struct ImportCache: Sendable {
     public let eviction: ZygoteEviction
     /// Live zygotes in id order (ids only grow, so appending keeps the order).
     public private(set) var zygotes: [Zygote] = []
-    public private(set) var counts: [CacheEvent: Int] = [:]
+    public private(set) var counts = EventCounts()
 
     public init(budgetBytes: Int64, eviction: ZygoteEviction) {
         self.budgetBytes = budgetBytes
@@ -71,28 +71,34 @@ public struct ImportCache: Sendable {
         guard let i = index(of: id) else { return }
         zygotes[i].lastUsedNanos = now
         zygotes[i].uses += 1
-        counts[.hit, default: 0] += 1
+        counts[.hit] += 1
     }
 
-    public mutating func recordMiss() { counts[.miss, default: 0] += 1 }
+    public mutating func recordMiss() { counts[.miss] += 1 }
 
     /// Makes room for `bytes`, evicting evictable leaves (not in `protected`) by policy. Returns the evicted
     /// zygotes, or nil (evicting nothing) when room cannot be made.
-    mutating func makeRoom(_ bytes: Int64, protecting protected: Set<Int64>) -> [Zygote]? {
+    mutating func makeRoom(_ bytes: Int64, protecting protected: [Int64]) -> [Zygote]? {
         guard bytes <= budgetBytes else { return nil }
-        // Check feasibility first: everything evictable eventually (leaves, repeatedly) could go.
-        var out: [Zygote] = []
-        var trial = self
-        while trial.usedBytes + bytes > trial.budgetBytes {
-            guard let v = trial.victim(protecting: protected) else { return nil }
-            out.append(trial.remove(v))
+        if usedBytes + bytes <= budgetBytes { return [] }
+        // Feasibility first: a zygote can go eventually (leaves first) unless it is the root, protected,
+        // still building, or an ancestor of one of those.
+        var keep: [Int64] = []  // few: the root, the protected, those building, and their ancestors
+        for z in zygotes where z.id == 0 || protected.contains(z.id) || !z.ready {
+            var cur: Int64? = z.id
+            while let c = cur, !keep.contains(c) { keep.append(c); cur = self[c]?.parent }
         }
-        self = trial
-        counts[.evicted, default: 0] += out.count
+        let freeable = zygotes.reduce(Int64(0)) { keep.contains($1.id) ? $0 : $0 + $1.memoryBytes }
+        guard usedBytes - freeable + bytes <= budgetBytes else { return nil }
+        var out: [Zygote] = []
+        while usedBytes + bytes > budgetBytes, let v = victim(protecting: keep) {
+            out.append(remove(v))
+        }
+        counts[.evicted] += out.count
         return out
     }
 
-    func victim(protecting protected: Set<Int64>) -> Int64? {
+    func victim(protecting protected: [Int64]) -> Int64? {
         var best: Zygote? = nil
         var bestScore = 0.0
         for z in zygotes where z.id != 0 && z.children == 0 && z.ready && !protected.contains(z.id) {
@@ -121,7 +127,7 @@ public struct ImportCache: Sendable {
         zygotes.append(z)
         usedBytes += z.memoryBytes
         if let p = z.parent, let pi = index(of: p) { zygotes[pi].children += 1 }
-        counts[.created, default: 0] += 1
+        counts[.created] += 1
     }
 
     mutating func setMemory(_ id: Int64, bytes: Int64) {

@@ -25,10 +25,14 @@ public final class Planner {
         var memoryBytes: Int64
         var paused: Bool
     }
-    var containers: [Int64: ContainerState] = [:]
+    var containers = SlotMap<ContainerState>()
     var zygoteRetained: [Int64: [Int32]] = [:]
-    var setCounts: [PackageSet: Int] = [:]
-    var nextContainer: Int64 = 1
+    /// Misses per distinct handler closure (dynamic tree), and whether a zygote for it exists.
+    var classCounts: [Int]
+    var classZygote: [Int64?]
+    var zygoteClass: [Int64: Int32] = [:]
+    /// Container ids are reused once a container is destroyed, so per-container state stays small.
+    var containerIDs = IDAllocator(first: 1)
     var nextZygote: Int64 = 1
     var requests: Int64 = 0
     var coldCosts: [Int64?]
@@ -46,6 +50,8 @@ public final class Planner {
         self.catalog = catalog
         treeShape = TreeShape(rawValue: config.importCache.tree)!
         coldCosts = [Int64?](repeating: nil, count: catalog.profiles.count)
+        classCounts = [Int](repeating: 0, count: catalog.closureClasses)
+        classZygote = [Int64?](repeating: nil, count: catalog.closureClasses)
         func mb(_ v: Double) -> Int64 { Int64(v * 1_048_576) }
         if config.handlerCache.enabled {
             handlerCache = HandlerCache(budgetBytes: mb(config.handlerCache.memoryMB),
@@ -53,9 +59,9 @@ public final class Planner {
                                                                                  ttlNanos: Nanos.fromSeconds(config.handlerCache.ttlSeconds)))
         }
         if config.installCache.enabled {
-            var c = InstallCache(budgetBytes: mb(config.installCache.diskMB))
+            var c = InstallCache(budgetBytes: mb(config.installCache.diskMB), packages: catalog.count)
             let ids = popularPackages.compactMap { catalog.id(of: PackageName.canonical($0)) }.prefix(config.installCache.preinstallTop)
-            for id in catalog.dependencyOrder(Array(ids)) where c.preinstall(id, bytes: catalog[id].installedBytes) {
+            for id in catalog.dependencyOrder(Array(ids)) where c.preinstall(id, bytes: catalog.installedBytes[Int(id)]) {
                 initialInstalls.append(id)
             }
             installCache = c
@@ -97,8 +103,7 @@ public final class Planner {
             return StartPlan(request: requests, handler: handler, nowNanos: now, tier: .handler, container: e.container,
                              zygote: nil, install: [], installCached: [], imports: [], evictions: ev, createZygotes: [])
         }
-        let cid = nextContainer
-        nextContainer += 1
+        let cid = containerIDs.allocate()
         var zygote: Zygote? = nil
         if importCache != nil {
             zygote = importCache!.best(for: prof.closure)
@@ -107,16 +112,18 @@ public final class Planner {
         let missing = zygote.map { z in prof.importOrder.filter { !z.packages.contains($0) } } ?? prof.importOrder
         let (install, cached, retained) = installs(for: missing, now: now, evictions: &ev)
         let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
-            + missing.reduce(0) { $0 + catalog[$1].memoryBytes } + prof.memoryBytes
+            + missing.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
         containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
 
         var creates: [ZygoteSpec] = []
         if importCache != nil, treeShape == .dynamic, !prof.closure.isEmpty {
-            let n = (setCounts[prof.closure] ?? 0) + 1
-            setCounts[prof.closure] = n
-            if n >= config.importCache.threshold, !importCache!.contains(packages: prof.closure),
+            let k = Int(prof.closureClass)
+            classCounts[k] += 1
+            if classCounts[k] >= config.importCache.threshold, classZygote[k] == nil, !importCache!.contains(packages: prof.closure),
                let spec = createZygote(for: prof.closure, order: prof.importOrder, now: now, evictions: &ev, allowEviction: true) {
                 creates.append(spec)
+                classZygote[k] = spec.id
+                zygoteClass[spec.id] = prof.closureClass
             }
         }
         return StartPlan(request: requests, handler: handler, nowNanos: now, tier: zygote == nil ? .cold : .import,
@@ -175,7 +182,7 @@ public final class Planner {
     /// Installs for packages a process needs files for: (all to install, those cached, those retained).
     func installs(for needed: [Int32], now: Int64, evictions ev: inout [Eviction]) -> ([Int32], [Int32], [Int32]) {
         guard installCache != nil else { return (needed, [], []) }
-        let r = installCache!.ensure(needed, sizes: { catalog[$0].installedBytes }, now: now)
+        let r = installCache!.ensure(needed, sizes: { catalog.installedBytes[Int($0)] }, now: now)
         ev.append(contentsOf: r.evicted.map { .package(id: $0) })
         let retained = needed.filter { installCache!.isInstalled($0) }
         installCache!.retain(retained)
@@ -188,7 +195,7 @@ public final class Planner {
         guard let parent = importCache!.bestParent(for: set) else { return nil }
         let own = order.filter { !parent.packages.contains($0) }
         guard !own.isEmpty else { return nil }
-        let memory = own.reduce(0) { $0 + catalog[$1].memoryBytes }
+        let memory = own.reduce(0) { $0 + catalog.memoryBytes[Int($1)] }
         if !allowEviction && importCache!.usedBytes + memory > importCache!.budgetBytes { return nil }
         guard let evicted = importCache!.makeRoom(memory, protecting: [parent.id]) else { return nil }
         for v in evicted { releaseZygote(v.id); ev.append(.zygote(id: v.id)) }
@@ -203,10 +210,12 @@ public final class Planner {
 
     func destroy(_ container: Int64) {
         guard let c = containers.removeValue(forKey: container) else { return }
+        containerIDs.release(container)
         if installCache != nil { installCache!.release(c.retained) }
     }
 
     func releaseZygote(_ id: Int64) {
+        if let k = zygoteClass.removeValue(forKey: id) { classZygote[Int(k)] = nil }
         if let r = zygoteRetained.removeValue(forKey: id), installCache != nil { installCache!.release(r) }
     }
 
@@ -215,7 +224,7 @@ public final class Planner {
         if let c = coldCosts[Int(h)] { return c }
         let p = catalog.profile(h)
         let c = catalog.interpreterStartNanos + p.initNanos
-            + p.importOrder.reduce(0) { $0 + catalog[$1].importNanos + catalog[$1].downloadNanos + catalog[$1].installNanos }
+            + p.importOrder.reduce(0) { $0 + catalog.importNanos[Int($1)] + catalog.downloadNanos[Int($1)] + catalog.installNanos[Int($1)] }
         coldCosts[Int(h)] = c
         return c
     }
@@ -239,7 +248,7 @@ public final class Planner {
             }
         }
         if let hc = handlerCache {
-            let paused = containers.filter { $0.value.paused }
+            let paused = containers.values.filter { $0.paused }
             try check(paused.count == hc.count, "planner: \(paused.count) paused containers but the handler cache holds \(hc.count)")
         }
     }

@@ -14,6 +14,27 @@ public enum Tier: String, Sendable, CaseIterable {
 /// happens to it after its end.
 public enum CacheEvent: String, Sendable, CaseIterable {
     case created, hit, miss, paused, evicted, expired, rejected
+
+    @inline(__always) var index: Int {
+        switch self {
+        case .created: return 0
+        case .hit: return 1
+        case .miss: return 2
+        case .paused: return 3
+        case .evicted: return 4
+        case .expired: return 5
+        case .rejected: return 6
+        }
+    }
+}
+
+/// How many times each lifecycle event happened in one cache (a fixed array: counting is on the hot path).
+public struct EventCounts: Sendable, Equatable {
+    var values = [Int](repeating: 0, count: 7)
+    public subscript(_ e: CacheEvent) -> Int {
+        get { values[e.index] }
+        set { values[e.index] = newValue }
+    }
 }
 
 /// Something a plan removes: a paused container, a zygote, or an installed package.

@@ -66,7 +66,13 @@ public final class Simulation {
     /// Runs the whole trace. - Throws: `InputError` from the trace reader.
     @discardableResult
     public func run(_ reader: TraceReader) throws -> SimulationSummary {
-        var next = try reader.nextInvocation()
+        try run(next: reader.nextInvocation)
+    }
+
+    /// Runs invocations from any source (in arrival order).
+    @discardableResult
+    public func run(next nextInvocation: () throws -> Invocation?) throws -> SimulationSummary {
+        var next = try nextInvocation()
         var now: Int64 = 0
         while true {
             // Scheduled events first at equal times.
@@ -82,7 +88,7 @@ public final class Simulation {
                 now = inv.arrivalNanos
                 summary.events += 1
                 if freeCores > 0 { start(arrival: now, handler: inv.handler, now: now) } else { waiting.append((now, inv.handler)) }
-                next = try reader.nextInvocation()
+                next = try nextInvocation()
             } else {
                 break
             }
@@ -108,12 +114,12 @@ public final class Simulation {
             memory = 0 // already counted among paused containers until now
         case .import, .cold:
             for p in plan.install {
-                r.downloadNanos += noisy(catalog[p].downloadNanos)
-                r.installNanos += noisy(catalog[p].installNanos)
+                r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
+                r.installNanos += noisy(catalog.installNanos[Int(p)])
             }
             r.createNanos = ms(costs.runtime.containerCreateMillis)
             if plan.tier == .cold { r.createNanos += ms(costs.runtime.interpreterStartMillis) } else { r.forkNanos = ms(costs.runtime.forkMillis) }
-            for p in plan.imports { r.importNanos += noisy(catalog[p].importNanos) }
+            for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
             r.initNanos = ms(h.initMillis)
             memory = modeledMemory(plan, prof)
         }
@@ -126,7 +132,10 @@ public final class Simulation {
         r.endNanos = now + total
         apply(plan.evictions)
         for z in plan.createZygotes { buildZygote(z, now: now) }
-        if plan.tier == .handler { memory = pausedMemory.removeValue(forKey: plan.container) ?? 0 }
+        if plan.tier == .handler, Int(plan.container) < pausedMemory.count {
+            memory = pausedMemory[Int(plan.container)]
+            pausedMemory[Int(plan.container)] = 0
+        }
         runningMemory += memory
         notePeak()
         let slot: Int32
@@ -136,12 +145,13 @@ public final class Simulation {
         if checkInvariants { try! planner.checkInvariants() }
     }
 
-    var pausedMemory: [Int64: Int64] = [:]
+    /// Memory of paused containers by container id (ids are dense: the planner reuses them).
+    var pausedMemory: [Int64] = []
 
     /// The simulator's "measurement" of a new container's memory: the same model the planner uses.
     func modeledMemory(_ plan: StartPlan, _ prof: Catalog.Profile) -> Int64 {
         catalog.containerMemoryBytes + (plan.tier == .cold ? catalog.interpreterMemoryBytes : 0)
-            + plan.imports.reduce(0) { $0 + catalog[$1].memoryBytes } + prof.memoryBytes
+            + plan.imports.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
     }
 
     func finish(slot: Int32, now: Int64) {
@@ -152,7 +162,11 @@ public final class Simulation {
         let idle = planner.finished(container: run.container, now: now, memoryBytes: run.memoryBytes)
         decisions?.append(planner.logLine(idle))
         apply(idle.evictions)
-        if idle.paused { pausedMemory[run.container] = run.memoryBytes }
+        if idle.paused {
+            let i = Int(run.container)
+            if i >= pausedMemory.count { pausedMemory.append(contentsOf: repeatElement(0, count: i - pausedMemory.count + 1)) }
+            pausedMemory[i] = run.memoryBytes
+        }
         summary.add(run.record)
         records?.append(run.record)
         onRecord?(run.record)
@@ -164,8 +178,8 @@ public final class Simulation {
         summary.zygotesCreated += 1
         let parentReady = z.parent.flatMap { zygoteReadyAt[$0] } ?? now
         var cost = ms(costs.runtime.forkMillis)
-        for p in z.install { cost += noisy(catalog[p].downloadNanos) + noisy(catalog[p].installNanos) }
-        for p in z.imports { cost += noisy(catalog[p].importNanos) }
+        for p in z.install { cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)]) }
+        for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
         let ready = max(now, parentReady) + cost
         zygoteReadyAt[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
@@ -186,7 +200,7 @@ public final class Simulation {
     func apply(_ evictions: [Eviction]) {
         for e in evictions {
             switch e {
-            case .container(let id, _): summary.evictedContainers += 1; pausedMemory[id] = nil
+            case .container(let id, _): summary.evictedContainers += 1; if Int(id) < pausedMemory.count { pausedMemory[Int(id)] = 0 }
             case .zygote(let id): summary.evictedZygotes += 1; zygoteReadyAt[id] = nil
             case .package: summary.evictedPackages += 1
             }
