@@ -93,8 +93,11 @@ public final class PackageMeasurer {
 
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9 }
 
+    var stageStart = 0.0
     func progress(_ i: Int, _ n: Int, _ what: String) {
-        let eta = i > 0 ? String(format: ", about %.0f s left", elapsed / Double(i) * Double(n - i)) : ""
+        if i == 0 { stageStart = elapsed }
+        let stage = elapsed - stageStart
+        let eta = i > 0 ? String(format: ", about %.0f s left in this stage", stage / Double(i) * Double(n - i)) : ""
         log(String(format: "[%d/%d] %@ (%.0f s elapsed%@)", i + 1, n, what, elapsed, eta))
     }
 
@@ -276,7 +279,9 @@ public final class PackageMeasurer {
         for _ in 0..<options.repeats {
             let r = try py(["-S", "-I", helper, "import", paths, depModules, m.topLevel.joined(separator: ",")], timeout: 300)
             guard r.succeeded else { throw RuntimeError.python("import run failed: \(r.lastErrorLine)") }
-            let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+            // The figures are the last line: a package may print warnings of its own while importing.
+            let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
+            let f = last.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
             guard f.count == 4, let ms = Double(f[0]), let before = Int64(f[1]), let after = Int64(f[2]) else {
                 throw RuntimeError.python("unexpected import output: \(r.stdout)")
             }
