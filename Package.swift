@@ -27,7 +27,8 @@ let package = Package(
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
-        .target(name: "Runtime", dependencies: ["CachePolicy"], resources: [.copy("Python")]),
+        .target(name: "CSys"),
+        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys"], resources: [.copy("Python")]),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime"],
                 resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [

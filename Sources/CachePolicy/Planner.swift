@@ -132,12 +132,13 @@ public final class Planner {
     }
 
     /// The request on `container` is done; the executor measured the container's memory. Pause it into the
-    /// handler cache (evicting others) or destroy it.
-    public func finished(container: Int64, now: Int64, memoryBytes: Int64) -> IdlePlan {
+    /// handler cache (evicting others) or destroy it. `failed`: the container broke (its start or its request
+    /// failed) and is destroyed whatever the cache would say.
+    public func finished(container: Int64, now: Int64, memoryBytes: Int64, failed: Bool = false) -> IdlePlan {
         guard let c = containers[container] else { preconditionFailure("finished: unknown container c\(container)") }
         var ev: [Eviction] = []
         expire(now: now, into: &ev)
-        if handlerCache != nil {
+        if handlerCache != nil && !failed {
             let (kept, evicted) = handlerCache!.insert(container: container, handler: c.handler, memoryBytes: memoryBytes,
                                                        coldCostNanos: coldCost(c.handler), now: now)
             for e in evicted { destroy(e.container); ev.append(.container(id: e.container, handler: e.handler)) }

@@ -5,6 +5,8 @@ import Foundation
 public struct PythonInterpreter: Sendable {
     public let executable: String
     public let version: String
+    /// `sys.base_prefix`: the directory tree the interpreter needs (mounted read-only into containers).
+    public let prefix: String
 
     /// Resolves `PIPSQUEAK_PYTHON` if set, else `python3` on PATH.
     public static func resolve() throws -> PythonInterpreter {
@@ -14,13 +16,13 @@ public struct PythonInterpreter: Sendable {
         let r = try ChildProcess.run(start, args, timeoutSeconds: 60)
         guard r.succeeded else { throw RuntimeError.python("cannot start python3: \(r.lastErrorLine)") }
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        guard lines.count >= 2, FileManager.default.isExecutableFile(atPath: lines[0]) else {
+        guard lines.count >= 3, FileManager.default.isExecutableFile(atPath: lines[0]) else {
             throw RuntimeError.python("python3 did not report its executable (got: \(r.stdout))")
         }
-        return PythonInterpreter(executable: lines[0], version: lines[1])
+        return PythonInterpreter(executable: lines[0], version: lines[1], prefix: lines[2])
     }
 
-    static let script = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"
+    static let script = "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); print(sys.base_prefix)"
 
     /// The environment for helper Python processes: the caller's, minus variables that would skew what is
     /// measured (`PYTHONDONTWRITEBYTECODE` makes every import compile from source; `PIP_FIND_LINKS` points

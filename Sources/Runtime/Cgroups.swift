@@ -1,0 +1,137 @@
+import Foundation
+
+/// cgroups, v1 or v2, detected once at start. Everything pipsqueak creates lives under a `pipsqueak`
+/// parent group; groups it did not create are never touched.
+public struct Cgroups: Sendable {
+    public enum Version: String, Sendable { case v1, v2 }
+    public let version: Version
+    /// v1: controller mount points by name; v2: the unified mount.
+    let mounts: [String: String]
+    public static let parentName = "pipsqueak"
+
+    static let v1Controllers = ["memory", "pids", "cpu", "freezer"]
+
+    /// Detects the hierarchy: v2 when `/sys/fs/cgroup/cgroup.controllers` lists memory and pids, else v1 when
+    /// the memory, pids, cpu and freezer controllers are mounted. - Throws: `.unavailable` otherwise.
+    public static func detect(root: String = "/sys/fs/cgroup") throws -> Cgroups {
+        if let c = try? Sys.readFile(root + "/cgroup.controllers"),
+           c.split(separator: " ").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }).contains("memory") {
+            return Cgroups(version: .v2, mounts: ["unified": root])
+        }
+        var m: [String: String] = [:]
+        for c in v1Controllers where Sys.exists("\(root)/\(c)/cgroup.procs") { m[c] = "\(root)/\(c)" }
+        if m.count == v1Controllers.count { return Cgroups(version: .v1, mounts: m) }
+        throw RuntimeError.unavailable("no usable cgroups: need v2 with the memory controller at \(root), or v1 memory, pids, cpu and freezer")
+    }
+
+    /// The directories of the parent group (one per controller on v1).
+    var parentDirs: [String] {
+        version == .v2 ? [mounts["unified"]! + "/" + Cgroups.parentName] : Cgroups.v1Controllers.map { mounts[$0]! + "/" + Cgroups.parentName }
+    }
+
+    /// Creates the parent group (and on v2 enables the controllers for its children).
+    public func ensureParent() throws {
+        for d in parentDirs { try Sys.mkdir(d) }
+        if version == .v2 {
+            let root = mounts["unified"]!
+            try? Sys.writeFile(root + "/cgroup.subtree_control", "+memory +pids +cpu")
+            try? Sys.writeFile(parentDirs[0] + "/cgroup.subtree_control", "+memory +pids +cpu")
+        }
+    }
+
+    /// The group `name` under the parent.
+    public func group(_ name: String) -> Cgroup { Cgroup(cgroups: self, name: name) }
+
+    /// Names of the groups under the parent (what a crashed run may have left).
+    public func leftovers() -> [String] {
+        var names = Set<String>()
+        for d in parentDirs {
+            for e in (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [] {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: d + "/" + e, isDirectory: &isDir), isDir.boolValue { names.insert(e) }
+            }
+        }
+        return names.sorted()
+    }
+
+    /// Removes the parent group itself when empty.
+    public func removeParent() {
+        for d in parentDirs { try? Sys.rmdir(d) }
+    }
+}
+
+/// One group (a container or a zygote) across the controllers.
+public struct Cgroup: Sendable {
+    let cgroups: Cgroups
+    public let name: String
+
+    var dirs: [String] { cgroups.parentDirs.map { $0 + "/" + name } }
+    func dir(_ controller: String) -> String {
+        cgroups.version == .v2 ? dirs[0] : cgroups.mounts[controller]! + "/" + Cgroups.parentName + "/" + name
+    }
+
+    /// The `cgroup.procs` files a process writes its pid into to join (one per hierarchy).
+    public var procsFiles: [String] { dirs.map { $0 + "/cgroup.procs" } }
+
+    /// Creates the group with a memory limit (bytes), a pids limit and CPU shares/weight.
+    public func create(memoryLimitBytes: Int64, pidsLimit: Int) throws {
+        for d in dirs { try Sys.mkdir(d) }
+        switch cgroups.version {
+        case .v1:
+            try Sys.writeFile(dir("memory") + "/memory.limit_in_bytes", String(memoryLimitBytes))
+            try? Sys.writeFile(dir("memory") + "/memory.memsw.limit_in_bytes", String(memoryLimitBytes))
+            try Sys.writeFile(dir("pids") + "/pids.max", String(pidsLimit))
+        case .v2:
+            try Sys.writeFile(dirs[0] + "/memory.max", String(memoryLimitBytes))
+            try? Sys.writeFile(dirs[0] + "/memory.swap.max", "0")
+            try Sys.writeFile(dirs[0] + "/pids.max", String(pidsLimit))
+        }
+    }
+
+    public func freeze() throws {
+        switch cgroups.version {
+        case .v1: try Sys.writeFile(dir("freezer") + "/freezer.state", "FROZEN")
+        case .v2: try Sys.writeFile(dirs[0] + "/cgroup.freeze", "1")
+        }
+    }
+
+    public func thaw() throws {
+        switch cgroups.version {
+        case .v1: try Sys.writeFile(dir("freezer") + "/freezer.state", "THAWED")
+        case .v2: try Sys.writeFile(dirs[0] + "/cgroup.freeze", "0")
+        }
+    }
+
+    /// Memory charged to the group, bytes.
+    public func memoryBytes() -> Int64 {
+        let file = cgroups.version == .v1 ? dir("memory") + "/memory.usage_in_bytes" : dirs[0] + "/memory.current"
+        return Int64((try? Sys.readFile(file))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+    }
+
+    /// Pids in the group (all hierarchies).
+    public func pids() -> [Int32] {
+        var out = Set<Int32>()
+        for f in procsFiles {
+            for l in ((try? Sys.readFile(f)) ?? "").split(separator: "\n") { if let p = Int32(l) { out.insert(p) } }
+        }
+        return out.sorted()
+    }
+
+    /// Kills every process in the group (thawing first, so frozen ones can die), reaps what it can, and
+    /// removes the group. Waits up to `timeoutSeconds` for the group to empty.
+    public func destroy(timeoutSeconds: Double = 5) throws {
+        guard dirs.contains(where: Sys.exists) else { return }
+        try? thaw()
+        let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
+        while true {
+            let ps = pids()
+            if ps.isEmpty { break }
+            for p in ps { Sys.kill(p, SIGKILL); Sys.reap(p) }
+            if Sys.monotonicNanos() > deadline {
+                throw RuntimeError.unavailable("cgroup \(name) still has processes \(ps) after SIGKILL")
+            }
+            usleep(1000)
+        }
+        for d in dirs { try Sys.rmdir(d) }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The skeleton of a container's root directory on the host. The process entering the container bind-mounts
+/// into it inside its own mount namespace (so the mounts vanish with the container), then remounts it
+/// read-only and chroots. Mounted read-only: /usr, /lib, /lib64, /bin, the interpreter's prefix, /dev/null,
+/// /dev/zero, /dev/urandom, and whatever the container adds (handler code, packages); /tmp is a private tmpfs.
+/// Nothing else of the host (not /etc, not /root, not the runtime's state) is visible.
+public final class ContainerRoot {
+    public let path: String
+    let python: PythonInterpreter
+    var mounts: [(String, String, Bool)] = []
+
+    init(base: String, name: String, python: PythonInterpreter) throws {
+        path = base + "/" + name
+        self.python = python
+        try? FileManager.default.removeItem(atPath: path)
+        try Sys.mkdirs(path)
+    }
+
+    /// Host directories every container sees read-only.
+    var systemMounts: [(String, String, Bool)] {
+        var m: [(String, String, Bool)] = []
+        for d in ["/usr", "/lib", "/lib64", "/bin"] where Sys.exists(d) {
+            var isLink: Bool { (try? FileManager.default.destinationOfSymbolicLink(atPath: d)) != nil }
+            if isLink { continue } // merged-/usr systems: /lib -> usr/lib is recreated as a link below
+            m.append((d, d, false))
+        }
+        m.append((python.prefix, python.prefix, false))
+        for dev in ["/dev/null", "/dev/zero", "/dev/urandom"] { m.append((dev, dev, true)) }
+        return m
+    }
+
+    /// Creates mount points for the system directories and `extra` (host, inside, writable).
+    func prepare(mounts extra: [(String, String, Bool)]) throws {
+        mounts = systemMounts + extra
+        for d in ["/tmp", "/dev"] { try Sys.mkdirs(path + d) }
+        for d in ["/lib", "/lib64", "/bin", "/sbin"] {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: d), !Sys.exists(path + d) {
+                try FileManager.default.createSymbolicLink(atPath: path + d, withDestinationPath: target)
+            }
+        }
+        for (host, inside, _) in mounts {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: host, isDirectory: &isDir) else {
+                throw RuntimeError.unavailable("cannot mount \(host) into a container: it does not exist")
+            }
+            if isDir.boolValue { try Sys.mkdirs(path + inside) } else {
+                try Sys.mkdirs((path + inside as NSString).deletingLastPathComponent)
+                if !Sys.exists(path + inside) { FileManager.default.createFile(atPath: path + inside, contents: nil) }
+            }
+        }
+    }
+
+    /// The `container` object the Python side's `relocate` reads.
+    func config(cgroup: Cgroup, hostname: String, tmpMB: Int = 16) -> [String: Any] {
+        ["cgroup_procs": cgroup.procsFiles, "root": path, "mounts": mounts.map { [$0.0, $0.1, $0.2] as [Any] },
+         "tmp_mb": tmpMB, "hostname": hostname]
+    }
+
+    /// Removes the skeleton (its mounts lived only in the container's namespace). Any mount that leaked into
+    /// the host namespace is detached first.
+    func remove() {
+        for m in Sys.mounts(under: path + "/") + Sys.mounts(under: path) { Sys.unmount(m) }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The Python side of the runtime (`pipsqueak_worker.py`, a resource of this target).
+struct WorkerScript {
+    let path: String
+
+    static func locate() throws -> WorkerScript {
+        guard let p = Bundle.module.path(forResource: "pipsqueak_worker", ofType: "py", inDirectory: "Python") else {
+            throw RuntimeError.unavailable("pipsqueak_worker.py is missing from the Runtime bundle")
+        }
+        return WorkerScript(path: p)
+    }
+
+    func arguments(mode: String, config: [String: Any]) throws -> [String] {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        return ["-S", path, mode, json]
+    }
+
+    func run(mode: String, config: [String: Any], python: PythonInterpreter, timeoutSeconds: Double) throws -> ChildProcess.Result {
+        try ChildProcess.run(python.executable, try arguments(mode: mode, config: config),
+                             environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: timeoutSeconds)
+    }
+}

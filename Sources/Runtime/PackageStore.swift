@@ -1,0 +1,79 @@
+import Foundation
+import Workload
+
+/// The install cache on disk: one directory per name-version under `root`, filled by pip running inside a
+/// sandbox (never as a bare host process) from the wheelhouse, which plays the paper's local mirror.
+public final class PackageStore {
+    public let root: String
+    public let wheelhouse: String
+    let staging: String
+    let worker: WorkerScript
+    let cgroups: Cgroups
+    let sandboxBase: String
+    var installSeq = 0
+
+    init(root: String, wheelhouse: String, worker: WorkerScript, cgroups: Cgroups, sandboxBase: String) throws {
+        self.root = root
+        self.wheelhouse = wheelhouse
+        self.worker = worker
+        self.cgroups = cgroups
+        self.sandboxBase = sandboxBase
+        staging = root + "/.staging"
+        try Sys.mkdirs(staging)
+    }
+
+    public func directory(_ p: Package) -> String { root + "/\(p.name)-\(p.version)" }
+    public func isInstalled(_ p: Package) -> Bool { Sys.exists(directory(p) + "/.pipsqueak-installed") }
+
+    /// Finds the package's wheel in the wheelhouse (names compared after PEP 503 normalisation).
+    func wheel(_ p: Package) throws -> String {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        let want = p.name.replacingOccurrences(of: "-", with: "_") + "-" + p.version + "-"
+        guard let f = files.sorted().first(where: { $0.hasSuffix(".whl") && PackageName.canonical($0).replacingOccurrences(of: "-", with: "_").hasPrefix(PackageName.canonical(want).replacingOccurrences(of: "-", with: "_")) }) else {
+            throw RuntimeError.unavailable("no wheel for \(p.name) \(p.version) in the wheelhouse \(wheelhouse) (run `pipsqueak measure` to fill it)")
+        }
+        return wheelhouse + "/" + f
+    }
+
+    /// "Download": fetch the wheel from the mirror into staging. Returns the staged path and ns taken.
+    public func download(_ p: Package) throws -> (String, Int64) {
+        let t0 = Sys.monotonicNanos()
+        let src = try wheel(p)
+        let dst = staging + "/" + (src as NSString).lastPathComponent
+        try? FileManager.default.removeItem(atPath: dst)
+        try FileManager.default.copyItem(atPath: src, toPath: dst)
+        return (dst, Sys.monotonicNanos() - t0)
+    }
+
+    /// Installs a staged wheel into its own directory with pip inside a sandbox: its own cgroup, mount
+    /// namespace and read-only root, with only the wheel (read-only) and the target (writable) mounted.
+    /// Returns ns taken.
+    public func install(_ p: Package, wheel staged: String, python: PythonInterpreter) throws -> Int64 {
+        let t0 = Sys.monotonicNanos()
+        let dir = directory(p)
+        try? FileManager.default.removeItem(atPath: dir)
+        try Sys.mkdirs(dir)
+        installSeq += 1
+        let name = "install-\(getpid())-\(installSeq)"
+        let group = cgroups.group(name)
+        try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
+        defer { try? group.destroy() }
+        let sandbox = try ContainerRoot(base: sandboxBase, name: name, python: python)
+        defer { sandbox.remove() }
+        let inside = "/wheel/" + (staged as NSString).lastPathComponent
+        try sandbox.prepare(mounts: [(staged, inside, false), (dir, "/target", true)])
+        let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip"),
+                                  "pip_args": ["install", "--no-deps", "--no-index", "--no-cache-dir", "--disable-pip-version-check",
+                                               "--root-user-action=ignore", "--quiet", "--target", "/target", inside]]
+        let r = try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)
+        guard r.succeeded else {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw RuntimeError.python("pip install of \(p.name) \(p.version) failed in its sandbox: \(r.lastErrorLine)")
+        }
+        FileManager.default.createFile(atPath: dir + "/.pipsqueak-installed", contents: nil)
+        try? FileManager.default.removeItem(atPath: staged)
+        return Sys.monotonicNanos() - t0
+    }
+
+    public func remove(_ p: Package) { try? FileManager.default.removeItem(atPath: directory(p)) }
+}

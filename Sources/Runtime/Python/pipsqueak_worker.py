@@ -1,0 +1,219 @@
+"""The Python side of the pipsqueak runtime: zygote fork server, cold starts, handler serving, sandboxed pip.
+
+Run with `python -S pipsqueak_worker.py MODE CONFIG_JSON`:
+  zygote   import a package set, then serve fork requests on a Unix socket (CONFIG: socket, paths, imports).
+           A fork request carries a container description; the child joins the container's cgroups, enters
+           new mount/uts/ipc/pid namespaces, builds its read-only root with bind mounts, chroots, imports what
+           the zygote lacked, loads the handler and serves requests on the connection it was forked on.
+  cold     the same relocation and serving for a fresh interpreter (CONFIG: container); speaks on stdin/stdout.
+  install  relocate into an install sandbox and run pip there (CONFIG: container, pip arguments).
+
+Protocol: one JSON object per line. Every timing is time.monotonic_ns() on this machine's monotonic clock,
+the same clock the Swift side reads, so phases can be stitched together.
+Python 3.11 has no os.unshare: namespaces are entered with ctypes.
+"""
+import sys, os, json, time, socket, signal, ctypes, ctypes.util
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+now = time.monotonic_ns
+
+
+def _check(ret, what):
+    if ret != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def unshare(flags):
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def mount(src, target, fstype, flags, data=None):
+    _check(_libc.mount(src.encode() if src else None, target.encode(), fstype.encode() if fstype else None,
+                       ctypes.c_ulong(flags), data.encode() if data else None), "mount %s on %s" % (src, target))
+
+
+def relocate(c, wait_child=False):
+    """Move the calling (single-threaded) process into container `c`; returns in the new pid namespace as
+    pid 1 of a fresh child (the caller's original process exits). c: cgroup_procs (list of paths), root,
+    mounts ([host, inside, writable]), tmp_mb, hostname."""
+    for procs in c.get("cgroup_procs", []):
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = c["root"]
+    mount(root, root, None, MS_BIND)
+    # /tmp first: a mount below /tmp (a state directory under /tmp) must not be hidden by it.
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % c.get("tmp_mb", 16))
+    for host, inside, writable in c.get("mounts", []):
+        target = root + inside
+        if not os.path.lexists(target):
+            if os.path.isdir(host):
+                os.makedirs(target)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "a").close()
+        mount(host, target, None, MS_BIND | MS_REC)
+        if not writable:
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+    os.chroot(root)
+    os.chdir("/")
+    try:
+        _libc.sethostname(c.get("hostname", "sandbox").encode(), len(c.get("hostname", "sandbox")))
+    except Exception:
+        pass
+    # The new pid namespace applies to children: fork once more; the child is pid 1 there.
+    pid = os.fork()
+    if pid != 0:
+        if wait_child:  # report the child's outcome (the installer's exit status) to whoever started us
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        os._exit(0)
+
+
+def import_all(paths, modules):
+    for p in reversed(paths):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    for m in modules:
+        __import__(m)
+
+
+def serve(rfile, wfile, c, t):
+    """Import what is missing, load the handler, report ready, then answer invoke requests until EOF."""
+    import_all(c.get("paths", []), c.get("imports", []))
+    t["imported"] = now()
+    sys.path.insert(0, "/handler")
+    import handler as h  # noqa: the handler's own module body is its init
+    t["initialized"] = now()
+    reply(wfile, {"ready": True, "pid": os.getpid(), "t": t})
+    for line in rfile:
+        req = json.loads(line)
+        op = req.get("op")
+        if op == "invoke":
+            t0 = now()
+            try:
+                result, err = h.f(req.get("event")), None
+            except Exception as e:
+                result, err = None, "%s: %s" % (type(e).__name__, e)
+            t1 = now()
+            reply(wfile, {"result": result, "error": err, "t_exec_start": t0, "t_exec_end": t1})
+        elif op == "modules":
+            reply(wfile, {"modules": sorted(sys.modules.keys())})
+        elif op == "exit":
+            break
+    os._exit(0)
+
+
+def reply(wfile, obj):
+    wfile.write((json.dumps(obj) + "\n").encode())
+    wfile.flush()
+
+
+def child_after_fork(conn, req, t):
+    """In the forked child of a zygote: relocate into the container, then serve on the same connection."""
+    try:
+        relocate(req["container"])
+        t["relocated"] = now()
+        rfile, wfile = conn.makefile("rb"), conn.makefile("wb")
+        serve(rfile, wfile, req, t)
+    except BaseException as e:
+        try:
+            conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+        finally:
+            os._exit(1)
+
+
+def zygote_main(c):
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
+    for procs in c.get("cgroup_procs", []):
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    t0 = now()
+    import_all(c.get("paths", []), c.get("imports", []))
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.unlink(c["socket"])
+    except FileNotFoundError:
+        pass
+    srv.bind(c["socket"])
+    srv.listen(64)
+    sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid(), "import_ns": now() - t0}) + "\n")
+    sys.stdout.flush()
+    while True:
+        conn, _ = srv.accept()
+        line = conn.makefile("rb").readline()
+        if not line:
+            conn.close()
+            continue
+        req = json.loads(line)
+        t = {"received": now()}
+        if req.get("op") == "fork":
+            pid = os.fork()
+            if pid == 0:
+                srv.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                t["forked"] = now()
+                child_after_fork(conn, req, t)
+            conn.close()
+        elif req.get("op") == "fork-zygote":
+            # A child zygote: import more, listen on its own socket; reports on this connection.
+            pid = os.fork()
+            if pid == 0:
+                srv.close()
+                try:
+                    sub = req["zygote"]
+                    os.setsid()
+                    import_all(sub.get("paths", []), sub.get("imports", []))
+                    conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+                    conn.close()
+                    c2 = dict(sub)
+                    c2["already_imported"] = True
+                    zygote_loop(c2)
+                except BaseException as e:
+                    conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+                    os._exit(1)
+            conn.close()
+        elif req.get("op") == "ping":
+            conn.sendall(b'{"pong": true}\n')
+            conn.close()
+        else:
+            conn.close()
+
+
+def zygote_loop(c):
+    """Serve forks for a zygote that is already imported (a child zygote)."""
+    c = dict(c)
+    c["paths"], c["imports"] = [], []
+    sys.stdout = open(os.devnull, "w")
+    zygote_main(c)
+
+
+def cold_main(c):
+    t = {"started": now()}
+    relocate(c["container"])
+    t["relocated"] = now()
+    serve(sys.stdin.buffer, sys.stdout.buffer, c, t)
+
+
+def install_main(c):
+    import sysconfig
+    purelib = sysconfig.get_paths()["purelib"]  # pip lives in site-packages, which -S leaves off sys.path
+    relocate(c["container"], wait_child=True)
+    sys.path.append(purelib)
+    import runpy
+    sys.argv = ["pip"] + c["pip_args"]
+    try:
+        runpy.run_module("pip", run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+        os._exit(e.code if isinstance(e.code, int) else (0 if e.code is None else 1))
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    mode, config = sys.argv[1], json.loads(sys.argv[2])
+    {"zygote": zygote_main, "cold": cold_main, "install": install_main}[mode](config)

@@ -1,0 +1,352 @@
+import CachePolicy
+import Foundation
+import Workload
+
+/// Settings of a real worker.
+public struct RuntimeOptions: Sendable {
+    /// Where sockets, container roots, handler code and the run's install cache live (removed at shutdown).
+    public var stateDirectory = "/run/pipsqueak"
+    public var wheelhouse: String
+    public var containerMemoryLimitBytes: Int64 = 1 << 30
+    public var zygoteMemoryLimitBytes: Int64 = 4 << 30
+    public var pidsLimit = 64
+    public var requestTimeoutSeconds = 60.0
+    /// Handler directories to use instead of generated ones: `DIR/<handler id>/handler.py`.
+    public var handlerSources: String?
+
+    public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
+}
+
+/// The real executor: carries out the planner's decisions with real processes, cgroups, namespaces,
+/// freezer and pip, and times every phase on the monotonic clock.
+///
+/// Lifecycle: `init` (creates the `pipsqueak` parent cgroup and the state directory, builds the initial
+/// zygotes and pre-installs) → `serve` per request → `shutdown` (kills and removes everything it made).
+/// Requests are served one at a time (a one-core worker); zygotes the planner asks for are built right
+/// after the request that asked, before the next one.
+public final class RuntimeWorker {
+    public let planner: Planner
+    let catalog: Catalog
+    let handlers: HandlerTable
+    /// Package metadata (version, top-level modules) by catalog id.
+    let packages: [Package]
+    let options: RuntimeOptions
+    let python: PythonInterpreter
+    let cgroups: Cgroups
+    let script: WorkerScript
+    let store: PackageStore
+    let runDir: String
+    let runID: String
+    public var decisions: ((String) -> Void)?
+
+    final class ZygoteHandle {
+        let id: Int64
+        let socket: String
+        let cgroup: Cgroup
+        var process: Process?
+        var pid: Int32 = 0
+        init(id: Int64, socket: String, cgroup: Cgroup) { self.id = id; self.socket = socket; self.cgroup = cgroup }
+    }
+
+    final class ContainerHandle {
+        let id: Int64
+        let cgroup: Cgroup
+        let root: ContainerRoot
+        let channel: LineChannel
+        var process: Process?
+        init(id: Int64, cgroup: Cgroup, root: ContainerRoot, channel: LineChannel) {
+            self.id = id; self.cgroup = cgroup; self.root = root; self.channel = channel
+        }
+    }
+
+    var zygotes: [Int64: ZygoteHandle] = [:]
+    var containers: [Int64: ContainerHandle] = [:]
+    var containerSeq = 0
+
+    /// - Parameter packages: metadata for every package the catalog knows, by name.
+    public init(planner: Planner, handlers: HandlerTable, packages: [String: Package], options: RuntimeOptions,
+                python: PythonInterpreter) throws {
+        guard getuid() == 0 else { throw RuntimeError.unavailable("the real runtime needs root (cgroups, namespaces, mounts)") }
+        self.planner = planner
+        let catalog = planner.catalog
+        self.catalog = catalog
+        self.handlers = handlers
+        self.options = options
+        self.python = python
+        self.packages = (0..<catalog.count).map { packages[catalog[Int32($0)].name] ?? Package(name: catalog[Int32($0)].name) }
+        cgroups = try Cgroups.detect()
+        try cgroups.ensureParent()
+        script = try WorkerScript.locate()
+        runID = "run\(getpid())"
+        runDir = options.stateDirectory + "/" + runID
+        try? FileManager.default.removeItem(atPath: runDir)
+        for d in ["sockets", "roots", "handlers", "install-cache"] { try Sys.mkdirs(runDir + "/" + d) }
+        store = try PackageStore(root: runDir + "/install-cache", wheelhouse: options.wheelhouse, worker: script,
+                                 cgroups: cgroups, sandboxBase: runDir + "/roots")
+        Sys.becomeSubreaper()
+        do {
+            for id in planner.initialInstalls { _ = try installPackage(id) }
+            for z in planner.initialZygotes { _ = try buildZygote(z) }
+        } catch {
+            shutdown()
+            throw error
+        }
+    }
+
+    // MARK: Serving
+
+    /// Serves one request now; returns its record (phases measured).
+    public func serve(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> RequestRecord {
+        let plan = planner.plan(handler: handler, now: startNanos)
+        decisions?(planner.logLine(plan, handlerID: handlers[handler].id))
+        var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: startNanos,
+                              endNanos: startNanos, tier: plan.tier, zygote: plan.zygote)
+        r.evictions = plan.evictions.count
+        r.estimated = catalog.profile(handler).touchesEstimated
+        carryOut(plan.evictions)
+        var container: ContainerHandle?
+        do {
+            switch plan.tier {
+            case .handler:
+                guard let c = containers[plan.container] else { throw RuntimeError.unavailable("container c\(plan.container) is gone") }
+                let t0 = Sys.monotonicNanos()
+                try c.cgroup.thaw()
+                r.createNanos = Sys.monotonicNanos() - t0
+                container = c
+            case .import, .cold:
+                for p in plan.install {
+                    let (staged, dl) = try store.download(packages[Int(p)])
+                    r.downloadNanos += dl
+                    r.installNanos += try store.install(packages[Int(p)], wheel: staged, python: python)
+                }
+                container = try start(plan: plan, handler: handler, record: &r)
+            }
+            let t0 = Sys.monotonicNanos()
+            try container!.channel.send(["op": "invoke", "event": ["request": plan.request]])
+            let reply = try container!.channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
+            r.execNanos = Sys.monotonicNanos() - t0
+            if let e = reply["error"] as? String { r.error = e }
+        } catch {
+            r.error = "\(error)"
+        }
+        r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
+        // Idle: freeze into the handler cache or destroy, as the planner says.
+        let memory = container?.cgroup.memoryBytes() ?? 0
+        let broken = !r.error.isEmpty || container == nil
+        let idle = planner.finished(container: plan.container, now: Sys.monotonicNanos(), memoryBytes: memory, failed: broken)
+        decisions?(planner.logLine(idle))
+        carryOut(idle.evictions)
+        if idle.paused, let c = container, (try? c.cgroup.freeze()) != nil {
+            // frozen in the handler cache
+        } else {
+            destroyContainer(plan.container)
+        }
+        for z in plan.createZygotes {
+            do {
+                let mem = try buildZygote(z)
+                let ready = planner.zygoteReady(z.id, now: Sys.monotonicNanos(), memoryBytes: mem)
+                decisions?(planner.logLine(ready))
+                carryOut(ready.evictions)
+            } catch {
+                // The zygote could not be built: tell the planner it does not fit (it is dropped).
+                let ready = planner.zygoteReady(z.id, now: Sys.monotonicNanos(), memoryBytes: Int64.max / 4)
+                decisions?(planner.logLine(ready))
+                carryOut(ready.evictions)
+                destroyZygote(z.id)
+            }
+        }
+        return r
+    }
+
+    /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
+    func start(plan: StartPlan, handler: Int32, record r: inout RequestRecord) throws -> ContainerHandle {
+        let t0 = Sys.monotonicNanos()
+        containerSeq += 1
+        let name = "\(runID)-c\(plan.container)-\(containerSeq)"
+        let group = cgroups.group(name)
+        try group.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
+        let root: ContainerRoot
+        do {
+            root = try ContainerRoot(base: runDir + "/roots", name: name, python: python)
+            let prof = catalog.profile(handler)
+            try root.prepare(mounts: [(try handlerDirectory(handler), "/handler", false)]
+                + prof.importOrder.map { (store.directory(packages[Int($0)]), store.directory(packages[Int($0)]), false) })
+        } catch { try? group.destroy(); throw error }
+        let paths = catalog.profile(handler).importOrder.map { store.directory(packages[Int($0)]) }
+        let imports = plan.imports.flatMap { packages[Int($0)].topLevelModules }
+        let containerConfig = root.config(cgroup: group, hostname: handlers[handler].id)
+        let t1 = Sys.monotonicNanos()
+        r.createNanos = t1 - t0
+        do {
+            let channel: LineChannel
+            var process: Process? = nil
+            if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid] {
+                let fd = try Sys.connectUnix(z.socket)
+                channel = LineChannel(readFD: fd, writeFD: fd)
+                try channel.send(["op": "fork", "container": containerConfig, "paths": paths, "imports": imports])
+            } else {
+                let (p, ch) = try spawn(mode: "cold", config: ["container": containerConfig, "paths": paths, "imports": imports])
+                process = p
+                channel = ch
+            }
+            let ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
+            guard ready["ready"] as? Bool == true, let t = ready["t"] as? [String: Any] else {
+                throw RuntimeError.python("the handler process did not start: \(ready["error"] ?? ready)")
+            }
+            func stamp(_ k: String) -> Int64 { (t[k] as? NSNumber)?.int64Value ?? t1 }
+            if plan.tier == .import {
+                r.forkNanos = stamp("relocated") - t1
+            } else {
+                r.createNanos += stamp("relocated") - t1 // interpreter start + relocation
+            }
+            r.importNanos = stamp("imported") - stamp("relocated")
+            r.initNanos = stamp("initialized") - stamp("imported")
+            let handle = ContainerHandle(id: plan.container, cgroup: group, root: root, channel: channel)
+            handle.process = process
+            containers[plan.container] = handle
+            return handle
+        } catch {
+            try? group.destroy()
+            root.remove()
+            throw error
+        }
+    }
+
+    /// Starts the worker script in `mode` with a pipe pair as its protocol channel.
+    func spawn(mode: String, config: [String: Any]) throws -> (Process, LineChannel) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python.executable)
+        p.arguments = try script.arguments(mode: mode, config: config)
+        p.environment = PythonInterpreter.cleanEnvironment()
+        let toChild = Pipe(), fromChild = Pipe()
+        p.standardInput = toChild
+        p.standardOutput = fromChild
+        p.standardError = FileHandle.standardError
+        try p.run()
+        let ch = LineChannel(readFD: dup(fromChild.fileHandleForReading.fileDescriptor), writeFD: dup(toChild.fileHandleForWriting.fileDescriptor))
+        try? toChild.fileHandleForWriting.close(); try? fromChild.fileHandleForReading.close()
+        try? toChild.fileHandleForReading.close(); try? fromChild.fileHandleForWriting.close()
+        return (p, ch)
+    }
+
+    func handlerDirectory(_ h: Int32) throws -> String {
+        let handler = handlers[h]
+        if let src = options.handlerSources, Sys.exists(src + "/" + handler.id + "/handler.py") { return src + "/" + handler.id }
+        let dir = runDir + "/handlers/" + handler.id
+        if Sys.exists(dir + "/handler.py") { return dir }
+        try Sys.mkdirs(dir)
+        let ids = handler.packages.compactMap { catalog.id(of: $0) }
+        let modules = ids.flatMap { packages[Int($0)].topLevelModules }
+        var code = "# generated by pipsqueak for handler \(handler.id)\n"
+        for m in modules { code += "import \(m)\n" }
+        code += """
+
+        def f(event):
+            total = 0
+            for i in range(2000):
+                total += i * i
+            return {"handler": \(String(reflecting: handler.id)), "request": event.get("request"), "total": total}
+
+        """
+        try code.write(toFile: dir + "/handler.py", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    // MARK: Zygotes and packages
+
+    /// Builds a zygote (root: a fresh process; child: forked from its parent). Returns its memory, bytes.
+    @discardableResult
+    func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
+        for p in z.install {
+            let (staged, _) = try store.download(packages[Int(p)])
+            _ = try store.install(packages[Int(p)], wheel: staged, python: python)
+        }
+        let group = cgroups.group("\(runID)-z\(z.id)")
+        try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
+        let handle = ZygoteHandle(id: z.id, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
+        zygotes[z.id] = handle
+        // A zygote's sys.path holds every package of its set (its parent's included).
+        let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
+        let config: [String: Any] = ["socket": handle.socket, "paths": set.map { store.directory(packages[Int($0)]) },
+                                     "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
+                                     "cgroup_procs": group.procsFiles]
+        if let parent = z.parent, let ph = zygotes[parent] {
+            let fd = try Sys.connectUnix(ph.socket)
+            let ch = LineChannel(readFD: fd, writeFD: fd)
+            try ch.send(["op": "fork-zygote", "zygote": config])
+            let ready = try ch.receive(timeoutSeconds: 300)
+            guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready["error"] ?? ready)") }
+            handle.pid = Int32((ready["pid"] as? NSNumber)?.intValue ?? 0)
+        } else {
+            let (p, ch) = try spawn(mode: "zygote", config: config)
+            handle.process = p
+            let ready = try ch.receive(timeoutSeconds: 300)
+            guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready)") }
+            handle.pid = p.processIdentifier
+        }
+        // Wait until the socket answers (the child zygote binds after reporting ready).
+        for _ in 0..<2000 {
+            if let fd = try? Sys.connectUnix(handle.socket) {
+                let ch = LineChannel(readFD: fd, writeFD: fd)
+                try? ch.send(["op": "ping"])
+                if (try? ch.receive(timeoutSeconds: 5)) != nil { break }
+            }
+            usleep(1000)
+        }
+        return group.memoryBytes()
+    }
+
+    func installPackage(_ id: Int32) throws -> Int64 {
+        let (staged, dl) = try store.download(packages[Int(id)])
+        return dl + (try store.install(packages[Int(id)], wheel: staged, python: python))
+    }
+
+    func carryOut(_ evictions: [Eviction]) {
+        for e in evictions {
+            switch e {
+            case .container(let id, _): destroyContainer(id)
+            case .zygote(let id): destroyZygote(id)
+            case .package(let id): store.remove(packages[Int(id)])
+            }
+        }
+    }
+
+    func destroyContainer(_ id: Int64) {
+        guard let c = containers.removeValue(forKey: id) else { return }
+        c.channel.close()
+        try? c.cgroup.destroy()
+        c.process?.waitUntilExit()
+        c.root.remove()
+    }
+
+    func destroyZygote(_ id: Int64) {
+        guard let z = zygotes.removeValue(forKey: id) else { return }
+        try? z.cgroup.destroy()
+        if let p = z.process { p.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: z.socket)
+    }
+
+    /// Kills and removes every process, cgroup, mount and directory this worker made.
+    public func shutdown() {
+        for id in Array(containers.keys) { destroyContainer(id) }
+        for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id) }
+        for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(getpid())-") {
+            try? cgroups.group(name).destroy()
+        }
+        for m in Sys.mounts(under: runDir) { Sys.unmount(m) }
+        try? FileManager.default.removeItem(atPath: runDir)
+        if cgroups.leftovers().isEmpty { cgroups.removeParent() }
+    }
+
+    /// Asks a container's process for its `sys.modules` (tests check the subset rule with it).
+    public func modules(ofContainer id: Int64) throws -> [String] {
+        guard let c = containers[id] else { throw RuntimeError.unavailable("no container c\(id)") }
+        try? c.cgroup.thaw()
+        defer { try? c.cgroup.freeze() }
+        try c.channel.send(["op": "modules"])
+        return (try c.channel.receive()["modules"] as? [String]) ?? []
+    }
+
+    /// Containers alive now (running or frozen).
+    public var containerIDs: [Int64] { containers.keys.sorted() }
+}

@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSys
+import Foundation
+
+/// Every libc call the runtime makes goes through here: EINTR is retried, and a failure becomes a
+/// `RuntimeError.system` carrying the call, errno and path.
+public enum Sys {
+    @discardableResult
+    static func retry(_ call: String, path: String? = nil, _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            if errno == EINTR { continue }
+            throw RuntimeError.system(call: call, errno: errno, path: path)
+        }
+    }
+
+    /// CLOCK_MONOTONIC in ns: the clock Python's time.monotonic_ns() reads, so both sides' stamps compare.
+    public static func monotonicNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    public static func mkdir(_ path: String, mode: mode_t = 0o755) throws {
+        if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw RuntimeError.system(call: "mkdir", errno: errno, path: path) }
+    }
+
+    public static func mkdirs(_ path: String) throws {
+        var cur = ""
+        for part in path.split(separator: "/") {
+            cur += "/" + part
+            try mkdir(cur)
+        }
+    }
+
+    public static func rmdir(_ path: String) throws {
+        if Glibc.rmdir(path) != 0 && errno != ENOENT { throw RuntimeError.system(call: "rmdir", errno: errno, path: path) }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Writes `text` to an existing file (cgroup control files), no truncation games.
+    public static func writeFile(_ path: String, _ text: String) throws {
+        let fd = try retry("open", path: path) { open(path, O_WRONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var t = text
+        let n = t.withUTF8 { buf in Glibc.write(fd, buf.baseAddress, buf.count) }
+        if n < 0 { throw RuntimeError.system(call: "write", errno: errno, path: path) }
+    }
+
+    public static func readFile(_ path: String) throws -> String {
+        let fd = try retry("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var out = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "read", errno: errno, path: path) }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func kill(_ pid: Int32, _ sig: Int32) { _ = Glibc.kill(pid, sig) }
+
+    /// Reaps `pid` if it has exited (it must be our child, or an orphan given to us as subreaper).
+    @discardableResult
+    public static func reap(_ pid: Int32, wait: Bool = false) -> Bool {
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, wait ? 0 : WNOHANG)
+            if r < 0 && errno == EINTR { continue }
+            return r == pid || (r < 0 && errno == ECHILD)
+        }
+    }
+
+    /// Makes this process the reaper of orphaned descendants (handler processes whose parent exits when
+    /// they enter a new pid namespace), so they can be reaped here rather than by init.
+    public static func becomeSubreaper() {
+        _ = pipsqueak_set_child_subreaper()
+    }
+
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard Glibc.kill(pid, 0) == 0 else { return false }
+        // A zombie still answers kill(0); look at its state.
+        if let s = try? readFile("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") {
+            let state = s[s.index(close, offsetBy: 2)]
+            return state != "Z" && state != "X"
+        }
+        return true
+    }
+
+    /// Connects a Unix stream socket to `path`.
+    public static func connectUnix(_ path: String) throws -> Int32 {
+        let fd = try retry("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd); throw RuntimeError.system(call: "connect", errno: ENAMETOOLONG, path: path)
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+            p[bytes.count] = 0
+        }
+        let r = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if r != 0 { let e = errno; close(fd); throw RuntimeError.system(call: "connect", errno: e, path: path) }
+        return fd
+    }
+
+    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Mount points under `prefix` (from /proc/self/mounts), deepest first.
+    public static func mounts(under prefix: String) -> [String] {
+        guard let s = try? readFile("/proc/self/mounts") else { return [] }
+        return s.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            guard f.count > 1 else { return nil }
+            let p = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
+            return p.hasPrefix(prefix) ? p : nil
+        }.sorted { $0.count > $1.count }
+    }
+
+    public static func unmount(_ path: String) { _ = umount2(path, Int32(MNT_DETACH)) }
+}
+
+/// A line-oriented JSON connection over a file descriptor (a Unix socket or a pipe pair), with timeouts.
+/// Owns its descriptors; closes them in `deinit`.
+public final class LineChannel {
+    let readFD: Int32
+    let writeFD: Int32
+    var buffer: [UInt8] = []
+
+    public init(readFD: Int32, writeFD: Int32) {
+        self.readFD = readFD
+        self.writeFD = writeFD
+    }
+
+    deinit { close() }
+
+    private var closed = false
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        Sys.close(readFD)
+        if writeFD != readFD { Sys.close(writeFD) }
+    }
+
+    public func send(_ object: [String: Any]) throws {
+        var data = try JSONSerialization.data(withJSONObject: object)
+        data.append(10)
+        try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
+            var off = 0
+            while off < p.count {
+                let n = Glibc.write(writeFD, p.baseAddress! + off, p.count - off)
+                if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "write", errno: errno, path: nil) }
+                off += n
+            }
+        }
+    }
+
+    /// The next JSON line. - Throws: on timeout, EOF (the peer died) or bad JSON.
+    public func receive(timeoutSeconds: Double = 60) throws -> [String: Any] {
+        let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
+        while true {
+            if let nl = buffer.firstIndex(of: 10) {
+                let line = Array(buffer[..<nl])
+                buffer.removeSubrange(...nl)
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+                    throw RuntimeError.protocolError("expected a JSON object, got: \(String(decoding: line.prefix(200), as: UTF8.self))")
+                }
+                return obj
+            }
+            let left = deadline - Sys.monotonicNanos()
+            guard left > 0 else { throw RuntimeError.protocolError("no reply within \(timeoutSeconds) s") }
+            var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            let r = poll(&pfd, 1, Int32(min(left / 1_000_000 + 1, 1_000_000)))
+            if r < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "poll", errno: errno, path: nil) }
+            if r == 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress, 65536) }
+            if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
+            if n == 0 { throw RuntimeError.protocolError("the peer closed the connection (process died?)") }
+            if buffer.count + n > 64 << 20 { throw RuntimeError.protocolError("reply larger than 64 MB") }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import XCTest
+import Foundation
+import CachePolicy
+import Workload
+@testable import Runtime
+
+/// Synthetic packages built here as real wheels (a zip with METADATA, WHEEL, RECORD), so no network is
+/// needed: `slow` takes ~50 ms to import and holds 20 MB; `fast` is trivial; `other` is a third package.
+final class RuntimeFixture {
+    let dir: String
+    let wheelhouse: String
+    let python: PythonInterpreter
+    let packages: [String: Package]
+
+    static let sources: [(name: String, module: String, code: String, importMs: Double, memMB: Int64)] = [
+        ("slow", "slow", "import time\ntime.sleep(0.05)\nBALLAST = bytearray(20 * 1024 * 1024)\nfor i in range(0, len(BALLAST), 4096):\n    BALLAST[i] = 1\n", 50, 20),
+        ("fast", "fast", "VALUE = 42\n", 1, 0),
+        ("other", "other", "SECRET = 'other-was-imported'\n", 1, 0),
+    ]
+
+    /// Skips the test (with the reason printed) where the runtime cannot run: not root, no cgroups.
+    static func requireRuntime() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        guard Sys.exists("/proc/self/ns/mnt") else { throw XCTSkip("no namespaces") }
+    }
+
+    init() throws {
+        dir = "/tmp/pipsqueak-rt-\(getpid())-\(UUID().uuidString.prefix(8))"
+        wheelhouse = dir + "/wheelhouse"
+        try Sys.mkdirs(wheelhouse)
+        python = try PythonInterpreter.resolve()
+        var pk: [String: Package] = [:]
+        for s in RuntimeFixture.sources {
+            let src = dir + "/src-\(s.name)"
+            try Sys.mkdirs(src)
+            try s.code.write(toFile: src + "/\(s.module).py", atomically: true, encoding: .utf8)
+            let builder = """
+            import base64, hashlib, os, sys, zipfile
+            src, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
+            info = name + "-1.0.dist-info"
+            files = [(f, open(os.path.join(src, f), "rb").read()) for f in sorted(os.listdir(src))]
+            files.append((info + "/METADATA", ("Metadata-Version: 2.1\\nName: %s\\nVersion: 1.0\\n" % name).encode()))
+            files.append((info + "/WHEEL", b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"))
+            rec = "".join("%s,sha256=%s,%d\\n" % (p, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d)) for p, d in files)
+            files.append((info + "/RECORD", (rec + info + "/RECORD,,\\n").encode()))
+            with zipfile.ZipFile(os.path.join(out, name + "-1.0-py3-none-any.whl"), "w") as z:
+                for p, d in files: z.writestr(p, d)
+            """
+            let r = try ChildProcess.run(python.executable, ["-S", "-c", builder, src, wheelhouse, s.name])
+            XCTAssert(r.succeeded, r.stderr)
+            pk[s.name] = Package(name: s.name, version: "1.0", topLevelModules: [s.module], installedBytes: 4096,
+                                 downloadMillis: 1, installMillis: 300, importMillis: s.importMs, importMemoryBytes: s.memMB << 20)
+        }
+        packages = pk
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    func worker(handlers: HandlerTable, config: PolicyConfig, handlerSources: String? = nil) throws -> RuntimeWorker {
+        let catalog = Catalog(packages: Array(packages.values), handlers: handlers, interpreterMemoryBytes: 10 << 20,
+                              containerMemoryBytes: 1 << 20, interpreterStartNanos: 10_000_000)
+        let planner = try Planner(config: config, catalog: catalog)
+        var o = RuntimeOptions(wheelhouse: wheelhouse)
+        o.stateDirectory = dir + "/state"
+        o.handlerSources = handlerSources
+        return try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: python)
+    }
+
+    /// Nothing of a run is left: no pipsqueak cgroup of it, no mount under its state, no process in it.
+    static func assertNothingLeft(_ w: RuntimeWorker, file: StaticString = #filePath, line: UInt = #line) throws {
+        let cg = try Cgroups.detect()
+        let mine = cg.leftovers().filter { $0.hasPrefix(w.runID + "-") || $0.hasPrefix("install-\(getpid())-") }
+        XCTAssertEqual(mine, [], "cgroups left", file: file, line: line)
+        XCTAssertEqual(Sys.mounts(under: w.runDir), [], "mounts left", file: file, line: line)
+        XCTAssertFalse(Sys.exists(w.runDir), "state directory left", file: file, line: line)
+        // No process whose command line names this run's state directory.
+        var left: [String] = []
+        for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(e), pid != getpid(), Sys.isAlive(pid) else { continue }
+            if let cmd = try? Sys.readFile("/proc/\(pid)/cmdline"), cmd.contains(w.runDir) { left.append("\(pid)") }
+        }
+        XCTAssertEqual(left, [], "processes left", file: file, line: line)
+    }
+}

@@ -1,0 +1,37 @@
+import XCTest
+import CachePolicy
+import Workload
+@testable import Runtime
+
+final class RuntimeTierTests: XCTestCase {
+    func testEachTierOnARealProcessTree() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"], initMillis: 1, execMillis: 1),
+                                     Handler(id: "b", customer: "y", packages: ["slow", "fast"], initMillis: 1, execMillis: 1)])
+        var c = PolicyConfig.presets["all"]!
+        c.importCache.threshold = 1
+        let w = try fx.worker(handlers: handlers, config: c)
+        defer { w.shutdown() }
+        var t: Int64 = 0
+        func serve(_ h: Int32) -> RequestRecord { t += 1_000_000_000; return w.serve(handler: h, arrivalNanos: t, startNanos: t) }
+        // 1. root zygote fork, installs slow (sandboxed pip), imports it in the child; asks for a {slow} zygote.
+        let r1 = serve(0)
+        XCTAssertEqual(r1.error, ""); XCTAssertEqual(r1.tier, .import); XCTAssertEqual(r1.zygote, 0)
+        XCTAssertGreaterThan(r1.installNanos, 0)
+        XCTAssertGreaterThan(r1.importNanos, 40_000_000, "slow sleeps 50 ms on import")
+        // 2. the same handler: its frozen container is thawed.
+        let r2 = serve(0)
+        XCTAssertEqual(r2.error, ""); XCTAssertEqual(r2.tier, .handler)
+        // 3. handler b: forks the {slow} zygote and imports only fast.
+        let r3 = serve(1)
+        XCTAssertEqual(r3.error, ""); XCTAssertEqual(r3.tier, .import); XCTAssertEqual(r3.zygote, 1)
+        XCTAssertLessThan(r3.importNanos, 40_000_000, "slow came from the zygote")
+        let mods = try w.modules(ofContainer: 2)
+        XCTAssert(mods.contains("slow") && mods.contains("fast"))
+        // The zygote for {slow, fast} was built as a child of {slow}: a tree of depth 2.
+        XCTAssertEqual(w.planner.importCache?[2]?.parent, 1)
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+}
