@@ -4,8 +4,11 @@ import Workload
 
 /// Settings of a real worker.
 public struct RuntimeOptions: Sendable {
-    /// Where sockets, container roots, handler code and the run's install cache live (removed at shutdown).
+    /// Where sockets, container roots and handler code live (removed at shutdown).
     public var stateDirectory = "/run/pipsqueak"
+    /// The run's install cache (one directory per name-version), kept apart from the state directory
+    /// because containers mount packages at their host paths (a zygote's modules keep those paths).
+    public var packageDirectory = "/var/cache/pipsqueak/install-cache"
     public var wheelhouse: String
     public var containerMemoryLimitBytes: Int64 = 1 << 30
     public var zygoteMemoryLimitBytes: Int64 = 4 << 30
@@ -37,6 +40,7 @@ public final class RuntimeWorker {
     let store: PackageStore
     let runDir: String
     let runID: String
+    let packageDir: String
     public var decisions: ((String) -> Void)?
 
     final class ZygoteHandle {
@@ -80,8 +84,10 @@ public final class RuntimeWorker {
         runID = "run\(getpid())"
         runDir = options.stateDirectory + "/" + runID
         try? FileManager.default.removeItem(atPath: runDir)
-        for d in ["sockets", "roots", "handlers", "install-cache"] { try Sys.mkdirs(runDir + "/" + d) }
-        store = try PackageStore(root: runDir + "/install-cache", wheelhouse: options.wheelhouse, worker: script,
+        for d in ["sockets", "roots", "handlers"] { try Sys.mkdirs(runDir + "/" + d) }
+        packageDir = options.packageDirectory + "/" + runID
+        try? FileManager.default.removeItem(atPath: packageDir)
+        store = try PackageStore(root: packageDir, wheelhouse: options.wheelhouse, worker: script,
                                  cgroups: cgroups, sandboxBase: runDir + "/roots")
         Sys.becomeSubreaper()
         do {
@@ -97,6 +103,17 @@ public final class RuntimeWorker {
 
     /// Serves one request now; returns its record (phases measured).
     public func serve(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> RequestRecord {
+        serveWithReply(handler: handler, arrivalNanos: arrivalNanos, startNanos: startNanos).0
+    }
+
+    /// Serves one request and also returns what the handler returned (tests inspect it).
+    public func serveReturningResult(handler: Int32, now: Int64) throws -> (RequestRecord, Any?) {
+        let (r, reply) = serveWithReply(handler: handler, arrivalNanos: now, startNanos: now)
+        return (r, reply?["result"])
+    }
+
+    func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> (RequestRecord, [String: Any]?) {
+        var lastReply: [String: Any]? = nil
         let plan = planner.plan(handler: handler, now: startNanos)
         decisions?(planner.logLine(plan, handlerID: handlers[handler].id))
         var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: startNanos,
@@ -125,6 +142,7 @@ public final class RuntimeWorker {
             try container!.channel.send(["op": "invoke", "event": ["request": plan.request]])
             let reply = try container!.channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
             r.execNanos = Sys.monotonicNanos() - t0
+            lastReply = reply
             if let e = reply["error"] as? String { r.error = e }
         } catch {
             r.error = "\(error)"
@@ -155,7 +173,7 @@ public final class RuntimeWorker {
                 destroyZygote(z.id)
             }
         }
-        return r
+        return (r, lastReply)
     }
 
     /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
@@ -335,6 +353,7 @@ public final class RuntimeWorker {
         }
         for m in Sys.mounts(under: runDir) { Sys.unmount(m) }
         try? FileManager.default.removeItem(atPath: runDir)
+        try? FileManager.default.removeItem(atPath: packageDir)
         if cgroups.leftovers().isEmpty { cgroups.removeParent() }
     }
 

@@ -63,6 +63,7 @@ final class RuntimeFixture {
         let planner = try Planner(config: config, catalog: catalog)
         var o = RuntimeOptions(wheelhouse: wheelhouse)
         o.stateDirectory = dir + "/state"
+        o.packageDirectory = dir + "/packages"
         o.handlerSources = handlerSources
         return try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: python)
     }
