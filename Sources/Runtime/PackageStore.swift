@@ -62,7 +62,8 @@ public final class PackageStore {
         defer { sandbox.remove() }
         let inside = "/wheel/" + (staged as NSString).lastPathComponent
         try sandbox.prepare(mounts: [(staged, inside, false), (dir, "/target", true)])
-        let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip"),
+        // pip unpacks into /tmp: give the sandbox a roomy tmpfs (it takes memory only as used).
+        let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip", tmpMB: 4096),
                                   "pip_args": ["install", "--no-deps", "--no-index", "--no-cache-dir", "--disable-pip-version-check",
                                                "--root-user-action=ignore", "--quiet", "--target", "/target", inside]]
         let r = try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)

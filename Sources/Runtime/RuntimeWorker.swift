@@ -42,6 +42,10 @@ public final class RuntimeWorker {
     let runID: String
     let packageDir: String
     public var decisions: ((String) -> Void)?
+    /// The run's time origin: the planner is handed monotonic time since this instant.
+    public let epochNanos = Sys.monotonicNanos()
+    /// Monotonic ns since `epochNanos`.
+    public func now() -> Int64 { Sys.monotonicNanos() - epochNanos }
 
     final class ZygoteHandle {
         let id: Int64
@@ -151,7 +155,7 @@ public final class RuntimeWorker {
         // Idle: freeze into the handler cache or destroy, as the planner says.
         let memory = container?.cgroup.memoryBytes() ?? 0
         let broken = !r.error.isEmpty || container == nil
-        let idle = planner.finished(container: plan.container, now: Sys.monotonicNanos(), memoryBytes: memory, failed: broken)
+        let idle = planner.finished(container: plan.container, now: now(), memoryBytes: memory, failed: broken)
         decisions?(planner.logLine(idle))
         carryOut(idle.evictions)
         if idle.paused, let c = container, (try? c.cgroup.freeze()) != nil {
@@ -162,12 +166,12 @@ public final class RuntimeWorker {
         for z in plan.createZygotes {
             do {
                 let mem = try buildZygote(z)
-                let ready = planner.zygoteReady(z.id, now: Sys.monotonicNanos(), memoryBytes: mem)
+                let ready = planner.zygoteReady(z.id, now: now(), memoryBytes: mem)
                 decisions?(planner.logLine(ready))
                 carryOut(ready.evictions)
             } catch {
                 // The zygote could not be built: tell the planner it does not fit (it is dropped).
-                let ready = planner.zygoteReady(z.id, now: Sys.monotonicNanos(), memoryBytes: Int64.max / 4)
+                let ready = planner.zygoteReady(z.id, now: now(), memoryBytes: Int64.max / 4)
                 decisions?(planner.logLine(ready))
                 carryOut(ready.evictions)
                 destroyZygote(z.id)

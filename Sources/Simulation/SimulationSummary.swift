@@ -23,7 +23,7 @@ public struct SimulationSummary: Sendable {
 
     public init() {}
 
-    mutating func add(_ r: RequestRecord) {
+    public mutating func add(_ r: RequestRecord) {
         requests += 1
         perTier[r.tier, default: 0] += 1
         latency.record(r.latencyNanos)

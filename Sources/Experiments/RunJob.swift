@@ -1,0 +1,107 @@
+import CachePolicy
+import Foundation
+import Runtime
+import Simulation
+import Workload
+
+/// The job behind `pipsqueak run`: replay a trace on the real runtime, in real time or faster, with the
+/// same planner the simulator uses, writing the same records and decision log.
+public struct RunJob {
+    public var tracePath = ProjectPaths.defaultMixedTrace
+    public var handlersPath: String?
+    public var config: PolicyConfig = PolicyConfig.presets["all"]!
+    public var seed: UInt64 = 1
+    /// Replay speed: 1 is real time, 10 is ten times faster.
+    public var speed = 1.0
+    /// Stop after this many requests (nil: the whole trace).
+    public var limit: Int?
+    public var packagesPath = ProjectPaths.packages
+    public var wheelhouse = MeasureOptions.defaultCache + "/wheelhouse"
+    public var recordsPath: String?
+    public var decisionsPath: String?
+    public var runtime = RuntimeOptions(wheelhouse: "")
+    public var progress: (String) -> Void = { _ in }
+
+    public init() {}
+
+    /// Set by a signal handler: the replay stops after the request in flight and shuts down cleanly.
+    nonisolated(unsafe) public static var interrupted = false
+
+    public func run() throws -> SimulationSummary {
+        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+        let table = try PackageTable.read(path: packagesPath)
+        var missing = Set<String>()
+        for h in trace.handlers.handlers { for p in h.packages where table[p] == nil { missing.insert(p) } }
+        guard missing.isEmpty else {
+            throw CostModelError("the real runtime can only install measured packages; not in \(packagesPath): \(missing.sorted().prefix(10).joined(separator: ", "))\(missing.count > 10 ? " …" : ""). Generate the trace with `trace generate mixed --only-measured \(packagesPath)`.")
+        }
+        let job = SimulateJob()
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(), seed: seed)
+        let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
+        var options = runtime
+        options.wheelhouse = wheelhouse
+        let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options,
+                                       python: try PythonInterpreter.resolve())
+        defer { worker.shutdown() }
+        let header = ["made by: pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)", "config: \(config.summary)",
+                      "machine: \(MachineDescription.summary)", "python: \(try PythonInterpreter.resolve().version)"]
+        var records: RecordWriter?
+        if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
+        var decisions: DecisionLog?
+        if let d = decisionsPath { try ProjectPaths.ensureParent(of: d); decisions = try DecisionLog(path: d, comments: header) }
+        worker.decisions = { decisions?.append($0) }
+        var summary = SimulationSummary()
+        let reader = try trace.makeReader()
+        let start = worker.epochNanos
+        var n = 0
+        var errors = 0
+        while let inv = try reader.nextInvocation(), !RunJob.interrupted {
+            if let l = limit, n >= l { break }
+            let due = Int64(Double(inv.arrivalNanos) / speed)
+            let now = Sys.monotonicNanos() - start
+            if due > now { usleep(useconds_t(min((due - now) / 1000, 60_000_000))) }
+            let startAt = max(due, Sys.monotonicNanos() - start)
+            let r = worker.serve(handler: inv.handler, arrivalNanos: due, startNanos: startAt)
+            summary.add(r)
+            records?.append(r)
+            n += 1
+            if !r.error.isEmpty { errors += 1; progress("request \(r.request) (\(trace.handlers[inv.handler].id)): \(r.error)") }
+            if n % 50 == 0 {
+                progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", n,
+                                Double(Sys.monotonicNanos() - start) / 1e9, 100 * summary.ratio(.handler), 100 * summary.ratio(.import),
+                                100 * summary.ratio(.cold), errors))
+            }
+        }
+        summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
+        try records?.commit()
+        try decisions?.commit()
+        return summary
+    }
+}
+
+/// The job behind `pipsqueak cleanup`: removes what a crashed run left behind.
+public enum CleanupJob {
+    /// Kills every process in a `pipsqueak` cgroup, removes the groups, detaches mounts under the state
+    /// directories, and removes the run directories. Returns a line per thing removed.
+    public static func run(stateDirectory: String = "/run/pipsqueak",
+                           packageDirectory: String = "/var/cache/pipsqueak/install-cache") throws -> [String] {
+        var done: [String] = []
+        if let cg = try? Cgroups.detect() {
+            for name in cg.leftovers() {
+                let g = cg.group(name)
+                let pids = g.pids()
+                try g.destroy()
+                done.append("cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
+            }
+            cg.removeParent()
+        }
+        for dir in [stateDirectory, packageDirectory] {
+            for m in Sys.mounts(under: dir + "/") { Sys.unmount(m); done.append("mount \(m)") }
+            for e in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where e.hasPrefix("run") {
+                try? FileManager.default.removeItem(atPath: dir + "/" + e)
+                done.append("directory \(dir)/\(e)")
+            }
+        }
+        return done
+    }
+}

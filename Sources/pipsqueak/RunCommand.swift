@@ -1,0 +1,81 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Runtime
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Replay a trace on the real runtime: zygotes, containers, freezer, sandboxed pip (needs root).",
+        discussion: """
+        Every decision comes from the same planner `simulate` uses; records and the decision log have the same \
+        columns. Packages come from the wheelhouse filled by `pipsqueak measure`, so every package of the trace \
+        must be in traces/packages.csv (generate traces with `trace generate mixed --only-measured traces/packages.csv`). \
+        Requests are served one at a time (a one-core worker). Ctrl-C stops after the request in flight and \
+        removes everything; after a crash, `pipsqueak cleanup` does.
+        """)
+
+    @Option(help: "Trace CSV (its handler table is NAME.handlers.csv).")
+    var trace: String
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(help: "Replay speed: 1 = real time, 10 = ten times faster.")
+    var speed: Double = 1
+
+    @Option(help: "Stop after this many requests.")
+    var limit: Int?
+
+    @Option(help: "Root seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Package cost table (versions and modules of the packages to install).")
+    var packages: String?
+
+    @Option(help: "The wheelhouse (local package mirror).")
+    var wheelhouse: String?
+
+    @Option(help: "Write per-request records to this CSV.")
+    var out: String?
+
+    @Option(help: "Write the decision log to this file.")
+    var decisions: String?
+
+    @Option(help: "Memory limit of each container, MB.")
+    var containerMemoryMB: Int = 1024
+
+    func validate() throws {
+        if !(speed > 0) { throw ValidationError("--speed must be positive") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        var job = RunJob()
+        job.tracePath = trace
+        job.config = try policy.load()
+        job.speed = speed; job.limit = limit; job.seed = seed
+        if let p = packages { job.packagesPath = p }
+        if let w = wheelhouse { job.wheelhouse = w }
+        job.recordsPath = out; job.decisionsPath = decisions
+        job.runtime.containerMemoryLimitBytes = Int64(containerMemoryMB) << 20
+        job.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        signal(SIGINT) { _ in RunJob.interrupted = true }
+        signal(SIGTERM) { _ in RunJob.interrupted = true }
+        let s = try job.run()
+        print(s.report(title: "real run of \(trace)\nconfig \(job.config.summary)"))
+        if RunJob.interrupted { print("interrupted: stopped early and cleaned up") }
+        if let o = out { print("records: \(o)") }
+        if let d = decisions { print("decision log: \(d)") }
+    }
+}
+
+struct CleanupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Remove what a crashed run left: processes in pipsqueak cgroups, the cgroups, mounts, run directories.")
+
+    func run() throws {
+        let done = try CleanupJob.run()
+        if done.isEmpty { print("nothing to clean up") } else { done.forEach { print("removed \($0)") } }
+    }
+}
