@@ -35,6 +35,7 @@ let package = Package(
             "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "bench-runtime", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-runtime"),
         .executableTarget(name: "bench-sim", dependencies: ["Simulation", "Experiments"], path: "Sources/bench-sim"),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),

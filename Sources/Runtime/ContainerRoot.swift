@@ -57,6 +57,24 @@ public final class ContainerRoot {
          "tmp_mb": tmpMB, "hostname": hostname]
     }
 
+    /// Makes this root a shared base for handler containers: the system directories are bind-mounted
+    /// read-only once, here in the host's namespace, and mount points for `/handler` and `extraPoints` are
+    /// created. A container then needs one recursive bind of the base plus its own few mounts, done in its
+    /// private namespace. Undone by `remove()`.
+    func makeBase(extraPoints: [String]) throws {
+        try prepare(mounts: [])
+        for d in ["/handler"] + extraPoints { try Sys.mkdirs(path + d) }
+        for (host, inside, writable) in mounts { try Sys.bindMount(host, path + inside, writable: writable) }
+        baseMounted = true
+    }
+    var baseMounted = false
+
+    /// A container's config on this base: only the container's own mounts (the base's arrive with it).
+    func containerConfig(cgroup: Cgroup, hostname: String, mounts own: [(String, String, Bool)], tmpMB: Int = 16) -> [String: Any] {
+        ["cgroup_procs": cgroup.procsFiles, "root": path, "base": true, "mounts": own.map { [$0.0, $0.1, $0.2] as [Any] },
+         "tmp_mb": tmpMB, "hostname": hostname]
+    }
+
     /// Removes the skeleton (its mounts lived only in the container's namespace). Any mount that leaked into
     /// the host namespace is detached first.
     func remove() {

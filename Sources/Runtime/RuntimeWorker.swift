@@ -37,7 +37,7 @@ public final class RuntimeWorker {
     let python: PythonInterpreter
     let cgroups: Cgroups
     let script: WorkerScript
-    let store: PackageStore
+    public let store: PackageStore
     let runDir: String
     let runID: String
     let packageDir: String
@@ -59,17 +59,22 @@ public final class RuntimeWorker {
     final class ContainerHandle {
         let id: Int64
         let cgroup: Cgroup
-        let root: ContainerRoot
         let channel: LineChannel
         var process: Process?
-        init(id: Int64, cgroup: Cgroup, root: ContainerRoot, channel: LineChannel) {
-            self.id = id; self.cgroup = cgroup; self.root = root; self.channel = channel
+        init(id: Int64, cgroup: Cgroup, channel: LineChannel) {
+            self.id = id; self.cgroup = cgroup; self.channel = channel
         }
     }
 
+    /// The read-only base root every handler container starts from (system directories mounted once).
+    var base: ContainerRoot!
+    /// Cgroups created ahead of need, so a start only takes one (SOCK keeps such a pool too).
+    var cgroupPool: [Cgroup] = []
+    var cgroupSeq = 0
+    static let poolSize = 2
+
     var zygotes: [Int64: ZygoteHandle] = [:]
     var containers: [Int64: ContainerHandle] = [:]
-    var containerSeq = 0
 
     /// - Parameter packages: metadata for every package the catalog knows, by name.
     public init(planner: Planner, handlers: HandlerTable, packages: [String: Package], options: RuntimeOptions,
@@ -95,6 +100,9 @@ public final class RuntimeWorker {
                                  cgroups: cgroups, sandboxBase: runDir + "/roots")
         Sys.becomeSubreaper()
         do {
+            base = try ContainerRoot(base: runDir + "/roots", name: "base", python: python)
+            try base.makeBase(extraPoints: [packageDir])
+            try refillCgroupPool()
             for id in planner.initialInstalls { _ = try installPackage(id) }
             for z in planner.initialZygotes { _ = try buildZygote(z) }
         } catch {
@@ -177,26 +185,23 @@ public final class RuntimeWorker {
                 destroyZygote(z.id)
             }
         }
+        try? refillCgroupPool()
         return (r, lastReply)
     }
 
     /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
     func start(plan: StartPlan, handler: Int32, record r: inout RequestRecord) throws -> ContainerHandle {
         let t0 = Sys.monotonicNanos()
-        containerSeq += 1
-        let name = "\(runID)-c\(plan.container)-\(containerSeq)"
-        let group = cgroups.group(name)
-        try group.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
-        let root: ContainerRoot
+        let group = try takeCgroup()
+        // Mounted read-only: the handler's code, and the install cache at its host path (zygotes' modules
+        // keep their host paths). Only the handler's own packages go on its sys.path.
+        let containerConfig: [String: Any]
         do {
-            root = try ContainerRoot(base: runDir + "/roots", name: name, python: python)
-            let prof = catalog.profile(handler)
-            try root.prepare(mounts: [(try handlerDirectory(handler), "/handler", false)]
-                + prof.importOrder.map { (store.directory(packages[Int($0)]), store.directory(packages[Int($0)]), false) })
+            containerConfig = base.containerConfig(cgroup: group, hostname: handlers[handler].id,
+                                                   mounts: [(try handlerDirectory(handler), "/handler", false), (packageDir, packageDir, false)])
         } catch { try? group.destroy(); throw error }
         let paths = catalog.profile(handler).importOrder.map { store.directory(packages[Int($0)]) }
         let imports = plan.imports.flatMap { packages[Int($0)].topLevelModules }
-        let containerConfig = root.config(cgroup: group, hostname: handlers[handler].id)
         let t1 = Sys.monotonicNanos()
         r.createNanos = t1 - t0
         do {
@@ -223,14 +228,28 @@ public final class RuntimeWorker {
             }
             r.importNanos = stamp("imported") - stamp("relocated")
             r.initNanos = stamp("initialized") - stamp("imported")
-            let handle = ContainerHandle(id: plan.container, cgroup: group, root: root, channel: channel)
+            let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
             handle.process = process
             containers[plan.container] = handle
             return handle
         } catch {
             try? group.destroy()
-            root.remove()
             throw error
+        }
+    }
+
+    func takeCgroup() throws -> Cgroup {
+        if cgroupPool.isEmpty { try refillCgroupPool() }
+        return cgroupPool.removeFirst()
+    }
+
+    /// Tops the pool up (called off the request path, after each request).
+    func refillCgroupPool() throws {
+        while cgroupPool.count < RuntimeWorker.poolSize {
+            cgroupSeq += 1
+            let g = cgroups.group("\(runID)-c\(cgroupSeq)")
+            try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
+            cgroupPool.append(g)
         }
     }
 
@@ -338,7 +357,6 @@ public final class RuntimeWorker {
         c.channel.close()
         try? c.cgroup.destroy()
         c.process?.waitUntilExit()
-        c.root.remove()
     }
 
     func destroyZygote(_ id: Int64) {
@@ -352,6 +370,9 @@ public final class RuntimeWorker {
     public func shutdown() {
         for id in Array(containers.keys) { destroyContainer(id) }
         for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id) }
+        for g in cgroupPool { try? g.destroy() }
+        cgroupPool.removeAll()
+        base?.remove()
         for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(getpid())-") {
             try? cgroups.group(name).destroy()
         }

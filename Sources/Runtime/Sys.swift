@@ -128,6 +128,15 @@ public enum Sys {
     }
 
     public static func unmount(_ path: String) { _ = umount2(path, Int32(MNT_DETACH)) }
+
+    /// Bind-mounts `source` on `target` (recursively), read-only unless `writable`.
+    public static func bindMount(_ source: String, _ target: String, writable: Bool) throws {
+        try retry("mount", path: target) { Glibc.mount(source, target, nil, UInt(MS_BIND | MS_REC), nil) }
+        if !writable {
+            let flags = UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            try retry("mount (remount read-only)", path: target) { Glibc.mount(nil, target, nil, flags, nil) }
+        }
+    }
 }
 
 /// A line-oriented JSON connection over a file descriptor (a Unix socket or a pipe pair), with timeouts.

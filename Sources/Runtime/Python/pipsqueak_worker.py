@@ -45,7 +45,8 @@ def relocate(c, wait_child=False):
     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = c["root"]
-    mount(root, root, None, MS_BIND)
+    # A shared base root carries the read-only system mounts: one recursive bind brings them all.
+    mount(root, root, None, MS_BIND | (MS_REC if c.get("base") else 0))
     # /tmp first: a mount below /tmp (a state directory under /tmp) must not be hidden by it.
     mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % c.get("tmp_mb", 16))
     for host, inside, writable in c.get("mounts", []):
