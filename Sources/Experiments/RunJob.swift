@@ -27,7 +27,10 @@ public struct RunJob {
     /// Set by a signal handler: the replay stops after the request in flight and shuts down cleanly.
     nonisolated(unsafe) public static var interrupted = false
 
-    public func run() throws -> SimulationSummary {
+    /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, and `observe`
+    /// the worker before it shuts down (compare reads the outcomes it reported).
+    public func run(onRecord: (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
+                    observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
         var missing = Set<String>()
@@ -42,14 +45,14 @@ public struct RunJob {
         options.wheelhouse = wheelhouse
         let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options,
                                        python: try PythonInterpreter.resolve())
-        defer { worker.shutdown() }
+        defer { observe(worker); worker.shutdown() }
         let header = ["made by: pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)", "config: \(config.summary)",
                       "machine: \(MachineDescription.summary)", "python: \(try PythonInterpreter.resolve().version)"]
         var records: RecordWriter?
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
         var decisions: DecisionLog?
         if let d = decisionsPath { try ProjectPaths.ensureParent(of: d); decisions = try DecisionLog(path: d, comments: header) }
-        worker.decisions = { decisions?.append($0) }
+        worker.decisions = { decisions?.append($0); onDecision($0) }
         var summary = SimulationSummary()
         let reader = try trace.makeReader()
         let start = worker.epochNanos
@@ -64,6 +67,7 @@ public struct RunJob {
             let r = worker.serve(handler: inv.handler, arrivalNanos: due, startNanos: startAt)
             summary.add(r)
             records?.append(r)
+            onRecord(r)
             n += 1
             if !r.error.isEmpty { errors += 1; progress("request \(r.request) (\(trace.handlers[inv.handler].id)): \(r.error)") }
             if n % 50 == 0 {

@@ -16,12 +16,40 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var thawMillis = 0.13
     public var interpreterMemoryMB = 10.0
     public var containerMemoryMB = 0.5
+    /// Fixed cost of one package install beyond the package's own (the runtime starts pip in a sandbox per
+    /// package); 0 charges the measured per-package cost alone.
+    public var installOverheadMillis = 0.0
+    /// Throughput of the local package mirror, MB/s; when > 0 a download costs wheel bytes / throughput
+    /// instead of the measured fetch from the index.
+    public var mirrorMBPerSecond = 0.0
+    /// Round trip of one request to a running handler process beyond the handler's own execution.
+    public var invokeOverheadMillis = 0.0
+    /// Loading a handler's module beyond its own init time.
+    public var initOverheadMillis = 0.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
 
     public init() {}
 
     public static let columns = ["primitive", "value", "unit"]
+
+    /// (name, value, unit) for every primitive, in file order.
+    public var rows: [(String, Double, String)] {
+        [("interpreter_start_ms", interpreterStartMillis, "ms"), ("container_create_ms", containerCreateMillis, "ms"),
+         ("fork_ms", forkMillis, "ms"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
+         ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
+         ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
+         ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("init_overhead_ms", initOverheadMillis, "ms")]
+    }
+
+    /// Writes the primitives atomically, with `comments` first.
+    public func write(path: String, comments: [String]) throws {
+        let out = try OutputFile(path: path)
+        for c in comments { out.write("# \(c)\n") }
+        out.write("primitive,value,unit\n")
+        for (n, v, u) in rows { out.write("\(n),\(String(format: "%.4f", v)),\(u)\n") }
+        try out.commit()
+    }
 
     /// Reads `primitive,value,unit` rows (unknown primitives are an error naming the known ones).
     public static func read(path: String) throws -> RuntimeCosts {
@@ -32,7 +60,9 @@ public struct RuntimeCosts: Equatable, Sendable {
         let setters: [String: WritableKeyPath<RuntimeCosts, Double>] = [
             "interpreter_start_ms": \.interpreterStartMillis, "container_create_ms": \.containerCreateMillis,
             "fork_ms": \.forkMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
-            "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB]
+            "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
+            "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond,
+            "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             guard let kp = setters[name] else {
@@ -84,6 +114,11 @@ public struct CostModel: Sendable {
                             downloadMillis: pick.downloadMillis, installMillis: pick.installMillis,
                             importMillis: pick.importMillis, importMemoryBytes: pick.importMemoryBytes, estimated: true)
             est.insert(n)
+        }
+        for (n, var p) in pk {
+            if runtime.mirrorMBPerSecond > 0 { p.downloadMillis = Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * 1_048_576) * 1000 }
+            p.installMillis += runtime.installOverheadMillis
+            pk[n] = p
         }
         packages = pk
         estimated = est

@@ -12,12 +12,13 @@ import Workload
 ///
 /// Memory stays flat however long the trace: invocations are streamed, records written as they finish.
 public final class Simulation {
-    enum Payload: Sendable { case done(Int32), zygoteReady(Int64) }
+    enum Payload: Sendable { case done(Int32), zygoteReady(Int64), coreFree }
 
     struct Running {
         var record: RequestRecord
         var container: Int64
         var memoryBytes: Int64
+        var pendingBuilds: [ZygoteSpec] = []
     }
 
     public let planner: Planner
@@ -28,10 +29,20 @@ public final class Simulation {
     let noise: RandomSource?
     public var records: RecordWriter?
     public var decisions: DecisionLog?
+    /// Called with each decision-log line (compare collects them).
+    public var onDecision: ((String) -> Void)?
     /// Called with each finished record (tests collect them).
     public var onRecord: ((RequestRecord) -> Void)?
     /// Check every cache's invariants after every decision (tests).
     public var checkInvariants = false
+    /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
+    /// them, holding its core, ready before the core serves anything else (for `compare`).
+    public var synchronousZygoteBuilds = false
+    /// Outcomes to report instead of the model's: called with (container or zygote, modeled bytes), returns
+    /// the bytes to report and whether the container failed (for `compare`, fed from a real run).
+    public var outcomes: ((Outcome, Int64) -> (bytes: Int64, failed: Bool))?
+
+    public enum Outcome { case container(Int64), zygote(Int64) }
 
     var queue = EventQueue<Payload>()
     var waiting = Deque<(arrival: Int64, handler: Int32)>()
@@ -83,6 +94,7 @@ public final class Simulation {
                 switch e.payload {
                 case .done(let slot): finish(slot: slot, now: now)
                 case .zygoteReady(let id): zygoteReady(id, now: now)
+                case .coreFree: releaseCore(now: now)
                 }
             } else if let inv = next {
                 now = inv.arrivalNanos
@@ -102,7 +114,7 @@ public final class Simulation {
     func start(arrival: Int64, handler: Int32, now: Int64) {
         freeCores -= 1
         let plan = planner.plan(handler: handler, now: now)
-        decisions?.append(planner.logLine(plan, handlerID: handlers[handler].id))
+        log(planner.logLine(plan, handlerID: handlers[handler].id))
         let h = handlers[handler]
         let prof = catalog.profile(handler)
         var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrival, startNanos: now, endNanos: now,
@@ -120,10 +132,10 @@ public final class Simulation {
             r.createNanos = ms(costs.runtime.containerCreateMillis)
             if plan.tier == .cold { r.createNanos += ms(costs.runtime.interpreterStartMillis) } else { r.forkNanos = ms(costs.runtime.forkMillis) }
             for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
-            r.initNanos = ms(h.initMillis)
+            r.initNanos = ms(h.initMillis + costs.runtime.initOverheadMillis)
             memory = modeledMemory(plan, prof)
         }
-        r.execNanos = ms(h.execMillis)
+        r.execNanos = ms(h.execMillis + costs.runtime.invokeOverheadMillis)
         r.evictions = plan.evictions.count
         r.estimated = prof.touchesEstimated
         var total = r.downloadNanos + r.installNanos
@@ -131,7 +143,8 @@ public final class Simulation {
         total += r.importNanos + r.initNanos + r.execNanos
         r.endNanos = now + total
         apply(plan.evictions)
-        for z in plan.createZygotes { buildZygote(z, now: now) }
+        var pendingBuilds: [ZygoteSpec] = []
+        if synchronousZygoteBuilds { pendingBuilds = plan.createZygotes } else { for z in plan.createZygotes { buildZygote(z, now: now) } }
         if plan.tier == .handler, Int(plan.container) < pausedMemory.count {
             memory = pausedMemory[Int(plan.container)]
             pausedMemory[Int(plan.container)] = 0
@@ -139,7 +152,8 @@ public final class Simulation {
         runningMemory += memory
         notePeak()
         let slot: Int32
-        let running = Running(record: r, container: plan.container, memoryBytes: memory)
+        var running = Running(record: r, container: plan.container, memoryBytes: memory)
+        running.pendingBuilds = pendingBuilds
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
         queue.schedule(at: r.endNanos, .done(slot))
         if checkInvariants { try! planner.checkInvariants() }
@@ -157,10 +171,11 @@ public final class Simulation {
     func finish(slot: Int32, now: Int64) {
         let run = slots[Int(slot)]
         freeSlots.append(slot)
-        freeCores += 1
         runningMemory -= run.memoryBytes
-        let idle = planner.finished(container: run.container, now: now, memoryBytes: run.memoryBytes)
-        decisions?.append(planner.logLine(idle))
+        var reported = run.memoryBytes, failed = false
+        if let o = outcomes { (reported, failed) = o(.container(run.container), run.memoryBytes) }
+        let idle = planner.finished(container: run.container, now: now, memoryBytes: reported, failed: failed)
+        log(planner.logLine(idle))
         apply(idle.evictions)
         if idle.paused {
             let i = Int(run.container)
@@ -171,16 +186,37 @@ public final class Simulation {
         records?.append(run.record)
         onRecord?(run.record)
         if checkInvariants { try! planner.checkInvariants() }
+        if run.pendingBuilds.isEmpty {
+            releaseCore(now: now)
+        } else {
+            // The core builds the zygotes one after another, then is free.
+            var t = now
+            for z in run.pendingBuilds {
+                summary.zygotesCreated += 1
+                t += zygoteBuildCost(z)
+                zygoteReadyAt[z.id] = t
+                queue.schedule(at: t, .zygoteReady(z.id))
+            }
+            queue.schedule(at: t, .coreFree)
+        }
+    }
+
+    func releaseCore(now: Int64) {
+        freeCores += 1
         if let w = waiting.popFirst() { start(arrival: w.arrival, handler: w.handler, now: now) }
+    }
+
+    func zygoteBuildCost(_ z: ZygoteSpec) -> Int64 {
+        var cost = ms(costs.runtime.forkMillis)
+        for p in z.install { cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)]) }
+        for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
+        return cost
     }
 
     func buildZygote(_ z: ZygoteSpec, now: Int64) {
         summary.zygotesCreated += 1
         let parentReady = z.parent.flatMap { zygoteReadyAt[$0] } ?? now
-        var cost = ms(costs.runtime.forkMillis)
-        for p in z.install { cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)]) }
-        for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
-        let ready = max(now, parentReady) + cost
+        let ready = max(now, parentReady) + zygoteBuildCost(z)
         zygoteReadyAt[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
     }
@@ -190,11 +226,18 @@ public final class Simulation {
         _ = spec
         // The simulator reports the modeled memory: the planner's own estimate.
         guard let z = planner.importCache?[id] else { return } // evicted while building is not possible; be safe
-        let r = planner.zygoteReady(id, now: now, memoryBytes: z.memoryBytes)
-        decisions?.append(planner.logLine(r))
+        var bytes = z.memoryBytes
+        if let o = outcomes { bytes = o(.zygote(id), z.memoryBytes).bytes }
+        let r = planner.zygoteReady(id, now: now, memoryBytes: bytes)
+        log(planner.logLine(r))
         apply(r.evictions)
         notePeak()
         if checkInvariants { try! planner.checkInvariants() }
+    }
+
+    @inline(__always) func log(_ line: String) {
+        decisions?.append(line)
+        onDecision?(line)
     }
 
     func apply(_ evictions: [Eviction]) {

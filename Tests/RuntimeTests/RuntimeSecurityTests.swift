@@ -20,6 +20,10 @@ final class RuntimeSecurityTests: XCTestCase {
         XCTAssertEqual(r1.error, "")
         let zso = try XCTUnwrap(w.planner.importCache?.zygotes.first { $0.id != 0 })
         XCTAssertTrue(zso.ready)
+        // An import-cache hit with nothing left to import.
+        let again = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssertEqual(again.error, ""); XCTAssertEqual(again.zygote, zso.id)
+        XCTAssertLessThan(again.importNanos, 40_000_000, "slow and other came from the zygote")
         // Keep the next container alive to inspect it: a handler cache lets it be frozen, not destroyed.
         var c2 = c
         c2.handlerCache.enabled = true

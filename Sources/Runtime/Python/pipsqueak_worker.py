@@ -12,11 +12,12 @@ Protocol: one JSON object per line. Every timing is time.monotonic_ns() on this 
 the same clock the Swift side reads, so phases can be stitched together.
 Python 3.11 has no os.unshare: namespaces are entered with ctypes.
 """
-import sys, os, json, time, socket, signal, ctypes, ctypes.util
+import sys, os, json, time, socket, signal, ctypes
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# By soname: ctypes.util.find_library runs ldconfig in a subprocess (tens of ms on every cold start).
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 now = time.monotonic_ns
 
 

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Runtime
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Measure the runtime's primitives on this machine and write the simulator's runtime cost model.",
+        discussion: """
+        Starts handlers of a tiny synthetic package on the real runtime (needs root) and times container \
+        create, fork and relocate, invoke round trip, handler load, freeze, thaw, cold interpreter start, a \
+        sandboxed pip install and the local mirror's throughput; writes traces/runtime-costs.csv, which \
+        `simulate` and `compare` use when present.
+        """)
+
+    @Option(name: .customLong("repeat"), help: "Starts per primitive (medians are kept).")
+    var repeats: Int = 30
+
+    @Option(help: "Output file.")
+    var out: String?
+
+    func validate() throws { if repeats < 3 { throw ValidationError("--repeat must be at least 3") } }
+
+    func run() throws {
+        var job = CalibrateJob()
+        job.repeats = repeats
+        if let o = out { job.output = o }
+        job.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let c = try job.run()
+        for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }
+        print("written to \(job.output)")
+    }
+}
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run a trace on the real runtime and in the simulator; compare decisions and latencies.",
+        discussion: """
+        The simulator runs the same requests on one core with the calibrated costs (traces/runtime-costs.csv), \
+        building zygotes in line as the runtime does, and is fed the real run's measured memory, so with a \
+        faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request) \
+        and prints decision agreement, per-tier latency quantiles with their errors, and per-phase means. \
+        Budgets make the exit code non-zero when exceeded.
+        """)
+
+    @Option(help: "Trace CSV.")
+    var trace: String
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(help: "Replay speed of the real run (the simulation uses the same compressed arrivals).")
+    var speed: Double = 1
+
+    @Option(help: "Only the first N requests.")
+    var limit: Int?
+
+    @Option(help: "Root seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Name of the output (results/compare-NAME.csv).")
+    var name: String = "compare"
+
+    @Option(help: "Runtime cost model (default traces/runtime-costs.csv).")
+    var runtimeCosts: String?
+
+    @Option(help: "Fail when a tier's p50 relative error exceeds this (0.1 = 10%).")
+    var maxP50Error: Double?
+
+    @Option(help: "Fail when a tier's p99 relative error exceeds this.")
+    var maxP99Error: Double?
+
+    @Flag(help: "Fail when the decision logs differ.")
+    var requireIdenticalDecisions = false
+
+    func validate() throws {
+        if !(speed > 0) { throw ValidationError("--speed must be positive") }
+    }
+
+    func run() throws {
+        var job = CompareJob()
+        job.run.tracePath = trace
+        job.run.config = try policy.load()
+        job.run.speed = speed; job.run.limit = limit; job.run.seed = seed
+        job.name = name
+        job.runtimeCostsPath = runtimeCosts
+        job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
+        job.requireIdenticalDecisions = requireIdenticalDecisions
+        signal(SIGINT) { _ in RunJob.interrupted = true }
+        let report = try job.execute { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        print(report.text)
+        if !report.failures.isEmpty { throw ExitCode(2) }
+    }
+}
