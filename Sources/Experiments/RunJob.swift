@@ -61,8 +61,11 @@ public struct RunJob {
         while let inv = try reader.nextInvocation(), !RunJob.interrupted {
             if let l = limit, n >= l { break }
             let due = Int64(Double(inv.arrivalNanos) / speed)
+            // Sleep to within a millisecond of the arrival, then spin: a timer wakes up late by a
+            // fraction of a millisecond, which would show up as queueing the simulator never sees.
             let now = Sys.monotonicNanos() - start
-            if due > now { usleep(useconds_t(min((due - now) / 1000, 60_000_000))) }
+            if due - now > 1_000_000 { usleep(useconds_t(min((due - now - 1_000_000) / 1000, 60_000_000))) }
+            while Sys.monotonicNanos() - start < due {}
             let startAt = max(due, Sys.monotonicNanos() - start)
             let r = worker.serve(handler: inv.handler, arrivalNanos: due, startNanos: startAt)
             summary.add(r)

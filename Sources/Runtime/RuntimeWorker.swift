@@ -42,8 +42,9 @@ public final class RuntimeWorker {
     let runID: String
     let packageDir: String
     public var decisions: ((String) -> Void)?
-    /// The run's time origin: the planner is handed monotonic time since this instant.
-    public let epochNanos = Sys.monotonicNanos()
+    /// The run's time origin, set when start-up (initial zygotes, pre-installs, handler code) is done: the
+    /// planner is handed monotonic time since this instant, and a replay's clock starts here.
+    public private(set) var epochNanos = Sys.monotonicNanos()
     /// Monotonic ns since `epochNanos`.
     public func now() -> Int64 { Sys.monotonicNanos() - epochNanos }
 
@@ -53,6 +54,8 @@ public final class RuntimeWorker {
         let cgroup: Cgroup
         var process: Process?
         var pid: Int32 = 0
+        /// The pooled cgroup its standby child already sits in (nil: none prepared).
+        var standby: Cgroup?
         init(id: Int64, socket: String, cgroup: Cgroup) { self.id = id; self.socket = socket; self.cgroup = cgroup }
     }
 
@@ -105,15 +108,19 @@ public final class RuntimeWorker {
                                  cgroups: cgroups, sandboxBase: runDir + "/roots")
         Sys.becomeSubreaper()
         do {
+            // Handler code is written (and compiled) up front, not on a request's path.
+            for h in 0..<handlers.count { _ = try handlerDirectory(Int32(h)) }
             base = try ContainerRoot(base: runDir + "/roots", name: "base", python: python)
             try base.makeBase(extraPoints: [packageDir])
             try refillCgroupPool()
             for id in planner.initialInstalls { _ = try installPackage(id) }
             for z in planner.initialZygotes { _ = try buildZygote(z) }
+            prepareStandbys()
         } catch {
             shutdown()
             throw error
         }
+        epochNanos = Sys.monotonicNanos()
     }
 
     // MARK: Serving
@@ -195,13 +202,38 @@ public final class RuntimeWorker {
             }
         }
         try? refillCgroupPool()
+        prepareStandbys()
         return (r, lastReply)
+    }
+
+    /// Gives every zygote without one a standby child in a pooled cgroup (off the request path): joining
+    /// a cgroup costs an RCU grace period on v1, so it is done before a request needs it.
+    func prepareStandbys() {
+        for z in zygotes.values.sorted(by: { $0.id < $1.id }) where z.standby == nil {
+            guard let g = try? takeCgroup() else { return }
+            do {
+                let fd = try Sys.connectUnix(z.socket)
+                let ch = LineChannel(readFD: fd, writeFD: fd)
+                try ch.send(["op": "prepare", "cgroup_procs": g.procsFiles])
+                _ = try ch.receive(timeoutSeconds: 10)
+                z.standby = g
+            } catch {
+                try? g.destroy()
+            }
+        }
+        try? refillCgroupPool()
     }
 
     /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
     func start(plan: StartPlan, handler: Int32, record r: inout RequestRecord) throws -> ContainerHandle {
         let t0 = Sys.monotonicNanos()
-        let group = try takeCgroup()
+        let group: Cgroup
+        if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid], let g = z.standby {
+            group = g // the zygote's standby child is already in it, namespaces unshared
+            z.standby = nil
+        } else {
+            group = try takeCgroup()
+        }
         // Mounted read-only: the handler's code, and the install cache at its host path (zygotes' modules
         // keep their host paths). Only the handler's own packages go on its sys.path.
         let containerConfig: [String: Any]
@@ -230,6 +262,9 @@ public final class RuntimeWorker {
                 throw RuntimeError.python("the handler process did not start: \(ready["error"] ?? ready)")
             }
             func stamp(_ k: String) -> Int64 { (t[k] as? NSNumber)?.int64Value ?? t1 }
+            if ProcessInfo.processInfo.environment["PIPSQUEAK_DEBUG_STAMPS"] != nil {
+                FileHandle.standardError.write(Data("stamps: send→received \(Nanos.formatMillis(stamp("received") - t1)) received→forked \(Nanos.formatMillis(stamp("forked") - stamp("received"))) join \(Nanos.formatMillis(stamp("joined") - stamp("forked"))) unshare \(Nanos.formatMillis(stamp("unshared") - stamp("joined"))) mounts \(Nanos.formatMillis(stamp("mounted") - stamp("unshared"))) chroot+pidfork \(Nanos.formatMillis(stamp("relocated") - stamp("mounted")))\n".utf8))
+            }
             if plan.tier == .import {
                 r.forkNanos = stamp("relocated") - t1
             } else {
@@ -390,6 +425,7 @@ public final class RuntimeWorker {
 
     func destroyZygote(_ id: Int64) {
         guard let z = zygotes.removeValue(forKey: id) else { return }
+        try? z.standby?.destroy()
         try? z.cgroup.destroy()
         if let p = z.process { p.waitUntilExit() }
         try? FileManager.default.removeItem(atPath: z.socket)

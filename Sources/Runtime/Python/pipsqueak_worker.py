@@ -36,14 +36,33 @@ def mount(src, target, fstype, flags, data=None):
                        ctypes.c_ulong(flags), data.encode() if data else None), "mount %s on %s" % (src, target))
 
 
-def relocate(c, wait_child=False):
-    """Move the calling (single-threaded) process into container `c`; returns in the new pid namespace as
-    pid 1 of a fresh child (the caller's original process exits). c: cgroup_procs (list of paths), root,
-    mounts ([host, inside, writable]), tmp_mb, hostname."""
+def enter(c, t=None):
+    """Join the container's cgroups and unshare new mount/uts/ipc/pid namespaces. On cgroup v1, joining
+    waits for an RCU grace period (often 10-30 ms), which is why zygotes prepare a standby child ahead."""
     for procs in c.get("cgroup_procs", []):
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
+    if t is not None:
+        t["joined"] = now()
     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+    if t is not None:
+        t["unshared"] = now()
+
+
+def fork_into_pid_namespace(wait_child=False):
+    """The new pid namespace applies to children: fork; the child (pid 1 there) returns, the parent exits
+    (after reporting the child's exit status when `wait_child`)."""
+    pid = os.fork()
+    if pid != 0:
+        if wait_child:  # report the child's outcome (the installer's exit status) to whoever started us
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        os._exit(0)
+
+
+def build_root(c, t=None):
+    """Private mount propagation, the container's read-only root with its bind mounts and a tmpfs /tmp,
+    then chroot into it."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = c["root"]
     # A shared base root carries the read-only system mounts: one recursive bind brings them all.
@@ -62,19 +81,23 @@ def relocate(c, wait_child=False):
         if not writable:
             mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+    if t is not None:
+        t["mounted"] = now()
     os.chroot(root)
     os.chdir("/")
     try:
         _libc.sethostname(c.get("hostname", "sandbox").encode(), len(c.get("hostname", "sandbox")))
     except Exception:
         pass
-    # The new pid namespace applies to children: fork once more; the child is pid 1 there.
-    pid = os.fork()
-    if pid != 0:
-        if wait_child:  # report the child's outcome (the installer's exit status) to whoever started us
-            _, status = os.waitpid(pid, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        os._exit(0)
+
+
+def relocate(c, wait_child=False, t=None):
+    """Move the calling (single-threaded) process into container `c`; returns in the new pid namespace as
+    pid 1 of a fresh child (the caller's original process exits). c: cgroup_procs (list of paths), root,
+    base, mounts ([host, inside, writable]), tmp_mb, hostname."""
+    enter(c, t)
+    build_root(c, t)
+    fork_into_pid_namespace(wait_child)
 
 
 def import_all(paths, modules):
@@ -119,7 +142,7 @@ def reply(wfile, obj):
 def child_after_fork(conn, req, t):
     """In the forked child of a zygote: relocate into the container, then serve on the same connection."""
     try:
-        relocate(req["container"])
+        relocate(req["container"], t=t)
         t["relocated"] = now()
         rfile, wfile = conn.makefile("rb"), conn.makefile("wb")
         serve(rfile, wfile, req, t)
@@ -130,7 +153,45 @@ def child_after_fork(conn, req, t):
             os._exit(1)
 
 
+standby = None  # (socket to the standby child, its cgroup procs files)
+
+
+def prepare_standby(srv, cgroup_procs):
+    """Fork a child ahead of need that joins `cgroup_procs` (a pooled container cgroup), unshares its
+    namespaces and waits, as pid 1 of its pid namespace, for the fork request and its connection."""
+    global standby
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        srv.close()
+        a.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            enter({"cgroup_procs": cgroup_procs})
+            fork_into_pid_namespace()
+            msg, fds, _, _ = socket.recv_fds(b, 1 << 20, 1)
+            if not msg or not fds:
+                os._exit(0)  # the zygote went away or dropped us
+            b.close()
+            t = {"received": now(), "forked": now()}
+            conn = socket.socket(fileno=fds[0])
+            req = json.loads(msg)
+            t["joined"] = t["unshared"] = now()
+            build_root(req["container"], t)
+            t["relocated"] = now()
+            serve(conn.makefile("rb"), conn.makefile("wb"), req, t)
+        except BaseException as e:
+            try:
+                conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+            except BaseException:
+                pass
+            os._exit(1)
+    b.close()
+    standby = (a, list(cgroup_procs))
+
+
 def zygote_main(c):
+    global standby
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
     for procs in c.get("cgroup_procs", []):
         with open(procs, "w") as f:
@@ -154,10 +215,29 @@ def zygote_main(c):
             continue
         req = json.loads(line)
         t = {"received": now()}
-        if req.get("op") == "fork":
+        if req.get("op") == "fork" and standby is not None and standby[1] == req["container"].get("cgroup_procs"):
+            # The standby child already sits in this container's cgroup and namespaces: hand it the request
+            # and the connection.
+            a, _ = standby
+            standby = None
+            try:
+                socket.send_fds(a, [line], [conn.fileno()])
+            finally:
+                a.close()
+                conn.close()
+        elif req.get("op") == "prepare":
+            if standby is not None:
+                standby[0].close()
+                standby = None
+            prepare_standby(srv, req["cgroup_procs"])
+            conn.sendall(b'{"prepared": true}\n')
+            conn.close()
+        elif req.get("op") == "fork":
             pid = os.fork()
             if pid == 0:
                 srv.close()
+                if standby is not None:
+                    standby[0].close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 t["forked"] = now()
                 child_after_fork(conn, req, t)
@@ -167,6 +247,9 @@ def zygote_main(c):
             pid = os.fork()
             if pid == 0:
                 srv.close()
+                if standby is not None:  # the parent's standby is not this zygote's
+                    standby[0].close()
+                    standby = None
                 try:
                     sub = req["zygote"]
                     os.setsid()
@@ -197,7 +280,7 @@ def zygote_loop(c):
 
 def cold_main(c):
     t = {"started": now()}
-    relocate(c["container"])
+    relocate(c["container"], t=t)
     t["relocated"] = now()
     serve(sys.stdin.buffer, sys.stdout.buffer, c, t)
 
