@@ -28,8 +28,9 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
         .target(name: "CSys"),
+        .target(name: "Results", dependencies: ["Workload", "CSQLite"]),
         .target(name: "Runtime", dependencies: ["CachePolicy", "CSys"], resources: [.copy("Python")]),
-        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime"],
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime", "Results"],
                 resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     ]
 )

@@ -61,12 +61,12 @@ public struct CalibrateJob {
 
         log("handler-cache hits: thaw and freeze, \(repeats)×")
         w = try worker { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
-        var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = []
+        var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = [], thawedInvoke: [Int64] = []
         _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
         for _ in 0..<repeats {
             let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
             guard r.error.isEmpty, r.tier == .handler else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-            thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos)
+            thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos); thawedInvoke.append(r.execNanos)
         }
         if let last = w.reportedOutcomes.last { containerMemory.append(last.bytes) }
         w.shutdown()
@@ -100,7 +100,10 @@ public struct CalibrateJob {
 
         costs.containerCreateMillis = median(create)
         costs.forkMillis = median(fork)
-        costs.invokeOverheadMillis = median(invoke)
+        // Most requests are handler-cache hits: a just-thawed process answers more slowly than a fresh one
+        // (cold caches), and that is the round trip the model charges.
+        costs.invokeOverheadMillis = median(thawedInvoke)
+        log(String(format: "invoke round trip: %.3f ms on a fresh fork, %.3f ms just thawed", median(invoke), median(thawedInvoke)))
         costs.initOverheadMillis = median(initT)
         costs.thawMillis = median(thaw)
         costs.freezeMillis = median(freeze)

@@ -54,6 +54,11 @@ public final class Simulation {
     var perPackageMemo: [Int32: (download: Int64, install: Int64, importNanos: Int64)] = [:]
     public private(set) var summary = SimulationSummary()
 
+    /// Memory now: running containers plus the caches (paused containers, zygotes), bytes.
+    public var memoryBytes: Int64 { runningMemory + planner.cachedMemoryBytes }
+    /// Memory held by paused containers alone, bytes.
+    public var handlerCacheBytes: Int64 { planner.handlerCache?.usedBytes ?? 0 }
+
     public init(planner: Planner, costs: CostModel, handlers: HandlerTable, cores: Int = 2, seed: UInt64) {
         precondition(cores >= 1)
         self.planner = planner

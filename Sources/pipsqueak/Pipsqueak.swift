@@ -10,5 +10,5 @@ struct Pipsqueak: ParsableCommand {
         zygote interpreters with packages pre-imported (import cache) and installed packages (install cache). \
         Data shipped in traces/ drives the defaults; every command that samples takes --seed.
         """,
-        subcommands: [TraceCommand.self, MeasureCommand.self, SimulateCommand.self, RunCommand.self, CompareCommand.self, CalibrateCommand.self, CleanupCommand.self])
+        subcommands: [TraceCommand.self, MeasureCommand.self, SimulateCommand.self, RunCommand.self, CompareCommand.self, CalibrateCommand.self, ReproduceCommand.self, SweepCommand.self, CleanupCommand.self])
 }

@@ -1,0 +1,262 @@
+import CachePolicy
+import Foundation
+import Results
+import Simulation
+import Statistics
+import Workload
+
+/// The job behind `pipsqueak reproduce`: the paper's results from this machine's measured costs, simulated,
+/// as CSV in `results/` (each with its command, seed and machine in its header), and stored in the results
+/// database.
+public struct ReproduceJob {
+    public var seed: UInt64 = 1
+    public var outputDirectory = ProjectPaths.root + "/results"
+    public var storePath = ProjectPaths.results("pipsqueak.sqlite")
+    public var packagesPath = ProjectPaths.packages
+    public var mixedTrace = ProjectPaths.defaultMixedTrace
+    /// Limit the single-package benchmark to these packages (nil: every measured package).
+    public var packages: [String]?
+    /// Microbenchmark shape (the paper's: 100 handlers, 2 req/s, 10 minutes).
+    public var handlers = 100
+    public var rate = 2.0
+    public var seconds = 600.0
+    public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    public var progress: (String) -> Void = { _ in }
+
+    public init() {}
+
+    static let presets = ["none", "h", "hm", "hs", "all"]
+
+    var header: [String] {
+        ["made by: pipsqueak reproduce --seed \(seed)\(packages.map { " --packages " + $0.joined(separator: ",") } ?? "")",
+         "seed: \(seed)", "machine: \(MachineDescription.summary)", "code: \(CodeVersion.current)", "date: \(MachineDescription.date)",
+         "costs: \(packagesPath) (measured), runtime primitives: \((try? SimulateJob().runtimeCosts().source) ?? "defaults")"]
+    }
+
+    public func run() throws -> [String] {
+        let store = try ResultStore(path: storePath)
+        let table = try PackageTable.read(path: packagesPath)
+        let sj = SimulateJob()
+        let runtime = try sj.runtimeCosts()
+        let popular = sj.popularPackages()
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        var written: [String] = []
+
+        // startup-costs.csv
+        let sc = outputDirectory + "/startup-costs.csv"
+        try StartupCosts.write(table: table, to: sc, comments: ["made by: pipsqueak reproduce (from \(packagesPath), measured by pipsqueak measure)",
+                                                                "machine: \(MachineDescription.summary)"])
+        written.append(sc)
+
+        written.append(try speedup(table: table, runtime: runtime, popular: popular, store: store))
+        let mixed = try PreparedTrace(tracePath: mixedTrace, table: table, runtime: runtime, popular: popular, seed: seed)
+        written.append(try cacheInteraction(mixed, store: store))
+        written.append(try importCacheSize(mixed, store: store))
+        written.append(try latencyCDF(mixed, store: store))
+        return written
+    }
+
+    func save(_ store: ResultStore, key: String, config: PolicyConfig, trace: String, summary: SimulationSummary, started: String) throws {
+        try store.db.query("DELETE FROM runs WHERE kind = 'reproduce' AND key = ?", [.text(key)])
+        try store.save(.init(kind: "reproduce", key: key, config: config.json, trace: trace, seed: seed, machine: MachineDescription.summary,
+                             codeVersion: CodeVersion.current, started: started, finished: MachineDescription.date),
+                       summaries: summary.tierSummaries, metrics: summary.metrics)
+    }
+
+    /// The single-package microbenchmark for every measured package under every preset.
+    func speedup(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
+        let names = (packages ?? table.names).map(PackageName.canonical).filter { table[$0] != nil }
+        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        struct Row {
+            var mean = 0.0, p50 = 0.0, p99 = 0.0, startupMean = 0.0, missMean = 0.0, missStartup = 0.0, misses = 0, requests = 0
+            var summary = SimulationSummary()
+        }
+        var results = [[Row]](repeating: [Row](repeating: Row(), count: ReproduceJob.presets.count), count: names.count)
+        var failure: Error?
+        let lock = NSLock()
+        var done = 0
+        let started = MachineDescription.date
+        let work = names.count
+        DispatchQueue.concurrentPerform(iterations: work) { i in
+            do {
+                let (hs, body) = try TraceGenerator.microbenchmark(package: names[i], handlers: handlers, rate: rate, seconds: seconds, seed: seed)
+                let path = dir + "/\(names[i]).csv"
+                try TraceJobs.write(table: hs, body: body, to: path, comments: [])
+                let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed)
+                var mine: [Row] = []
+                for preset in ReproduceJob.presets {
+                    var missSum = 0.0, missStartup = 0.0, misses = 0
+                    let s = try prepared.simulate(PolicyConfig.presets[preset]!, seed: seed) { r, _ in
+                        if r.tier != .handler {
+                            missSum += Double(r.latencyNanos) / 1e6; missStartup += Double(r.startupNanos) / 1e6; misses += 1
+                        }
+                    }
+                    mine.append(Row(mean: s.latency.mean / 1e6, p50: s.latency.quantile(0.5) / 1e6, p99: s.latency.quantile(0.99) / 1e6,
+                                    startupMean: s.startup.mean / 1e6, missMean: misses > 0 ? missSum / Double(misses) : .nan,
+                                    missStartup: misses > 0 ? missStartup / Double(misses) : .nan, misses: misses, requests: s.requests, summary: s))
+                }
+                lock.lock(); results[i] = mine; done += 1; let d = done; lock.unlock()
+                if d % 10 == 0 || d == work { progress("speedup: \(d)/\(work) packages") }
+            } catch {
+                lock.lock(); failure = failure ?? error; lock.unlock()
+            }
+        }
+        if let f = failure { throw f }
+        for (i, n) in names.enumerated() {
+            for (j, p) in ReproduceJob.presets.enumerated() {
+                try save(store, key: "speedup/\(n)/\(p)", config: PolicyConfig.presets[p]!, trace: "micro \(n) \(handlers) handlers \(rate)/s \(seconds) s",
+                         summary: results[i][j].summary, started: started)
+            }
+        }
+        let path = outputDirectory + "/speedup.csv"
+        let out = try OutputFile(path: path)
+        for c in header + ["microbenchmark: \(handlers) handlers all importing one package, Poisson \(rate) req/s for \(seconds) s, default budgets, 2 cores",
+                           "latency = queueing + start + execution; startup = latency without queueing (what a start costs)",
+                           "miss_*: handler-cache misses only; speedups are ratios of means: h/all and none/all, of latency and of startup"] {
+            out.write("# \(c)\n")
+        }
+        out.write("package,preset,requests,mean_ms,p50_ms,p99_ms,startup_mean_ms,misses,miss_mean_ms,miss_startup_ms,speedup_all_over_h,speedup_all_over_none,startup_speedup_all_over_h,startup_speedup_all_over_none,miss_startup_speedup_all_over_h,miss_startup_speedup_all_over_none\n")
+        let iH = 1, iNone = 0, iAll = 4
+        for (i, n) in names.enumerated() {
+            let all = results[i][iAll]
+            for (j, p) in ReproduceJob.presets.enumerated() {
+                let r = results[i][j]
+                var line = "\(n),\(p),\(r.requests)," + String(format: "%.3f,%.3f,%.3f,%.3f,%d,%.3f,%.3f", r.mean, r.p50, r.p99, r.startupMean,
+                                                                     r.misses, r.missMean, r.missStartup)
+                if p == "all" {
+                    line += String(format: ",%.2f,%.2f,%.2f,%.2f,%.2f,%.2f", results[i][iH].mean / all.mean, results[i][iNone].mean / all.mean,
+                                   results[i][iH].startupMean / all.startupMean, results[i][iNone].startupMean / all.startupMean,
+                                   results[i][iH].missStartup / all.missStartup, results[i][iNone].missStartup / all.missStartup)
+                } else { line += ",,,,,," }
+                out.write(line + "\n")
+            }
+        }
+        try out.commit()
+        return path
+    }
+
+    /// Question 2: the handler cache alone against handler + import cache with the same handler-cache
+    /// budget, per minute: hit ratio, miss latency, memory.
+    func cacheInteraction(_ t: PreparedTrace, store: ResultStore) throws -> String {
+        let window: Int64 = 60 * Nanos.perSecond
+        var h = PolicyConfig.presets["h"]!
+        h.handlerCache.memoryMB = 1024
+        var hm = PolicyConfig.presets["hm"]!
+        hm.handlerCache.memoryMB = 1024; hm.importCache.memoryMB = 1024
+        struct W { var requests = 0, hits = 0, misses = 0; var missSum = 0.0, latSum = 0.0; var peakMemory: Int64 = 0, peakHandlerCache: Int64 = 0 }
+        var rows: [(String, [Int64: W])] = []
+        for (name, c) in [("h", h), ("hm", hm)] {
+            var windows: [Int64: W] = [:]
+            let started = MachineDescription.date
+            let s = try t.simulate(c, seed: seed) { r, sim in
+                let k = r.arrivalNanos / window
+                var w = windows[k] ?? W()
+                w.requests += 1
+                w.latSum += Double(r.latencyNanos) / 1e6
+                if r.tier == .handler { w.hits += 1 } else { w.misses += 1; w.missSum += Double(r.latencyNanos) / 1e6 }
+                w.peakMemory = max(w.peakMemory, sim.memoryBytes)
+                w.peakHandlerCache = max(w.peakHandlerCache, sim.handlerCacheBytes)
+                windows[k] = w
+            }
+            try save(store, key: "cache-interaction/\(name)", config: c, trace: t.trace.path, summary: s, started: started)
+            rows.append((name, windows))
+            progress("cache interaction: \(name) done")
+        }
+        let path = outputDirectory + "/cache-interaction.csv"
+        let out = try OutputFile(path: path)
+        for c in header + ["trace: \(t.trace.path); h: handler cache 1024 MB; hm: the same handler cache plus a 1024 MB import cache",
+                           "per minute of arrivals; memory_mb: peak of running + paused containers + zygotes; handler_cache_mb: peak paused containers"] {
+            out.write("# \(c)\n")
+        }
+        out.write("minute,config,requests,handler_hit_ratio,mean_ms,misses,miss_mean_ms,memory_mb,handler_cache_mb\n")
+        let minutes = Set(rows.flatMap { $0.1.keys }).sorted()
+        for m in minutes {
+            for (name, w) in rows {
+                let x = w[m] ?? W()
+                out.write("\(m),\(name),\(x.requests)," + String(format: "%.4f,%.3f,%d,%.3f,%.1f,%.1f", x.requests > 0 ? Double(x.hits) / Double(x.requests) : 0,
+                                                                 x.requests > 0 ? x.latSum / Double(x.requests) : 0, x.misses,
+                                                                 x.misses > 0 ? x.missSum / Double(x.misses) : 0,
+                                                                 Double(x.peakMemory) / 1_048_576, Double(x.peakHandlerCache) / 1_048_576) + "\n")
+            }
+        }
+        try out.commit()
+        return path
+    }
+
+    /// Hit ratio and latency against the import cache's size on the mixed workload.
+    func importCacheSize(_ t: PreparedTrace, store: ResultStore) throws -> String {
+        let sizes: [Double] = [0, 128, 512, 1024, 5120]
+        var lines: [String] = []
+        for mb in sizes {
+            var c = PolicyConfig.presets["all"]!
+            c.handlerCache.memoryMB = 1024
+            c.importCache.memoryMB = mb
+            c.importCache.enabled = mb > 0
+            let started = MachineDescription.date
+            let s = try t.simulate(c, seed: seed)
+            try save(store, key: "import-cache-size/\(Int(mb))", config: c, trace: t.trace.path, summary: s, started: started)
+            let imp = s.latencyPerTier[.import] ?? LatencyHistogram()
+            lines.append("\(Int(mb))," + String(format: "%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%d,%d", s.ratio(.handler), s.ratio(.import), s.ratio(.cold),
+                                                s.latency.mean / 1e6, s.latency.quantile(0.5) / 1e6, s.latency.quantile(0.99) / 1e6,
+                                                imp.mean / 1e6, s.zygotesCreated, s.evictedZygotes))
+            progress("import cache size \(Int(mb)) MB done")
+        }
+        let path = outputDirectory + "/import-cache-size.csv"
+        let out = try OutputFile(path: path)
+        for c in header + ["trace: \(t.trace.path); preset all with a 1024 MB handler cache; import cache 0 means disabled"] { out.write("# \(c)\n") }
+        out.write("import_cache_mb,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p99_ms,import_mean_ms,zygotes_created,zygotes_evicted\n")
+        for l in lines { out.write(l + "\n") }
+        try out.commit()
+        return path
+    }
+
+    /// Latency quantiles per preset on the mixed workload (for the CDF figure).
+    func latencyCDF(_ t: PreparedTrace, store: ResultStore) throws -> String {
+        let path = outputDirectory + "/latency-cdf.csv"
+        let out = try OutputFile(path: path)
+        for c in header + ["trace: \(t.trace.path); default budgets; quantiles of request latency per preset"] { out.write("# \(c)\n") }
+        out.write("preset,quantile,latency_ms\n")
+        for p in ReproduceJob.presets {
+            let started = MachineDescription.date
+            let s = try t.simulate(PolicyConfig.presets[p]!, seed: seed)
+            try save(store, key: "latency-cdf/\(p)", config: PolicyConfig.presets[p]!, trace: t.trace.path, summary: s, started: started)
+            for q in stride(from: 0.01, through: 0.999, by: 0.01) + [0.995, 0.999] {
+                out.write("\(p)," + String(format: "%.3f,%.3f", q, s.latency.quantile(q) / 1e6) + "\n")
+            }
+        }
+        try out.commit()
+        return path
+    }
+}
+
+extension ReproduceJob {
+    /// A few lines on speedup.csv: which comparison lands in the paper's 9–2000x range.
+    public static func speedupSummary(path: String) throws -> String {
+        let csv = try CSVReader(path: path)
+        let pk = try csv.column("package"), pr = try csv.column("preset")
+        let cols = try ["speedup_all_over_h", "speedup_all_over_none", "startup_speedup_all_over_h", "startup_speedup_all_over_none",
+                        "miss_startup_speedup_all_over_h", "miss_startup_speedup_all_over_none"].map { try csv.column($0) }
+        var values = [[Double]](repeating: [], count: cols.count)
+        var best = [(String, Double)](repeating: ("", 0), count: cols.count)
+        while let f = try csv.next() {
+            guard f[pr] == "all" else { continue }
+            for (k, c) in cols.enumerated() {
+                if let v = Double(f[c]), v.isFinite {
+                    values[k].append(v)
+                    if v > best[k].1 { best[k] = (f[pk], v) }
+                }
+            }
+        }
+        var s = "speedups over \(values[0].count) packages (median, max, share within the paper's 9-2000x):\n"
+        for (k, name) in ["latency, all over h", "latency, all over none", "startup, all over h", "startup, all over none",
+                          "startup of misses, all over h", "startup of misses, all over none"].enumerated() {
+            let v = values[k].sorted()
+            guard !v.isEmpty else { continue }
+            let inRange = v.filter { $0 >= 9 && $0 <= 2000 }.count
+            s += String(format: "  %-36@ median %8.1fx  max %8.1fx (%@)  in range %d/%d\n", name as NSString, v[v.count / 2], v.last!, best[k].0 as NSString, inRange, v.count)
+        }
+        return s
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// The results store: a SQLite database of runs (full config, trace, seed, machine, code version, start and
+/// end), their per-tier summaries and, on request, their per-request records. Schema changes are versioned
+/// migrations applied in order at open. Each finished run is written in one transaction, so an interrupted
+/// run or sweep loses nothing already finished and leaves nothing half-written.
+public final class ResultStore {
+    public let db: Database
+
+    /// Migrations, in order; index + 1 is the schema version each brings.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,            -- simulate, run, sweep-point, reproduce
+            key TEXT NOT NULL,             -- identifies a point of a sweep or reproduction (for resuming)
+            config TEXT NOT NULL,          -- JSON
+            trace TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            machine TEXT NOT NULL,
+            code_version TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX runs_key ON runs(kind, key);
+        CREATE TABLE summaries (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            tier TEXT NOT NULL,            -- handler, import, cold, all
+            requests INTEGER NOT NULL,
+            share REAL NOT NULL,
+            mean_ms REAL, p50_ms REAL, p90_ms REAL, p99_ms REAL,
+            PRIMARY KEY (run_id, tier)
+        );
+        CREATE TABLE metrics (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (run_id, name)
+        );
+        """,
+        """
+        CREATE TABLE requests (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            request INTEGER NOT NULL,
+            handler TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            arrival_ms REAL NOT NULL,
+            latency_ms REAL NOT NULL,
+            PRIMARY KEY (run_id, request)
+        );
+        """,
+    ]
+
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        db = try Database(path: path)
+        try migrate()
+    }
+
+    /// The schema version now.
+    public var version: Int { (try? db.query("PRAGMA user_version").first?.first?.int).flatMap { $0 }.map(Int.init) ?? 0 }
+
+    func migrate() throws {
+        let have = version
+        guard have <= ResultStore.migrations.count else {
+            throw DatabaseError(code: 0, message: "the store is at schema version \(have), newer than this pipsqueak knows (\(ResultStore.migrations.count))", sql: "")
+        }
+        for (i, m) in ResultStore.migrations.enumerated() where i + 1 > have {
+            try db.transaction {
+                try db.execute(m)
+                try db.execute("PRAGMA user_version = \(i + 1)")
+            }
+        }
+    }
+
+    public struct Run: Sendable {
+        public var kind: String
+        public var key: String
+        public var config: String
+        public var trace: String
+        public var seed: UInt64
+        public var machine: String
+        public var codeVersion: String
+        public var started: String
+        public var finished: String
+        public init(kind: String, key: String, config: String, trace: String, seed: UInt64, machine: String, codeVersion: String,
+                    started: String, finished: String) {
+            self.kind = kind; self.key = key; self.config = config; self.trace = trace; self.seed = seed
+            self.machine = machine; self.codeVersion = codeVersion; self.started = started; self.finished = finished
+        }
+    }
+
+    public struct TierSummary: Sendable {
+        public var tier: String, requests: Int, share: Double, mean: Double, p50: Double, p90: Double, p99: Double
+        public init(tier: String, requests: Int, share: Double, mean: Double, p50: Double, p90: Double, p99: Double) {
+            self.tier = tier; self.requests = requests; self.share = share; self.mean = mean; self.p50 = p50; self.p90 = p90; self.p99 = p99
+        }
+    }
+
+    /// Whether a run of `kind` with `key` is already stored (a sweep skips it).
+    public func has(kind: String, key: String) throws -> Bool {
+        !(try db.query("SELECT 1 FROM runs WHERE kind = ? AND key = ?", [.text(kind), .text(key)])).isEmpty
+    }
+
+    /// Stores a finished run with its summaries and metrics, all or nothing. Returns its id.
+    @discardableResult
+    public func save(_ run: Run, summaries: [TierSummary], metrics: [String: Double]) throws -> Int64 {
+        try db.transaction {
+            try db.query("""
+                INSERT INTO runs (kind, key, config, trace, seed, machine, code_version, started, finished) VALUES (?,?,?,?,?,?,?,?,?)
+                """, [.text(run.kind), .text(run.key), .text(run.config), .text(run.trace), .int(Int64(bitPattern: run.seed)),
+                      .text(run.machine), .text(run.codeVersion), .text(run.started), .text(run.finished)])
+            let id = db.lastInsertID
+            for s in summaries {
+                func v(_ x: Double) -> Database.Value { x.isNaN ? .null : .double(x) }
+                try db.query("INSERT INTO summaries VALUES (?,?,?,?,?,?,?,?)",
+                             [.int(id), .text(s.tier), .int(Int64(s.requests)), .double(s.share), v(s.mean), v(s.p50), v(s.p90), v(s.p99)])
+            }
+            for (k, v) in metrics.sorted(by: { $0.key < $1.key }) where v.isFinite {
+                try db.query("INSERT INTO metrics VALUES (?,?,?)", [.int(id), .text(k), .double(v)])
+            }
+            return id
+        }
+    }
+
+    /// Runs of `kind` (optionally whose key starts with `prefix`), by id.
+    public func runs(kind: String, keyPrefix: String = "") throws -> [(id: Int64, key: String, config: String)] {
+        try db.query("SELECT id, key, config FROM runs WHERE kind = ? AND key LIKE ? ORDER BY id", [.text(kind), .text(keyPrefix + "%")])
+            .map { ($0[0].int ?? 0, $0[1].text ?? "", $0[2].text ?? "") }
+    }
+
+    public func summaries(run: Int64) throws -> [TierSummary] {
+        try db.query("SELECT tier, requests, share, mean_ms, p50_ms, p90_ms, p99_ms FROM summaries WHERE run_id = ? ORDER BY tier", [.int(run)]).map {
+            TierSummary(tier: $0[0].text ?? "", requests: Int($0[1].int ?? 0), share: $0[2].double ?? 0, mean: $0[3].double ?? .nan,
+                        p50: $0[4].double ?? .nan, p90: $0[5].double ?? .nan, p99: $0[6].double ?? .nan)
+        }
+    }
+
+    public func metrics(run: Int64) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for r in try db.query("SELECT name, value FROM metrics WHERE run_id = ?", [.int(run)]) { out[r[0].text ?? ""] = r[1].double }
+        return out
+    }
+}

@@ -1,0 +1,85 @@
+import XCTest
+import CachePolicy
+import Workload
+@testable import Experiments
+
+final class ReproduceTests: XCTestCase {
+    var dir = ""
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "pipsqueak-repro-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // Two measured packages (one small, one numpy-like) and a small mixed trace over them.
+        var t = PackageTable()
+        t.insert(Package(name: "small", version: "1", wheelBytes: 1 << 16, installedBytes: 1 << 18, downloadMillis: 40, installMillis: 30,
+                         importMillis: 8, importMemoryBytes: 2 << 20))
+        t.insert(Package(name: "big", version: "1", wheelBytes: 16 << 20, installedBytes: 70 << 20, downloadMillis: 900, installMillis: 2300,
+                         importMillis: 90, importMemoryBytes: 17 << 20))
+        try t.write(path: dir + "/packages.csv", comments: ["test"])
+        let sets = HandlerSets(rows: [.init(repo: "r", packages: ["small"]), .init(repo: "s", packages: ["big", "small"]), .init(repo: "u", packages: ["big"])])
+        let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 40, rate: 2, seconds: 240, seed: 3)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/mixed.csv", comments: [])
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testAReducedReproductionHasTheRightShapeAndOrder() throws {
+        var job = ReproduceJob()
+        job.outputDirectory = dir + "/results"
+        job.storePath = dir + "/results/pipsqueak.sqlite"
+        job.packagesPath = dir + "/packages.csv"
+        job.mixedTrace = dir + "/mixed.csv"
+        job.handlers = 20; job.seconds = 240
+        let files = try job.run()
+        XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },
+                       ["startup-costs.csv", "speedup.csv", "cache-interaction.csv", "import-cache-size.csv", "latency-cdf.csv"])
+        // speedup.csv: one row per package and preset; all is never slower than h on any package's mean.
+        let csv = try CSVReader(path: dir + "/results/speedup.csv")
+        let pk = try csv.column("package"), pr = try csv.column("preset"), mean = try csv.column("mean_ms"), st = try csv.column("startup_mean_ms")
+        var means: [String: [String: Double]] = [:], startups: [String: [String: Double]] = [:]
+        while let f = try csv.next() {
+            means[f[pk], default: [:]][f[pr]] = Double(f[mean])
+            startups[f[pk], default: [:]][f[pr]] = Double(f[st])
+        }
+        XCTAssertEqual(Set(means.keys), ["big", "small"])
+        for (p, m) in means {
+            XCTAssertEqual(Set(m.keys), ["none", "h", "hm", "hs", "all"])
+            XCTAssertLessThanOrEqual(m["all"]!, m["h"]!, p)
+            XCTAssertLessThanOrEqual(m["h"]!, m["none"]!, p)
+            XCTAssertLessThanOrEqual(startups[p]!["all"]!, startups[p]!["hm"]!, p)
+        }
+        // The import cache helps more as it grows: the share of cold starts never rises with its size.
+        let ics = try CSVReader(path: dir + "/results/import-cache-size.csv")
+        let cold = try ics.column("cold_ratio"), size = try ics.column("import_cache_mb")
+        var rows: [(Int, Double)] = []
+        while let f = try ics.next() { rows.append((Int(f[size])!, Double(f[cold])!)) }
+        XCTAssertEqual(rows.map(\.0), [0, 128, 512, 1024, 5120])
+        XCTAssertEqual(rows[0].1 > 0, true, "no import cache: every miss is cold")
+        for i in 1..<rows.count { XCTAssertLessThanOrEqual(rows[i].1, rows[i - 1].1 + 1e-9) }
+        let ci = try String(contentsOfFile: dir + "/results/cache-interaction.csv", encoding: .utf8)
+        XCTAssert(ci.contains(",h,") && ci.contains(",hm,"))
+        XCTAssert(try String(contentsOfFile: dir + "/results/speedup.csv", encoding: .utf8).hasPrefix("# made by: pipsqueak reproduce"))
+    }
+
+    func testASweepResumesWithoutRedoingOrDuplicatingPoints() throws {
+        var job = SweepJob()
+        job.tracePath = dir + "/mixed.csv"
+        job.packagesPath = dir + "/packages.csv"
+        job.storePath = dir + "/store.sqlite"
+        job.output = dir + "/sweep.csv"
+        job.handlerCacheMB = [64, 512]; job.importCacheMB = [0, 256]; job.policies = ["lru", "lfu"]; job.trees = ["dynamic", "static"]
+        job.seeds = [1, 2]
+        let n = job.points.count
+        XCTAssertEqual(n, 2 * (1 + 2) * 2 * 2, "no import cache: one tree shape only")
+        // A first, interrupted sweep: only part of the grid.
+        var part = job
+        part.handlerCacheMB = [64]
+        let first = try part.run()
+        XCTAssertEqual(first.skipped, 0)
+        let second = try job.run()
+        XCTAssertEqual(second.skipped, first.ran)
+        XCTAssertEqual(second.ran, n - first.ran)
+        let third = try job.run()
+        XCTAssertEqual(third.ran, 0); XCTAssertEqual(third.skipped, n)
+        let rows = try String(contentsOfFile: dir + "/sweep.csv", encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(rows.count, n + 1, "one row per point plus the header")
+    }
+}
