@@ -31,7 +31,7 @@ public enum TraceGenerator {
     /// uniformly with replacement), requests spread over handlers by Zipf(`zipfExponent`) popularity, Poisson
     /// arrivals at `rate` requests/s for `seconds`. Handler init and execution times are lognormal around
     /// 5 ms and 20 ms; handler memory is uniform in 4–32 MB. `customers` customers own the handlers round-robin.
-    public static func mixed(sets: HandlerSets, handlers n: Int = 500, zipfExponent: Double = 1.0, rate: Double = 20,
+    public static func mixed(sets: HandlerSets, handlers n: Int = 100, zipfExponent: Double = 1.0, rate: Double = 1,
                              seconds: Double = 600, customers: Int = 50,
                              seed: UInt64) throws -> (HandlerTable, (TraceWriter) throws -> Void) {
         try check(handlers: n, rate: rate, seconds: seconds)

@@ -19,7 +19,7 @@ struct GeneratorOptions: ParsableArguments {
     @Option(help: "Root seed for every random draw (same seed, same trace).")
     var seed: UInt64 = 1
 
-    @Option(help: "Arrival rate, requests per second (Poisson arrivals).")
+    @Option(help: "Arrival rate, requests per second (Poisson arrivals; default 2 for micro, 1 for mixed).")
     var rate: Double?
 
     @Option(help: "Trace length in seconds.")
@@ -78,7 +78,7 @@ struct GenerateMixed: ParsableCommand {
         abstract: "A mixed workload: handlers with real import sets from traces/handler-sets.csv, Zipf popularity.")
 
     @Option(help: "Number of handlers.")
-    var handlers: Int = 500
+    var handlers: Int = 100
 
     @Option(help: "Zipf exponent of handler popularity (0 = uniform).")
     var zipf: Double = 1.0
@@ -103,7 +103,7 @@ struct GenerateMixed: ParsableCommand {
     func run() throws {
         let out = self.out ?? ProjectPaths.traces("generated/mixed.csv")
         let sets = try TraceJobs.loadHandlerSets(restrictTo: onlyMeasured)
-        let rate = common.rate ?? 20
+        let rate = common.rate ?? 1
         let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: handlers, zipfExponent: zipf, rate: rate,
                                                      seconds: common.seconds, customers: customers, seed: common.seed)
         var cmd = "pipsqueak trace generate mixed --handlers \(handlers) --zipf \(zipf) --customers \(customers) --rate \(rate) --seconds \(common.seconds) --seed \(common.seed)"
