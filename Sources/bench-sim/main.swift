@@ -27,7 +27,7 @@ try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories
 defer { try? FileManager.default.removeItem(atPath: dir) }
 
 let sets = try TraceJobs.loadHandlerSets()
-let rate = 1000.0
+let rate = 20.0 // requests/s: a load 64 cores carry, so the backlog (and memory) stays bounded
 func makeTrace(_ n: Int, _ name: String) throws -> Trace {
     let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: 2000, zipfExponent: 1.0, rate: rate,
                                                  seconds: Double(n) / rate, seed: 1)
