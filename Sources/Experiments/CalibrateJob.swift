@@ -32,7 +32,10 @@ public struct CalibrateJob {
                                       environment: PythonInterpreter.cleanEnvironment())
         guard mk.succeeded else { throw RuntimeError.python("cannot build the calibration wheel: \(mk.lastErrorLine)") }
         let pkg = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096)
-        let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: ["pipsqueak-calib"])])
+        // The handler does 1 ms of work per request (as the microbenchmark's handlers do): the round trip
+        // then includes what doing work costs right after a fork or a thaw, which an empty handler hides.
+        let workMillis = 1.0
+        let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: ["pipsqueak-calib"], execMillis: workMillis)])
         func worker(_ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
             var c = PolicyConfig.presets["all"]!
             edit(&c)
@@ -57,13 +60,39 @@ public struct CalibrateJob {
             create.append(r.createNanos); fork.append(r.forkNanos); invoke.append(r.execNanos); initT.append(r.initNanos)
         }
         let rootMemory = w.zygoteMemory(0) ?? 0
+        // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
+        let smallZygote = Double(rootMemory + (w.zygoteMemory(1) ?? 0)) / 1_073_741_824
         w.shutdown()
+
+        log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
+        let big = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096)
+        try FileManager.default.createDirectory(atPath: work + "/src-ballast", withIntermediateDirectories: true)
+        try "B = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n".write(toFile: work + "/src-ballast/pipsqueak_ballast.py", atomically: true, encoding: .utf8)
+        let mk2 = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", work + "/wheelhouse", "pipsqueak-ballast", "1.0", "", work + "/src-ballast"],
+                                       environment: PythonInterpreter.cleanEnvironment())
+        guard mk2.succeeded else { throw RuntimeError.python("cannot build the ballast wheel: \(mk2.lastErrorLine)") }
+        let bigHandlers = HandlerTable([Handler(id: "ballast", customer: "c", packages: ["pipsqueak-ballast"])])
+        var cb = PolicyConfig.presets["all"]!
+        cb.handlerCache.enabled = false; cb.importCache.tree = "static"; cb.importCache.topK = 1; cb.installCache.preinstallTop = 1
+        var ob = RuntimeOptions(wheelhouse: work + "/wheelhouse")
+        ob.stateDirectory = work + "/state"; ob.packageDirectory = work + "/packages"
+        let wb = try RuntimeWorker(planner: try Planner(config: cb, catalog: Catalog(packages: [big], handlers: bigHandlers), popularPackages: [big.name]),
+                                   handlers: bigHandlers, packages: [big.name: big], options: ob, python: python)
+        var bigFork: [Int64] = []
+        for _ in 0..<repeats {
+            let r = wb.serve(handler: 0, arrivalNanos: wb.now(), startNanos: wb.now())
+            guard r.error.isEmpty, r.tier == .import else { wb.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+            bigFork.append(r.forkNanos)
+        }
+        let bigZygote = Double((wb.zygoteMemory(0) ?? 0) + (wb.zygoteMemory(1) ?? 0)) / 1_073_741_824
+        wb.shutdown()
 
         log("handler-cache hits: thaw and freeze, \(repeats)×")
         w = try worker { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = [], thawedInvoke: [Int64] = []
         _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
         for _ in 0..<repeats {
+            usleep(50_000) // a frozen container waits between requests in a replay; its caches go cold
             let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
             guard r.error.isEmpty, r.tier == .handler else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos); thawedInvoke.append(r.execNanos)
@@ -99,11 +128,16 @@ public struct CalibrateJob {
         }
 
         costs.containerCreateMillis = median(create)
-        costs.forkMillis = median(fork)
-        // Most requests are handler-cache hits: a just-thawed process answers more slowly than a fresh one
-        // (cold caches), and that is the round trip the model charges.
-        costs.invokeOverheadMillis = median(thawedInvoke)
-        log(String(format: "invoke round trip: %.3f ms on a fresh fork, %.3f ms just thawed", median(invoke), median(thawedInvoke)))
+        // fork = a + b × zygote GB, through the small and the big zygote.
+        let slope = bigZygote > smallZygote ? max(0, (median(bigFork) - median(fork)) / (bigZygote - smallZygote)) : 0
+        costs.forkPerGBMillis = slope
+        costs.forkMillis = max(0, median(fork) - slope * smallZygote)
+        log(String(format: "fork and relocate: %.3f ms from a %.0f MB zygote, %.3f ms from a %.0f MB one", median(fork), smallZygote * 1024,
+                   median(bigFork), bigZygote * 1024))
+        // A just-thawed process answers more slowly than a fresh one (its caches are cold).
+        costs.invokeOverheadMillis = max(0, median(invoke) - workMillis)
+        costs.thawedInvokeOverheadMillis = max(0, median(thawedInvoke) - workMillis)
+        log(String(format: "invoke round trip with %.0f ms of work: %.3f ms on a fresh fork, %.3f ms just thawed", workMillis, median(invoke), median(thawedInvoke)))
         costs.initOverheadMillis = median(initT)
         costs.thawMillis = median(thaw)
         costs.freezeMillis = median(freeze)

@@ -340,10 +340,7 @@ public final class PackageMeasurer {
 
     func saveState(_ m: MeasuredPackage) {
         guard let d = try? JSONEncoder().encode(m) else { return }
-        let tmp = statePath(m) + ".tmp"
-        FileManager.default.createFile(atPath: tmp, contents: d)
-        _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: statePath(m)), withItemAt: URL(fileURLWithPath: tmp))
-        if FileManager.default.fileExists(atPath: tmp) { try? FileManager.default.moveItem(atPath: tmp, toPath: statePath(m)) }
+        try? d.write(to: URL(fileURLWithPath: statePath(m)), options: .atomic) // temporary file, then rename
     }
 
     func directoryBytes(_ path: String) -> Int64 {

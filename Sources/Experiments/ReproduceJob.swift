@@ -22,6 +22,11 @@ public struct ReproduceJob {
     public var seconds = 600.0
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     public var progress: (String) -> Void = { _ in }
+    /// Also measure the microbenchmark on the real runtime (root) for `packages` (default numpy and pyyaml):
+    /// the first `realLimit` requests of each trace, replayed `realSpeed` times faster.
+    public var real = false
+    public var realLimit = 200
+    public var realSpeed = 10.0
 
     public init() {}
 
@@ -53,7 +58,51 @@ public struct ReproduceJob {
         written.append(try cacheInteraction(mixed, store: store))
         written.append(try importCacheSize(mixed, store: store))
         written.append(try latencyCDF(mixed, store: store))
+        if real { written.append(try realSpeedup(table: table)) }
         return written
+    }
+
+    /// The microbenchmark on the real runtime: the same traces, the first `realLimit` requests, per preset.
+    func realSpeedup(table: PackageTable) throws -> String {
+        let names = (packages ?? ["numpy", "pyyaml"]).map(PackageName.canonical).filter { table[$0] != nil }
+        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-real-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var lines: [String] = []
+        for n in names {
+            let (hs, body) = try TraceGenerator.microbenchmark(package: n, handlers: handlers, rate: rate, seconds: seconds, seed: seed)
+            let path = dir + "/\(n).csv"
+            try TraceJobs.write(table: hs, body: body, to: path, comments: [])
+            var means: [String: (latency: Double, startup: Double, miss: Double)] = [:]
+            for preset in ReproduceJob.presets {
+                progress("real \(n) \(preset): \(realLimit) requests at speed \(realSpeed)")
+                var job = RunJob()
+                job.tracePath = path; job.config = PolicyConfig.presets[preset]!; job.seed = seed
+                job.speed = realSpeed; job.limit = realLimit; job.packagesPath = packagesPath
+                var lat: [Double] = [], st: [Double] = [], miss: [Double] = [], errors = 0
+                _ = try job.run(onRecord: { r in
+                    if !r.error.isEmpty { errors += 1 }
+                    lat.append(Double(r.latencyNanos) / 1e6); st.append(Double(r.startupNanos) / 1e6)
+                    if r.tier != .handler { miss.append(Double(r.startupNanos) / 1e6) }
+                })
+                let sl = Summary(lat), ss = Summary(st), sm = Summary(miss)
+                means[preset] = (sl.mean, ss.mean, sm.count > 0 ? sm.mean : .nan)
+                lines.append("\(n),\(preset),\(lat.count),\(errors)," + String(format: "%.3f,%.3f,%.3f,%.3f,%d,%.3f", sl.mean, sl.p50, sl.p99, ss.mean, miss.count, sm.count > 0 ? sm.mean : .nan))
+            }
+            let a = means["all"]!, h = means["h"]!, none = means["none"]!
+            lines.append("\(n),speedup,,," + String(format: "%.2f,,,%.2f,,%.2f", h.latency / a.latency, none.startup / a.startup, h.miss / a.miss))
+        }
+        let path = outputDirectory + "/speedup-real.csv"
+        let out = try OutputFile(path: path)
+        for c in header.map({ $0.replacingOccurrences(of: "pipsqueak reproduce", with: "pipsqueak reproduce --real --real-limit \(realLimit) --real-speed \(realSpeed)") })
+            + ["measured on the real runtime: the first \(realLimit) requests of each microbenchmark trace, replayed \(realSpeed)x faster",
+               "speedup rows: latency h/all, startup none/all, miss startup h/all"] {
+            out.write("# \(c)\n")
+        }
+        out.write("package,preset,requests,errors,mean_ms,p50_ms,p99_ms,startup_mean_ms,misses,miss_startup_ms\n")
+        for l in lines { out.write(l + "\n") }
+        try out.commit()
+        return path
     }
 
     func save(_ store: ResultStore, key: String, config: PolicyConfig, trace: String, summary: SimulationSummary, started: String) throws {

@@ -43,11 +43,12 @@ public struct RunJob {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
         var options = runtime
         options.wheelhouse = wheelhouse
+        let python = try PythonInterpreter.resolve()
         let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options,
-                                       python: try PythonInterpreter.resolve())
+                                       python: python)
         defer { observe(worker); worker.shutdown() }
         let header = ["made by: pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)", "config: \(config.summary)",
-                      "machine: \(MachineDescription.summary)", "python: \(try PythonInterpreter.resolve().version)"]
+                      "machine: \(MachineDescription.summary)", "python: \(python.version)"]
         var records: RecordWriter?
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
         var decisions: DecisionLog?

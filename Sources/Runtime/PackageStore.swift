@@ -11,6 +11,9 @@ public final class PackageStore {
     let cgroups: Cgroups
     let sandboxBase: String
     var installSeq = 0
+    /// Fetch a wheel missing from the wheelhouse from the package index (pip download, sandboxed).
+    public var online = false
+    var python: PythonInterpreter?
 
     init(root: String, wheelhouse: String, worker: WorkerScript, cgroups: Cgroups, sandboxBase: String) throws {
         self.root = root
@@ -35,10 +38,15 @@ public final class PackageStore {
         return wheelhouse + "/" + f
     }
 
-    /// "Download": fetch the wheel from the mirror into staging. Returns the staged path and ns taken.
+    /// "Download": fetch the wheel from the mirror into staging (with `online`, from the index into the
+    /// mirror first when it lacks it). Returns the staged path and ns taken.
     public func download(_ p: Package) throws -> (String, Int64) {
         let t0 = Sys.monotonicNanos()
-        let src = try wheel(p)
+        let src: String
+        if online, (try? wheel(p)) == nil, let py = python {
+            try fetchFromIndex(p, python: py)
+        }
+        src = try wheel(p)
         let dst = staging + "/" + (src as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: dst)
         try FileManager.default.copyItem(atPath: src, toPath: dst)
@@ -74,6 +82,26 @@ public final class PackageStore {
         FileManager.default.createFile(atPath: dir + "/.pipsqueak-installed", contents: nil)
         try? FileManager.default.removeItem(atPath: staged)
         return Sys.monotonicNanos() - t0
+    }
+
+    /// `pip download` of one wheel into the wheelhouse, run in a sandbox like an install (the wheelhouse is
+    /// its only writable mount).
+    func fetchFromIndex(_ p: Package, python: PythonInterpreter) throws {
+        installSeq += 1
+        let name = "download-\(getpid())-\(installSeq)"
+        let group = cgroups.group(name)
+        try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
+        defer { try? group.destroy() }
+        let sandbox = try ContainerRoot(base: sandboxBase, name: name, python: python)
+        defer { sandbox.remove() }
+        var mounts: [(String, String, Bool)] = [(wheelhouse, "/wheelhouse", true)]
+        for f in ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/pip.conf"] where Sys.exists(f) { mounts.append((f, f, false)) }
+        try sandbox.prepare(mounts: mounts)
+        let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip", tmpMB: 4096),
+                                  "pip_args": ["download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet",
+                                               "--dest", "/wheelhouse", "\(p.name)==\(p.version)"]]
+        let r = try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)
+        guard r.succeeded else { throw RuntimeError.python("pip download of \(p.name) \(p.version) failed: \(r.lastErrorLine)") }
     }
 
     public func remove(_ p: Package) { try? FileManager.default.removeItem(atPath: directory(p)) }

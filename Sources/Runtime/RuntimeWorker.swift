@@ -16,6 +16,8 @@ public struct RuntimeOptions: Sendable {
     public var requestTimeoutSeconds = 60.0
     /// Handler directories to use instead of generated ones: `DIR/<handler id>/handler.py`.
     public var handlerSources: String?
+    /// Fetch wheels missing from the wheelhouse from the package index.
+    public var online = false
 
     public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
 }
@@ -106,6 +108,8 @@ public final class RuntimeWorker {
         try? FileManager.default.removeItem(atPath: packageDir)
         store = try PackageStore(root: packageDir, wheelhouse: options.wheelhouse, worker: script,
                                  cgroups: cgroups, sandboxBase: runDir + "/roots")
+        store.online = options.online
+        store.python = python
         Sys.becomeSubreaper()
         do {
             // Handler code is written (and compiled) up front, not on a request's path.

@@ -12,6 +12,8 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var containerCreateMillis = 2.0
     /// Forking a zygote and moving the child into its container (namespaces, cgroups, chroot).
     public var forkMillis = 3.3
+    /// What forking costs more per GB of the zygote's memory (page tables to copy).
+    public var forkPerGBMillis = 0.0
     public var freezeMillis = 0.13
     public var thawMillis = 0.13
     public var interpreterMemoryMB = 10.0
@@ -22,8 +24,10 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Throughput of the local package mirror, MB/s; when > 0 a download costs wheel bytes / throughput
     /// instead of the measured fetch from the index.
     public var mirrorMBPerSecond = 0.0
-    /// Round trip of one request to a running handler process beyond the handler's own execution.
+    /// Round trip of one request to a freshly started handler process beyond the handler's own execution.
     public var invokeOverheadMillis = 0.0
+    /// The same for a process just thawed from the handler cache (its caches are cold: slower).
+    public var thawedInvokeOverheadMillis = 0.0
     /// Loading a handler's module beyond its own init time.
     public var initOverheadMillis = 0.0
     /// Where these figures came from, for headers.
@@ -36,10 +40,11 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// (name, value, unit) for every primitive, in file order.
     public var rows: [(String, Double, String)] {
         [("interpreter_start_ms", interpreterStartMillis, "ms"), ("container_create_ms", containerCreateMillis, "ms"),
-         ("fork_ms", forkMillis, "ms"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
+         ("fork_ms", forkMillis, "ms"), ("fork_per_gb_ms", forkPerGBMillis, "ms/GB"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
          ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
-         ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("init_overhead_ms", initOverheadMillis, "ms")]
+         ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
+         ("init_overhead_ms", initOverheadMillis, "ms")]
     }
 
     /// Writes the primitives atomically, with `comments` first.
@@ -59,10 +64,11 @@ public struct RuntimeCosts: Equatable, Sendable {
         c.source = path
         let setters: [String: WritableKeyPath<RuntimeCosts, Double>] = [
             "interpreter_start_ms": \.interpreterStartMillis, "container_create_ms": \.containerCreateMillis,
-            "fork_ms": \.forkMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
+            "fork_ms": \.forkMillis, "fork_per_gb_ms": \.forkPerGBMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
             "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond,
-            "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis]
+            "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
+            "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             guard let kp = setters[name] else {

@@ -135,12 +135,16 @@ public final class Simulation {
                 r.installNanos += noisy(catalog.installNanos[Int(p)])
             }
             r.createNanos = ms(costs.runtime.containerCreateMillis)
-            if plan.tier == .cold { r.createNanos += ms(costs.runtime.interpreterStartMillis) } else { r.forkNanos = ms(costs.runtime.forkMillis) }
+            if plan.tier == .cold {
+                r.createNanos += ms(costs.runtime.interpreterStartMillis)
+            } else {
+                r.forkNanos = ms(costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
+            }
             for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
             r.initNanos = ms(h.initMillis + costs.runtime.initOverheadMillis)
             memory = modeledMemory(plan, prof)
         }
-        r.execNanos = ms(h.execMillis + costs.runtime.invokeOverheadMillis)
+        r.execNanos = ms(h.execMillis + (plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis))
         r.evictions = plan.evictions.count
         r.estimated = prof.touchesEstimated
         var total = r.downloadNanos + r.installNanos
@@ -166,6 +170,12 @@ public final class Simulation {
 
     /// Memory of paused containers by container id (ids are dense: the planner reuses them).
     var pausedMemory: [Int64] = []
+
+    /// A zygote's whole memory (interpreter and every package it holds), GB: what a fork copies tables for.
+    func zygoteGB(_ id: Int64?) -> Double {
+        guard costs.runtime.forkPerGBMillis > 0, let id, let z = planner.importCache?[id] else { return 0 }
+        return Double(catalog.interpreterMemoryBytes + catalog.memoryBytes(z.packages)) / 1_073_741_824
+    }
 
     /// The simulator's "measurement" of a new container's memory: the same model the planner uses.
     func modeledMemory(_ plan: StartPlan, _ prof: Catalog.Profile) -> Int64 {

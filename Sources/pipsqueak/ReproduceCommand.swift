@@ -27,7 +27,20 @@ struct ReproduceCommand: ParsableCommand {
     @Option(help: "Parallel simulations.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    func validate() throws { if jobs < 1 { throw ValidationError("--jobs must be at least 1") } }
+    @Flag(help: "Also measure the microbenchmark on the real runtime (root; --packages, default numpy,pyyaml) → results/speedup-real.csv.")
+    var real = false
+
+    @Option(help: "With --real: requests of each trace to replay.")
+    var realLimit: Int = 200
+
+    @Option(help: "With --real: replay speed.")
+    var realSpeed: Double = 10
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if realLimit < 1 { throw ValidationError("--real-limit must be at least 1") }
+        if !(realSpeed > 0) { throw ValidationError("--real-speed must be positive") }
+    }
 
     func run() throws {
         var job = ReproduceJob()
@@ -35,6 +48,7 @@ struct ReproduceCommand: ParsableCommand {
         job.packages = packages?.split(separator: ",").map(String.init)
         if let o = out { job.outputDirectory = o; job.storePath = o + "/pipsqueak.sqlite" }
         job.jobs = jobs
+        job.real = real; job.realLimit = realLimit; job.realSpeed = realSpeed
         job.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         let files = try job.run()
         print("wrote:")

@@ -44,6 +44,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Memory limit of each container, MB.")
     var containerMemoryMB: Int = 1024
 
+    @Flag(help: "Fetch wheels missing from the wheelhouse from the package index (sandboxed pip download).")
+    var online = false
+
     func validate() throws {
         if !(speed > 0) { throw ValidationError("--speed must be positive") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
@@ -58,6 +61,7 @@ struct RunCommand: ParsableCommand {
         if let w = wheelhouse { job.wheelhouse = w }
         job.recordsPath = out; job.decisionsPath = decisions
         job.runtime.containerMemoryLimitBytes = Int64(containerMemoryMB) << 20
+        job.runtime.online = online
         job.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         signal(SIGINT) { _ in RunJob.interrupted = true }
         signal(SIGTERM) { _ in RunJob.interrupted = true }

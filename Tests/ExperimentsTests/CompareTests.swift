@@ -1,0 +1,57 @@
+import XCTest
+import CachePolicy
+import Foundation
+import Runtime
+import Workload
+@testable import Experiments
+
+/// A short compare on synthetic packages: the real runtime and the simulator, fed the real outcomes, make
+/// identical decisions.
+final class CompareTests: XCTestCase {
+    func testAShortCompareHasIdenticalDecisionLogs() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let dir = "/tmp/pipsqueak-compare-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wheelhouse = dir + "/wheelhouse"
+        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
+        let python = try PythonInterpreter.resolve()
+        let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
+        var table = PackageTable()
+        for (name, code) in [("alpha", "import time\ntime.sleep(0.02)\n"), ("beta", "V = 2\n")] {
+            try FileManager.default.createDirectory(atPath: dir + "/src-\(name)", withIntermediateDirectories: true)
+            try code.write(toFile: dir + "/src-\(name)/\(name).py", atomically: true, encoding: .utf8)
+            let r = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, name, "1.0", "", dir + "/src-\(name)"],
+                                         environment: PythonInterpreter.cleanEnvironment())
+            XCTAssert(r.succeeded, r.stderr)
+            table.insert(Package(name: name, version: "1.0", topLevelModules: [name], wheelBytes: 1000, installedBytes: 4096,
+                                 downloadMillis: 1, installMillis: 1, importMillis: name == "alpha" ? 20 : 1, importMemoryBytes: 1 << 20))
+        }
+        try table.write(path: dir + "/packages.csv", comments: ["test"])
+        let sets = HandlerSets(rows: [.init(repo: "a", packages: ["alpha"]), .init(repo: "b", packages: ["alpha", "beta"]), .init(repo: "c", packages: ["beta"])])
+        let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 6, rate: 4, seconds: 10, seed: 2)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        var job = CompareJob()
+        job.name = "test"
+        job.outputDirectory = dir + "/results"
+        job.run.tracePath = dir + "/t.csv"
+        job.run.packagesPath = dir + "/packages.csv"
+        job.run.wheelhouse = wheelhouse
+        job.run.speed = 2
+        job.run.limit = 15
+        var c = PolicyConfig.presets["all"]!
+        c.importCache.threshold = 1
+        c.handlerCache.memoryMB = 40 // tight enough that the real memory outcomes decide evictions
+        job.run.config = c
+        job.run.runtime.stateDirectory = dir + "/state"
+        job.run.runtime.packageDirectory = dir + "/pkgs"
+        job.requireIdenticalDecisions = true
+        let report = try job.execute()
+        XCTAssertGreaterThan(report.decisionsCompared, 15)
+        XCTAssertNil(report.firstDivergence.map { "line \($0.index): real \($0.real) sim \($0.sim)" })
+        XCTAssertEqual(report.failures, [])
+        let join = try String(contentsOfFile: report.joinPath, encoding: .utf8)
+        XCTAssertEqual(join.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 16, "header and 15 requests")
+        XCTAssertEqual(Sys.mounts(under: dir), [])
+    }
+}

@@ -1,0 +1,61 @@
+import XCTest
+import Foundation
+import Runtime
+import Workload
+@testable import Experiments
+
+/// `measure` on tiny wheels built here (no network): `app` depends on `lib`; `slow` sleeps ~50 ms on import
+/// and holds 24 MB.
+final class MeasureTests: XCTestCase {
+    func makeWheel(_ python: PythonInterpreter, dir: String, wheelhouse: String, name: String, requires: String, files: [String: String]) throws {
+        let src = dir + "/src-\(name)"
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        for (f, text) in files { try text.write(toFile: src + "/" + f, atomically: true, encoding: .utf8) }
+        let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
+        let r = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, name, "1.0", requires, src],
+                                     environment: PythonInterpreter.cleanEnvironment())
+        XCTAssert(r.succeeded, r.stderr)
+    }
+
+    func testMeasuringTinyWheelsOffline() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-measure-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wheelhouse = dir + "/wheelhouse"
+        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
+        let python = try PythonInterpreter.resolve()
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "lib", requires: "", files: ["lib.py": "X = 1\n"])
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "app", requires: "lib", files: ["app.py": "import lib\nY = lib.X\n"])
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "slow", requires: "",
+                      files: ["slow.py": "import time\ntime.sleep(0.05)\nB = bytearray(24 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n"])
+        var o = MeasureOptions(wheelhouse: wheelhouse, cache: dir + "/cache")
+        o.distributions = ["app", "slow"]
+        o.repeats = 3
+        o.offline = true
+        o.output = dir + "/packages.csv"
+        var lines: [String] = []
+        let m = try PackageMeasurer(options: o, python: python) { lines.append($0) }
+        let table = try m.run()
+        XCTAssertEqual(Set(table.names), ["app", "lib", "slow"], "the closure of the roots, resolved by pip")
+        let app = try XCTUnwrap(table["app"]), slow = try XCTUnwrap(table["slow"])
+        XCTAssertEqual(app.dependencies, ["lib"])
+        XCTAssertEqual(app.transitiveDependencies, ["lib"])
+        XCTAssertEqual(app.topLevelModules, ["app"])
+        XCTAssertGreaterThan(app.wheelBytes, 0); XCTAssertGreaterThan(app.installedBytes, 0)
+        XCTAssertEqual(slow.importMillis, 55, accuracy: 35, "slow sleeps 50 ms on import")
+        XCTAssertGreaterThan(slow.importMemoryBytes, 20 << 20, "slow holds 24 MB")
+        XCTAssertLessThan(table["lib"]!.importMillis, 20)
+        XCTAssertGreaterThan(m.pipOverheadMillis, 0)
+        XCTAssert(lines.contains { $0.contains("[1/3]") }, "progress is reported")
+        // The table on disk reads back the same, with its provenance header.
+        let reread = try PackageTable.read(path: o.output)
+        let back = try XCTUnwrap(reread["app"])
+        XCTAssertEqual(back.dependencies, app.dependencies); XCTAssertEqual(back.wheelBytes, app.wheelBytes)
+        XCTAssertEqual(back.installMillis, app.installMillis, accuracy: 0.001, "written with three decimals")
+        XCTAssertEqual(back.importMillis, app.importMillis, accuracy: 0.001)
+        XCTAssert(try String(contentsOfFile: o.output, encoding: .utf8).hasPrefix("# made by: pipsqueak measure"))
+        // A second run resumes: nothing is measured again.
+        lines.removeAll()
+        _ = try PackageMeasurer(options: o, python: python) { lines.append($0) }.run()
+        XCTAssertEqual(lines.filter { $0.contains("done in an earlier run") }.count, 3)
+    }
+}
