@@ -61,20 +61,10 @@ public final class PackageStore {
         let dir = directory(p)
         try? FileManager.default.removeItem(atPath: dir)
         try Sys.mkdirs(dir)
-        installSeq += 1
-        let name = "install-\(getpid())-\(installSeq)"
-        let group = cgroups.group(name)
-        try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
-        defer { try? group.destroy() }
-        let sandbox = try ContainerRoot(base: sandboxBase, name: name, python: python)
-        defer { sandbox.remove() }
         let inside = "/wheel/" + (staged as NSString).lastPathComponent
-        try sandbox.prepare(mounts: [(staged, inside, false), (dir, "/target", true)])
-        // pip unpacks into /tmp: give the sandbox a roomy tmpfs (it takes memory only as used).
-        let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip", tmpMB: 4096),
-                                  "pip_args": ["install", "--no-deps", "--no-index", "--no-cache-dir", "--disable-pip-version-check",
-                                               "--root-user-action=ignore", "--quiet", "--target", "/target", inside]]
-        let r = try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)
+        let r = try sandboxedPip(kind: "install", mounts: [(staged, inside, false), (dir, "/target", true)], python: python,
+                                 arguments: ["install", "--no-deps", "--no-index", "--no-cache-dir", "--root-user-action=ignore",
+                                             "--target", "/target", inside])
         guard r.succeeded else {
             try? FileManager.default.removeItem(atPath: dir)
             throw RuntimeError.python("pip install of \(p.name) \(p.version) failed in its sandbox: \(r.lastErrorLine)")
@@ -85,23 +75,30 @@ public final class PackageStore {
     }
 
     /// `pip download` of one wheel into the wheelhouse, run in a sandbox like an install (the wheelhouse is
-    /// its only writable mount).
+    /// its only writable mount; name resolution and certificates are mounted read-only).
     func fetchFromIndex(_ p: Package, python: PythonInterpreter) throws {
+        var mounts: [(String, String, Bool)] = [(wheelhouse, "/wheelhouse", true)]
+        for f in ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/pip.conf"] where Sys.exists(f) { mounts.append((f, f, false)) }
+        let r = try sandboxedPip(kind: "download", mounts: mounts, python: python,
+                                 arguments: ["download", "--no-deps", "--only-binary=:all:", "--dest", "/wheelhouse", "\(p.name)==\(p.version)"])
+        guard r.succeeded else { throw RuntimeError.python("pip download of \(p.name) \(p.version) failed: \(r.lastErrorLine)") }
+    }
+
+    /// Runs pip with `arguments` in a fresh sandbox (own cgroup, namespaces, read-only root with `mounts`),
+    /// removed afterwards. pip unpacks into /tmp, so the sandbox gets a roomy tmpfs (memory only as used).
+    func sandboxedPip(kind: String, mounts: [(String, String, Bool)], python: PythonInterpreter,
+                      arguments: [String]) throws -> ChildProcess.Result {
         installSeq += 1
-        let name = "download-\(getpid())-\(installSeq)"
+        let name = "\(kind)-\(getpid())-\(installSeq)"
         let group = cgroups.group(name)
         try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
         defer { try? group.destroy() }
         let sandbox = try ContainerRoot(base: sandboxBase, name: name, python: python)
         defer { sandbox.remove() }
-        var mounts: [(String, String, Bool)] = [(wheelhouse, "/wheelhouse", true)]
-        for f in ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/pip.conf"] where Sys.exists(f) { mounts.append((f, f, false)) }
         try sandbox.prepare(mounts: mounts)
         let cfg: [String: Any] = ["container": sandbox.config(cgroup: group, hostname: "pip", tmpMB: 4096),
-                                  "pip_args": ["download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet",
-                                               "--dest", "/wheelhouse", "\(p.name)==\(p.version)"]]
-        let r = try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)
-        guard r.succeeded else { throw RuntimeError.python("pip download of \(p.name) \(p.version) failed: \(r.lastErrorLine)") }
+                                  "pip_args": arguments + ["--disable-pip-version-check", "--quiet"]]
+        return try worker.run(mode: "install", config: cfg, python: python, timeoutSeconds: 600)
     }
 
     public func remove(_ p: Package) { try? FileManager.default.removeItem(atPath: directory(p)) }

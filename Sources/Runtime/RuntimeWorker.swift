@@ -442,7 +442,7 @@ public final class RuntimeWorker {
         for g in cgroupPool { try? g.destroy() }
         cgroupPool.removeAll()
         base?.remove()
-        for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(getpid())-") {
+        for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(getpid())-") || name.hasPrefix("download-\(getpid())-") {
             try? cgroups.group(name).destroy()
         }
         for m in Sys.mounts(under: runDir) { Sys.unmount(m) }

@@ -45,19 +45,7 @@ struct CompareCommand: ParsableCommand {
         Budgets make the exit code non-zero when exceeded.
         """)
 
-    @Option(help: "Trace CSV.")
-    var trace: String
-
-    @OptionGroup var policy: PolicyOptions
-
-    @Option(help: "Replay speed of the real run (the simulation uses the same compressed arrivals).")
-    var speed: Double = 1
-
-    @Option(help: "Only the first N requests.")
-    var limit: Int?
-
-    @Option(help: "Root seed.")
-    var seed: UInt64 = 1
+    @OptionGroup var replay: ReplayOptions
 
     @Option(help: "Name of the output (results/compare-NAME.csv).")
     var name: String = "compare"
@@ -74,15 +62,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Fail when the decision logs differ.")
     var requireIdenticalDecisions = false
 
-    func validate() throws {
-        if !(speed > 0) { throw ValidationError("--speed must be positive") }
-    }
-
     func run() throws {
         var job = CompareJob()
-        job.run.tracePath = trace
-        job.run.config = try policy.load()
-        job.run.speed = speed; job.run.limit = limit; job.run.seed = seed
+        try replay.apply(to: &job.run)
         job.name = name
         job.runtimeCostsPath = runtimeCosts
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error

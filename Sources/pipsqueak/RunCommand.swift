@@ -15,19 +15,7 @@ struct RunCommand: ParsableCommand {
         removes everything; after a crash, `pipsqueak cleanup` does.
         """)
 
-    @Option(help: "Trace CSV (its handler table is NAME.handlers.csv).")
-    var trace: String
-
-    @OptionGroup var policy: PolicyOptions
-
-    @Option(help: "Replay speed: 1 = real time, 10 = ten times faster.")
-    var speed: Double = 1
-
-    @Option(help: "Stop after this many requests.")
-    var limit: Int?
-
-    @Option(help: "Root seed.")
-    var seed: UInt64 = 1
+    @OptionGroup var replay: ReplayOptions
 
     @Option(help: "Package cost table (versions and modules of the packages to install).")
     var packages: String?
@@ -47,16 +35,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Fetch wheels missing from the wheelhouse from the package index (sandboxed pip download).")
     var online = false
 
-    func validate() throws {
-        if !(speed > 0) { throw ValidationError("--speed must be positive") }
-        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
-    }
-
     func run() throws {
         var job = RunJob()
-        job.tracePath = trace
-        job.config = try policy.load()
-        job.speed = speed; job.limit = limit; job.seed = seed
+        try replay.apply(to: &job)
         if let p = packages { job.packagesPath = p }
         if let w = wheelhouse { job.wheelhouse = w }
         job.recordsPath = out; job.decisionsPath = decisions
@@ -66,10 +47,38 @@ struct RunCommand: ParsableCommand {
         signal(SIGINT) { _ in RunJob.interrupted = true }
         signal(SIGTERM) { _ in RunJob.interrupted = true }
         let s = try job.run()
-        print(s.report(title: "real run of \(trace)\nconfig \(job.config.summary)"))
+        print(s.report(title: "real run of \(replay.trace)\nconfig \(job.config.summary)"))
         if RunJob.interrupted { print("interrupted: stopped early and cleaned up") }
         if let o = out { print("records: \(o)") }
         if let d = decisions { print("decision log: \(d)") }
+    }
+}
+
+/// What every real replay takes: the trace, the cache configuration, speed, length and seed.
+struct ReplayOptions: ParsableArguments {
+    @Option(help: "Trace CSV (its handler table is NAME.handlers.csv).")
+    var trace: String
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(help: "Replay speed: 1 = real time, 10 = ten times faster.")
+    var speed: Double = 1
+
+    @Option(help: "Only the first N requests.")
+    var limit: Int?
+
+    @Option(help: "Root seed.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        if !(speed > 0) { throw ValidationError("--speed must be positive") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func apply(to job: inout RunJob) throws {
+        job.tracePath = trace
+        job.config = try policy.load()
+        job.speed = speed; job.limit = limit; job.seed = seed
     }
 }
 
