@@ -19,7 +19,7 @@ public struct CalibrateJob {
 
     public func run() throws -> RuntimeCosts {
         let python = try PythonInterpreter.resolve()
-        let work = "/tmp/pipsqueak-calibrate-\(getpid())"
+        let work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
         try? FileManager.default.removeItem(atPath: work)
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
@@ -92,7 +92,7 @@ public struct CalibrateJob {
         var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = [], thawedInvoke: [Int64] = []
         _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
         for _ in 0..<repeats {
-            usleep(50_000) // a frozen container waits between requests in a replay; its caches go cold
+            Sys.sleep(micros: 50_000) // a frozen container waits between requests in a replay; its caches go cold
             let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
             guard r.error.isEmpty, r.tier == .handler else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos); thawedInvoke.append(r.execNanos)

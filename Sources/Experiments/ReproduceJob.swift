@@ -1,6 +1,7 @@
 import CachePolicy
 import Foundation
 import Results
+import Runtime
 import Simulation
 import Statistics
 import Workload
@@ -65,7 +66,7 @@ public struct ReproduceJob {
     /// The microbenchmark on the real runtime: the same traces, the first `realLimit` requests, per preset.
     func realSpeedup(table: PackageTable) throws -> String {
         let names = (packages ?? ["numpy", "pyyaml"]).map(PackageName.canonical).filter { table[$0] != nil }
-        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-real-\(getpid())"
+        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-real-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var lines: [String] = []
@@ -115,7 +116,7 @@ public struct ReproduceJob {
     /// The single-package microbenchmark for every measured package under every preset.
     func speedup(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
         let names = (packages ?? table.names).map(PackageName.canonical).filter { table[$0] != nil }
-        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-\(getpid())"
+        let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         struct Row {

@@ -65,7 +65,7 @@ public struct RunJob {
             // Sleep to within a millisecond of the arrival, then spin: a timer wakes up late by a
             // fraction of a millisecond, which would show up as queueing the simulator never sees.
             let now = Sys.monotonicNanos() - start
-            if due - now > 1_000_000 { usleep(useconds_t(min((due - now - 1_000_000) / 1000, 60_000_000))) }
+            if due - now > 1_000_000 { Sys.sleep(micros: (due - now - 1_000_000) / 1000) }
             while Sys.monotonicNanos() - start < due {}
             let startAt = max(due, Sys.monotonicNanos() - start)
             let r = worker.serve(handler: inv.handler, arrivalNanos: due, startNanos: startAt)

@@ -130,7 +130,7 @@ public struct Cgroup: Sendable {
             if Sys.monotonicNanos() > deadline {
                 throw RuntimeError.unavailable("cgroup \(name) still has processes \(ps) after SIGKILL")
             }
-            usleep(1000)
+            Sys.sleep(micros: 1000)
         }
         for d in dirs { try Sys.rmdir(d) }
     }

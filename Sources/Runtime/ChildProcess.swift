@@ -44,7 +44,7 @@ public struct ChildProcess {
         var timedOut = false
         if done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
             timedOut = true
-            kill(p.processIdentifier, SIGKILL)
+            Sys.kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
         p.waitUntilExit()

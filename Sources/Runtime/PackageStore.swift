@@ -26,6 +26,13 @@ public final class PackageStore {
     }
 
     public func directory(_ p: Package) -> String { root + "/\(p.name)-\(p.version)" }
+
+    /// Where a package installed privately for one container or zygote (`owner`: "c3", "z2") lives: not in
+    /// the shared cache, so replacing it never pulls files from under another container.
+    public func privateDirectory(_ p: Package, owner: String) -> String { root + "/private/\(owner)/\(p.name)-\(p.version)" }
+
+    /// Removes everything installed privately for `owner`.
+    public func removePrivate(owner: String) { try? FileManager.default.removeItem(atPath: root + "/private/" + owner) }
     public func isInstalled(_ p: Package) -> Bool { Sys.exists(directory(p) + "/.pipsqueak-installed") }
 
     /// Finds the package's wheel in the wheelhouse (names compared after PEP 503 normalisation).
@@ -56,9 +63,9 @@ public final class PackageStore {
     /// Installs a staged wheel into its own directory with pip inside a sandbox: its own cgroup, mount
     /// namespace and read-only root, with only the wheel (read-only) and the target (writable) mounted.
     /// Returns ns taken.
-    public func install(_ p: Package, wheel staged: String, python: PythonInterpreter) throws -> Int64 {
+    public func install(_ p: Package, wheel staged: String, python: PythonInterpreter, into target: String? = nil) throws -> Int64 {
         let t0 = Sys.monotonicNanos()
-        let dir = directory(p)
+        let dir = target ?? directory(p)
         try? FileManager.default.removeItem(atPath: dir)
         try Sys.mkdirs(dir)
         let inside = "/wheel/" + (staged as NSString).lastPathComponent
@@ -89,7 +96,7 @@ public final class PackageStore {
     func sandboxedPip(kind: String, mounts: [(String, String, Bool)], python: PythonInterpreter,
                       arguments: [String]) throws -> ChildProcess.Result {
         installSeq += 1
-        let name = "\(kind)-\(getpid())-\(installSeq)"
+        let name = "\(kind)-\(Sys.pid)-\(installSeq)"
         let group = cgroups.group(name)
         try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
         defer { try? group.destroy() }

@@ -89,7 +89,7 @@ public final class RuntimeWorker {
     /// - Parameter packages: metadata for every package the catalog knows, by name.
     public init(planner: Planner, handlers: HandlerTable, packages: [String: Package], options: RuntimeOptions,
                 python: PythonInterpreter) throws {
-        guard getuid() == 0 else { throw RuntimeError.unavailable("the real runtime needs root (cgroups, namespaces, mounts)") }
+        guard Sys.isRoot else { throw RuntimeError.unavailable("the real runtime needs root (cgroups, namespaces, mounts)") }
         self.planner = planner
         let catalog = planner.catalog
         self.catalog = catalog
@@ -100,7 +100,7 @@ public final class RuntimeWorker {
         cgroups = try Cgroups.detect()
         try cgroups.ensureParent()
         script = try WorkerScript.locate()
-        runID = "run\(getpid())"
+        runID = "run\(Sys.pid)"
         runDir = options.stateDirectory + "/" + runID
         try? FileManager.default.removeItem(atPath: runDir)
         for d in ["sockets", "roots", "handlers"] { try Sys.mkdirs(runDir + "/" + d) }
@@ -159,10 +159,12 @@ public final class RuntimeWorker {
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
             case .import, .cold:
+                let shared = Set(plan.installCached)
                 for p in plan.install {
                     let (staged, dl) = try store.download(packages[Int(p)])
                     r.downloadNanos += dl
-                    r.installNanos += try store.install(packages[Int(p)], wheel: staged, python: python)
+                    let target = shared.contains(p) ? nil : store.privateDirectory(packages[Int(p)], owner: "c\(plan.container)")
+                    r.installNanos += try store.install(packages[Int(p)], wheel: staged, python: python, into: target)
                 }
                 container = try start(plan: plan, handler: handler, record: &r)
             }
@@ -245,7 +247,7 @@ public final class RuntimeWorker {
             containerConfig = base.containerConfig(cgroup: group, hostname: handlers[handler].id,
                                                    mounts: [(try handlerDirectory(handler), "/handler", false), (packageDir, packageDir, false)])
         } catch { try? group.destroy(); throw error }
-        let paths = catalog.profile(handler).importOrder.map { store.directory(packages[Int($0)]) }
+        let paths = catalog.profile(handler).importOrder.map { packagePath($0, owner: "c\(plan.container)") }
         let imports = plan.imports.flatMap { packages[Int($0)].topLevelModules }
         let t1 = Sys.monotonicNanos()
         r.createNanos = t1 - t0
@@ -321,7 +323,7 @@ public final class RuntimeWorker {
         p.standardOutput = fromChild
         p.standardError = FileHandle.standardError
         try p.run()
-        let ch = LineChannel(readFD: dup(fromChild.fileHandleForReading.fileDescriptor), writeFD: dup(toChild.fileHandleForWriting.fileDescriptor))
+        let ch = LineChannel(readFD: try Sys.dup(fromChild.fileHandleForReading.fileDescriptor), writeFD: try Sys.dup(toChild.fileHandleForWriting.fileDescriptor))
         try? toChild.fileHandleForWriting.close(); try? fromChild.fileHandleForReading.close()
         try? toChild.fileHandleForReading.close(); try? fromChild.fileHandleForWriting.close()
         return (p, ch)
@@ -368,7 +370,8 @@ public final class RuntimeWorker {
     func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
         for p in z.install {
             let (staged, _) = try store.download(packages[Int(p)])
-            _ = try store.install(packages[Int(p)], wheel: staged, python: python)
+            _ = try store.install(packages[Int(p)], wheel: staged, python: python,
+                                  into: z.installCached ? nil : store.privateDirectory(packages[Int(p)], owner: "z\(z.id)"))
         }
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
@@ -376,7 +379,10 @@ public final class RuntimeWorker {
         zygotes[z.id] = handle
         // A zygote's sys.path holds every package of its set (its parent's included).
         let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
-        let config: [String: Any] = ["socket": handle.socket, "paths": set.map { store.directory(packages[Int($0)]) },
+        let owners = ancestry(z)
+        let config: [String: Any] = ["socket": handle.socket, "paths": set.map { id in
+                                         owners.lazy.map { self.store.privateDirectory(self.packages[Int(id)], owner: $0) }.first(where: Sys.exists)
+                                             ?? self.store.directory(self.packages[Int(id)]) },
                                      "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
                                      "cgroup_procs": group.procsFiles]
         if let parent = z.parent, let ph = zygotes[parent] {
@@ -400,9 +406,24 @@ public final class RuntimeWorker {
                 try? ch.send(["op": "ping"])
                 if (try? ch.receive(timeoutSeconds: 5)) != nil { break }
             }
-            usleep(1000)
+            Sys.sleep(micros: 1000)
         }
         return group.memoryBytes()
+    }
+
+    /// Where package `id` is for `owner`: its private copy if it has one, else the shared install cache.
+    func packagePath(_ id: Int32, owner: String) -> String {
+        let priv = store.privateDirectory(packages[Int(id)], owner: owner)
+        return Sys.exists(priv) ? priv : store.directory(packages[Int(id)])
+    }
+
+    /// A zygote and its ancestors as private-install owners ("z5", "z2", …): a child zygote sees its
+    /// parents' private packages.
+    func ancestry(_ z: ZygoteSpec) -> [String] {
+        var out = ["z\(z.id)"]
+        var cur = z.parent
+        while let c = cur { out.append("z\(c)"); cur = planner.importCache?[c]?.parent }
+        return out
     }
 
     func installPackage(_ id: Int32) throws -> Int64 {
@@ -421,6 +442,7 @@ public final class RuntimeWorker {
     }
 
     func destroyContainer(_ id: Int64) {
+        store.removePrivate(owner: "c\(id)")
         guard let c = containers.removeValue(forKey: id) else { return }
         c.channel.close()
         try? c.cgroup.destroy()
@@ -431,6 +453,7 @@ public final class RuntimeWorker {
         guard let z = zygotes.removeValue(forKey: id) else { return }
         try? z.standby?.destroy()
         try? z.cgroup.destroy()
+        store.removePrivate(owner: "z\(id)")
         if let p = z.process { p.waitUntilExit() }
         try? FileManager.default.removeItem(atPath: z.socket)
     }
@@ -442,7 +465,7 @@ public final class RuntimeWorker {
         for g in cgroupPool { try? g.destroy() }
         cgroupPool.removeAll()
         base?.remove()
-        for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(getpid())-") || name.hasPrefix("download-\(getpid())-") {
+        for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(Sys.pid)-") || name.hasPrefix("download-\(Sys.pid)-") {
             try? cgroups.group(name).destroy()
         }
         for m in Sys.mounts(under: runDir) { Sys.unmount(m) }

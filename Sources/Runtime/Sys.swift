@@ -67,6 +67,16 @@ public enum Sys {
 
     public static func kill(_ pid: Int32, _ sig: Int32) { _ = Glibc.kill(pid, sig) }
 
+    /// This process's id.
+    public static var pid: Int32 { getpid() }
+    public static var isRoot: Bool { getuid() == 0 }
+
+    /// Sleeps for `micros` microseconds.
+    public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
+
+    /// A new descriptor for the same open file.
+    public static func dup(_ fd: Int32) throws -> Int32 { try retry("dup") { Glibc.dup(fd) } }
+
     /// Reaps `pid` if it has exited (it must be our child, or an orphan given to us as subreaper).
     @discardableResult
     public static func reap(_ pid: Int32, wait: Bool = false) -> Bool {

@@ -132,4 +132,29 @@ final class RuntimeSecurityTests: XCTestCase {
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
+
+    /// Without an install cache each container installs privately: a new container's install never
+    /// replaces the files under a frozen one, and a destroyed container's copies go with it.
+    func testPrivateInstallsBelongToTheirContainer() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"]), Handler(id: "b", customer: "y", packages: ["fast"])])
+        var c = PolicyConfig.presets["h"]!
+        c.handlerCache.memoryMB = 1024
+        let w = try fx.worker(handlers: handlers, config: c)
+        defer { w.shutdown() }
+        let fast = try XCTUnwrap(fx.packages["fast"])
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        let first = try XCTUnwrap(w.containerIDs.first)
+        let firstCopy = w.store.privateDirectory(fast, owner: "c\(first)")
+        XCTAssert(Sys.exists(firstCopy + "/fast.py"))
+        XCTAssertFalse(Sys.exists(w.store.directory(fast)), "nothing in the shared install cache")
+        XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 2, startNanos: 2).error, "")
+        XCTAssertEqual(w.containerIDs.count, 2)
+        for id in w.containerIDs { XCTAssert(Sys.exists(w.store.privateDirectory(fast, owner: "c\(id)") + "/fast.py")) }
+        w.destroyContainer(first)
+        XCTAssertFalse(Sys.exists(firstCopy))
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
 }
