@@ -44,8 +44,8 @@ public struct InstallCache: Sendable {
     /// install into the cache, and which must be installed privately because they cannot fit. Evictions
     /// are returned; the new entries count as installed from now on.
     mutating func ensure(_ needed: [Int32], sizes: (Int32) -> Int64, now: Int64)
-        -> (cached: [Int32], privateInstalls: [Int32], evicted: [Int32]) {
-        var cached: [Int32] = [], priv: [Int32] = [], evicted: [Int32] = []
+        -> (toInstall: [Int32], cached: [Int32], privateInstalls: [Int32], evicted: [Int32]) {
+        var toInstall: [Int32] = [], cached: [Int32] = [], priv: [Int32] = [], evicted: [Int32] = []
         generation &+= 1
         for id in needed { mark[Int(id)] = generation }
         for id in needed {
@@ -66,8 +66,9 @@ public struct InstallCache: Sendable {
                 counts[.rejected] += 1
                 priv.append(id)
             }
+            toInstall.append(id)
         }
-        return (cached, priv, evicted)
+        return (toInstall, cached, priv, evicted)
     }
 
     /// Evicts unreferenced LRU entries (never those marked needed now) until `b` fit; false if they cannot.

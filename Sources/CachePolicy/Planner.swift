@@ -184,11 +184,10 @@ public final class Planner {
     func installs(for needed: [Int32], now: Int64, evictions ev: inout [Eviction]) -> ([Int32], [Int32], [Int32]) {
         guard installCache != nil else { return (needed, [], []) }
         let r = installCache!.ensure(needed, sizes: { catalog.installedBytes[Int($0)] }, now: now)
-        ev.append(contentsOf: r.evicted.map { .package(id: $0) })
-        let retained = needed.filter { installCache!.isInstalled($0) }
+        if !r.evicted.isEmpty { ev.append(contentsOf: r.evicted.map { .package(id: $0) }) }
+        let retained = r.privateInstalls.isEmpty ? needed : needed.filter { installCache!.isInstalled($0) }
         installCache!.retain(retained)
-        let toInstall = Set(r.cached).union(r.privateInstalls)
-        return (needed.filter { toInstall.contains($0) }, r.cached, retained)
+        return (r.toInstall, r.cached, retained)
     }
 
     func createZygote(for set: PackageSet, order: [Int32], now: Int64, evictions ev: inout [Eviction],
@@ -205,7 +204,8 @@ public final class Planner {
         nextZygote += 1
         zygoteRetained[id] = retained
         importCache!.add(Zygote(id: id, parent: parent.id, packages: set, ownImports: own, memoryBytes: memory,
-                                savedNanos: catalog.importNanos(set), ready: false, lastUsedNanos: now, uses: 0, children: 0))
+                                savedNanos: order.reduce(0) { $0 + catalog.importNanos[Int($1)] }, ready: false, lastUsedNanos: now,
+                                uses: 0, children: 0))
         return ZygoteSpec(id: id, parent: parent.id, imports: own, install: install, installCached: !cached.isEmpty, memoryBytes: memory)
     }
 

@@ -65,9 +65,7 @@ public final class ContainerRoot {
         try prepare(mounts: [])
         for d in ["/handler"] + extraPoints { try Sys.mkdirs(path + d) }
         for (host, inside, writable) in mounts { try Sys.bindMount(host, path + inside, writable: writable) }
-        baseMounted = true
     }
-    var baseMounted = false
 
     /// A container's config on this base: only the container's own mounts (the base's arrive with it).
     func containerConfig(cgroup: Cgroup, hostname: String, mounts own: [(String, String, Bool)], tmpMB: Int = 16) -> [String: Any] {

@@ -55,7 +55,6 @@ public final class RuntimeWorker {
         let socket: String
         let cgroup: Cgroup
         var process: Process?
-        var pid: Int32 = 0
         /// The pooled cgroup its standby child already sits in (nil: none prepared).
         var standby: Cgroup?
         init(id: Int64, socket: String, cgroup: Cgroup) { self.id = id; self.socket = socket; self.cgroup = cgroup }
@@ -391,13 +390,11 @@ public final class RuntimeWorker {
             try ch.send(["op": "fork-zygote", "zygote": config])
             let ready = try ch.receive(timeoutSeconds: 300)
             guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready["error"] ?? ready)") }
-            handle.pid = Int32((ready["pid"] as? NSNumber)?.intValue ?? 0)
         } else {
             let (p, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
             handle.process = p
             let ready = try ch.receive(timeoutSeconds: 300)
             guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready)") }
-            handle.pid = p.processIdentifier
         }
         // Wait until the socket answers (the child zygote binds after reporting ready).
         for _ in 0..<2000 {

@@ -237,8 +237,7 @@ public final class Simulation {
     }
 
     func zygoteReady(_ id: Int64, now: Int64) {
-        guard let spec = zygoteReadyAt[id] else { return }
-        _ = spec
+        guard zygoteReadyAt[id] != nil else { return } // evicted while building
         // The simulator reports the modeled memory: the planner's own estimate.
         guard let z = planner.importCache?[id] else { return } // evicted while building is not possible; be safe
         var bytes = z.memoryBytes
@@ -250,9 +249,12 @@ public final class Simulation {
         if checkInvariants { try! planner.checkInvariants() }
     }
 
-    @inline(__always) func log(_ line: String) {
-        decisions?.append(line)
-        onDecision?(line)
+    /// Appends a decision-log line; the line is only formatted when someone reads the log.
+    @inline(__always) func log(_ line: @autoclosure () -> String) {
+        guard decisions != nil || onDecision != nil else { return }
+        let l = line()
+        decisions?.append(l)
+        onDecision?(l)
     }
 
     func apply(_ evictions: [Eviction]) {
