@@ -32,7 +32,9 @@ public struct SweepJob {
             c.importCache.enabled = importMB > 0; c.importCache.memoryMB = importMB; c.importCache.tree = tree
             return c
         }
-        public func key(trace: String) -> String { "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)" }
+        public func key(trace: String, costs: String = "") -> String {
+            "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)|c=\(costs)"
+        }
     }
 
     public var points: [Point] {
@@ -53,7 +55,9 @@ public struct SweepJob {
         let runtime = try sj.runtimeCosts()
         let popular = sj.popularPackages()
         let all = points
-        let pending = try all.filter { !(try store.has(kind: "sweep", key: $0.key(trace: tracePath))) }
+        // Points are keyed by their inputs, the cost files included: new measurements mean new points.
+        let costs = SweepJob.fingerprint([tracePath, Trace.handlersPath(for: tracePath), packagesPath, ProjectPaths.traces("runtime-costs.csv")])
+        let pending = try all.filter { !(try store.has(kind: "sweep", key: $0.key(trace: tracePath, costs: costs))) }
         let skipped = all.count - pending.count
         if skipped > 0 { progress("\(skipped) of \(all.count) points already in \(storePath): skipped") }
         var prepared: [UInt64: PreparedTrace] = [:]
@@ -70,7 +74,7 @@ public struct SweepJob {
                     let started = MachineDescription.date
                     let s = try prepared[p.seed]!.simulate(p.config, seed: p.seed)
                     lock.lock(); defer { lock.unlock() }
-                    try store.save(.init(kind: "sweep", key: p.key(trace: tracePath), config: p.config.json, trace: tracePath, seed: p.seed,
+                    try store.save(.init(kind: "sweep", key: p.key(trace: tracePath, costs: costs), config: p.config.json, trace: tracePath, seed: p.seed,
                                          machine: MachineDescription.summary, codeVersion: CodeVersion.current, started: started,
                                          finished: MachineDescription.date),
                                    summaries: s.tierSummaries, metrics: s.metrics)
@@ -89,18 +93,29 @@ public struct SweepJob {
         queue.waitUntilAllOperationsAreFinished()
         if let f = failure { throw f }
         let csv = output ?? ProjectPaths.results("sweep-\(name).csv")
-        try export(store: store, points: all, to: csv)
+        try export(store: store, points: all, costs: costs, to: csv)
         return (pending.count, skipped, csv)
     }
 
-    func export(store: ResultStore, points: [Point], to path: String) throws {
+    /// FNV-1a over the bytes of `files` (missing files count as empty), as hex.
+    static func fingerprint(_ files: [String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for f in files {
+            for b in FileManager.default.contents(atPath: f) ?? Data() { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            h = (h ^ 0xff) &* 0x0000_0100_0000_01b3
+        }
+        return String(h, radix: 16)
+    }
+
+    func export(store: ResultStore, points: [Point], costs: String, to path: String) throws {
         try ProjectPaths.ensureParent(of: path)
         let out = try OutputFile(path: path)
         out.write("# made by: pipsqueak sweep --trace \(tracePath) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))\n")
         out.write("# machine: \(MachineDescription.summary)\n# store: \(storePath) (kind sweep)\n")
         out.write("handler_cache_mb,import_cache_mb,policy,tree,seed,requests,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p90_ms,p99_ms,peak_memory_mb,evicted_containers,evicted_zygotes\n")
         for p in points {
-            guard let run = try store.runs(kind: "sweep", keyPrefix: p.key(trace: tracePath)).first(where: { $0.key == p.key(trace: tracePath) }) else { continue }
+            let key = p.key(trace: tracePath, costs: costs)
+            guard let run = try store.runs(kind: "sweep", keyPrefix: key).first(where: { $0.key == key }) else { continue }
             let s = Dictionary(uniqueKeysWithValues: try store.summaries(run: run.id).map { ($0.tier, $0) })
             let m = try store.metrics(run: run.id)
             guard let all = s["all"] else { continue }

@@ -81,5 +81,11 @@ final class ReproduceTests: XCTestCase {
         XCTAssertEqual(third.ran, 0); XCTAssertEqual(third.skipped, n)
         let rows = try String(contentsOfFile: dir + "/sweep.csv", encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
         XCTAssertEqual(rows.count, n + 1, "one row per point plus the header")
+        // New measured costs are new inputs: every point runs again.
+        var t = try PackageTable.read(path: dir + "/packages.csv")
+        var small = try XCTUnwrap(t["small"]); small.importMillis = 30
+        t.insert(small)
+        try t.write(path: dir + "/packages.csv", comments: ["remeasured"])
+        XCTAssertEqual(try job.run().ran, n)
     }
 }
