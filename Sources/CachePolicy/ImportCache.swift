@@ -123,7 +123,7 @@ public struct ImportCache: Sendable {
 
     /// Adds a zygote (room must have been made). Not ready until `markReady`.
     mutating func add(_ z: Zygote) {
-        precondition(zygotes.last.map { $0.id < z.id } ?? true, "zygote ids must grow")
+        precondition(zygotes.last.map { $0.id < z.id } ?? true, "zygote ids must grow (a new root only into an empty tree)")
         zygotes.append(z)
         usedBytes += z.memoryBytes
         if let p = z.parent, let pi = index(of: p) { zygotes[pi].children += 1 }

@@ -21,6 +21,10 @@ extension Planner {
         "ready t=\(Nanos.formatSeconds(p.nowNanos)) z=\(p.zygote) \(p.kept ? "keep" : "drop") evict=\(evictions(p.evictions))"
     }
 
+    public func logLineLost(zygote: Int64, now: Int64, evictions e: [Eviction]) -> String {
+        "lost t=\(Nanos.formatSeconds(now)) z=\(zygote) evict=\(evictions(e))"
+    }
+
     func list(_ ids: [Int32]) -> String { ids.isEmpty ? "-" : catalog.names(ids).joined(separator: ";") }
 
     func evictions(_ e: [Eviction]) -> String {

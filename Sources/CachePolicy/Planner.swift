@@ -173,6 +173,25 @@ public final class Planner {
         return ReadyPlan(zygote: id, nowNanos: now, kept: true, evictions: ev)
     }
 
+    /// The executor found zygote `id` dead (killed, crashed). It and everything forked from it leave the
+    /// tree; the root, a bare interpreter, is put back at once and must be rebuilt by the executor (its
+    /// spec is the returned `rebuild`). Later requests get zygotes again as the tree shape asks.
+    public func zygoteLost(_ id: Int64, now: Int64) -> (evictions: [Eviction], rebuild: ZygoteSpec?) {
+        guard importCache != nil, importCache![id] != nil else { return ([], nil) }
+        var removed: [Eviction] = []
+        func removeSubtree(_ z: Int64) {
+            for child in importCache!.zygotes.filter({ $0.parent == z }).map(\.id) { removeSubtree(child) }
+            importCache!.remove(z)
+            releaseZygote(z)
+            removed.append(.zygote(id: z))
+        }
+        removeSubtree(id)
+        guard id == 0 else { return (removed, nil) }
+        importCache!.add(Zygote(id: 0, parent: nil, packages: catalog.emptySet(), ownImports: [], memoryBytes: catalog.interpreterMemoryBytes,
+                                savedNanos: 0, ready: true, lastUsedNanos: now, uses: 0, children: 0))
+        return (removed, ZygoteSpec(id: 0, parent: nil, imports: [], install: [], installCached: false, memoryBytes: catalog.interpreterMemoryBytes))
+    }
+
     // MARK: Helpers
 
     func expire(now: Int64, into ev: inout [Eviction]) {

@@ -254,7 +254,11 @@ public final class RuntimeWorker {
             let channel: LineChannel
             var process: Process? = nil
             if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid] {
-                let fd = try Sys.connectUnix(z.socket)
+                let fd: Int32
+                do { fd = try Sys.connectUnix(z.socket) } catch {
+                    zygoteLost(zid)
+                    throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
+                }
                 channel = LineChannel(readFD: fd, writeFD: fd)
                 try channel.send(["op": "fork", "container": containerConfig, "paths": paths, "imports": imports])
             } else {
@@ -262,7 +266,15 @@ public final class RuntimeWorker {
                 process = p
                 channel = ch
             }
-            let ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
+            let ready: [String: Any]
+            do { ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds) } catch {
+                // The zygote may have died between accepting and forking: look, and drop it if so.
+                if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid], !isAlive(z) {
+                    zygoteLost(zid)
+                    throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
+                }
+                throw error
+            }
             guard ready["ready"] as? Bool == true, let t = ready["t"] as? [String: Any] else {
                 throw RuntimeError.python("the handler process did not start: \(ready["error"] ?? ready)")
             }
@@ -406,6 +418,23 @@ public final class RuntimeWorker {
             Sys.sleep(micros: 1000)
         }
         return group.memoryBytes()
+    }
+
+    /// Whether a zygote's process is still there (a root we spawned, or any process in a child's cgroup).
+    func isAlive(_ z: ZygoteHandle) -> Bool {
+        for _ in 0..<50 {  // a SIGKILL takes a moment to land
+            if let p = z.process { if !p.isRunning { return false } } else if z.cgroup.pids().isEmpty { return false }
+            Sys.sleep(micros: 1000)
+        }
+        return true
+    }
+
+    /// A zygote died: the planner drops it and its subtree; the root is rebuilt at once.
+    func zygoteLost(_ id: Int64) {
+        let (evictions, rebuild) = planner.zygoteLost(id, now: now())
+        decisions?(planner.logLineLost(zygote: id, now: now(), evictions: evictions))
+        carryOut(evictions)
+        if let spec = rebuild { _ = try? buildZygote(spec) }
     }
 
     /// Where package `id` is for `owner`: its private copy if it has one, else the shared install cache.

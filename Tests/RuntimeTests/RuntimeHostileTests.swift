@@ -1,0 +1,86 @@
+import XCTest
+import CachePolicy
+import Workload
+@testable import Runtime
+
+/// Handlers that misbehave are contained in their own container, get a clear error, and the worker goes on
+/// serving others with correct results; nothing is left behind.
+final class RuntimeHostileTests: XCTestCase {
+    func testMisbehavingHandlersAreContainedAndTheWorkerGoesOn() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let sources = fx.dir + "/handlers"
+        let hostile: [(String, String)] = [
+            ("forkbomb", "import os\ndef f(event):\n    n = 0\n    try:\n        while True:\n            if os.fork() == 0:\n                import time\n                time.sleep(30)\n                os._exit(0)\n            n += 1\n    except OSError as e:\n        return {'forks': n, 'stopped_by': type(e).__name__}\n"),
+            ("memhog", "def f(event):\n    hog = []\n    while True:\n        hog.append(bytearray(16 * 1024 * 1024))\n"),
+            ("spin", "def f(event):\n    while True:\n        pass\n"),
+            ("crash", "import os\ndef f(event):\n    os._exit(3)\n"),
+            ("good", "def f(event):\n    return {'ok': event.get('request')}\n"),
+        ]
+        for (name, code) in hostile {
+            try Sys.mkdirs(sources + "/" + name)
+            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
+        }
+        let handlers = HandlerTable(hostile.map { Handler(id: $0.0, customer: $0.0, packages: ["fast"]) })
+        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
+        let planner = try Planner(config: PolicyConfig.presets["all"]!, catalog: catalog)
+        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
+        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
+        o.handlerSources = sources
+        o.pidsLimit = 32
+        o.containerMemoryLimitBytes = 128 << 20
+        o.requestTimeoutSeconds = 3
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: fx.packages, options: o, python: fx.python)
+        defer { w.shutdown() }
+        func good(_ n: Int64) throws {
+            let (r, result) = try w.serveReturningResult(handler: 4, now: n)
+            XCTAssertEqual(r.error, "", "the worker still serves a good handler")
+            XCTAssertEqual((result as? [String: Any])?["ok"] as? Int64, n)
+        }
+        try good(1)
+        // Fork bomb: the pids limit stops it inside its container.
+        let (bomb, bombResult) = try w.serveReturningResult(handler: 0, now: 2)
+        XCTAssertEqual(bomb.error, "")
+        let forks = ((bombResult as? [String: Any])?["forks"] as? Int) ?? 999
+        XCTAssertLessThan(forks, 32, "pids.max holds the bomb")
+        try good(3)
+        // Memory hog: killed inside its own limit; the error names what happened.
+        let hog = w.serve(handler: 1, arrivalNanos: 4, startNanos: 4)
+        XCTAssertFalse(hog.error.isEmpty, "the hog's request fails")
+        try good(5)
+        // CPU spin past the timeout: the request gets a timeout error and the container is killed.
+        let spin = w.serve(handler: 2, arrivalNanos: 6, startNanos: 6)
+        XCTAssert(spin.error.contains("no reply within"), spin.error)
+        try good(7)
+        // A handler process that exits: a clear error, not a hang.
+        let crash = w.serve(handler: 3, arrivalNanos: 8, startNanos: 8)
+        XCTAssert(crash.error.contains("closed the connection"), crash.error)
+        try good(9)
+        // Failed containers are gone; the good one is kept.
+        XCTAssertEqual(w.containerIDs.count, 2, "the good handler's container and the fork bomb's, frozen")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
+    func testAKilledZygoteIsNoticedAndTheRequestStillServed() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false
+        let w = try fx.worker(handlers: handlers, config: c)
+        defer { w.shutdown() }
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        // SIGKILL the root zygote while idle.
+        let root = try XCTUnwrap(w.zygotes[0])
+        for p in root.cgroup.pids() { Sys.kill(p, SIGKILL) }
+        let r = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssert(r.error.contains("zygote z0 is gone"), "the request in flight gets a clear error, not a hang: \(r.error)")
+        try w.planner.checkInvariants()
+        // The root was rebuilt: the next request forks it again.
+        let again = w.serve(handler: 0, arrivalNanos: 3, startNanos: 3)
+        XCTAssertEqual(again.error, ""); XCTAssertEqual(again.tier, .import); XCTAssertEqual(again.zygote, 0)
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+}
