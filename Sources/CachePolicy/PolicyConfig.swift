@@ -113,7 +113,9 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         }
         func num(_ d: [String: Any], _ sec: String, _ k: String) throws -> Double? {
             guard let v = d[k] else { return nil }
-            guard let n = v as? NSNumber, !(v is Bool) else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a number") }
+            guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite, abs(n.doubleValue) <= 1e9 else {
+                throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a number between -1e9 and 1e9")
+            }
             return n.doubleValue
         }
         func bool(_ d: [String: Any], _ sec: String, _ k: String) throws -> Bool? {

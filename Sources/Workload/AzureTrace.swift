@@ -42,6 +42,7 @@ public struct AzureTrace {
             var counts: [(Int, Int)] = []
             for (col, minute) in window {
                 let c = try inv.int(f, col, name: String(minute))
+                guard c <= 10_000_000 else { throw inv.error("column '\(minute)': expected at most 10,000,000 invocations in a minute, found \(c)") }
                 if c > 0 { counts.append((minute, c)) }
             }
             if !counts.isEmpty { functions.append(Function(owner: f[owner], app: f[app], function: f[fn], counts: counts)) }
@@ -51,7 +52,7 @@ public struct AzureTrace {
         let dPath = directory + "/durations.csv"
         let dur = try CSVReader(path: dPath)
         let dFn = try dur.column("HashFunction"), avg = try dur.column("Average")
-        while let f = try dur.next() { durationMillis[f[dFn]] = try dur.double(f, avg, name: "Average") }
+        while let f = try dur.next() { durationMillis[f[dFn]] = try dur.double(f, avg, name: "Average", max: 1e9) }
 
         let mem = try CSVReader(path: directory + "/memory.csv")
         let mAvg = try mem.column("AverageAllocatedMb")
@@ -59,7 +60,7 @@ public struct AzureTrace {
         let keyCol = mem.hasColumn("HashFunction") ? try mem.column("HashFunction") : try mem.column("HashApp")
         let perFunction = mem.hasColumn("HashFunction")
         var byKey: [String: Double] = [:]
-        while let f = try mem.next() { byKey[f[keyCol]] = try mem.double(f, mAvg, name: "AverageAllocatedMb") }
+        while let f = try mem.next() { byKey[f[keyCol]] = try mem.double(f, mAvg, name: "AverageAllocatedMb", max: 1e9) }
         var noDuration = 0, noMemory = 0
         for fn in functions {
             if durationMillis[fn.function] == nil { noDuration += 1 }

@@ -58,10 +58,13 @@ public final class CSVReader {
 
     // MARK: Field parsing helpers (errors at the current line)
 
-    public func double(_ fields: [String], _ column: Int, name: String, min: Double? = 0) throws -> Double {
+    /// A number in [min, max]. The default upper bound (1e12) keeps every value convertible to integer
+    /// nanoseconds or bytes downstream; a column with a tighter meaning passes its own.
+    public func double(_ fields: [String], _ column: Int, name: String, min: Double? = 0, max: Double = 1e12) throws -> Double {
         let text = fields[column].trimmingSpaces
         guard let v = Double(text), v.isFinite else { throw error("column '\(name)': expected a number, found '\(text)'") }
         if let m = min, v < m { throw error("column '\(name)': expected a number >= \(m), found '\(text)'") }
+        if v > max { throw error("column '\(name)': expected a number <= \(max), found '\(text)'") }
         return v
     }
 

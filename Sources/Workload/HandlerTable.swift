@@ -38,9 +38,9 @@ public struct HandlerTable: Sendable {
             guard !id.isEmpty else { throw csv.error("column 'handler': expected a handler name, found nothing") }
             let pkgs = f[cols[2]].split(separator: ";").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
             let h = Handler(id: id, customer: f[cols[1]].trimmingSpaces, packages: pkgs,
-                            initMillis: try csv.double(f, cols[3], name: "init_ms"),
-                            execMillis: try csv.double(f, cols[4], name: "exec_ms"),
-                            memoryBytes: Int64(try csv.double(f, cols[5], name: "memory_mb") * 1_048_576))
+                            initMillis: try csv.double(f, cols[3], name: "init_ms", max: 1e9),
+                            execMillis: try csv.double(f, cols[4], name: "exec_ms", max: 1e9),
+                            memoryBytes: Int64(try csv.double(f, cols[5], name: "memory_mb", max: 1e9) * 1_048_576))
             do { try table.add(h) } catch { throw csv.error("handler '\(id)' appears twice") }
         }
         guard table.count > 0 else { throw InputError(file: path, line: 0, "no handlers: expected at least one row after the header") }

@@ -53,12 +53,12 @@ public struct PackageTable: Sendable {
                             topLevelModules: list(f[c[13]]),
                             wheelBytes: Int64(try csv.int(f, c[3], name: "wheel_bytes")),
                             installedBytes: Int64(try csv.int(f, c[4], name: "installed_bytes")),
-                            downloadMillis: try csv.double(f, c[5], name: "download_ms"),
-                            installMillis: try csv.double(f, c[6], name: "install_ms"),
-                            importMillis: try csv.double(f, c[7], name: "import_ms"),
+                            downloadMillis: try csv.double(f, c[5], name: "download_ms", max: 1e9),
+                            installMillis: try csv.double(f, c[6], name: "install_ms", max: 1e9),
+                            importMillis: try csv.double(f, c[7], name: "import_ms", max: 1e9),
                             importMemoryBytes: Int64(try csv.int(f, c[9], name: "import_memory_bytes")))
             if t.packages[p.name] != nil { throw csv.error("package '\(p.name)' appears twice") }
-            t.insert(p, spreadMillis: try csv.double(f, c[8], name: "import_ms_spread"),
+            t.insert(p, spreadMillis: try csv.double(f, c[8], name: "import_ms_spread", max: 1e9),
                      repeats: try csv.int(f, c[10], name: "repeats", min: 1))
         }
         if t.packages.isEmpty && t.failures.isEmpty { throw InputError(file: path, line: 0, "no rows after the header") }
