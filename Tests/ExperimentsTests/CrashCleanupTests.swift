@@ -1,0 +1,77 @@
+import XCTest
+import CachePolicy
+import Foundation
+import Runtime
+import Workload
+@testable import Experiments
+
+/// The runtime killed with SIGKILL mid-run leaves processes, cgroups and directories; `cleanup` removes
+/// them all and the next run starts clean.
+final class CrashCleanupTests: XCTestCase {
+    func testCleanupAfterSIGKILL() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        let dir = "/tmp/pipsqueak-crash-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wheelhouse = dir + "/wheelhouse"
+        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
+        let python = try PythonInterpreter.resolve()
+        let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
+        try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
+        try "V = 1\n".write(toFile: dir + "/src/tiny.py", atomically: true, encoding: .utf8)
+        XCTAssert(try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, "tiny", "1.0", "", dir + "/src"],
+                                       environment: PythonInterpreter.cleanEnvironment()).succeeded)
+        var table = PackageTable()
+        table.insert(Package(name: "tiny", version: "1.0", topLevelModules: ["tiny"], wheelBytes: 1000, installedBytes: 4096,
+                             downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 1 << 20))
+        try table.write(path: dir + "/packages.csv", comments: ["test"])
+        let (hs, body) = try TraceGenerator.microbenchmark(package: "tiny", handlers: 20, rate: 20, seconds: 60, seed: 1)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+
+        func run(_ extra: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv",
+                           "--wheelhouse", wheelhouse] + extra
+            p.currentDirectoryURL = root
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let cg = try Cgroups.detect()
+        let victim = try run([])
+        let prefix = "run\(victim.processIdentifier)-"
+        // Wait until it has containers (frozen ones included), then kill it outright.
+        var seen = false
+        for _ in 0..<300 where !seen {
+            seen = cg.leftovers().filter { $0.hasPrefix(prefix + "c") }.count >= 3
+            usleep(20_000)
+        }
+        XCTAssert(seen, "the run started containers")
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        XCTAssertFalse(cg.leftovers().filter { $0.hasPrefix(prefix) }.isEmpty, "a killed run leaves cgroups behind")
+
+        let removed = try CleanupJob.run()
+        XCTAssert(removed.contains { $0.contains(prefix) }, "\(removed)")
+        XCTAssertEqual(cg.leftovers(), [])
+        XCTAssertEqual(Sys.mounts(under: "/run/pipsqueak"), [])
+        XCTAssertFalse(Sys.exists("/run/pipsqueak/run\(victim.processIdentifier)"))
+        var survivors: [String] = []
+        for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(e), Sys.isAlive(pid) else { continue }
+            if let cmd = try? Sys.readFile("/proc/\(pid)/cmdline"), cmd.contains("run\(victim.processIdentifier)/") { survivors.append(e) }
+        }
+        XCTAssertEqual(survivors, [], "no process of the killed run survives cleanup")
+
+        // The next run starts clean and ends clean.
+        let next = try run(["--limit", "5", "--speed", "20"])
+        next.waitUntilExit()
+        XCTAssertEqual(next.terminationStatus, 0)
+        XCTAssertEqual(cg.leftovers(), [])
+    }
+}
