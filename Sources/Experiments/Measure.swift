@@ -237,12 +237,17 @@ public final class PackageMeasurer {
             m.downloadMillis = Double(f[0]) ?? 0
             m.wheelBytes = Int64(f[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
-        // Install: the wheel alone into its own directory.
+        // Install: the wheel alone into its own directory, three times (one install varies by hundreds of
+        // ms: bytecode compilation, the page cache); the median is kept.
         let dir = installDir(m)
-        try? FileManager.default.removeItem(atPath: dir)
-        let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", dir, wheelPath], timeout: 900)
-        guard r.succeeded else { throw RuntimeError.python("pip install failed: \(r.lastErrorLine)") }
-        m.installMillisRaw = Nanos.millis(r.elapsedNanos)
+        var installs: [Double] = []
+        for _ in 0..<3 {
+            try? FileManager.default.removeItem(atPath: dir)
+            let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", dir, wheelPath], timeout: 900)
+            guard r.succeeded else { throw RuntimeError.python("pip install failed: \(r.lastErrorLine)") }
+            installs.append(Nanos.millis(r.elapsedNanos))
+        }
+        m.installMillisRaw = Summary(installs).p50
         m.installedBytes = directoryBytes(dir)
         let t = try py([helper, "toplevel", dir])
         m.topLevel = t.stdout.split(separator: "\n").map(String.init)
@@ -316,7 +321,7 @@ public final class PackageMeasurer {
     func writeTable(_ t: PackageTable) throws {
         try ProjectPaths.ensureParent(of: options.output)
         try t.write(path: options.output, comments: [
-            "made by: pipsqueak measure \(options.distributions.joined(separator: " ")) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")",
+            "made by: pipsqueak measure\(options.distributions.map { " " + $0 }.joined()) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")",
             "machine: \(MachineDescription.summary)",
             "python: \(python.version) (\(python.executable))",
             "date: \(MachineDescription.date)",
@@ -324,7 +329,7 @@ public final class PackageMeasurer {
             String(format: "interpreter_start_nosite_ms: %.3f", interpreterStartNoSiteMillis),
             String(format: "pip_overhead_ms: %.3f (subtracted from install_ms)", pipOverheadMillis),
             "download_ms: fetching the wheel alone from the index (or reading it from the wheelhouse with --offline)",
-            "install_ms: pip install --no-deps --target of the wheel alone, minus pip's fixed overhead",
+            "install_ms: pip install --no-deps --target of the wheel alone (median of 3), minus pip's fixed overhead",
             "import_ms, import_memory_bytes: median over repeats in a fresh `python -S -I`, dependencies imported first",
         ])
     }
