@@ -251,6 +251,10 @@ public final class Planner {
 
     // MARK: Inspection
 
+    /// The memory the planner models for a live container, bytes (measured, once it has been paused).
+    /// The simulator reports this back as its "measurement": one model, kept here.
+    public func modeledMemoryBytes(container: Int64) -> Int64? { containers[container]?.memoryBytes }
+
     /// Memory held by paused containers and zygotes, bytes.
     public var cachedMemoryBytes: Int64 { (handlerCache?.usedBytes ?? 0) + (importCache?.usedBytes ?? 0) }
 

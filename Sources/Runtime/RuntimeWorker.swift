@@ -160,10 +160,9 @@ public final class RuntimeWorker {
             case .import, .cold:
                 let shared = Set(plan.installCached)
                 for p in plan.install {
-                    let (staged, dl) = try store.download(packages[Int(p)])
+                    let (dl, inst) = try installPackage(p, privateTo: shared.contains(p) ? nil : "c\(plan.container)")
                     r.downloadNanos += dl
-                    let target = shared.contains(p) ? nil : store.privateDirectory(packages[Int(p)], owner: "c\(plan.container)")
-                    r.installNanos += try store.install(packages[Int(p)], wheel: staged, python: python, into: target)
+                    r.installNanos += inst
                 }
                 container = try start(plan: plan, handler: handler, record: &r)
             }
@@ -380,9 +379,7 @@ public final class RuntimeWorker {
     @discardableResult
     func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
         for p in z.install {
-            let (staged, _) = try store.download(packages[Int(p)])
-            _ = try store.install(packages[Int(p)], wheel: staged, python: python,
-                                  into: z.installCached ? nil : store.privateDirectory(packages[Int(p)], owner: "z\(z.id)"))
+            _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
         }
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
@@ -452,9 +449,12 @@ public final class RuntimeWorker {
         return out
     }
 
-    func installPackage(_ id: Int32) throws -> Int64 {
-        let (staged, dl) = try store.download(packages[Int(id)])
-        return dl + (try store.install(packages[Int(id)], wheel: staged, python: python))
+    /// Fetches a package from the mirror and installs it, into the shared install cache or privately for
+    /// `owner` ("c3", "z2"). Returns (download ns, install ns).
+    func installPackage(_ id: Int32, privateTo owner: String? = nil) throws -> (Int64, Int64) {
+        let p = packages[Int(id)]
+        let (staged, dl) = try store.download(p)
+        return (dl, try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) }))
     }
 
     func carryOut(_ evictions: [Eviction]) {

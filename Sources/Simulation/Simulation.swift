@@ -142,7 +142,7 @@ public final class Simulation {
             }
             for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
             r.initNanos = ms(h.initMillis + costs.runtime.initOverheadMillis)
-            memory = modeledMemory(plan, prof)
+            memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
         r.execNanos = ms(h.execMillis + (plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis))
         r.evictions = plan.evictions.count
@@ -175,12 +175,6 @@ public final class Simulation {
     func zygoteGB(_ id: Int64?) -> Double {
         guard costs.runtime.forkPerGBMillis > 0, let id, let z = planner.importCache?[id] else { return 0 }
         return Double(catalog.interpreterMemoryBytes + catalog.memoryBytes(z.packages)) / 1_073_741_824
-    }
-
-    /// The simulator's "measurement" of a new container's memory: the same model the planner uses.
-    func modeledMemory(_ plan: StartPlan, _ prof: Catalog.Profile) -> Int64 {
-        catalog.containerMemoryBytes + (plan.tier == .cold ? catalog.interpreterMemoryBytes : 0)
-            + plan.imports.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
     }
 
     func finish(slot: Int32, now: Int64) {

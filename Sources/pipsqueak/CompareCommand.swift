@@ -26,7 +26,7 @@ struct CalibrateCommand: ParsableCommand {
         var job = CalibrateJob()
         job.repeats = repeats
         if let o = out { job.output = o }
-        job.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        job.log = { printProgress($0) }
         let c = try job.run()
         for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }
         print("written to \(job.output)")
@@ -70,7 +70,7 @@ struct CompareCommand: ParsableCommand {
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
         job.requireIdenticalDecisions = requireIdenticalDecisions
         signal(SIGINT) { _ in RunJob.interrupted = true }
-        let report = try job.execute { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let report = try job.execute { printProgress($0) }
         print(report.text)
         if !report.failures.isEmpty { throw ExitCode(2) }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The root command only configures; each subcommand lives in its own file.
 struct Pipsqueak: ParsableCommand {
@@ -11,4 +12,9 @@ struct Pipsqueak: ParsableCommand {
         Data shipped in traces/ drives the defaults; every command that samples takes --seed.
         """,
         subcommands: [TraceCommand.self, MeasureCommand.self, SimulateCommand.self, RunCommand.self, CompareCommand.self, CalibrateCommand.self, ReproduceCommand.self, SweepCommand.self, CleanupCommand.self])
+}
+
+/// Progress and warnings go to standard error, a line each, so standard output stays the result.
+func printProgress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

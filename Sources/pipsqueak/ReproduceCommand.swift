@@ -49,7 +49,7 @@ struct ReproduceCommand: ParsableCommand {
         if let o = out { job.outputDirectory = o; job.storePath = o + "/pipsqueak.sqlite" }
         job.jobs = jobs
         job.real = real; job.realLimit = realLimit; job.realSpeed = realSpeed
-        job.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        job.progress = { printProgress($0) }
         let files = try job.run()
         print("wrote:")
         files.forEach { print("  \($0)") }

@@ -43,7 +43,7 @@ struct RunCommand: ParsableCommand {
         job.recordsPath = out; job.decisionsPath = decisions
         job.runtime.containerMemoryLimitBytes = Int64(containerMemoryMB) << 20
         job.runtime.online = online
-        job.progress = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        job.progress = { printProgress($0) }
         signal(SIGINT) { _ in RunJob.interrupted = true }
         signal(SIGTERM) { _ in RunJob.interrupted = true }
         let s = try job.run()
