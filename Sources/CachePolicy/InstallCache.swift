@@ -103,6 +103,16 @@ public struct InstallCache: Sendable {
         return true
     }
 
+    /// Drops an entry whose install failed (whoever held it no longer does).
+    mutating func uninstall(_ id: Int32) {
+        let i = Int(id)
+        guard installed[i] else { return }
+        installed[i] = false
+        usedBytes -= bytes[i]
+        references[i] = 0
+        counts[.evicted] += 1
+    }
+
     mutating func retain(_ ids: [Int32]) { for id in ids where installed[Int(id)] { references[Int(id)] += 1 } }
     mutating func release(_ ids: [Int32]) { for id in ids where installed[Int(id)] { references[Int(id)] -= 1 } }
 

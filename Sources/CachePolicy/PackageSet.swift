@@ -18,6 +18,12 @@ public struct PackageSet: Hashable, Sendable {
         return true
     }
 
+    /// True when `self` and `other` share a member.
+    @inline(__always) public func intersects(_ other: PackageSet) -> Bool {
+        for i in words.indices where words[i] & other.words[i] != 0 { return true }
+        return false
+    }
+
     public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 

@@ -25,6 +25,10 @@ extension Planner {
         "lost t=\(Nanos.formatSeconds(now)) z=\(zygote) evict=\(evictions(e))"
     }
 
+    public func logLineFailed(zygote: Int64, now: Int64, evictions e: [Eviction]) -> String {
+        "failed t=\(Nanos.formatSeconds(now)) z=\(zygote) unimportable=\(list(unimportable.ids)) evict=\(evictions(e))"
+    }
+
     func list(_ ids: [Int32]) -> String { ids.isEmpty ? "-" : catalog.names(ids).joined(separator: ";") }
 
     func evictions(_ e: [Eviction]) -> String {

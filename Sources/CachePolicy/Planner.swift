@@ -36,6 +36,9 @@ public final class Planner {
     var nextZygote: Int64 = 1
     var requests: Int64 = 0
     var coldCosts: [Int64?]
+    /// Packages whose import failed or hung in a zygote (reported by the executor): no zygote imports them
+    /// again, so a broken package costs one failed build, not one per request.
+    public private(set) var unimportable: PackageSet
 
     /// Zygotes to build before the first request (the root and a static tree), ready at time 0.
     public private(set) var initialZygotes: [ZygoteSpec] = []
@@ -50,6 +53,7 @@ public final class Planner {
         self.catalog = catalog
         treeShape = TreeShape(rawValue: config.importCache.tree)!
         coldCosts = [Int64?](repeating: nil, count: catalog.profiles.count)
+        unimportable = catalog.emptySet()
         classCounts = [Int](repeating: 0, count: catalog.closureClasses)
         classZygote = [Int64?](repeating: nil, count: catalog.closureClasses)
         func mb(_ v: Double) -> Int64 { Int64(v * 1_048_576) }
@@ -192,6 +196,24 @@ public final class Planner {
         return (removed, ZygoteSpec(id: 0, parent: nil, imports: [], install: [], installCached: false, memoryBytes: catalog.interpreterMemoryBytes))
     }
 
+    /// The executor could not build zygote `id` (an import raised, exited or hung, or its install failed).
+    /// It and any subtree leave the tree, and `packages` (default: the zygote's own imports) are never put in a
+    /// zygote again. A failed root is put back at once, like a lost one, and must be rebuilt (`rebuild`).
+    public func zygoteFailed(_ id: Int64, now: Int64, packages: [Int32]? = nil) -> (evictions: [Eviction], rebuild: ZygoteSpec?) {
+        guard importCache != nil, let z = importCache![id] else { return ([], nil) }
+        for p in packages ?? z.ownImports { unimportable.insert(p) }
+        return zygoteLost(id, now: now)
+    }
+
+    /// The executor could not install package `id` (pip failed, the disk is full). It leaves the install
+    /// cache and every holder's list, so the next request that needs it installs it again.
+    public func installFailed(_ id: Int32) {
+        guard installCache != nil, installCache!.isInstalled(id) else { return }
+        installCache!.uninstall(id)
+        for k in containers.keys { containers[k]!.retained.removeAll { $0 == id } }
+        for k in Array(zygoteRetained.keys) { zygoteRetained[k]!.removeAll { $0 == id } }
+    }
+
     // MARK: Helpers
 
     func expire(now: Int64, into ev: inout [Eviction]) {
@@ -211,7 +233,7 @@ public final class Planner {
 
     func createZygote(for set: PackageSet, order: [Int32], now: Int64, evictions ev: inout [Eviction],
                       allowEviction: Bool) -> ZygoteSpec? {
-        guard let parent = importCache!.bestParent(for: set) else { return nil }
+        guard !set.intersects(unimportable), let parent = importCache!.bestParent(for: set) else { return nil }
         let own = order.filter { !parent.packages.contains($0) }
         guard !own.isEmpty else { return nil }
         let memory = own.reduce(0) { $0 + catalog.memoryBytes[Int($1)] }

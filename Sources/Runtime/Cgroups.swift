@@ -73,9 +73,21 @@ public struct Cgroup: Sendable {
     /// The `cgroup.procs` files a process writes its pid into to join (one per hierarchy).
     public var procsFiles: [String] { dirs.map { $0 + "/cgroup.procs" } }
 
-    /// Creates the group with a memory limit (bytes), a pids limit and CPU shares/weight.
+    /// Creates the group with a memory limit (bytes), a pids limit and CPU shares/weight. A group of that
+    /// name that already exists is not ours: creation fails (naming it) and nothing is adopted; whatever
+    /// this call made is removed again.
     public func create(memoryLimitBytes: Int64, pidsLimit: Int) throws {
-        for d in dirs { try Sys.mkdir(d) }
+        var made: [String] = []
+        do {
+            for d in dirs { try Sys.mkdirExclusive(d); made.append(d) }
+            try setLimits(memoryLimitBytes: memoryLimitBytes, pidsLimit: pidsLimit)
+        } catch {
+            for d in made.reversed() { try? Sys.rmdir(d) }
+            throw RuntimeError.unavailable("cannot create cgroup \(Cgroups.parentName)/\(name): \(error)")
+        }
+    }
+
+    func setLimits(memoryLimitBytes: Int64, pidsLimit: Int) throws {
         switch cgroups.version {
         case .v1:
             try Sys.writeFile(dir("memory") + "/memory.limit_in_bytes", String(memoryLimitBytes))
@@ -106,6 +118,11 @@ public struct Cgroup: Sendable {
     public func memoryBytes() -> Int64 {
         let file = cgroups.version == .v1 ? dir("memory") + "/memory.usage_in_bytes" : dirs[0] + "/memory.current"
         return Int64((try? Sys.readFile(file))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+    }
+
+    /// Whether no process is left in the group (one hierarchy read: cheap enough for every handler hit).
+    public var isEmpty: Bool {
+        ((try? Sys.readFile(procsFiles[procsFiles.count - 1])) ?? "").isEmpty
     }
 
     /// Pids in the group (all hierarchies).

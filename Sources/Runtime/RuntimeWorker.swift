@@ -1,6 +1,20 @@
 import CachePolicy
 import Foundation
+import Synchronization
 import Workload
+
+/// A zygote reported it could not start; `module` names the import that failed, when it is known.
+struct ZygoteBuildError: Error, CustomStringConvertible {
+    let zygote: Int64
+    let message: String
+    let module: String?
+    var description: String { "zygote z\(zygote) failed: \(message)" }
+
+    static func check(_ reply: [String: Any], zygote: Int64) throws {
+        guard reply["ready"] as? Bool != true else { return }
+        throw ZygoteBuildError(zygote: zygote, message: (reply["error"] as? String) ?? "\(reply)", module: reply["module"] as? String)
+    }
+}
 
 /// Settings of a real worker.
 public struct RuntimeOptions: Sendable {
@@ -14,6 +28,10 @@ public struct RuntimeOptions: Sendable {
     public var zygoteMemoryLimitBytes: Int64 = 4 << 30
     public var pidsLimit = 64
     public var requestTimeoutSeconds = 60.0
+    /// How long a zygote may take to import its packages and report ready (an import that hangs ends here).
+    public var zygoteStartTimeoutSeconds = 120.0
+    /// The largest reply a handler may send; a larger one fails its request and the container is destroyed.
+    public var maxReplyBytes = 16 << 20
     /// Handler directories to use instead of generated ones: `DIR/<handler id>/handler.py`.
     public var handlerSources: String?
     /// Fetch wheels missing from the wheelhouse from the package index.
@@ -76,6 +94,7 @@ public final class RuntimeWorker {
     var cgroupPool: [Cgroup] = []
     var cgroupSeq = 0
     static let poolSize = 2
+    static let workersStarted = Atomic<Int>(0)
 
     var zygotes: [Int64: ZygoteHandle] = [:]
     /// How long the last freeze took, ns (calibration reads it).
@@ -99,7 +118,8 @@ public final class RuntimeWorker {
         cgroups = try Cgroups.detect()
         try cgroups.ensureParent()
         script = try WorkerScript.locate()
-        runID = "run\(Sys.pid)"
+        // Unique per worker, not only per process: two workers of one process must never share a cgroup.
+        runID = "run\(Sys.pid)w\(RuntimeWorker.workersStarted.add(1, ordering: .relaxed).newValue)"
         runDir = options.stateDirectory + "/" + runID
         try? FileManager.default.removeItem(atPath: runDir)
         for d in ["sockets", "roots", "handlers"] { try Sys.mkdirs(runDir + "/" + d) }
@@ -117,7 +137,9 @@ public final class RuntimeWorker {
             try base.makeBase(extraPoints: [packageDir])
             try refillCgroupPool()
             for id in planner.initialInstalls { _ = try installPackage(id) }
-            for z in planner.initialZygotes { _ = try buildZygote(z) }
+            for z in planner.initialZygotes {
+                do { _ = try buildZygote(z) } catch where z.parent != nil { zygoteFailed(z.id, error) }
+            }
             prepareStandbys()
         } catch {
             shutdown()
@@ -157,6 +179,9 @@ public final class RuntimeWorker {
                 try c.cgroup.thaw()
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
+                if c.cgroup.isEmpty {
+                    throw RuntimeError.unavailable("container c\(plan.container)'s process died while it was paused")
+                }
             case .import, .cold:
                 let shared = Set(plan.installCached)
                 for p in plan.install {
@@ -197,12 +222,7 @@ public final class RuntimeWorker {
                 decisions?(planner.logLine(ready))
                 carryOut(ready.evictions)
             } catch {
-                // The zygote could not be built: tell the planner it does not fit (it is dropped).
-                reportedOutcomes.append(("zygote", z.id, Int64.max / 4, true))
-                let ready = planner.zygoteReady(z.id, now: now(), memoryBytes: Int64.max / 4)
-                decisions?(planner.logLine(ready))
-                carryOut(ready.evictions)
-                destroyZygote(z.id)
+                zygoteFailed(z.id, error)
             }
         }
         try? refillCgroupPool()
@@ -265,6 +285,7 @@ public final class RuntimeWorker {
                 process = p
                 channel = ch
             }
+            channel.maxLineBytes = options.maxReplyBytes
             let ready: [String: Any]
             do { ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds) } catch {
                 // The zygote may have died between accepting and forking: look, and drop it if so.
@@ -397,13 +418,11 @@ public final class RuntimeWorker {
             let fd = try Sys.connectUnix(ph.socket)
             let ch = LineChannel(readFD: fd, writeFD: fd)
             try ch.send(["op": "fork-zygote", "zygote": config])
-            let ready = try ch.receive(timeoutSeconds: 300)
-            guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready["error"] ?? ready)") }
+            try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
         } else {
             let (p, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
             handle.process = p
-            let ready = try ch.receive(timeoutSeconds: 300)
-            guard ready["ready"] as? Bool == true else { throw RuntimeError.python("zygote z\(z.id) failed: \(ready)") }
+            try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
         }
         // Wait until the socket answers (the child zygote binds after reporting ready).
         for _ in 0..<2000 {
@@ -424,6 +443,24 @@ public final class RuntimeWorker {
             Sys.sleep(micros: 1000)
         }
         return true
+    }
+
+    /// A zygote could not be built: it is removed, and the planner never again puts the package whose
+    /// import failed (or, when that is not known, all of the zygote's own imports) in a zygote.
+    func zygoteFailed(_ id: Int64, _ error: Error) {
+        reportedOutcomes.append(("zygote", id, 0, true))
+        var culprits: [Int32]? = nil
+        if let e = error as? ZygoteBuildError, let m = e.module,
+           let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
+            culprits = [Int32(p)]
+        }
+        let what = error is ZygoteBuildError ? "\(error)" : "zygote z\(id) failed: \(error)"
+        FileHandle.standardError.write(Data("pipsqueak: \(what)\n".utf8))
+        let (evictions, rebuild) = planner.zygoteFailed(id, now: now(), packages: culprits)
+        decisions?(planner.logLineFailed(zygote: id, now: now(), evictions: evictions))
+        carryOut(evictions)
+        destroyZygote(id)
+        if let spec = rebuild { _ = try? buildZygote(spec) }
     }
 
     /// A zygote died: the planner drops it and its subtree; the root is rebuilt at once.
@@ -451,10 +488,17 @@ public final class RuntimeWorker {
 
     /// Fetches a package from the mirror and installs it, into the shared install cache or privately for
     /// `owner` ("c3", "z2"). Returns (download ns, install ns).
+    /// A failed fetch or install is reported to the planner (the package leaves the install cache) and thrown.
     func installPackage(_ id: Int32, privateTo owner: String? = nil) throws -> (Int64, Int64) {
         let p = packages[Int(id)]
-        let (staged, dl) = try store.download(p)
-        return (dl, try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) }))
+        do {
+            let (staged, dl) = try store.download(p)
+            return (dl, try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) }))
+        } catch {
+            planner.installFailed(id)
+            if let owner { store.removePrivate(owner: owner) } else { store.remove(p) }
+            throw error
+        }
     }
 
     func carryOut(_ evictions: [Eviction]) {

@@ -28,6 +28,11 @@ public enum Sys {
         if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw RuntimeError.system(call: "mkdir", errno: errno, path: path) }
     }
 
+    /// mkdir that fails when the directory exists (EEXIST included).
+    public static func mkdirExclusive(_ path: String, mode: mode_t = 0o755) throws {
+        if Glibc.mkdir(path, mode) != 0 { throw RuntimeError.system(call: "mkdir", errno: errno, path: path) }
+    }
+
     public static func mkdirs(_ path: String) throws {
         var cur = ""
         for part in path.split(separator: "/") {
@@ -155,10 +160,16 @@ public final class LineChannel {
     let readFD: Int32
     let writeFD: Int32
     var buffer: [UInt8] = []
+    /// How much of `buffer` is known to hold no newline (so a long line is scanned once, not per chunk).
+    var scanned = 0
+    /// The longest line accepted; a longer reply is a protocol error (a hostile handler cannot make the
+    /// worker buffer without bound).
+    public var maxLineBytes: Int
 
-    public init(readFD: Int32, writeFD: Int32) {
+    public init(readFD: Int32, writeFD: Int32, maxLineBytes: Int = 64 << 20) {
         self.readFD = readFD
         self.writeFD = writeFD
+        self.maxLineBytes = maxLineBytes
     }
 
     deinit { close() }
@@ -188,14 +199,16 @@ public final class LineChannel {
     public func receive(timeoutSeconds: Double = 60) throws -> [String: Any] {
         let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
         while true {
-            if let nl = buffer.firstIndex(of: 10) {
+            if let nl = buffer[scanned...].firstIndex(of: 10) {
                 let line = Array(buffer[..<nl])
                 buffer.removeSubrange(...nl)
+                scanned = 0
                 guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
                     throw RuntimeError.protocolError("expected a JSON object, got: \(String(decoding: line.prefix(200), as: UTF8.self))")
                 }
                 return obj
             }
+            scanned = buffer.count
             let left = deadline - Sys.monotonicNanos()
             guard left > 0 else { throw RuntimeError.protocolError("no reply within \(timeoutSeconds) s") }
             var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
@@ -206,7 +219,10 @@ public final class LineChannel {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress, 65536) }
             if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
             if n == 0 { throw RuntimeError.protocolError("the peer closed the connection (process died?)") }
-            if buffer.count + n > 64 << 20 { throw RuntimeError.protocolError("reply larger than 64 MB") }
+            if buffer.count + n > maxLineBytes {
+                buffer.removeAll(); scanned = 0
+                throw RuntimeError.protocolError("reply larger than \(maxLineBytes >> 20) MB (the limit on one reply)")
+            }
             buffer.append(contentsOf: chunk[0..<n])
         }
     }

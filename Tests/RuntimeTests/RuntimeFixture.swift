@@ -25,13 +25,14 @@ final class RuntimeFixture {
         guard Sys.exists("/proc/self/ns/mnt") else { throw XCTSkip("no namespaces") }
     }
 
-    init() throws {
+    /// - Parameter extra: more packages (name = module, code), built the same way (hostile ones, say).
+    init(extra: [(name: String, code: String)] = []) throws {
         dir = "/tmp/pipsqueak-rt-\(getpid())-\(UUID().uuidString.prefix(8))"
         wheelhouse = dir + "/wheelhouse"
         try Sys.mkdirs(wheelhouse)
         python = try PythonInterpreter.resolve()
         var pk: [String: Package] = [:]
-        for s in RuntimeFixture.sources {
+        for s in RuntimeFixture.sources + extra.map({ (name: $0.name, module: $0.name, code: $0.code, importMs: 1.0, memMB: Int64(0)) }) {
             let src = dir + "/src-\(s.name)"
             try Sys.mkdirs(src)
             try s.code.write(toFile: src + "/\(s.module).py", atomically: true, encoding: .utf8)

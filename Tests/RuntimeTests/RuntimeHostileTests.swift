@@ -16,6 +16,11 @@ final class RuntimeHostileTests: XCTestCase {
             ("spin", "def f(event):\n    while True:\n        pass\n"),
             ("crash", "import os\ndef f(event):\n    os._exit(3)\n"),
             ("good", "def f(event):\n    return {'ok': event.get('request')}\n"),
+            ("sleeper", "import time\ndef f(event):\n    time.sleep(10 ** 6)\n"),
+            ("huge", "def f(event):\n    return 'x' * (20 * 1024 * 1024)\n"),
+            ("notjson", "def f(event):\n    return object()\n"),
+            // Finds its own channel (the one socket among its descriptors) and writes garbage on it.
+            ("garbage", "import os, stat\ndef f(event):\n    for fd in range(3, 64):\n        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n                os.write(fd, b'\\xff\\xfe not json\\n')\n        except OSError:\n            pass\n    return 'after the garbage'\n"),
         ]
         for (name, code) in hostile {
             try Sys.mkdirs(sources + "/" + name)
@@ -56,8 +61,23 @@ final class RuntimeHostileTests: XCTestCase {
         let crash = w.serve(handler: 3, arrivalNanos: 8, startNanos: 8)
         XCTAssert(crash.error.contains("closed the connection"), crash.error)
         try good(9)
+        // Sleeping forever: the timeout ends it like a spin.
+        let sleeper = w.serve(handler: 5, arrivalNanos: 10, startNanos: 10)
+        XCTAssert(sleeper.error.contains("no reply within"), sleeper.error)
+        try good(11)
+        // A 20 MB reply: refused at the 16 MB limit without buffering it all; the container is destroyed.
+        let huge = w.serve(handler: 6, arrivalNanos: 12, startNanos: 12)
+        XCTAssert(huge.error.contains("reply larger than 16 MB"), huge.error)
+        try good(13)
+        // A result JSON cannot carry: an error reply, and the connection survives.
+        let notJSON = w.serve(handler: 7, arrivalNanos: 14, startNanos: 14)
+        XCTAssert(notJSON.error.contains("not JSON"), notJSON.error)
+        // Garbage on the channel: a protocol error naming what came.
+        let garbage = w.serve(handler: 8, arrivalNanos: 15, startNanos: 15)
+        XCTAssert(garbage.error.contains("expected a JSON object"), garbage.error)
+        try good(16)
         // Failed containers are gone; the good one is kept.
-        XCTAssertEqual(w.containerIDs.count, 2, "the good handler's container and the fork bomb's, frozen")
+        XCTAssertEqual(w.containerIDs.count, 2, "the good handler's container and the fork bomb's, frozen; a request that failed destroys its container")
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }

@@ -100,16 +100,163 @@ def relocate(c, wait_child=False, t=None):
     fork_into_pid_namespace(wait_child)
 
 
+# Calls a handler (or a package it imports) never needs once its container is built, x86-64 numbers:
+# ptrace, syslog, uselib, vhangup, pivot_root, chroot, acct, settimeofday, mount, umount2, swapon, swapoff,
+# reboot, sethostname, setdomainname, iopl, ioperm, init/delete_module, quotactl, lookup_dcookie,
+# clock_settime, kexec_load, add_key, request_key, keyctl, unshare, perf_event_open, name_to_handle_at,
+# open_by_handle_at, clock_adjtime, setns, process_vm_readv/writev, kcmp, finit_module, kexec_file_load,
+# bpf, userfaultfd, and the new mount API (open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
+# mount_setattr). They fail with EPERM; clone3 fails with ENOSYS (glibc then falls back to clone), and
+# clone with any namespace flag fails with EPERM.
+DENIED_SYSCALLS_X86_64 = [101, 103, 134, 153, 155, 161, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173,
+                          175, 176, 179, 212, 227, 246, 248, 249, 250, 272, 298, 303, 304, 305, 308, 310, 311,
+                          312, 313, 320, 321, 323, 428, 429, 430, 431, 432, 433, 442]
+SYS_CLONE, SYS_CLONE3 = 56, 435
+CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+# Capabilities a container keeps (root inside its own read-only world): chown, dac_override, fowner, fsetid,
+# kill (its pid namespace only), setgid, setuid, net_bind_service. All others leave the bounding set too.
+KEPT_CAPS = (0, 1, 3, 4, 5, 6, 7, 10)
+PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 22, 24, 38
+EPERM, ENOSYS = 1, 38
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program():
+    """The BPF filter as (code, jt, jf, k) tuples: a wrong architecture kills; x32 calls, the denied list and
+    namespace-creating clones get EPERM; clone3 gets ENOSYS; everything else is allowed."""
+    LD_W_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, KILL, ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
+    denied = DENIED_SYSCALLS_X86_64
+    prog = [(LD_W_ABS, 0, 0, 4), (JEQ, 1, 0, 0xC000003E), (RET, 0, 0, KILL), (LD_W_ABS, 0, 0, 0)]
+    # Layout after the checks below: [clone3 → ENOSYS] [clone → flags test] ... then the three returns.
+    # The checks, then the tail [ALLOW] [load clone flags] [test namespace flags] [ALLOW] [EPERM] [ENOSYS];
+    # a BPF jump offset counts from the instruction after the jump.
+    body = [("x32",)] + [("nr", nr) for nr in denied] + [("clone3",), ("clone",)]
+    tail_start = len(prog) + len(body)
+    _, ld_args, jset, _, deny, enosys = range(tail_start, tail_start + 6)
+    for b in body:
+        here = len(prog)
+        if b[0] == "x32":
+            prog.append((JGE, deny - here - 1, 0, 0x40000000))
+        elif b[0] == "nr":
+            prog.append((JEQ, deny - here - 1, 0, b[1]))
+        elif b[0] == "clone3":
+            prog.append((JEQ, enosys - here - 1, 0, SYS_CLONE3))
+        else:
+            prog.append((JEQ, ld_args - here - 1, 0, SYS_CLONE))
+    prog += [(RET, 0, 0, ALLOW), (LD_W_ABS, 0, 0, 16), (JSET, deny - jset - 1, 0, CLONE_NS_FLAGS),
+             (RET, 0, 0, ALLOW), (RET, 0, 0, ERRNO | EPERM), (RET, 0, 0, ERRNO | ENOSYS)]
+    assert all(0 <= jt < 256 for _, jt, _, _ in prog)
+    return prog
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+_prepared = None  # (seccomp fprog and its array, capset header and data), built once; forks inherit it
+_bounding_dropped = False
+
+
+def prepare_hardening():
+    """Builds the seccomp program and capability sets once (a zygote does it before it forks anything)."""
+    global _prepared
+    if _prepared is None:
+        kept = sum(1 << c for c in KEPT_CAPS)
+        fprog = arr = None
+        if os.uname().machine == "x86_64":
+            prog = seccomp_program()
+            arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
+            fprog = _SockFprog(len(prog), ctypes.cast(arr, ctypes.POINTER(_SockFilter)))
+        _prepared = (fprog, arr, _CapHeader(0x20080522, 0), (_CapData * 2)(_CapData(kept, kept, 0), _CapData(0, 0, 0)), kept)
+    return _prepared
+
+
+def drop_bounding_set():
+    """Removes every capability but KEPT_CAPS from the bounding set: no later exec can gain them. The
+    effective set is untouched, so a zygote keeps what it needs to build containers."""
+    global _bounding_dropped
+    if _bounding_dropped:
+        return
+    for cap in range(64):
+        if cap in KEPT_CAPS:
+            continue
+        if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
+            if ctypes.get_errno() == 22:  # EINVAL: past the kernel's last capability
+                break
+            _check(-1, "prctl(CAPBSET_DROP %d)" % cap)
+    _bounding_dropped = True
+
+
+def harden(keep_fds):
+    """The last step of entering a container, before any handler or package code runs in it: close every
+    descriptor but `keep_fds` and stderr (stdin/stdout inherited from a zygote become /dev/null), drop the
+    capabilities a handler never needs from the bounding, effective and permitted sets, forbid gaining
+    privileges, and install the seccomp filter. Returns what was applied (the ready message reports it)."""
+    fprog, _, hdr, data, kept = prepare_hardening()
+    keep = set(keep_fds) | {2}
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1):
+        if fd not in keep:
+            os.dup2(null, fd)
+            keep.add(fd)
+    os.close(null)
+    lo = 0
+    for fd in sorted(keep) + [1 << 20]:  # close the gaps between kept descriptors (/proc is not mounted)
+        if fd > lo:
+            os.closerange(lo, fd)
+        lo = fd + 1
+    drop_bounding_set()
+    _check(_libc.capset(ctypes.byref(hdr), data), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    applied = {"caps": kept}
+    if fprog is not None:
+        _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(SECCOMP)")
+        applied["seccomp"] = len(DENIED_SYSCALLS_X86_64)
+    return applied
+
+
 def import_all(paths, modules):
     for p in reversed(paths):
         if p not in sys.path:
             sys.path.insert(0, p)
     for m in modules:
-        __import__(m)
+        try:
+            __import__(m)
+        except BaseException as e:  # SystemExit and KeyboardInterrupt included: name the module
+            raise ImportFailed(m, e)
+
+
+class ImportFailed(Exception):
+    def __init__(self, module, cause):
+        super().__init__("importing %s failed: %s: %s" % (module, type(cause).__name__, cause))
+        self.module = module
+
+
+def failure(e):
+    """A not-ready reply for exception `e` (naming the module whose import failed, if that was it)."""
+    out = {"ready": False, "error": "%s: %s" % (type(e).__name__, e)}
+    if isinstance(e, ImportFailed):
+        out["module"] = e.module
+    return json.dumps(out) + "\n"
 
 
 def serve(rfile, wfile, c, t):
-    """Import what is missing, load the handler, report ready, then answer invoke requests until EOF."""
+    """Harden the process, import what is missing, load the handler, report ready, then answer invoke
+    requests until EOF. A result that is not JSON gets an error reply, not a dead connection."""
+    t["sandbox"] = harden({rfile.fileno(), wfile.fileno()})
+    t["hardened"] = now()
     import_all(c.get("paths", []), c.get("imports", []))
     t["imported"] = now()
     sys.path.insert(0, "/handler")
@@ -126,7 +273,13 @@ def serve(rfile, wfile, c, t):
             except Exception as e:
                 result, err = None, "%s: %s" % (type(e).__name__, e)
             t1 = now()
-            reply(wfile, {"result": result, "error": err, "t_exec_start": t0, "t_exec_end": t1})
+            try:
+                line = json.dumps({"result": result, "error": err, "t_exec_start": t0, "t_exec_end": t1})
+            except Exception as e:  # not JSON-serialisable: say so
+                line = json.dumps({"result": None, "error": "the handler's result is not JSON: %s: %s" % (type(e).__name__, e),
+                                   "t_exec_start": t0, "t_exec_end": t1})
+            wfile.write((line + "\n").encode())
+            wfile.flush()
         elif op == "modules":
             reply(wfile, {"modules": sorted(sys.modules.keys())})
         elif op == "exit":
@@ -148,7 +301,7 @@ def child_after_fork(conn, req, t):
         serve(rfile, wfile, req, t)
     except BaseException as e:
         try:
-            conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+            conn.sendall(failure(e).encode())
         finally:
             os._exit(1)
 
@@ -182,7 +335,7 @@ def prepare_standby(srv, cgroup_procs):
             serve(conn.makefile("rb"), conn.makefile("wb"), req, t)
         except BaseException as e:
             try:
-                conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+                conn.sendall(failure(e).encode())
             except BaseException:
                 pass
             os._exit(1)
@@ -193,11 +346,18 @@ def prepare_standby(srv, cgroup_procs):
 def zygote_main(c):
     global standby
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
+    prepare_hardening()
+    drop_bounding_set()
     for procs in c.get("cgroup_procs", []):
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
     t0 = now()
-    import_all(c.get("paths", []), c.get("imports", []))
+    try:
+        import_all(c.get("paths", []), c.get("imports", []))
+    except BaseException as e:
+        sys.stdout.write(failure(e))
+        sys.stdout.flush()
+        os._exit(1)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         os.unlink(c["socket"])
@@ -253,6 +413,9 @@ def zygote_main(c):
                 try:
                     sub = req["zygote"]
                     os.setsid()
+                    for procs in sub.get("cgroup_procs", []):  # its own group before any import runs
+                        with open(procs, "w") as f:
+                            f.write(str(os.getpid()))
                     import_all(sub.get("paths", []), sub.get("imports", []))
                     conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
                     conn.close()
@@ -260,7 +423,7 @@ def zygote_main(c):
                     c2["already_imported"] = True
                     zygote_loop(c2)
                 except BaseException as e:
-                    conn.sendall((json.dumps({"ready": False, "error": "%s: %s" % (type(e).__name__, e)}) + "\n").encode())
+                    conn.sendall(failure(e).encode())
                     os._exit(1)
             conn.close()
         elif req.get("op") == "ping":
@@ -280,15 +443,23 @@ def zygote_loop(c):
 
 def cold_main(c):
     t = {"started": now()}
-    relocate(c["container"], t=t)
-    t["relocated"] = now()
-    serve(sys.stdin.buffer, sys.stdout.buffer, c, t)
+    try:
+        relocate(c["container"], t=t)
+        t["relocated"] = now()
+        serve(sys.stdin.buffer, sys.stdout.buffer, c, t)
+    except BaseException as e:
+        try:
+            sys.stdout.buffer.write(failure(e).encode())
+            sys.stdout.buffer.flush()
+        finally:
+            os._exit(1)
 
 
 def install_main(c):
     import sysconfig
     purelib = sysconfig.get_paths()["purelib"]  # pip lives in site-packages, which -S leaves off sys.path
     relocate(c["container"], wait_child=True)
+    harden({0, 1})
     sys.path.append(purelib)
     import runpy
     sys.argv = ["pip"] + c["pip_args"]

@@ -1,0 +1,200 @@
+import XCTest
+import CachePolicy
+import Workload
+@testable import Runtime
+
+/// Attacks from inside a handler and from inside packages, on the real runtime: each is contained, the
+/// worker keeps serving others with correct results, and nothing is left behind.
+final class RuntimeAttackTests: XCTestCase {
+    /// A handler tries to leave its container: a second chroot, mounts, new namespaces, ptrace, signals to
+    /// the zygote and the worker, the zygote's socket, descriptors it should not hold, raw sockets.
+    func testAHandlerCannotReachOutsideItsContainer() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let sources = fx.dir + "/handlers"
+        try Sys.mkdirs(sources + "/attacker"); try Sys.mkdirs(sources + "/good")
+        try "def f(event):\n    return {'ok': event.get('request')}\n".write(toFile: sources + "/good/handler.py", atomically: true, encoding: .utf8)
+        for preset in ["all", "none"] { // through a zygote fork, and through a cold start
+            // The attacker learns the host pids and paths it will aim at (a real attacker could guess them).
+            let stateDir = fx.dir + "/state"
+            let attacker = """
+            import ctypes, os, signal, socket, stat, threading
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            def attempt(fn):
+                try:
+                    return "allowed:" + str(fn())
+                except Exception as e:
+                    return "denied:" + type(e).__name__
+            def call(ret):
+                if ret != 0:
+                    e = ctypes.get_errno()
+                    raise OSError(e, os.strerror(e))
+                return ret
+            def second_chroot():
+                os.makedirs("/tmp/x", exist_ok=True)
+                os.chroot("/tmp/x")
+                for _ in range(20):
+                    os.chdir("..")
+                os.chroot(".")
+                return sorted(os.listdir("/"))
+            def fds():
+                out = {}
+                for fd in range(0, 256):
+                    try:
+                        m = os.fstat(fd).st_mode
+                    except OSError:
+                        continue
+                    out[fd] = "sock" if stat.S_ISSOCK(m) else "chr" if stat.S_ISCHR(m) else "fifo" if stat.S_ISFIFO(m) else "other"
+                return out
+            def thread():
+                box = []
+                t = threading.Thread(target=lambda: box.append(1))
+                t.start(); t.join()
+                return len(box)
+            def f(event):
+                zygote_pid, worker_pid, zygote_socket = ZYGOTE_PID, WORKER_PID, ZYGOTE_SOCKET
+                return {
+                    "second_chroot": attempt(second_chroot),
+                    "mount": attempt(lambda: call(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, None))),
+                    "unshare_user": attempt(lambda: call(libc.unshare(0x10000000))),
+                    "unshare_net": attempt(lambda: call(libc.unshare(0x40000000))),
+                    "ptrace": attempt(lambda: call(libc.ptrace(16, zygote_pid or 1, None, None))),
+                    "kill_zygote": attempt(lambda: os.kill(zygote_pid, signal.SIGKILL)) if zygote_pid else "none",
+                    "kill_worker": attempt(lambda: os.kill(worker_pid, signal.SIGKILL)),
+                    "connect_zygote": attempt(lambda: socket.socket(socket.AF_UNIX).connect(zygote_socket)),
+                    "raw_socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)),
+                    "sethostname": attempt(lambda: call(libc.sethostname(b"evil", 4))),
+                    "seccomp_mode": libc.prctl(21, 0, 0, 0, 0),
+                    "cap_sys_admin_bounding": libc.prctl(23, 21, 0, 0, 0),
+                    "fds": fds(),
+                    "thread": attempt(thread),
+                    "fork": attempt(lambda: (lambda p: os.waitpid(p, 0) and "parent" if p else os._exit(0))(os.fork())),
+                }
+            """
+            let handlers = HandlerTable([Handler(id: "attacker", customer: "evil", packages: ["fast"]),
+                                         Handler(id: "good", customer: "good", packages: ["fast"])])
+            let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets[preset]!, handlerSources: sources)
+            defer { w.shutdown() }
+            XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 1, startNanos: 1).error, "")
+            // The handler's code is read when its container starts: aim it at this worker's zygote now.
+            let zygotePid = w.zygotes[0]?.cgroup.pids().first ?? 0
+            let aim = "ZYGOTE_PID, WORKER_PID, ZYGOTE_SOCKET = \(zygotePid), \(getpid()), \(String(reflecting: w.zygotes[0]?.socket ?? stateDir + "/none.sock"))\n"
+            try (aim + attacker).write(toFile: sources + "/attacker/handler.py", atomically: true, encoding: .utf8)
+            let (record, result) = try w.serveReturningResult(handler: 0, now: 2)
+            XCTAssertEqual(record.error, "", preset)
+            let out = try XCTUnwrap(result as? [String: Any], preset)
+            for k in ["second_chroot", "mount", "unshare_user", "unshare_net", "ptrace", "sethostname", "raw_socket"] {
+                XCTAssertEqual(out[k] as? String, "denied:PermissionError", "\(preset) \(k): \(out[k] ?? "-")")
+            }
+            if zygotePid != 0 {
+                XCTAssertEqual(out["kill_zygote"] as? String, "denied:ProcessLookupError", "\(preset): host pids are not visible")
+            }
+            XCTAssertEqual(out["kill_worker"] as? String, "denied:ProcessLookupError", preset)
+            XCTAssertEqual(out["connect_zygote"] as? String, "denied:FileNotFoundError", "\(preset): the socket is outside its root")
+            XCTAssertEqual(out["seccomp_mode"] as? Int, 2, "\(preset): a seccomp filter is installed")
+            XCTAssertEqual(out["cap_sys_admin_bounding"] as? Int, 0, "\(preset): CAP_SYS_ADMIN is gone from the bounding set")
+            XCTAssertEqual(out["thread"] as? String, "allowed:1", "\(preset): threads still work (clone3 falls back to clone)")
+            XCTAssertEqual(out["fork"] as? String, "allowed:parent", preset)
+            // Descriptors: stdin, stdout, stderr and, for a forked child, its one connection; nothing else of
+            // the zygote (its listening socket, its pipes to the worker).
+            let fds = try XCTUnwrap(out["fds"] as? [String: String])
+            let extra = fds.filter { Int($0.key)! > 2 }
+            XCTAssertLessThanOrEqual(extra.count, 1, "\(preset): \(fds)")
+            if preset == "all" {
+                XCTAssertEqual(Array(extra.values), ["sock"], "the channel to the worker"); XCTAssertEqual(fds["0"], "chr", "stdin is /dev/null")
+            }
+            // Everything outside held: the zygote lives, the worker answers the good handler.
+            if zygotePid != 0 { XCTAssert(Sys.isAlive(zygotePid), "the zygote survived") }
+            let (r, goodResult) = try w.serveReturningResult(handler: 1, now: 3)
+            XCTAssertEqual(r.error, ""); XCTAssertEqual((goodResult as? [String: Any])?["ok"] as? Int64, 3)
+            w.shutdown()
+            try RuntimeFixture.assertNothingLeft(w)
+        }
+    }
+
+    /// Packages whose import raises, exits or hangs, one that spawns a process and patches builtins when
+    /// imported (into a zygote), and one that kills its zygote the moment it forks.
+    func testHostilePackagesAreContainedAndCannotReachOtherHandlers() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture(extra: [
+            ("raises", "raise RuntimeError('boom at import')\n"),
+            ("exits", "import sys\nsys.exit(3)\n"),
+            ("hangs", "import time\ntime.sleep(3600)\n"),
+            // Leaves a process behind and patches builtins, hoping to reach whatever is forked later.
+            ("spy", "import builtins, os, time\nbuiltins.SPIED = True\nif os.fork() == 0:\n    time.sleep(3600)\n    os._exit(0)\n"),
+            // Kills its own process whenever it forks: a zygote holding it dies mid-fork.
+            ("suicide", "import os, signal\nos.register_at_fork(before=lambda: os.kill(os.getpid(), signal.SIGKILL))\n"),
+        ])
+        let victim = "import builtins, sys\ndef f(event):\n    return {'spied': hasattr(builtins, 'SPIED'), 'spy_loaded': 'spy' in sys.modules}\n"
+        let sources = fx.dir + "/handlers"
+        for (name, code) in [("hr", "import raises\ndef f(e):\n    return 1\n"), ("he", "import exits\ndef f(e):\n    return 1\n"),
+                             ("hh", "import hangs\ndef f(e):\n    return 1\n"), ("hs", "import spy\ndef f(e):\n    return 'spy'\n"),
+                             ("hk", "import suicide\ndef f(e):\n    return 'k'\n"), ("victim", victim)] {
+            try Sys.mkdirs(sources + "/" + name)
+            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
+        }
+        let handlers = HandlerTable([Handler(id: "hr", customer: "a", packages: ["raises"]), Handler(id: "he", customer: "a", packages: ["exits"]),
+                                     Handler(id: "hh", customer: "a", packages: ["hangs"]), Handler(id: "hs", customer: "a", packages: ["spy", "fast"]),
+                                     Handler(id: "hk", customer: "a", packages: ["suicide"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.threshold = 1 // a zygote for every handler's set at its first miss
+        config.handlerCache.enabled = false
+        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
+        let planner = try Planner(config: config, catalog: catalog)
+        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
+        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
+        o.handlerSources = sources
+        o.requestTimeoutSeconds = 3
+        o.zygoteStartTimeoutSeconds = 3
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: fx.packages, options: o, python: fx.python)
+        defer { w.shutdown() }
+        var log: [String] = []
+        w.decisions = { log.append($0) }
+        func victimIsClean(_ n: Int64) throws {
+            let (r, result) = try w.serveReturningResult(handler: 5, now: n)
+            XCTAssertEqual(r.error, "", "the worker still serves the victim")
+            let out = try XCTUnwrap(result as? [String: Any])
+            XCTAssertEqual(out["spied"] as? Bool, false, "builtins patched by a package the victim did not import")
+            XCTAssertEqual(out["spy_loaded"] as? Bool, false)
+        }
+        func id(_ name: String) -> Int32 { catalog.id(of: name)! }
+        // Import raises: the request fails naming the module; the zygote for {raises} fails once and the
+        // package is never put in a zygote again.
+        let r1 = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
+        XCTAssert(r1.error.contains("importing raises failed: RuntimeError: boom at import"), r1.error)
+        XCTAssert(w.planner.unimportable.contains(id("raises")))
+        XCTAssert(log.contains { $0.hasPrefix("failed ") && $0.contains("unimportable=raises") }, log.joined(separator: "\n"))
+        let r1b = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssert(r1b.error.contains("boom at import"), r1b.error)
+        XCTAssertFalse(log.last { $0.hasPrefix("plan ") }!.contains("create=z"), "no second zygote for a package that failed")
+        try victimIsClean(3)
+        // Import exits (SystemExit): the same.
+        let r2 = w.serve(handler: 1, arrivalNanos: 4, startNanos: 4)
+        XCTAssert(r2.error.contains("importing exits failed: SystemExit"), r2.error)
+        XCTAssert(w.planner.unimportable.contains(id("exits")))
+        // Import hangs: the request times out, so does the zygote build; both are killed.
+        let r3 = w.serve(handler: 2, arrivalNanos: 5, startNanos: 5)
+        XCTAssert(r3.error.contains("no reply within"), r3.error)
+        XCTAssert(w.planner.unimportable.contains(id("hangs")))
+        try victimIsClean(6)
+        // The spy: imported into a {spy, fast} zygote, it patches builtins and leaves a process there. The
+        // victim asks only for fast, so it never forks from that zygote (the subset rule) and sees neither.
+        XCTAssertEqual(w.serve(handler: 3, arrivalNanos: 7, startNanos: 7).error, "")
+        let spyZygote = try XCTUnwrap(w.planner.importCache?.zygotes.first { $0.packages.contains(id("spy")) })
+        XCTAssertTrue(spyZygote.ready)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(w.zygotes[spyZygote.id]).cgroup.pids().count, 2,
+                                    "the spy's process sits in its zygote's cgroup (so it dies with the zygote)")
+        let hs = w.serve(handler: 3, arrivalNanos: 8, startNanos: 8)
+        XCTAssertEqual(hs.error, ""); XCTAssertEqual(hs.zygote, spyZygote.id)
+        try victimIsClean(9)
+        XCTAssertNotEqual(w.serve(handler: 5, arrivalNanos: 10, startNanos: 10).zygote, spyZygote.id)
+        // A zygote that dies while forking: the request gets a clear error, then the worker goes on.
+        XCTAssertEqual(w.serve(handler: 4, arrivalNanos: 11, startNanos: 11).error, "") // builds {suicide}
+        let killed = w.serve(handler: 4, arrivalNanos: 12, startNanos: 12)
+        XCTAssert(killed.error.contains("is gone"), "forking from the {suicide} zygote: \(killed.error)")
+        try w.planner.checkInvariants()
+        try victimIsClean(13)
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+}
