@@ -37,6 +37,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bench-runtime", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-runtime"),
+        .executableTarget(name: "bench-soak", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-soak"),
         .executableTarget(name: "bench-sim", dependencies: ["Simulation", "Experiments"], path: "Sources/bench-sim"),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),

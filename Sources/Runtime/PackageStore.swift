@@ -56,7 +56,11 @@ public final class PackageStore {
         src = try wheel(p)
         let dst = staging + "/" + (src as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: dst)
-        try FileManager.default.copyItem(atPath: src, toPath: dst)
+        do { try FileManager.default.copyItem(atPath: src, toPath: dst) } catch {
+            try? FileManager.default.removeItem(atPath: dst) // a partial copy must not keep the disk full
+            let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+            throw RuntimeError.unavailable("fetching \(p.name) \(p.version) from the mirror into \(staging) failed: \(posix ?? "\(error)")")
+        }
         return (dst, Sys.monotonicNanos() - t0)
     }
 
@@ -65,6 +69,7 @@ public final class PackageStore {
     /// Returns ns taken.
     public func install(_ p: Package, wheel staged: String, python: PythonInterpreter, into target: String? = nil) throws -> Int64 {
         let t0 = Sys.monotonicNanos()
+        defer { try? FileManager.default.removeItem(atPath: staged) } // installed or not, the staged wheel goes
         let dir = target ?? directory(p)
         try? FileManager.default.removeItem(atPath: dir)
         try Sys.mkdirs(dir)
@@ -77,7 +82,6 @@ public final class PackageStore {
             throw RuntimeError.python("pip install of \(p.name) \(p.version) failed in its sandbox: \(r.lastErrorLine)")
         }
         FileManager.default.createFile(atPath: dir + "/.pipsqueak-installed", contents: nil)
-        try? FileManager.default.removeItem(atPath: staged)
         return Sys.monotonicNanos() - t0
     }
 

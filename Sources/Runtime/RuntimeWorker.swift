@@ -16,6 +16,13 @@ struct ZygoteBuildError: Error, CustomStringConvertible {
     }
 }
 
+/// A zygote's packages could not be installed (its imports were never tried).
+struct ZygoteInstallError: Error, CustomStringConvertible {
+    let zygote: Int64
+    let underlying: Error
+    var description: String { "zygote z\(zygote) not built: installing its packages failed: \(underlying)" }
+}
+
 /// Settings of a real worker.
 public struct RuntimeOptions: Sendable {
     /// Where sockets, container roots and handler code live (removed at shutdown).
@@ -399,8 +406,18 @@ public final class RuntimeWorker {
     /// Builds a zygote (root: a fresh process; child: forked from its parent). Returns its memory, bytes.
     @discardableResult
     func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
-        for p in z.install {
-            _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
+        let owners = ancestry(z)
+        do {
+            for p in z.install {
+                _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
+            }
+            // A package the planner counted on may have failed to install since (its request's install did).
+            for p in z.imports where !z.install.contains(p) && !store.isInstalled(packages[Int(p)])
+                && !owners.contains(where: { Sys.exists(store.privateDirectory(packages[Int(p)], owner: $0)) }) {
+                _ = try installPackage(p, privateTo: "z\(z.id)")
+            }
+        } catch {
+            throw ZygoteInstallError(zygote: z.id, underlying: error)
         }
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
@@ -408,7 +425,6 @@ public final class RuntimeWorker {
         zygotes[z.id] = handle
         // A zygote's sys.path holds every package of its set (its parent's included).
         let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
-        let owners = ancestry(z)
         let config: [String: Any] = ["socket": handle.socket, "paths": set.map { id in
                                          owners.lazy.map { self.store.privateDirectory(self.packages[Int(id)], owner: $0) }.first(where: Sys.exists)
                                              ?? self.store.directory(self.packages[Int(id)]) },
@@ -449,6 +465,15 @@ public final class RuntimeWorker {
     /// import failed (or, when that is not known, all of the zygote's own imports) in a zygote.
     func zygoteFailed(_ id: Int64, _ error: Error) {
         reportedOutcomes.append(("zygote", id, 0, true))
+        if error is ZygoteInstallError { // not the package's import: drop the zygote, mark nothing
+            FileHandle.standardError.write(Data("pipsqueak: \(error)\n".utf8))
+            let (evictions, rebuild) = planner.zygoteLost(id, now: now())
+            decisions?(planner.logLineLost(zygote: id, now: now(), evictions: evictions))
+            carryOut(evictions)
+            destroyZygote(id)
+            if let spec = rebuild { _ = try? buildZygote(spec) }
+            return
+        }
         var culprits: [Int32]? = nil
         if let e = error as? ZygoteBuildError, let m = e.module,
            let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {

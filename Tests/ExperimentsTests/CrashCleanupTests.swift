@@ -44,7 +44,7 @@ final class CrashCleanupTests: XCTestCase {
         }
         let cg = try Cgroups.detect()
         let victim = try run([])
-        let prefix = "run\(victim.processIdentifier)-"
+        let prefix = "run\(victim.processIdentifier)w"
         // Wait until it has containers (frozen ones included), then kill it outright.
         var seen = false
         for _ in 0..<300 where !seen {

@@ -1,0 +1,100 @@
+import XCTest
+import CachePolicy
+import Workload
+@testable import Runtime
+
+/// The runtime's own parts failing: a paused container whose process died, a full disk during an install,
+/// a broken wheel, a cgroup that cannot be created. Each gives the request a clear error; the worker goes
+/// on serving, and nothing is left behind.
+final class RuntimeFaultTests: XCTestCase {
+    func testAPausedContainerWhoseProcessDiedGivesAClearError() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["hs"]!)
+        defer { w.shutdown() }
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        let c = try XCTUnwrap(w.containers[try XCTUnwrap(w.containerIDs.first)])
+        // SIGKILL while frozen: the kill lands when the freezer lets go.
+        for p in c.cgroup.pids() { Sys.kill(p, SIGKILL) }
+        let r = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssertEqual(r.tier, .handler)
+        XCTAssert(r.error.contains("died while it was paused") || r.error.contains("closed the connection"), r.error)
+        XCTAssertEqual(w.containerIDs, [], "the dead container left the handler cache")
+        try w.planner.checkInvariants()
+        let again = w.serve(handler: 0, arrivalNanos: 3, startNanos: 3)
+        XCTAssertEqual(again.error, ""); XCTAssertEqual(again.tier, .cold)
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
+    /// The install cache lives on a 4 MB tmpfs: a 3 MB wheel is staged there, and installing it needs 3 MB more. The install fails with the
+    /// disk's error, the package leaves the install cache, and small packages still install and run.
+    func testAFullDiskAndABrokenWheelFailTheirRequestsOnly() throws {
+        try RuntimeFixture.requireRuntime()
+        var noise = ""
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<(3 << 20) / 16 { noise += String(format: "%016llx", g.next() as UInt64) }
+        let fx = try RuntimeFixture(extra: [("big", "DATA = '\(noise)'\n")])
+        // A wheel that is not a zip at all.
+        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: fx.wheelhouse + "/broken-1.0-py3-none-any.whl"))
+        var packages = fx.packages
+        packages["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
+                                     downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        let small = fx.dir + "/small-disk"
+        try Sys.mkdirs(small)
+        let mounted = Glibc.mount("tmpfs", small, "tmpfs", 0, "size=4m") == 0
+        try XCTSkipUnless(mounted, "cannot mount a tmpfs here")
+        defer { Sys.unmount(small) }
+        let handlers = HandlerTable([Handler(id: "big", customer: "x", packages: ["big"]), Handler(id: "ok", customer: "y", packages: ["fast"]),
+                                     Handler(id: "broken", customer: "z", packages: ["broken"])])
+        let catalog = Catalog(packages: Array(packages.values), handlers: handlers)
+        let planner = try Planner(config: PolicyConfig.presets["all"]!, catalog: catalog)
+        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
+        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = small
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: fx.python)
+        defer { w.shutdown() }
+        let full = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
+        XCTAssert(full.error.contains("No space left on device"), full.error)
+        XCTAssertFalse(w.planner.installCache!.isInstalled(catalog.id(of: "big")!), "a failed install leaves the install cache")
+        try w.planner.checkInvariants()
+        XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 2, startNanos: 2).error, "", "a small package still fits")
+        let broken = w.serve(handler: 2, arrivalNanos: 3, startNanos: 3)
+        XCTAssert(broken.error.contains("pip install of broken 1.0 failed"), broken.error)
+        XCTAssertFalse(w.planner.installCache!.isInstalled(catalog.id(of: "broken")!))
+        // The failed package is tried again (and fails again) on its next request: no stale belief.
+        XCTAssert(w.serve(handler: 0, arrivalNanos: 4, startNanos: 4).error.contains("No space left on device"))
+        XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 5, startNanos: 5).error, "")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
+    /// Groups with the names the worker will use next already exist (made by someone else): creation
+    /// fails with a clear error, the worker never adopts or removes them, and it goes on with new names.
+    func testACgroupThatCannotBeCreatedFailsOneRequestAndIsNotAdopted() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["none"]!)
+        defer { w.shutdown() }
+        // The pool holds c1 and c2; squat on c3…c12 in one hierarchy (each refill that fails uses up a name).
+        let cg = w.cgroups
+        let squatted = (3...12).map { cg.group("\(w.runID)-c\($0)").dirs[0] }
+        for d in squatted { try Sys.mkdir(d) }
+        defer { for d in squatted { try? Sys.rmdir(d) } }
+        var errors: [String] = []
+        for i in 1...8 {
+            let r = w.serve(handler: 0, arrivalNanos: Int64(i), startNanos: Int64(i))
+            if !r.error.isEmpty { errors.append(r.error) }
+        }
+        XCTAssertFalse(errors.isEmpty, "a request met the squatted names")
+        for e in errors { XCTAssert(e.contains("cannot create cgroup") && e.contains("File exists"), e) }
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 9, startNanos: 9).error, "", "the worker goes on with fresh names")
+        for d in squatted { XCTAssert(Sys.exists(d), "a group the worker did not create is left alone: \(d)") }
+        // Nothing was half-made: no other hierarchy has the squatted names.
+        for n in 3...12 { for d in cg.group("\(w.runID)-c\(n)").dirs.dropFirst() { XCTAssertFalse(Sys.exists(d), d) } }
+        w.shutdown()
+        for d in squatted { try Sys.rmdir(d) }
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+}
