@@ -60,13 +60,16 @@ public final class ResultStore {
     /// The schema version now.
     public var version: Int { (try? db.query("PRAGMA user_version").first?.first?.int).flatMap { $0 }.map(Int.init) ?? 0 }
 
+    /// Brings the schema up to date. The version is read inside the write transaction, so two processes
+    /// opening a new store at once migrate it once (the second waits, then finds nothing to do).
     func migrate() throws {
-        let have = version
-        guard have <= ResultStore.migrations.count else {
-            throw DatabaseError(code: 0, message: "the store is at schema version \(have), newer than this pipsqueak knows (\(ResultStore.migrations.count))", sql: "")
-        }
-        for (i, m) in ResultStore.migrations.enumerated() where i + 1 > have {
-            try db.transaction {
+        if version == ResultStore.migrations.count { return }
+        try db.transaction {
+            let have = version
+            guard have <= ResultStore.migrations.count else {
+                throw DatabaseError(code: 0, message: "the store is at schema version \(have), newer than this pipsqueak knows (\(ResultStore.migrations.count))", sql: "")
+            }
+            for (i, m) in ResultStore.migrations.enumerated() where i + 1 > have {
                 try db.execute(m)
                 try db.execute("PRAGMA user_version = \(i + 1)")
             }

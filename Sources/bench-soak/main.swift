@@ -76,6 +76,7 @@ struct Resources {
     }
 }
 
+setvbuf(stdout, nil, _IOLBF, 0) // progress shows as it comes, even into a file
 let o = parse()
 let state = "/run/pipsqueak"
 let scratch = "/tmp/pipsqueak-soak-\(getpid())"

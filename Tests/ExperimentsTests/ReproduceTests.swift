@@ -1,6 +1,7 @@
 import XCTest
 import CachePolicy
 import Workload
+import Results
 @testable import Experiments
 
 final class ReproduceTests: XCTestCase {
@@ -87,5 +88,58 @@ final class ReproduceTests: XCTestCase {
         t.insert(small)
         try t.write(path: dir + "/packages.csv", comments: ["remeasured"])
         XCTAssertEqual(try job.run().ran, n)
+    }
+
+    /// `pipsqueak sweep` killed with SIGKILL part-way, then rerun: every point finished before the kill is
+    /// kept (not rerun), every other point runs once, and the CSV has one row per point.
+    func testASweepKilledWithSIGKILLAndRerunKeepsEveryPointOnce() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        // A trace long enough that one point takes a noticeable time.
+        let sets = HandlerSets(rows: [.init(repo: "r", packages: ["small"]), .init(repo: "s", packages: ["big", "small"]), .init(repo: "u", packages: ["big"])])
+        let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 400, rate: 100, seconds: 300, seed: 5)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/long.csv", comments: [])
+        let store = dir + "/store.sqlite"
+        let args = ["sweep", "--trace", dir + "/long.csv", "--name", "killed-\(getpid())", "--handler-mb", "64,128,256,512,1024,2048",
+                    "--import-mb", "0,256", "--policies", "lru", "--trees", "dynamic", "--seeds", "1,2", "--jobs", "1", "--store", store]
+        let points = 6 * 2 * 2
+        func sweep() throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = args
+            p.currentDirectoryURL = root
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        func stored() -> [String] {
+            guard let s = try? ResultStore(path: store), let runs = try? s.runs(kind: "sweep") else { return [] }
+            return runs.map { "\($0.id) \($0.key)" }
+        }
+        let victim = try sweep()
+        var before: [String] = []
+        for _ in 0..<3000 {
+            before = stored()
+            if before.count >= 2 || !victim.isRunning { break }
+            usleep(10_000)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        before = stored()
+        XCTAssertGreaterThan(before.count, 0, "points were stored before the kill")
+        XCTAssertLessThan(before.count, points, "the kill landed part-way")
+        let csv = root.appendingPathComponent("results/sweep-killed-\(getpid()).csv").path
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let again = try sweep()
+        again.waitUntilExit()
+        XCTAssertEqual(again.terminationStatus, 0)
+        let after = stored()
+        XCTAssertEqual(after.count, points, "every point stored")
+        XCTAssertEqual(Set(after.map { $0.split(separator: " ")[1] }).count, points, "none twice")
+        XCTAssert(Set(before).isSubset(of: Set(after)), "the points finished before the kill are kept, same row ids: not rerun")
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(rows.count, points + 1, "one row per point plus the header")
     }
 }
