@@ -38,6 +38,8 @@ let package = Package(
         ]),
         .executableTarget(name: "bench-runtime", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-runtime"),
         .executableTarget(name: "bench-soak", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-soak"),
+        .executableTarget(name: "fuzz-readers", dependencies: ["Workload", "CachePolicy"], path: "Sources/fuzz-readers",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "bench-sim", dependencies: ["Simulation", "Experiments"], path: "Sources/bench-sim"),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),

@@ -19,7 +19,9 @@ public enum Nanos {
         guard i < n else { return nil }
         var whole: Int64 = 0, digits = 0
         while i < n, bytes[i] >= 48, bytes[i] <= 57 {
-            guard whole < 9_000_000_000 else { return nil } // ~285 years: beyond any trace
+            // At most 9,000,000,009 whole seconds (~285 years: beyond any trace), so that whole * 1e9 + frac
+            // stays inside Int64 (a ten-digit 9_999_999_999 overflowed: found by libFuzzer).
+            guard whole < 900_000_000 else { return nil }
             whole = whole * 10 + Int64(bytes[i] - 48); i += 1; digits += 1
         }
         var frac: Int64 = 0, fracDigits = 0

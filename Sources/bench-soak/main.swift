@@ -4,7 +4,8 @@
 // directory. The baseline is the first window after warm-up in the same run; the last window is compared
 // with it, so a leak shows as growth whatever the machine's speed.
 //
-//   scripts/bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--out results/soak.csv]
+//   scripts/bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--handler-mb MB]
+//                      [--out results/soak.csv]
 //
 // Needs root, cgroups, and the measured packages' wheels in the wheelhouse (`pipsqueak measure`).
 import CachePolicy
@@ -16,6 +17,9 @@ import Workload
 
 struct Options {
     var seconds = 600.0, rate = 2.0, handlers = 40, window = 30.0, seed: UInt64 = 1
+    /// Handler-cache budget, MB (nil: the preset's). A small one makes containers churn: every request
+    /// then forks or starts a container and destroys another, which is where leaks would show.
+    var handlerMB: Double?
     var out = ProjectPaths.results("soak.csv")
 }
 
@@ -39,9 +43,10 @@ func parse() -> Options {
         case "--handlers": o.handlers = Int(number(a))
         case "--window": o.window = number(a)
         case "--seed": o.seed = UInt64(number(a))
+        case "--handler-mb": o.handlerMB = number(a)
         case "--out": o.out = value(a)
         case "-h", "--help":
-            print("usage: bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--out results/soak.csv]")
+            print("usage: bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--handler-mb MB] [--out results/soak.csv]")
             exit(0)
         default: fail("unknown argument \(a) (try --help)")
         }
@@ -84,6 +89,7 @@ let tracePath = scratch + "/soak.csv"
 let sets = try TraceJobs.loadHandlerSets(restrictTo: ProjectPaths.packages)
 let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: o.handlers, rate: o.rate, seconds: o.seconds, seed: o.seed)
 let command = "scripts/bench-soak --seconds \(o.seconds) --rate \(o.rate) --handlers \(o.handlers) --window \(o.window) --seed \(o.seed)"
+    + (o.handlerMB.map { " --handler-mb \($0)" } ?? "")
 let requests = try TraceJobs.write(table: table, body: body, to: tracePath, comments: TraceJobs.provenance(command: command, seed: o.seed))
 print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(o.rate) req/s, \(o.handlers) handlers, seed \(o.seed)); window \(Int(o.window)) s")
 print("machine: \(MachineDescription.summary)")
@@ -119,6 +125,8 @@ func closeWindow(at end: Int64) {
 var job = RunJob()
 job.tracePath = tracePath
 job.runtime.requestTimeoutSeconds = 60
+if let mb = o.handlerMB { job.config.handlerCache.memoryMB = mb }
+print("config: \(job.config.summary)")
 var lastEnd: Int64 = 0
 let summary = try job.run(onRecord: { r in
     while r.arrivalNanos >= windowEnd {

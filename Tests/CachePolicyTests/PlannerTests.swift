@@ -42,6 +42,45 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(p.plan(handler: 1, now: 8).tier, .cold)
     }
 
+    /// The executor's failure reports: a zygote whose import failed leaves the tree and its package is
+    /// never put in a zygote again (a handler over it still gets one without it); a failed install leaves
+    /// the install cache and every holder, so the next request installs it again.
+    func testFailureReportsChangeLaterDecisions() throws {
+        let cat = makeCatalog([pkg("bad"), pkg("good")], [Handler(id: "b", customer: "c", packages: ["bad"]),
+                                                            Handler(id: "bg", customer: "c", packages: ["bad", "good"]),
+                                                            Handler(id: "g", customer: "c", packages: ["good"])])
+        let p = try Planner(config: config("all") { $0.importCache.threshold = 1; $0.handlerCache.enabled = false }, catalog: cat)
+        let bad = cat.id(of: "bad")!
+        let s = p.plan(handler: 0, now: 1)
+        let z = try XCTUnwrap(s.createZygotes.first)
+        XCTAssertEqual(z.imports, [bad])
+        _ = p.finished(container: s.container, now: 2, memoryBytes: 1 << 20, failed: true)
+        let (ev, rebuild) = p.zygoteFailed(z.id, now: 3)
+        XCTAssertEqual(ev, [.zygote(id: z.id)]); XCTAssertNil(rebuild, "only a failed root is rebuilt")
+        XCTAssert(p.unimportable.contains(bad))
+        try p.checkInvariants()
+        let again = p.plan(handler: 0, now: 4)
+        XCTAssertEqual(again.zygote, 0, "the root, not a zygote holding bad")
+        XCTAssertEqual(again.createZygotes, [], "no zygote for a set holding an unimportable package")
+        _ = p.finished(container: again.container, now: 5, memoryBytes: 1 << 20)
+        let both = p.plan(handler: 1, now: 6)
+        XCTAssertEqual(both.createZygotes, [])
+        _ = p.finished(container: both.container, now: 7, memoryBytes: 1 << 20)
+        XCTAssertEqual(p.plan(handler: 2, now: 8).createZygotes.count, 1, "good alone still gets its zygote")
+        // A failed install: gone from the cache and from its holders; the next request installs it again.
+        XCTAssertTrue(p.installCache!.isInstalled(bad))
+        p.installFailed(bad)
+        XCTAssertFalse(p.installCache!.isInstalled(bad))
+        try p.checkInvariants()
+        let reinstall = p.plan(handler: 0, now: 9)
+        XCTAssertEqual(reinstall.install, [bad])
+        try p.checkInvariants()
+        // A failed root is put back and must be rebuilt.
+        let (_, root) = p.zygoteFailed(0, now: 10, packages: [])
+        XCTAssertEqual(root?.id, 0)
+        try p.checkInvariants()
+    }
+
     func testKeepAliveExpires() throws {
         let cat = makeCatalog([pkg("a")], [Handler(id: "h", customer: "c", packages: ["a"])])
         let p = try Planner(config: config("h") { $0.handlerCache.policy = "ttl"; $0.handlerCache.ttlSeconds = 10 }, catalog: cat)

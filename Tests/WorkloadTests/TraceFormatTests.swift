@@ -17,6 +17,9 @@ final class TraceFormatTests: XCTestCase {
         XCTAssertEqual(Nanos.parseSeconds(" 2. "), 2_000_000_000)
         XCTAssertEqual(Nanos.parseSeconds(".25"), 250_000_000)
         for bad in ["", "-1", "1e3", "abc", "1.2.3", "+1", ".", "nan"] { XCTAssertNil(Nanos.parseSeconds(bad), bad) }
+        // Too many whole seconds for Int64 nanoseconds: refused, not an overflow trap (found by libFuzzer).
+        for huge in ["9999999999", "9223372037", "99999999999.5"] { XCTAssertNil(Nanos.parseSeconds(huge), huge) }
+        XCTAssertEqual(Nanos.parseSeconds("899999999.999999999"), 899_999_999_999_999_999)
         for ns: Int64 in [0, 1, 999_999_999, 1_000_000_000, 12_345_678_901] {
             XCTAssertEqual(Nanos.parseSeconds(Nanos.formatSeconds(ns)), ns)
         }
