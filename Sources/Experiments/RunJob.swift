@@ -27,9 +27,11 @@ public struct RunJob {
     /// Set by a signal handler: the replay stops after the request in flight and shuts down cleanly.
     nonisolated(unsafe) public static var interrupted = false
 
-    /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, and `observe`
-    /// the worker before it shuts down (compare reads the outcomes it reported).
+    /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, `onStart` the worker
+    /// once it is built (a soak samples it), and `observe` the worker before it shuts down (compare reads the
+    /// outcomes it reported).
     public func run(onRecord: (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
+                    onStart: (RuntimeWorker) -> Void = { _ in },
                     observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
@@ -47,6 +49,7 @@ public struct RunJob {
         let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options,
                                        python: python)
         defer { observe(worker); worker.shutdown() }
+        onStart(worker)
         let header = ["made by: pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)", "config: \(config.summary)",
                       "machine: \(MachineDescription.summary)", "python: \(python.version)"]
         var records: RecordWriter?

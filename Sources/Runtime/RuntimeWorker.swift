@@ -43,6 +43,12 @@ public struct RuntimeOptions: Sendable {
     public var handlerSources: String?
     /// Fetch wheels missing from the wheelhouse from the package index.
     public var online = false
+    /// Run zygotes in their sandbox: a mount namespace holding only what they need (pivot_root, the host's
+    /// tree detached) and a user namespace whose root is `zygoteHostUID` on the host, so a package's import
+    /// code in a zygote has no power over the host.
+    public var sandboxZygotes = true
+    /// The unprivileged host uid (and gid) a sandboxed zygote's root maps to.
+    public var zygoteHostUID: UInt32 = 700_000_000
 
     public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
 }
@@ -97,6 +103,8 @@ public final class RuntimeWorker {
 
     /// The read-only base root every handler container starts from (system directories mounted once).
     var base: ContainerRoot!
+    /// The sandboxed zygotes' world (nil: zygotes run unsandboxed).
+    var zygoteView: ContainerRoot?
     /// Cgroups created ahead of need, so a start only takes one (SOCK keeps such a pool too).
     var cgroupPool: [Cgroup] = []
     var cgroupSeq = 0
@@ -142,6 +150,7 @@ public final class RuntimeWorker {
             for h in 0..<handlers.count { _ = try handlerDirectory(Int32(h)) }
             base = try ContainerRoot(base: runDir + "/roots", name: "base", python: python)
             try base.makeBase(extraPoints: [packageDir])
+            if options.sandboxZygotes { try makeZygoteView() }
             try refillCgroupPool()
             for id in planner.initialInstalls { _ = try installPackage(id) }
             for z in planner.initialZygotes {
@@ -326,6 +335,28 @@ public final class RuntimeWorker {
         }
     }
 
+    /// The skeleton of the sandboxed zygotes' world (see `RuntimeOptions.sandboxZygotes`): mount points, at
+    /// their host paths, for the system directories, the interpreter, the install cache, the handler code,
+    /// the containers' base root (read-only), the socket directory and the `pipsqueak` cgroups (writable).
+    /// The zygote mounts them in its own namespace. The socket directory belongs to the zygotes' host uid.
+    func makeZygoteView() throws {
+        var mounts: [(String, String, Bool)] = [(packageDir, packageDir, false), (base.path, base.path, false),
+                                                (runDir + "/handlers", runDir + "/handlers", false),
+                                                (runDir + "/sockets", runDir + "/sockets", true)]
+        if let src = options.handlerSources { mounts.append((src, src, false)) }
+        for d in cgroups.parentDirs { mounts.append((d, d, true)) }
+        let view = try ContainerRoot(base: runDir + "/roots", name: "zygote-view", python: python)
+        try view.prepare(mounts: mounts)
+        zygoteView = view
+        try Sys.chown(runDir + "/sockets", uid: options.zygoteHostUID, gid: options.zygoteHostUID)
+    }
+
+    /// Lets a sandboxed zygote (and what it forks) move itself into `group`.
+    func delegate(_ group: Cgroup) throws {
+        guard options.sandboxZygotes else { return }
+        for f in group.procsFiles { try Sys.chown(f, uid: options.zygoteHostUID, gid: options.zygoteHostUID) }
+    }
+
     func takeCgroup() throws -> Cgroup {
         if cgroupPool.isEmpty { try refillCgroupPool() }
         return cgroupPool.removeFirst()
@@ -337,6 +368,7 @@ public final class RuntimeWorker {
             cgroupSeq += 1
             let g = cgroups.group("\(runID)-c\(cgroupSeq)")
             try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
+            do { try delegate(g) } catch { try? g.destroy(); throw error }
             cgroupPool.append(g)
         }
     }
@@ -421,11 +453,12 @@ public final class RuntimeWorker {
         }
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
+        do { try delegate(group) } catch { try? group.destroy(); throw error }
         let handle = ZygoteHandle(id: z.id, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
         zygotes[z.id] = handle
         // A zygote's sys.path holds every package of its set (its parent's included).
         let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
-        let config: [String: Any] = ["socket": handle.socket, "paths": set.map { id in
+        var config: [String: Any] = ["socket": handle.socket, "paths": set.map { id in
                                          owners.lazy.map { self.store.privateDirectory(self.packages[Int(id)], owner: $0) }.first(where: Sys.exists)
                                              ?? self.store.directory(self.packages[Int(id)]) },
                                      "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
@@ -436,9 +469,22 @@ public final class RuntimeWorker {
             try ch.send(["op": "fork-zygote", "zygote": config])
             try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
         } else {
+            if let view = zygoteView {
+                config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
+            }
             let (p, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
             handle.process = p
-            try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
+            var first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            if let pid = first["userns"] as? Int {
+                // It is in its new user namespace: map its root to the zygotes' unprivileged host uid.
+                let id = options.zygoteHostUID
+                try Sys.writeFile("/proc/\(pid)/setgroups", "deny")
+                try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 1")
+                try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 1")
+                try ch.send(["go": true])
+                first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            }
+            try ZygoteBuildError.check(first, zygote: z.id)
         }
         // Wait until the socket answers (the child zygote binds after reporting ready).
         for _ in 0..<2000 {
@@ -560,6 +606,7 @@ public final class RuntimeWorker {
         for g in cgroupPool { try? g.destroy() }
         cgroupPool.removeAll()
         base?.remove()
+        zygoteView?.remove()
         for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(Sys.pid)-") || name.hasPrefix("download-\(Sys.pid)-") {
             try? cgroups.group(name).destroy()
         }
@@ -580,6 +627,9 @@ public final class RuntimeWorker {
 
     /// Memory of zygote `id`'s cgroup now, bytes.
     public func zygoteMemory(_ id: Int64) -> Int64? { zygotes[id]?.cgroup.memoryBytes() }
+
+    /// Zygotes alive now.
+    public var zygoteCount: Int { zygotes.count }
 
     /// Containers alive now (running or frozen).
     public var containerIDs: [Int64] { containers.keys.sorted() }

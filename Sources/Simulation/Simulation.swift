@@ -235,7 +235,16 @@ public final class Simulation {
         // The simulator reports the modeled memory: the planner's own estimate.
         guard let z = planner.importCache?[id] else { return } // evicted while building is not possible; be safe
         var bytes = z.memoryBytes
-        if let o = outcomes { bytes = o(.zygote(id), z.memoryBytes).bytes }
+        if let o = outcomes {
+            let (b, failed) = o(.zygote(id), z.memoryBytes)
+            if failed { // the real run could not build it: the planner hears what the runtime told it
+                let (ev, _) = planner.zygoteFailed(id, now: now)
+                log(planner.logLineFailed(zygote: id, now: now, evictions: ev))
+                apply(ev)
+                return
+            }
+            bytes = b
+        }
         let r = planner.zygoteReady(id, now: now, memoryBytes: bytes)
         log(planner.logLine(r))
         apply(r.evictions)

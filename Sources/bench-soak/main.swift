@@ -59,12 +59,19 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// What the worker holds at one instant.
+/// What the worker holds at one instant. `expected` is the processes its caches account for: each zygote
+/// and its standby child, and one process per live container; `processes - expected` is what nothing
+/// accounts for (a leak, or a process caught mid-start), and should stay at zero.
 struct Resources {
-    var rssMB = 0.0, fds = 0, processes = 0, cgroups = 0, mounts = 0
+    var rssMB = 0.0, fds = 0, processes = 0, cgroups = 0, mounts = 0, zygotes = 0, containers = 0, expected = 0
 
-    static func sample(state: String) -> Resources {
+    static func sample(state: String, worker: RuntimeWorker?) -> Resources {
         var r = Resources()
+        if let w = worker {
+            r.zygotes = w.zygoteCount
+            r.containers = w.containerIDs.count
+            r.expected = 2 * r.zygotes + r.containers
+        }
         if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
            let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
@@ -95,7 +102,7 @@ print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(o.rate) req/
 print("machine: \(MachineDescription.summary)")
 print("")
 let columns = ["window_end_s", "served", "errors", "p50_ms", "p99_ms", "max_ms", "handler_hits", "import_hits", "cold",
-               "rss_mb", "fds", "processes", "cgroups", "mounts"]
+               "rss_mb", "fds", "zygotes", "containers", "processes", "unaccounted", "cgroups", "mounts"]
 print(columns.joined(separator: "  "))
 
 var rows: [[String]] = []
@@ -106,15 +113,17 @@ var windowEnd = Int64(o.window * 1e9)
 var totalServed = 0, totalErrors = 0
 var firstErrors: [String] = []
 var samples: [Resources] = []
+var liveWorker: RuntimeWorker?
 
 func closeWindow(at end: Int64) {
     let s = windowLatencies.isEmpty ? nil : Summary(windowLatencies)
-    let r = Resources.sample(state: state)
+    let r = Resources.sample(state: state, worker: liveWorker)
     samples.append(r)
     let row = [String(format: "%.0f", Double(end) / 1e9), "\(windowLatencies.count)", "\(windowErrors)",
                String(format: "%.2f", s?.p50 ?? 0), String(format: "%.2f", s?.p99 ?? 0), String(format: "%.2f", s?.max ?? 0),
                "\(windowTiers[0])", "\(windowTiers[1])", "\(windowTiers[2])",
-               String(format: "%.1f", r.rssMB), "\(r.fds)", "\(r.processes)", "\(r.cgroups)", "\(r.mounts)"]
+               String(format: "%.1f", r.rssMB), "\(r.fds)", "\(r.zygotes)", "\(r.containers)", "\(r.processes)",
+               "\(r.processes - r.expected)", "\(r.cgroups)", "\(r.mounts)"]
     rows.append(row)
     print(row.joined(separator: "  "))
     windowLatencies.removeAll(keepingCapacity: true)
@@ -145,11 +154,12 @@ let summary = try job.run(onRecord: { r in
     case .cold: windowTiers[2] += 1
     }
     lastEnd = r.endNanos
-}, observe: { _ in
+}, onStart: { liveWorker = $0 }, observe: { _ in
     // The last window is sampled here, before the worker shuts down.
     if !windowLatencies.isEmpty { closeWindow(at: max(windowEnd, lastEnd)) }
 })
-let after = Resources.sample(state: state)
+liveWorker = nil
+let after = Resources.sample(state: state, worker: nil)
 try? FileManager.default.removeItem(atPath: scratch)
 
 print("")
@@ -159,9 +169,12 @@ for e in firstErrors { print("  error: \(e)") }
 // after it; compared with the last window.
 if samples.count >= 3 {
     let base = samples[samples.count / 3], last = samples[samples.count - 1]
-    print(String(format: "after warm-up (window %d → last): rss %.1f → %.1f MB (%+.1f), fds %d → %d, processes %d → %d, cgroups %d → %d, mounts %d → %d",
-                 samples.count / 3 + 1, base.rssMB, last.rssMB, last.rssMB - base.rssMB, base.fds, last.fds,
-                 base.processes, last.processes, base.cgroups, last.cgroups, base.mounts, last.mounts))
+    print(String(format: "after warm-up (window %d → last): rss %.1f → %.1f MB (%+.1f), fds %d → %d, zygotes %d → %d, containers %d → %d, processes %d → %d (unaccounted %d → %d), cgroups %d → %d, mounts %d → %d",
+                 samples.count / 3 + 1, base.rssMB, last.rssMB, last.rssMB - base.rssMB, base.fds, last.fds, base.zygotes, last.zygotes,
+                 base.containers, last.containers, base.processes, last.processes, base.processes - base.expected,
+                 last.processes - last.expected, base.cgroups, last.cgroups, base.mounts, last.mounts))
+    let unaccounted = samples.map { $0.processes - $0.expected }
+    print("unaccounted processes per window: min \(unaccounted.min()!), max \(unaccounted.max()!)")
 }
 print("after shutdown: processes \(after.processes), cgroups \(after.cgroups), mounts \(after.mounts)")
 

@@ -197,4 +197,89 @@ final class RuntimeAttackTests: XCTestCase {
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
+
+    /// A package whose import code attacks the host from inside a zygote (where it runs before any handler
+    /// exists): every attempt fails, because the zygote lives in its own mount and user namespaces. The
+    /// handler that imports it (and so forks from that zygote) reports what the import saw.
+    func testAPackageImportedIntoAZygoteHasNoPowerOverTheHost() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx0 = try RuntimeFixture()
+        let secret = fx0.dir + "/host-secret.txt"
+        try "host secret".write(toFile: secret, atomically: true, encoding: .utf8)
+        let attack = """
+        import ctypes, os, signal, socket
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        def attempt(fn):
+            try:
+                return "allowed:" + str(fn())
+            except Exception as e:
+                return "denied:" + type(e).__name__
+        def call(ret):
+            if ret != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, os.strerror(e))
+            return ret
+        def read(p):
+            with open(p) as f:
+                return f.read()[:20]
+        def write(p):
+            with open(p, "w") as f:
+                f.write("x")
+            return p
+        def escape():
+            os.makedirs("/tmp/x", exist_ok=True)
+            os.chroot("/tmp/x")
+            for _ in range(30):
+                os.chdir("..")
+            os.chroot(".")
+            return sorted(os.listdir("/"))
+        os.makedirs("/tmp/m", exist_ok=True)
+        RESULTS = {
+            "pid": os.getpid(),
+            "shadow": attempt(lambda: read("/etc/shadow")),
+            "host_secret": attempt(lambda: read(\(String(reflecting: secret)))),
+            "root_cache": attempt(lambda: os.listdir("/root/.cache")),
+            "write_usr": attempt(lambda: write("/usr/evil")),
+            "write_packages": attempt(lambda: write(os.path.dirname(os.path.dirname(__file__)) + "/evil")),
+            "mount_proc": attempt(lambda: call(libc.mount(b"proc", b"/tmp/m", b"proc", 0, None))),
+            "mount_devtmpfs": attempt(lambda: call(libc.mount(b"devtmpfs", b"/tmp/m", b"devtmpfs", 0, None))),
+            "mount_sysfs": attempt(lambda: call(libc.mount(b"sysfs", b"/tmp/m", b"sysfs", 0, None))),
+            "chroot_escape": attempt(escape),
+            "kill_init": attempt(lambda: os.kill(1, 0)),
+            "kill_worker": attempt(lambda: os.kill(WORKER_PID, 0)),
+            "ptrace_worker": attempt(lambda: call(libc.ptrace(16, WORKER_PID, None, None))),
+            "module": attempt(lambda: call(libc.syscall(313, -1, b"", 0))),
+            "uid_map": attempt(lambda: read("/proc/self/uid_map")),
+        }
+        """
+        let fx = try RuntimeFixture(extra: [("evil", "WORKER_PID = \(getpid())\n" + attack)])
+        let sources = fx.dir + "/handlers"
+        try Sys.mkdirs(sources + "/victim"); try Sys.mkdirs(sources + "/evil")
+        try "import evil\ndef f(e):\n    return {'results': evil.RESULTS, 'pid': __import__('os').getpid()}\n"
+            .write(toFile: sources + "/evil/handler.py", atomically: true, encoding: .utf8)
+        try "def f(e):\n    return 'fine'\n".write(toFile: sources + "/victim/handler.py", atomically: true, encoding: .utf8)
+        let handlers = HandlerTable([Handler(id: "evil", customer: "a", packages: ["evil"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.threshold = 1
+        config.handlerCache.enabled = false
+        let w = try fx.worker(handlers: handlers, config: config, handlerSources: sources)
+        defer { w.shutdown() }
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")   // builds the {evil} zygote
+        let (r, result) = try w.serveReturningResult(handler: 0, now: 2)
+        XCTAssertEqual(r.error, ""); XCTAssertNotEqual(r.zygote, 0, "forked from the {evil} zygote")
+        let out = try XCTUnwrap((result as? [String: Any])?["results"] as? [String: Any])
+        XCTAssertNotEqual(out["pid"] as? Int, 1, "the attack ran in the zygote, not in the container")
+        for k in ["shadow", "host_secret", "root_cache", "uid_map"] {
+            XCTAssertEqual(out[k] as? String, "denied:FileNotFoundError", "\(k): the host's tree is not there")
+        }
+        for k in ["write_usr", "write_packages"] { XCTAssertEqual(out[k] as? String, "denied:OSError", "\(k): read-only") }
+        for k in ["mount_proc", "mount_devtmpfs", "mount_sysfs", "kill_init", "kill_worker", "ptrace_worker", "module"] {
+            XCTAssertEqual(out[k] as? String, "denied:PermissionError", "\(k): \(out[k] ?? "-")")
+        }
+        let top = (out["chroot_escape"] as? String) ?? ""
+        XCTAssertFalse(top.contains("'etc'") || top.contains("'home'"), "climbed out to the host's root: \(top)")
+        XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 3, startNanos: 3).error, "", "the worker goes on")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
 }

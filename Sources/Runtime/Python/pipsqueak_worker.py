@@ -15,6 +15,7 @@ Python 3.11 has no os.unshare: namespaces are entered with ctypes.
 import sys, os, json, time, socket, signal, ctypes
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
+CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 # By soname: ctypes.util.find_library runs ldconfig in a subprocess (tens of ms on every cold start).
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -128,12 +129,18 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def seccomp_program():
+# A zygote's own filter (inherited by everything it forks): what it never needs, though it must still
+# mount, chroot, unshare and set hostnames for the containers it forks.
+ZYGOTE_ALLOWED = {155, 161, 165, 166, 170, 272}  # pivot_root, chroot, mount, umount2, sethostname, unshare
+DENIED_SYSCALLS_ZYGOTE_X86_64 = [n for n in DENIED_SYSCALLS_X86_64 if n not in ZYGOTE_ALLOWED] + [438]  # + pidfd_getfd
+
+
+def seccomp_program(denied=DENIED_SYSCALLS_X86_64, filter_clone_namespaces=True):
     """The BPF filter as (code, jt, jf, k) tuples: a wrong architecture kills; x32 calls, the denied list and
-    namespace-creating clones get EPERM; clone3 gets ENOSYS; everything else is allowed."""
+    (with `filter_clone_namespaces`) namespace-creating clones get EPERM; clone3 gets ENOSYS; everything else
+    is allowed."""
     LD_W_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
     ALLOW, KILL, ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
-    denied = DENIED_SYSCALLS_X86_64
     prog = [(LD_W_ABS, 0, 0, 4), (JEQ, 1, 0, 0xC000003E), (RET, 0, 0, KILL), (LD_W_ABS, 0, 0, 0)]
     # Layout after the checks below: [clone3 → ENOSYS] [clone → flags test] ... then the three returns.
     # The checks, then the tail [ALLOW] [load clone flags] [test namespace flags] [ALLOW] [EPERM] [ENOSYS];
@@ -149,8 +156,10 @@ def seccomp_program():
             prog.append((JEQ, deny - here - 1, 0, b[1]))
         elif b[0] == "clone3":
             prog.append((JEQ, enosys - here - 1, 0, SYS_CLONE3))
-        else:
+        elif filter_clone_namespaces:
             prog.append((JEQ, ld_args - here - 1, 0, SYS_CLONE))
+        else:
+            prog.append((JEQ, 0, 0, SYS_CLONE))  # no test: falls through to ALLOW
     prog += [(RET, 0, 0, ALLOW), (LD_W_ABS, 0, 0, 16), (JSET, deny - jset - 1, 0, CLONE_NS_FLAGS),
              (RET, 0, 0, ALLOW), (RET, 0, 0, ERRNO | EPERM), (RET, 0, 0, ERRNO | ENOSYS)]
     assert all(0 <= jt < 256 for _, jt, _, _ in prog)
@@ -197,6 +206,60 @@ def drop_bounding_set():
                 break
             _check(-1, "prctl(CAPBSET_DROP %d)" % cap)
     _bounding_dropped = True
+
+
+def install_filter(prog):
+    arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
+    fprog = _SockFprog(len(prog), ctypes.cast(arr, ctypes.POINTER(_SockFilter)))
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(SECCOMP)")
+
+
+SYS_PIVOT_ROOT, MNT_DETACH = 155, 2
+
+
+def enter_zygote_sandbox(view, t=None):
+    """Moves a root zygote, before it imports anything, into its sandbox. It gets its own mount namespace
+    whose whole tree is `view` (read-only system directories, the interpreter, the install cache, handler
+    code and the containers' base root; writable only its socket directory and the `pipsqueak` cgroups;
+    a private /tmp): pivot_root into it and detach the host's tree, so nothing else of the host is reachable
+    even by chroot tricks. Then a user namespace: the worker maps its root to an unprivileged host uid (it
+    writes the maps when told, on stdout, and answers on stdin), so the zygote keeps the capabilities to build
+    containers inside namespaces it owns, but none over the host (no device or proc mounts, no host files
+    beyond what any user may read, no signals to host processes). Finally a filter for what it never needs."""
+    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = view["root"]
+    mount(root, root, None, MS_BIND | MS_REC)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    for host, inside, writable in view["mounts"]:
+        target = root + inside
+        if not os.path.lexists(target):  # under /tmp, now the private tmpfs
+            if os.path.isdir(host):
+                os.makedirs(target)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "a").close()
+        mount(host, target, None, MS_BIND | MS_REC)
+        if not writable:
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    os.makedirs(root + "/.oldroot", exist_ok=True)
+    os.chdir(root)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b".oldroot"), "pivot_root")
+    os.chdir("/")
+    _check(_libc.umount2(b"/.oldroot", MNT_DETACH), "umount the host's tree")
+    mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    if t is not None:
+        t["view"] = now()
+    unshare(CLONE_NEWUSER)
+    sys.stdout.write(json.dumps({"userns": os.getpid()}) + "\n")
+    sys.stdout.flush()
+    if not sys.stdin.readline():
+        os._exit(1)
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+    if os.uname().machine == "x86_64":
+        install_filter(seccomp_program(DENIED_SYSCALLS_ZYGOTE_X86_64, filter_clone_namespaces=False))
 
 
 def harden(keep_fds):
@@ -346,6 +409,8 @@ def prepare_standby(srv, cgroup_procs):
 def zygote_main(c):
     global standby
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
+    if c.get("view"):
+        enter_zygote_sandbox(c["view"])
     prepare_hardening()
     drop_bounding_set()
     for procs in c.get("cgroup_procs", []):
