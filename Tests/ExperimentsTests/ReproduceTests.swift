@@ -2,6 +2,7 @@ import XCTest
 import CachePolicy
 import Workload
 import Results
+import Runtime
 @testable import Experiments
 
 final class ReproduceTests: XCTestCase {
@@ -141,5 +142,53 @@ final class ReproduceTests: XCTestCase {
         XCTAssert(Set(before).isSubset(of: Set(after)), "the points finished before the kill are kept, same row ids: not rerun")
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
         XCTAssertEqual(rows.count, points + 1, "one row per point plus the header")
+    }
+
+    /// `pipsqueak reproduce` killed with SIGKILL part-way, then rerun: no result file is half-written, and
+    /// the store ends with every run exactly once (a rerun replaces a run by its key, it never adds a copy).
+    func testAReproductionKilledWithSIGKILLAndRerunStoresEveryRunOnce() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        let out = dir + "/repro"
+        let store = out + "/pipsqueak.sqlite"
+        func reproduce() throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["reproduce", "--out", out, "--jobs", "1", "--packages", "numpy,pyyaml,requests,six,pandas,scipy"]
+            p.currentDirectoryURL = root
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        func keys() -> [String] {
+            guard Sys.exists(store), let s = try? ResultStore(path: store), let runs = try? s.runs(kind: "reproduce") else { return [] }
+            return runs.map(\.key)
+        }
+        // A complete run first, to know how many runs a reproduction stores.
+        let full = try reproduce(); full.waitUntilExit()
+        XCTAssertEqual(full.terminationStatus, 0)
+        let expected = Set(keys())
+        XCTAssertGreaterThan(expected.count, 10)
+        try FileManager.default.removeItem(atPath: out)
+        let victim = try reproduce()
+        for _ in 0..<3000 {
+            if keys().count >= 3 || !victim.isRunning { break }
+            usleep(5_000)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        XCTAssertLessThan(keys().count, expected.count, "the kill landed part-way")
+        // Whatever result file exists is whole: it parses to the end (written to a temporary file, renamed).
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where f.hasSuffix(".csv") {
+            let csv = try CSVReader(path: out + "/" + f)
+            while try csv.next() != nil {}
+        }
+        let again = try reproduce(); again.waitUntilExit()
+        XCTAssertEqual(again.terminationStatus, 0)
+        let after = keys()
+        XCTAssertEqual(after.count, expected.count, "every run once, none twice")
+        XCTAssertEqual(Set(after), expected)
     }
 }
