@@ -2,9 +2,12 @@
 
 Run with `python -S pipsqueak_worker.py MODE CONFIG_JSON`:
   zygote   import a package set, then serve fork requests on a Unix socket (CONFIG: socket, paths, imports).
+           With CONFIG view, a root zygote first enters its sandbox (own mount namespace pivoted into the
+           view, then a user namespace the worker maps to an unprivileged uid; see enter_zygote_sandbox).
            A fork request carries a container description; the child joins the container's cgroups, enters
-           new mount/uts/ipc/pid namespaces, builds its read-only root with bind mounts, chroots, imports what
-           the zygote lacked, loads the handler and serves requests on the connection it was forked on.
+           new mount/uts/ipc/pid namespaces, builds its read-only root with bind mounts, chroots, hardens
+           itself (descriptors, capabilities, seccomp: see harden), imports what the zygote lacked, loads the
+           handler and serves requests on the connection it was forked on.
   cold     the same relocation and serving for a fresh interpreter (CONFIG: container); speaks on stdin/stdout.
   install  relocate into an install sandbox and run pip there (CONFIG: container, pip arguments).
 
