@@ -48,7 +48,7 @@ final class CrashCleanupTests: XCTestCase {
         // Wait until it has containers (frozen ones included), then kill it outright.
         var seen = false
         for _ in 0..<300 where !seen {
-            seen = cg.leftovers().filter { $0.hasPrefix(prefix + "c") }.count >= 3
+            seen = cg.leftovers().filter { $0.hasPrefix(prefix) && $0.contains("-c") }.count >= 3
             usleep(20_000)
         }
         XCTAssert(seen, "the run started containers")
