@@ -64,6 +64,9 @@ public final class ContainerRoot {
     func makeBase(extraPoints: [String]) throws {
         try prepare(mounts: [])
         for d in ["/handler"] + extraPoints { try Sys.mkdirs(path + d) }
+        // POSIX semaphores and shared memory (multiprocessing's locks) live in /dev/shm: point it at the
+        // container's private /tmp, so they work without another mount per start.
+        try? FileManager.default.createSymbolicLink(atPath: path + "/dev/shm", withDestinationPath: "../tmp")
         for (host, inside, writable) in mounts { try Sys.bindMount(host, path + inside, writable: writable) }
     }
 

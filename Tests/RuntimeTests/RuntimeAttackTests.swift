@@ -68,6 +68,7 @@ final class RuntimeAttackTests: XCTestCase {
                     "cap_sys_admin_bounding": libc.prctl(23, 21, 0, 0, 0),
                     "fds": fds(),
                     "thread": attempt(thread),
+                    "semaphore": attempt(lambda: __import__("multiprocessing").Lock().acquire()),
                     "fork": attempt(lambda: (lambda p: os.waitpid(p, 0) and "parent" if p else os._exit(0))(os.fork())),
                 }
             """
@@ -95,6 +96,7 @@ final class RuntimeAttackTests: XCTestCase {
             XCTAssertEqual(out["cap_sys_admin_bounding"] as? Int, 0, "\(preset): CAP_SYS_ADMIN is gone from the bounding set")
             XCTAssertEqual(out["thread"] as? String, "allowed:1", "\(preset): threads still work (clone3 falls back to clone)")
             XCTAssertEqual(out["fork"] as? String, "allowed:parent", preset)
+            XCTAssertEqual(out["semaphore"] as? String, "allowed:True", "\(preset): multiprocessing's locks work (/dev/shm)")
             // Descriptors: stdin, stdout, stderr and, for a forked child, its one connection; nothing else of
             // the zygote (its listening socket, its pipes to the worker).
             let fds = try XCTUnwrap(out["fds"] as? [String: String])
