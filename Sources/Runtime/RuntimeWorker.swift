@@ -347,6 +347,7 @@ public final class RuntimeWorker {
         for d in cgroups.parentDirs { mounts.append((d, d, true)) }
         let view = try ContainerRoot(base: runDir + "/roots", name: "zygote-view", python: python)
         try view.prepare(mounts: mounts)
+        try? FileManager.default.createSymbolicLink(atPath: view.path + "/dev/shm", withDestinationPath: "../tmp")
         zygoteView = view
         try Sys.chown(runDir + "/sockets", uid: options.zygoteHostUID, gid: options.zygoteHostUID)
     }
