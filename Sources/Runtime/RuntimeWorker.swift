@@ -318,12 +318,15 @@ public final class RuntimeWorker {
             if ProcessInfo.processInfo.environment["PIPSQUEAK_DEBUG_STAMPS"] != nil {
                 FileHandle.standardError.write(Data("stamps: send→received \(Nanos.formatMillis(stamp("received") - t1)) received→forked \(Nanos.formatMillis(stamp("forked") - stamp("received"))) join \(Nanos.formatMillis(stamp("joined") - stamp("forked"))) unshare \(Nanos.formatMillis(stamp("unshared") - stamp("joined"))) mounts \(Nanos.formatMillis(stamp("mounted") - stamp("unshared"))) chroot+pidfork \(Nanos.formatMillis(stamp("relocated") - stamp("mounted")))\n".utf8))
             }
+            // Relocation ends when the process has hardened itself (descriptors, capabilities, seccomp): that
+            // is part of entering the container, not of importing.
+            let entered = t["hardened"] != nil ? stamp("hardened") : stamp("relocated")
             if plan.tier == .import {
-                r.forkNanos = stamp("relocated") - t1
+                r.forkNanos = entered - t1
             } else {
-                r.createNanos += stamp("relocated") - t1 // interpreter start + relocation
+                r.createNanos += entered - t1 // interpreter start + relocation
             }
-            r.importNanos = stamp("imported") - stamp("relocated")
+            r.importNanos = stamp("imported") - entered
             r.initNanos = stamp("initialized") - stamp("imported")
             let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
             handle.process = process

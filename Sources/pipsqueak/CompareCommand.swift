@@ -70,6 +70,7 @@ struct CompareCommand: ParsableCommand {
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
         job.requireIdenticalDecisions = requireIdenticalDecisions
         signal(SIGINT) { _ in RunJob.interrupted = true }
+        signal(SIGTERM) { _ in RunJob.interrupted = true }
         let report = try job.execute { printProgress($0) }
         print(report.text)
         if !report.failures.isEmpty { throw ExitCode(2) }
