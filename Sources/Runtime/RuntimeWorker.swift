@@ -356,9 +356,14 @@ public final class RuntimeWorker {
     }
 
     /// Lets a sandboxed zygote (and what it forks) move itself into `group`.
+    /// On cgroup v2 a move also needs write access to the common ancestor's `cgroup.procs` (our `pipsqueak`
+    /// parent, which holds no process itself: its controllers are enabled for its children). Untested here:
+    /// this machine has v1.
     func delegate(_ group: Cgroup) throws {
         guard options.sandboxZygotes else { return }
-        for f in group.procsFiles { try Sys.chown(f, uid: options.zygoteHostUID, gid: options.zygoteHostUID) }
+        var files = group.procsFiles
+        if cgroups.version == .v2 { files += cgroups.parentDirs.map { $0 + "/cgroup.procs" } }
+        for f in files { try Sys.chown(f, uid: options.zygoteHostUID, gid: options.zygoteHostUID) }
     }
 
     func takeCgroup() throws -> Cgroup {
