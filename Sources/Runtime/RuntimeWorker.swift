@@ -487,11 +487,17 @@ public final class RuntimeWorker {
             if let pid = first["userns"] as? Int {
                 // It is in its new user namespace: map its root to the zygotes' unprivileged host uid.
                 let id = options.zygoteHostUID
-                try Sys.writeFile("/proc/\(pid)/setgroups", "deny")
-                try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 1")
-                try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 1")
+                do {
+                    try Sys.writeFile("/proc/\(pid)/setgroups", "deny")
+                    try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 1")
+                    try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 1")
+                } catch {
+                    throw RuntimeError.unavailable("cannot map zygote z\(z.id)'s user namespace (\(error)); the zygote sandbox needs user namespaces, `--no-zygote-sandbox` runs zygotes without it")
+                }
                 try ch.send(["go": true])
                 first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            } else if zygoteView != nil, first["ready"] as? Bool != true {
+                throw RuntimeError.unavailable("zygote z\(z.id) could not enter its sandbox: \(first["error"] ?? first); it needs mount and user namespaces, `--no-zygote-sandbox` runs zygotes without it")
             }
             try ZygoteBuildError.check(first, zygote: z.id)
         }

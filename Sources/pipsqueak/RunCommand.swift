@@ -70,6 +70,10 @@ struct ReplayOptions: ParsableArguments {
     @Option(help: "Root seed.")
     var seed: UInt64 = 1
 
+    @Flag(help: ArgumentHelp("Run zygotes without their sandbox (own mount and user namespaces).",
+                             discussion: "For machines where user namespaces are not available. A package's import code in a zygote then runs as root on the host."))
+    var noZygoteSandbox = false
+
     func validate() throws {
         if !(speed > 0) { throw ValidationError("--speed must be positive") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
@@ -79,6 +83,7 @@ struct ReplayOptions: ParsableArguments {
         job.tracePath = trace
         job.config = try policy.load()
         job.speed = speed; job.limit = limit; job.seed = seed
+        job.runtime.sandboxZygotes = !noZygoteSandbox
     }
 }
 

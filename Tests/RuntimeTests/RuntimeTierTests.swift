@@ -34,4 +34,39 @@ final class RuntimeTierTests: XCTestCase {
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
+
+    /// `--no-zygote-sandbox` (for machines without user namespaces): zygotes run as host processes and an
+    /// import hit still works.
+    func testZygotesWithoutTheirSandbox() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"])])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false
+        c.importCache.threshold = 1
+        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
+        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
+        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
+        o.sandboxZygotes = false
+        let w = try RuntimeWorker(planner: try Planner(config: c, catalog: catalog), handlers: handlers, packages: fx.packages,
+                                  options: o, python: fx.python)
+        defer { w.shutdown() }
+        XCTAssertNil(w.zygoteView)
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        let hit = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssertEqual(hit.error, ""); XCTAssertEqual(hit.tier, .import); XCTAssertNotEqual(hit.zygote, 0)
+        XCTAssertLessThan(hit.importNanos, 40_000_000, "slow came from the zygote")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+        // A sandbox that cannot be set up (here: a uid no user namespace can map) fails the start with a
+        // clear error that names the way out, and leaves nothing behind.
+        o.sandboxZygotes = true
+        o.zygoteHostUID = UInt32.max
+        XCTAssertThrowsError(try RuntimeWorker(planner: try Planner(config: c, catalog: catalog), handlers: handlers,
+                                               packages: fx.packages, options: o, python: fx.python)) { e in
+            XCTAssert("\(e)".contains("--no-zygote-sandbox"), "\(e)")
+        }
+        let cg = try Cgroups.detect()
+        XCTAssertEqual(cg.leftovers().filter { $0.hasPrefix("run\(getpid())w") }, [], "nothing left by the failed start")
+    }
 }

@@ -413,7 +413,12 @@ def zygote_main(c):
     global standby
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
     if c.get("view"):
-        enter_zygote_sandbox(c["view"])
+        try:
+            enter_zygote_sandbox(c["view"])
+        except BaseException as e:
+            sys.stdout.write(failure(e))
+            sys.stdout.flush()
+            os._exit(1)
     prepare_hardening()
     drop_bounding_set()
     for procs in c.get("cgroup_procs", []):
