@@ -94,15 +94,19 @@ public struct RunJob {
 public enum CleanupJob {
     /// Kills every process in a `pipsqueak` cgroup, removes the groups, detaches mounts under the state
     /// directories, and removes the run directories. Returns a line per thing removed.
+    /// Every leftover is tried even when one fails; failures are thrown together at the end, after
+    /// everything else was removed.
     public static func run(stateDirectory: String = "/run/pipsqueak",
                            packageDirectory: String = "/var/cache/pipsqueak/install-cache") throws -> [String] {
-        var done: [String] = []
+        var done: [String] = [], failures: [String] = []
         if let cg = try? Cgroups.detect() {
             for name in cg.leftovers() {
                 let g = cg.group(name)
                 let pids = g.pids()
-                try g.destroy()
-                done.append("cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
+                do {
+                    try g.destroy()
+                    done.append("cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
+                } catch { failures.append("cgroup pipsqueak/\(name): \(error)") }
             }
             cg.removeParent()
         }
@@ -112,6 +116,9 @@ public enum CleanupJob {
                 try? FileManager.default.removeItem(atPath: dir + "/" + e)
                 done.append("directory \(dir)/\(e)")
             }
+        }
+        if !failures.isEmpty {
+            throw RuntimeError.unavailable("cleanup removed \(done.count) things but not: \(failures.joined(separator: "; ")) (run it again)")
         }
         return done
     }

@@ -149,6 +149,15 @@ public struct Cgroup: Sendable {
             }
             Sys.sleep(micros: 1000)
         }
-        for d in dirs { try Sys.rmdir(d) }
+        // A killed process leaves the group only once it has been reaped (its parent may be gone, so init
+        // reaps it): until then rmdir says EBUSY. Wait for that too, within the same deadline.
+        for d in dirs {
+            while true {
+                do { try Sys.rmdir(d); break } catch RuntimeError.system(_, let e, _) where e == EBUSY && Sys.monotonicNanos() < deadline {
+                    for p in pids() { Sys.kill(p, SIGKILL); Sys.reap(p) }
+                    Sys.sleep(micros: 2000)
+                }
+            }
+        }
     }
 }
