@@ -489,8 +489,9 @@ public final class RuntimeWorker {
                 let id = options.zygoteHostUID
                 do {
                     try Sys.writeFile("/proc/\(pid)/setgroups", "deny")
-                    try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 1")
-                    try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 1")
+                    // 0: the zygotes; 1: the containers forked from them (see _container_uid).
+                    try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 2")
+                    try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 2")
                 } catch {
                     throw RuntimeError.unavailable("cannot map zygote z\(z.id)'s user namespace (\(error)); the zygote sandbox needs user namespaces, `--no-zygote-sandbox` runs zygotes without it")
                 }
@@ -513,10 +514,12 @@ public final class RuntimeWorker {
         return group.memoryBytes()
     }
 
-    /// Whether a zygote's process is still there (a root we spawned, or any process in a child's cgroup).
+    /// Whether a zygote's process is still there: its cgroup holds it and nothing else for long (children
+    /// move to their own groups at once). Foundation's `Process.isRunning` lags behind a SIGKILL, so it is
+    /// not asked.
     func isAlive(_ z: ZygoteHandle) -> Bool {
         for _ in 0..<50 {  // a SIGKILL takes a moment to land
-            if let p = z.process { if !p.isRunning { return false } } else if z.cgroup.pids().isEmpty { return false }
+            if z.cgroup.isEmpty { return false }
             Sys.sleep(micros: 1000)
         }
         return true

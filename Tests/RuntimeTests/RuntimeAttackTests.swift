@@ -284,4 +284,34 @@ final class RuntimeAttackTests: XCTestCase {
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
+
+    /// A package starts a thread in its zygote that later sends SIGKILL to every process it may signal
+    /// (kill(-1)). Zygotes lack CAP_KILL and containers run under another uid, so it reaches other zygotes
+    /// (the runtime notices and rebuilds them), never a container: the victim's paused container answers.
+    func testAZygoteCannotSignalContainers() throws {
+        try RuntimeFixture.requireRuntime()
+        let reaper = "import os, signal, threading, time\ndef _reap():\n    time.sleep(1.5)\n    os.kill(-1, signal.SIGKILL)\nthreading.Thread(target=_reap, daemon=True).start()\n"
+        let fx = try RuntimeFixture(extra: [("reaper", reaper)])
+        let sources = fx.dir + "/handlers"
+        try Sys.mkdirs(sources + "/reaper"); try Sys.mkdirs(sources + "/victim")
+        try "import reaper\ndef f(e):\n    return 'r'\n".write(toFile: sources + "/reaper/handler.py", atomically: true, encoding: .utf8)
+        try "import fast\ndef f(e):\n    return {'ok': e.get('request')}\n".write(toFile: sources + "/victim/handler.py", atomically: true, encoding: .utf8)
+        let handlers = HandlerTable([Handler(id: "reaper", customer: "a", packages: ["reaper"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.threshold = 1
+        let w = try fx.worker(handlers: handlers, config: config, handlerSources: sources)
+        defer { w.shutdown() }
+        XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 1, startNanos: 1).error, "")   // the victim, paused
+        let victim = try XCTUnwrap(w.containers[try XCTUnwrap(w.containerIDs.first)])
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 2, startNanos: 2).error, "")   // builds the {reaper} zygote
+        let root = try XCTUnwrap(w.zygotes[0])
+        Sys.sleep(micros: 2_500_000)                                                     // the thread fires
+        XCTAssertFalse(w.isAlive(root), "the attack ran: it killed the root zygote (same uid)")
+        XCTAssertFalse(victim.cgroup.isEmpty, "the victim's container survived")
+        let (r, result) = try w.serveReturningResult(handler: 1, now: 3)
+        XCTAssertEqual(r.error, ""); XCTAssertEqual(r.tier, .handler)
+        XCTAssertEqual((result as? [String: Any])?["ok"] as? Int64, 3, "and answers correctly")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
 }

@@ -120,7 +120,13 @@ CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 
 # Capabilities a container keeps (root inside its own read-only world): chown, dac_override, fowner, fsetid,
 # kill (its pid namespace only), setgid, setuid, net_bind_service. All others leave the bounding set too.
 KEPT_CAPS = (0, 1, 3, 4, 5, 6, 7, 10)
-PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 22, 24, 38
+CAP_KILL = 5
+PR_SET_KEEPCAPS, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 8, 22, 24, 38
+# In a sandboxed zygote's user namespace: zygotes are its root (uid 0) without CAP_KILL; every container
+# forked from them runs as this uid, so no zygote (whatever a package imported there does) can signal a
+# container, and a container, in its own pid namespace, sees no zygote. None outside a sandboxed zygote.
+_container_uid = None
+_kept_caps = KEPT_CAPS
 EPERM, ENOSYS = 1, 38
 
 
@@ -185,7 +191,7 @@ def prepare_hardening():
     """Builds the seccomp program and capability sets once (a zygote does it before it forks anything)."""
     global _prepared
     if _prepared is None:
-        kept = sum(1 << c for c in KEPT_CAPS)
+        kept = sum(1 << c for c in _kept_caps)
         fprog = arr = None
         if os.uname().machine == "x86_64":
             prog = seccomp_program()
@@ -202,7 +208,7 @@ def drop_bounding_set():
     if _bounding_dropped:
         return
     for cap in range(64):
-        if cap in KEPT_CAPS:
+        if cap in _kept_caps:
             continue
         if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
             if ctypes.get_errno() == 22:  # EINVAL: past the kernel's last capability
@@ -261,6 +267,19 @@ def enter_zygote_sandbox(view, t=None):
         os._exit(1)
     os.setresgid(0, 0, 0)
     os.setresuid(0, 0, 0)
+    # No CAP_KILL for zygotes (nor, inherited, for containers): a zygote can then signal only processes of
+    # its own uid, the other zygotes, never a container (those switch to _container_uid in harden).
+    global _container_uid, _kept_caps, _prepared
+    _check(_libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(CAP_KILL), 0, 0, 0), "prctl(CAPBSET_DROP kill)")
+    hdr, cur = _CapHeader(0x20080522, 0), (_CapData * 2)()
+    _check(_libc.capget(ctypes.byref(hdr), cur), "capget")
+    cur[0].effective &= ~(1 << CAP_KILL)
+    cur[0].permitted &= ~(1 << CAP_KILL)
+    cur[0].inheritable &= ~(1 << CAP_KILL)
+    _check(_libc.capset(ctypes.byref(hdr), cur), "capset")
+    _container_uid = 1
+    _kept_caps = tuple(c for c in KEPT_CAPS if c != CAP_KILL)
+    _prepared = None
     if os.uname().machine == "x86_64":
         install_filter(seccomp_program(DENIED_SYSCALLS_ZYGOTE_X86_64, filter_clone_namespaces=False))
 
@@ -284,6 +303,10 @@ def harden(keep_fds):
             os.closerange(lo, fd)
         lo = fd + 1
     drop_bounding_set()
+    if _container_uid is not None:  # leave the zygotes' uid, keeping the capabilities through the switch
+        _check(_libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(KEEPCAPS)")
+        os.setresgid(_container_uid, _container_uid, _container_uid)
+        os.setresuid(_container_uid, _container_uid, _container_uid)
     _check(_libc.capset(ctypes.byref(hdr), data), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     applied = {"caps": kept}
