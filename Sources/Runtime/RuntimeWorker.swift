@@ -195,9 +195,6 @@ public final class RuntimeWorker {
                 try c.cgroup.thaw()
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
-                if c.cgroup.isEmpty {
-                    throw RuntimeError.unavailable("container c\(plan.container)'s process died while it was paused")
-                }
             case .import, .cold:
                 let shared = Set(plan.installCached)
                 for p in plan.install {
@@ -214,7 +211,12 @@ public final class RuntimeWorker {
             lastReply = reply
             if let e = reply["error"] as? String { r.error = e }
         } catch {
-            r.error = "\(error)"
+            // Only on failure: was a paused container's process already dead? (Not asked on every hit.)
+            if plan.tier == .handler, let c = container, c.cgroup.isEmpty {
+                r.error = "container c\(plan.container)'s process died while it was paused (\(error))"
+            } else {
+                r.error = "\(error)"
+            }
         }
         r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
         // Idle: freeze into the handler cache or destroy, as the planner says.
@@ -529,34 +531,30 @@ public final class RuntimeWorker {
     /// import failed (or, when that is not known, all of the zygote's own imports) in a zygote.
     func zygoteFailed(_ id: Int64, _ error: Error) {
         reportedOutcomes.append(("zygote", id, 0, true))
-        if error is ZygoteInstallError { // not the package's import: drop the zygote, mark nothing
-            FileHandle.standardError.write(Data("pipsqueak: \(error)\n".utf8))
-            let (evictions, rebuild) = planner.zygoteLost(id, now: now())
-            decisions?(planner.logLineLost(zygote: id, now: now(), evictions: evictions))
-            carryOut(evictions)
-            destroyZygote(id)
-            if let spec = rebuild { _ = try? buildZygote(spec) }
-            return
-        }
+        let what = error is ZygoteBuildError || error is ZygoteInstallError ? "\(error)" : "zygote z\(id) failed: \(error)"
+        FileHandle.standardError.write(Data("pipsqueak: \(what)\n".utf8))
+        if error is ZygoteInstallError { return zygoteLost(id) } // not the package's import: mark nothing
         var culprits: [Int32]? = nil
         if let e = error as? ZygoteBuildError, let m = e.module,
            let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
             culprits = [Int32(p)]
         }
-        let what = error is ZygoteBuildError ? "\(error)" : "zygote z\(id) failed: \(error)"
-        FileHandle.standardError.write(Data("pipsqueak: \(what)\n".utf8))
         let (evictions, rebuild) = planner.zygoteFailed(id, now: now(), packages: culprits)
         decisions?(planner.logLineFailed(zygote: id, now: now(), evictions: evictions))
-        carryOut(evictions)
-        destroyZygote(id)
-        if let spec = rebuild { _ = try? buildZygote(spec) }
+        removeZygote(id, evictions: evictions, rebuild: rebuild)
     }
 
     /// A zygote died: the planner drops it and its subtree; the root is rebuilt at once.
     func zygoteLost(_ id: Int64) {
         let (evictions, rebuild) = planner.zygoteLost(id, now: now())
         decisions?(planner.logLineLost(zygote: id, now: now(), evictions: evictions))
+        removeZygote(id, evictions: evictions, rebuild: rebuild)
+    }
+
+    /// Carries out the planner's answer to a lost or failed zygote: its subtree goes, the root comes back.
+    func removeZygote(_ id: Int64, evictions: [Eviction], rebuild: ZygoteSpec?) {
         carryOut(evictions)
+        destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
         if let spec = rebuild { _ = try? buildZygote(spec) }
     }
 

@@ -144,11 +144,16 @@ public enum Sys {
 
     public static func unmount(_ path: String) { _ = umount2(path, Int32(MNT_DETACH)) }
 
-    /// Bind-mounts `source` on `target` (recursively), read-only unless `writable`.
     public static func chown(_ path: String, uid: uid_t, gid: gid_t) throws {
         if Glibc.chown(path, uid, gid) != 0 { throw RuntimeError.system(call: "chown", errno: errno, path: path) }
     }
 
+    /// Mounts a fresh tmpfs of `megabytes` on `target`.
+    public static func mountTmpfs(_ target: String, megabytes: Int) throws {
+        try retry("mount tmpfs", path: target) { Glibc.mount("tmpfs", target, "tmpfs", 0, "size=\(megabytes)m") }
+    }
+
+    /// Bind-mounts `source` on `target` (recursively), read-only unless `writable`.
     public static func bindMount(_ source: String, _ target: String, writable: Bool) throws {
         try retry("mount", path: target) { Glibc.mount(source, target, nil, UInt(MS_BIND | MS_REC), nil) }
         if !writable {

@@ -11,9 +11,7 @@ final class CrashCleanupTests: XCTestCase {
     func testCleanupAfterSIGKILL() throws {
         guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
         do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        let pipsqueak = try PipsqueakBinary()
         let dir = "/tmp/pipsqueak-crash-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wheelhouse = dir + "/wheelhouse"
@@ -32,28 +30,16 @@ final class CrashCleanupTests: XCTestCase {
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
 
         func run(_ extra: [String]) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv",
-                           "--wheelhouse", wheelhouse] + extra
-            p.currentDirectoryURL = root
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
+            try pipsqueak.start(["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv",
+                                 "--wheelhouse", wheelhouse] + extra)
         }
         let cg = try Cgroups.detect()
         let victim = try run([])
         let prefix = "run\(victim.processIdentifier)w"
         // Wait until it has containers (frozen ones included), then kill it outright.
-        var seen = false
-        for _ in 0..<300 where !seen {
-            seen = cg.leftovers().filter { $0.hasPrefix(prefix) && $0.contains("-c") }.count >= 3
-            usleep(20_000)
-        }
+        let seen = pipsqueak.kill(victim, when: { cg.leftovers().filter { $0.hasPrefix(prefix) && $0.contains("-c") }.count >= 3 },
+                                  seconds: 6)
         XCTAssert(seen, "the run started containers")
-        kill(victim.processIdentifier, SIGKILL)
-        victim.waitUntilExit()
         XCTAssertFalse(cg.leftovers().filter { $0.hasPrefix(prefix) }.isEmpty, "a killed run leaves cgroups behind")
 
         let removed = try CleanupJob.run()

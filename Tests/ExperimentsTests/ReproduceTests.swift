@@ -94,9 +94,7 @@ final class ReproduceTests: XCTestCase {
     /// `pipsqueak sweep` killed with SIGKILL part-way, then rerun: every point finished before the kill is
     /// kept (not rerun), every other point runs once, and the CSV has one row per point.
     func testASweepKilledWithSIGKILLAndRerunKeepsEveryPointOnce() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        let pipsqueak = try PipsqueakBinary()
         // A trace long enough that one point takes a noticeable time.
         let sets = HandlerSets(rows: [.init(repo: "r", packages: ["small"]), .init(repo: "s", packages: ["big", "small"]), .init(repo: "u", packages: ["big"])])
         let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 400, rate: 100, seconds: 300, seed: 5)
@@ -105,33 +103,16 @@ final class ReproduceTests: XCTestCase {
         let args = ["sweep", "--trace", dir + "/long.csv", "--name", "killed-\(getpid())", "--handler-mb", "64,128,256,512,1024,2048",
                     "--import-mb", "0,256", "--policies", "lru", "--trees", "dynamic", "--seeds", "1,2", "--jobs", "1", "--store", store]
         let points = 6 * 2 * 2
-        func sweep() throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = args
-            p.currentDirectoryURL = root
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
+        func sweep() throws -> Process { try pipsqueak.start(args) }
         func stored() -> [String] {
             guard let s = try? ResultStore(path: store), let runs = try? s.runs(kind: "sweep") else { return [] }
             return runs.map { "\($0.id) \($0.key)" }
         }
-        let victim = try sweep()
-        var before: [String] = []
-        for _ in 0..<3000 {
-            before = stored()
-            if before.count >= 2 || !victim.isRunning { break }
-            usleep(10_000)
-        }
-        kill(victim.processIdentifier, SIGKILL)
-        victim.waitUntilExit()
-        before = stored()
+        pipsqueak.kill(try sweep(), when: { stored().count >= 2 })
+        let before = stored()
         XCTAssertGreaterThan(before.count, 0, "points were stored before the kill")
         XCTAssertLessThan(before.count, points, "the kill landed part-way")
-        let csv = root.appendingPathComponent("results/sweep-killed-\(getpid()).csv").path
+        let csv = pipsqueak.root.appendingPathComponent("results/sweep-killed-\(getpid()).csv").path
         defer { try? FileManager.default.removeItem(atPath: csv) }
         let again = try sweep()
         again.waitUntilExit()
@@ -147,20 +128,11 @@ final class ReproduceTests: XCTestCase {
     /// `pipsqueak reproduce` killed with SIGKILL part-way, then rerun: no result file is half-written, and
     /// the store ends with every run exactly once (a rerun replaces a run by its key, it never adds a copy).
     func testAReproductionKilledWithSIGKILLAndRerunStoresEveryRunOnce() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/pipsqueak").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) is not built") }
+        let pipsqueak = try PipsqueakBinary()
         let out = dir + "/repro"
         let store = out + "/pipsqueak.sqlite"
         func reproduce() throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["reproduce", "--out", out, "--jobs", "1", "--packages", "numpy,pyyaml,requests,six,pandas,scipy"]
-            p.currentDirectoryURL = root
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
+            try pipsqueak.start(["reproduce", "--out", out, "--jobs", "1", "--packages", "numpy,pyyaml,requests,six,pandas,scipy"])
         }
         func keys() -> [String] {
             guard Sys.exists(store), let s = try? ResultStore(path: store), let runs = try? s.runs(kind: "reproduce") else { return [] }
@@ -172,13 +144,7 @@ final class ReproduceTests: XCTestCase {
         let expected = Set(keys())
         XCTAssertGreaterThan(expected.count, 10)
         try FileManager.default.removeItem(atPath: out)
-        let victim = try reproduce()
-        for _ in 0..<3000 {
-            if keys().count >= 3 || !victim.isRunning { break }
-            usleep(5_000)
-        }
-        kill(victim.processIdentifier, SIGKILL)
-        victim.waitUntilExit()
+        pipsqueak.kill(try reproduce(), when: { keys().count >= 3 })
         XCTAssertLessThan(keys().count, expected.count, "the kill landed part-way")
         // Whatever result file exists is whole: it parses to the end (written to a temporary file, renamed).
         for f in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where f.hasSuffix(".csv") {

@@ -11,25 +11,12 @@ final class RuntimeAttackTests: XCTestCase {
     func testAHandlerCannotReachOutsideItsContainer() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        let sources = fx.dir + "/handlers"
-        try Sys.mkdirs(sources + "/attacker"); try Sys.mkdirs(sources + "/good")
-        try "def f(event):\n    return {'ok': event.get('request')}\n".write(toFile: sources + "/good/handler.py", atomically: true, encoding: .utf8)
+        let sources = try fx.writeHandlers([("good", "def f(event):\n    return {'ok': event.get('request')}\n")])
         for preset in ["all", "none"] { // through a zygote fork, and through a cold start
             // The attacker learns the host pids and paths it will aim at (a real attacker could guess them).
             let stateDir = fx.dir + "/state"
-            let attacker = """
-            import ctypes, os, signal, socket, stat, threading
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            def attempt(fn):
-                try:
-                    return "allowed:" + str(fn())
-                except Exception as e:
-                    return "denied:" + type(e).__name__
-            def call(ret):
-                if ret != 0:
-                    e = ctypes.get_errno()
-                    raise OSError(e, os.strerror(e))
-                return ret
+            let attacker = RuntimeFixture.attackPrelude + """
+            import signal, socket, stat, threading
             def second_chroot():
                 os.makedirs("/tmp/x", exist_ok=True)
                 os.chroot("/tmp/x")
@@ -80,7 +67,7 @@ final class RuntimeAttackTests: XCTestCase {
             // The handler's code is read when its container starts: aim it at this worker's zygote now.
             let zygotePid = w.zygotes[0]?.process?.processIdentifier ?? 0 // the root zygote (sh exec'd python)
             let aim = "ZYGOTE_PID, WORKER_PID, ZYGOTE_SOCKET = \(zygotePid), \(getpid()), \(String(reflecting: w.zygotes[0]?.socket ?? stateDir + "/none.sock"))\n"
-            try (aim + attacker).write(toFile: sources + "/attacker/handler.py", atomically: true, encoding: .utf8)
+            try fx.writeHandlers([("attacker", aim + attacker)])
             let (record, result) = try w.serveReturningResult(handler: 0, now: 2)
             XCTAssertEqual(record.error, "", preset)
             let out = try XCTUnwrap(result as? [String: Any], preset)
@@ -128,28 +115,21 @@ final class RuntimeAttackTests: XCTestCase {
             ("suicide", "import os, signal\nos.register_at_fork(before=lambda: os.kill(os.getpid(), signal.SIGKILL))\n"),
         ])
         let victim = "import builtins, sys\ndef f(event):\n    return {'spied': hasattr(builtins, 'SPIED'), 'spy_loaded': 'spy' in sys.modules}\n"
-        let sources = fx.dir + "/handlers"
-        for (name, code) in [("hr", "import raises\ndef f(e):\n    return 1\n"), ("he", "import exits\ndef f(e):\n    return 1\n"),
-                             ("hh", "import hangs\ndef f(e):\n    return 1\n"), ("hs", "import spy\ndef f(e):\n    return 'spy'\n"),
-                             ("hk", "import suicide\ndef f(e):\n    return 'k'\n"), ("victim", victim)] {
-            try Sys.mkdirs(sources + "/" + name)
-            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
-        }
+        let sources = try fx.writeHandlers([("hr", "import raises\ndef f(e):\n    return 1\n"), ("he", "import exits\ndef f(e):\n    return 1\n"),
+                                            ("hh", "import hangs\ndef f(e):\n    return 1\n"), ("hs", "import spy\ndef f(e):\n    return 'spy'\n"),
+                                            ("hk", "import suicide\ndef f(e):\n    return 'k'\n"), ("victim", victim)])
         let handlers = HandlerTable([Handler(id: "hr", customer: "a", packages: ["raises"]), Handler(id: "he", customer: "a", packages: ["exits"]),
                                      Handler(id: "hh", customer: "a", packages: ["hangs"]), Handler(id: "hs", customer: "a", packages: ["spy", "fast"]),
                                      Handler(id: "hk", customer: "a", packages: ["suicide"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
         var config = PolicyConfig.presets["all"]!
         config.importCache.threshold = 1 // a zygote for every handler's set at its first miss
         config.handlerCache.enabled = false
-        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
-        let planner = try Planner(config: config, catalog: catalog)
-        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
-        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
-        o.handlerSources = sources
-        o.requestTimeoutSeconds = 3
-        o.zygoteStartTimeoutSeconds = 3
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: fx.packages, options: o, python: fx.python)
+        let w = try fx.worker(handlers: handlers, config: config, handlerSources: sources) {
+            $0.requestTimeoutSeconds = 3
+            $0.zygoteStartTimeoutSeconds = 3
+        }
         defer { w.shutdown() }
+        let catalog = w.planner.catalog
         var log: [String] = []
         w.decisions = { log.append($0) }
         func victimIsClean(_ n: Int64) throws {
@@ -208,26 +188,8 @@ final class RuntimeAttackTests: XCTestCase {
         let fx0 = try RuntimeFixture()
         let secret = fx0.dir + "/host-secret.txt"
         try "host secret".write(toFile: secret, atomically: true, encoding: .utf8)
-        let attack = """
-        import ctypes, os, signal, socket
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        def attempt(fn):
-            try:
-                return "allowed:" + str(fn())
-            except Exception as e:
-                return "denied:" + type(e).__name__
-        def call(ret):
-            if ret != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-            return ret
-        def read(p):
-            with open(p) as f:
-                return f.read()[:20]
-        def write(p):
-            with open(p, "w") as f:
-                f.write("x")
-            return p
+        let attack = RuntimeFixture.attackPrelude + """
+        import signal, socket
         def escape():
             os.makedirs("/tmp/x", exist_ok=True)
             os.chroot("/tmp/x")
@@ -255,11 +217,8 @@ final class RuntimeAttackTests: XCTestCase {
         }
         """
         let fx = try RuntimeFixture(extra: [("evil", "WORKER_PID = \(getpid())\n" + attack)])
-        let sources = fx.dir + "/handlers"
-        try Sys.mkdirs(sources + "/victim"); try Sys.mkdirs(sources + "/evil")
-        try "import evil\ndef f(e):\n    return {'results': evil.RESULTS, 'pid': __import__('os').getpid()}\n"
-            .write(toFile: sources + "/evil/handler.py", atomically: true, encoding: .utf8)
-        try "def f(e):\n    return 'fine'\n".write(toFile: sources + "/victim/handler.py", atomically: true, encoding: .utf8)
+        let sources = try fx.writeHandlers([("evil", "import evil\ndef f(e):\n    return {'results': evil.RESULTS, 'pid': __import__('os').getpid()}\n"),
+                                            ("victim", "def f(e):\n    return 'fine'\n")])
         let handlers = HandlerTable([Handler(id: "evil", customer: "a", packages: ["evil"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
         var config = PolicyConfig.presets["all"]!
         config.importCache.threshold = 1
@@ -292,10 +251,8 @@ final class RuntimeAttackTests: XCTestCase {
         try RuntimeFixture.requireRuntime()
         let reaper = "import os, signal, threading, time\ndef _reap():\n    time.sleep(1.5)\n    os.kill(-1, signal.SIGKILL)\nthreading.Thread(target=_reap, daemon=True).start()\n"
         let fx = try RuntimeFixture(extra: [("reaper", reaper)])
-        let sources = fx.dir + "/handlers"
-        try Sys.mkdirs(sources + "/reaper"); try Sys.mkdirs(sources + "/victim")
-        try "import reaper\ndef f(e):\n    return 'r'\n".write(toFile: sources + "/reaper/handler.py", atomically: true, encoding: .utf8)
-        try "import fast\ndef f(e):\n    return {'ok': e.get('request')}\n".write(toFile: sources + "/victim/handler.py", atomically: true, encoding: .utf8)
+        let sources = try fx.writeHandlers([("reaper", "import reaper\ndef f(e):\n    return 'r'\n"),
+                                            ("victim", "import fast\ndef f(e):\n    return {'ok': e.get('request')}\n")])
         let handlers = HandlerTable([Handler(id: "reaper", customer: "a", packages: ["reaper"]), Handler(id: "victim", customer: "b", packages: ["fast"])])
         var config = PolicyConfig.presets["all"]!
         config.importCache.threshold = 1

@@ -43,17 +43,13 @@ final class RuntimeFaultTests: XCTestCase {
                                      downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
         let small = fx.dir + "/small-disk"
         try Sys.mkdirs(small)
-        let mounted = Glibc.mount("tmpfs", small, "tmpfs", 0, "size=4m") == 0
-        try XCTSkipUnless(mounted, "cannot mount a tmpfs here")
+        do { try Sys.mountTmpfs(small, megabytes: 4) } catch { throw XCTSkip("cannot mount a tmpfs here: \(error)") }
         defer { Sys.unmount(small) }
         let handlers = HandlerTable([Handler(id: "big", customer: "x", packages: ["big"]), Handler(id: "ok", customer: "y", packages: ["fast"]),
                                      Handler(id: "broken", customer: "z", packages: ["broken"])])
-        let catalog = Catalog(packages: Array(packages.values), handlers: handlers)
-        let planner = try Planner(config: PolicyConfig.presets["all"]!, catalog: catalog)
-        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
-        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = small
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: fx.python)
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["all"]!, packages: packages) { $0.packageDirectory = small }
         defer { w.shutdown() }
+        let catalog = w.planner.catalog
         let full = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
         XCTAssert(full.error.contains("No space left on device"), full.error)
         XCTAssertFalse(w.planner.installCache!.isInstalled(catalog.id(of: "big")!), "a failed install leaves the install cache")

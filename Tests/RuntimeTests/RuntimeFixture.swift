@@ -58,7 +58,11 @@ final class RuntimeFixture {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
-    func worker(handlers: HandlerTable, config: PolicyConfig, handlerSources: String? = nil) throws -> RuntimeWorker {
+    /// A worker over this fixture's packages (or `packages`), its state under the fixture's directory;
+    /// `edit` adjusts the options (limits, timeouts, sandbox) before it starts.
+    func worker(handlers: HandlerTable, config: PolicyConfig, handlerSources: String? = nil,
+                packages: [String: Package]? = nil, edit: (inout RuntimeOptions) -> Void = { _ in }) throws -> RuntimeWorker {
+        let packages = packages ?? self.packages
         let catalog = Catalog(packages: Array(packages.values), handlers: handlers, interpreterMemoryBytes: 10 << 20,
                               containerMemoryBytes: 1 << 20, interpreterStartNanos: 10_000_000)
         let planner = try Planner(config: config, catalog: catalog)
@@ -66,8 +70,45 @@ final class RuntimeFixture {
         o.stateDirectory = dir + "/state"
         o.packageDirectory = dir + "/packages"
         o.handlerSources = handlerSources
+        edit(&o)
         return try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: python)
     }
+
+    /// Writes handler sources (`DIR/<name>/handler.py`) for `RuntimeOptions.handlerSources`; returns DIR.
+    @discardableResult
+    func writeHandlers(_ handlers: [(name: String, code: String)]) throws -> String {
+        let sources = dir + "/handlers"
+        for (name, code) in handlers {
+            try Sys.mkdirs(sources + "/" + name)
+            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
+        }
+        return sources
+    }
+
+    /// Python helpers an attack's code starts with: `attempt(fn)` returns "allowed:<result>" or
+    /// "denied:<exception type>"; `call(ret)` raises OSError for a failed libc call; `read(p)`, `write(p)`.
+    static let attackPrelude = """
+    import ctypes, os
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    def attempt(fn):
+        try:
+            return "allowed:" + str(fn())
+        except Exception as e:
+            return "denied:" + type(e).__name__
+    def call(ret):
+        if ret != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+        return ret
+    def read(p):
+        with open(p) as f:
+            return f.read()[:20]
+    def write(p):
+        with open(p, "w") as f:
+            f.write("x")
+        return p
+
+    """
 
     /// Nothing of a run is left: no pipsqueak cgroup of it, no mount under its state, no process in it.
     static func assertNothingLeft(_ w: RuntimeWorker, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -9,7 +9,6 @@ final class RuntimeHostileTests: XCTestCase {
     func testMisbehavingHandlersAreContainedAndTheWorkerGoesOn() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        let sources = fx.dir + "/handlers"
         let hostile: [(String, String)] = [
             ("forkbomb", "import os\ndef f(event):\n    n = 0\n    try:\n        while True:\n            if os.fork() == 0:\n                import time\n                time.sleep(30)\n                os._exit(0)\n            n += 1\n    except OSError as e:\n        return {'forks': n, 'stopped_by': type(e).__name__}\n"),
             ("memhog", "def f(event):\n    hog = []\n    while True:\n        hog.append(bytearray(16 * 1024 * 1024))\n"),
@@ -22,20 +21,13 @@ final class RuntimeHostileTests: XCTestCase {
             // Finds its own channel (the one socket among its descriptors) and writes garbage on it.
             ("garbage", "import os, stat\ndef f(event):\n    for fd in range(3, 64):\n        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n                os.write(fd, b'\\xff\\xfe not json\\n')\n        except OSError:\n            pass\n    return 'after the garbage'\n"),
         ]
-        for (name, code) in hostile {
-            try Sys.mkdirs(sources + "/" + name)
-            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
-        }
+        let sources = try fx.writeHandlers(hostile.map { (name: $0.0, code: $0.1) })
         let handlers = HandlerTable(hostile.map { Handler(id: $0.0, customer: $0.0, packages: ["fast"]) })
-        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
-        let planner = try Planner(config: PolicyConfig.presets["all"]!, catalog: catalog)
-        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
-        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
-        o.handlerSources = sources
-        o.pidsLimit = 32
-        o.containerMemoryLimitBytes = 128 << 20
-        o.requestTimeoutSeconds = 3
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: fx.packages, options: o, python: fx.python)
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["all"]!, handlerSources: sources) {
+            $0.pidsLimit = 32
+            $0.containerMemoryLimitBytes = 128 << 20
+            $0.requestTimeoutSeconds = 3
+        }
         defer { w.shutdown() }
         func good(_ n: Int64) throws {
             let (r, result) = try w.serveReturningResult(handler: 4, now: n)

@@ -45,24 +45,9 @@ final class RuntimeSecurityTests: XCTestCase {
     func testAHandlerSeesOnlyItsOwnReadOnlyWorld() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        let sources = fx.dir + "/handlers"
         let stateDir = fx.dir + "/state"
-        try Sys.mkdirs(sources + "/spy"); try Sys.mkdirs(sources + "/victim")
-        try "SECRET = 'victim-code'\ndef f(event):\n    return 'ok'\n".write(toFile: sources + "/victim/handler.py", atomically: true, encoding: .utf8)
-        let spy = """
-        import os
-        def attempt(fn):
-            try:
-                return "allowed:" + str(fn())
-            except Exception as e:
-                return "denied:" + type(e).__name__
-        def read(p):
-            with open(p) as f:
-                return f.read()[:20]
-        def write(p):
-            with open(p, "w") as f:
-                f.write("x")
-            return p
+        let victimCode = try fx.writeHandlers([("victim", "SECRET = 'victim-code'\ndef f(event):\n    return 'ok'\n")]) + "/victim/handler.py"
+        let spy = RuntimeFixture.attackPrelude + """
         def climb():
             for _ in range(20):
                 os.chdir("..")
@@ -70,7 +55,7 @@ final class RuntimeSecurityTests: XCTestCase {
         def f(event):
             return {
                 "own_code": attempt(lambda: read("/handler/handler.py")),
-                "victim_code": attempt(lambda: read(\(String(reflecting: sources + "/victim/handler.py")))),
+                "victim_code": attempt(lambda: read(\(String(reflecting: victimCode)))),
                 "shadow": attempt(lambda: read("/etc/shadow")),
                 "state_dir": attempt(lambda: os.listdir(\(String(reflecting: stateDir)))),
                 "root_cache": attempt(lambda: os.listdir("/root/.cache")),
@@ -82,7 +67,7 @@ final class RuntimeSecurityTests: XCTestCase {
                 "pid": os.getpid(),
             }
         """
-        try spy.write(toFile: sources + "/spy/handler.py", atomically: true, encoding: .utf8)
+        let sources = try fx.writeHandlers([("spy", spy)])
         let handlers = HandlerTable([Handler(id: "spy", customer: "evil", packages: ["fast"]),
                                      Handler(id: "victim", customer: "good", packages: ["fast"])])
         for preset in ["all", "none"] { // through a zygote fork, and through a cold start
@@ -92,7 +77,7 @@ final class RuntimeSecurityTests: XCTestCase {
             let (record, result) = try w.serveReturningResult(handler: 0, now: 2)
             XCTAssertEqual(record.error, "", preset)
             let out = try XCTUnwrap(result as? [String: Any], preset)
-            XCTAssert((out["own_code"] as? String ?? "").hasPrefix("allowed:import os"), preset)
+            XCTAssert((out["own_code"] as? String ?? "").hasPrefix("allowed:" + RuntimeFixture.attackPrelude.prefix(10)), preset)
             for k in ["victim_code", "shadow", "state_dir", "root_cache"] {
                 XCTAssertEqual(out[k] as? String, "denied:FileNotFoundError", "\(preset) \(k)")
             }

@@ -44,12 +44,7 @@ final class RuntimeTierTests: XCTestCase {
         var c = PolicyConfig.presets["all"]!
         c.handlerCache.enabled = false
         c.importCache.threshold = 1
-        let catalog = Catalog(packages: Array(fx.packages.values), handlers: handlers)
-        var o = RuntimeOptions(wheelhouse: fx.wheelhouse)
-        o.stateDirectory = fx.dir + "/state"; o.packageDirectory = fx.dir + "/packages"
-        o.sandboxZygotes = false
-        let w = try RuntimeWorker(planner: try Planner(config: c, catalog: catalog), handlers: handlers, packages: fx.packages,
-                                  options: o, python: fx.python)
+        let w = try fx.worker(handlers: handlers, config: c) { $0.sandboxZygotes = false }
         defer { w.shutdown() }
         XCTAssertNil(w.zygoteView)
         XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
@@ -60,10 +55,7 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
         // A sandbox that cannot be set up (here: a uid no user namespace can map) fails the start with a
         // clear error that names the way out, and leaves nothing behind.
-        o.sandboxZygotes = true
-        o.zygoteHostUID = UInt32.max
-        XCTAssertThrowsError(try RuntimeWorker(planner: try Planner(config: c, catalog: catalog), handlers: handlers,
-                                               packages: fx.packages, options: o, python: fx.python)) { e in
+        XCTAssertThrowsError(try fx.worker(handlers: handlers, config: c) { $0.zygoteHostUID = UInt32.max }) { e in
             XCTAssert("\(e)".contains("--no-zygote-sandbox"), "\(e)")
         }
         let cg = try Cgroups.detect()

@@ -40,12 +40,17 @@ def mount(src, target, fstype, flags, data=None):
                        ctypes.c_ulong(flags), data.encode() if data else None), "mount %s on %s" % (src, target))
 
 
+def join_cgroups(procs_files):
+    """Moves this process into the groups whose `cgroup.procs` files are given (one per hierarchy)."""
+    for procs in procs_files:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+
+
 def enter(c, t=None):
     """Join the container's cgroups and unshare new mount/uts/ipc/pid namespaces. On cgroup v1, joining
     waits for an RCU grace period (often 10-30 ms), which is why zygotes prepare a standby child ahead."""
-    for procs in c.get("cgroup_procs", []):
-        with open(procs, "w") as f:
-            f.write(str(os.getpid()))
+    join_cgroups(c.get("cgroup_procs", []))
     if t is not None:
         t["joined"] = now()
     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
@@ -64,6 +69,20 @@ def fork_into_pid_namespace(wait_child=False):
         os._exit(0)
 
 
+def bind(host, target, writable, ro_flags):
+    """Bind-mounts `host` (recursively) on `target`, creating the mount point if it is missing (it may lie
+    in a tmpfs just mounted), then remounts it read-only with `ro_flags` unless `writable`."""
+    if not os.path.lexists(target):
+        if os.path.isdir(host):
+            os.makedirs(target)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+    mount(host, target, None, MS_BIND | MS_REC)
+    if not writable:
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | ro_flags)
+
+
 def build_root(c, t=None):
     """Private mount propagation, the container's read-only root with its bind mounts and a tmpfs /tmp,
     then chroot into it."""
@@ -74,16 +93,7 @@ def build_root(c, t=None):
     # /tmp first: a mount below /tmp (a state directory under /tmp) must not be hidden by it.
     mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % c.get("tmp_mb", 16))
     for host, inside, writable in c.get("mounts", []):
-        target = root + inside
-        if not os.path.lexists(target):
-            if os.path.isdir(host):
-                os.makedirs(target)
-            else:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                open(target, "a").close()
-        mount(host, target, None, MS_BIND | MS_REC)
-        if not writable:
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        bind(host, root + inside, writable, MS_NOSUID | MS_NODEV)
     mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     if t is not None:
         t["mounted"] = now()
@@ -151,10 +161,9 @@ def seccomp_program(denied=DENIED_SYSCALLS_X86_64, filter_clone_namespaces=True)
     LD_W_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
     ALLOW, KILL, ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
     prog = [(LD_W_ABS, 0, 0, 4), (JEQ, 1, 0, 0xC000003E), (RET, 0, 0, KILL), (LD_W_ABS, 0, 0, 0)]
-    # Layout after the checks below: [clone3 → ENOSYS] [clone → flags test] ... then the three returns.
     # The checks, then the tail [ALLOW] [load clone flags] [test namespace flags] [ALLOW] [EPERM] [ENOSYS];
     # a BPF jump offset counts from the instruction after the jump.
-    body = [("x32",)] + [("nr", nr) for nr in denied] + [("clone3",), ("clone",)]
+    body = [("x32",)] + [("nr", nr) for nr in denied] + [("clone3",)] + ([("clone",)] if filter_clone_namespaces else [])
     tail_start = len(prog) + len(body)
     _, ld_args, jset, _, deny, enosys = range(tail_start, tail_start + 6)
     for b in body:
@@ -165,10 +174,8 @@ def seccomp_program(denied=DENIED_SYSCALLS_X86_64, filter_clone_namespaces=True)
             prog.append((JEQ, deny - here - 1, 0, b[1]))
         elif b[0] == "clone3":
             prog.append((JEQ, enosys - here - 1, 0, SYS_CLONE3))
-        elif filter_clone_namespaces:
-            prog.append((JEQ, ld_args - here - 1, 0, SYS_CLONE))
         else:
-            prog.append((JEQ, 0, 0, SYS_CLONE))  # no test: falls through to ALLOW
+            prog.append((JEQ, ld_args - here - 1, 0, SYS_CLONE))
     prog += [(RET, 0, 0, ALLOW), (LD_W_ABS, 0, 0, 16), (JSET, deny - jset - 1, 0, CLONE_NS_FLAGS),
              (RET, 0, 0, ALLOW), (RET, 0, 0, ERRNO | EPERM), (RET, 0, 0, ERRNO | ENOSYS)]
     assert all(0 <= jt < 256 for _, jt, _, _ in prog)
@@ -183,7 +190,7 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-_prepared = None  # (seccomp fprog and its array, capset header and data), built once; forks inherit it
+_prepared = None  # (/dev/null fd, seccomp program, capset header and data, kept mask), built once; forks inherit it
 _bounding_dropped = False
 
 
@@ -192,12 +199,9 @@ def prepare_hardening():
     global _prepared
     if _prepared is None:
         kept = sum(1 << c for c in _kept_caps)
-        fprog = arr = None
-        if os.uname().machine == "x86_64":
-            prog = seccomp_program()
-            arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
-            fprog = _SockFprog(len(prog), ctypes.cast(arr, ctypes.POINTER(_SockFilter)))
-        _prepared = (fprog, arr, _CapHeader(0x20080522, 0), (_CapData * 2)(_CapData(kept, kept, 0), _CapData(0, 0, 0)), kept)
+        fprog = build_filter(seccomp_program()) if os.uname().machine == "x86_64" else None
+        # /dev/null opened once here: a forked child dup2()s it onto stdin/stdout instead of opening its own.
+        _prepared = (os.open("/dev/null", os.O_RDWR), fprog, _CapHeader(0x20080522, 0), (_CapData * 2)(_CapData(kept, kept, 0), _CapData(0, 0, 0)), kept)
     return _prepared
 
 
@@ -217,11 +221,20 @@ def drop_bounding_set():
     _bounding_dropped = True
 
 
-def install_filter(prog):
+def build_filter(prog):
+    """A `sock_fprog` for `prog` (its instruction array stays alive as an attribute of it)."""
     arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), ctypes.cast(arr, ctypes.POINTER(_SockFilter)))
+    fprog._instructions = arr
+    return fprog
+
+
+def install_filter(fprog):
+    """Forbids gaining privileges, then installs the seccomp filter `fprog` (None: none on this
+    architecture); a filter stacks on any installed before."""
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-    _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(SECCOMP)")
+    if fprog is not None:
+        _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(SECCOMP)")
 
 
 SYS_PIVOT_ROOT, MNT_DETACH = 155, 2
@@ -242,16 +255,7 @@ def enter_zygote_sandbox(view, t=None):
     mount(root, root, None, MS_BIND | MS_REC)
     mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     for host, inside, writable in view["mounts"]:
-        target = root + inside
-        if not os.path.lexists(target):  # under /tmp, now the private tmpfs
-            if os.path.isdir(host):
-                os.makedirs(target)
-            else:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                open(target, "a").close()
-        mount(host, target, None, MS_BIND | MS_REC)
-        if not writable:
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        bind(host, root + inside, writable, 0)
     os.makedirs(root + "/.oldroot", exist_ok=True)
     os.chdir(root)
     _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b".oldroot"), "pivot_root")
@@ -269,8 +273,8 @@ def enter_zygote_sandbox(view, t=None):
     os.setresuid(0, 0, 0)
     # No CAP_KILL for zygotes (nor, inherited, for containers): a zygote can then signal only processes of
     # its own uid, the other zygotes, never a container (those switch to _container_uid in harden).
-    global _container_uid, _kept_caps, _prepared
-    _check(_libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(CAP_KILL), 0, 0, 0), "prctl(CAPBSET_DROP kill)")
+    # (The bounding set loses it with the rest when zygote_main calls drop_bounding_set next.)
+    global _container_uid, _kept_caps
     hdr, cur = _CapHeader(0x20080522, 0), (_CapData * 2)()
     _check(_libc.capget(ctypes.byref(hdr), cur), "capget")
     cur[0].effective &= ~(1 << CAP_KILL)
@@ -278,10 +282,9 @@ def enter_zygote_sandbox(view, t=None):
     cur[0].inheritable &= ~(1 << CAP_KILL)
     _check(_libc.capset(ctypes.byref(hdr), cur), "capset")
     _container_uid = 1
-    _kept_caps = tuple(c for c in KEPT_CAPS if c != CAP_KILL)
-    _prepared = None
+    _kept_caps = tuple(c for c in KEPT_CAPS if c != CAP_KILL)  # prepare_hardening, called next, uses it
     if os.uname().machine == "x86_64":
-        install_filter(seccomp_program(DENIED_SYSCALLS_ZYGOTE_X86_64, filter_clone_namespaces=False))
+        install_filter(build_filter(seccomp_program(DENIED_SYSCALLS_ZYGOTE_X86_64, filter_clone_namespaces=False)))
 
 
 def harden(keep_fds):
@@ -289,14 +292,12 @@ def harden(keep_fds):
     descriptor but `keep_fds` and stderr (stdin/stdout inherited from a zygote become /dev/null), drop the
     capabilities a handler never needs from the bounding, effective and permitted sets, forbid gaining
     privileges, and install the seccomp filter. Returns what was applied (the ready message reports it)."""
-    fprog, _, hdr, data, kept = prepare_hardening()
+    null, fprog, hdr, data, kept = prepare_hardening()
     keep = set(keep_fds) | {2}
-    null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1):
         if fd not in keep:
             os.dup2(null, fd)
             keep.add(fd)
-    os.close(null)
     lo = 0
     for fd in sorted(keep) + [1 << 20]:  # close the gaps between kept descriptors (/proc is not mounted)
         if fd > lo:
@@ -308,10 +309,9 @@ def harden(keep_fds):
         os.setresgid(_container_uid, _container_uid, _container_uid)
         os.setresuid(_container_uid, _container_uid, _container_uid)
     _check(_libc.capset(ctypes.byref(hdr), data), "capset")
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    install_filter(fprog)
     applied = {"caps": kept}
     if fprog is not None:
-        _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(SECCOMP)")
         applied["seccomp"] = len(DENIED_SYSCALLS_X86_64)
     return applied
 
@@ -444,9 +444,7 @@ def zygote_main(c):
             os._exit(1)
     prepare_hardening()
     drop_bounding_set()
-    for procs in c.get("cgroup_procs", []):
-        with open(procs, "w") as f:
-            f.write(str(os.getpid()))
+    join_cgroups(c.get("cgroup_procs", []))
     t0 = now()
     try:
         import_all(c.get("paths", []), c.get("imports", []))
@@ -509,9 +507,7 @@ def zygote_main(c):
                 try:
                     sub = req["zygote"]
                     os.setsid()
-                    for procs in sub.get("cgroup_procs", []):  # its own group before any import runs
-                        with open(procs, "w") as f:
-                            f.write(str(os.getpid()))
+                    join_cgroups(sub.get("cgroup_procs", []))  # its own group before any import runs
                     import_all(sub.get("paths", []), sub.get("imports", []))
                     conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
                     conn.close()
