@@ -14,20 +14,7 @@ final class CompareTests: XCTestCase {
         let dir = "/tmp/pipsqueak-compare-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wheelhouse = dir + "/wheelhouse"
-        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
-        let python = try PythonInterpreter.resolve()
-        let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
-        var table = PackageTable()
-        for (name, code) in [("alpha", "import time\ntime.sleep(0.02)\n"), ("beta", "V = 2\n")] {
-            try FileManager.default.createDirectory(atPath: dir + "/src-\(name)", withIntermediateDirectories: true)
-            try code.write(toFile: dir + "/src-\(name)/\(name).py", atomically: true, encoding: .utf8)
-            let r = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, name, "1.0", "", dir + "/src-\(name)"],
-                                         environment: PythonInterpreter.cleanEnvironment())
-            XCTAssert(r.succeeded, r.stderr)
-            table.insert(Package(name: name, version: "1.0", topLevelModules: [name], wheelBytes: 1000, installedBytes: 4096,
-                                 downloadMillis: 1, installMillis: 1, importMillis: name == "alpha" ? 20 : 1, importMemoryBytes: 1 << 20))
-        }
-        try table.write(path: dir + "/packages.csv", comments: ["test"])
+        try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20), ("beta", "V = 2\n", 1)])
         let sets = HandlerSets(rows: [.init(repo: "a", packages: ["alpha"]), .init(repo: "b", packages: ["alpha", "beta"]), .init(repo: "c", packages: ["beta"])])
         let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 6, rate: 4, seconds: 10, seed: 2)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])

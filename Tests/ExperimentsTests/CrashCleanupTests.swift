@@ -15,17 +15,7 @@ final class CrashCleanupTests: XCTestCase {
         let dir = "/tmp/pipsqueak-crash-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wheelhouse = dir + "/wheelhouse"
-        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
-        let python = try PythonInterpreter.resolve()
-        let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
-        try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
-        try "V = 1\n".write(toFile: dir + "/src/tiny.py", atomically: true, encoding: .utf8)
-        XCTAssert(try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, "tiny", "1.0", "", dir + "/src"],
-                                       environment: PythonInterpreter.cleanEnvironment()).succeeded)
-        var table = PackageTable()
-        table.insert(Package(name: "tiny", version: "1.0", topLevelModules: ["tiny"], wheelBytes: 1000, installedBytes: 4096,
-                             downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 1 << 20))
-        try table.write(path: dir + "/packages.csv", comments: ["test"])
+        try TinyWheels.make(in: dir, [("tiny", "V = 1\n", 1)])
         let (hs, body) = try TraceGenerator.microbenchmark(package: "tiny", handlers: 20, rate: 20, seconds: 60, seed: 1)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
 
