@@ -140,10 +140,18 @@ public struct Cgroup: Sendable {
         guard dirs.contains(where: Sys.exists) else { return }
         try? thaw()
         let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
+        var killed = Set<Int32>()
+        defer {
+            // The killed processes that are ours to reap (direct children, or orphans handed to this process
+            // as subreaper: every container's pid 1) are reaped here, else each would stay a zombie for as
+            // long as the worker runs. A dying process drops out of cgroup.procs before it can be reaped, so
+            // this waits for each one to finish dying, within the deadline.
+            for p in killed { while !Sys.reap(p) && Sys.monotonicNanos() < deadline { Sys.sleep(micros: 200) } }
+        }
         while true {
             let ps = pids()
             if ps.isEmpty { break }
-            for p in ps { Sys.kill(p, SIGKILL); Sys.reap(p) }
+            for p in ps { Sys.kill(p, SIGKILL); killed.insert(p); Sys.reap(p) }
             if Sys.monotonicNanos() > deadline {
                 throw RuntimeError.unavailable("cgroup \(name) still has processes \(ps) after SIGKILL")
             }
@@ -154,7 +162,7 @@ public struct Cgroup: Sendable {
         for d in dirs {
             while true {
                 do { try Sys.rmdir(d); break } catch RuntimeError.system(_, let e, _) where e == EBUSY && Sys.monotonicNanos() < deadline {
-                    for p in pids() { Sys.kill(p, SIGKILL); Sys.reap(p) }
+                    for p in pids() { Sys.kill(p, SIGKILL); killed.insert(p); Sys.reap(p) }
                     Sys.sleep(micros: 2000)
                 }
             }

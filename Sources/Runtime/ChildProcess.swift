@@ -1,10 +1,79 @@
 import Foundation
+import CSys
+
+/// A program started by this process with posix_spawn and reaped by this process.
+///
+/// Not Foundation's `Process`: Foundation learns of an exit only when every holder of a descriptor the
+/// child inherited has closed it, then reaps with a *blocking* waitpid on its one manager thread. A zygote's
+/// descendants keep such a descriptor; and once any other code had reaped a pid (as killing a cgroup's
+/// processes must) and the pid was reused, that manager thread blocked on the new process and every later
+/// wait in the program waited for ever. Here each child's exit is awaited by the caller with a pidfd,
+/// bounded, and reaped exactly once.
+public final class SpawnedProcess: @unchecked Sendable {
+    public let pid: Int32
+    /// Exit code, or 128 + the signal that ended it; nil while it runs.
+    public private(set) var status: Int32?
+    private let reapsItself: Bool
+
+    /// Starts `executable` (a path) with `arguments`. Descriptors `stdin`, `stdout`, `stderr` become its
+    /// 0, 1, 2 (-1: /dev/null); nothing else is inherited. `environment` replaces the inherited one.
+    /// - Parameter awaited: the caller will `wait` for it (its status matters), so `Sys.reapZombieChildren`
+    ///   leaves it alone; otherwise that reaper takes it once it has exited.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, currentDirectory: String? = nil,
+                awaited: Bool = true) throws {
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        // Registered in the same critical section as the spawn, so the reaper can never see it unregistered.
+        let r: Int32 = Sys.children.withLock { awaitedPids in
+            let r = pipsqueak_spawn(executable, argv, envp, stdin, stdout, stderr, currentDirectory, &pid)
+            if r == 0 && awaited { awaitedPids.insert(pid) }
+            return r
+        }
+        guard r == 0 else { throw RuntimeError.system(call: "posix_spawn", errno: r, path: executable) }
+        self.pid = pid
+        self.reapsItself = awaited
+    }
+
+    /// Waits up to `timeoutSeconds` (nil: no limit) for it to exit, and reaps it. Returns whether it exited.
+    @discardableResult
+    public func wait(timeoutSeconds: Double? = nil) -> Bool {
+        if status != nil { return true }
+        let ms = timeoutSeconds.map { Int32(max(0, min($0 * 1000, 2e9))) } ?? -1
+        let r = pipsqueak_wait_exit(pid, ms)
+        if r == 0 { return false }
+        var st: Int32 = 0
+        while true {
+            let w = waitpid(pid, &st, 0)
+            if w < 0 && errno == EINTR { continue }
+            if w == pid {
+                let sig = st & 0x7f
+                status = sig == 0 ? (st >> 8) & 0xff : 128 + sig
+            } else {
+                status = -1 // reaped elsewhere: nothing to report
+            }
+            break
+        }
+        if reapsItself { Sys.children.withLock { $0.remove(pid) } }
+        return true
+    }
+
+    /// Whether it has not exited yet (does not reap).
+    public var isRunning: Bool { status == nil && pipsqueak_wait_exit(pid, 0) == 0 }
+
+    /// Sends `signal` unless it has already been reaped (its pid may then belong to another process).
+    public func signal(_ signal: Int32) { if status == nil { _ = Glibc.kill(pid, signal) } }
+}
 
 /// Runs a program to completion and captures what it printed, timing it with the monotonic clock.
 /// Used for helper programs (pip, Python measurement scripts); the runtime's own containers are made by
 /// the sandbox code, not here.
 public struct ChildProcess {
     public struct Result: Sendable {
+        /// Exit code, or 128 + the signal that ended it.
         public var status: Int32
         public var stdout: String
         public var stderr: String
@@ -18,41 +87,30 @@ public struct ChildProcess {
         }
     }
 
-    /// Runs `executable` with `arguments`. `environment` replaces the inherited one when given.
+    /// Runs `executable` (a path) with `arguments`. `environment` replaces the inherited one when given.
     /// - Parameter timeoutSeconds: the child is killed (SIGKILL) after this long.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            currentDirectory: String? = nil, timeoutSeconds: Double = 600) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let e = environment { p.environment = e }
-        if let d = currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: d) }
-        let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("pipsqueak-out-\(UUID().uuidString)")
-        let errURL = dir.appendingPathComponent("pipsqueak-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        let dir = NSTemporaryDirectory()
+        let outPath = dir + "/pipsqueak-out-\(UUID().uuidString)", errPath = dir + "/pipsqueak-err-\(UUID().uuidString)"
+        let out = open(outPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard out >= 0 else { throw RuntimeError.system(call: "open", errno: errno, path: outPath) }
+        let err = open(errPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard err >= 0 else { let e = errno; Sys.close(out); unlink(outPath); throw RuntimeError.system(call: "open", errno: e, path: errPath) }
+        defer { Sys.close(out); Sys.close(err); unlink(outPath); unlink(errPath) }
         let start = DispatchTime.now().uptimeNanoseconds
-        try p.run()
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
+        let p = try SpawnedProcess(executable, arguments, environment: environment, stdout: out, stderr: err,
+                                   currentDirectory: currentDirectory)
         var timedOut = false
-        if done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
+        if !p.wait(timeoutSeconds: timeoutSeconds) {
             timedOut = true
-            Sys.kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.signal(SIGKILL)
+            p.wait(timeoutSeconds: 30)
         }
-        p.waitUntilExit()
         let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - start)
-        try? out.close(); try? err.close()
-        return Result(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+        return Result(status: p.status ?? -1,
+                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
                       elapsedNanos: elapsed, timedOut: timedOut)
     }
 }

@@ -85,7 +85,8 @@ public final class RuntimeWorker {
         let id: Int64
         let socket: String
         let cgroup: Cgroup
-        var process: Process?
+        /// A root zygote's process id (the shell that joined its cgroup, exec'd into Python).
+        var pid: Int32?
         /// The pooled cgroup its standby child already sits in (nil: none prepared).
         var standby: Cgroup?
         init(id: Int64, socket: String, cgroup: Cgroup) { self.id = id; self.socket = socket; self.cgroup = cgroup }
@@ -95,7 +96,6 @@ public final class RuntimeWorker {
         let id: Int64
         let cgroup: Cgroup
         let channel: LineChannel
-        var process: Process?
         init(id: Int64, cgroup: Cgroup, channel: LineChannel) {
             self.id = id; self.cgroup = cgroup; self.channel = channel
         }
@@ -264,6 +264,7 @@ public final class RuntimeWorker {
             }
         }
         try? refillCgroupPool()
+        Sys.reapZombieChildren() // containers whose process ended by itself (an exit, an OOM kill)
     }
 
     /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
@@ -289,7 +290,6 @@ public final class RuntimeWorker {
         r.createNanos = t1 - t0
         do {
             let channel: LineChannel
-            var process: Process? = nil
             if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid] {
                 let fd: Int32
                 do { fd = try Sys.connectUnix(z.socket) } catch {
@@ -299,9 +299,7 @@ public final class RuntimeWorker {
                 channel = LineChannel(readFD: fd, writeFD: fd)
                 try channel.send(["op": "fork", "container": containerConfig, "paths": paths, "imports": imports])
             } else {
-                let (p, ch) = try spawn(mode: "cold", config: ["container": containerConfig, "paths": paths, "imports": imports], cgroup: group)
-                process = p
-                channel = ch
+                channel = try spawn(mode: "cold", config: ["container": containerConfig, "paths": paths, "imports": imports], cgroup: group).channel
             }
             channel.maxLineBytes = options.maxReplyBytes
             let ready: [String: Any]
@@ -331,7 +329,6 @@ public final class RuntimeWorker {
             r.importNanos = stamp("imported") - entered
             r.initNanos = stamp("initialized") - stamp("imported")
             let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
-            handle.process = process
             containers[plan.container] = handle
             return handle
         } catch {
@@ -386,28 +383,31 @@ public final class RuntimeWorker {
 
     /// Starts the worker script in `mode` with a pipe pair as its protocol channel. With `cgroup`, a shell
     /// joins it first and then becomes the interpreter, so everything the interpreter touches, its start-up
-    /// included, is charged to that group.
-    func spawn(mode: String, config: [String: Any], cgroup: Cgroup? = nil) throws -> (Process, LineChannel) {
-        let p = Process()
+    /// included, is charged to that group. Nothing waits for the process: it ends with its cgroup, and
+    /// whoever reaps it (`Cgroup.destroy` or `Sys.reapZombieChildren`) needs no status.
+    func spawn(mode: String, config: [String: Any], cgroup: Cgroup? = nil) throws -> (pid: Int32, channel: LineChannel) {
+        let executable: String, arguments: [String], environment: [String: String]
         if let g = cgroup {
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", "for f in $PIPSQUEAK_PROCS; do echo $$ > \"$f\" || exit 99; done; exec \"$0\" \"$@\"", python.executable]
+            executable = "/bin/sh"
+            arguments = ["-c", "for f in $PIPSQUEAK_PROCS; do echo $$ > \"$f\" || exit 99; done; exec \"$0\" \"$@\"", python.executable]
                 + (try script.arguments(mode: mode, config: config))
-            p.environment = PythonInterpreter.cleanEnvironment(extra: ["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")])
+            environment = PythonInterpreter.cleanEnvironment(extra: ["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")])
         } else {
-            p.executableURL = URL(fileURLWithPath: python.executable)
-            p.arguments = try script.arguments(mode: mode, config: config)
-            p.environment = PythonInterpreter.cleanEnvironment()
+            executable = python.executable
+            arguments = try script.arguments(mode: mode, config: config)
+            environment = PythonInterpreter.cleanEnvironment()
         }
-        let toChild = Pipe(), fromChild = Pipe()
-        p.standardInput = toChild
-        p.standardOutput = fromChild
-        p.standardError = FileHandle.standardError
-        try p.run()
-        let ch = LineChannel(readFD: try Sys.dup(fromChild.fileHandleForReading.fileDescriptor), writeFD: try Sys.dup(toChild.fileHandleForWriting.fileDescriptor))
-        try? toChild.fileHandleForWriting.close(); try? fromChild.fileHandleForReading.close()
-        try? toChild.fileHandleForReading.close(); try? fromChild.fileHandleForWriting.close()
-        return (p, ch)
+        let toChild = try Sys.pipe(), fromChild = try Sys.pipe()
+        defer { Sys.close(toChild.read); Sys.close(fromChild.write) }
+        let p: SpawnedProcess
+        do {
+            p = try SpawnedProcess(executable, arguments, environment: environment, stdin: toChild.read,
+                                   stdout: fromChild.write, stderr: 2, awaited: false)
+        } catch {
+            Sys.close(toChild.write); Sys.close(fromChild.read)
+            throw error
+        }
+        return (p.pid, LineChannel(readFD: fromChild.read, writeFD: toChild.write))
     }
 
     func handlerDirectory(_ h: Int32) throws -> String {
@@ -483,8 +483,8 @@ public final class RuntimeWorker {
             if let view = zygoteView {
                 config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
             }
-            let (p, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
-            handle.process = p
+            let (pid, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
+            handle.pid = pid
             var first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
             if let pid = first["userns"] as? Int {
                 // It is in its new user namespace: map its root to the zygotes' unprivileged host uid.
@@ -504,12 +504,17 @@ public final class RuntimeWorker {
             }
             try ZygoteBuildError.check(first, zygote: z.id)
         }
-        // Wait until the socket answers (the child zygote binds after reporting ready).
-        for _ in 0..<2000 {
-            if let fd = try? Sys.connectUnix(handle.socket) {
+        // Wait until the socket answers (the child zygote binds after reporting ready), within the start
+        // timeout: a zygote that never answers is a failed build, not a wait.
+        let deadline = Sys.monotonicNanos() + Int64(options.zygoteStartTimeoutSeconds * 1e9)
+        while true {
+            let left = Double(deadline - Sys.monotonicNanos()) / 1e9
+            guard left > 0 else {
+                throw ZygoteBuildError(zygote: z.id, message: "its socket did not answer within \(options.zygoteStartTimeoutSeconds) s", module: nil)
+            }
+            if let fd = try? Sys.connectUnix(handle.socket, timeoutSeconds: left) {
                 let ch = LineChannel(readFD: fd, writeFD: fd)
-                try? ch.send(["op": "ping"])
-                if (try? ch.receive(timeoutSeconds: 5)) != nil { break }
+                if (try? ch.send(["op": "ping"])) != nil, (try? ch.receive(timeoutSeconds: left)) != nil { break }
             }
             Sys.sleep(micros: 1000)
         }
@@ -603,7 +608,7 @@ public final class RuntimeWorker {
         guard let c = containers.removeValue(forKey: id) else { return }
         c.channel.close()
         try? c.cgroup.destroy()
-        c.process?.waitUntilExit()
+        Sys.reapZombieChildren()
     }
 
     func destroyZygote(_ id: Int64) {
@@ -611,7 +616,7 @@ public final class RuntimeWorker {
         try? z.standby?.destroy()
         try? z.cgroup.destroy()
         store.removePrivate(owner: "z\(id)")
-        if let p = z.process { p.waitUntilExit() }
+        Sys.reapZombieChildren()
         try? FileManager.default.removeItem(atPath: z.socket)
     }
 
@@ -630,6 +635,7 @@ public final class RuntimeWorker {
         try? FileManager.default.removeItem(atPath: runDir)
         try? FileManager.default.removeItem(atPath: packageDir)
         if cgroups.leftovers().isEmpty { cgroups.removeParent() }
+        Sys.reapZombieChildren()
     }
 
     /// Asks a container's process for its `sys.modules` (tests check the subset rule with it).

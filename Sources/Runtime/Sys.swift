@@ -79,12 +79,25 @@ public enum Sys {
     /// Sleeps for `micros` microseconds.
     public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
 
+    /// A pipe, both ends close-on-exec.
+    public static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipsqueak_pipe_cloexec(&fds) == 0 else { throw RuntimeError.system(call: "pipe2", errno: errno, path: nil) }
+        return (fds[0], fds[1])
+    }
+
     /// A new descriptor for the same open file.
     public static func dup(_ fd: Int32) throws -> Int32 { try retry("dup") { Glibc.dup(fd) } }
 
-    /// Reaps `pid` if it has exited (it must be our child, or an orphan given to us as subreaper).
+    /// Reaps `pid` if it has exited (it must be our child, or an orphan given to us as subreaper). Returns
+    /// whether it is gone or not ours to reap: a child someone awaits (`children`) is left to that caller.
     @discardableResult
     public static func reap(_ pid: Int32, wait: Bool = false) -> Bool {
+        if children.withLock({ $0.contains(pid) }) { return true }
+        return reapUnchecked(pid, wait: wait)
+    }
+
+    static func reapUnchecked(_ pid: Int32, wait: Bool = false) -> Bool {
         var status: Int32 = 0
         while true {
             let r = waitpid(pid, &status, wait ? 0 : WNOHANG)
@@ -99,34 +112,84 @@ public enum Sys {
         _ = pipsqueak_set_child_subreaper()
     }
 
+    /// Pids of children whose starter waits for them itself (`SpawnedProcess` with `awaited`): the
+    /// reaper below leaves them alone so their exit status reaches that caller.
+    public static let children = PidSet()
+
+    /// Reaps every child of this process that has exited, except those someone awaits: the processes the
+    /// runtime starts and does not wait for, and the orphans handed to it as subreaper (every container's
+    /// pid 1, once the intermediate that forked it has exited). Killed ones are reaped by `Cgroup.destroy`;
+    /// this takes the ones that died by themselves. Returns how many it reaped.
+    @discardableResult
+    public static func reapZombieChildren() -> Int {
+        var reaped = 0
+        children.withLock { awaited in
+            for pid in childPids() where !awaited.contains(pid) && state(of: pid) == "Z" {
+                if reapUnchecked(pid) { reaped += 1 }
+            }
+        }
+        return reaped
+    }
+
+    /// This process's children (all threads'), from /proc/self/task/*/children.
+    static func childPids() -> [Int32] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        var out: [Int32] = []
+        for t in tasks {
+            guard let s = try? readFile("/proc/self/task/\(t)/children") else { continue }
+            out += s.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return out
+    }
+
+    /// The state letter of `pid` in /proc (R, S, D, Z, ...), nil when it is gone.
+    public static func state(of pid: Int32) -> Character? {
+        guard let s = try? readFile("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")"),
+              s.distance(from: close, to: s.endIndex) > 2 else { return nil }
+        return s[s.index(close, offsetBy: 2)]
+    }
+
     public static func isAlive(_ pid: Int32) -> Bool {
         guard Glibc.kill(pid, 0) == 0 else { return false }
         // A zombie still answers kill(0); look at its state.
-        if let s = try? readFile("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") {
-            let state = s[s.index(close, offsetBy: 2)]
-            return state != "Z" && state != "X"
-        }
-        return true
+        guard let st = state(of: pid) else { return true }
+        return st != "Z" && st != "X"
     }
 
-    /// Connects a Unix stream socket to `path`.
-    public static func connectUnix(_ path: String) throws -> Int32 {
-        let fd = try retry("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    /// Connects a Unix stream socket to `path`. A server that stops accepting fills its backlog, and a
+    /// blocking connect would then wait for ever: the connect is non-blocking, retried until
+    /// `timeoutSeconds`, and the descriptor returned blocking.
+    public static func connectUnix(_ path: String, timeoutSeconds: Double = 5) throws -> Int32 {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd); throw RuntimeError.system(call: "connect", errno: ENAMETOOLONG, path: path)
+            throw RuntimeError.system(call: "connect", errno: ENAMETOOLONG, path: path)
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in
             for (i, b) in bytes.enumerated() { p[i] = b }
             p[bytes.count] = 0
         }
-        let r = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let deadline = monotonicNanos() + Int64(timeoutSeconds * 1e9)
+        while true {
+            let fd = try retry("socket") {
+                socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            }
+            let r = withUnsafePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            let e = errno
+            if r == 0 {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+                return fd
+            }
+            close(fd)
+            guard e == EAGAIN || e == EINTR else { throw RuntimeError.system(call: "connect", errno: e, path: path) }
+            guard monotonicNanos() < deadline else {
+                throw RuntimeError.unavailable("connect \(path): the server accepts no connection within \(timeoutSeconds) s (its backlog is full)")
+            }
+            sleep(micros: 1000)
         }
-        if r != 0 { let e = errno; close(fd); throw RuntimeError.system(call: "connect", errno: e, path: path) }
-        return fd
     }
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
@@ -234,5 +297,15 @@ public final class LineChannel {
             }
             buffer.append(contentsOf: chunk[0..<n])
         }
+    }
+}
+
+/// A set of pids behind a lock.
+public final class PidSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pids = Set<Int32>()
+    public func withLock<T>(_ body: (inout Set<Int32>) throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(&pids)
     }
 }

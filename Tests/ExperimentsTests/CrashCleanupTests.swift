@@ -19,13 +19,13 @@ final class CrashCleanupTests: XCTestCase {
         let (hs, body) = try TraceGenerator.microbenchmark(package: "tiny", handlers: 20, rate: 20, seconds: 60, seed: 1)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
 
-        func run(_ extra: [String]) throws -> Process {
+        func run(_ extra: [String]) throws -> SpawnedProcess {
             try pipsqueak.start(["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv",
                                  "--wheelhouse", wheelhouse] + extra)
         }
         let cg = try Cgroups.detect()
         let victim = try run([])
-        let prefix = "run\(victim.processIdentifier)w"
+        let prefix = "run\(victim.pid)w"
         // Wait until it has containers (frozen ones included), then kill it outright.
         let seen = pipsqueak.kill(victim, when: { cg.leftovers().filter { $0.hasPrefix(prefix) && $0.contains("-c") }.count >= 3 },
                                   seconds: 6)
@@ -36,18 +36,17 @@ final class CrashCleanupTests: XCTestCase {
         XCTAssert(removed.contains { $0.contains(prefix) }, "\(removed)")
         XCTAssertEqual(cg.leftovers(), [])
         XCTAssertEqual(Sys.mounts(under: "/run/pipsqueak"), [])
-        XCTAssertFalse(Sys.exists("/run/pipsqueak/run\(victim.processIdentifier)"))
+        XCTAssertFalse(Sys.exists("/run/pipsqueak/run\(victim.pid)"))
         var survivors: [String] = []
         for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(e), Sys.isAlive(pid) else { continue }
-            if let cmd = try? Sys.readFile("/proc/\(pid)/cmdline"), cmd.contains("run\(victim.processIdentifier)/") { survivors.append(e) }
+            if let cmd = try? Sys.readFile("/proc/\(pid)/cmdline"), cmd.contains("run\(victim.pid)/") { survivors.append(e) }
         }
         XCTAssertEqual(survivors, [], "no process of the killed run survives cleanup")
 
         // The next run starts clean and ends clean.
         let next = try run(["--limit", "5", "--speed", "20"])
-        next.waitUntilExit()
-        XCTAssertEqual(next.terminationStatus, 0)
+        XCTAssertEqual(pipsqueak.finish(next), 0)
         XCTAssertEqual(cg.leftovers(), [])
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Runtime
 
 /// The built `pipsqueak` command, started as its own process from the project root (tests that kill it
 /// with SIGKILL need a real process, not the job in this one).
@@ -15,21 +16,24 @@ struct PipsqueakBinary {
     }
 
     /// Starts `pipsqueak ARGS` with its output discarded.
-    func start(_ arguments: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.currentDirectoryURL = root
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+    func start(_ arguments: [String]) throws -> SpawnedProcess {
+        try SpawnedProcess(path, arguments, currentDirectory: root.path)
+    }
+
+    /// Waits (up to `seconds`, then fails the test) for `process` to end; returns its exit status.
+    func finish(_ process: SpawnedProcess, seconds: Double = 600, file: StaticString = #filePath, line: UInt = #line) -> Int32? {
+        if !process.wait(timeoutSeconds: seconds) {
+            XCTFail("pipsqueak \(process.pid) still runs after \(seconds) s", file: file, line: line)
+            process.signal(SIGKILL)
+            process.wait(timeoutSeconds: 30)
+        }
+        return process.status
     }
 
     /// Waits (up to `seconds`) until `ready()` holds or `process` has ended, then kills it with SIGKILL and
     /// reaps it. Returns whether `ready()` held.
     @discardableResult
-    func kill(_ process: Process, when ready: () -> Bool, seconds: Double = 30) -> Bool {
+    func kill(_ process: SpawnedProcess, when ready: () -> Bool, seconds: Double = 30) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         var held = false
         while Date() < deadline {
@@ -37,8 +41,8 @@ struct PipsqueakBinary {
             if held || !process.isRunning { break }
             usleep(5_000)
         }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait(timeoutSeconds: 30)
         return held
     }
 }

@@ -103,7 +103,7 @@ final class ReproduceTests: XCTestCase {
         let args = ["sweep", "--trace", dir + "/long.csv", "--name", "killed-\(getpid())", "--handler-mb", "64,128,256,512,1024,2048",
                     "--import-mb", "0,256", "--policies", "lru", "--trees", "dynamic", "--seeds", "1,2", "--jobs", "1", "--store", store]
         let points = 6 * 2 * 2
-        func sweep() throws -> Process { try pipsqueak.start(args) }
+        func sweep() throws -> SpawnedProcess { try pipsqueak.start(args) }
         func stored() -> [String] {
             guard let s = try? ResultStore(path: store), let runs = try? s.runs(kind: "sweep") else { return [] }
             return runs.map { "\($0.id) \($0.key)" }
@@ -115,8 +115,7 @@ final class ReproduceTests: XCTestCase {
         let csv = pipsqueak.root.appendingPathComponent("results/sweep-killed-\(getpid()).csv").path
         defer { try? FileManager.default.removeItem(atPath: csv) }
         let again = try sweep()
-        again.waitUntilExit()
-        XCTAssertEqual(again.terminationStatus, 0)
+        XCTAssertEqual(pipsqueak.finish(again), 0)
         let after = stored()
         XCTAssertEqual(after.count, points, "every point stored")
         XCTAssertEqual(Set(after.map { $0.split(separator: " ")[1] }).count, points, "none twice")
@@ -131,7 +130,7 @@ final class ReproduceTests: XCTestCase {
         let pipsqueak = try PipsqueakBinary()
         let out = dir + "/repro"
         let store = out + "/pipsqueak.sqlite"
-        func reproduce() throws -> Process {
+        func reproduce() throws -> SpawnedProcess {
             try pipsqueak.start(["reproduce", "--out", out, "--jobs", "1", "--packages", "numpy,pyyaml,requests,six,pandas,scipy"])
         }
         func keys() -> [String] {
@@ -139,8 +138,7 @@ final class ReproduceTests: XCTestCase {
             return runs.map(\.key)
         }
         // A complete run first, to know how many runs a reproduction stores.
-        let full = try reproduce(); full.waitUntilExit()
-        XCTAssertEqual(full.terminationStatus, 0)
+        XCTAssertEqual(pipsqueak.finish(try reproduce()), 0)
         let expected = Set(keys())
         XCTAssertGreaterThan(expected.count, 10)
         try FileManager.default.removeItem(atPath: out)
@@ -151,8 +149,7 @@ final class ReproduceTests: XCTestCase {
             let csv = try CSVReader(path: out + "/" + f)
             while try csv.next() != nil {}
         }
-        let again = try reproduce(); again.waitUntilExit()
-        XCTAssertEqual(again.terminationStatus, 0)
+        XCTAssertEqual(pipsqueak.finish(try reproduce()), 0)
         let after = keys()
         XCTAssertEqual(after.count, expected.count, "every run once, none twice")
         XCTAssertEqual(Set(after), expected)

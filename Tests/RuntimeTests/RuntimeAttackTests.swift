@@ -65,7 +65,7 @@ final class RuntimeAttackTests: XCTestCase {
             defer { w.shutdown() }
             XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 1, startNanos: 1).error, "")
             // The handler's code is read when its container starts: aim it at this worker's zygote now.
-            let zygotePid = w.zygotes[0]?.process?.processIdentifier ?? 0 // the root zygote (sh exec'd python)
+            let zygotePid = w.zygotes[0]?.pid ?? 0 // the root zygote (sh exec'd python)
             let aim = "ZYGOTE_PID, WORKER_PID, ZYGOTE_SOCKET = \(zygotePid), \(getpid()), \(String(reflecting: w.zygotes[0]?.socket ?? stateDir + "/none.sock"))\n"
             try fx.writeHandlers([("attacker", aim + attacker)])
             let (record, result) = try w.serveReturningResult(handler: 0, now: 2)

@@ -124,5 +124,25 @@ final class RuntimeFixture {
             if let cmd = try? Sys.readFile("/proc/\(pid)/cmdline"), cmd.contains(w.runDir) { left.append("\(pid)") }
         }
         XCTAssertEqual(left, [], "processes left", file: file, line: line)
+        // No zombie child: every container's pid 1 is handed to this process (the subreaper) when its parent
+        // exits, and must be reaped when it is killed. (A moment's grace for Foundation to reap its own.)
+        var zombies: [Int32] = []
+        for _ in 0..<200 {
+            zombies = zombieChildren()
+            if zombies.isEmpty { break }
+            Sys.sleep(micros: 10_000)
+        }
+        XCTAssertEqual(zombies, [], "zombie children left", file: file, line: line)
+    }
+
+    /// This process's children that have exited and not been reaped.
+    static func zombieChildren() -> [Int32] {
+        var out: [Int32] = []
+        for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(e), let s = try? Sys.readFile("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") else { continue }
+            let f = s[s.index(close, offsetBy: 2)...].split(separator: " ")
+            if f.count > 1, f[0] == "Z", Int32(f[1]) == getpid() { out.append(pid) }
+        }
+        return out.sorted()
     }
 }

@@ -1,5 +1,21 @@
 #ifndef PIPSQUEAK_CSYS_H
 #define PIPSQUEAK_CSYS_H
-/// C helpers for calls Swift cannot import directly (variadic prctl).
+#include <sys/types.h>
+
+/// C helpers for calls Swift cannot import directly (variadic prctl, posix_spawn's GNU extensions, raw
+/// syscalls).
 int pipsqueak_set_child_subreaper(void);
+
+/// Starts `path` with `argv` and `envp` (NULL-terminated) by posix_spawn: `in_fd`, `out_fd` and `err_fd`
+/// become its descriptors 0, 1 and 2 (-1: /dev/null), every other descriptor is closed in the child, and
+/// `cwd` (or NULL) is its working directory. Returns 0 and sets `*pid`, or an errno value.
+int pipsqueak_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
+                    const char *cwd, pid_t *pid);
+
+/// Waits until child `pid` exits or `timeout_ms` passes (-1: no limit), without reaping it. Returns 1 when
+/// it has exited, 0 on timeout, -1 with errno set on error (ECHILD: not a child, or already reaped).
+int pipsqueak_wait_exit(pid_t pid, int timeout_ms);
+
+/// pipe2(fds, O_CLOEXEC).
+int pipsqueak_pipe_cloexec(int fds[2]);
 #endif

@@ -396,6 +396,8 @@ def child_after_fork(conn, req, t):
 
 
 standby = None  # (socket to the standby child, its cgroup procs files)
+REQUEST_LINE_TIMEOUT = 10.0  # seconds for a client of a zygote to send its request line
+MAX_REQUEST_BYTES = 16 << 20
 
 
 def prepare_standby(srv, cgroup_procs):
@@ -463,8 +465,15 @@ def zygote_main(c):
     sys.stdout.flush()
     while True:
         conn, _ = srv.accept()
-        line = conn.makefile("rb").readline()
-        if not line:
+        # A client that connects and says nothing must not stall the zygote: the request line has to
+        # arrive within REQUEST_LINE_TIMEOUT. (Blocking again afterwards: children inherit the socket.)
+        conn.settimeout(REQUEST_LINE_TIMEOUT)
+        try:
+            line = conn.makefile("rb").readline(MAX_REQUEST_BYTES)
+            conn.settimeout(None)
+        except OSError:
+            line = b""
+        if not line.endswith(b"\n"):
             conn.close()
             continue
         req = json.loads(line)
