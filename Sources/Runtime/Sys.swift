@@ -132,7 +132,7 @@ public enum Sys {
     }
 
     /// This process's children (all threads'), from /proc/self/task/*/children.
-    static func childPids() -> [Int32] {
+    public static func childPids() -> [Int32] {
         guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
         var out: [Int32] = []
         for t in tasks {

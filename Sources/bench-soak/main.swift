@@ -61,9 +61,10 @@ func fail(_ message: String) -> Never {
 
 /// What the worker holds at one instant. `expected` is the processes its caches account for: each zygote
 /// and its standby child, and one process per live container; `processes - expected` is what nothing
-/// accounts for (a leak, or a process caught mid-start), and should stay at zero.
+/// accounts for (a leak, or a process caught mid-start), and should stay at zero. `zombies` are the
+/// worker's children that have exited and not been reaped (they sit in no cgroup); also zero.
 struct Resources {
-    var rssMB = 0.0, fds = 0, processes = 0, cgroups = 0, mounts = 0, zygotes = 0, containers = 0, expected = 0
+    var rssMB = 0.0, fds = 0, processes = 0, cgroups = 0, mounts = 0, zygotes = 0, containers = 0, expected = 0, zombies = 0
 
     static func sample(state: String, worker: RuntimeWorker?) -> Resources {
         var r = Resources()
@@ -84,6 +85,7 @@ struct Resources {
             r.processes = groups.reduce(0) { $0 + cg.group($1).pids().count }
         }
         r.mounts = Sys.mounts(under: state).count
+        r.zombies = Sys.childPids().filter { Sys.state(of: $0) == "Z" }.count
         return r
     }
 }
@@ -102,7 +104,7 @@ print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(o.rate) req/
 print("machine: \(MachineDescription.summary)")
 print("")
 let columns = ["window_end_s", "served", "errors", "p50_ms", "p99_ms", "max_ms", "handler_hits", "import_hits", "cold",
-               "rss_mb", "fds", "zygotes", "containers", "processes", "unaccounted", "cgroups", "mounts"]
+               "rss_mb", "fds", "zygotes", "containers", "processes", "unaccounted", "zombies", "cgroups", "mounts"]
 print(columns.joined(separator: "  "))
 
 var rows: [[String]] = []
@@ -123,7 +125,7 @@ func closeWindow(at end: Int64) {
                String(format: "%.2f", s?.p50 ?? 0), String(format: "%.2f", s?.p99 ?? 0), String(format: "%.2f", s?.max ?? 0),
                "\(windowTiers[0])", "\(windowTiers[1])", "\(windowTiers[2])",
                String(format: "%.1f", r.rssMB), "\(r.fds)", "\(r.zygotes)", "\(r.containers)", "\(r.processes)",
-               "\(r.processes - r.expected)", "\(r.cgroups)", "\(r.mounts)"]
+               "\(r.processes - r.expected)", "\(r.zombies)", "\(r.cgroups)", "\(r.mounts)"]
     rows.append(row)
     print(row.joined(separator: "  "))
     windowLatencies.removeAll(keepingCapacity: true)
@@ -174,9 +176,9 @@ if samples.count >= 3 {
                  base.containers, last.containers, base.processes, last.processes, base.processes - base.expected,
                  last.processes - last.expected, base.cgroups, last.cgroups, base.mounts, last.mounts))
     let unaccounted = samples.map { $0.processes - $0.expected }
-    print("unaccounted processes per window: min \(unaccounted.min()!), max \(unaccounted.max()!)")
+    print("unaccounted processes per window: min \(unaccounted.min()!), max \(unaccounted.max()!); zombies: max \(samples.map(\.zombies).max()!)")
 }
-print("after shutdown: processes \(after.processes), cgroups \(after.cgroups), mounts \(after.mounts)")
+print("after shutdown: processes \(after.processes), zombies \(after.zombies), cgroups \(after.cgroups), mounts \(after.mounts)")
 
 let out = try OutputFile(path: o.out)
 out.write("# made by: \(command)\n# seed: \(o.seed)\n# machine: \(MachineDescription.summary)\n")
