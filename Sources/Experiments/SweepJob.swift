@@ -60,11 +60,12 @@ public struct SweepJob {
         let pending = try all.filter { !(try store.has(kind: "sweep", key: $0.key(trace: tracePath, costs: costs))) }
         let skipped = all.count - pending.count
         if skipped > 0 { progress("\(skipped) of \(all.count) points already in \(storePath): skipped") }
-        var prepared: [UInt64: PreparedTrace] = [:]
-        for s in Set(pending.map(\.seed)) { prepared[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s) }
-        let lock = NSLock()
-        var done = 0
-        var failure: Error?
+        var traces: [UInt64: PreparedTrace] = [:]
+        for s in Set(pending.map(\.seed)) { traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s) }
+        let prepared = traces
+        /// Shared by the point operations, under `lock`.
+        final class Tally: @unchecked Sendable { var done = 0; var failure: Error? }
+        let lock = NSLock(), tally = Tally()
         let start = Date()
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = max(1, jobs)
@@ -78,7 +79,8 @@ public struct SweepJob {
                                          machine: MachineDescription.summary, codeVersion: CodeVersion.current, started: started,
                                          finished: MachineDescription.date),
                                    summaries: s.tierSummaries, metrics: s.metrics)
-                    done += 1
+                    tally.done += 1
+                    let done = tally.done
                     let elapsed = Date().timeIntervalSince(start)
                     let rate = Double(done) / max(elapsed, 1e-9)
                     let width = 30, filled = Int(Double(width) * Double(done) / Double(pending.count))
@@ -86,12 +88,12 @@ public struct SweepJob {
                                     String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
                                     done, pending.count, rate, Double(pending.count - done) / max(rate, 1e-9)))
                 } catch {
-                    lock.lock(); failure = failure ?? error; lock.unlock()
+                    lock.lock(); tally.failure = tally.failure ?? error; lock.unlock()
                 }
             }
         }
         queue.waitUntilAllOperationsAreFinished()
-        if let f = failure { throw f }
+        if let f = tally.failure { throw f }
         let csv = output ?? ProjectPaths.results("sweep-\(name).csv")
         try export(store: store, points: all, costs: costs, to: csv)
         return (pending.count, skipped, csv)
