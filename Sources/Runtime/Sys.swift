@@ -238,10 +238,13 @@ public final class LineChannel {
     /// worker buffer without bound).
     public var maxLineBytes: Int
 
+    /// Both descriptors become non-blocking: every wait on the peer is a poll with a deadline, so a peer that
+    /// stops reading (a pipe or socket buffer full) or writing fails the call instead of hanging the worker.
     public init(readFD: Int32, writeFD: Int32, maxLineBytes: Int = 64 << 20) {
         self.readFD = readFD
         self.writeFD = writeFD
         self.maxLineBytes = maxLineBytes
+        for fd in Set([readFD, writeFD]) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
     }
 
     deinit { close() }
@@ -254,15 +257,23 @@ public final class LineChannel {
         if writeFD != readFD { Sys.close(writeFD) }
     }
 
-    public func send(_ object: [String: Any]) throws {
+    /// Writes `object` as one JSON line. - Throws: if the peer takes none of it for `timeoutSeconds`.
+    public func send(_ object: [String: Any], timeoutSeconds: Double = 60) throws {
         var data = try JSONSerialization.data(withJSONObject: object)
         data.append(10)
+        let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
         try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
             var off = 0
             while off < p.count {
                 let n = Glibc.write(writeFD, p.baseAddress! + off, p.count - off)
-                if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "write", errno: errno, path: nil) }
-                off += n
+                if n >= 0 { off += n; continue }
+                let e = errno
+                if e == EINTR { continue }
+                guard e == EAGAIN else { throw RuntimeError.system(call: "write", errno: e, path: nil) }
+                let left = deadline - Sys.monotonicNanos()
+                guard left > 0 else { throw RuntimeError.protocolError("the peer read nothing for \(timeoutSeconds) s") }
+                var pfd = pollfd(fd: writeFD, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pfd, 1, Int32(min(left / 1_000_000 + 1, 1_000_000)))
             }
         }
     }
@@ -289,7 +300,7 @@ public final class LineChannel {
             if r == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = chunk.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress, 65536) }
-            if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
             if n == 0 { throw RuntimeError.protocolError("the peer closed the connection (process died?)") }
             if buffer.count + n > maxLineBytes {
                 buffer.removeAll(); scanned = 0
