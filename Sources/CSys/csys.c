@@ -16,6 +16,15 @@
 
 int pipsqueak_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
+pid_t pipsqueak_peek_zombie(void) {
+    siginfo_t info;
+    info.si_pid = 0;
+    for (;;) {
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0) return info.si_pid;
+        if (errno != EINTR) return -1;
+    }
+}
+
 int pipsqueak_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int pipsqueak_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,

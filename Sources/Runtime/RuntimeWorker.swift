@@ -483,8 +483,8 @@ public final class RuntimeWorker {
             if let view = zygoteView {
                 config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
             }
-            let (pid, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
-            handle.pid = pid
+            let (rootPid, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
+            handle.pid = rootPid
             var first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
             if let pid = first["userns"] as? Int {
                 // It is in its new user namespace: map its root to the zygotes' unprivileged host uid.

@@ -124,6 +124,13 @@ public enum Sys {
     public static func reapZombieChildren() -> Int {
         var reaped = 0
         children.withLock { awaited in
+            // The usual case costs one waitid: peek at any exited child and reap it if nobody awaits it.
+            while true {
+                let z = pipsqueak_peek_zombie()
+                if z <= 0 { return }
+                if awaited.contains(z) { break } // its waiter's; others may hide behind it: look at each
+                if reapUnchecked(z) { reaped += 1 } else { return }
+            }
             for pid in childPids() where !awaited.contains(pid) && state(of: pid) == "Z" {
                 if reapUnchecked(pid) { reaped += 1 }
             }

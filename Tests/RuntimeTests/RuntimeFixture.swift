@@ -137,12 +137,6 @@ final class RuntimeFixture {
 
     /// This process's children that have exited and not been reaped.
     static func zombieChildren() -> [Int32] {
-        var out: [Int32] = []
-        for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(e), let s = try? Sys.readFile("/proc/\(pid)/stat"), let close = s.lastIndex(of: ")") else { continue }
-            let f = s[s.index(close, offsetBy: 2)...].split(separator: " ")
-            if f.count > 1, f[0] == "Z", Int32(f[1]) == getpid() { out.append(pid) }
-        }
-        return out.sorted()
+        Sys.childPids().filter { Sys.state(of: $0) == "Z" }.sorted()
     }
 }

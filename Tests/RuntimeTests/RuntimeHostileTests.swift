@@ -95,4 +95,32 @@ final class RuntimeHostileTests: XCTestCase {
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
+
+    /// A client of a zygote's socket that sends garbage, hangs up at once, or connects and says nothing
+    /// (a hostile package in another zygote can reach the socket) does not take the zygote down or stall
+    /// it for good: the silent one is dropped after the request-line timeout, and the zygote serves on.
+    func testBadClientsOfAZygoteDoNotStopIt() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false
+        let w = try fx.worker(handlers: handlers, config: c)
+        defer { w.shutdown() }
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        let socket = try XCTUnwrap(w.zygotes[0]).socket
+        for garbage in ["not json\n", "[1, 2]\n", "{\"op\": \"fork\"", ""] {
+            let fd = try Sys.connectUnix(socket)
+            _ = garbage.withCString { Glibc.write(fd, $0, strlen($0)) }
+            Sys.close(fd)
+        }
+        let silent = try Sys.connectUnix(socket) // says nothing, stays open
+        defer { Sys.close(silent) }
+        let r = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssertEqual(r.error, "", "served once the silent client was dropped")
+        XCTAssertEqual(r.tier, .import)
+        XCTAssertEqual(r.zygote, 0, "by the same zygote: it survived the garbage")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
 }

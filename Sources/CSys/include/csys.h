@@ -16,6 +16,10 @@ int pipsqueak_spawn(const char *path, char *const argv[], char *const envp[], in
 /// it has exited, 0 on timeout, -1 with errno set on error (ECHILD: not a child, or already reaped).
 int pipsqueak_wait_exit(pid_t pid, int timeout_ms);
 
+/// A child of this process that has exited and is not yet reaped (it stays unreaped), or 0 when there is
+/// none, or -1 with errno set (ECHILD: no children at all).
+pid_t pipsqueak_peek_zombie(void);
+
 /// pipe2(fds, O_CLOEXEC).
 int pipsqueak_pipe_cloexec(int fds[2]);
 #endif

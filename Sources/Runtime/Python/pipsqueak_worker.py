@@ -473,10 +473,13 @@ def zygote_main(c):
             conn.settimeout(None)
         except OSError:
             line = b""
-        if not line.endswith(b"\n"):
+        try:
+            req = json.loads(line) if line.endswith(b"\n") else None
+        except ValueError:
+            req = None
+        if not isinstance(req, dict):  # cut short, or not a request: drop the client, keep serving
             conn.close()
             continue
-        req = json.loads(line)
         t = {"received": now()}
         if req.get("op") == "fork" and standby is not None and standby[1] == req["container"].get("cgroup_procs"):
             # The standby child already sits in this container's cgroup and namespaces: hand it the request
