@@ -77,12 +77,8 @@ final class RuntimeHostileTests: XCTestCase {
     func testAKilledZygoteIsNoticedAndTheRequestStillServed() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false
-        let w = try fx.worker(handlers: handlers, config: c)
+        let w = try forkingWorker(fx)
         defer { w.shutdown() }
-        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
         // SIGKILL the root zygote while idle.
         let root = try XCTUnwrap(w.zygotes[0])
         for p in root.cgroup.pids() { Sys.kill(p, SIGKILL) }
@@ -102,12 +98,8 @@ final class RuntimeHostileTests: XCTestCase {
     func testBadClientsOfAZygoteDoNotStopIt() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])])
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false
-        let w = try fx.worker(handlers: handlers, config: c)
+        let w = try forkingWorker(fx)
         defer { w.shutdown() }
-        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
         let socket = try XCTUnwrap(w.zygotes[0]).socket
         for garbage in ["not json\n", "[1, 2]\n", "{\"op\": \"fork\"", ""] {
             let fd = try Sys.connectUnix(socket)
@@ -122,5 +114,15 @@ final class RuntimeHostileTests: XCTestCase {
         XCTAssertEqual(r.zygote, 0, "by the same zygote: it survived the garbage")
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
+    }
+
+    /// A worker with one handler of package "fast" and no handler cache, so every request forks the root
+    /// zygote, after its first request (which builds that zygote).
+    private func forkingWorker(_ fx: RuntimeFixture) throws -> RuntimeWorker {
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false
+        let w = try fx.worker(handlers: HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"])]), config: c)
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        return w
     }
 }
