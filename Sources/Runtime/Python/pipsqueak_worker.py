@@ -574,6 +574,9 @@ def install_main(c):
     os._exit(0)
 
 
+def main(mode, config_json):
+    {"zygote": zygote_main, "cold": cold_main, "install": install_main}[mode](json.loads(config_json))
+
+
 if __name__ == "__main__":
-    mode, config = sys.argv[1], json.loads(sys.argv[2])
-    {"zygote": zygote_main, "cold": cold_main, "install": install_main}[mode](config)
+    main(sys.argv[1], sys.argv[2])
