@@ -141,28 +141,36 @@ public struct Cgroup: Sendable {
         try? thaw()
         let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
         var killed = Set<Int32>()
-        defer {
-            // The killed processes that are ours to reap (direct children, or orphans handed to this process
-            // as subreaper: every container's pid 1) are reaped here, else each would stay a zombie for as
-            // long as the worker runs. A dying process drops out of cgroup.procs before it can be reaped, so
-            // this waits for each one to finish dying, within the deadline.
-            for p in killed { while !Sys.reap(p) && Sys.monotonicNanos() < deadline { Sys.sleep(micros: 200) } }
-        }
-        while true {
+        func killAll() -> [Int32] {
             let ps = pids()
+            for p in ps { Sys.kill(p, SIGKILL); killed.insert(p) }
+            return ps
+        }
+        // The killed processes that are ours to reap (direct children, or orphans handed to this process as
+        // subreaper: every container's pid 1) are reaped, else each would stay a zombie for as long as the
+        // worker runs. A dying process drops out of cgroup.procs before it can be reaped, so this waits for
+        // each one to finish dying, within the deadline.
+        func reapKilled() {
+            for p in killed { while !Sys.reap(p) && Sys.monotonicNanos() < deadline { Sys.sleep(micros: 200) } }
+            killed.removeAll()
+        }
+        defer { reapKilled() }
+        while true {
+            let ps = killAll()
             if ps.isEmpty { break }
-            for p in ps { Sys.kill(p, SIGKILL); killed.insert(p); Sys.reap(p) }
             if Sys.monotonicNanos() > deadline {
                 throw RuntimeError.unavailable("cgroup \(name) still has processes \(ps) after SIGKILL")
             }
             Sys.sleep(micros: 1000)
         }
-        // A killed process leaves the group only once it has been reaped (its parent may be gone, so init
-        // reaps it): until then rmdir says EBUSY. Wait for that too, within the same deadline.
+        reapKilled()
+        // A killed task still leaving keeps the group busy: rmdir says EBUSY until then. Wait for that too,
+        // within the same deadline.
         for d in dirs {
             while true {
                 do { try Sys.rmdir(d); break } catch RuntimeError.system(_, let e, _) where e == EBUSY && Sys.monotonicNanos() < deadline {
-                    for p in pids() { Sys.kill(p, SIGKILL); killed.insert(p); Sys.reap(p) }
+                    _ = killAll()
+                    reapKilled()
                     Sys.sleep(micros: 2000)
                 }
             }

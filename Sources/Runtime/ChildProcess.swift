@@ -43,21 +43,9 @@ public final class SpawnedProcess: @unchecked Sendable {
     public func wait(timeoutSeconds: Double? = nil) -> Bool {
         if status != nil { return true }
         let ms = timeoutSeconds.map { Int32(max(0, min($0 * 1000, 2e9))) } ?? -1
-        let r = pipsqueak_wait_exit(pid, ms)
-        if r == 0 { return false }
-        var st: Int32 = 0
-        while true {
-            let w = waitpid(pid, &st, 0)
-            if w < 0 && errno == EINTR { continue }
-            if w == pid {
-                let sig = st & 0x7f
-                status = sig == 0 ? (st >> 8) & 0xff : 128 + sig
-            } else {
-                status = -1 // reaped elsewhere: nothing to report
-            }
-            break
-        }
-        if reapsItself { Sys.children.withLock { $0.remove(pid) } }
+        if pipsqueak_wait_exit(pid, ms) == 0 { return false }
+        if case .exited(let code) = Sys.collect(pid, block: true) { status = code } else { status = -1 } // -1: reaped elsewhere
+        if reapsItself { _ = Sys.children.withLock { $0.remove(pid) } }
         return true
     }
 
@@ -65,7 +53,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     public var isRunning: Bool { status == nil && pipsqueak_wait_exit(pid, 0) == 0 }
 
     /// Sends `signal` unless it has already been reaped (its pid may then belong to another process).
-    public func signal(_ signal: Int32) { if status == nil { _ = Glibc.kill(pid, signal) } }
+    public func signal(_ signal: Int32) { if status == nil { Sys.kill(pid, signal) } }
 }
 
 /// Runs a program to completion and captures what it printed, timing it with the monotonic clock.
@@ -91,16 +79,18 @@ public struct ChildProcess {
     /// - Parameter timeoutSeconds: the child is killed (SIGKILL) after this long.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                            currentDirectory: String? = nil, timeoutSeconds: Double = 600) throws -> Result {
-        let dir = NSTemporaryDirectory()
-        let outPath = dir + "/pipsqueak-out-\(UUID().uuidString)", errPath = dir + "/pipsqueak-err-\(UUID().uuidString)"
-        let out = open(outPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw RuntimeError.system(call: "open", errno: errno, path: outPath) }
-        let err = open(errPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard err >= 0 else { let e = errno; Sys.close(out); unlink(outPath); throw RuntimeError.system(call: "open", errno: e, path: errPath) }
-        defer { Sys.close(out); Sys.close(err); unlink(outPath); unlink(errPath) }
+        // Output goes to files, not pipes: a child that prints much cannot block on a full pipe meanwhile.
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("pipsqueak-out-\(UUID().uuidString)")
+        let errURL = dir.appendingPathComponent("pipsqueak-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        defer { try? out.close(); try? err.close() }
         let start = DispatchTime.now().uptimeNanoseconds
-        let p = try SpawnedProcess(executable, arguments, environment: environment, stdout: out, stderr: err,
-                                   currentDirectory: currentDirectory)
+        let p = try SpawnedProcess(executable, arguments, environment: environment, stdout: out.fileDescriptor,
+                                   stderr: err.fileDescriptor, currentDirectory: currentDirectory)
         var timedOut = false
         if !p.wait(timeoutSeconds: timeoutSeconds) {
             timedOut = true
@@ -109,8 +99,8 @@ public struct ChildProcess {
         }
         let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - start)
         return Result(status: p.status ?? -1,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+                      stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
                       elapsedNanos: elapsed, timedOut: timedOut)
     }
 }

@@ -46,7 +46,7 @@ public final class ContainerRoot {
             }
             if isDir.boolValue { try Sys.mkdirs(path + inside) } else {
                 try Sys.mkdirs((path + inside as NSString).deletingLastPathComponent)
-                if !Sys.exists(path + inside) { FileManager.default.createFile(atPath: path + inside, contents: nil) }
+                if !Sys.exists(path + inside) { _ = FileManager.default.createFile(atPath: path + inside, contents: nil) }
             }
         }
     }

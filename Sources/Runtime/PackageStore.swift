@@ -81,7 +81,7 @@ public final class PackageStore {
             try? FileManager.default.removeItem(atPath: dir)
             throw RuntimeError.python("pip install of \(p.name) \(p.version) failed in its sandbox: \(r.lastErrorLine)")
         }
-        FileManager.default.createFile(atPath: dir + "/.pipsqueak-installed", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/.pipsqueak-installed", contents: nil)
         return Sys.monotonicNanos() - t0
     }
 

@@ -608,7 +608,6 @@ public final class RuntimeWorker {
         guard let c = containers.removeValue(forKey: id) else { return }
         c.channel.close()
         try? c.cgroup.destroy()
-        Sys.reapZombieChildren()
     }
 
     func destroyZygote(_ id: Int64) {
@@ -616,7 +615,6 @@ public final class RuntimeWorker {
         try? z.standby?.destroy()
         try? z.cgroup.destroy()
         store.removePrivate(owner: "z\(id)")
-        Sys.reapZombieChildren()
         try? FileManager.default.removeItem(atPath: z.socket)
     }
 

@@ -86,24 +86,32 @@ public enum Sys {
         return (fds[0], fds[1])
     }
 
-    /// A new descriptor for the same open file.
-    public static func dup(_ fd: Int32) throws -> Int32 { try retry("dup") { Glibc.dup(fd) } }
+    /// What `collect` found of a child.
+    public enum ChildExit: Equatable {
+        case running
+        /// Reaped: its exit code, or 128 + the signal that ended it.
+        case exited(Int32)
+        /// Not a child of this process (or already reaped).
+        case notOurs
+    }
+
+    /// Reaps child `pid` if it has exited (`block`: waits until it does) and says how it ended.
+    public static func collect(_ pid: Int32, block: Bool = false) -> ChildExit {
+        var st: Int32 = 0
+        while true {
+            let r = waitpid(pid, &st, block ? 0 : WNOHANG)
+            if r < 0 && errno == EINTR { continue }
+            if r == pid { return .exited(st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)) }
+            return r == 0 ? .running : .notOurs
+        }
+    }
 
     /// Reaps `pid` if it has exited (it must be our child, or an orphan given to us as subreaper). Returns
     /// whether it is gone or not ours to reap: a child someone awaits (`children`) is left to that caller.
     @discardableResult
-    public static func reap(_ pid: Int32, wait: Bool = false) -> Bool {
+    public static func reap(_ pid: Int32) -> Bool {
         if children.withLock({ $0.contains(pid) }) { return true }
-        return reapUnchecked(pid, wait: wait)
-    }
-
-    static func reapUnchecked(_ pid: Int32, wait: Bool = false) -> Bool {
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, wait ? 0 : WNOHANG)
-            if r < 0 && errno == EINTR { continue }
-            return r == pid || (r < 0 && errno == ECHILD)
-        }
+        return collect(pid) != .running
     }
 
     /// Makes this process the reaper of orphaned descendants (handler processes whose parent exits when
@@ -129,11 +137,9 @@ public enum Sys {
                 let z = pipsqueak_peek_zombie()
                 if z <= 0 { return }
                 if awaited.contains(z) { break } // its waiter's; others may hide behind it: look at each
-                if reapUnchecked(z) { reaped += 1 } else { return }
+                if collect(z) != .running { reaped += 1 } else { return }
             }
-            for pid in childPids() where !awaited.contains(pid) && state(of: pid) == "Z" {
-                if reapUnchecked(pid) { reaped += 1 }
-            }
+            for pid in zombieChildren() where !awaited.contains(pid) && collect(pid) != .running { reaped += 1 }
         }
         return reaped
     }
@@ -148,6 +154,9 @@ public enum Sys {
         }
         return out
     }
+
+    /// This process's children that have exited and not been reaped.
+    public static func zombieChildren() -> [Int32] { childPids().filter { state(of: $0) == "Z" }.sorted() }
 
     /// The state letter of `pid` in /proc (R, S, D, Z, ...), nil when it is gone.
     public static func state(of pid: Int32) -> Character? {

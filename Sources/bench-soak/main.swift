@@ -85,7 +85,7 @@ struct Resources {
             r.processes = groups.reduce(0) { $0 + cg.group($1).pids().count }
         }
         r.mounts = Sys.mounts(under: state).count
-        r.zombies = Sys.childPids().filter { Sys.state(of: $0) == "Z" }.count
+        r.zombies = Sys.zombieChildren().count
         return r
     }
 }

@@ -128,15 +128,11 @@ final class RuntimeFixture {
         // exits, and must be reaped when it is killed. (A moment's grace for Foundation to reap its own.)
         var zombies: [Int32] = []
         for _ in 0..<200 {
-            zombies = zombieChildren()
+            zombies = Sys.zombieChildren()
             if zombies.isEmpty { break }
             Sys.sleep(micros: 10_000)
         }
         XCTAssertEqual(zombies, [], "zombie children left", file: file, line: line)
     }
 
-    /// This process's children that have exited and not been reaped.
-    static func zombieChildren() -> [Int32] {
-        Sys.childPids().filter { Sys.state(of: $0) == "Z" }.sorted()
-    }
 }
