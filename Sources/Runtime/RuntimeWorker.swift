@@ -145,6 +145,7 @@ public final class RuntimeWorker {
         store.online = options.online
         store.python = python
         Sys.becomeSubreaper()
+        Sys.ignoreBrokenPipes()
         do {
             // Handler code is written (and compiled) up front, not on a request's path.
             for h in 0..<handlers.count { _ = try handlerDirectory(Int32(h)) }

@@ -120,6 +120,10 @@ public enum Sys {
         _ = pipsqueak_set_child_subreaper()
     }
 
+    /// A write to a container or zygote that has died must fail with EPIPE, not kill this process with
+    /// SIGPIPE. (Foundation's `Process` used to set this as a side effect; the runtime no longer uses it.)
+    public static func ignoreBrokenPipes() { _ = signal(SIGPIPE, SIG_IGN) }
+
     /// Pids of children whose starter waits for them itself (`SpawnedProcess` with `awaited`): the
     /// reaper below leaves them alone so their exit status reaches that caller.
     public static let children = PidSet()

@@ -15,8 +15,13 @@ final class RuntimeFaultTests: XCTestCase {
         defer { w.shutdown() }
         XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
         let c = try XCTUnwrap(w.containers[try XCTUnwrap(w.containerIDs.first)])
-        // SIGKILL while frozen: the kill lands when the freezer lets go.
+        // SIGKILL while frozen: the kill lands when the freezer lets go. Let it land and the process be gone
+        // before the request, so the worker writes to a dead peer every time (once, in CI, that write's
+        // SIGPIPE killed the whole test process; now it must be an EPIPE error).
         for p in c.cgroup.pids() { Sys.kill(p, SIGKILL) }
+        try c.cgroup.thaw()
+        for _ in 0..<2000 where !c.cgroup.isEmpty { Sys.sleep(micros: 1000) }
+        try c.cgroup.freeze()
         let r = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
         XCTAssertEqual(r.tier, .handler)
         XCTAssert(r.error.contains("died while it was paused") || r.error.contains("closed the connection"), r.error)
