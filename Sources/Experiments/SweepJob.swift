@@ -7,6 +7,11 @@ import Workload
 /// The job behind `pipsqueak sweep`: a grid of configurations × seeds on one trace, simulated in parallel,
 /// each finished point stored at once in the results database (so a rerun skips it), and one CSV row per
 /// point at the end.
+///
+/// A sweep can be cut into N shards (`shard`): the I-th runs every point whose position in the grid is I
+/// modulo N, so the same grid and N always give the same slices and every point lands in exactly one. Each
+/// shard writes its own store; `ResultStore.merge` joins them and `SweepJob.export` writes the CSV the whole
+/// sweep would have written, from the sweep's definition kept in every store.
 public struct SweepJob {
     public var tracePath = ProjectPaths.defaultMixedTrace
     public var name = "sweep"
@@ -19,9 +24,57 @@ public struct SweepJob {
     public var storePath = ProjectPaths.results("pipsqueak.sqlite")
     public var output: String?
     public var packagesPath = ProjectPaths.packages
+    /// Only this slice of the grid; nil: all of it.
+    public var shard: Shard?
+    /// The command line, for the CSV's header and the store's sweep definition.
+    public var command: String?
     public var progress: (String) -> Void = { _ in }
 
     public init() {}
+
+    /// The I-th of N deterministic slices of a grid (I counts from 0).
+    public struct Shard: Equatable, Sendable, CustomStringConvertible {
+        public let index: Int, count: Int
+        public init(index: Int, count: Int) throws {
+            guard count >= 1, index >= 0, index < count else {
+                throw InputError(file: "--shard", line: 0, "expected I/N with N at least 1 and I from 0 to N-1, found \(index)/\(count)")
+            }
+            self.index = index; self.count = count
+        }
+        /// Parses `I/N`.
+        public init(parsing text: String) throws {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+                throw InputError(file: "--shard", line: 0, "expected I/N (shard I of N, I from 0 to N-1), found '\(text)'")
+            }
+            try self.init(index: i, count: n)
+        }
+        public var description: String { "\(index)/\(count)" }
+        /// Whether the point at `position` in the grid belongs to this shard.
+        public func holds(position: Int) -> Bool { position % count == index }
+    }
+
+    /// The grid's axes, as the store keeps them (JSON) so a merged store can be exported.
+    public struct Grid: Codable, Equatable, Sendable {
+        public var handlerMB: [Double], importMB: [Double], policies: [String], trees: [String], seeds: [UInt64]
+        public var json: String {
+            let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+            return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+        }
+    }
+
+    public var grid: Grid {
+        get { Grid(handlerMB: handlerCacheMB, importMB: importCacheMB, policies: policies, trees: trees, seeds: seeds) }
+        set { handlerCacheMB = newValue.handlerMB; importCacheMB = newValue.importMB; policies = newValue.policies; trees = newValue.trees; seeds = newValue.seeds }
+    }
+
+    /// Sweep names become file names (`results/sweep-NAME.csv`): letters, digits, `.`, `_` and `-`, not
+    /// starting with `.`, at most 100 characters.
+    public static func checkName(_ name: String) throws {
+        let ok = !name.isEmpty && name.count <= 100 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) }
+        if !ok { throw InputError(file: "--name", line: 0, "a sweep name is 1-100 of A-Z a-z 0-9 . _ - and does not start with '.', found '\(name)'") }
+    }
 
     public struct Point: Sendable {
         public var handlerMB: Double, importMB: Double, policy: String, tree: String, seed: UInt64
@@ -37,6 +90,7 @@ public struct SweepJob {
         }
     }
 
+    /// Every point of the grid, in grid order (the order of the CSV and of shard positions).
     public var points: [Point] {
         var out: [Point] = []
         for h in handlerCacheMB { for i in importCacheMB { for p in policies { for t in trees { for s in seeds {
@@ -46,20 +100,41 @@ public struct SweepJob {
         return out
     }
 
-    /// Runs the points not yet stored, then writes the CSV of all points. Returns (run now, skipped, CSV path).
-    public func run() throws -> (ran: Int, skipped: Int, csv: String) {
+    /// The points this job runs: all of them, or its shard's.
+    public var shardPoints: [Point] {
+        guard let shard else { return points }
+        return points.enumerated().filter { shard.holds(position: $0.offset) }.map(\.element)
+    }
+
+    /// The fingerprint of the cost files the points' keys name.
+    public var costsFingerprint: String {
+        SweepJob.fingerprint([tracePath, Trace.handlersPath(for: tracePath), packagesPath, ProjectPaths.traces("runtime-costs.csv")])
+    }
+
+    /// The command line recorded for this sweep: the one given, or one rebuilt from the grid.
+    public var commandLine: String {
+        command ?? "pipsqueak sweep --trace \(tracePath) --name \(name) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))"
+    }
+
+    /// Runs the points (of its shard) not yet stored, then writes the CSV of all points (a shard writes one
+    /// only when `output` is set, of its own points). Returns (run now, skipped, CSV path or nil).
+    @discardableResult
+    public func run() throws -> (ran: Int, skipped: Int, csv: String?) {
+        try SweepJob.checkName(name)
         for p in points { try p.config.validate() }
         let store = try ResultStore(path: storePath)
         let table = try PackageTable.read(path: packagesPath)
         let sj = SimulateJob()
         let runtime = try sj.runtimeCosts()
         let popular = sj.popularPackages()
-        let all = points
+        let mine = shardPoints
         // Points are keyed by their inputs, the cost files included: new measurements mean new points.
-        let costs = SweepJob.fingerprint([tracePath, Trace.handlersPath(for: tracePath), packagesPath, ProjectPaths.traces("runtime-costs.csv")])
-        let pending = try all.filter { !(try store.has(kind: "sweep", key: $0.key(trace: tracePath, costs: costs))) }
-        let skipped = all.count - pending.count
-        if skipped > 0 { progress("\(skipped) of \(all.count) points already in \(storePath): skipped") }
+        let costs = costsFingerprint
+        try store.saveSweep(.init(name: name, trace: tracePath, costs: costs, grid: grid.json, command: commandLine))
+        let pending = try mine.filter { !(try store.has(kind: "sweep", key: $0.key(trace: tracePath, costs: costs))) }
+        let skipped = mine.count - pending.count
+        let of = shard.map { " of shard \($0)" } ?? ""
+        if skipped > 0 { progress("\(skipped) of \(mine.count) points\(of) already in \(storePath): skipped") }
         var traces: [UInt64: PreparedTrace] = [:]
         for s in Set(pending.map(\.seed)) { traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s) }
         let prepared = traces
@@ -75,18 +150,19 @@ public struct SweepJob {
                     let started = MachineDescription.date
                     let s = try prepared[p.seed]!.simulate(p.config, seed: p.seed)
                     lock.lock(); defer { lock.unlock() }
-                    try store.save(.init(kind: "sweep", key: p.key(trace: tracePath, costs: costs), config: p.config.json, trace: tracePath, seed: p.seed,
-                                         machine: MachineDescription.summary, codeVersion: CodeVersion.current, started: started,
-                                         finished: MachineDescription.date),
-                                   summaries: s.tierSummaries, metrics: s.metrics)
+                    // Another writer of the same store may have finished this point first: keep theirs.
+                    try store.saveIfAbsent(.init(kind: "sweep", key: p.key(trace: tracePath, costs: costs), config: p.config.json, trace: tracePath,
+                                                 seed: p.seed, machine: MachineDescription.summary, codeVersion: CodeVersion.current, started: started,
+                                                 finished: MachineDescription.date),
+                                           summaries: s.tierSummaries, metrics: s.metrics)
                     tally.done += 1
                     let done = tally.done
                     let elapsed = Date().timeIntervalSince(start)
                     let rate = Double(done) / max(elapsed, 1e-9)
                     let width = 30, filled = Int(Double(width) * Double(done) / Double(pending.count))
-                    progress(String(format: "[%@%@] %d/%d points, %.2f points/s, about %.0f s left",
+                    progress(String(format: "[%@%@] %d/%d points%@, %.2f points/s, about %.0f s left",
                                     String(repeating: "#", count: filled), String(repeating: ".", count: width - filled),
-                                    done, pending.count, rate, Double(pending.count - done) / max(rate, 1e-9)))
+                                    done, pending.count, of, rate, Double(pending.count - done) / max(rate, 1e-9)))
                 } catch {
                     lock.lock(); tally.failure = tally.failure ?? error; lock.unlock()
                 }
@@ -94,8 +170,10 @@ public struct SweepJob {
         }
         queue.waitUntilAllOperationsAreFinished()
         if let f = tally.failure { throw f }
+        if shard != nil && output == nil { return (pending.count, skipped, nil) }
         let csv = output ?? ProjectPaths.results("sweep-\(name).csv")
-        try export(store: store, points: all, costs: costs, to: csv)
+        let definition = ResultStore.SweepDefinition(name: name, trace: tracePath, costs: costs, grid: grid.json, command: commandLine)
+        _ = try SweepJob.export(store: store, definition: definition, points: mine, madeBy: commandLine, to: csv)
         return (pending.count, skipped, csv)
     }
 
@@ -109,14 +187,33 @@ public struct SweepJob {
         return String(h, radix: 16)
     }
 
-    func export(store: ResultStore, points: [Point], costs: String, to path: String) throws {
+    /// The job a stored sweep definition describes (its grid, trace and name).
+    public static func job(from definition: ResultStore.SweepDefinition) throws -> SweepJob {
+        guard let g = try? JSONDecoder().decode(Grid.self, from: Data(definition.grid.utf8)) else {
+            throw InputError(file: "sweep \(definition.name)", line: 0, "the store's grid is not valid JSON: \(definition.grid.prefix(200))")
+        }
+        var job = SweepJob()
+        job.name = definition.name; job.tracePath = definition.trace; job.grid = g; job.command = definition.command
+        return job
+    }
+
+    /// Writes one CSV row per point of `points` (default: the definition's whole grid) stored in `store`,
+    /// in grid order, to `path` (temporary file, then rename). Points not stored are left out; returns
+    /// (rows written, points missing).
+    @discardableResult
+    public static func export(store: ResultStore, definition: ResultStore.SweepDefinition, points: [Point]? = nil, madeBy: String,
+                              to path: String) throws -> (rows: Int, missing: Int) {
+        let job = try SweepJob.job(from: definition)
+        let points = points ?? job.points
         try ProjectPaths.ensureParent(of: path)
         let out = try OutputFile(path: path)
-        out.write("# made by: pipsqueak sweep --trace \(tracePath) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))\n")
-        out.write("# machine: \(MachineDescription.summary)\n# store: \(storePath) (kind sweep)\n")
+        out.write("# made by: \(madeBy)\n")
+        if madeBy != definition.command { out.write("# sweep: \(definition.command)\n") }
+        out.write("# machine: \(MachineDescription.summary)\n# store: \(store.db.path) (kind sweep)\n")
         out.write("handler_cache_mb,import_cache_mb,policy,tree,seed,requests,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p90_ms,p99_ms,peak_memory_mb,evicted_containers,evicted_zygotes\n")
+        var rows = 0
         for p in points {
-            let key = p.key(trace: tracePath, costs: costs)
+            let key = p.key(trace: definition.trace, costs: definition.costs)
             guard let run = try store.runs(kind: "sweep", keyPrefix: key).first(where: { $0.key == key }) else { continue }
             let s = Dictionary(uniqueKeysWithValues: try store.summaries(run: run.id).map { ($0.tier, $0) })
             let m = try store.metrics(run: run.id)
@@ -125,7 +222,9 @@ public struct SweepJob {
             out.write(String(format: "%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%.1f,%.0f,%.0f\n", s["handler"]?.share ?? 0, s["import"]?.share ?? 0,
                              s["cold"]?.share ?? 0, all.mean, all.p50, all.p90, all.p99, m["peak_memory_mb"] ?? 0,
                              m["evicted_containers"] ?? 0, m["evicted_zygotes"] ?? 0))
+            rows += 1
         }
         try out.commit()
+        return (rows, points.count - rows)
     }
 }

@@ -24,12 +24,28 @@ public final class Database {
             throw DatabaseError(code: rc, message: msg, sql: "open \(path)")
         }
         db = handle
-        sqlite3_busy_timeout(db, 10_000)
-        try execute("PRAGMA journal_mode=WAL")
+        sqlite3_busy_timeout(db, 60_000) // other writers of the store (sweeps, shards, merges) hold it for one point at a time
+        try enableWriteAheadLog()
         try execute("PRAGMA foreign_keys=ON")
     }
 
     deinit { sqlite3_close(db) }
+
+    /// Puts the database in WAL mode (readers and one writer at a time, across processes). Switching needs
+    /// an exclusive lock and SQLite does not always call the busy handler for it, so a store that another
+    /// process is creating at this moment is retried (up to a minute) rather than failed.
+    func enableWriteAheadLog() throws {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            do {
+                if try query("PRAGMA journal_mode").first?.first?.text?.lowercased() == "wal" { return }
+                try execute("PRAGMA journal_mode=WAL")
+                return
+            } catch let e as DatabaseError where (e.code == SQLITE_BUSY || e.code == SQLITE_LOCKED) && Date() < deadline {
+                usleep(20_000)
+            }
+        }
+    }
 
     func fail(_ rc: Int32, _ sql: String) -> DatabaseError {
         DatabaseError(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: sql)

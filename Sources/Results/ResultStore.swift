@@ -49,10 +49,22 @@ public final class ResultStore {
             PRIMARY KEY (run_id, request)
         );
         """,
+        """
+        CREATE TABLE sweeps (
+            name TEXT PRIMARY KEY,         -- the sweep's --name
+            trace TEXT NOT NULL,           -- the trace path its point keys name
+            costs TEXT NOT NULL,           -- fingerprint of the cost files its point keys name
+            grid TEXT NOT NULL,            -- JSON: handler_mb, import_mb, policies, trees, seeds (the whole grid, not a shard)
+            command TEXT NOT NULL          -- the sweep's command line
+        );
+        """,
     ]
 
+    /// Opens (creating it and its folder if missing) the store at `path`, relative to the current directory
+    /// or absolute, and brings its schema up to date.
     public init(path: String) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         db = try Database(path: path)
         try migrate()
     }
@@ -108,8 +120,13 @@ public final class ResultStore {
     /// Stores a finished run with its summaries and metrics, all or nothing. Returns its id.
     @discardableResult
     public func save(_ run: Run, summaries: [TierSummary], metrics: [String: Double]) throws -> Int64 {
-        try db.transaction {
-            try db.query("""
+        try db.transaction { try insert(run, summaries: summaries, metrics: metrics) }
+    }
+
+    /// Inserts a run with its rows; the caller holds the transaction.
+    @discardableResult
+    func insert(_ run: Run, summaries: [TierSummary], metrics: [String: Double]) throws -> Int64 {
+        try db.query("""
                 INSERT INTO runs (kind, key, config, trace, seed, machine, code_version, started, finished) VALUES (?,?,?,?,?,?,?,?,?)
                 """, [.text(run.kind), .text(run.key), .text(run.config), .text(run.trace), .int(Int64(bitPattern: run.seed)),
                       .text(run.machine), .text(run.codeVersion), .text(run.started), .text(run.finished)])
@@ -123,6 +140,18 @@ public final class ResultStore {
                 try db.query("INSERT INTO metrics VALUES (?,?,?)", [.int(id), .text(k), .double(v)])
             }
             return id
+    }
+
+    /// Stores a finished run unless a run of the same kind and key is already there (another writer of the
+    /// same store finished the same point first), all or nothing. Returns the run's id and whether it was
+    /// inserted now. Points are keyed by their inputs, so the run already stored has the same results.
+    @discardableResult
+    public func saveIfAbsent(_ run: Run, summaries: [TierSummary], metrics: [String: Double]) throws -> (id: Int64, inserted: Bool) {
+        try db.transaction {
+            if let id = try db.query("SELECT id FROM runs WHERE kind = ? AND key = ?", [.text(run.kind), .text(run.key)]).first?.first?.int {
+                return (id, false)
+            }
+            return (try insert(run, summaries: summaries, metrics: metrics), true)
         }
     }
 
@@ -143,5 +172,91 @@ public final class ResultStore {
         var out: [String: Double] = [:]
         for r in try db.query("SELECT name, value FROM metrics WHERE run_id = ?", [.int(run)]) { out[r[0].text ?? ""] = r[1].double }
         return out
+    }
+
+    // MARK: Sweeps
+
+    /// What a sweep is: its name, the trace and cost fingerprint its point keys name, its whole grid (JSON)
+    /// and its command line. Every shard of a sweep stores the same definition, so a merged store can be
+    /// exported without the trace or the cost files.
+    public struct SweepDefinition: Equatable, Sendable {
+        public var name: String, trace: String, costs: String, grid: String, command: String
+        public init(name: String, trace: String, costs: String, grid: String, command: String) {
+            self.name = name; self.trace = trace; self.costs = costs; self.grid = grid; self.command = command
+        }
+    }
+
+    /// Stores (or replaces) the definition of the sweep `d.name`.
+    public func saveSweep(_ d: SweepDefinition) throws {
+        _ = try db.transaction {
+            try db.query("INSERT OR REPLACE INTO sweeps (name, trace, costs, grid, command) VALUES (?,?,?,?,?)",
+                         [.text(d.name), .text(d.trace), .text(d.costs), .text(d.grid), .text(d.command)])
+        }
+    }
+
+    /// The sweeps this store holds, by name.
+    public func sweeps() throws -> [SweepDefinition] {
+        try db.query("SELECT name, trace, costs, grid, command FROM sweeps ORDER BY name").map {
+            SweepDefinition(name: $0[0].text ?? "", trace: $0[1].text ?? "", costs: $0[2].text ?? "", grid: $0[3].text ?? "", command: $0[4].text ?? "")
+        }
+    }
+
+    // MARK: Merging stores
+
+    /// What a merge did: runs copied in, runs already present with the same results, and the keys (and
+    /// sweep names) present in both with different results or definitions, which were left as they were.
+    public struct MergeReport: Sendable {
+        public var copied = 0, identical = 0
+        public var conflicts: [String] = []
+        public var sweepsCopied = 0
+    }
+
+    /// The results of a run: its summaries and metrics, in a canonical order (what two runs of one key must share).
+    func results(run id: Int64) throws -> (summaries: [TierSummary], metrics: [(String, Double)]) {
+        (try summaries(run: id), try metrics(run: id).sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// Copies into this store every run of `other` whose (kind, key) it does not hold, with its summaries
+    /// and metrics, and every sweep definition it does not hold; all in one transaction. Merging the same
+    /// store twice changes nothing. A key held by both with different summaries or metrics (or a sweep name
+    /// with a different definition) is not overwritten: it is listed in the report's `conflicts`.
+    public func merge(from other: ResultStore) throws -> MergeReport {
+        var report = MergeReport()
+        let theirs = try other.db.query("SELECT id, kind, key, config, trace, seed, machine, code_version, started, finished FROM runs ORDER BY id")
+        try db.transaction {
+            for r in theirs {
+                let run = Run(kind: r[1].text ?? "", key: r[2].text ?? "", config: r[3].text ?? "", trace: r[4].text ?? "",
+                              seed: UInt64(bitPattern: r[5].int ?? 0), machine: r[6].text ?? "", codeVersion: r[7].text ?? "",
+                              started: r[8].text ?? "", finished: r[9].text ?? "")
+                let res = try other.results(run: r[0].int ?? 0)
+                if let mine = try db.query("SELECT id FROM runs WHERE kind = ? AND key = ?", [.text(run.kind), .text(run.key)]).first?.first?.int {
+                    let have = try results(run: mine)
+                    if ResultStore.same(have, res) { report.identical += 1 } else { report.conflicts.append("\(run.kind) \(run.key)") }
+                    continue
+                }
+                try insert(run, summaries: res.summaries, metrics: Dictionary(uniqueKeysWithValues: res.metrics))
+                report.copied += 1
+            }
+            for d in try other.sweeps() {
+                if let mine = try sweeps().first(where: { $0.name == d.name }) {
+                    if mine.trace != d.trace || mine.costs != d.costs || mine.grid != d.grid { report.conflicts.append("sweep definition \(d.name)") }
+                    continue
+                }
+                try db.query("INSERT INTO sweeps (name, trace, costs, grid, command) VALUES (?,?,?,?,?)",
+                             [.text(d.name), .text(d.trace), .text(d.costs), .text(d.grid), .text(d.command)])
+                report.sweepsCopied += 1
+            }
+        }
+        return report
+    }
+
+    static func same(_ a: (summaries: [TierSummary], metrics: [(String, Double)]), _ b: (summaries: [TierSummary], metrics: [(String, Double)])) -> Bool {
+        func eq(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
+        guard a.summaries.count == b.summaries.count, a.metrics.count == b.metrics.count else { return false }
+        for (x, y) in zip(a.summaries, b.summaries) {
+            guard x.tier == y.tier, x.requests == y.requests, eq(x.share, y.share), eq(x.mean, y.mean), eq(x.p50, y.p50),
+                  eq(x.p90, y.p90), eq(x.p99, y.p99) else { return false }
+        }
+        return zip(a.metrics, b.metrics).allSatisfy { $0.0 == $1.0 && eq($0.1, $1.1) }
     }
 }

@@ -63,13 +63,21 @@ struct SweepCommand: ParsableCommand {
         abstract: "Simulate a grid of cache budgets × policies × tree shapes × seeds on one trace, in parallel, resumably.",
         discussion: """
         Every finished point is stored at once in the results database; rerunning the same sweep skips the \
-        points already there (an interrupted sweep loses nothing). Writes one CSV row per point.
+        points already there (an interrupted sweep loses nothing). Several sweeps may write one store at once \
+        (a point finished twice is stored once). Writes one CSV row per point to results/sweep-NAME.csv \
+        (or --out).
+
+        Across machines: --shard I/N runs only the I-th of N slices of the grid (I from 0 to N-1; the point at \
+        grid position k is in slice k mod N), into its own --store, and writes no CSV unless --out is given. \
+        Then `pipsqueak results merge` joins the shards' stores and `pipsqueak results export --sweep NAME` \
+        writes the CSV the whole sweep would have written. scripts/slurm/submit-sweep does all of this as a \
+        Slurm job array (see the README).
         """)
 
-    @Option(help: "Trace CSV.")
+    @Option(help: "Trace CSV (default: traces/mixed.csv).")
     var trace: String?
 
-    @Option(help: "Name of the output (results/sweep-NAME.csv).")
+    @Option(help: "Name of the sweep: its CSV is results/sweep-NAME.csv (letters, digits, . _ -).")
     var name: String = "default"
 
     @Option(help: "Handler-cache budgets, MB (comma-separated).")
@@ -90,14 +98,29 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Parallel simulations.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Results database.")
+    @Option(help: "Results database (default: results/pipsqueak.sqlite).")
     var store: String?
+
+    @Option(help: "Output CSV (default: results/sweep-NAME.csv; a shard writes none unless given).")
+    var out: String?
+
+    @Option(help: "Run only slice I of N of the grid (I from 0 to N-1), e.g. 2/8.")
+    var shard: String?
+
+    @Flag(help: "Print the number of points of the grid (of the shard, with --shard) and exit.")
+    var countPoints = false
 
     func numbers(_ s: String, _ what: String) throws -> [Double] {
         try s.split(separator: ",").map {
             guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw ValidationError("--\(what): expected non-negative numbers, found '\($0)'") }
             return v
         }
+    }
+
+    func validate() throws {
+        do { try SweepJob.checkName(name) } catch { throw ValidationError("\(error)") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let s = shard { do { _ = try SweepJob.Shard(parsing: s) } catch { throw ValidationError("\(error)") } }
     }
 
     func run() throws {
@@ -111,9 +134,43 @@ struct SweepCommand: ParsableCommand {
         job.seeds = try seeds.split(separator: ",").map { guard let v = UInt64($0) else { throw ValidationError("--seeds: expected integers, found '\($0)'") }; return v }
         job.jobs = jobs
         if let s = store { job.storePath = s }
-        job.progress = { FileHandle.standardError.write(Data(("\r" + $0).utf8)) }
+        job.output = out
+        if let s = shard { job.shard = try SweepJob.Shard(parsing: s) }
+        if countPoints { print(job.shardPoints.count); return }
+        // The command as given, minus what only says where or how fast (so every shard records the same sweep).
+        job.command = sweepCommandLine()
+        let terminal = isatty(STDERR_FILENO) != 0
+        job.progress = { FileHandle.standardError.write(Data(((terminal ? "\r" : "") + $0 + (terminal ? "" : "\n")).utf8)) }
         let r = try job.run()
-        FileHandle.standardError.write(Data("\n".utf8))
-        print("\(r.ran) points simulated, \(r.skipped) already stored; one row per point in \(r.csv)")
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        let of = job.shard.map { " (shard \($0) of the grid)" } ?? ""
+        if let csv = r.csv {
+            print("\(r.ran) points simulated, \(r.skipped) already stored\(of); one row per point in \(csv)")
+        } else {
+            print("\(r.ran) points simulated, \(r.skipped) already stored\(of), in \(job.storePath); merge the shards' stores with `pipsqueak results merge` and write the CSV with `pipsqueak results export --sweep \(name)`")
+        }
     }
+
+    /// `pipsqueak sweep` with the grid's options as given, leaving out --store, --out, --shard and --jobs.
+    func sweepCommandLine() -> String {
+        var words = ["pipsqueak", "sweep"]
+        var args = Array(CommandLine.arguments.dropFirst(2))
+        while !args.isEmpty {
+            let a = args.removeFirst()
+            let flag = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if ["--store", "--out", "--shard", "--jobs"].contains(flag) {
+                if !a.contains("="), !args.isEmpty { args.removeFirst() }
+                continue
+            }
+            words.append(shellQuoted(a))
+        }
+        return words.joined(separator: " ")
+    }
+}
+
+/// `word` as a shell would need it written (single quotes where it holds anything but safe characters).
+func shellQuoted(_ word: String) -> String {
+    let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    if !word.isEmpty && word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
+    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
