@@ -34,6 +34,14 @@ public enum ProjectPaths {
     public static var packages: String { traces("packages.csv") }
     public static var defaultMixedTrace: String { traces("mixed.csv") }
 
+    /// `path` relative to the project's root when it is inside it (for file headers that must not change
+    /// from one checkout to another), else as given.
+    public static func relative(_ path: String) -> String {
+        let abs = URL(fileURLWithPath: path).standardized.path
+        let r = URL(fileURLWithPath: root).standardized.path + "/"
+        return abs.hasPrefix(r) ? String(abs.dropFirst(r.count)) : path
+    }
+
     /// Creates the parent directory of `path` if it is missing.
     public static func ensureParent(of path: String) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path

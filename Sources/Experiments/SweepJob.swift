@@ -111,9 +111,11 @@ public struct SweepJob {
         SweepJob.fingerprint([tracePath, Trace.handlersPath(for: tracePath), packagesPath, ProjectPaths.traces("runtime-costs.csv")])
     }
 
-    /// The command line recorded for this sweep: the one given, or one rebuilt from the grid.
+    /// The command line recorded for this sweep: the one given, or one rebuilt from the grid with every
+    /// option explicit (so defaults changed later cannot change what it says). Leaves out what only says
+    /// where results go or how fast (--store, --out, --shard, --jobs), so every shard records the same sweep.
     public var commandLine: String {
-        command ?? "pipsqueak sweep --trace \(tracePath) --name \(name) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))"
+        command ?? "pipsqueak sweep --trace \(ProjectPaths.relative(tracePath)) --name \(name) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))"
     }
 
     /// Runs the points (of its shard) not yet stored, then writes the CSV of all points (a shard writes one

@@ -137,8 +137,6 @@ struct SweepCommand: ParsableCommand {
         job.output = out
         if let s = shard { job.shard = try SweepJob.Shard(parsing: s) }
         if countPoints { print(job.shardPoints.count); return }
-        // The command as given, minus what only says where or how fast (so every shard records the same sweep).
-        job.command = sweepCommandLine()
         let terminal = isatty(STDERR_FILENO) != 0
         job.progress = { FileHandle.standardError.write(Data(((terminal ? "\r" : "") + $0 + (terminal ? "" : "\n")).utf8)) }
         let r = try job.run()
@@ -149,22 +147,6 @@ struct SweepCommand: ParsableCommand {
         } else {
             print("\(r.ran) points simulated, \(r.skipped) already stored\(of), in \(job.storePath); merge the shards' stores with `pipsqueak results merge` and write the CSV with `pipsqueak results export --sweep \(name)`")
         }
-    }
-
-    /// `pipsqueak sweep` with the grid's options as given, leaving out --store, --out, --shard and --jobs.
-    func sweepCommandLine() -> String {
-        var words = ["pipsqueak", "sweep"]
-        var args = Array(CommandLine.arguments.dropFirst(2))
-        while !args.isEmpty {
-            let a = args.removeFirst()
-            let flag = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
-            if ["--store", "--out", "--shard", "--jobs"].contains(flag) {
-                if !a.contains("="), !args.isEmpty { args.removeFirst() }
-                continue
-            }
-            words.append(shellQuoted(a))
-        }
-        return words.joined(separator: " ")
     }
 }
 

@@ -1,0 +1,105 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Fidelity: simulated against measured, request by request
+#
+# **Setup:** each `results/compare-NAME.csv` is one trace replayed on the real runtime (one worker, requests
+# served one at a time, the trace sped up as its header says) and simulated with the planner's same decisions
+# and the runtime's calibrated costs (`pipsqueak compare`). Per tier: latency CDFs simulated against measured;
+# per phase: the per-request error. Failed requests (`error_real` set) are left out of every latency figure and
+# counted.
+#
+# Latency is from arrival to end, so where the worker is saturated it is mostly queueing; the queue column shows
+# how much.
+
+# %% tags=["parameters"]
+results = "../results"
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import pipsqueak_results as pr
+
+files = sorted(f for f in os.listdir(results) if f.startswith("compare-") and f.endswith(".csv"))
+phases = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]
+print("comparisons:", ", ".join(files) or "none (pipsqueak compare writes results/compare-NAME.csv)")
+
+# %%
+rows = []
+for f in files:
+    df = pr.read_csv(os.path.join(results, f))
+    failed = df.error_real.notna() & (df.error_real.astype(str) != "")
+    ok = df[~failed]
+    same_zygote = (ok.zygote_real == ok.zygote_sim) | (ok.zygote_real.isna() & ok.zygote_sim.isna())
+    agree = (ok.tier_real == ok.tier_sim) & same_zygote
+    for tier, g in ok.groupby("tier_real"):
+        rows.append({"comparison": f, "tier": tier, "requests": len(g),
+                     "p50 real": g.latency_real_ms.median(), "p50 sim": g.latency_sim_ms.median(),
+                     "p50 error %": 100 * (g.latency_sim_ms.median() / g.latency_real_ms.median() - 1),
+                     "p99 real": g.latency_real_ms.quantile(0.99), "p99 sim": g.latency_sim_ms.quantile(0.99),
+                     "p99 error %": 100 * (g.latency_sim_ms.quantile(0.99) / g.latency_real_ms.quantile(0.99) - 1)})
+    print("%s: %d requests, %d failed, tier and zygote agree for %.1f%%; queue median %.0f ms real\n  %s"
+          % (f, len(df), failed.sum(), 100 * agree.mean(), ok.queue_real_ms.median(), pr.provenance(df)))
+pd.DataFrame(rows).round(2)
+
+# %% [markdown]
+# ## Latency CDFs per tier
+
+# %%
+for f in files:
+    df = pr.read_csv(os.path.join(results, f))
+    df = df[df.error_real.isna() | (df.error_real.astype(str) == "")]
+    tiers = sorted(df.tier_real.unique())
+    fig, axes = plt.subplots(1, len(tiers), figsize=(4.5 * len(tiers), 3.6), squeeze=False)
+    for ax, t in zip(axes[0], tiers):
+        g = df[df.tier_real == t]
+        for col, label in [("latency_real_ms", "measured"), ("latency_sim_ms", "simulated")]:
+            v = np.sort(g[col].values)
+            ax.plot(v, np.arange(1, len(v) + 1) / len(v), label=label)
+        ax.set_xscale("log"); ax.set_xlabel("latency (ms, log)"); ax.set_ylabel("fraction of requests")
+        ax.set_title("%s tier (%d requests)" % (t, len(g)), fontsize=9)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("%s (%s)" % (f, df.attrs["provenance"].get("made by", "")[:110]), fontsize=9)
+    fig.tight_layout()
+
+# %% [markdown]
+# ## Per-phase error, request by request
+#
+# For every phase, the median and 90th percentile of |simulated - measured| over the requests that spent time in
+# it (ms), and the median relative error.
+
+# %%
+rows = []
+for f in files:
+    df = pr.read_csv(os.path.join(results, f))
+    df = df[df.error_real.isna() | (df.error_real.astype(str) == "")]
+    for ph in phases:
+        r, s = df["%s_real_ms" % ph], df["%s_sim_ms" % ph]
+        used = (r > 0) | (s > 0)
+        if used.sum() == 0:
+            continue
+        err = (s[used] - r[used]).abs()
+        rel = err / r[used].where(r[used] > 0)
+        rows.append({"comparison": f, "phase": ph, "requests": int(used.sum()), "median |error| ms": err.median(),
+                     "p90 |error| ms": err.quantile(0.9), "median relative error %": 100 * rel.median()})
+per_phase = pd.DataFrame(rows)
+display(per_phase.round(3))
+if len(per_phase):
+    piv = per_phase.pivot(index="phase", columns="comparison", values="median relative error %").reindex(phases).dropna(how="all")
+    ax = piv.plot.barh(figsize=(8, 4.5))
+    ax.set_xlabel("median relative error, |simulated - measured| / measured (%)")
+    ax.set_title("Per-phase error by comparison (requests that spent time in the phase)", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    plt.tight_layout()
