@@ -79,6 +79,15 @@ public struct HandlerCache: Sendable {
         return (true, evicted)
     }
 
+    /// Removes `container` (its executor could not keep it paused). Returns its entry, nil if it is not here.
+    public mutating func drop(container: Int64) -> Entry? {
+        guard let e = entries[container] else { return nil }
+        remove(e)
+        counts[.evicted] += 1
+        compactIfNeeded()
+        return e
+    }
+
     /// Evicts entries idle past the policy's keep-alive.
     public mutating func expire(now: Int64) -> [Entry] {
         guard let ttl = policy.keepAliveNanos else { return [] }

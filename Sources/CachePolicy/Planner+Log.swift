@@ -21,12 +21,20 @@ extension Planner {
         "ready t=\(Nanos.formatSeconds(p.nowNanos)) z=\(p.zygote) \(p.kept ? "keep" : "drop") evict=\(evictions(p.evictions))"
     }
 
-    public func logLineLost(zygote: Int64, now: Int64, evictions e: [Eviction]) -> String {
-        "lost t=\(Nanos.formatSeconds(now)) z=\(zygote) evict=\(evictions(e))"
+    public func logLineLost(zygote: Int64, now: Int64, evictions e: [Eviction], rebuild: ZygoteSpec?) -> String {
+        "lost t=\(Nanos.formatSeconds(now)) z=\(zygote) evict=\(evictions(e)) rebuild=\(rebuild.map { "z\($0.id)" } ?? "-")"
     }
 
-    public func logLineFailed(zygote: Int64, now: Int64, evictions e: [Eviction]) -> String {
-        "failed t=\(Nanos.formatSeconds(now)) z=\(zygote) unimportable=\(list(unimportable.ids)) evict=\(evictions(e))"
+    public func logLineFailed(zygote: Int64, now: Int64, evictions e: [Eviction], rebuild: ZygoteSpec?) -> String {
+        "failed t=\(Nanos.formatSeconds(now)) z=\(zygote) unimportable=\(list(unimportable.ids)) evict=\(evictions(e)) rebuild=\(rebuild.map { "z\($0.id)" } ?? "-")"
+    }
+
+    public func logLinePauseFailed(container: Int64, now: Int64, evictions e: [Eviction]) -> String {
+        "pausefail t=\(Nanos.formatSeconds(now)) c=\(container) evict=\(evictions(e))"
+    }
+
+    public func logLineInstallFailed(package: Int32, now: Int64) -> String {
+        "installfail t=\(Nanos.formatSeconds(now)) p=\(catalog[package].name)"
     }
 
     func list(_ ids: [Int32]) -> String { ids.isEmpty ? "-" : catalog.names(ids).joined(separator: ";") }

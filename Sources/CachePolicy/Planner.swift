@@ -36,6 +36,8 @@ public final class Planner {
     var nextZygote: Int64 = 1
     var requests: Int64 = 0
     var coldCosts: [Int64?]
+    /// The root zygote failed to build: the next plan asks for it again.
+    var rootMissing = false
     /// Packages whose import failed or hung in a zygote (reported by the executor): no zygote imports them
     /// again, so a broken package costs one failed build, not one per request.
     public private(set) var unimportable: PackageSet
@@ -120,6 +122,9 @@ public final class Planner {
         containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
 
         var creates: [ZygoteSpec] = []
+        if rootMissing, catalog.interpreterMemoryBytes <= importCache!.budgetBytes - importCache!.usedBytes {
+            creates.append(restoreRoot(now: now))
+        }
         if importCache != nil, treeShape == .dynamic, !prof.closure.isEmpty {
             let k = Int(prof.closureClass)
             classCounts[k] += 1
@@ -154,6 +159,14 @@ public final class Planner {
         }
         destroy(container)
         return IdlePlan(container: container, nowNanos: now, paused: false, evictions: ev)
+    }
+
+    /// The executor could not pause `container`, which this planner had kept in the handler cache: it leaves
+    /// the cache and is destroyed (the returned eviction). Nothing happens for a container not kept.
+    public func pauseFailed(container: Int64) -> [Eviction] {
+        guard let c = containers[container], c.paused, handlerCache != nil, handlerCache!.drop(container: container) != nil else { return [] }
+        destroy(container)
+        return [.container(id: container, handler: c.handler)]
     }
 
     /// A zygote finished building with the measured memory. It is kept if it still fits (evicting others).
@@ -191,18 +204,30 @@ public final class Planner {
         }
         removeSubtree(id)
         guard id == 0 else { return (removed, nil) }
+        return (removed, restoreRoot(now: now))
+    }
+
+    /// Puts the root (a bare interpreter) back into the tree; returns its spec for the executor to build.
+    func restoreRoot(now: Int64) -> ZygoteSpec {
+        rootMissing = false
         importCache!.add(Zygote(id: 0, parent: nil, packages: catalog.emptySet(), ownImports: [], memoryBytes: catalog.interpreterMemoryBytes,
                                 savedNanos: 0, ready: true, lastUsedNanos: now, uses: 0, children: 0))
-        return (removed, ZygoteSpec(id: 0, parent: nil, imports: [], install: [], installCached: false, memoryBytes: catalog.interpreterMemoryBytes))
+        return ZygoteSpec(id: 0, parent: nil, imports: [], install: [], installCached: false, memoryBytes: catalog.interpreterMemoryBytes)
     }
 
     /// The executor could not build zygote `id` (an import raised, exited or hung, or its install failed).
-    /// It and any subtree leave the tree, and `packages` (default: the zygote's own imports) are never put in a
-    /// zygote again. A failed root is put back at once, like a lost one, and must be rebuilt (`rebuild`).
+    /// It and any subtree leave the tree, and `packages` (nil: the zygote's own imports; empty: none, the
+    /// failure was not an import) are never put in a zygote again. A root that fails to build is not put
+    /// back at once (it would fail again): the next request's plan asks for it again (`createZygotes`).
     public func zygoteFailed(_ id: Int64, now: Int64, packages: [Int32]? = nil) -> (evictions: [Eviction], rebuild: ZygoteSpec?) {
         guard importCache != nil, let z = importCache![id] else { return ([], nil) }
         for p in packages ?? z.ownImports { unimportable.insert(p) }
-        return zygoteLost(id, now: now)
+        let (ev, _) = zygoteLost(id, now: now)
+        if id == 0 {
+            importCache!.remove(0)
+            rootMissing = true
+        }
+        return (ev, nil)
     }
 
     /// The executor could not install package `id` (pip failed, the disk is full). It leaves the install

@@ -69,11 +69,10 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         return p
     }
 
-    /// Reads a JSON config; fields not given keep the values of `base` (by default the `all` preset).
-    public static func read(path: String, base: PolicyConfig? = nil) throws -> PolicyConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PolicyError.badConfig(path: path, "cannot read the file")
-        }
+    /// Parses a JSON config (the bytes of the file `path`, which names it in errors); fields not given keep
+    /// the values of `base` (by default the `all` preset). Pure: reading the file is the caller's (a
+    /// command's) business.
+    public static func parse(_ data: Data, path: String, base: PolicyConfig? = nil) throws -> PolicyConfig {
         var c = base ?? presets["all"]!
         do {
             guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {

@@ -90,6 +90,7 @@ public struct CalibrateJob {
         log("handler-cache hits: thaw and freeze, \(repeats)×")
         w = try worker { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = [], thawedInvoke: [Int64] = []
+        w.lifecycle.keepsOutcomes = true
         _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
         for _ in 0..<repeats {
             Sys.sleep(micros: 50_000) // a frozen container waits between requests in a replay; its caches go cold
@@ -97,7 +98,7 @@ public struct CalibrateJob {
             guard r.error.isEmpty, r.tier == .handler else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos); thawedInvoke.append(r.execNanos)
         }
-        if let last = w.reportedOutcomes.last { containerMemory.append(last.bytes) }
+        if case .container(_, let bytes, _)? = w.lifecycle.outcomes.last { containerMemory.append(bytes) }
         w.shutdown()
 
         log("cold starts: interpreter start and relocation in a container, \(repeats)×")

@@ -50,12 +50,12 @@ public struct CompareJob {
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
         // 1. The real run.
         var realRecords: [RequestRecord] = [], realDecisions: [String] = []
-        var outcomes: [(kind: String, id: Int64, bytes: Int64, failed: Bool)] = []
+        var outcomes: [Outcome] = []
         var job = run
         job.progress = progress
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
         _ = try job.run(onRecord: { realRecords.append($0) }, onDecision: { realDecisions.append($0) },
-                        observe: { outcomes = $0.reportedOutcomes })
+                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { outcomes = $0.lifecycle.outcomes })
 
         // 2. The simulation of the same requests with the same outcomes, one core, zygotes built in line.
         progress("simulating the same \(realRecords.count) requests")
@@ -68,18 +68,11 @@ public struct CompareJob {
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 1, seed: run.seed)
         sim.synchronousZygoteBuilds = true
         var simRecords: [RequestRecord] = [], simDecisions: [String] = []
-        sim.onRecord = { simRecords.append($0) }
-        sim.onDecision = { simDecisions.append($0) }
-        var next = 0
-        sim.outcomes = { what, modeled in
-            guard next < outcomes.count else { return (modeled, false) }
-            let o = outcomes[next]
-            switch what {
-            case .container(let id) where o.kind == "container" && o.id == id: next += 1; return (o.bytes, o.failed)
-            case .zygote(let id) where o.kind == "zygote" && o.id == id: next += 1; return (o.bytes, o.failed)
-            default: return (modeled, false) // the runs have diverged; the decision comparison shows where
-            }
-        }
+        sim.lifecycle.onRecord = { simRecords.append($0) }
+        sim.lifecycle.onDecision = { simDecisions.append($0) }
+        // The real run's outcomes (memory taken, builds failed) in order; where the runs diverge, the
+        // simulator's own (the decision comparison shows where).
+        sim.lifecycle.replay = OutcomeReplay(outcomes)
         let reader = try trace.makeReader()
         var served = 0
         let speed = run.speed, limit = realRecords.count

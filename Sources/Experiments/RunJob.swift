@@ -1,5 +1,6 @@
 import CachePolicy
 import Foundation
+import Results
 import Runtime
 import Simulation
 import Workload
@@ -56,7 +57,7 @@ public struct RunJob {
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
         var decisions: DecisionLog?
         if let d = decisionsPath { try ProjectPaths.ensureParent(of: d); decisions = try DecisionLog(path: d, comments: header) }
-        worker.decisions = { decisions?.append($0); onDecision($0) }
+        worker.lifecycle.onDecision = { decisions?.append($0); onDecision($0) }
         var summary = SimulationSummary()
         let reader = try trace.makeReader()
         let start = worker.epochNanos

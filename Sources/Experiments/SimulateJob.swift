@@ -1,5 +1,6 @@
 import CachePolicy
 import Foundation
+import Results
 import Simulation
 import Workload
 
@@ -43,16 +44,24 @@ public struct SimulateJob {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         let header = provenance
+        var records: RecordWriter?, decisions: DecisionLog?
         if let r = recordsPath {
             try ProjectPaths.ensureParent(of: r)
-            sim.records = try RecordWriter(path: r, handlers: trace.handlers, comments: header)
+            let w = try RecordWriter(path: r, handlers: trace.handlers, comments: header)
+            sim.lifecycle.onRecord = { w.append($0) }
+            records = w
         }
         if let d = decisionsPath {
             try ProjectPaths.ensureParent(of: d)
-            sim.decisions = try DecisionLog(path: d, comments: header)
+            let log = try DecisionLog(path: d, comments: header)
+            sim.lifecycle.onDecision = { log.append($0) }
+            decisions = log
         }
         configure(sim)
-        return try sim.run(try trace.makeReader())
+        let summary = try sim.run(try trace.makeReader())
+        try records?.commit()
+        try decisions?.commit()
+        return summary
     }
 
     public var provenance: [String] {

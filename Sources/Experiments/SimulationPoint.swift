@@ -26,7 +26,7 @@ public struct PreparedTrace: @unchecked Sendable {
                          observe: ((RequestRecord, Simulation) -> Void)? = nil) throws -> SimulationSummary {
         let planner = try Planner(config: config, catalog: catalog, popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
-        if let o = observe { sim.onRecord = { [unowned sim] r in o(r, sim) } }
+        if let o = observe { sim.lifecycle.onRecord = { [unowned sim] r in o(r, sim) } }
         return try sim.run(try trace.makeReader())
     }
 }

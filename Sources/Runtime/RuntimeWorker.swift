@@ -61,7 +61,10 @@ public struct RuntimeOptions: Sendable {
 /// Requests are served one at a time (a one-core worker); zygotes the planner asks for are built right
 /// after the request that asked, before the next one.
 public final class RuntimeWorker {
-    public let planner: Planner
+    /// Owns every plan from start to finish (decision log, outcomes, records); the worker only carries
+    /// plans out and reports what happened. `lifecycle.onDecision` receives the decision log.
+    public let lifecycle: PlanLifecycle
+    public var planner: Planner { lifecycle.planner }
     let catalog: Catalog
     let handlers: HandlerTable
     /// Package metadata (version, top-level modules) by catalog id.
@@ -74,7 +77,6 @@ public final class RuntimeWorker {
     let runDir: String
     let runID: String
     let packageDir: String
-    public var decisions: ((String) -> Void)?
     /// The run's time origin, set when start-up (initial zygotes, pre-installs, handler code) is done: the
     /// planner is handed monotonic time since this instant, and a replay's clock starts here.
     public private(set) var epochNanos = Sys.monotonicNanos()
@@ -89,7 +91,9 @@ public final class RuntimeWorker {
         var pid: Int32?
         /// The pooled cgroup its standby child already sits in (nil: none prepared).
         var standby: Cgroup?
-        init(id: Int64, socket: String, cgroup: Cgroup) { self.id = id; self.socket = socket; self.cgroup = cgroup }
+        /// What the planner asked for: which packages it installs, and where (its own copy or the cache).
+        let spec: ZygoteSpec
+        init(spec: ZygoteSpec, socket: String, cgroup: Cgroup) { id = spec.id; self.spec = spec; self.socket = socket; self.cgroup = cgroup }
     }
 
     final class ContainerHandle {
@@ -114,17 +118,14 @@ public final class RuntimeWorker {
     var zygotes: [Int64: ZygoteHandle] = [:]
     /// How long the last freeze took, ns (calibration reads it).
     public private(set) var lastFreezeNanos: Int64 = 0
-    /// Memory reported to the planner, in order: containers as they finish, zygotes as they are ready
-    /// (`compare` feeds these to the simulator).
-    public private(set) var reportedOutcomes: [(kind: String, id: Int64, bytes: Int64, failed: Bool)] = []
     var containers: [Int64: ContainerHandle] = [:]
 
     /// - Parameter packages: metadata for every package the catalog knows, by name.
     public init(planner: Planner, handlers: HandlerTable, packages: [String: Package], options: RuntimeOptions,
                 python: PythonInterpreter) throws {
         guard Sys.isRoot else { throw RuntimeError.unavailable("the real runtime needs root (cgroups, namespaces, mounts)") }
-        self.planner = planner
-        let catalog = planner.catalog
+        lifecycle = PlanLifecycle(planner: planner, handlers: handlers)
+        let catalog = planner.catalog // the argument: self.planner is not set yet
         self.catalog = catalog
         self.handlers = handlers
         self.options = options
@@ -144,6 +145,7 @@ public final class RuntimeWorker {
                                  cgroups: cgroups, sandboxBase: runDir + "/roots")
         store.online = options.online
         store.python = python
+        lifecycle.carryOut = { [unowned self] e in self.carryOut(e) }
         Sys.becomeSubreaper()
         Sys.ignoreBrokenPipes()
         do {
@@ -155,7 +157,7 @@ public final class RuntimeWorker {
             try refillCgroupPool()
             for id in planner.initialInstalls { _ = try installPackage(id) }
             for z in planner.initialZygotes {
-                do { _ = try buildZygote(z) } catch where z.parent != nil { zygoteFailed(z.id, error) }
+                do { _ = try buildZygote(z) } catch where z.parent != nil { _ = zygoteFailed(z.id, error) }
             }
             prepareStandbys()
         } catch {
@@ -180,13 +182,7 @@ public final class RuntimeWorker {
 
     func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> (RequestRecord, [String: Any]?) {
         var lastReply: [String: Any]? = nil
-        let plan = planner.plan(handler: handler, now: startNanos)
-        decisions?(planner.logLine(plan, handlerID: handlers[handler].id))
-        var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: startNanos,
-                              endNanos: startNanos, tier: plan.tier, zygote: plan.zygote)
-        r.evictions = plan.evictions.count
-        r.estimated = catalog.profile(handler).touchesEstimated
-        carryOut(plan.evictions)
+        var (plan, r) = lifecycle.start(handler: handler, arrivalNanos: arrivalNanos, now: startNanos)
         var container: ContainerHandle?
         do {
             switch plan.tier {
@@ -206,7 +202,7 @@ public final class RuntimeWorker {
                 container = try start(plan: plan, handler: handler, record: &r)
             }
             let t0 = Sys.monotonicNanos()
-            try container!.channel.send(["op": "invoke", "event": ["request": plan.request]])
+            try container!.channel.send(WorkerProtocol.Request.invoke(event: ["request": plan.request]).message)
             let reply = try container!.channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
             r.execNanos = Sys.monotonicNanos() - t0
             lastReply = reply
@@ -223,30 +219,47 @@ public final class RuntimeWorker {
         // Idle: freeze into the handler cache or destroy, as the planner says.
         let memory = container?.cgroup.memoryBytes() ?? 0
         let broken = !r.error.isEmpty || container == nil
-        let idle = planner.finished(container: plan.container, now: now(), memoryBytes: memory, failed: broken)
-        reportedOutcomes.append(("container", plan.container, memory, broken))
-        decisions?(planner.logLine(idle))
-        carryOut(idle.evictions)
-        let tf = Sys.monotonicNanos()
-        if idle.paused, let c = container, (try? c.cgroup.freeze()) != nil {
-            lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
+        let idle = lifecycle.finish(r, container: plan.container, memoryBytes: memory, failed: broken, now: now())
+        if idle.paused, let c = container {
+            let tf = Sys.monotonicNanos()
+            do {
+                if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
+                try c.cgroup.freeze()
+                lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
+            } catch {
+                // The planner counted it as paused: it hears of the failure and drops it (destroyed).
+                FileHandle.standardError.write(Data("pipsqueak: could not pause container c\(plan.container): \(error)\n".utf8))
+                lifecycle.pauseFailed(container: plan.container, now: now())
+            }
         } else {
             destroyContainer(plan.container)
         }
-        for z in plan.createZygotes {
-            do {
-                let mem = try buildZygote(z)
-                reportedOutcomes.append(("zygote", z.id, mem, false))
-                let ready = planner.zygoteReady(z.id, now: now(), memoryBytes: mem)
-                decisions?(planner.logLine(ready))
-                carryOut(ready.evictions)
-            } catch {
-                zygoteFailed(z.id, error)
-            }
-        }
+        for z in plan.createZygotes { build(z) }
         try? refillCgroupPool()
         prepareStandbys()
         return (r, lastReply)
+    }
+
+    /// Failures a test can ask for, where the kernel gives no way to cause them on demand.
+    public struct Faults: Sendable {
+        /// The next freeze of a container fails.
+        public var failNextFreeze = false
+    }
+    public var faults = Faults()
+
+    /// Builds a zygote the planner asked for and reports the outcome; builds whatever the planner asks for
+    /// in its place when it fails (bounded: the planner answers a failed build with no rebuild).
+    func build(_ first: ZygoteSpec) {
+        var next: ZygoteSpec? = first
+        while let z = next {
+            next = nil
+            do {
+                let mem = try buildZygote(z)
+                lifecycle.zygoteReady(z.id, memoryBytes: mem, now: now())
+            } catch {
+                next = zygoteFailed(z.id, error)
+            }
+        }
     }
 
     /// Gives every zygote without one a standby child in a pooled cgroup (off the request path): joining
@@ -257,7 +270,7 @@ public final class RuntimeWorker {
             do {
                 let fd = try Sys.connectUnix(z.socket)
                 let ch = LineChannel(readFD: fd, writeFD: fd)
-                try ch.send(["op": "prepare", "cgroup_procs": g.procsFiles])
+                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles).message)
                 _ = try ch.receive(timeoutSeconds: 10)
                 z.standby = g
             } catch {
@@ -285,7 +298,7 @@ public final class RuntimeWorker {
             containerConfig = base.containerConfig(cgroup: group, hostname: handlers[handler].id,
                                                    mounts: [(try handlerDirectory(handler), "/handler", false), (packageDir, packageDir, false)])
         } catch { try? group.destroy(); throw error }
-        let paths = catalog.profile(handler).importOrder.map { packagePath($0, owner: "c\(plan.container)") }
+        let paths = catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) }
         let imports = plan.imports.flatMap { packages[Int($0)].topLevelModules }
         let t1 = Sys.monotonicNanos()
         r.createNanos = t1 - t0
@@ -298,7 +311,7 @@ public final class RuntimeWorker {
                     throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
                 }
                 channel = LineChannel(readFD: fd, writeFD: fd)
-                try channel.send(["op": "fork", "container": containerConfig, "paths": paths, "imports": imports])
+                try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message)
             } else {
                 channel = try spawn(mode: "cold", config: ["container": containerConfig, "paths": paths, "imports": imports], cgroup: group).channel
             }
@@ -450,35 +463,33 @@ public final class RuntimeWorker {
     /// Builds a zygote (root: a fresh process; child: forked from its parent). Returns its memory, bytes.
     @discardableResult
     func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
-        let owners = ancestry(z)
         do {
             for p in z.install {
                 _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
             }
-            // A package the planner counted on may have failed to install since (its request's install did).
-            for p in z.imports where !z.install.contains(p) && !store.isInstalled(packages[Int(p)])
-                && !owners.contains(where: { Sys.exists(store.privateDirectory(packages[Int(p)], owner: $0)) }) {
-                _ = try installPackage(p, privateTo: "z\(z.id)")
-            }
         } catch {
             throw ZygoteInstallError(zygote: z.id, underlying: error)
+        }
+        // Exactly what the plan lists is installed. A package it counted on as installed may be gone since
+        // (an earlier install of it failed): that is a failed build the planner hears of, not a decision
+        // to install it here.
+        for p in z.imports where !z.install.contains(p) && !Sys.exists(packagePath(p, zygote: z)) {
+            throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
         }
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
         do { try delegate(group) } catch { try? group.destroy(); throw error }
-        let handle = ZygoteHandle(id: z.id, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
+        let handle = ZygoteHandle(spec: z, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
         zygotes[z.id] = handle
         // A zygote's sys.path holds every package of its set (its parent's included).
         let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
-        var config: [String: Any] = ["socket": handle.socket, "paths": set.map { id in
-                                         owners.lazy.map { self.store.privateDirectory(self.packages[Int(id)], owner: $0) }.first(where: Sys.exists)
-                                             ?? self.store.directory(self.packages[Int(id)]) },
+        var config: [String: Any] = ["socket": handle.socket, "paths": set.map { packagePath($0, zygote: z) },
                                      "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
                                      "cgroup_procs": group.procsFiles]
         if let parent = z.parent, let ph = zygotes[parent] {
             let fd = try Sys.connectUnix(ph.socket)
             let ch = LineChannel(readFD: fd, writeFD: fd)
-            try ch.send(["op": "fork-zygote", "zygote": config])
+            try ch.send(WorkerProtocol.Request.forkZygote(config: config).message)
             try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
         } else {
             if let view = zygoteView {
@@ -515,7 +526,7 @@ public final class RuntimeWorker {
             }
             if let fd = try? Sys.connectUnix(handle.socket, timeoutSeconds: left) {
                 let ch = LineChannel(readFD: fd, writeFD: fd)
-                if (try? ch.send(["op": "ping"])) != nil, (try? ch.receive(timeoutSeconds: left)) != nil { break }
+                if (try? ch.send(WorkerProtocol.Request.ping.message)) != nil, (try? ch.receive(timeoutSeconds: left)) != nil { break }
             }
             Sys.sleep(micros: 1000)
         }
@@ -533,50 +544,49 @@ public final class RuntimeWorker {
         return true
     }
 
-    /// A zygote could not be built: it is removed, and the planner never again puts the package whose
-    /// import failed (or, when that is not known, all of the zygote's own imports) in a zygote.
-    func zygoteFailed(_ id: Int64, _ error: Error) {
-        reportedOutcomes.append(("zygote", id, 0, true))
+    /// A zygote could not be built: the planner hears why (the package whose import failed, or none when
+    /// the failure was not an import) and decides; its process and cgroup go. Returns what the planner wants
+    /// built in its place.
+    func zygoteFailed(_ id: Int64, _ error: Error) -> ZygoteSpec? {
         let what = error is ZygoteBuildError || error is ZygoteInstallError ? "\(error)" : "zygote z\(id) failed: \(error)"
         FileHandle.standardError.write(Data("pipsqueak: \(what)\n".utf8))
-        if error is ZygoteInstallError { return zygoteLost(id) } // not the package's import: mark nothing
         var culprits: [Int32]? = nil
-        if let e = error as? ZygoteBuildError, let m = e.module,
-           let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
+        if error is ZygoteInstallError {
+            culprits = [] // not the package's import: nothing is blamed
+        } else if let e = error as? ZygoteBuildError, let m = e.module,
+                  let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
             culprits = [Int32(p)]
         }
-        let (evictions, rebuild) = planner.zygoteFailed(id, now: now(), packages: culprits)
-        decisions?(planner.logLineFailed(zygote: id, now: now(), evictions: evictions))
-        removeZygote(id, evictions: evictions, rebuild: rebuild)
-    }
-
-    /// A zygote died: the planner drops it and its subtree; the root is rebuilt at once.
-    func zygoteLost(_ id: Int64) {
-        let (evictions, rebuild) = planner.zygoteLost(id, now: now())
-        decisions?(planner.logLineLost(zygote: id, now: now(), evictions: evictions))
-        removeZygote(id, evictions: evictions, rebuild: rebuild)
-    }
-
-    /// Carries out the planner's answer to a lost or failed zygote: its subtree goes, the root comes back.
-    func removeZygote(_ id: Int64, evictions: [Eviction], rebuild: ZygoteSpec?) {
-        carryOut(evictions)
+        let rebuild = lifecycle.zygoteFailed(id, packages: culprits, now: now())
         destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
-        if let spec = rebuild { _ = try? buildZygote(spec) }
+        return rebuild
     }
 
-    /// Where package `id` is for `owner`: its private copy if it has one, else the shared install cache.
-    func packagePath(_ id: Int32, owner: String) -> String {
-        let priv = store.privateDirectory(packages[Int(id)], owner: owner)
-        return Sys.exists(priv) ? priv : store.directory(packages[Int(id)])
+    /// A zygote died: the planner drops it and its subtree, and says what to rebuild (the root).
+    func zygoteLost(_ id: Int64) {
+        let rebuild = lifecycle.zygoteLost(id, now: now())
+        destroyZygote(id)
+        if let spec = rebuild { build(spec) }
     }
 
-    /// A zygote and its ancestors as private-install owners ("z5", "z2", …): a child zygote sees its
-    /// parents' private packages.
-    func ancestry(_ z: ZygoteSpec) -> [String] {
-        var out = ["z\(z.id)"]
-        var cur = z.parent
-        while let c = cur { out.append("z\(c)"); cur = planner.importCache?[c]?.parent }
-        return out
+    /// Where package `id` is for a container started by `plan`: its own copy when the plan installed it
+    /// privately, else the shared install cache. Decided by the plan, not by looking at the disk.
+    func packagePath(_ id: Int32, plan: StartPlan) -> String {
+        plan.install.contains(id) && !plan.installCached.contains(id)
+            ? store.privateDirectory(packages[Int(id)], owner: "c\(plan.container)") : store.directory(packages[Int(id)])
+    }
+
+    /// Where package `id` is for zygote `z`: the copy of the zygote (or ancestor) whose spec installed it
+    /// privately, else the shared install cache. Decided by the specs, not by looking at the disk.
+    func packagePath(_ id: Int32, zygote z: ZygoteSpec) -> String {
+        var spec: ZygoteSpec? = z
+        while let s = spec {
+            if s.install.contains(id) {
+                return s.installCached ? store.directory(packages[Int(id)]) : store.privateDirectory(packages[Int(id)], owner: "z\(s.id)")
+            }
+            spec = s.parent.flatMap { zygotes[$0]?.spec }
+        }
+        return store.directory(packages[Int(id)])
     }
 
     /// Fetches a package from the mirror and installs it, into the shared install cache or privately for
@@ -588,19 +598,18 @@ public final class RuntimeWorker {
             let (staged, dl) = try store.download(p)
             return (dl, try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) }))
         } catch {
-            planner.installFailed(id)
+            lifecycle.installFailed(id, now: now())
             if let owner { store.removePrivate(owner: owner) } else { store.remove(p) }
             throw error
         }
     }
 
-    func carryOut(_ evictions: [Eviction]) {
-        for e in evictions {
-            switch e {
-            case .container(let id, _): destroyContainer(id)
-            case .zygote(let id): destroyZygote(id)
-            case .package(let id): store.remove(packages[Int(id)])
-            }
+    /// Carries out one eviction the planner decided (the lifecycle calls this).
+    func carryOut(_ e: Eviction) {
+        switch e {
+        case .container(let id, _): destroyContainer(id)
+        case .zygote(let id): destroyZygote(id)
+        case .package(let id): store.remove(packages[Int(id)])
         }
     }
 
@@ -642,7 +651,7 @@ public final class RuntimeWorker {
         guard let c = containers[id] else { throw RuntimeError.unavailable("no container c\(id)") }
         try? c.cgroup.thaw()
         defer { try? c.cgroup.freeze() }
-        try c.channel.send(["op": "modules"])
+        try c.channel.send(WorkerProtocol.Request.modules.message)
         return (try c.channel.receive()["modules"] as? [String]) ?? []
     }
 

@@ -21,28 +21,20 @@ public final class Simulation {
         var pendingBuilds: [ZygoteSpec] = []
     }
 
-    public let planner: Planner
+    /// Owns every plan from start to finish (decision log, outcomes, records); the simulator supplies
+    /// only the mechanics: how long each step takes on the virtual clock.
+    public let lifecycle: PlanLifecycle
+    public var planner: Planner { lifecycle.planner }
     let costs: CostModel
     let catalog: Catalog
     let handlers: HandlerTable
     let cores: Int
     let noise: RandomSource?
-    public var records: RecordWriter?
-    public var decisions: DecisionLog?
-    /// Called with each decision-log line (compare collects them).
-    public var onDecision: ((String) -> Void)?
-    /// Called with each finished record (tests collect them).
-    public var onRecord: ((RequestRecord) -> Void)?
     /// Check every cache's invariants after every decision (tests).
     public var checkInvariants = false
     /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
     /// them, holding its core, ready before the core serves anything else (for `compare`).
     public var synchronousZygoteBuilds = false
-    /// Outcomes to report instead of the model's: called with (container or zygote, modeled bytes), returns
-    /// the bytes to report and whether the container failed (for `compare`, fed from a real run).
-    public var outcomes: ((Outcome, Int64) -> (bytes: Int64, failed: Bool))?
-
-    public enum Outcome { case container(Int64), zygote(Int64) }
 
     var queue = EventQueue<Payload>()
     var waiting = Deque<(arrival: Int64, handler: Int32)>()
@@ -50,8 +42,8 @@ public final class Simulation {
     var freeSlots: [Int32] = []
     var freeCores: Int
     var runningMemory: Int64 = 0
-    var zygoteReadyAt: [Int64: Int64] = [:]
-    var perPackageMemo: [Int32: (download: Int64, install: Int64, importNanos: Int64)] = [:]
+    /// When each zygote the simulator is building finishes (mechanics: removed once it is ready).
+    var buildEnds: [Int64: Int64] = [:]
     public private(set) var summary = SimulationSummary()
 
     /// Memory now: running containers plus the caches (paused containers, zygotes), bytes.
@@ -61,7 +53,7 @@ public final class Simulation {
 
     public init(planner: Planner, costs: CostModel, handlers: HandlerTable, cores: Int = 2, seed: UInt64) {
         precondition(cores >= 1)
-        self.planner = planner
+        lifecycle = PlanLifecycle(planner: planner, handlers: handlers)
         self.costs = costs
         self.catalog = planner.catalog
         self.handlers = handlers
@@ -69,7 +61,7 @@ public final class Simulation {
         self.freeCores = cores
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         summary.estimatedPackages = costs.estimated.count
-        for z in planner.initialZygotes { zygoteReadyAt[z.id] = 0 }
+        lifecycle.carryOut = { [unowned(unsafe) self] e in self.apply(e) } // self owns the lifecycle
     }
 
     @inline(__always) func noisy(_ ns: Int64) -> Int64 {
@@ -111,24 +103,19 @@ public final class Simulation {
             }
         }
         summary.simulatedSeconds = Nanos.seconds(now)
-        try records?.commit()
-        try decisions?.commit()
         return summary
     }
 
     func start(arrival: Int64, handler: Int32, now: Int64) {
         freeCores -= 1
-        let plan = planner.plan(handler: handler, now: now)
-        log(planner.logLine(plan, handlerID: handlers[handler].id))
+        var (plan, r) = lifecycle.start(handler: handler, arrivalNanos: arrival, now: now)
         let h = handlers[handler]
-        let prof = catalog.profile(handler)
-        var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrival, startNanos: now, endNanos: now,
-                              tier: plan.tier, zygote: plan.zygote)
         var memory: Int64
         switch plan.tier {
         case .handler:
             r.createNanos = ms(costs.runtime.thawMillis)
-            memory = 0 // already counted among paused containers until now
+            // Counted among paused containers until now; the planner holds what it was paused with.
+            memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         case .import, .cold:
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
@@ -145,19 +132,12 @@ public final class Simulation {
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
         r.execNanos = ms(h.execMillis + (plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis))
-        r.evictions = plan.evictions.count
-        r.estimated = prof.touchesEstimated
         var total = r.downloadNanos + r.installNanos
         total += r.createNanos + r.forkNanos
         total += r.importNanos + r.initNanos + r.execNanos
         r.endNanos = now + total
-        apply(plan.evictions)
         var pendingBuilds: [ZygoteSpec] = []
         if synchronousZygoteBuilds { pendingBuilds = plan.createZygotes } else { for z in plan.createZygotes { buildZygote(z, now: now) } }
-        if plan.tier == .handler, Int(plan.container) < pausedMemory.count {
-            memory = pausedMemory[Int(plan.container)]
-            pausedMemory[Int(plan.container)] = 0
-        }
         runningMemory += memory
         notePeak()
         let slot: Int32
@@ -167,9 +147,6 @@ public final class Simulation {
         queue.schedule(at: r.endNanos, .done(slot))
         if checkInvariants { try! planner.checkInvariants() }
     }
-
-    /// Memory of paused containers by container id (ids are dense: the planner reuses them).
-    var pausedMemory: [Int64] = []
 
     /// A zygote's whole memory (interpreter and every package it holds), GB: what a fork copies tables for.
     func zygoteGB(_ id: Int64?) -> Double {
@@ -181,19 +158,8 @@ public final class Simulation {
         let run = slots[Int(slot)]
         freeSlots.append(slot)
         runningMemory -= run.memoryBytes
-        var reported = run.memoryBytes, failed = false
-        if let o = outcomes { (reported, failed) = o(.container(run.container), run.memoryBytes) }
-        let idle = planner.finished(container: run.container, now: now, memoryBytes: reported, failed: failed)
-        log(planner.logLine(idle))
-        apply(idle.evictions)
-        if idle.paused {
-            let i = Int(run.container)
-            if i >= pausedMemory.count { pausedMemory.append(contentsOf: repeatElement(0, count: i - pausedMemory.count + 1)) }
-            pausedMemory[i] = run.memoryBytes
-        }
+        lifecycle.finish(run.record, container: run.container, memoryBytes: run.memoryBytes, failed: false, now: now)
         summary.add(run.record)
-        records?.append(run.record)
-        onRecord?(run.record)
         if checkInvariants { try! planner.checkInvariants() }
         if run.pendingBuilds.isEmpty {
             releaseCore(now: now)
@@ -203,7 +169,7 @@ public final class Simulation {
             for z in run.pendingBuilds {
                 summary.zygotesCreated += 1
                 t += zygoteBuildCost(z)
-                zygoteReadyAt[z.id] = t
+                buildEnds[z.id] = t
                 queue.schedule(at: t, .zygoteReady(z.id))
             }
             queue.schedule(at: t, .coreFree)
@@ -224,49 +190,27 @@ public final class Simulation {
 
     func buildZygote(_ z: ZygoteSpec, now: Int64) {
         summary.zygotesCreated += 1
-        let parentReady = z.parent.flatMap { zygoteReadyAt[$0] } ?? now
+        let parentReady = z.parent.flatMap { buildEnds[$0] } ?? now // a parent still being built
         let ready = max(now, parentReady) + zygoteBuildCost(z)
-        zygoteReadyAt[z.id] = ready
+        buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
     }
 
     func zygoteReady(_ id: Int64, now: Int64) {
-        guard zygoteReadyAt[id] != nil else { return } // evicted while building
+        // Evicted while it was being built: nothing is ready.
+        guard buildEnds.removeValue(forKey: id) != nil, let z = planner.importCache?[id] else { return }
         // The simulator reports the modeled memory: the planner's own estimate.
-        guard let z = planner.importCache?[id] else { return } // evicted while building is not possible; be safe
-        var bytes = z.memoryBytes
-        if let o = outcomes {
-            let (b, failed) = o(.zygote(id), z.memoryBytes)
-            if failed { // the real run could not build it: the planner hears what the runtime told it
-                let (ev, _) = planner.zygoteFailed(id, now: now)
-                log(planner.logLineFailed(zygote: id, now: now, evictions: ev))
-                apply(ev)
-                return
-            }
-            bytes = b
-        }
-        let r = planner.zygoteReady(id, now: now, memoryBytes: bytes)
-        log(planner.logLine(r))
-        apply(r.evictions)
+        lifecycle.zygoteReady(id, memoryBytes: z.memoryBytes, now: now)
         notePeak()
         if checkInvariants { try! planner.checkInvariants() }
     }
 
-    /// Appends a decision-log line; the line is only formatted when someone reads the log.
-    @inline(__always) func log(_ line: @autoclosure () -> String) {
-        guard decisions != nil || onDecision != nil else { return }
-        let l = line()
-        decisions?.append(l)
-        onDecision?(l)
-    }
-
-    func apply(_ evictions: [Eviction]) {
-        for e in evictions {
-            switch e {
-            case .container(let id, _): summary.evictedContainers += 1; if Int(id) < pausedMemory.count { pausedMemory[Int(id)] = 0 }
-            case .zygote(let id): summary.evictedZygotes += 1; zygoteReadyAt[id] = nil
-            case .package: summary.evictedPackages += 1
-            }
+    /// Carries out one eviction: in the model, only counted (a zygote being built stops being built).
+    func apply(_ e: Eviction) {
+        switch e {
+        case .container: summary.evictedContainers += 1
+        case .zygote(let id): summary.evictedZygotes += 1; buildEnds[id] = nil
+        case .package: summary.evictedPackages += 1
         }
     }
 

@@ -9,6 +9,7 @@
 import CachePolicy
 import Experiments
 import Foundation
+import Results
 import Simulation
 import Statistics
 import Workload
@@ -40,31 +41,39 @@ let table = try PackageTable.read(path: packagesPath)
 var config = PolicyConfig.presets["all"]!
 config.handlerCache.memoryMB = 2048; config.importCache.memoryMB = 1024; config.installCache.diskMB = 4096
 
-func simulation(_ trace: Trace, records: String?) throws -> Simulation {
+/// Simulates `trace` (from `next`, or its file), writing per-request records to `records` when given.
+func simulate(_ trace: Trace, records: String?, next: (() throws -> Invocation?)? = nil) throws -> SimulationSummary {
     let costs = try CostModel(table: table, handlers: trace.handlers, seed: 1)
     let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: [])
     let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 64, seed: 1)
-    if let r = records { sim.records = try RecordWriter(path: r, handlers: trace.handlers, comments: []) }
-    return sim
+    var writer: RecordWriter?
+    if let r = records {
+        let w = try RecordWriter(path: r, handlers: trace.handlers, comments: [])
+        sim.lifecycle.onRecord = { w.append($0) }
+        writer = w
+    }
+    let summary = try next.map { try sim.run(next: $0) } ?? sim.run(try trace.makeReader())
+    try writer?.commit()
+    return summary
 }
 
 print("bench-sim: \(requests) requests, 2000 handlers, config \(config.summary), cores 64")
 let small = try makeTrace(requests / 4, "small")
 let t0 = now()
-_ = try simulation(small, records: dir + "/small-records.csv").run(try small.makeReader())
+_ = try simulate(small, records: dir + "/small-records.csv")
 let smallSecs = Double(now() - t0) / 1e9
 let peakSmall = peakRSSMB()
 
 let trace = try makeTrace(requests, "big")
 var t = now()
-let e2e = try simulation(trace, records: dir + "/records.csv").run(try trace.makeReader())
+let e2e = try simulate(trace, records: dir + "/records.csv")
 let e2eSecs = Double(now() - t) / 1e9
 let peakBig = peakRSSMB()
 
 let invocations = Array(try trace.makeReader())
 var i = 0
 t = now()
-let engine = try simulation(trace, records: nil).run(next: { () -> Invocation? in
+let engine = try simulate(trace, records: nil, next: { () -> Invocation? in
     guard i < invocations.count else { return nil }
     defer { i += 1 }
     return invocations[i]

@@ -46,7 +46,7 @@ enum FuzzReaders {
             case 3: _ = try ImportFrequency.read(path: path)
             case 4: _ = try AzureTrace(directory: scratch)
             default:
-                let c = try PolicyConfig.read(path: path)
+                let c = try PolicyConfig.parse(try InputFile.contents(path), path: path)
                 try c.validate()
                 _ = try Planner(config: c, catalog: Catalog(packages: [], handlers: HandlerTable([])))
             }

@@ -30,7 +30,7 @@ final class ConfigFuzzTests: XCTestCase {
             let p = dir + "/c\(i).json"
             try text.write(toFile: p, atomically: true, encoding: .utf8)
             do {
-                let c = try PolicyConfig.read(path: p)
+                let c = try PolicyConfig.parse(try Data(contentsOf: URL(fileURLWithPath: p)), path: p)
                 XCTAssertNoThrow(try c.validate())
                 let cat = Catalog(packages: [], handlers: .init([]))
                 XCTAssertNoThrow(try Planner(config: c, catalog: cat))

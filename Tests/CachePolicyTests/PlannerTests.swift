@@ -75,10 +75,39 @@ final class PlannerTests: XCTestCase {
         let reinstall = p.plan(handler: 0, now: 9)
         XCTAssertEqual(reinstall.install, [bad])
         try p.checkInvariants()
-        // A failed root is put back and must be rebuilt.
-        let (_, root) = p.zygoteFailed(0, now: 10, packages: [])
-        XCTAssertEqual(root?.id, 0)
+        _ = p.finished(container: reinstall.container, now: 10, memoryBytes: 1 << 20)
+        // A root that fails to build is not put back at once (it would fail again, for ever): requests go
+        // cold, and the next plan asks for it again.
+        let (rootGone, root) = p.zygoteFailed(0, now: 11, packages: [])
+        XCTAssertNil(root)
+        XCTAssert(rootGone.contains(.zygote(id: 0)))
+        XCTAssertNil(p.importCache![0])
         try p.checkInvariants()
+        let retry = p.plan(handler: 0, now: 12)
+        XCTAssertEqual(retry.tier, .cold, "no zygote to fork while the root is missing")
+        XCTAssertEqual(retry.createZygotes.first?.id, 0, "the next plan asks for the root again")
+        XCTAssertNotNil(p.importCache![0])
+        try p.checkInvariants()
+        // A zygote died: the root comes back at once (its rebuild is asked for in the answer).
+        _ = p.finished(container: retry.container, now: 13, memoryBytes: 1 << 20)
+        let (_, lostRoot) = p.zygoteLost(0, now: 14)
+        XCTAssertEqual(lostRoot?.id, 0)
+        try p.checkInvariants()
+    }
+
+    /// A container the executor could not pause leaves the handler cache (the planner's answer destroys it);
+    /// a container that was not kept is not touched.
+    func testAPauseThatFailedDropsTheContainer() throws {
+        let cat = makeCatalog([pkg("a")], [Handler(id: "h", customer: "c", packages: ["a"])])
+        let p = try Planner(config: config("h"), catalog: cat)
+        let s = p.plan(handler: 0, now: 1)
+        XCTAssertTrue(p.finished(container: s.container, now: 2, memoryBytes: 1 << 20).paused)
+        XCTAssertEqual(p.handlerCache!.count, 1)
+        XCTAssertEqual(p.pauseFailed(container: s.container), [.container(id: s.container, handler: 0)])
+        XCTAssertEqual(p.handlerCache!.count, 0)
+        try p.checkInvariants()
+        XCTAssertEqual(p.plan(handler: 0, now: 3).tier, .cold, "no paused container to thaw")
+        XCTAssertEqual(p.pauseFailed(container: 99), [])
     }
 
     func testKeepAliveExpires() throws {
@@ -197,7 +226,7 @@ final class PlannerTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func write(_ s: String) -> String { let p = dir + "/c.json"; try! s.write(toFile: p, atomically: true, encoding: .utf8); return p }
-        let c = try PolicyConfig.read(path: write(#"{"preset": "hm", "handlerCache": {"policy": "gdsf", "memoryMB": 512}}"#))
+        let c = try PolicyConfig.parse(Data(contentsOf: URL(fileURLWithPath: write(#"{"preset": "hm", "handlerCache": {"policy": "gdsf", "memoryMB": 512}}"#))), path: "config.json")
         XCTAssertEqual(c.name, "hm"); XCTAssertEqual(c.handlerCache.policy, "gdsf"); XCTAssertEqual(c.handlerCache.memoryMB, 512)
         XCTAssertFalse(c.installCache.enabled)
         for (text, expected) in [(#"{"handlerCache": {"memoryMB": "big"}}"#, "'handlerCache.memoryMB' must be a number"),
@@ -205,7 +234,7 @@ final class PlannerTests: XCTestCase {
                                  (#"{"handlerCache": {"policy": "mru"}}"#, "unknown handler-cache eviction policy 'mru'"),
                                  ("{\n\"a\": ,\n}", "not valid JSON"),
                                  (#"{"installCache": {"diskMB": -1}}"#, "must be >= 0")] {
-            XCTAssertThrowsError(try PolicyConfig.read(path: write(text))) { XCTAssert("\($0)".contains(expected), "\($0)") }
+            XCTAssertThrowsError(try PolicyConfig.parse(Data(contentsOf: URL(fileURLWithPath: write(text))), path: "config.json")) { XCTAssert("\($0)".contains(expected), "\($0)") }
         }
     }
 

@@ -131,7 +131,7 @@ final class RuntimeAttackTests: XCTestCase {
         defer { w.shutdown() }
         let catalog = w.planner.catalog
         var log: [String] = []
-        w.decisions = { log.append($0) }
+        w.lifecycle.onDecision = { log.append($0) }
         func victimIsClean(_ n: Int64) throws {
             let (r, result) = try w.serveReturningResult(handler: 5, now: n)
             XCTAssertEqual(r.error, "", "the worker still serves the victim")

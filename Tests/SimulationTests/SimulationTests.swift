@@ -33,7 +33,7 @@ final class SimulationTests: XCTestCase {
         let sim = Simulation(planner: planner, costs: costs, handlers: hs, cores: cores, seed: seed)
         sim.checkInvariants = true
         var out: [RequestRecord] = []
-        sim.onRecord = { out.append($0) }
+        sim.lifecycle.onRecord = { out.append($0) }
         try sim.run(try TraceReader(path: dir + "/t.csv", handlers: hs))
         return out.sorted { $0.request < $1.request }
     }
@@ -94,21 +94,22 @@ final class SimulationTests: XCTestCase {
         let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 30, rate: 5, seconds: 120, seed: 4)
         let w = try TraceWriter(path: dir + "/m.csv", handlers: hs)
         try body(w); try w.commit()
-        func run(_ seed: UInt64, _ tag: String) throws -> (String, String) {
+        func run(_ seed: UInt64, _ tag: String) throws -> ([RequestRecord], [String]) {
             let costs = try CostModel(table: table, handlers: hs, runtime: runtime, noiseSigma: 0.3, seed: seed)
             var c = PolicyConfig.presets["all"]!
             c.handlerCache.memoryMB = 60
             let p = try Planner(config: c, catalog: costs.catalog(handlers: hs))
             let sim = Simulation(planner: p, costs: costs, handlers: hs, cores: 2, seed: seed)
-            sim.records = try RecordWriter(path: dir + "/r\(tag).csv", handlers: hs, comments: [])
-            sim.decisions = try DecisionLog(path: dir + "/d\(tag).log", comments: [])
+            var records: [RequestRecord] = [], decisions: [String] = []
+            sim.lifecycle.onRecord = { records.append($0) }
+            sim.lifecycle.onDecision = { decisions.append($0) }
             try sim.run(try TraceReader(path: dir + "/m.csv", handlers: hs))
-            return (try String(contentsOfFile: dir + "/r\(tag).csv", encoding: .utf8), try String(contentsOfFile: dir + "/d\(tag).log", encoding: .utf8))
+            return (records, decisions)
         }
         let a = try run(7, "a"), b = try run(7, "b"), c = try run(8, "c")
         XCTAssertEqual(a.0, b.0); XCTAssertEqual(a.1, b.1)
         XCTAssertNotEqual(a.0, c.0, "another seed draws other noise")
-        XCTAssert(a.0.contains(",1,"), "package c has no measurement: its requests are marked estimated")
+        XCTAssert(a.0.contains { $0.estimated }, "package c has no measurement: its requests are marked estimated")
     }
 
     /// On a single-package trace with unlimited memory, `all` beats `h` on mean and p99, and no request's

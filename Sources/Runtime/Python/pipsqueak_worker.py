@@ -17,6 +17,11 @@ Python 3.11 has no os.unshare: namespaces are entered with ctypes.
 """
 import sys, os, json, time, socket, signal, ctypes
 
+# The protocol's operations (a request's "op"); the same names as WorkerProtocol.Operation on the Swift side,
+# where the protocol is documented (Sources/Runtime/WorkerProtocol.swift).
+OP_FORK, OP_FORK_ZYGOTE, OP_PREPARE, OP_PING = "fork", "fork-zygote", "prepare", "ping"
+OP_INVOKE, OP_MODULES, OP_EXIT = "invoke", "modules", "exit"
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
 CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -355,7 +360,7 @@ def serve(rfile, wfile, c, t):
     for line in rfile:
         req = json.loads(line)
         op = req.get("op")
-        if op == "invoke":
+        if op == OP_INVOKE:
             t0 = now()
             try:
                 result, err = h.f(req.get("event")), None
@@ -369,9 +374,9 @@ def serve(rfile, wfile, c, t):
                                    "t_exec_start": t0, "t_exec_end": t1})
             wfile.write((line + "\n").encode())
             wfile.flush()
-        elif op == "modules":
+        elif op == OP_MODULES:
             reply(wfile, {"modules": sorted(sys.modules.keys())})
-        elif op == "exit":
+        elif op == OP_EXIT:
             break
     os._exit(0)
 
@@ -481,7 +486,7 @@ def zygote_main(c):
             conn.close()
             continue
         t = {"received": now()}
-        if req.get("op") == "fork" and standby is not None and standby[1] == req["container"].get("cgroup_procs"):
+        if req.get("op") == OP_FORK and standby is not None and standby[1] == req["container"].get("cgroup_procs"):
             # The standby child already sits in this container's cgroup and namespaces: hand it the request
             # and the connection.
             a, _ = standby
@@ -491,14 +496,14 @@ def zygote_main(c):
             finally:
                 a.close()
                 conn.close()
-        elif req.get("op") == "prepare":
+        elif req.get("op") == OP_PREPARE:
             if standby is not None:
                 standby[0].close()
                 standby = None
             prepare_standby(srv, req["cgroup_procs"])
             conn.sendall(b'{"prepared": true}\n')
             conn.close()
-        elif req.get("op") == "fork":
+        elif req.get("op") == OP_FORK:
             pid = os.fork()
             if pid == 0:
                 srv.close()
@@ -508,7 +513,7 @@ def zygote_main(c):
                 t["forked"] = now()
                 child_after_fork(conn, req, t)
             conn.close()
-        elif req.get("op") == "fork-zygote":
+        elif req.get("op") == OP_FORK_ZYGOTE:
             # A child zygote: import more, listen on its own socket; reports on this connection.
             pid = os.fork()
             if pid == 0:
@@ -530,7 +535,7 @@ def zygote_main(c):
                     conn.sendall(failure(e).encode())
                     os._exit(1)
             conn.close()
-        elif req.get("op") == "ping":
+        elif req.get("op") == OP_PING:
             conn.sendall(b'{"pong": true}\n')
             conn.close()
         else:
