@@ -84,6 +84,13 @@ public struct StartPlan: Equatable, Sendable {
     public var imports: [Int32]
     public var evictions: [Eviction]
     public var createZygotes: [ZygoteSpec]
+
+    public init(request: Int64, handler: Int32, nowNanos: Int64, tier: Tier, container: Int64, zygote: Int64?, install: [Int32],
+                installCached: [Int32], imports: [Int32], evictions: [Eviction], createZygotes: [ZygoteSpec]) {
+        self.request = request; self.handler = handler; self.nowNanos = nowNanos; self.tier = tier; self.container = container
+        self.zygote = zygote; self.install = install; self.installCached = installCached; self.imports = imports
+        self.evictions = evictions; self.createZygotes = createZygotes
+    }
 }
 
 /// What happens to a container when its request is done.

@@ -244,6 +244,8 @@ public final class RuntimeWorker {
     public struct Faults: Sendable {
         /// The next freeze of a container fails.
         public var failNextFreeze = false
+        /// The next this many zygote builds fail (before any process is started).
+        public var failZygoteBuilds = 0
     }
     public var faults = Faults()
 
@@ -463,6 +465,10 @@ public final class RuntimeWorker {
     /// Builds a zygote (root: a fresh process; child: forked from its parent). Returns its memory, bytes.
     @discardableResult
     func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
+        if faults.failZygoteBuilds > 0 {
+            faults.failZygoteBuilds -= 1
+            throw ZygoteBuildError(zygote: z.id, message: "build failed (injected by a test)", module: nil)
+        }
         do {
             for p in z.install {
                 _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
