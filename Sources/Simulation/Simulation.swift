@@ -1,18 +1,18 @@
 import CachePolicy
-import DequeModule
+import Replay
 import Statistics
 import Workload
 
 /// The discrete-event simulator: one worker with `cores` cores replays a trace, executing the planner's
 /// decisions on a virtual clock with the cost model's costs.
 ///
-/// Event order: completions and zygote-ready events at time t are handled before arrivals at t (a core
-/// freed at t serves a request arriving at t); among scheduled events, by sequence number. Requests wait
-/// FIFO when all cores are busy. The planner decides when a request starts, not when it arrives.
-///
-/// Memory stays flat however long the trace: invocations are streamed, records written as they finish.
-public final class Simulation {
-    enum Payload: Sendable { case done(Int32), zygoteReady(Int64), coreFree }
+/// The replay itself (arrivals, cores, the FIFO queue, event order) is `Replay`'s, the same driver the real
+/// runtime replays on over a wall clock; the plans are `PlanLifecycle`'s. This type is the mechanics: what
+/// each step costs, when a request and a zygote build end. The planner decides when a request starts, not
+/// when it arrives. Memory stays flat however long the trace: invocations are streamed, records handed on
+/// as they finish.
+public final class Simulation: ReplayExecutor {
+    public enum Event: Sendable { case done(Int32), zygoteReady(Int64), coreFree }
 
     struct Running {
         var record: RequestRecord
@@ -36,11 +36,8 @@ public final class Simulation {
     /// them, holding its core, ready before the core serves anything else (for `compare`).
     public var synchronousZygoteBuilds = false
 
-    var queue = EventQueue<Payload>()
-    var waiting = Deque<(arrival: Int64, handler: Int32)>()
     var slots: [Running] = []
     var freeSlots: [Int32] = []
-    var freeCores: Int
     var runningMemory: Int64 = 0
     /// When each zygote the simulator is building finishes (mechanics: removed once it is ready).
     var buildEnds: [Int64: Int64] = [:]
@@ -58,7 +55,6 @@ public final class Simulation {
         self.catalog = planner.catalog
         self.handlers = handlers
         self.cores = cores
-        self.freeCores = cores
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         summary.estimatedPackages = costs.estimated.count
         lifecycle.carryOut = { [unowned(unsafe) self] e in self.apply(e) } // self owns the lifecycle
@@ -80,34 +76,14 @@ public final class Simulation {
     /// Runs invocations from any source (in arrival order).
     @discardableResult
     public func run(next nextInvocation: () throws -> Invocation?) throws -> SimulationSummary {
-        var next = try nextInvocation()
-        var now: Int64 = 0
-        while true {
-            // Scheduled events first at equal times.
-            if let t = queue.nextTime, next == nil || t <= next!.arrivalNanos {
-                let e = queue.pop()!
-                now = e.time
-                summary.events += 1
-                switch e.payload {
-                case .done(let slot): finish(slot: slot, now: now)
-                case .zygoteReady(let id): zygoteReady(id, now: now)
-                case .coreFree: releaseCore(now: now)
-                }
-            } else if let inv = next {
-                now = inv.arrivalNanos
-                summary.events += 1
-                if freeCores > 0 { start(arrival: now, handler: inv.handler, now: now) } else { waiting.append((now, inv.handler)) }
-                next = try nextInvocation()
-            } else {
-                break
-            }
-        }
-        summary.simulatedSeconds = Nanos.seconds(now)
+        let replay = Replay<Simulation, VirtualClock>(cores: cores, clock: VirtualClock())
+        let end = try replay.run(self, next: nextInvocation)
+        summary.events += replay.events
+        summary.simulatedSeconds = Nanos.seconds(end)
         return summary
     }
 
-    func start(arrival: Int64, handler: Int32, now: Int64) {
-        freeCores -= 1
+    public func start(arrival: Int64, handler: Int32, now: Int64, queue: inout EventQueue<Event>) {
         var (plan, r) = lifecycle.start(handler: handler, arrivalNanos: arrival, now: now)
         let h = handlers[handler]
         var memory: Int64
@@ -137,7 +113,7 @@ public final class Simulation {
         total += r.importNanos + r.initNanos + r.execNanos
         r.endNanos = now + total
         var pendingBuilds: [ZygoteSpec] = []
-        if synchronousZygoteBuilds { pendingBuilds = plan.createZygotes } else { for z in plan.createZygotes { buildZygote(z, now: now) } }
+        if synchronousZygoteBuilds { pendingBuilds = plan.createZygotes } else { for z in plan.createZygotes { buildZygote(z, now: now, queue: &queue) } }
         runningMemory += memory
         notePeak()
         let slot: Int32
@@ -154,7 +130,16 @@ public final class Simulation {
         return Double(catalog.interpreterMemoryBytes + catalog.memoryBytes(z.packages)) / 1_073_741_824
     }
 
-    func finish(slot: Int32, now: Int64) {
+    public func handle(_ event: Event, now: Int64, queue: inout EventQueue<Event>) -> Bool {
+        switch event {
+        case .done(let slot): return finish(slot: slot, now: now, queue: &queue)
+        case .zygoteReady(let id): zygoteReady(id, now: now); return false
+        case .coreFree: return true
+        }
+    }
+
+    /// A request is done; returns whether its core is free (not when it goes on to build zygotes).
+    func finish(slot: Int32, now: Int64, queue: inout EventQueue<Event>) -> Bool {
         let run = slots[Int(slot)]
         freeSlots.append(slot)
         runningMemory -= run.memoryBytes
@@ -162,7 +147,7 @@ public final class Simulation {
         summary.add(run.record)
         if checkInvariants { try! planner.checkInvariants() }
         if run.pendingBuilds.isEmpty {
-            releaseCore(now: now)
+            return true
         } else {
             // The core builds the zygotes one after another, then is free.
             var t = now
@@ -173,12 +158,8 @@ public final class Simulation {
                 queue.schedule(at: t, .zygoteReady(z.id))
             }
             queue.schedule(at: t, .coreFree)
+            return false
         }
-    }
-
-    func releaseCore(now: Int64) {
-        freeCores += 1
-        if let w = waiting.popFirst() { start(arrival: w.arrival, handler: w.handler, now: now) }
     }
 
     func zygoteBuildCost(_ z: ZygoteSpec) -> Int64 {
@@ -188,7 +169,7 @@ public final class Simulation {
         return cost
     }
 
-    func buildZygote(_ z: ZygoteSpec, now: Int64) {
+    func buildZygote(_ z: ZygoteSpec, now: Int64, queue: inout EventQueue<Event>) {
         summary.zygotesCreated += 1
         let parentReady = z.parent.flatMap { buildEnds[$0] } ?? now // a parent still being built
         let ready = max(now, parentReady) + zygoteBuildCost(z)

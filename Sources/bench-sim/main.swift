@@ -9,6 +9,7 @@
 import CachePolicy
 import Experiments
 import Foundation
+import Replay
 import Results
 import Simulation
 import Statistics

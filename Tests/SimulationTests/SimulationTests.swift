@@ -2,6 +2,7 @@ import XCTest
 import CachePolicy
 import Statistics
 import Workload
+import Replay
 @testable import Simulation
 
 final class SimulationTests: XCTestCase {

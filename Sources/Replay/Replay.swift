@@ -1,0 +1,98 @@
+import DequeModule
+import Workload
+
+/// Where a replay's time comes from. The simulator's is virtual (it jumps to the next event); the real
+/// runtime's is the monotonic clock (it waits until the next event is due), as SimPy's `Environment` and
+/// `RealtimeEnvironment`.
+public protocol ReplayClock {
+    /// Time since the replay's origin, ns.
+    var now: Int64 { get }
+    /// Moves time on to `t` (ns since the origin): a virtual clock jumps there; a wall clock waits until
+    /// then (at once if `t` has passed).
+    mutating func advance(to t: Int64)
+}
+
+/// The simulator's clock: time is whatever the last event said.
+public struct VirtualClock: ReplayClock {
+    public private(set) var now: Int64 = 0
+    public init() {}
+    @inline(__always) public mutating func advance(to t: Int64) { now = t }
+}
+
+/// What carries out the requests of a replay (the simulator's model or the real runtime). It starts a
+/// request on a free core and schedules its own events (a request done, a zygote ready) on the replay's
+/// queue; the replay hands each back when its time comes.
+public protocol ReplayExecutor: AnyObject {
+    associatedtype Event: Sendable
+    /// Starts a request of `handler` that arrived at `arrival`, at `now`, on a core now taken.
+    func start(arrival: Int64, handler: Int32, now: Int64, queue: inout EventQueue<Event>)
+    /// Handles one of its events at `now`; returns true when a core is free again.
+    func handle(_ event: Event, now: Int64, queue: inout EventQueue<Event>) -> Bool
+}
+
+/// One driver for both executors: arrivals from a trace, `cores` requests in flight at most, the rest
+/// waiting first come, first served, and the executor's events, all in time order on one clock.
+///
+/// Event order: the executor's events at time t are handled before arrivals at t (a core freed at t
+/// serves a request arriving at t); among scheduled events, by sequence number (`EventQueue`). Memory stays
+/// flat however long the trace: invocations are pulled one at a time.
+public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
+    @usableFromInline var _clock: Clock
+    public var clock: Clock { _clock }
+    public let cores: Int
+    @usableFromInline var freeCores: Int
+    @usableFromInline var queue = EventQueue<Executor.Event>()
+    @usableFromInline var waiting = Deque<(arrival: Int64, handler: Int32)>()
+    /// Events handled so far (arrivals and the executor's).
+    public var events: Int { _events }
+    /// Requests that had to wait for a core, and the most that waited at once.
+    public var queued: Int { _queued }
+    public var maxWaiting: Int { _maxWaiting }
+    @usableFromInline var _events = 0, _queued = 0, _maxWaiting = 0
+
+    public init(cores: Int, clock: Clock) {
+        precondition(cores >= 1)
+        self.cores = cores
+        _clock = clock
+        freeCores = cores
+    }
+
+    /// Runs until `next` has no more invocations (arrival order, times relative to the clock's origin)
+    /// and every event has been handled. Returns the time of the last event.
+    @inlinable @discardableResult
+    public func run(_ executor: Executor, next: () throws -> Invocation?) rethrows -> Int64 {
+        var arrival = try next()
+        while true {
+            if let t = queue.nextTime, arrival == nil || t <= arrival!.arrivalNanos {
+                let e = queue.pop()!
+                _clock.advance(to: e.time)
+                _events += 1
+                if executor.handle(e.payload, now: _clock.now, queue: &queue) { release(executor) }
+            } else if let inv = arrival {
+                _clock.advance(to: inv.arrivalNanos)
+                _events += 1
+                if freeCores > 0 {
+                    freeCores -= 1
+                    executor.start(arrival: inv.arrivalNanos, handler: inv.handler, now: _clock.now, queue: &queue)
+                } else {
+                    waiting.append((inv.arrivalNanos, inv.handler))
+                    _queued += 1
+                    if waiting.count > _maxWaiting { _maxWaiting = waiting.count }
+                }
+                arrival = try next()
+            } else {
+                break
+            }
+        }
+        return _clock.now
+    }
+
+    /// A core is free: the longest-waiting request takes it.
+    @inlinable func release(_ executor: Executor) {
+        if let w = waiting.popFirst() {
+            executor.start(arrival: w.arrival, handler: w.handler, now: _clock.now, queue: &queue)
+        } else {
+            freeCores += 1
+        }
+    }
+}
