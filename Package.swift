@@ -30,8 +30,8 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["CachePolicy", "Replay", "Statistics", "Workload"], swiftSettings: hotPath),
         .target(name: "CSys"),
         .target(name: "Results", dependencies: ["CachePolicy", "Workload", "CSQLite"], swiftSettings: hotPath),
-        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys"], resources: [.copy("Python")]),
-        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Simulation", "Runtime", "Results"],
+        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "Replay", "Workload"], resources: [.copy("Python")]),
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Replay", "Simulation", "Runtime", "Results"],
                 resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",

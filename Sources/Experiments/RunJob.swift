@@ -1,5 +1,6 @@
 import CachePolicy
 import Foundation
+import Replay
 import Results
 import Runtime
 import Simulation
@@ -31,7 +32,7 @@ public struct RunJob {
     /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, `onStart` the worker
     /// once it is built (a soak samples it), and `observe` the worker before it shuts down (compare reads the
     /// outcomes it reported).
-    public func run(onRecord: (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
+    public func run(onRecord: @escaping (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
                     onStart: (RuntimeWorker) -> Void = { _ in },
                     observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
@@ -63,26 +64,25 @@ public struct RunJob {
         let start = worker.epochNanos
         var n = 0
         var errors = 0
-        while let inv = try reader.nextInvocation(), !RunJob.interrupted {
-            if let l = limit, n >= l { break }
-            let due = Int64(Double(inv.arrivalNanos) / speed)
-            // Sleep to within a millisecond of the arrival, then spin: a timer wakes up late by a
-            // fraction of a millisecond, which would show up as queueing the simulator never sees.
-            let now = Sys.monotonicNanos() - start
-            if due - now > 1_000_000 { Sys.sleep(micros: (due - now - 1_000_000) / 1000) }
-            while Sys.monotonicNanos() - start < due {}
-            let startAt = max(due, Sys.monotonicNanos() - start)
-            let r = worker.serve(handler: inv.handler, arrivalNanos: due, startNanos: startAt)
+        // The same driver the simulator replays on, over the wall clock; one core (the worker serves one
+        // request at a time), arrivals at the trace's times divided by `speed`.
+        let executor = RuntimeReplayExecutor(worker: worker)
+        executor.onServed = { r in
             summary.add(r)
             records?.append(r)
             onRecord(r)
-            n += 1
-            if !r.error.isEmpty { errors += 1; progress("request \(r.request) (\(trace.handlers[inv.handler].id)): \(r.error)") }
-            if n % 50 == 0 {
-                progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", n,
+            if !r.error.isEmpty { errors += 1; progress("request \(r.request) (\(trace.handlers[r.handler].id)): \(r.error)") }
+            if summary.requests % 50 == 0 {
+                progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", summary.requests,
                                 Double(Sys.monotonicNanos() - start) / 1e9, 100 * summary.ratio(.handler), 100 * summary.ratio(.import),
                                 100 * summary.ratio(.cold), errors))
             }
+        }
+        let replay = Replay<RuntimeReplayExecutor, WallClock>(cores: 1, clock: WallClock(origin: start))
+        try replay.run(executor) {
+            guard !RunJob.interrupted, limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() else { return nil }
+            n += 1
+            return Invocation(arrivalNanos: Int64(Double(inv.arrivalNanos) / speed), handler: inv.handler)
         }
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
         try records?.commit()
