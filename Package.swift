@@ -5,6 +5,9 @@ import PackageDescription
 /// so dynamic exclusivity checks are turned off there in release builds (debug builds and tests keep them).
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
+/// Each module folder's README (what it owns, what it may import) is documentation, not a resource.
+let doc = ["README.md"]
+
 let package = Package(
     name: "pipsqueak",
     platforms: [.macOS(.v13)],
@@ -18,36 +21,36 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Statistics", dependencies: ["CGSL"]),
-        .target(name: "Workload", dependencies: ["Statistics"]),
+        .target(name: "Statistics", dependencies: ["CGSL"], exclude: doc),
+        .target(name: "Workload", dependencies: ["Statistics"], exclude: doc),
         .target(name: "CachePolicy", dependencies: ["Workload", .product(name: "HeapModule", package: "swift-collections")],
-                swiftSettings: hotPath),
+                exclude: doc, swiftSettings: hotPath),
         .target(name: "Replay", dependencies: [
             "Workload",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: hotPath),
-        .target(name: "Simulation", dependencies: ["CachePolicy", "Replay", "Statistics", "Workload"], swiftSettings: hotPath),
+        ], exclude: doc, swiftSettings: hotPath),
+        .target(name: "Simulation", dependencies: ["CachePolicy", "Replay", "Statistics", "Workload"], exclude: doc, swiftSettings: hotPath),
         .target(name: "CSys"),
-        .target(name: "Results", dependencies: ["CachePolicy", "Workload", "CSQLite"], swiftSettings: hotPath),
-        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "Replay", "Workload"], resources: [.copy("Python")]),
+        .target(name: "Results", dependencies: ["CachePolicy", "Workload", "CSQLite"], exclude: doc, swiftSettings: hotPath),
+        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Replay", "Simulation", "Runtime", "Results"],
-                resources: [.copy("Python")]),
+                exclude: doc, resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "bench-runtime", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-runtime"),
-        .executableTarget(name: "bench-soak", dependencies: ["Runtime", "Experiments"], path: "Sources/bench-soak"),
+        ], exclude: doc),
+        .executableTarget(name: "bench-runtime", dependencies: ["Experiments", "Runtime", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-runtime"),
+        .executableTarget(name: "bench-soak", dependencies: ["Experiments", "Runtime", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-soak"),
         .executableTarget(name: "fuzz-readers", dependencies: ["Workload", "CachePolicy"], path: "Sources/fuzz-readers",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
-        .executableTarget(name: "bench-sim", dependencies: ["Simulation", "Replay", "Experiments"], path: "Sources/bench-sim"),
+        .executableTarget(name: "bench-sim", dependencies: ["Experiments", "Simulation", "Replay", "Results", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-sim"),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
-        .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Replay"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Statistics"]),
+        .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy", "Workload", "Statistics"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Replay", "CachePolicy", "Statistics", "Workload"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CachePolicy", "Workload"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], exclude: ["Golden"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "CachePolicy", "Results", "Runtime", "Workload"], exclude: ["Golden"]),
     ]
 )

@@ -9,3 +9,6 @@ extension PolicyConfig {
         try parse(try InputFile.contents(path), path: path, base: base)
     }
 }
+
+/// The cache configuration type, as commands name it (they talk to Experiments only).
+public typealias CacheConfig = PolicyConfig

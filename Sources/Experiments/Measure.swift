@@ -65,6 +65,11 @@ public final class PackageMeasurer {
     public private(set) var interpreterStartNoSiteMillis = 0.0
     public private(set) var pipOverheadMillis = 0.0
 
+    /// A measurer with this machine's Python (resolved once, past any pyenv shim).
+    public convenience init(options: MeasureOptions, log: @escaping (String) -> Void) throws {
+        try self.init(options: options, python: try PythonInterpreter.resolve(), log: log)
+    }
+
     public init(options: MeasureOptions, python: PythonInterpreter, log: @escaping (String) -> Void) throws {
         self.options = options
         self.python = python

@@ -29,6 +29,9 @@ public struct RunJob {
     /// Set by a signal handler: the replay stops after the request in flight and shuts down cleanly.
     nonisolated(unsafe) public static var interrupted = false
 
+    /// SIGINT and SIGTERM set `interrupted` (instead of ending the process with its containers alive).
+    public static func stopOnInterrupt() { Sys.onInterrupt { _ in RunJob.interrupted = true } }
+
     /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, `onStart` the worker
     /// once it is built (a soak samples it), and `observe` the worker before it shuts down (compare reads the
     /// outcomes it reported).

@@ -42,6 +42,42 @@ public enum TraceJobs {
     }
 
     /// The `trace stats` report.
+    /// The stats report of the trace at `path` (its handler table beside it, or `handlersPath`).
+    public static func stats(path: String, handlersPath: String? = nil, top: Int = 10) throws -> String {
+        statsReport(try TraceStats(trace: Trace(path: path, handlersPath: handlersPath)), top: top)
+    }
+
+    /// Writes the paper's microbenchmark trace to `out`; returns (requests, handlers).
+    public static func generateMicro(package: String, handlers: Int, rate: Double, seconds: Double, seed: UInt64,
+                                     to out: String) throws -> (requests: Int, handlers: Int) {
+        let (table, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: rate, seconds: seconds, seed: seed)
+        let cmd = "pipsqueak trace generate micro --package \(package) --handlers \(handlers) --rate \(rate) --seconds \(seconds) --seed \(seed)"
+        return (try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed)), table.count)
+    }
+
+    /// Writes a mixed-workload trace to `out`; returns (requests, handlers).
+    public static func generateMixed(handlers: Int, zipf: Double, customers: Int, rate: Double, seconds: Double, seed: UInt64,
+                                     onlyMeasured: String?, to out: String) throws -> (requests: Int, handlers: Int) {
+        let sets = try loadHandlerSets(restrictTo: onlyMeasured)
+        let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: handlers, zipfExponent: zipf, rate: rate,
+                                                     seconds: seconds, customers: customers, seed: seed)
+        var cmd = "pipsqueak trace generate mixed --handlers \(handlers) --zipf \(zipf) --customers \(customers) --rate \(rate) --seconds \(seconds) --seed \(seed)"
+        if let o = onlyMeasured { cmd += " --only-measured \(o)" }
+        return (try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed)), table.count)
+    }
+
+    /// Converts an Azure Functions 2019 trace directory to a trace at `out`; `warn` gets what was skipped.
+    /// Returns (requests, functions, first minute, last minute).
+    public static func fromAzure(directory: String, fromMinute: Int?, minutes: Int?, seed: UInt64, to out: String,
+                                 warn: (String) -> Void) throws -> (requests: Int, functions: Int, firstMinute: Int, lastMinute: Int) {
+        let azure = try AzureTrace(directory: directory, fromMinute: fromMinute, minutes: minutes)
+        for w in azure.warnings { warn(w) }
+        let (table, body) = try azure.trace(sets: try loadHandlerSets(), seed: seed)
+        let cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
+        let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed))
+        return (n, table.count, azure.firstMinute, azure.lastMinute)
+    }
+
     public static func statsReport(_ s: TraceStats, top: Int = 10) -> String {
         var out = ""
         func line(_ k: String, _ v: String) { out += k.padding(toLength: 22, withPad: " ", startingAt: 0) + v + "\n" }

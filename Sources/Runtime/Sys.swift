@@ -124,6 +124,13 @@ public enum Sys {
     /// SIGPIPE. (Foundation's `Process` used to set this as a side effect; the runtime no longer uses it.)
     public static func ignoreBrokenPipes() { _ = signal(SIGPIPE, SIG_IGN) }
 
+    /// Calls `handler` (async-signal-safe code only: set a flag) on SIGINT and SIGTERM instead of ending the
+    /// process, so a long job can stop at a safe point and clean up.
+    public static func onInterrupt(_ handler: @convention(c) (Int32) -> Void) {
+        _ = signal(SIGINT, handler)
+        _ = signal(SIGTERM, handler)
+    }
+
     /// Pids of children whose starter waits for them itself (`SpawnedProcess` with `awaited`): the
     /// reaper below leaves them alone so their exit status reaches that caller.
     public static let children = PidSet()

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Experiments
 import Foundation
-import Runtime
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,8 +68,7 @@ struct CompareCommand: ParsableCommand {
         job.runtimeCostsPath = runtimeCosts
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
         job.requireIdenticalDecisions = requireIdenticalDecisions
-        signal(SIGINT) { _ in RunJob.interrupted = true }
-        signal(SIGTERM) { _ in RunJob.interrupted = true }
+        RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
         print(report.text)
         if !report.failures.isEmpty { throw ExitCode(2) }

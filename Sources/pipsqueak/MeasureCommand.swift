@@ -1,8 +1,6 @@
 import ArgumentParser
 import Experiments
 import Foundation
-import Runtime
-import Workload
 
 struct MeasureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +53,7 @@ struct MeasureCommand: ParsableCommand {
         o.distributions = distributions
         o.top = top; o.repeats = repeats; o.offline = offline; o.fresh = fresh
         o.output = out ?? ProjectPaths.packages
-        let m = try PackageMeasurer(options: o, python: try PythonInterpreter.resolve()) {
+        let m = try PackageMeasurer(options: o) {
             FileHandle.standardError.write(Data(($0 + "\n").utf8))
         }
         let table = try m.run()

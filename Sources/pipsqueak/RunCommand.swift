@@ -1,7 +1,6 @@
 import ArgumentParser
 import Experiments
 import Foundation
-import Runtime
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,8 +43,7 @@ struct RunCommand: ParsableCommand {
         job.runtime.containerMemoryLimitBytes = Int64(containerMemoryMB) << 20
         job.runtime.online = online
         job.progress = { printProgress($0) }
-        signal(SIGINT) { _ in RunJob.interrupted = true }
-        signal(SIGTERM) { _ in RunJob.interrupted = true }
+        RunJob.stopOnInterrupt()
         let s = try job.run()
         print(s.report(title: "real run of \(replay.trace)\nconfig \(job.config.summary)"))
         if RunJob.interrupted { print("interrupted: stopped early and cleaned up") }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CachePolicy
 import Experiments
 import Foundation
 
@@ -13,14 +12,14 @@ struct PolicyOptions: ParsableArguments {
 
     func validate() throws {
         if preset != nil && config != nil { throw ValidationError("give --preset or --config, not both") }
-        if let p = preset, PolicyConfig.presets[p] == nil {
-            throw ValidationError("unknown preset '\(p)'; known: " + PolicyConfig.presetDescriptions.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))
+        if let p = preset, CacheConfig.presets[p] == nil {
+            throw ValidationError("unknown preset '\(p)'; known: " + CacheConfig.presetDescriptions.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))
         }
     }
 
-    func load() throws -> PolicyConfig {
-        if let c = config { return try PolicyConfig.read(path: c) }
-        return try PolicyConfig.preset(preset ?? "all")
+    func load() throws -> CacheConfig {
+        if let c = config { return try CacheConfig.read(path: c) }
+        return try CacheConfig.preset(preset ?? "all")
     }
 }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Experiments
 import Foundation
-import Workload
 
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,12 +62,10 @@ struct GenerateMicro: ParsableCommand {
 
     func run() throws {
         let out = self.out ?? ProjectPaths.traces("generated/micro-\(package).csv")
-        let (table, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: common.rate ?? 2,
-                                                              seconds: common.seconds, seed: common.seed)
-        let cmd = "pipsqueak trace generate micro --package \(package) --handlers \(handlers) --rate \(common.rate ?? 2) --seconds \(common.seconds) --seed \(common.seed)"
-        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: common.seed))
-        print("wrote \(n) requests for \(table.count) handlers to \(out)")
-        if common.stats { print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out)))) }
+        let n = try TraceJobs.generateMicro(package: package, handlers: handlers, rate: common.rate ?? 2, seconds: common.seconds,
+                                            seed: common.seed, to: out)
+        print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
+        if common.stats { print(); print(try TraceJobs.stats(path: out)) }
     }
 }
 
@@ -102,15 +99,10 @@ struct GenerateMixed: ParsableCommand {
 
     func run() throws {
         let out = self.out ?? ProjectPaths.traces("generated/mixed.csv")
-        let sets = try TraceJobs.loadHandlerSets(restrictTo: onlyMeasured)
-        let rate = common.rate ?? 1
-        let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: handlers, zipfExponent: zipf, rate: rate,
-                                                     seconds: common.seconds, customers: customers, seed: common.seed)
-        var cmd = "pipsqueak trace generate mixed --handlers \(handlers) --zipf \(zipf) --customers \(customers) --rate \(rate) --seconds \(common.seconds) --seed \(common.seed)"
-        if let o = onlyMeasured { cmd += " --only-measured \(o)" }
-        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: common.seed))
-        print("wrote \(n) requests for \(table.count) handlers to \(out)")
-        if common.stats { print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out)))) }
+        let n = try TraceJobs.generateMixed(handlers: handlers, zipf: zipf, customers: customers, rate: common.rate ?? 1,
+                                            seconds: common.seconds, seed: common.seed, onlyMeasured: onlyMeasured, to: out)
+        print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
+        if common.stats { print(); print(try TraceJobs.stats(path: out)) }
     }
 }
 
@@ -145,13 +137,11 @@ struct TraceFromAzure: ParsableCommand {
 
     func run() throws {
         let out = self.out ?? ProjectPaths.traces("generated/azure.csv")
-        let azure = try AzureTrace(directory: directory, fromMinute: fromMinute, minutes: minutes)
-        for w in azure.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
-        let (table, body) = try azure.trace(sets: try TraceJobs.loadHandlerSets(), seed: seed)
-        let cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
-        let n = try TraceJobs.write(table: table, body: body, to: out, comments: TraceJobs.provenance(command: cmd, seed: seed))
-        print("wrote \(n) requests for \(table.count) functions (minutes \(azure.firstMinute)...\(azure.lastMinute)) to \(out)")
-        print(); print(TraceJobs.statsReport(try TraceStats(trace: Trace(path: out))))
+        let n = try TraceJobs.fromAzure(directory: directory, fromMinute: fromMinute, minutes: minutes, seed: seed, to: out) {
+            FileHandle.standardError.write(Data("warning: \($0)\n".utf8))
+        }
+        print("wrote \(n.requests) requests for \(n.functions) functions (minutes \(n.firstMinute)...\(n.lastMinute)) to \(out)")
+        print(); print(try TraceJobs.stats(path: out))
     }
 }
 
@@ -170,7 +160,6 @@ struct TraceStatsCommand: ParsableCommand {
     var top: Int = 10
 
     func run() throws {
-        let trace = try Trace(path: file, handlersPath: handlers)
-        print(TraceJobs.statsReport(try TraceStats(trace: trace), top: top))
+        print(try TraceJobs.stats(path: file, handlersPath: handlers, top: top))
     }
 }
