@@ -45,12 +45,14 @@ let package = Package(
         .executableTarget(name: "fuzz-readers", dependencies: ["Workload", "CachePolicy"], path: "Sources/fuzz-readers",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "bench-sim", dependencies: ["Experiments", "Simulation", "Replay", "Results", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-sim"),
+        // Fixtures the test targets share: scratch directories, real wheels, the built pipsqueak command.
+        .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
-        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Statistics"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "Statistics", "TestSupport"]),
         .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy", "Workload", "Statistics"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Replay", "CachePolicy", "Statistics", "Workload"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CachePolicy", "Workload"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CachePolicy", "Workload", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "CachePolicy", "Results", "Runtime", "Workload"], exclude: ["Golden"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "CachePolicy", "Results", "Runtime", "Workload", "TestSupport"], exclude: ["Golden"]),
     ]
 )

@@ -50,8 +50,8 @@ public struct Catalog: Sendable {
     public var interpreterStartNanos: Int64
 
     /// - Parameter packages: every package any handler needs, with costs; dependencies by name.
-    public init(packages: [Package], handlers: HandlerTable, interpreterMemoryBytes: Int64 = 10 << 20,
-                containerMemoryBytes: Int64 = 1 << 20, interpreterStartNanos: Int64 = 10_000_000) {
+    public init(packages: [Package], handlers: HandlerTable, interpreterMemoryBytes: Int64 = 10 * Bytes.perMB,
+                containerMemoryBytes: Int64 = Bytes.perMB, interpreterStartNanos: Int64 = 10_000_000) {
         self.interpreterMemoryBytes = interpreterMemoryBytes
         self.containerMemoryBytes = containerMemoryBytes
         self.interpreterStartNanos = interpreterStartNanos

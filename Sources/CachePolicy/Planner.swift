@@ -58,14 +58,13 @@ public final class Planner {
         unimportable = catalog.emptySet()
         classCounts = [Int](repeating: 0, count: catalog.closureClasses)
         classZygote = [Int64?](repeating: nil, count: catalog.closureClasses)
-        func mb(_ v: Double) -> Int64 { Int64(v * 1_048_576) }
         if config.handlerCache.enabled {
-            handlerCache = HandlerCache(budgetBytes: mb(config.handlerCache.memoryMB),
+            handlerCache = HandlerCache(budgetBytes: Bytes.fromMB(config.handlerCache.memoryMB),
                                         policy: try HandlerEvictionRegistry.make(config.handlerCache.policy,
                                                                                  ttlNanos: Nanos.fromSeconds(config.handlerCache.ttlSeconds)))
         }
         if config.installCache.enabled {
-            var c = InstallCache(budgetBytes: mb(config.installCache.diskMB), packages: catalog.count)
+            var c = InstallCache(budgetBytes: Bytes.fromMB(config.installCache.diskMB), packages: catalog.count)
             let ids = popularPackages.compactMap { catalog.id(of: PackageName.canonical($0)) }.prefix(config.installCache.preinstallTop)
             for id in catalog.dependencyOrder(Array(ids)) where c.preinstall(id, bytes: catalog.installedBytes[Int(id)]) {
                 initialInstalls.append(id)
@@ -73,7 +72,7 @@ public final class Planner {
             installCache = c
         }
         if config.importCache.enabled {
-            importCache = ImportCache(budgetBytes: mb(config.importCache.memoryMB), eviction: ZygoteEviction(rawValue: config.importCache.eviction)!)
+            importCache = ImportCache(budgetBytes: Bytes.fromMB(config.importCache.memoryMB), eviction: ZygoteEviction(rawValue: config.importCache.eviction)!)
             if catalog.interpreterMemoryBytes <= importCache!.budgetBytes {
                 importCache!.add(Zygote(id: 0, parent: nil, packages: catalog.emptySet(), ownImports: [],
                                         memoryBytes: catalog.interpreterMemoryBytes, savedNanos: 0, ready: true,

@@ -61,7 +61,7 @@ public struct CalibrateJob {
         }
         let rootMemory = w.zygoteMemory(0) ?? 0
         // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
-        let smallZygote = Double(rootMemory + (w.zygoteMemory(1) ?? 0)) / 1_073_741_824
+        let smallZygote = Bytes.gb(rootMemory + (w.zygoteMemory(1) ?? 0))
         w.shutdown()
 
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
@@ -84,7 +84,7 @@ public struct CalibrateJob {
             guard r.error.isEmpty, r.tier == .import else { wb.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             bigFork.append(r.forkNanos)
         }
-        let bigZygote = Double((wb.zygoteMemory(0) ?? 0) + (wb.zygoteMemory(1) ?? 0)) / 1_073_741_824
+        let bigZygote = Bytes.gb((wb.zygoteMemory(0) ?? 0) + (wb.zygoteMemory(1) ?? 0))
         wb.shutdown()
 
         log("handler-cache hits: thaw and freeze, \(repeats)×")
@@ -124,7 +124,7 @@ public struct CalibrateJob {
                 let t0 = Sys.monotonicNanos()
                 try? FileManager.default.removeItem(atPath: dst)
                 try FileManager.default.copyItem(atPath: src, toPath: dst)
-                mbps.append(Double(fileSize(src)) / 1_048_576 / (Double(Sys.monotonicNanos() - t0) / 1e9))
+                mbps.append(Bytes.mb(fileSize(src)) / (Double(Sys.monotonicNanos() - t0) / 1e9))
             }
         }
 
@@ -145,9 +145,9 @@ public struct CalibrateJob {
         costs.interpreterStartMillis = max(0, median(cold) - costs.containerCreateMillis)
         costs.installOverheadMillis = median(installs)
         costs.mirrorMBPerSecond = mbps.isEmpty ? 0 : Summary(mbps).p50
-        costs.interpreterMemoryMB = Double(rootMemory) / 1_048_576
+        costs.interpreterMemoryMB = Bytes.mb(rootMemory)
         // A cold container holds an interpreter; what it holds beyond the bare interpreter is the container's own.
-        costs.containerMemoryMB = containerMemory.isEmpty ? costs.containerMemoryMB : max(0, Double(containerMemory[0] - rootMemory) / 1_048_576)
+        costs.containerMemoryMB = containerMemory.isEmpty ? costs.containerMemoryMB : max(0, Bytes.mb(containerMemory[0] - rootMemory))
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
             "made by: pipsqueak calibrate --repeat \(repeats)", "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",

@@ -123,13 +123,19 @@ public struct ReproduceJob {
             var mean = 0.0, p50 = 0.0, p99 = 0.0, startupMean = 0.0, missMean = 0.0, missStartup = 0.0, misses = 0, requests = 0
             var summary = SimulationSummary()
         }
-        var results = [[Row]](repeating: [Row](repeating: Row(), count: ReproduceJob.presets.count), count: names.count)
-        var failure: Error?
+        /// Shared by the package operations, under `lock`.
+        final class Tally: @unchecked Sendable {
+            var results: [[Row]]; var done = 0; var failure: Error?
+            init(_ r: [[Row]]) { results = r }
+        }
+        let tally = Tally([[Row]](repeating: [Row](repeating: Row(), count: ReproduceJob.presets.count), count: names.count))
         let lock = NSLock()
-        var done = 0
         let started = MachineDescription.date
         let work = names.count
-        DispatchQueue.concurrentPerform(iterations: work) { i in
+        // `jobs` packages at a time, each simulated under every preset.
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = max(1, jobs)
+        for i in 0..<work { queue.addOperation {
             do {
                 let (hs, body) = try TraceGenerator.microbenchmark(package: names[i], handlers: handlers, rate: rate, seconds: seconds, seed: seed)
                 let path = dir + "/\(names[i]).csv"
@@ -147,13 +153,15 @@ public struct ReproduceJob {
                                     startupMean: s.startup.mean / 1e6, missMean: misses > 0 ? missSum / Double(misses) : .nan,
                                     missStartup: misses > 0 ? missStartup / Double(misses) : .nan, misses: misses, requests: s.requests, summary: s))
                 }
-                lock.lock(); results[i] = mine; done += 1; let d = done; lock.unlock()
+                lock.lock(); tally.results[i] = mine; tally.done += 1; let d = tally.done; lock.unlock()
                 if d % 10 == 0 || d == work { progress("speedup: \(d)/\(work) packages") }
             } catch {
-                lock.lock(); failure = failure ?? error; lock.unlock()
+                lock.lock(); tally.failure = tally.failure ?? error; lock.unlock()
             }
-        }
-        if let f = failure { throw f }
+        } }
+        queue.waitUntilAllOperationsAreFinished()
+        if let f = tally.failure { throw f }
+        let results = tally.results
         for (i, n) in names.enumerated() {
             for (j, p) in ReproduceJob.presets.enumerated() {
                 try save(store, key: "speedup/\(n)/\(p)", config: PolicyConfig.presets[p]!, trace: "micro \(n) \(handlers) handlers \(rate)/s \(seconds) s",
@@ -228,7 +236,7 @@ public struct ReproduceJob {
                 out.write("\(m),\(name),\(x.requests)," + String(format: "%.4f,%.3f,%d,%.3f,%.1f,%.1f", x.requests > 0 ? Double(x.hits) / Double(x.requests) : 0,
                                                                  x.requests > 0 ? x.latSum / Double(x.requests) : 0, x.misses,
                                                                  x.misses > 0 ? x.missSum / Double(x.misses) : 0,
-                                                                 Double(x.peakMemory) / 1_048_576, Double(x.peakHandlerCache) / 1_048_576) + "\n")
+                                                                 Bytes.mb(x.peakMemory), Bytes.mb(x.peakHandlerCache)) + "\n")
             }
         }
         try out.commit()

@@ -48,7 +48,7 @@ extension SimulationSummary {
     public var metrics: [String: Double] {
         ["evicted_containers": Double(evictedContainers), "evicted_zygotes": Double(evictedZygotes),
          "evicted_packages": Double(evictedPackages), "zygotes_created": Double(zygotesCreated),
-         "peak_memory_mb": Double(peakMemoryBytes) / 1_048_576, "requests_estimated": Double(requestsTouchingEstimated)]
+         "peak_memory_mb": Bytes.mb(peakMemoryBytes), "requests_estimated": Double(requestsTouchingEstimated)]
     }
 }
 

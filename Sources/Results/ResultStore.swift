@@ -58,6 +58,8 @@ public final class ResultStore {
             command TEXT NOT NULL          -- the sweep's command line
         );
         """,
+        // Per-request records go to CSV files; the table migration 2 made for them was never written.
+        "DROP TABLE requests;",
     ]
 
     /// Opens (creating it and its folder if missing) the store at `path`, relative to the current directory

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSys
 import Foundation
+import Workload
 
 /// Every libc call the runtime makes goes through here: EINTR is retried, and a failure becomes a
 /// `RuntimeError.system` carrying the call, errno and path.
@@ -267,7 +268,7 @@ public final class LineChannel {
 
     /// Both descriptors become non-blocking: every wait on the peer is a poll with a deadline, so a peer that
     /// stops reading (a pipe or socket buffer full) or writing fails the call instead of hanging the worker.
-    public init(readFD: Int32, writeFD: Int32, maxLineBytes: Int = 64 << 20) {
+    public init(readFD: Int32, writeFD: Int32, maxLineBytes: Int = Int(64 * Bytes.perMB)) {
         self.readFD = readFD
         self.writeFD = writeFD
         self.maxLineBytes = maxLineBytes

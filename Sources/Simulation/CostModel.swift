@@ -122,7 +122,7 @@ public struct CostModel: Sendable {
             est.insert(n)
         }
         for (n, var p) in pk {
-            if runtime.mirrorMBPerSecond > 0 { p.downloadMillis = Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * 1_048_576) * 1000 }
+            if runtime.mirrorMBPerSecond > 0 { p.downloadMillis = Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000 }
             p.installMillis += runtime.installOverheadMillis
             pk[n] = p
         }
@@ -133,8 +133,8 @@ public struct CostModel: Sendable {
     /// The planner's view of these costs.
     public func catalog(handlers: HandlerTable) -> Catalog {
         Catalog(packages: Array(packages.values), handlers: handlers,
-                interpreterMemoryBytes: Int64(runtime.interpreterMemoryMB * 1_048_576),
-                containerMemoryBytes: Int64(runtime.containerMemoryMB * 1_048_576),
+                interpreterMemoryBytes: Bytes.fromMB(runtime.interpreterMemoryMB),
+                containerMemoryBytes: Bytes.fromMB(runtime.containerMemoryMB),
                 interpreterStartNanos: Nanos.fromMillis(runtime.interpreterStartMillis))
     }
 }

@@ -127,7 +127,7 @@ public final class Simulation: ReplayExecutor {
     /// A zygote's whole memory (interpreter and every package it holds), GB: what a fork copies tables for.
     func zygoteGB(_ id: Int64?) -> Double {
         guard costs.runtime.forkPerGBMillis > 0, let id, let z = planner.importCache?[id] else { return 0 }
-        return Double(catalog.interpreterMemoryBytes + catalog.memoryBytes(z.packages)) / 1_073_741_824
+        return Bytes.gb(catalog.interpreterMemoryBytes + catalog.memoryBytes(z.packages))
     }
 
     public func handle(_ event: Event, now: Int64, queue: inout EventQueue<Event>) -> Bool {

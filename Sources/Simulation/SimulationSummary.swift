@@ -49,7 +49,7 @@ public struct SimulationSummary: Sendable {
         row("all", requests, latency)
         s += String(format: "evictions: %d containers, %d zygotes, %d packages; zygotes created %d\n",
                     evictedContainers, evictedZygotes, evictedPackages, zygotesCreated)
-        s += String(format: "peak memory (paused + running containers + zygotes): %.1f MB\n", Double(peakMemoryBytes) / 1_048_576)
+        s += String(format: "peak memory (paused + running containers + zygotes): %.1f MB\n", Bytes.mb(peakMemoryBytes))
         if estimatedPackages > 0 {
             s += String(format: "estimated costs: %d packages had no measurement; %d requests (%.1f%%) touched one\n",
                         estimatedPackages, requestsTouchingEstimated, 100 * Double(requestsTouchingEstimated) / Double(max(1, requests)))

@@ -86,7 +86,7 @@ public struct AzureTrace {
             let row = sets.rows[setPick.uniformInt(sets.rows.count)]
             try table.add(Handler(id: id, customer: "o-" + String(fn.owner.prefix(8)), packages: row.packages,
                                   initMillis: initMillis, execMillis: durationMillis[fn.function] ?? 100,
-                                  memoryBytes: Int64((memoryMB[fn.function] ?? 128) * 1_048_576)))
+                                  memoryBytes: Bytes.fromMB(memoryMB[fn.function] ?? 128)))
         }
         // Gather per-minute counts so each minute is expanded, sorted and written on its own.
         var byMinute: [Int: [(Int32, Int)]] = [:]

@@ -18,7 +18,7 @@ public enum TraceGenerator {
         for i in 0..<n {
             let id = "h" + String(repeating: "0", count: width - String(i).count) + String(i)
             try table.add(Handler(id: id, customer: "c\(i)", packages: [package], initMillis: initMillis,
-                                  execMillis: execMillis, memoryBytes: Int64(memoryMB * 1_048_576)))
+                                  execMillis: execMillis, memoryBytes: Bytes.fromMB(memoryMB)))
         }
         let root = RandomSource(seed: seed)
         let arrivals = root.substream("arrivals"), pick = root.substream("popularity")
@@ -47,7 +47,7 @@ public enum TraceGenerator {
             try table.add(Handler(id: id, customer: "c\(i % customers)", packages: row.packages,
                                   initMillis: round3(shapes.lognormal(mu: log(5), sigma: 0.5)),
                                   execMillis: round3(shapes.lognormal(mu: log(20), sigma: 0.8)),
-                                  memoryBytes: Int64(4 + shapes.uniformInt(29)) * 1_048_576))
+                                  memoryBytes: Int64(4 + shapes.uniformInt(29)) * Bytes.perMB))
         }
         let zipf = try DiscreteDistribution.zipf(count: n, exponent: zipfExponent)
         let arrivals = root.substream("arrivals"), pick = root.substream("popularity")

@@ -40,7 +40,7 @@ public struct HandlerTable: Sendable {
             let h = Handler(id: id, customer: f[cols[1]].trimmingSpaces, packages: pkgs,
                             initMillis: try csv.double(f, cols[3], name: "init_ms", max: 1e9),
                             execMillis: try csv.double(f, cols[4], name: "exec_ms", max: 1e9),
-                            memoryBytes: Int64(try csv.double(f, cols[5], name: "memory_mb", max: 1e9) * 1_048_576))
+                            memoryBytes: Bytes.fromMB(try csv.double(f, cols[5], name: "memory_mb", max: 1e9)))
             do { try table.add(h) } catch { throw csv.error("handler '\(id)' appears twice") }
         }
         guard table.count > 0 else { throw InputError(file: path, line: 0, "no handlers: expected at least one row after the header") }
@@ -54,7 +54,7 @@ public struct HandlerTable: Sendable {
         out.write(HandlerTable.columns.joined(separator: ",") + "\n")
         for h in handlers {
             out.write("\(CSVReader.escape(h.id)),\(CSVReader.escape(h.customer)),\(h.packages.joined(separator: ";")),")
-            out.write("\(fmt(h.initMillis)),\(fmt(h.execMillis)),\(fmt(Double(h.memoryBytes) / 1_048_576))\n")
+            out.write("\(fmt(h.initMillis)),\(fmt(h.execMillis)),\(fmt(Bytes.mb(h.memoryBytes)))\n")
         }
         try out.commit()
     }

@@ -20,7 +20,7 @@ public final class OutputFile {
         guard let f = fopen(temporaryPath, "w") else {
             throw InputError(file: path, line: 0, "cannot open for writing: \(String(cString: strerror(errno)))")
         }
-        setvbuf(f, nil, _IOFBF, 1 << 20)
+        setvbuf(f, nil, _IOFBF, Int(Bytes.perMB))
         file = f
     }
 

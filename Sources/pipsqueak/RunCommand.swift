@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
         if let p = packages { job.packagesPath = p }
         if let w = wheelhouse { job.wheelhouse = w }
         job.recordsPath = out; job.decisionsPath = decisions
-        job.runtime.containerMemoryLimitBytes = Int64(containerMemoryMB) << 20
+        job.runtime.containerMemoryLimitMB = Double(containerMemoryMB)
         job.runtime.online = online
         job.progress = { printProgress($0) }
         RunJob.stopOnInterrupt()

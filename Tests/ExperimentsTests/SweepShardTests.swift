@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import CachePolicy
 import Workload
 import Results

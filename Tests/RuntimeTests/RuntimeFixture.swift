@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import CachePolicy
+import TestSupport
 import Workload
 @testable import Runtime
 
@@ -33,23 +34,7 @@ final class RuntimeFixture {
         python = try PythonInterpreter.resolve()
         var pk: [String: Package] = [:]
         for s in RuntimeFixture.sources + extra.map({ (name: $0.name, module: $0.name, code: $0.code, importMs: 1.0, memMB: Int64(0)) }) {
-            let src = dir + "/src-\(s.name)"
-            try Sys.mkdirs(src)
-            try s.code.write(toFile: src + "/\(s.module).py", atomically: true, encoding: .utf8)
-            let builder = """
-            import base64, hashlib, os, sys, zipfile
-            src, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
-            info = name + "-1.0.dist-info"
-            files = [(f, open(os.path.join(src, f), "rb").read()) for f in sorted(os.listdir(src))]
-            files.append((info + "/METADATA", ("Metadata-Version: 2.1\\nName: %s\\nVersion: 1.0\\n" % name).encode()))
-            files.append((info + "/WHEEL", b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"))
-            rec = "".join("%s,sha256=%s,%d\\n" % (p, base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode(), len(d)) for p, d in files)
-            files.append((info + "/RECORD", (rec + info + "/RECORD,,\\n").encode()))
-            with zipfile.ZipFile(os.path.join(out, name + "-1.0-py3-none-any.whl"), "w") as z:
-                for p, d in files: z.writestr(p, d)
-            """
-            let r = try ChildProcess.run(python.executable, ["-S", "-c", builder, src, wheelhouse, s.name])
-            XCTAssert(r.succeeded, r.stderr)
+            try Wheels.build(name: s.name, module: s.module, code: s.code, wheelhouse: wheelhouse, scratch: dir, python: python)
             pk[s.name] = Package(name: s.name, version: "1.0", topLevelModules: [s.module], installedBytes: 4096,
                                  downloadMillis: 1, installMillis: 300, importMillis: s.importMs, importMemoryBytes: s.memMB << 20)
         }
@@ -109,6 +94,14 @@ final class RuntimeFixture {
         return p
 
     """
+
+    /// How many packages the last plan in a decision log asks the started process to import itself (the
+    /// rest came from its zygote): the `import=` field of the last `plan` line.
+    static func importsOfLastPlan(_ log: [String]) -> Int? {
+        guard let plan = log.last(where: { $0.hasPrefix("plan ") }),
+              let field = plan.split(separator: " ").first(where: { $0.hasPrefix("import=") }) else { return nil }
+        return Int(field.dropFirst("import=".count))
+    }
 
     /// Nothing of a run is left: no pipsqueak cgroup of it, no mount under its state, no process in it.
     static func assertNothingLeft(_ w: RuntimeWorker, file: StaticString = #filePath, line: UInt = #line) throws {

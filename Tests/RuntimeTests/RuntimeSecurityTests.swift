@@ -16,6 +16,8 @@ final class RuntimeSecurityTests: XCTestCase {
         c.handlerCache.enabled = false
         let w = try fx.worker(handlers: handlers, config: c)
         defer { w.shutdown() }
+        var log: [String] = []
+        w.lifecycle.onDecision = { log.append($0) }
         let r1 = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)   // builds the {slow, other} zygote
         XCTAssertEqual(r1.error, "")
         let zso = try XCTUnwrap(w.planner.importCache?.zygotes.first { $0.id != 0 })
@@ -23,7 +25,7 @@ final class RuntimeSecurityTests: XCTestCase {
         // An import-cache hit with nothing left to import.
         let again = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
         XCTAssertEqual(again.error, ""); XCTAssertEqual(again.zygote, zso.id)
-        XCTAssertLessThan(again.importNanos, 40_000_000, "slow and other came from the zygote")
+        XCTAssertEqual(RuntimeFixture.importsOfLastPlan(log), 0, "slow and other came from the zygote")
         // Keep the next container alive to inspect it: a handler cache lets it be frozen, not destroyed.
         var c2 = c
         c2.handlerCache.enabled = true
@@ -101,9 +103,11 @@ final class RuntimeSecurityTests: XCTestCase {
         c.handlerCache.memoryMB = 40 // room for one paused container holding slow's 20 MB, not two
         let w = try fx.worker(handlers: handlers, config: c)
         defer { w.shutdown() }
+        var log: [String] = []
+        w.lifecycle.onDecision = { log.append($0) }
         let r1 = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
         XCTAssertEqual(r1.error, ""); XCTAssertEqual(r1.tier, .cold)
-        XCTAssertGreaterThan(r1.importNanos, 40_000_000)
+        XCTAssertEqual(RuntimeFixture.importsOfLastPlan(log), 1, "a cold start imports slow itself")
         XCTAssertEqual(w.containerIDs.count, 1, "paused")
         let first = w.containerIDs[0]
         let cg = try XCTUnwrap(w.containers[first]?.cgroup)

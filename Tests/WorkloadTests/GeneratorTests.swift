@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import Workload
 
 final class GeneratorTests: XCTestCase {

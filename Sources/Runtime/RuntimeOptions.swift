@@ -1,0 +1,36 @@
+import Workload
+
+/// Settings of a real worker.
+public struct RuntimeOptions: Sendable {
+    /// Where sockets, container roots and handler code live (removed at shutdown).
+    public var stateDirectory = "/run/pipsqueak"
+    /// The run's install cache (one directory per name-version), kept apart from the state directory
+    /// because containers mount packages at their host paths (a zygote's modules keep those paths).
+    public var packageDirectory = "/var/cache/pipsqueak/install-cache"
+    public var wheelhouse: String
+    public var containerMemoryLimitBytes: Int64 = Bytes.perGB
+    /// The same limit in MB (for command-line flags).
+    public var containerMemoryLimitMB: Double {
+        get { Bytes.mb(containerMemoryLimitBytes) }
+        set { containerMemoryLimitBytes = Bytes.fromMB(newValue) }
+    }
+    public var zygoteMemoryLimitBytes: Int64 = 4 * Bytes.perGB
+    public var pidsLimit = 64
+    public var requestTimeoutSeconds = 60.0
+    /// How long a zygote may take to import its packages and report ready (an import that hangs ends here).
+    public var zygoteStartTimeoutSeconds = 120.0
+    /// The largest reply a handler may send; a larger one fails its request and the container is destroyed.
+    public var maxReplyBytes = Int(16 * Bytes.perMB)
+    /// Handler directories to use instead of generated ones: `DIR/<handler id>/handler.py`.
+    public var handlerSources: String?
+    /// Fetch wheels missing from the wheelhouse from the package index.
+    public var online = false
+    /// Run zygotes in their sandbox: a mount namespace holding only what they need (pivot_root, the host's
+    /// tree detached) and a user namespace whose root is `zygoteHostUID` on the host, so a package's import
+    /// code in a zygote has no power over the host.
+    public var sandboxZygotes = true
+    /// The unprivileged host uid (and gid) a sandboxed zygote's root maps to.
+    public var zygoteHostUID: UInt32 = 700_000_000
+
+    public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
+}

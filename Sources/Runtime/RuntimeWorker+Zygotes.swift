@@ -1,0 +1,197 @@
+import CachePolicy
+import Foundation
+import Workload
+
+/// A zygote reported it could not start; `module` names the import that failed, when it is known.
+struct ZygoteBuildError: Error, CustomStringConvertible {
+    let zygote: Int64
+    let message: String
+    let module: String?
+    var description: String { "zygote z\(zygote) failed: \(message)" }
+
+    static func check(_ reply: [String: Any], zygote: Int64) throws {
+        guard reply["ready"] as? Bool != true else { return }
+        throw ZygoteBuildError(zygote: zygote, message: (reply["error"] as? String) ?? "\(reply)", module: reply["module"] as? String)
+    }
+}
+
+/// A zygote's packages could not be installed (its imports were never tried).
+struct ZygoteInstallError: Error, CustomStringConvertible {
+    let zygote: Int64
+    let underlying: Error
+    var description: String { "zygote z\(zygote) not built: installing its packages failed: \(underlying)" }
+}
+
+/// Zygotes: building them as the planner asks (root or forked child, in their sandbox), their standby
+/// children, reporting failed builds and lost zygotes to the planner, and removing them.
+extension RuntimeWorker {
+    /// Gives every zygote without one a standby child in a pooled cgroup (off the request path): joining
+    /// a cgroup costs an RCU grace period on v1, so it is done before a request needs it.
+    func prepareStandbys() {
+        for z in zygotes.values.sorted(by: { $0.id < $1.id }) where z.standby == nil {
+            guard let g = try? takeCgroup() else { return }
+            do {
+                let fd = try Sys.connectUnix(z.socket)
+                let ch = LineChannel(readFD: fd, writeFD: fd)
+                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles).message)
+                _ = try ch.receive(timeoutSeconds: 10)
+                z.standby = g
+            } catch {
+                try? g.destroy()
+            }
+        }
+        try? refillCgroupPool()
+        Sys.reapZombieChildren() // containers whose process ended by itself (an exit, an OOM kill)
+    }
+
+    /// The skeleton of the sandboxed zygotes' world (see `RuntimeOptions.sandboxZygotes`): mount points, at
+    /// their host paths, for the system directories, the interpreter, the install cache, the handler code,
+    /// the containers' base root (read-only), the socket directory and the `pipsqueak` cgroups (writable).
+    /// The zygote mounts them in its own namespace. The socket directory belongs to the zygotes' host uid.
+    func makeZygoteView() throws {
+        var mounts: [(String, String, Bool)] = [(packageDir, packageDir, false), (base.path, base.path, false),
+                                                (runDir + "/handlers", runDir + "/handlers", false),
+                                                (runDir + "/sockets", runDir + "/sockets", true)]
+        if let src = options.handlerSources { mounts.append((src, src, false)) }
+        for d in cgroups.parentDirs { mounts.append((d, d, true)) }
+        let view = try ContainerRoot(base: runDir + "/roots", name: "zygote-view", python: python)
+        try view.prepare(mounts: mounts)
+        try? FileManager.default.createSymbolicLink(atPath: view.path + "/dev/shm", withDestinationPath: "../tmp")
+        zygoteView = view
+        try Sys.chown(runDir + "/sockets", uid: options.zygoteHostUID, gid: options.zygoteHostUID)
+    }
+
+    /// Lets a sandboxed zygote (and what it forks) move itself into `group`.
+    /// On cgroup v2 a move also needs write access to the common ancestor's `cgroup.procs` (our `pipsqueak`
+    /// parent, which holds no process itself: its controllers are enabled for its children). Untested here:
+    /// this machine has v1.
+    func delegate(_ group: Cgroup) throws {
+        guard options.sandboxZygotes else { return }
+        var files = group.procsFiles
+        if cgroups.version == .v2 { files += cgroups.parentDirs.map { $0 + "/cgroup.procs" } }
+        for f in files { try Sys.chown(f, uid: options.zygoteHostUID, gid: options.zygoteHostUID) }
+    }
+
+    // MARK: Zygotes and packages
+
+    /// Builds a zygote (root: a fresh process; child: forked from its parent). Returns its memory, bytes.
+    @discardableResult
+    func buildZygote(_ z: ZygoteSpec) throws -> Int64 {
+        if faults.failZygoteBuilds > 0 {
+            faults.failZygoteBuilds -= 1
+            throw ZygoteBuildError(zygote: z.id, message: "build failed (injected by a test)", module: nil)
+        }
+        do {
+            for p in z.install {
+                _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
+            }
+        } catch {
+            throw ZygoteInstallError(zygote: z.id, underlying: error)
+        }
+        // Exactly what the plan lists is installed. A package it counted on as installed may be gone since
+        // (an earlier install of it failed): that is a failed build the planner hears of, not a decision
+        // to install it here.
+        for p in z.imports where !z.install.contains(p) && !Sys.exists(packagePath(p, zygote: z)) {
+            throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
+        }
+        let group = cgroups.group("\(runID)-z\(z.id)")
+        try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
+        do { try delegate(group) } catch { try? group.destroy(); throw error }
+        let handle = ZygoteHandle(spec: z, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
+        zygotes[z.id] = handle
+        // A zygote's sys.path holds every package of its set (its parent's included).
+        let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
+        var config: [String: Any] = ["socket": handle.socket, "paths": set.map { packagePath($0, zygote: z) },
+                                     "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
+                                     "cgroup_procs": group.procsFiles]
+        if let parent = z.parent, let ph = zygotes[parent] {
+            let fd = try Sys.connectUnix(ph.socket)
+            let ch = LineChannel(readFD: fd, writeFD: fd)
+            try ch.send(WorkerProtocol.Request.forkZygote(config: config).message)
+            try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
+        } else {
+            if let view = zygoteView {
+                config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
+            }
+            let (rootPid, ch) = try spawn(mode: "zygote", config: config, cgroup: group)
+            handle.pid = rootPid
+            var first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            if let pid = first["userns"] as? Int {
+                // It is in its new user namespace: map its root to the zygotes' unprivileged host uid.
+                let id = options.zygoteHostUID
+                do {
+                    try Sys.writeFile("/proc/\(pid)/setgroups", "deny")
+                    // 0: the zygotes; 1: the containers forked from them (see _container_uid).
+                    try Sys.writeFile("/proc/\(pid)/uid_map", "0 \(id) 2")
+                    try Sys.writeFile("/proc/\(pid)/gid_map", "0 \(id) 2")
+                } catch {
+                    throw RuntimeError.unavailable("cannot map zygote z\(z.id)'s user namespace (\(error)); the zygote sandbox needs user namespaces, `--no-zygote-sandbox` runs zygotes without it")
+                }
+                try ch.send(["go": true])
+                first = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            } else if zygoteView != nil, first["ready"] as? Bool != true {
+                throw RuntimeError.unavailable("zygote z\(z.id) could not enter its sandbox: \(first["error"] ?? first); it needs mount and user namespaces, `--no-zygote-sandbox` runs zygotes without it")
+            }
+            try ZygoteBuildError.check(first, zygote: z.id)
+        }
+        // Wait until the socket answers (the child zygote binds after reporting ready), within the start
+        // timeout: a zygote that never answers is a failed build, not a wait.
+        let deadline = Sys.monotonicNanos() + Int64(options.zygoteStartTimeoutSeconds * 1e9)
+        while true {
+            let left = Double(deadline - Sys.monotonicNanos()) / 1e9
+            guard left > 0 else {
+                throw ZygoteBuildError(zygote: z.id, message: "its socket did not answer within \(options.zygoteStartTimeoutSeconds) s", module: nil)
+            }
+            if let fd = try? Sys.connectUnix(handle.socket, timeoutSeconds: left) {
+                let ch = LineChannel(readFD: fd, writeFD: fd)
+                if (try? ch.send(WorkerProtocol.Request.ping.message)) != nil, (try? ch.receive(timeoutSeconds: left)) != nil { break }
+            }
+            Sys.sleep(micros: 1000)
+        }
+        return group.memoryBytes()
+    }
+
+    /// Whether a zygote's process is still there: its cgroup holds it and nothing else for long (children
+    /// move to their own groups at once). Foundation's `Process.isRunning` lags behind a SIGKILL, so it is
+    /// not asked.
+    func isAlive(_ z: ZygoteHandle) -> Bool {
+        for _ in 0..<50 {  // a SIGKILL takes a moment to land
+            if z.cgroup.isEmpty { return false }
+            Sys.sleep(micros: 1000)
+        }
+        return true
+    }
+
+    /// A zygote could not be built: the planner hears why (the package whose import failed, or none when
+    /// the failure was not an import) and decides; its process and cgroup go. Returns what the planner wants
+    /// built in its place.
+    func zygoteFailed(_ id: Int64, _ error: Error) -> ZygoteSpec? {
+        let what = error is ZygoteBuildError || error is ZygoteInstallError ? "\(error)" : "zygote z\(id) failed: \(error)"
+        FileHandle.standardError.write(Data("pipsqueak: \(what)\n".utf8))
+        var culprits: [Int32]? = nil
+        if error is ZygoteInstallError {
+            culprits = [] // not the package's import: nothing is blamed
+        } else if let e = error as? ZygoteBuildError, let m = e.module,
+                  let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
+            culprits = [Int32(p)]
+        }
+        let rebuild = lifecycle.zygoteFailed(id, packages: culprits, now: now())
+        destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
+        return rebuild
+    }
+
+    /// A zygote died: the planner drops it and its subtree, and says what to rebuild (the root).
+    func zygoteLost(_ id: Int64) {
+        let rebuild = lifecycle.zygoteLost(id, now: now())
+        destroyZygote(id)
+        if let spec = rebuild { build(spec) }
+    }
+
+    func destroyZygote(_ id: Int64) {
+        guard let z = zygotes.removeValue(forKey: id) else { return }
+        try? z.standby?.destroy()
+        try? z.cgroup.destroy()
+        store.removePrivate(owner: "z\(id)")
+        try? FileManager.default.removeItem(atPath: z.socket)
+    }
+}
