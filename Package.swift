@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Statistics", dependencies: ["CGSL"], exclude: doc),
-        .target(name: "Workload", dependencies: ["Statistics"], exclude: doc),
+        .target(name: "POSIX", exclude: doc),
+        .target(name: "Workload", dependencies: ["Statistics", "POSIX"], exclude: doc),
         .target(name: "CachePolicy", dependencies: ["Workload", .product(name: "HeapModule", package: "swift-collections")],
                 exclude: doc, swiftSettings: hotPath),
         .target(name: "Replay", dependencies: [
@@ -32,8 +33,8 @@ let package = Package(
         ], exclude: doc, swiftSettings: hotPath),
         .target(name: "Simulation", dependencies: ["CachePolicy", "Replay", "Statistics", "Workload"], exclude: doc, swiftSettings: hotPath),
         .target(name: "CSys"),
-        .target(name: "Results", dependencies: ["CachePolicy", "Workload", "CSQLite"], exclude: doc, swiftSettings: hotPath),
-        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
+        .target(name: "Results", dependencies: ["CachePolicy", "Workload", "POSIX", "CSQLite"], exclude: doc, swiftSettings: hotPath),
+        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "POSIX", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Replay", "Simulation", "Runtime", "Results"],
                 exclude: doc, resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [

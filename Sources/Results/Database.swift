@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import POSIX
 
 /// An error from SQLite, with its code, message and the statement that failed.
 public struct DatabaseError: Error, CustomStringConvertible {
@@ -42,7 +43,7 @@ public final class Database {
                 try execute("PRAGMA journal_mode=WAL")
                 return
             } catch let e as DatabaseError where (e.code == SQLITE_BUSY || e.code == SQLITE_LOCKED) && Date() < deadline {
-                usleep(20_000)
+                Sys.sleep(micros: 20_000)
             }
         }
     }

@@ -3,26 +3,19 @@ import Glibc
 #endif
 import CSys
 import Foundation
+@_exported import POSIX
 import Workload
 
-/// Every libc call the runtime makes goes through here: EINTR is retried, and a failure becomes a
-/// `RuntimeError.system` carrying the call, errno and path.
-public enum Sys {
+/// The runtime's part of the one system layer (`Sys`, declared in POSIX with its EINTR rule): processes,
+/// signals, mounts, sockets and files for cgroups. A failure becomes a `RuntimeError.system` carrying the
+/// call, errno and path.
+extension Sys {
+    /// `Sys.retrying` (the EINTR rule), its failure as the runtime's error.
     @discardableResult
     static func retry(_ call: String, path: String? = nil, _ body: () -> Int32) throws -> Int32 {
-        while true {
-            let r = body()
-            if r >= 0 { return r }
-            if errno == EINTR { continue }
-            throw RuntimeError.system(call: call, errno: errno, path: path)
+        do { return try retrying(call, path: path, body) } catch let e as SystemError {
+            throw RuntimeError.system(call: e.call, errno: e.errno, path: e.path)
         }
-    }
-
-    /// CLOCK_MONOTONIC in ns: the clock Python's time.monotonic_ns() reads, so both sides' stamps compare.
-    public static func monotonicNanos() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     public static func mkdir(_ path: String, mode: mode_t = 0o755) throws {
@@ -64,7 +57,7 @@ public enum Sys {
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
-            if n < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "read", errno: errno, path: path) }
+            if n < 0 { if interrupted(errno) { continue }; throw RuntimeError.system(call: "read", errno: errno, path: path) }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
         }
@@ -73,12 +66,8 @@ public enum Sys {
 
     public static func kill(_ pid: Int32, _ sig: Int32) { _ = Glibc.kill(pid, sig) }
 
-    /// This process's id.
-    public static var pid: Int32 { getpid() }
     public static var isRoot: Bool { getuid() == 0 }
 
-    /// Sleeps for `micros` microseconds.
-    public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
 
     /// A pipe, both ends close-on-exec.
     public static func pipe() throws -> (read: Int32, write: Int32) {
@@ -101,7 +90,7 @@ public enum Sys {
         var st: Int32 = 0
         while true {
             let r = waitpid(pid, &st, block ? 0 : WNOHANG)
-            if r < 0 && errno == EINTR { continue }
+            if r < 0 && interrupted(errno) { continue }
             if r == pid { return .exited(st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)) }
             return r == 0 ? .running : .notOurs
         }
@@ -212,7 +201,7 @@ public enum Sys {
                 return fd
             }
             close(fd)
-            guard e == EAGAIN || e == EINTR else { throw RuntimeError.system(call: "connect", errno: e, path: path) }
+            guard e == EAGAIN || interrupted(e) else { throw RuntimeError.system(call: "connect", errno: e, path: path) }
             guard monotonicNanos() < deadline else {
                 throw RuntimeError.unavailable("connect \(path): the server accepts no connection within \(timeoutSeconds) s (its backlog is full)")
             }
@@ -296,7 +285,7 @@ public final class LineChannel {
                 let n = Glibc.write(writeFD, p.baseAddress! + off, p.count - off)
                 if n >= 0 { off += n; continue }
                 let e = errno
-                if e == EINTR { continue }
+                if Sys.interrupted(e) { continue }
                 guard e == EAGAIN else { throw RuntimeError.system(call: "write", errno: e, path: nil) }
                 let left = deadline - Sys.monotonicNanos()
                 guard left > 0 else { throw RuntimeError.protocolError("the peer read nothing for \(timeoutSeconds) s") }
@@ -324,11 +313,11 @@ public final class LineChannel {
             guard left > 0 else { throw RuntimeError.protocolError("no reply within \(timeoutSeconds) s") }
             var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
             let r = poll(&pfd, 1, Int32(min(left / 1_000_000 + 1, 1_000_000)))
-            if r < 0 { if errno == EINTR { continue }; throw RuntimeError.system(call: "poll", errno: errno, path: nil) }
+            if r < 0 { if Sys.interrupted(errno) { continue }; throw RuntimeError.system(call: "poll", errno: errno, path: nil) }
             if r == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = chunk.withUnsafeMutableBytes { Glibc.read(readFD, $0.baseAddress, 65536) }
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
+            if n < 0 { if Sys.interrupted(errno) || errno == EAGAIN { continue }; throw RuntimeError.system(call: "read", errno: errno, path: nil) }
             if n == 0 { throw RuntimeError.protocolError("the peer closed the connection (process died?)") }
             if buffer.count + n > maxLineBytes {
                 buffer.removeAll(); scanned = 0

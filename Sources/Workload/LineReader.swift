@@ -1,16 +1,17 @@
 #if canImport(Glibc)
-import Glibc
+import Glibc // free()
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import POSIX
 
 /// Reads a text file line by line through a fixed buffer, so a file of any length is read in constant
 /// memory. Lines are handed out as byte buffers valid until the next call; `\r\n` endings are accepted.
 ///
-/// Ownership: owns its `FILE*`, closed in `deinit`.
+/// Ownership: owns its stream (`CFile`), closed in `deinit`.
 public final class LineReader {
     public let path: String
-    private let file: UnsafeMutablePointer<FILE>
+    private let file: CFile
     private var buffer: UnsafeMutablePointer<CChar>? = nil
     private var capacity: Int = 0
     /// The 1-based number of the line last returned (0 before the first).
@@ -18,26 +19,23 @@ public final class LineReader {
 
     public init(path: String) throws {
         self.path = path
-        guard let f = fopen(path, "r") else {
-            throw InputError(file: path, line: 0, "cannot open for reading: \(String(cString: strerror(errno)))")
+        do { file = try CFile(path: path, mode: "r") } catch let e as SystemError {
+            throw InputError(file: path, line: 0, "cannot open for reading: \(Sys.errorMessage(e.errno))")
         }
-        var st = stat()
-        if fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            fclose(f)
+        if file.isDirectory {
+            file.close()
             throw InputError(file: path, line: 0, "is a directory, expected a file")
         }
-        file = f
     }
 
     deinit {
-        free(buffer)
-        fclose(file)
+        free(buffer) // getline's buffer
     }
 
     /// Calls `body` with the next line's bytes (without the line ending), or returns false at the end.
     @inline(__always)
     public func nextLine<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
-        var n = getline(&buffer, &capacity, file)
+        var n = file.readLine(into: &buffer, capacity: &capacity)
         guard n >= 0, let buf = buffer else { return nil }
         lineNumber += 1
         return try buf.withMemoryRebound(to: UInt8.self, capacity: n) { p in

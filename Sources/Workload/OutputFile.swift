@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import POSIX
 
 /// A file written all-or-nothing: bytes go to a temporary file beside the destination, which `commit()`
 /// flushes, fsyncs and renames into place. A writer dropped (or a process killed) before `commit()` leaves
@@ -12,49 +8,45 @@ import Darwin
 public final class OutputFile {
     public let path: String
     public let temporaryPath: String
-    private var file: UnsafeMutablePointer<FILE>?
+    private let file: CFile
+    private var committed = false
 
     public init(path: String) throws {
         self.path = path
-        temporaryPath = "\(path).tmp-\(getpid())"
-        guard let f = fopen(temporaryPath, "w") else {
-            throw InputError(file: path, line: 0, "cannot open for writing: \(String(cString: strerror(errno)))")
+        temporaryPath = "\(path).tmp-\(Sys.pid)"
+        do { file = try CFile(path: temporaryPath, mode: "w") } catch let e as SystemError {
+            throw InputError(file: path, line: 0, "cannot open for writing: \(Sys.errorMessage(e.errno))")
         }
-        setvbuf(f, nil, _IOFBF, Int(Bytes.perMB))
-        file = f
+        file.setBuffer(bytes: Int(Bytes.perMB))
     }
 
     deinit {
-        if let f = file {
-            fclose(f)
-            unlink(temporaryPath)
+        if !committed {
+            file.close()
+            Sys.unlink(temporaryPath)
         }
     }
 
     @inline(__always) public func write(_ text: String) {
         var t = text
-        t.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+        t.withUTF8 { file.write(UnsafeRawBufferPointer($0)) }
     }
 
     public func write(bytes: UnsafeBufferPointer<UInt8>) {
-        _ = fwrite(bytes.baseAddress, 1, bytes.count, file)
+        file.write(UnsafeRawBufferPointer(bytes))
     }
 
     /// Flushes, syncs and atomically renames the file into place.
     public func commit() throws {
-        guard let f = file else { return }
-        file = nil
-        let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
-        let err = errno
-        fclose(f)
-        guard flushed else {
-            unlink(temporaryPath)
-            throw InputError(file: path, line: 0, "write failed: \(String(cString: strerror(err)))")
+        guard !committed else { return }
+        committed = true
+        do { try file.syncAndClose() } catch let e as SystemError {
+            Sys.unlink(temporaryPath)
+            throw InputError(file: path, line: 0, "write failed: \(Sys.errorMessage(e.errno))")
         }
-        guard rename(temporaryPath, path) == 0 else {
-            let e = errno
-            unlink(temporaryPath)
-            throw InputError(file: path, line: 0, "cannot rename into place: \(String(cString: strerror(e)))")
+        do { try Sys.rename(temporaryPath, path) } catch let e as SystemError {
+            Sys.unlink(temporaryPath)
+            throw InputError(file: path, line: 0, "cannot rename into place: \(Sys.errorMessage(e.errno))")
         }
     }
 }

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The C functions Sys's own methods shadow.
+@inline(__always) private func cRename(_ a: String, _ b: String) -> Int32 { rename(a, b) }
+@inline(__always) private func cUnlink(_ p: String) -> Int32 { unlink(p) }
+
+/// A failed system call: the call, its errno and the path it was about, if any.
+public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let call: String
+    public let errno: Int32
+    public let path: String?
+    public init(call: String, errno: Int32, path: String? = nil) { self.call = call; self.errno = errno; self.path = path }
+    public var description: String { "\(call)\(path.map { " \($0)" } ?? ""): \(Sys.errorMessage(errno)) (errno \(errno))" }
+}
+
+/// The one system layer: every libc call pipsqueak makes goes through `Sys` (this module holds what the
+/// lowest modules need; the runtime extends it with processes, mounts, cgroups and sockets).
+///
+/// The one EINTR rule: a call interrupted by a signal is made again (`retrying`), and loops that wait
+/// (poll, non-blocking I/O) ask `interrupted(_:)`; any other failure is a `SystemError` naming the call,
+/// errno and path.
+public enum Sys {
+    /// Makes `body` (a libc call returning -1 and setting errno on failure) until it is not interrupted.
+    /// Returns its non-negative result. - Throws: `SystemError` for any failure but EINTR.
+    @discardableResult @inline(__always)
+    public static func retrying(_ call: String, path: String? = nil, _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            let e = errno
+            if interrupted(e) { continue }
+            throw SystemError(call: call, errno: e, path: path)
+        }
+    }
+
+    /// Whether `e` says the call was interrupted by a signal and should simply be made again.
+    @inline(__always) public static func interrupted(_ e: Int32) -> Bool { e == EINTR }
+
+    /// The current errno (for callers that must look at it right after a call).
+    @inline(__always) public static var lastError: Int32 { errno }
+
+    /// strerror.
+    public static func errorMessage(_ e: Int32) -> String { String(cString: strerror(e)) }
+
+    /// This process's id.
+    public static var pid: Int32 { getpid() }
+
+    /// CLOCK_MONOTONIC in ns: the clock Python's time.monotonic_ns() reads, so both sides' stamps compare.
+    public static func monotonicNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Sleeps at least `micros` µs (at most an hour per call; a signal may end it early).
+    public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
+
+    /// Renames `from` to `to` atomically (same file system).
+    public static func rename(_ from: String, _ to: String) throws {
+        try retrying("rename", path: to) { cRename(from, to) }
+    }
+
+    /// Removes a file; a missing one is not an error.
+    public static func unlink(_ path: String) {
+        _ = try? retrying("unlink", path: path) { cUnlink(path) == 0 || errno == ENOENT ? 0 : -1 }
+    }
+}
+
+/// A C stdio stream over a file (`FILE*`), for readers and writers that move many small records through a
+/// buffer. Owns the stream: closed in `deinit` if not closed before.
+public final class CFile {
+    public let path: String
+    private var file: UnsafeMutablePointer<FILE>?
+
+    /// Opens `path` with fopen's `mode` ("r", "w"). - Throws: `SystemError` (fopen).
+    public init(path: String, mode: String) throws {
+        self.path = path
+        var f: UnsafeMutablePointer<FILE>?
+        while true {
+            f = fopen(path, mode)
+            if f != nil || !Sys.interrupted(errno) { break }
+        }
+        guard let f else { throw SystemError(call: "fopen", errno: errno, path: path) }
+        file = f
+    }
+
+    deinit { if let f = file { fclose(f) } }
+
+    /// Whether it is a directory (fopen opens those for reading on Linux).
+    public var isDirectory: Bool {
+        guard let f = file else { return false }
+        var st = stat()
+        return fstat(fileno(f), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// A stdio buffer of `bytes` for the stream (call before the first write).
+    public func setBuffer(bytes: Int) { if let f = file { setvbuf(f, nil, _IOFBF, bytes) } }
+
+    /// Buffered write (stdio retries interrupted writes; errors surface at `syncAndClose`).
+    @inline(__always) public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let f = file, let base = bytes.baseAddress, bytes.count > 0 else { return }
+        _ = fwrite(base, 1, bytes.count, f)
+    }
+
+    /// The next line (with its ending) into `buffer` (grown as needed, freed by the caller with `free`);
+    /// returns its length, or -1 at the end.
+    @inline(__always) public func readLine(into buffer: inout UnsafeMutablePointer<CChar>?, capacity: inout Int) -> Int {
+        guard let f = file else { return -1 }
+        return getline(&buffer, &capacity, f)
+    }
+
+    /// Flushes, fsyncs and closes. - Throws: `SystemError` when any of them failed (the stream is closed).
+    public func syncAndClose() throws {
+        guard let f = file else { return }
+        file = nil
+        var failed: SystemError?
+        if fflush(f) != 0 { failed = SystemError(call: "fflush", errno: errno, path: path) }
+        if failed == nil, (try? Sys.retrying("fsync", path: path, { fsync(fileno(f)) })) == nil {
+            failed = SystemError(call: "fsync", errno: errno, path: path)
+        }
+        if fclose(f) != 0, failed == nil { failed = SystemError(call: "fclose", errno: errno, path: path) }
+        if let failed { throw failed }
+    }
+
+    /// Closes without syncing.
+    public func close() {
+        if let f = file { fclose(f) }
+        file = nil
+    }
+}
