@@ -15,147 +15,199 @@ public struct CalibrateJob {
 
     public init() {}
 
-    func median(_ xs: [Int64]) -> Double { Summary(xs.map { Double($0) / 1e6 }).p50 }
+    static func median(_ xs: [Int64]) -> Double { Summary(xs.map { Double($0) / 1e6 }).p50 }
 
+    /// The handler does 1 ms of work per request (as the microbenchmark's handlers do): the round trip then
+    /// includes what doing work costs right after a fork or a thaw, which an empty handler hides.
+    static let workMillis = 1.0
+
+    /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
-        let python = try PythonInterpreter.resolve()
-        let work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
-        try? FileManager.default.removeItem(atPath: work)
-        defer { try? FileManager.default.removeItem(atPath: work) }
-        try FileManager.default.createDirectory(atPath: work + "/src", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: work + "/wheelhouse", withIntermediateDirectories: true)
-        try "VALUE = 1\n".write(toFile: work + "/src/pipsqueak_calib.py", atomically: true, encoding: .utf8)
-        guard let helper = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
-            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
-        }
-        let mk = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", work + "/wheelhouse", "pipsqueak-calib", "1.0", "", work + "/src"],
-                                      environment: PythonInterpreter.cleanEnvironment())
-        guard mk.succeeded else { throw RuntimeError.python("cannot build the calibration wheel: \(mk.lastErrorLine)") }
-        let pkg = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096)
-        // The handler does 1 ms of work per request (as the microbenchmark's handlers do): the round trip
-        // then includes what doing work costs right after a fork or a thaw, which an empty handler hides.
-        let workMillis = 1.0
-        let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: ["pipsqueak-calib"], execMillis: workMillis)])
-        func worker(_ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
-            var c = PolicyConfig.presets["all"]!
-            edit(&c)
-            let planner = try Planner(config: c, catalog: Catalog(packages: [pkg], handlers: handlers), popularPackages: [pkg.name])
-            var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
-            o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
-            return try RuntimeWorker(planner: planner, handlers: handlers, packages: [pkg.name: pkg], options: o, python: python)
-        }
-        var costs = RuntimeCosts()
-        costs.source = "pipsqueak calibrate"
-
+        let bench = try CalibrationBench(repeats: repeats)
+        defer { bench.remove() }
         log("interpreter start (python -S), \(repeats)×")
-        var starts: [Int64] = []
-        for _ in 0..<repeats { starts.append(try ChildProcess.run(python.executable, ["-S", "-c", "pass"], environment: PythonInterpreter.cleanEnvironment()).elapsedNanos) }
-
+        let starts = try bench.interpreterStarts()
         log("import-cache hits: container create, fork and relocate, invoke round trip, \(repeats)×")
-        var w = try worker { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        var create: [Int64] = [], fork: [Int64] = [], invoke: [Int64] = [], initT: [Int64] = []
-        for _ in 0..<repeats {
-            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty, r.tier == .import else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-            create.append(r.createNanos); fork.append(r.forkNanos); invoke.append(r.execNanos); initT.append(r.initNanos)
-        }
-        let rootMemory = w.zygoteMemory(0) ?? 0
-        // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
-        let smallZygote = Bytes.gb(rootMemory + (w.zygoteMemory(1) ?? 0))
-        w.shutdown()
-
+        let hits = try bench.importHits()
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
-        let big = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096)
-        try FileManager.default.createDirectory(atPath: work + "/src-ballast", withIntermediateDirectories: true)
-        try "B = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n".write(toFile: work + "/src-ballast/pipsqueak_ballast.py", atomically: true, encoding: .utf8)
-        let mk2 = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", work + "/wheelhouse", "pipsqueak-ballast", "1.0", "", work + "/src-ballast"],
-                                       environment: PythonInterpreter.cleanEnvironment())
-        guard mk2.succeeded else { throw RuntimeError.python("cannot build the ballast wheel: \(mk2.lastErrorLine)") }
-        let bigHandlers = HandlerTable([Handler(id: "ballast", customer: "c", packages: ["pipsqueak-ballast"])])
-        var cb = PolicyConfig.presets["all"]!
-        cb.handlerCache.enabled = false; cb.importCache.tree = "static"; cb.importCache.topK = 1; cb.installCache.preinstallTop = 1
-        var ob = RuntimeOptions(wheelhouse: work + "/wheelhouse")
-        ob.stateDirectory = work + "/state"; ob.packageDirectory = work + "/packages"
-        let wb = try RuntimeWorker(planner: try Planner(config: cb, catalog: Catalog(packages: [big], handlers: bigHandlers), popularPackages: [big.name]),
-                                   handlers: bigHandlers, packages: [big.name: big], options: ob, python: python)
-        var bigFork: [Int64] = []
-        for _ in 0..<repeats {
-            let r = wb.serve(handler: 0, arrivalNanos: wb.now(), startNanos: wb.now())
-            guard r.error.isEmpty, r.tier == .import else { wb.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-            bigFork.append(r.forkNanos)
-        }
-        let bigZygote = Bytes.gb((wb.zygoteMemory(0) ?? 0) + (wb.zygoteMemory(1) ?? 0))
-        wb.shutdown()
-
+        let big = try bench.bigZygoteForks()
         log("handler-cache hits: thaw and freeze, \(repeats)×")
-        w = try worker { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
-        var thaw: [Int64] = [], freeze: [Int64] = [], containerMemory: [Int64] = [], thawedInvoke: [Int64] = []
-        w.lifecycle.keepsOutcomes = true
-        _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
-        for _ in 0..<repeats {
-            Sys.sleep(micros: 50_000) // a frozen container waits between requests in a replay; its caches go cold
-            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty, r.tier == .handler else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-            thaw.append(r.createNanos); freeze.append(w.lastFreezeNanos); thawedInvoke.append(r.execNanos)
-        }
-        if case .container(_, let bytes, _)? = w.lifecycle.outcomes.last { containerMemory.append(bytes) }
-        w.shutdown()
-
-        log("cold starts: interpreter start and relocation in a container, \(repeats)×")
-        w = try worker { $0.handlerCache.enabled = false; $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
-        var cold: [Int64] = []
-        for _ in 0..<repeats {
-            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty, r.tier == .cold else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-            cold.append(r.createNanos)
-        }
-        log("sandboxed pip install of a tiny wheel and the mirror's throughput, \(min(repeats, 10))×")
-        var installs: [Int64] = []
-        for _ in 0..<min(repeats, 10) {
-            let (staged, _) = try w.store.download(pkg)
-            installs.append(try w.store.install(pkg, wheel: staged, python: python))
-        }
-        w.shutdown()
-        var mbps: [Double] = []
-        let wheels = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
-        if let biggest = wheels.max(by: { (fileSize(wheelhouse + "/" + $0)) < (fileSize(wheelhouse + "/" + $1)) }) {
-            let src = wheelhouse + "/" + biggest, dst = work + "/copy.whl"
-            for _ in 0..<5 {
-                let t0 = Sys.monotonicNanos()
-                try? FileManager.default.removeItem(atPath: dst)
-                try FileManager.default.copyItem(atPath: src, toPath: dst)
-                mbps.append(Bytes.mb(fileSize(src)) / (Double(Sys.monotonicNanos() - t0) / 1e9))
-            }
-        }
-
-        costs.containerCreateMillis = median(create)
-        // fork = a + b × zygote GB, through the small and the big zygote.
-        let slope = bigZygote > smallZygote ? max(0, (median(bigFork) - median(fork)) / (bigZygote - smallZygote)) : 0
-        costs.forkPerGBMillis = slope
-        costs.forkMillis = max(0, median(fork) - slope * smallZygote)
-        log(String(format: "fork and relocate: %.3f ms from a %.0f MB zygote, %.3f ms from a %.0f MB one", median(fork), smallZygote * 1024,
-                   median(bigFork), bigZygote * 1024))
-        // A just-thawed process answers more slowly than a fresh one (its caches are cold).
-        costs.invokeOverheadMillis = max(0, median(invoke) - workMillis)
-        costs.thawedInvokeOverheadMillis = max(0, median(thawedInvoke) - workMillis)
-        log(String(format: "invoke round trip with %.0f ms of work: %.3f ms on a fresh fork, %.3f ms just thawed", workMillis, median(invoke), median(thawedInvoke)))
-        costs.initOverheadMillis = median(initT)
-        costs.thawMillis = median(thaw)
-        costs.freezeMillis = median(freeze)
-        costs.interpreterStartMillis = max(0, median(cold) - costs.containerCreateMillis)
-        costs.installOverheadMillis = median(installs)
-        costs.mirrorMBPerSecond = mbps.isEmpty ? 0 : Summary(mbps).p50
-        costs.interpreterMemoryMB = Bytes.mb(rootMemory)
-        // A cold container holds an interpreter; what it holds beyond the bare interpreter is the container's own.
-        costs.containerMemoryMB = containerMemory.isEmpty ? costs.containerMemoryMB : max(0, Bytes.mb(containerMemory[0] - rootMemory))
+        let thawed = try bench.handlerHits()
+        log("cold starts: interpreter start and relocation in a container; sandboxed pip installs of a tiny wheel")
+        let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
+        let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
+        let costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
             "made by: pipsqueak calibrate --repeat \(repeats)", "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
-            "python: \(python.version); bare python -S start \(String(format: "%.2f", median(starts))) ms (outside any container)",
+            "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
             "medians over \(repeats) starts of a handler importing a tiny synthetic package; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms"])
         return costs
     }
 
-    func fileSize(_ p: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.int64Value ?? 0 }
+    /// The cost model from the measurements: medians, and fork time as a + b × zygote GB through the small
+    /// and the big zygote.
+    func fit(hits: CalibrationBench.ImportHits, big: CalibrationBench.BigForks, thawed: CalibrationBench.HandlerHits,
+             cold: CalibrationBench.ColdStarts, mirrorMBPerSecond: Double) -> RuntimeCosts {
+        let median = CalibrateJob.median
+        var costs = RuntimeCosts()
+        costs.source = "pipsqueak calibrate"
+        costs.containerCreateMillis = median(hits.create)
+        let slope = big.zygoteGB > hits.zygoteGB ? max(0, (median(big.fork) - median(hits.fork)) / (big.zygoteGB - hits.zygoteGB)) : 0
+        costs.forkPerGBMillis = slope
+        costs.forkMillis = max(0, median(hits.fork) - slope * hits.zygoteGB)
+        log(String(format: "fork and relocate: %.3f ms from a %.0f MB zygote, %.3f ms from a %.0f MB one", median(hits.fork), hits.zygoteGB * 1024,
+                   median(big.fork), big.zygoteGB * 1024))
+        // A just-thawed process answers more slowly than a fresh one (its caches are cold).
+        costs.invokeOverheadMillis = max(0, median(hits.invoke) - CalibrateJob.workMillis)
+        costs.thawedInvokeOverheadMillis = max(0, median(thawed.invoke) - CalibrateJob.workMillis)
+        log(String(format: "invoke round trip with %.0f ms of work: %.3f ms on a fresh fork, %.3f ms just thawed", CalibrateJob.workMillis,
+                   median(hits.invoke), median(thawed.invoke)))
+        costs.initOverheadMillis = median(hits.initialize)
+        costs.thawMillis = median(thawed.thaw)
+        costs.freezeMillis = median(thawed.freeze)
+        costs.interpreterStartMillis = max(0, median(cold.create) - costs.containerCreateMillis)
+        costs.installOverheadMillis = median(cold.installs)
+        costs.mirrorMBPerSecond = mirrorMBPerSecond
+        costs.interpreterMemoryMB = Bytes.mb(hits.rootMemoryBytes)
+        // A cold container holds an interpreter; what it holds beyond the bare interpreter is the container's own.
+        if let m = thawed.containerMemoryBytes { costs.containerMemoryMB = max(0, Bytes.mb(m - hits.rootMemoryBytes)) }
+        return costs
+    }
+}
+
+/// The calibration's workbench: a scratch directory with two synthetic wheels (a tiny package and a 256 MB
+/// ballast), and real workers over them, one per measurement.
+final class CalibrationBench {
+    let repeats: Int
+    let python: PythonInterpreter
+    let work: String
+    let tiny = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096)
+    let ballast = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096)
+
+    init(repeats: Int) throws {
+        self.repeats = repeats
+        python = try PythonInterpreter.resolve()
+        work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
+        try? FileManager.default.removeItem(atPath: work)
+        try makeWheel(tiny, code: "VALUE = 1\n")
+        try makeWheel(ballast, code: "B = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n")
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: work) }
+
+    func makeWheel(_ p: Package, code: String) throws {
+        let src = work + "/src-\(p.name)"
+        try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work + "/wheelhouse", withIntermediateDirectories: true)
+        try code.write(toFile: src + "/\(p.topLevelModules[0]).py", atomically: true, encoding: .utf8)
+        guard let helper = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
+            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
+        }
+        let mk = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", work + "/wheelhouse", p.name, p.version, "", src],
+                                      environment: PythonInterpreter.cleanEnvironment())
+        guard mk.succeeded else { throw RuntimeError.python("cannot build the calibration wheel \(p.name): \(mk.lastErrorLine)") }
+    }
+
+    /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`.
+    func worker(_ package: Package, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
+        let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)])
+        var c = PolicyConfig.presets["all"]!
+        edit(&c)
+        let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
+        var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
+        return try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
+    }
+
+    /// `count` (default `repeats`) requests on `w`, each of `tier`; the worker is shut down if one fails.
+    func serve(_ w: RuntimeWorker, tier: Tier, pause: Bool = false, count: Int? = nil) throws -> [RequestRecord] {
+        var out: [RequestRecord] = []
+        for _ in 0..<(count ?? repeats) {
+            if pause { Sys.sleep(micros: 50_000) } // a frozen container waits between requests in a replay; its caches go cold
+            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
+            guard r.error.isEmpty, r.tier == tier else { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+            out.append(r)
+        }
+        return out
+    }
+
+    func interpreterStarts() throws -> [Int64] {
+        try (0..<repeats).map { _ in try ChildProcess.run(python.executable, ["-S", "-c", "pass"], environment: PythonInterpreter.cleanEnvironment()).elapsedNanos }
+    }
+
+    struct ImportHits { var create: [Int64], fork: [Int64], invoke: [Int64], initialize: [Int64], rootMemoryBytes: Int64, zygoteGB: Double }
+
+    /// Import-cache hits from the zygote holding the tiny package: create, fork and relocate, invoke, init.
+    func importHits() throws -> ImportHits {
+        let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        let rs = try serve(w, tier: .import)
+        let root = w.zygoteMemory(0) ?? 0
+        // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
+        return ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
+                          rootMemoryBytes: root, zygoteGB: Bytes.gb(root + (w.zygoteMemory(1) ?? 0)))
+    }
+
+    struct BigForks { var fork: [Int64], zygoteGB: Double }
+
+    /// Import-cache hits from a zygote holding 256 MB more: the cost of forking a big zygote.
+    func bigZygoteForks() throws -> BigForks {
+        let w = try worker(ballast) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        let rs = try serve(w, tier: .import)
+        return BigForks(fork: rs.map(\.forkNanos), zygoteGB: Bytes.gb((w.zygoteMemory(0) ?? 0) + (w.zygoteMemory(1) ?? 0)))
+    }
+
+    struct HandlerHits { var thaw: [Int64], freeze: [Int64], invoke: [Int64], containerMemoryBytes: Int64? }
+
+    /// Handler-cache hits: thaw, the freeze after each, the invoke of a just-thawed process, and a paused
+    /// container's memory.
+    func handlerHits() throws -> HandlerHits {
+        let w = try worker(tiny) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        w.lifecycle.keepsOutcomes = true
+        _ = w.serve(handler: 0, arrivalNanos: 0, startNanos: 0)
+        var freeze: [Int64] = []
+        var rs: [RequestRecord] = []
+        for _ in 0..<repeats {
+            rs += try serve(w, tier: .handler, pause: true, count: 1)
+            freeze.append(w.lastFreezeNanos)
+        }
+        var memory: Int64?
+        if case .container(_, let bytes, _)? = w.lifecycle.outcomes.last { memory = bytes }
+        return HandlerHits(thaw: rs.map(\.createNanos), freeze: freeze, invoke: rs.map(\.execNanos), containerMemoryBytes: memory)
+    }
+
+    struct ColdStarts { var create: [Int64], installs: [Int64] }
+
+    /// Cold starts (interpreter start and relocation into a container), then `installs` sandboxed pip installs.
+    func coldStartsAndInstalls(installs n: Int) throws -> ColdStarts {
+        let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        let rs = try serve(w, tier: .cold)
+        var installs: [Int64] = []
+        for _ in 0..<n {
+            let (staged, _) = try w.store.download(tiny)
+            installs.append(try w.store.install(tiny, wheel: staged, python: python))
+        }
+        return ColdStarts(create: rs.map(\.createNanos), installs: installs)
+    }
+
+    /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5; 0 without one.
+    func mirrorThroughput(wheelhouse: String) -> Double {
+        func size(_ p: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.int64Value ?? 0 }
+        let wheels = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
+        guard let biggest = wheels.max(by: { size(wheelhouse + "/" + $0) < size(wheelhouse + "/" + $1) }) else { return 0 }
+        let src = wheelhouse + "/" + biggest, dst = work + "/copy.whl"
+        var mbps: [Double] = []
+        for _ in 0..<5 {
+            let t0 = Sys.monotonicNanos()
+            try? FileManager.default.removeItem(atPath: dst)
+            guard (try? FileManager.default.copyItem(atPath: src, toPath: dst)) != nil else { return 0 }
+            mbps.append(Bytes.mb(size(src)) / (Double(Sys.monotonicNanos() - t0) / 1e9))
+        }
+        return Summary(mbps).p50
+    }
 }

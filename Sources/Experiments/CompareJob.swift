@@ -47,95 +47,122 @@ public struct CompareJob {
         line.split(separator: " ").filter { !$0.hasPrefix("t=") }.joined(separator: " ")
     }
 
-    public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
-        // 1. The real run.
-        var realRecords: [RequestRecord] = [], realDecisions: [String] = []
-        var outcomes: [Outcome] = []
-        var job = run
-        job.progress = progress
-        progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
-        _ = try job.run(onRecord: { realRecords.append($0) }, onDecision: { realDecisions.append($0) },
-                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { outcomes = $0.lifecycle.outcomes })
+    /// The phases of a request, as columns: queue, download, install, create, fork, import, init, exec.
+    static let phases: [(String, KeyPath<RequestRecord, Int64>)] = [("queue", \.queueNanos), ("download", \.downloadNanos),
+                                                                   ("install", \.installNanos), ("create", \.createNanos), ("fork", \.forkNanos),
+                                                                   ("import", \.importNanos), ("init", \.initNanos), ("exec", \.execNanos)]
 
-        // 2. The simulation of the same requests with the same outcomes, one core, zygotes built in line.
-        progress("simulating the same \(realRecords.count) requests")
+    /// What one executor did with the trace: its records (by request) and its decision log.
+    struct Run { var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [] }
+
+    public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
+        progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
+        let real = try realRun(progress: progress)
+        progress("simulating the same \(real.records.count) requests")
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
-        let table = try PackageTable.read(path: run.packagesPath)
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(), seed: run.seed)
-        let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: sj.popularPackages())
+        let sim = try simulate(trace, like: real, runtime: try sj.runtimeCosts(), popular: sj.popularPackages())
+        var report = Report()
+        compareDecisions(real.decisions, sim.decisions, into: &report)
+        summarize(real.records, sim.records, into: &report)
+        report.joinPath = outputDirectory + "/compare-\(name).csv"
+        try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, to: report.joinPath)
+        checkBudgets(&report)
+        report.text = CompareJob.render(report)
+        return report
+    }
+
+    /// 1. The real run, keeping its records, decisions and outcomes.
+    func realRun(progress: @escaping (String) -> Void) throws -> Run {
+        var real = Run()
+        var job = run
+        job.progress = progress
+        _ = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
+                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { real.outcomes = $0.lifecycle.outcomes })
+        return real
+    }
+
+    /// 2. The simulation of the same requests (at the same speed) with the real run's outcomes fed back, one
+    /// core, zygotes built in line as the one-thread runtime builds them.
+    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
+        let table = try PackageTable.read(path: run.packagesPath)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, seed: run.seed)
+        let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 1, seed: run.seed)
         sim.synchronousZygoteBuilds = true
-        var simRecords: [RequestRecord] = [], simDecisions: [String] = []
-        sim.lifecycle.onRecord = { simRecords.append($0) }
-        sim.lifecycle.onDecision = { simDecisions.append($0) }
+        var out = Run()
+        sim.lifecycle.onRecord = { out.records.append($0) }
+        sim.lifecycle.onDecision = { out.decisions.append($0) }
         // The real run's outcomes (memory taken, builds failed) in order; where the runs diverge, the
         // simulator's own (the decision comparison shows where).
-        sim.lifecycle.replay = OutcomeReplay(outcomes)
+        sim.lifecycle.replay = OutcomeReplay(real.outcomes)
         let reader = try trace.makeReader()
         var served = 0
-        let speed = run.speed, limit = realRecords.count
+        let speed = run.speed, limit = real.records.count
         try sim.run(next: {
             guard served < limit, let inv = try reader.nextInvocation() else { return nil }
             served += 1
             return Invocation(arrivalNanos: Int64(Double(inv.arrivalNanos) / speed), handler: inv.handler)
         })
-        simRecords.sort { $0.request < $1.request }
+        out.records.sort { $0.request < $1.request }
+        return out
+    }
 
-        // 3. Decisions, plan by plan.
-        var report = Report()
-        let a = realDecisions.map(CompareJob.timeless), b = simDecisions.map(CompareJob.timeless)
+    /// 3. Decisions, plan by plan (times aside: the executors run on different clocks).
+    func compareDecisions(_ real: [String], _ sim: [String], into report: inout Report) {
+        let a = real.map(CompareJob.timeless), b = sim.map(CompareJob.timeless)
         report.decisionsCompared = min(a.count, b.count)
         if let i = zip(a, b).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset ?? (a.count != b.count ? min(a.count, b.count) : nil) {
             let lo = max(0, i - 2)
             report.firstDivergence = (i, Array(a[lo..<min(a.count, i + 2)]), Array(b[lo..<min(b.count, i + 2)]))
         }
+    }
 
-        // 4. Latencies per tier and phases.
+    /// 4. Latencies per tier, and each phase's mean.
+    func summarize(_ real: [RequestRecord], _ sim: [RequestRecord], into report: inout Report) {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         for t in Tier.allCases.map(\.rawValue) + ["all"] {
-            let r = realRecords.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
-            let s = simRecords.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            let r = real.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            let s = sim.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
             if r.isEmpty && s.isEmpty { continue }
             report.tiers.append(TierRow(tier: t, count: (r.count, s.count), real: Summary(r), sim: Summary(s)))
         }
-        let phases: [(String, KeyPath<RequestRecord, Int64>)] = [("queue", \.queueNanos), ("download", \.downloadNanos), ("install", \.installNanos),
-                                                                  ("create", \.createNanos), ("fork", \.forkNanos), ("import", \.importNanos),
-                                                                  ("init", \.initNanos), ("exec", \.execNanos)]
-        for (n, k) in phases {
-            let r = realRecords.map { ms($0[keyPath: k]) }, s = simRecords.map { ms($0[keyPath: k]) }
+        for (n, k) in CompareJob.phases {
+            let r = real.map { ms($0[keyPath: k]) }, s = sim.map { ms($0[keyPath: k]) }
             report.phases.append((n, r.isEmpty ? 0 : r.reduce(0, +) / Double(r.count), s.isEmpty ? 0 : s.reduce(0, +) / Double(s.count)))
         }
+    }
 
-        // 5. The per-request join.
-        report.joinPath = outputDirectory + "/compare-\(name).csv"
-        try ProjectPaths.ensureParent(of: report.joinPath)
-        let out = try OutputFile(path: report.joinPath)
+    /// 5. The per-request join, one row per request both executors served.
+    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], handlers: HandlerTable, runtimeCosts: String, to path: String) throws {
+        func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
+        try ProjectPaths.ensureParent(of: path)
+        let out = try OutputFile(path: path)
         out.write("# made by: pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
-        out.write("# runtime costs: \(try sj.runtimeCosts().source); packages: \(run.packagesPath)\n")
+        out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,latency_real_ms,latency_sim_ms")
-        for (n, _) in phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
+        for (n, _) in CompareJob.phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
         out.write(",error_real\n")
-        let simByRequest = Dictionary(uniqueKeysWithValues: simRecords.map { ($0.request, $0) })
-        for r in realRecords {
+        let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
+        for r in real {
             guard let s = simByRequest[r.request] else { continue }
-            out.write("\(r.request),\(trace.handlers[r.handler].id),\(r.tier.rawValue),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
+            out.write("\(r.request),\(handlers[r.handler].id),\(r.tier.rawValue),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
             out.write(String(format: "%.3f,%.3f", ms(r.latencyNanos), ms(s.latencyNanos)))
-            for (_, k) in phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
+            for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
             out.write(",\(CSVReader.escape(r.error))\n")
         }
         try out.commit()
+    }
 
-        // 6. Budgets and the table.
+    /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
+    func checkBudgets(_ report: inout Report) {
         if requireIdenticalDecisions, report.firstDivergence != nil { report.failures.append("decision logs differ") }
         for row in report.tiers where row.tier != "all" && row.count.real > 0 && row.count.sim > 0 {
             if let m = maxP50Error, abs(row.relError(0.5)) > m { report.failures.append(String(format: "%@ p50 off by %.1f%% (budget %.0f%%)", row.tier, 100 * row.relError(0.5), 100 * m)) }
             if let m = maxP99Error, abs(row.relError(0.99)) > m { report.failures.append(String(format: "%@ p99 off by %.1f%% (budget %.0f%%)", row.tier, 100 * row.relError(0.99), 100 * m)) }
         }
-        report.text = CompareJob.render(report)
-        return report
     }
 
     static func render(_ r: Report) -> String {

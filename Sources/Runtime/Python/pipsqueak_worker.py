@@ -439,107 +439,135 @@ def prepare_standby(srv, cgroup_procs):
     standby = (a, list(cgroup_procs))
 
 
-def zygote_main(c):
-    global standby
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
-    if c.get("view"):
-        try:
-            enter_zygote_sandbox(c["view"])
-        except BaseException as e:
-            sys.stdout.write(failure(e))
-            sys.stdout.flush()
-            os._exit(1)
-    prepare_hardening()
-    drop_bounding_set()
-    join_cgroups(c.get("cgroup_procs", []))
-    t0 = now()
+def _or_exit(step):
+    """Runs a start-up step; on any failure, reports it to the worker (stdout) and exits."""
     try:
-        import_all(c.get("paths", []), c.get("imports", []))
+        step()
     except BaseException as e:
         sys.stdout.write(failure(e))
         sys.stdout.flush()
         os._exit(1)
+
+
+def _listen(path):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        os.unlink(c["socket"])
+        os.unlink(path)
     except FileNotFoundError:
         pass
-    srv.bind(c["socket"])
+    srv.bind(path)
     srv.listen(64)
+    return srv
+
+
+def _read_request(conn):
+    """The request line of a client, as (line, request dict), or (line, None) for anything else. A client
+    that connects and says nothing must not stall the zygote: the line has to arrive within
+    REQUEST_LINE_TIMEOUT (blocking again afterwards: children inherit the socket)."""
+    conn.settimeout(REQUEST_LINE_TIMEOUT)
+    try:
+        line = conn.makefile("rb").readline(MAX_REQUEST_BYTES)
+        conn.settimeout(None)
+    except OSError:
+        line = b""
+    try:
+        req = json.loads(line) if line.endswith(b"\n") else None
+    except ValueError:
+        req = None
+    return line, req if isinstance(req, dict) else None
+
+
+def _drop_standby():
+    global standby
+    if standby is not None:
+        standby[0].close()
+        standby = None
+
+
+def _on_fork(srv, conn, line, req, t):
+    global standby
+    if standby is not None and standby[1] == req["container"].get("cgroup_procs"):
+        # The standby child already sits in this container's cgroup and namespaces: hand it the request
+        # and the connection.
+        a, _ = standby
+        standby = None
+        try:
+            socket.send_fds(a, [line], [conn.fileno()])
+        finally:
+            a.close()
+            conn.close()
+        return
+    if os.fork() == 0:
+        srv.close()
+        if standby is not None:
+            standby[0].close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        t["forked"] = now()
+        child_after_fork(conn, req, t)
+    conn.close()
+
+
+def _on_prepare(srv, conn, line, req, t):
+    _drop_standby()
+    prepare_standby(srv, req["cgroup_procs"])
+    conn.sendall(b'{"prepared": true}\n')
+    conn.close()
+
+
+def _on_fork_zygote(srv, conn, line, req, t):
+    """A child zygote: imports more, listens on its own socket, reports on this connection."""
+    if os.fork() == 0:
+        srv.close()
+        _drop_standby()  # the parent's standby is not this zygote's
+        try:
+            sub = req["zygote"]
+            os.setsid()
+            join_cgroups(sub.get("cgroup_procs", []))  # its own group before any import runs
+            import_all(sub.get("paths", []), sub.get("imports", []))
+            conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+            conn.close()
+            c2 = dict(sub)
+            c2["already_imported"] = True
+            zygote_loop(c2)
+        except BaseException as e:
+            conn.sendall(failure(e).encode())
+            os._exit(1)
+    conn.close()
+
+
+def _on_ping(srv, conn, line, req, t):
+    conn.sendall(b'{"pong": true}\n')
+    conn.close()
+
+
+def _on_unknown(srv, conn, line, req, t):
+    conn.close()
+
+
+ZYGOTE_OPS = {OP_FORK: _on_fork, OP_PREPARE: _on_prepare, OP_FORK_ZYGOTE: _on_fork_zygote, OP_PING: _on_ping}
+
+
+def zygote_main(c):
+    """A zygote: a root enters its sandbox; every zygote hardens, joins its cgroup and imports its packages,
+    reports ready on stdout, then serves the protocol's zygote operations on its socket for ever."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked intermediates are reaped by the kernel
+    if c.get("view"):
+        _or_exit(lambda: enter_zygote_sandbox(c["view"]))
+    prepare_hardening()
+    drop_bounding_set()
+    join_cgroups(c.get("cgroup_procs", []))
+    t0 = now()
+    _or_exit(lambda: import_all(c.get("paths", []), c.get("imports", [])))
+    srv = _listen(c["socket"])
     sys.stdout.write(json.dumps({"ready": True, "pid": os.getpid(), "import_ns": now() - t0}) + "\n")
     sys.stdout.flush()
     while True:
         conn, _ = srv.accept()
-        # A client that connects and says nothing must not stall the zygote: the request line has to
-        # arrive within REQUEST_LINE_TIMEOUT. (Blocking again afterwards: children inherit the socket.)
-        conn.settimeout(REQUEST_LINE_TIMEOUT)
-        try:
-            line = conn.makefile("rb").readline(MAX_REQUEST_BYTES)
-            conn.settimeout(None)
-        except OSError:
-            line = b""
-        try:
-            req = json.loads(line) if line.endswith(b"\n") else None
-        except ValueError:
-            req = None
-        if not isinstance(req, dict):  # cut short, or not a request: drop the client, keep serving
+        line, req = _read_request(conn)
+        if req is None:  # cut short, or not a request: drop the client, keep serving
             conn.close()
             continue
-        t = {"received": now()}
-        if req.get("op") == OP_FORK and standby is not None and standby[1] == req["container"].get("cgroup_procs"):
-            # The standby child already sits in this container's cgroup and namespaces: hand it the request
-            # and the connection.
-            a, _ = standby
-            standby = None
-            try:
-                socket.send_fds(a, [line], [conn.fileno()])
-            finally:
-                a.close()
-                conn.close()
-        elif req.get("op") == OP_PREPARE:
-            if standby is not None:
-                standby[0].close()
-                standby = None
-            prepare_standby(srv, req["cgroup_procs"])
-            conn.sendall(b'{"prepared": true}\n')
-            conn.close()
-        elif req.get("op") == OP_FORK:
-            pid = os.fork()
-            if pid == 0:
-                srv.close()
-                if standby is not None:
-                    standby[0].close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                t["forked"] = now()
-                child_after_fork(conn, req, t)
-            conn.close()
-        elif req.get("op") == OP_FORK_ZYGOTE:
-            # A child zygote: import more, listen on its own socket; reports on this connection.
-            pid = os.fork()
-            if pid == 0:
-                srv.close()
-                if standby is not None:  # the parent's standby is not this zygote's
-                    standby[0].close()
-                    standby = None
-                try:
-                    sub = req["zygote"]
-                    os.setsid()
-                    join_cgroups(sub.get("cgroup_procs", []))  # its own group before any import runs
-                    import_all(sub.get("paths", []), sub.get("imports", []))
-                    conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
-                    conn.close()
-                    c2 = dict(sub)
-                    c2["already_imported"] = True
-                    zygote_loop(c2)
-                except BaseException as e:
-                    conn.sendall(failure(e).encode())
-                    os._exit(1)
-            conn.close()
-        elif req.get("op") == OP_PING:
-            conn.sendall(b'{"pong": true}\n')
-            conn.close()
-        else:
-            conn.close()
+        ZYGOTE_OPS.get(req.get("op"), _on_unknown)(srv, conn, line, req, {"received": now()})
 
 
 def zygote_loop(c):
