@@ -55,6 +55,8 @@ public final class PlanLifecycle {
     public private(set) var outcomes: [Outcome] = []
     /// Outcomes to report instead of the executor's own, in order (a real run's, for `compare`).
     public var replay: OutcomeReplay?
+    /// Zygotes built and failed, pauses and installs failed, so far (kept always: they are rare).
+    public private(set) var zygotesReady = 0, zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
 
     public init(planner: Planner, handlers: HandlerTable) {
         self.planner = planner
@@ -96,6 +98,7 @@ public final class PlanLifecycle {
     /// cache; the executor destroys it (the answer's evictions, carried out here).
     public func pauseFailed(container: Int64, now: Int64) {
         note(.pauseFailed(container: container))
+        pausesFailed += 1
         let ev = planner.pauseFailed(container: container)
         log(planner.logLinePauseFailed(container: container, now: now, evictions: ev))
         for e in ev { carryOut(e) }
@@ -105,6 +108,7 @@ public final class PlanLifecycle {
     /// installs it again).
     public func installFailed(_ package: Int32, now: Int64) {
         note(.installFailed(package: package))
+        installsFailed += 1
         planner.installFailed(package)
         log(planner.logLineInstallFailed(package: package, now: now))
     }
@@ -124,6 +128,7 @@ public final class PlanLifecycle {
             }
         }
         note(.zygoteReady(id: id, memoryBytes: bytes))
+        zygotesReady += 1
         let ready = planner.zygoteReady(id, now: now, memoryBytes: bytes)
         log(planner.logLine(ready))
         for e in ready.evictions { carryOut(e) }
@@ -134,6 +139,7 @@ public final class PlanLifecycle {
     /// in its place, if the planner wants one now.
     public func zygoteFailed(_ id: Int64, packages: [Int32]?, now: Int64) -> ZygoteSpec? {
         note(.zygoteFailed(id: id, packages: packages))
+        zygotesFailed += 1
         let (ev, rebuild) = planner.zygoteFailed(id, now: now, packages: packages)
         log(planner.logLineFailed(zygote: id, now: now, evictions: ev, rebuild: rebuild))
         for e in ev { carryOut(e) }

@@ -39,6 +39,8 @@ public struct CompareJob {
         public var phases: [(String, Double, Double)] = []
         public var joinPath = ""
         public var failures: [String] = []
+        /// Requests of the real run that failed.
+        public var realErrors = 0
         public var text = ""
     }
 
@@ -120,8 +122,11 @@ public struct CompareJob {
     }
 
     /// 4. Latencies per tier, and each phase's mean.
-    func summarize(_ real: [RequestRecord], _ sim: [RequestRecord], into report: inout Report) {
+    func summarize(_ all: [RequestRecord], _ sim: [RequestRecord], into report: inout Report) {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
+        // A failed request is not a tier and has no latency: counted, and left out of every statistic.
+        let real = all.filter { $0.error.isEmpty }
+        report.realErrors = all.count - real.count
         for t in Tier.allCases.map(\.rawValue) + ["all"] {
             let r = real.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
             let s = sim.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
@@ -148,7 +153,7 @@ public struct CompareJob {
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
         for r in real {
             guard let s = simByRequest[r.request] else { continue }
-            out.write("\(r.request),\(handlers[r.handler].id),\(r.tier.rawValue),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
+            out.write("\(r.request),\(handlers[r.handler].id),\(r.error.isEmpty ? r.tier.rawValue : "error"),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
             out.write(String(format: "%.3f,%.3f", ms(r.latencyNanos), ms(s.latencyNanos)))
             for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
             out.write(",\(CSVReader.escape(r.error))\n")
@@ -158,6 +163,7 @@ public struct CompareJob {
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
     func checkBudgets(_ report: inout Report) {
+        if report.realErrors > 0 { report.failures.append("\(report.realErrors) requests of the real run failed (see error_real)") }
         if requireIdenticalDecisions, report.firstDivergence != nil { report.failures.append("decision logs differ") }
         for row in report.tiers where row.tier != "all" && row.count.real > 0 && row.count.sim > 0 {
             if let m = maxP50Error, abs(row.relError(0.5)) > m { report.failures.append(String(format: "%@ p50 off by %.1f%% (budget %.0f%%)", row.tier, 100 * row.relError(0.5), 100 * m)) }

@@ -139,11 +139,10 @@ public final class PackageMeasurer {
                 saveState(m)
             }
             table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
-            try writeTable(table)
+            try writeTable(table) // after each package: an interrupted run keeps what it measured
         }
         table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
-        try writeTable(table)
-        return table
+        return try writeTable(table)
     }
 
     func measureInterpreterStart() throws {
@@ -323,10 +322,22 @@ public final class PackageMeasurer {
         return t
     }
 
-    func writeTable(_ t: PackageTable) throws {
+    /// Writes the table to `options.output` and returns what was written. Measuring named packages into
+    /// an existing table merges: their rows are replaced, every other row is kept (a table is never shrunk
+    /// by measuring part of it); `--fresh` with no names writes the table measured now.
+    @discardableResult
+    func writeTable(_ measuredNow: PackageTable) throws -> PackageTable {
+        var t = measuredNow
+        var mergeNote: [String] = []
+        if !options.distributions.isEmpty, FileManager.default.fileExists(atPath: options.output) {
+            let existing = try PackageTable.read(path: options.output)
+            t = existing.merging(measuredNow)
+            mergeNote = ["merged: \(measuredNow.count) packages measured now (\(measuredNow.names.joined(separator: ", "))) replace their rows; the other \(t.count - measuredNow.count) rows are as measured before"]
+        }
         try ProjectPaths.ensureParent(of: options.output)
         try t.write(path: options.output, comments: [
             "made by: pipsqueak measure\(options.distributions.map { " " + $0 }.joined()) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")",
+        ] + mergeNote + [
             "machine: \(MachineDescription.summary)",
             "python: \(python.version) (\(python.executable))",
             "date: \(MachineDescription.date)",
@@ -337,6 +348,7 @@ public final class PackageMeasurer {
             "install_ms: pip install --no-deps --target of the wheel alone (median of 3), minus pip's fixed overhead",
             "import_ms, import_memory_bytes: median over repeats in a fresh `python -S -I`, dependencies imported first",
         ])
+        return t
     }
 
     // MARK: State

@@ -40,8 +40,14 @@ public struct ReproduceJob {
     }
 
     public func run() throws -> [String] {
-        let store = try ResultStore(path: storePath)
         let table = try PackageTable.read(path: packagesPath)
+        if let asked = packages {
+            let unknown = asked.filter { table[PackageName.canonical($0)] == nil }
+            if !unknown.isEmpty {
+                throw InputError(file: "--packages", line: 0, "\(unknown.count) not measured in \(packagesPath): \(unknown.joined(separator: ", ")) (`pipsqueak measure NAME` measures one)")
+            }
+        }
+        let store = try ResultStore(path: storePath)
         let sj = SimulateJob()
         let runtime = try sj.runtimeCosts()
         let popular = sj.popularPackages()

@@ -88,37 +88,72 @@ public struct RunJob {
             return Invocation(arrivalNanos: Int64(Double(inv.arrivalNanos) / speed), handler: inv.handler)
         }
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
+        summary.zygotesCreated = worker.lifecycle.zygotesReady
         try records?.commit()
         try decisions?.commit()
         return summary
     }
 }
 
-/// The job behind `pipsqueak cleanup`: removes what a crashed run left behind.
+/// The job behind `pipsqueak cleanup`: removes what a crashed run left behind, and nothing of a live one.
 public enum CleanupJob {
+    /// The pid of the process that owns a cgroup or run directory, from its name (`run<pid>w<n>…`,
+    /// `install-<pid>-…`, `download-<pid>-…`), if it has one.
+    static func owner(of name: String) -> Int32? {
+        var digits = Substring(name)
+        for prefix in ["run", "install-", "download-"] where digits.hasPrefix(prefix) {
+            digits = digits.dropFirst(prefix.count)
+            return Int32(digits.prefix { $0.isNumber })
+        }
+        return nil
+    }
+
+    /// Whether the owner named in `name` is alive (and is not this process).
+    static func ownerIsAlive(_ name: String) -> Int32? {
+        guard let pid = owner(of: name), pid != Sys.pid, Sys.isAlive(pid) else { return nil }
+        return pid
+    }
+
     /// Kills every process in a `pipsqueak` cgroup, removes the groups, detaches mounts under the state
-    /// directories, and removes the run directories. Returns a line per thing removed.
-    /// Every leftover is tried even when one fails; failures are thrown together at the end, after
-    /// everything else was removed.
-    public static func run(stateDirectory: String = "/run/pipsqueak",
-                           packageDirectory: String = "/var/cache/pipsqueak/install-cache") throws -> [String] {
+    /// directories, and removes the run directories, except those whose owner (the pid in the name) is
+    /// alive: a live worker or run is left alone unless `force`. With `dryRun`, removes nothing and says
+    /// what it would do. Returns a line per thing. Every leftover is tried even when one fails; failures
+    /// are thrown together at the end, after everything else was removed.
+    public static func run(stateDirectory: String = "/run/pipsqueak", packageDirectory: String = "/var/cache/pipsqueak/install-cache",
+                           force: Bool = false, dryRun: Bool = false) throws -> [String] {
         var done: [String] = [], failures: [String] = []
+        let verb = dryRun ? "would remove" : "removed"
+        func live(_ name: String) -> Bool {
+            guard !force, let pid = ownerIsAlive(name) else { return false }
+            done.append("left alone \(name): its owner, pid \(pid), is alive (--force removes it)")
+            return true
+        }
+        var liveRuns = Set<String>()
         if let cg = try? Cgroups.detect() {
             for name in cg.leftovers() {
+                if live(name) { liveRuns.insert(name); continue }
                 let g = cg.group(name)
                 let pids = g.pids()
+                if dryRun { done.append("\(verb) cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killing \(pids.count) processes)")); continue }
                 do {
                     try g.destroy()
-                    done.append("cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
+                    done.append("\(verb) cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
                 } catch { failures.append("cgroup pipsqueak/\(name): \(error)") }
             }
-            cg.removeParent()
+            if !dryRun && liveRuns.isEmpty { cg.removeParent() }
         }
         for dir in [stateDirectory, packageDirectory] {
-            for m in Sys.mounts(under: dir + "/") { Sys.unmount(m); done.append("mount \(m)") }
             for e in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where e.hasPrefix("run") {
-                try? FileManager.default.removeItem(atPath: dir + "/" + e)
-                done.append("directory \(dir)/\(e)")
+                if !force, let pid = ownerIsAlive(e) {
+                    done.append("left alone \(dir)/\(e): its owner, pid \(pid), is alive (--force removes it)")
+                    continue
+                }
+                for m in Sys.mounts(under: dir + "/" + e + "/") {
+                    if !dryRun { Sys.unmount(m) }
+                    done.append("\(verb) mount \(m)")
+                }
+                if !dryRun { try? FileManager.default.removeItem(atPath: dir + "/" + e) }
+                done.append("\(verb) directory \(dir)/\(e)")
             }
         }
         if !failures.isEmpty {

@@ -40,6 +40,9 @@ extension SimulationSummary {
             rows.append(.init(tier: t.rawValue, requests: perTier[t] ?? 0, share: ratio(t), mean: h.mean / 1e6,
                               p50: h.quantile(0.5) / 1e6, p90: h.quantile(0.9) / 1e6, p99: h.quantile(0.99) / 1e6))
         }
+        if errors > 0 { // failed requests: their own row, no latencies
+            rows.append(.init(tier: "error", requests: errors, share: Double(errors) / Double(requests), mean: .nan, p50: .nan, p90: .nan, p99: .nan))
+        }
         rows.append(.init(tier: "all", requests: requests, share: 1, mean: latency.mean / 1e6, p50: latency.quantile(0.5) / 1e6,
                           p90: latency.quantile(0.9) / 1e6, p99: latency.quantile(0.99) / 1e6))
         return rows

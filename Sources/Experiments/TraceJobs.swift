@@ -47,9 +47,16 @@ public enum TraceJobs {
         statsReport(try TraceStats(trace: Trace(path: path, handlersPath: handlersPath)), top: top)
     }
 
-    /// Writes the paper's microbenchmark trace to `out`; returns (requests, handlers).
+    /// Writes the paper's microbenchmark trace to `out`; returns (requests, handlers). The package must be
+    /// one pipsqueak knows: measured (`packages`) or among the distributions code imports.
     public static func generateMicro(package: String, handlers: Int, rate: Double, seconds: Double, seed: UInt64,
-                                     to out: String) throws -> (requests: Int, handlers: Int) {
+                                     to out: String, packages: String = ProjectPaths.packages) throws -> (requests: Int, handlers: Int) {
+        let name = PackageName.canonical(package)
+        let measured = (try? PackageTable.read(path: packages))?[name] != nil
+        let popular = (try? ImportFrequency.read(path: ProjectPaths.importFrequency))?.distributionsByPopularity.contains { $0.name == name } ?? false
+        guard measured || popular else {
+            throw InputError(file: "--package", line: 0, "unknown package '\(package)': not measured in \(packages) and not among the distributions in \(ProjectPaths.importFrequency)")
+        }
         let (table, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: rate, seconds: seconds, seed: seed)
         let cmd = "pipsqueak trace generate micro --package \(package) --handlers \(handlers) --rate \(rate) --seconds \(seconds) --seed \(seed)"
         return (try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed)), table.count)

@@ -46,7 +46,7 @@ public final class RecordWriter {
         int(r.request); comma()
         text(handlers[r.handler].id); comma()
         ms(r.arrivalNanos); comma(); ms(r.startNanos); comma(); ms(r.endNanos); comma(); ms(r.latencyNanos); comma()
-        text(r.tier.rawValue); comma()
+        text(r.error.isEmpty ? r.tier.rawValue : "error"); comma() // a failed request is not a tier (the plan's is in the decision log)
         if let z = r.zygote { int(z) }
         comma()
         ms(r.queueNanos); comma(); ms(r.downloadNanos); comma(); ms(r.installNanos); comma(); ms(r.createNanos); comma()

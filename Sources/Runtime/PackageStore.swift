@@ -40,7 +40,7 @@ public final class PackageStore {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
         let want = p.name.replacingOccurrences(of: "-", with: "_") + "-" + p.version + "-"
         guard let f = files.sorted().first(where: { $0.hasSuffix(".whl") && PackageName.canonical($0).replacingOccurrences(of: "-", with: "_").hasPrefix(PackageName.canonical(want).replacingOccurrences(of: "-", with: "_")) }) else {
-            throw RuntimeError.unavailable("no wheel for \(p.name) \(p.version) in the wheelhouse \(wheelhouse) (run `pipsqueak measure` to fill it)")
+            throw RuntimeError.unavailable("no wheel for \(p.name) \(p.version) in the wheelhouse \(wheelhouse) (fill it with `pipsqueak measure \(p.name)`, or let the run fetch missing wheels from the package index with --online)")
         }
         return wheelhouse + "/" + f
     }

@@ -5,7 +5,10 @@ import Workload
 
 /// Aggregates of a run, in fixed memory however long the trace: counts and latency histograms per tier.
 public struct SimulationSummary: Sendable {
+    /// Requests served, failed ones included (`errors`).
     public var requests = 0
+    /// Requests that failed: counted here and only here (no tier, no latency statistics).
+    public var errors = 0
     public var perTier: [Tier: Int] = [:]
     public var latency = LatencyHistogram()
     public var latencyPerTier: [Tier: LatencyHistogram] = [:]
@@ -25,6 +28,10 @@ public struct SimulationSummary: Sendable {
 
     public mutating func add(_ r: RequestRecord) {
         requests += 1
+        if !r.error.isEmpty {
+            errors += 1
+            return
+        }
         perTier[r.tier, default: 0] += 1
         latency.record(r.latencyNanos)
         latencyPerTier[r.tier, default: LatencyHistogram()].record(r.latencyNanos)
@@ -34,10 +41,18 @@ public struct SimulationSummary: Sendable {
 
     public func ratio(_ t: Tier) -> Double { requests == 0 ? 0 : Double(perTier[t] ?? 0) / Double(requests) }
 
-    /// The terminal table.
-    public func report(title: String) -> String {
+    /// Requests served without error.
+    public var served: Int { requests - errors }
+
+    /// The terminal table. `real`: a run on the real runtime (wall time, no simulator figures). Shares are of
+    /// all requests; a failed request has its own row, without latencies.
+    public func report(title: String, real: Bool = false) -> String {
         var s = title + "\n"
-        s += String(format: "requests %d over %.1f simulated s; %d events\n", requests, simulatedSeconds, events)
+        if real {
+            s += String(format: "requests %d (%d failed) over %.1f s of wall time\n", requests, errors, simulatedSeconds)
+        } else {
+            s += String(format: "requests %d over %.1f simulated s; %d events\n", requests, simulatedSeconds, events)
+        }
         s += "tier      share    count      mean ms     p50 ms     p90 ms     p99 ms\n"
         func row(_ name: String, _ n: Int, _ h: LatencyHistogram) {
             let share = requests == 0 ? 0 : 100 * Double(n) / Double(requests)
@@ -46,10 +61,19 @@ public struct SimulationSummary: Sendable {
                         h.quantile(0.9) / 1e6, h.quantile(0.99) / 1e6)
         }
         for t in Tier.allCases { row(t.rawValue, perTier[t] ?? 0, latencyPerTier[t] ?? LatencyHistogram()) }
-        row("all", requests, latency)
-        s += String(format: "evictions: %d containers, %d zygotes, %d packages; zygotes created %d\n",
-                    evictedContainers, evictedZygotes, evictedPackages, zygotesCreated)
-        s += String(format: "peak memory (paused + running containers + zygotes): %.1f MB\n", Bytes.mb(peakMemoryBytes))
+        if errors > 0 || real {
+            s += "error".padding(toLength: 8, withPad: " ", startingAt: 0)
+            s += String(format: " %5.1f%% %8d", requests == 0 ? 0 : 100 * Double(errors) / Double(requests), errors)
+            s += "           -          -          -          -\n"
+        }
+        row(errors > 0 ? "served" : "all", served, latency)
+        if real {
+            s += String(format: "zygotes created %d\n", zygotesCreated)
+        } else {
+            s += String(format: "evictions: %d containers, %d zygotes, %d packages; zygotes created %d\n",
+                        evictedContainers, evictedZygotes, evictedPackages, zygotesCreated)
+            s += String(format: "peak memory (paused + running containers + zygotes): %.1f MB\n", Bytes.mb(peakMemoryBytes))
+        }
         if estimatedPackages > 0 {
             s += String(format: "estimated costs: %d packages had no measurement; %d requests (%.1f%%) touched one\n",
                         estimatedPackages, requestsTouchingEstimated, 100 * Double(requestsTouchingEstimated) / Double(max(1, requests)))

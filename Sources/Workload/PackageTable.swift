@@ -24,6 +24,19 @@ public struct PackageTable: Sendable {
         spread[p.name] = (spreadMillis, repeats)
     }
 
+    /// This table with `newer`'s rows in place of its own for the packages `newer` holds; every other row
+    /// kept. A package `newer` failed to measure keeps its older measurement, if it had one (a failed
+    /// re-measure never loses a good row). Never smaller than this table.
+    public func merging(_ newer: PackageTable) -> PackageTable {
+        var t = self
+        for (n, p) in newer.packages {
+            let s = newer.spread[n] ?? (0, 1)
+            t.insert(p, spreadMillis: s.ms, repeats: s.repeats)
+        }
+        for (n, why) in newer.failures where t.packages[n] == nil { t.failures[n] = why }
+        return t
+    }
+
     public mutating func recordFailure(name: String, version: String = "", reason: String) {
         let n = PackageName.canonical(name)
         packages[n] = nil

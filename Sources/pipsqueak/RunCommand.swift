@@ -34,6 +34,13 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Fetch wheels missing from the wheelhouse from the package index (sandboxed pip download).")
     var online = false
 
+    @Option(help: "The share of requests that may fail (0 to 1) before the exit status is 1.")
+    var maxErrorShare: Double = 0
+
+    func validate() throws {
+        if !(0...1).contains(maxErrorShare) { throw ValidationError("--max-error-share must be between 0 and 1, found \(maxErrorShare)") }
+    }
+
     func run() throws {
         var job = RunJob()
         try replay.apply(to: &job)
@@ -45,10 +52,14 @@ struct RunCommand: ParsableCommand {
         job.progress = { printProgress($0) }
         RunJob.stopOnInterrupt()
         let s = try job.run()
-        print(s.report(title: "real run of \(replay.trace)\nconfig \(job.config.summary)"))
+        print(s.report(title: "real run of \(replay.trace)\nconfig \(job.config.summary)", real: true))
         if RunJob.interrupted { print("interrupted: stopped early and cleaned up") }
         if let o = out { print("records: \(o)") }
         if let d = decisions { print("decision log: \(d)") }
+        if s.errors > 0 && Double(s.errors) > maxErrorShare * Double(s.requests) {
+            printProgress("error: \(s.errors) of \(s.requests) requests failed (allowed: \(maxErrorShare); --max-error-share allows a share)")
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -88,10 +99,21 @@ struct ReplayOptions: ParsableArguments {
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Remove what a crashed run left: processes in pipsqueak cgroups, the cgroups, mounts, run directories.")
+        abstract: "Remove what a crashed run left: processes in pipsqueak cgroups, the cgroups, mounts, run directories.",
+        discussion: """
+        Every cgroup and run directory a run makes carries its process id in its name (run<pid>w<n>, \
+        install-<pid>-…). Those whose process is still alive belong to a live run or worker and are left \
+        alone, and said so, unless --force. --dry-run lists what would be removed and removes nothing.
+        """)
+
+    @Flag(help: "Also remove what a live run owns (its processes are killed).")
+    var force = false
+
+    @Flag(help: "Say what would be removed; remove nothing.")
+    var dryRun = false
 
     func run() throws {
-        let done = try CleanupJob.run()
-        if done.isEmpty { print("nothing to clean up") } else { done.forEach { print("removed \($0)") } }
+        let done = try CleanupJob.run(force: force, dryRun: dryRun)
+        if done.isEmpty { print("nothing to clean up") } else { done.forEach { print($0) } }
     }
 }

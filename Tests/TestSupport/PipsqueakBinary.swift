@@ -15,6 +15,11 @@ public struct PipsqueakBinary {
         guard FileManager.default.isExecutableFile(atPath: path) else { throw XCTSkip("\(path) is not built") }
     }
 
+    /// Runs `pipsqueak ARGS` to its end (from `directory`, default the project root); returns its status and output.
+    public func run(_ arguments: [String], in directory: String? = nil, seconds: Double = 600) throws -> ChildProcess.Result {
+        try ChildProcess.run(path, arguments, currentDirectory: directory ?? root.path, timeoutSeconds: seconds)
+    }
+
     /// Starts `pipsqueak ARGS` with its output discarded.
     public func start(_ arguments: [String]) throws -> SpawnedProcess {
         try SpawnedProcess(path, arguments, currentDirectory: root.path)
