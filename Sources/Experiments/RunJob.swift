@@ -117,11 +117,12 @@ public enum CleanupJob {
     /// Kills every process in a `pipsqueak` cgroup, removes the groups, detaches mounts under the state
     /// directories, and removes the run directories, except those whose owner (the pid in the name) is
     /// alive: a live worker or run is left alone unless `force`. With `dryRun`, removes nothing and says
-    /// what it would do. Returns a line per thing. Every leftover is tried even when one fails; failures
+    /// what it would do. With `owner`, only what that pid owns is touched. Returns a line per thing. Every leftover is tried even when one fails; failures
     /// are thrown together at the end, after everything else was removed.
     public static func run(stateDirectory: String = "/run/pipsqueak", packageDirectory: String = "/var/cache/pipsqueak/install-cache",
-                           force: Bool = false, dryRun: Bool = false) throws -> [String] {
+                           force: Bool = false, dryRun: Bool = false, owner only: Int32? = nil) throws -> [String] {
         var done: [String] = [], failures: [String] = []
+        func mine(_ name: String) -> Bool { only == nil || owner(of: name) == only }
         let verb = dryRun ? "would remove" : "removed"
         func live(_ name: String) -> Bool {
             guard !force, let pid = ownerIsAlive(name) else { return false }
@@ -130,7 +131,7 @@ public enum CleanupJob {
         }
         var liveRuns = Set<String>()
         if let cg = try? Cgroups.detect() {
-            for name in cg.leftovers() {
+            for name in cg.leftovers() where mine(name) {
                 if live(name) { liveRuns.insert(name); continue }
                 let g = cg.group(name)
                 let pids = g.pids()
@@ -140,10 +141,10 @@ public enum CleanupJob {
                     done.append("\(verb) cgroup pipsqueak/\(name)" + (pids.isEmpty ? "" : " (killed \(pids.count) processes)"))
                 } catch { failures.append("cgroup pipsqueak/\(name): \(error)") }
             }
-            if !dryRun && liveRuns.isEmpty { cg.removeParent() }
+            if !dryRun && liveRuns.isEmpty && only == nil { cg.removeParent() }
         }
         for dir in [stateDirectory, packageDirectory] {
-            for e in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where e.hasPrefix("run") {
+            for e in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where e.hasPrefix("run") && mine(e) {
                 if !force, let pid = ownerIsAlive(e) {
                     done.append("left alone \(dir)/\(e): its owner, pid \(pid), is alive (--force removes it)")
                     continue

@@ -112,8 +112,11 @@ struct CleanupCommand: ParsableCommand {
     @Flag(help: "Say what would be removed; remove nothing.")
     var dryRun = false
 
+    @Option(help: "Only what this process id owns (the pid in run<pid>w…).")
+    var pid: Int32?
+
     func run() throws {
-        let done = try CleanupJob.run(force: force, dryRun: dryRun)
+        let done = try CleanupJob.run(force: force, dryRun: dryRun, owner: pid)
         if done.isEmpty { print("nothing to clean up") } else { done.forEach { print($0) } }
     }
 }
