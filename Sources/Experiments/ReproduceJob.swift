@@ -36,7 +36,7 @@ public struct ReproduceJob {
     var header: [String] {
         ["made by: pipsqueak reproduce --seed \(seed)\(packages.map { " --packages " + $0.joined(separator: ",") } ?? "")",
          "seed: \(seed)", "machine: \(MachineDescription.summary)", "code: \(CodeVersion.current)", "date: \(MachineDescription.date)",
-         "costs: \(packagesPath) (measured), runtime primitives: \((try? SimulateJob().runtimeCosts().source) ?? "defaults")"]
+         "costs: \(ProjectPaths.relative(packagesPath)) (measured), runtime primitives: \(ProjectPaths.relative((try? SimulateJob().runtimeCosts().source) ?? "defaults"))"]
     }
 
     public func run() throws -> [String] {
@@ -56,7 +56,7 @@ public struct ReproduceJob {
 
         // startup-costs.csv
         let sc = outputDirectory + "/startup-costs.csv"
-        try StartupCosts.write(table: table, to: sc, comments: ["made by: pipsqueak reproduce (from \(packagesPath), measured by pipsqueak measure)",
+        try StartupCosts.write(table: table, to: sc, comments: ["made by: pipsqueak reproduce (from \(ProjectPaths.relative(packagesPath)), measured by pipsqueak measure)",
                                                                 "machine: \(MachineDescription.summary)"])
         written.append(sc)
 
@@ -108,7 +108,7 @@ public struct ReproduceJob {
         }
         out.write("package,preset,requests,errors,mean_ms,p50_ms,p99_ms,startup_mean_ms,misses,miss_startup_ms\n")
         for l in lines { out.write(l + "\n") }
-        try out.commit()
+        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
     }
 
@@ -197,7 +197,7 @@ public struct ReproduceJob {
                 out.write(line + "\n")
             }
         }
-        try out.commit()
+        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
     }
 
@@ -230,7 +230,7 @@ public struct ReproduceJob {
         }
         let path = outputDirectory + "/cache-interaction.csv"
         let out = try OutputFile(path: path)
-        for c in header + ["trace: \(t.trace.path); h: handler cache 1024 MB; hm: the same handler cache plus a 1024 MB import cache",
+        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); h: handler cache 1024 MB; hm: the same handler cache plus a 1024 MB import cache",
                            "per minute of arrivals; memory_mb: peak of running + paused containers + zygotes; handler_cache_mb: peak paused containers"] {
             out.write("# \(c)\n")
         }
@@ -245,7 +245,7 @@ public struct ReproduceJob {
                                                                  Bytes.mb(x.peakMemory), Bytes.mb(x.peakHandlerCache)) + "\n")
             }
         }
-        try out.commit()
+        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
     }
 
@@ -269,10 +269,10 @@ public struct ReproduceJob {
         }
         let path = outputDirectory + "/import-cache-size.csv"
         let out = try OutputFile(path: path)
-        for c in header + ["trace: \(t.trace.path); preset all with a 1024 MB handler cache; import cache 0 means disabled"] { out.write("# \(c)\n") }
+        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); preset all with a 1024 MB handler cache; import cache 0 means disabled"] { out.write("# \(c)\n") }
         out.write("import_cache_mb,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p99_ms,import_mean_ms,zygotes_created,zygotes_evicted\n")
         for l in lines { out.write(l + "\n") }
-        try out.commit()
+        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
     }
 
@@ -280,7 +280,7 @@ public struct ReproduceJob {
     func latencyCDF(_ t: PreparedTrace, store: ResultStore) throws -> String {
         let path = outputDirectory + "/latency-cdf.csv"
         let out = try OutputFile(path: path)
-        for c in header + ["trace: \(t.trace.path); default budgets; quantiles of request latency per preset"] { out.write("# \(c)\n") }
+        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); default budgets; quantiles of request latency per preset"] { out.write("# \(c)\n") }
         out.write("preset,quantile,latency_ms\n")
         for p in ReproduceJob.presets {
             let started = MachineDescription.date
@@ -290,7 +290,7 @@ public struct ReproduceJob {
                 out.write("\(p)," + String(format: "%.3f,%.3f", q, s.latency.quantile(q) / 1e6) + "\n")
             }
         }
-        try out.commit()
+        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
     }
 }

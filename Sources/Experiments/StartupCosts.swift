@@ -46,6 +46,6 @@ public enum StartupCosts {
         }
         out.write("average (paper),,,\(f(paperAverage.download)),\(f(paperAverage.install)),\(f(paperAverage.importMs)),,,\n")
         out.write("matplotlib (paper),,,\(f(paperMatplotlib.download)),\(f(paperMatplotlib.install)),\(f(paperMatplotlib.importMs)),,,\n")
-        try out.commit()
+        try out.commitIfChanged()
     }
 }

@@ -24,10 +24,17 @@ public struct SweepJob {
     public var storePath = ProjectPaths.results("pipsqueak.sqlite")
     public var output: String?
     public var packagesPath = ProjectPaths.packages
+    /// The configuration every point starts from (its budgets, policy and tree are the grid's).
+    public var base: PolicyConfig = PolicyConfig.presets["all"]!
+    /// Cores of the simulated worker, and the cost noise (lognormal sigma; 0: none), as `simulate` takes.
+    public var cores = 2
+    public var noise = 0.0
     /// Only this slice of the grid; nil: all of it.
     public var shard: Shard?
     /// The command line, for the CSV's header and the store's sweep definition.
     public var command: String?
+    /// How the base config was given on the command line (`--preset h --config f.json`), for that line.
+    public var baseOptions: String?
     public var progress: (String) -> Void = { _ in }
 
     public init() {}
@@ -57,6 +64,8 @@ public struct SweepJob {
     /// The grid's axes, as the store keeps them (JSON) so a merged store can be exported.
     public struct Grid: Codable, Equatable, Sendable {
         public var handlerMB: [Double], importMB: [Double], policies: [String], trees: [String], seeds: [UInt64]
+        /// The base config (JSON), cores and noise; nil in stores written before they were options (the defaults).
+        public var base: String?, cores: Int?, noise: Double?
         public var json: String {
             let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
             return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
@@ -64,8 +73,16 @@ public struct SweepJob {
     }
 
     public var grid: Grid {
-        get { Grid(handlerMB: handlerCacheMB, importMB: importCacheMB, policies: policies, trees: trees, seeds: seeds) }
-        set { handlerCacheMB = newValue.handlerMB; importCacheMB = newValue.importMB; policies = newValue.policies; trees = newValue.trees; seeds = newValue.seeds }
+        get {
+            let custom = base.json != PolicyConfig.presets["all"]!.json
+            return Grid(handlerMB: handlerCacheMB, importMB: importCacheMB, policies: policies, trees: trees, seeds: seeds,
+                        base: custom ? base.json : nil, cores: cores == 2 ? nil : cores, noise: noise == 0 ? nil : noise)
+        }
+        set {
+            handlerCacheMB = newValue.handlerMB; importCacheMB = newValue.importMB; policies = newValue.policies; trees = newValue.trees; seeds = newValue.seeds
+            if let b = newValue.base, let c = try? PolicyConfig.parse(Data(b.utf8), path: "the store's sweep definition") { base = c }
+            cores = newValue.cores ?? 2; noise = newValue.noise ?? 0
+        }
     }
 
     /// Sweep names become file names (`results/sweep-NAME.csv`): letters, digits, `.`, `_` and `-`, not
@@ -78,15 +95,21 @@ public struct SweepJob {
 
     public struct Point: Sendable {
         public var handlerMB: Double, importMB: Double, policy: String, tree: String, seed: UInt64
+        /// The base config, cores and noise, when not the defaults (then they are part of the key).
+        public var base: PolicyConfig? = nil, cores = 2, noise = 0.0
         public var config: PolicyConfig {
-            var c = PolicyConfig.presets["all"]!
+            var c = base ?? PolicyConfig.presets["all"]!
             c.name = "sweep"
             c.handlerCache.memoryMB = handlerMB; c.handlerCache.policy = policy
             c.importCache.enabled = importMB > 0; c.importCache.memoryMB = importMB; c.importCache.tree = tree
             return c
         }
         public func key(trace: String, costs: String = "") -> String {
-            "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)|c=\(costs)"
+            var k = "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)|c=\(costs)"
+            if let b = base { k += "|b=" + SweepJob.fingerprint(text: b.json) }
+            if cores != 2 { k += "|k=\(cores)" }
+            if noise != 0 { k += "|n=\(noise)" }
+            return k
         }
     }
 
@@ -95,7 +118,8 @@ public struct SweepJob {
         var out: [Point] = []
         for h in handlerCacheMB { for i in importCacheMB { for p in policies { for t in trees { for s in seeds {
             if i == 0 && t != trees[0] { continue } // no import cache: the tree shape does not matter
-            out.append(Point(handlerMB: h, importMB: i, policy: p, tree: t, seed: s))
+            let custom = base.json != PolicyConfig.presets["all"]!.json
+            out.append(Point(handlerMB: h, importMB: i, policy: p, tree: t, seed: s, base: custom ? base : nil, cores: cores, noise: noise))
         } } } } }
         return out
     }
@@ -115,7 +139,10 @@ public struct SweepJob {
     /// option explicit (so defaults changed later cannot change what it says). Leaves out what only says
     /// where results go or how fast (--store, --out, --shard, --jobs), so every shard records the same sweep.
     public var commandLine: String {
-        command ?? "pipsqueak sweep --trace \(ProjectPaths.relative(tracePath)) --name \(name) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))"
+        command ?? "pipsqueak sweep --trace \(ProjectPaths.relative(tracePath))"
+            + (baseOptions.map { " " + $0 } ?? "")
+            + (cores != 2 ? " --cores \(cores)" : "") + (noise != 0 ? " --noise \(noise)" : "")
+            + (packagesPath != ProjectPaths.packages ? " --packages \(ProjectPaths.relative(packagesPath))" : "") + " --name \(name) --handler-mb \(handlerCacheMB.map { String(Int($0)) }.joined(separator: ",")) --import-mb \(importCacheMB.map { String(Int($0)) }.joined(separator: ",")) --policies \(policies.joined(separator: ",")) --trees \(trees.joined(separator: ",")) --seeds \(seeds.map(String.init).joined(separator: ","))"
     }
 
     /// Runs the points (of its shard) not yet stored, then writes the CSV of all points (a shard writes one
@@ -138,7 +165,9 @@ public struct SweepJob {
         let of = shard.map { " of shard \($0)" } ?? ""
         if skipped > 0 { progress("\(skipped) of \(mine.count) points\(of) already in \(storePath): skipped") }
         var traces: [UInt64: PreparedTrace] = [:]
-        for s in Set(pending.map(\.seed)) { traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s) }
+        for s in Set(pending.map(\.seed)) {
+            traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s, noiseSigma: noise)
+        }
         let prepared = traces
         /// Shared by the point operations, under `lock`.
         final class Tally: @unchecked Sendable { var done = 0; var failure: Error? }
@@ -150,7 +179,7 @@ public struct SweepJob {
             queue.addOperation {
                 do {
                     let started = MachineDescription.date
-                    let s = try prepared[p.seed]!.simulate(p.config, seed: p.seed)
+                    let s = try prepared[p.seed]!.simulate(p.config, seed: p.seed, cores: p.cores)
                     lock.lock(); defer { lock.unlock() }
                     // Another writer of the same store may have finished this point first: keep theirs.
                     try store.saveIfAbsent(.init(kind: "sweep", key: p.key(trace: tracePath, costs: costs), config: p.config.json, trace: tracePath,
@@ -177,6 +206,13 @@ public struct SweepJob {
         let definition = ResultStore.SweepDefinition(name: name, trace: tracePath, costs: costs, grid: grid.json, command: commandLine)
         _ = try SweepJob.export(store: store, definition: definition, points: mine, madeBy: commandLine, to: csv)
         return (pending.count, skipped, csv)
+    }
+
+    /// FNV-1a over the bytes of `text`, as hex.
+    static func fingerprint(text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return String(h, radix: 16)
     }
 
     /// FNV-1a over the bytes of `files` (missing files count as empty), as hex.

@@ -36,6 +36,31 @@ public final class OutputFile {
         file.write(UnsafeRawBufferPointer(bytes))
     }
 
+    /// Like `commit()`, but when the destination already holds the same data (every line but the `#`
+    /// comments: provenance, dates), it is left as it was and the new file dropped: a rerun that changes
+    /// nothing leaves nothing changed. Returns whether the destination was written.
+    @discardableResult
+    public func commitIfChanged() throws -> Bool {
+        guard !committed else { return false }
+        committed = true
+        do { try file.syncAndClose() } catch let e as SystemError {
+            Sys.unlink(temporaryPath)
+            throw InputError(file: path, line: 0, "write failed: \(Sys.errorMessage(e.errno))")
+        }
+        func data(_ p: String) -> [Substring]? {
+            (try? String(contentsOfFile: p, encoding: .utf8)).map { $0.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") } }
+        }
+        if let old = data(path), let new = data(temporaryPath), old == new {
+            Sys.unlink(temporaryPath)
+            return false
+        }
+        do { try Sys.rename(temporaryPath, path) } catch let e as SystemError {
+            Sys.unlink(temporaryPath)
+            throw InputError(file: path, line: 0, "cannot rename into place: \(Sys.errorMessage(e.errno))")
+        }
+        return true
+    }
+
     /// Flushes, syncs and atomically renames the file into place.
     public func commit() throws {
         guard !committed else { return }

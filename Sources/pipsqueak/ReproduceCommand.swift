@@ -110,6 +110,18 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Print the number of points of the grid (of the shard, with --shard) and exit.")
     var countPoints = false
 
+    @OptionGroup(title: "Base configuration (each point sets its budgets, policy and tree on top)")
+    var policy: PolicyOptions
+
+    @Option(help: "Cores of the simulated worker.")
+    var cores: Int = 2
+
+    @Option(help: "Cost noise: lognormal sigma applied to every modeled cost (0: none).")
+    var noise: Double = 0
+
+    @Option(help: "Package cost table (default: traces/packages.csv).")
+    var packages: String?
+
     func numbers(_ s: String, _ what: String) throws -> [Double] {
         try s.split(separator: ",").map {
             guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw ValidationError("--\(what): expected non-negative numbers, found '\($0)'") }
@@ -120,6 +132,8 @@ struct SweepCommand: ParsableCommand {
     func validate() throws {
         do { try SweepJob.checkName(name) } catch { throw ValidationError("\(error)") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if cores < 1 { throw ValidationError("--cores must be at least 1") }
+        if !(noise >= 0) { throw ValidationError("--noise must be >= 0") }
         if let s = shard { do { _ = try SweepJob.Shard(parsing: s) } catch { throw ValidationError("\(error)") } }
     }
 
@@ -135,6 +149,9 @@ struct SweepCommand: ParsableCommand {
         job.jobs = jobs
         if let s = store { job.storePath = s }
         job.output = out
+        job.base = try policy.load(); job.baseOptions = policy.given
+        job.cores = cores; job.noise = noise
+        if let p = packages { job.packagesPath = p }
         if let s = shard { job.shard = try SweepJob.Shard(parsing: s) }
         if countPoints { print(job.shardPoints.count); return }
         let terminal = isatty(STDERR_FILENO) != 0

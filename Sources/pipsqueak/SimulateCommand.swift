@@ -7,18 +7,23 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "A preset: none, h, hm, hs, all (the paper's configurations).")
     var preset: String?
 
-    @Option(help: "A JSON config file (fields not given keep the preset's, default all).")
+    @Option(help: "A JSON config file; fields it does not give keep the preset's (--preset, default all).")
     var config: String?
 
+    /// The options as given, for provenance lines.
+    var given: String? {
+        let words = (preset.map { ["--preset", $0] } ?? []) + (config.map { ["--config", $0] } ?? [])
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+
     func validate() throws {
-        if preset != nil && config != nil { throw ValidationError("give --preset or --config, not both") }
         if let p = preset, CacheConfig.presets[p] == nil {
             throw ValidationError("unknown preset '\(p)'; known: " + CacheConfig.presetDescriptions.map { "\($0.0) (\($0.1))" }.joined(separator: ", "))
         }
     }
 
     func load() throws -> CacheConfig {
-        if let c = config { return try CacheConfig.read(path: c) }
+        if let c = config { return try CacheConfig.read(path: c, base: try CacheConfig.preset(preset ?? "all")) }
         return try CacheConfig.preset(preset ?? "all")
     }
 }

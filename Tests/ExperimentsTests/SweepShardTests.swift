@@ -129,6 +129,31 @@ final class SweepShardTests: XCTestCase {
         XCTAssertEqual(try dataRows(dir + "/a.csv"), try dataRows(dir + "/b.csv"))
     }
 
+    /// A sweep takes what `simulate` takes: cores, noise, a base config and the package table; each is part
+    /// of its points' keys (a sweep with other settings never reuses another's points) and of its CSV header.
+    func testASweepTakesCoresNoiseAndABaseConfig() throws {
+        var plain = job(store: "opts.sqlite")
+        plain.output = dir + "/plain.csv"
+        try plain.run()
+        var more = plain
+        more.cores = 4; more.noise = 0.2
+        more.base = PolicyConfig.presets["all"]!
+        more.base.handlerCache.policy = "lfu"; more.base.installCache.diskMB = 300
+        more.baseOptions = "--preset all --config c.json"
+        more.output = dir + "/more.csv"
+        let r = try more.run()
+        XCTAssertEqual(r.skipped, 0, "other settings are other points")
+        XCTAssertEqual(r.ran, plain.points.count)
+        let keys = more.points.map { $0.key(trace: "t") }
+        XCTAssert(keys.allSatisfy { $0.contains("|k=4") && $0.contains("|n=0.2") && $0.contains("|b=") }, keys[0])
+        XCTAssertEqual(more.points[0].config.installCache.diskMB, 300, "the base config under the grid's budgets")
+        let header = try String(contentsOfFile: dir + "/more.csv", encoding: .utf8).split(separator: "\n")[0]
+        XCTAssert(header.contains("--preset all --config c.json") && header.contains("--cores 4") && header.contains("--noise 0.2"), String(header))
+        XCTAssertNotEqual(try dataRows(dir + "/more.csv"), try dataRows(dir + "/plain.csv"), "four cores and noise change the results")
+        // The default settings keep the keys sweeps stored before these options existed.
+        XCTAssertFalse(plain.points[0].key(trace: "t").contains("|k="))
+    }
+
     func testSweepNamesCannotLeaveTheResultsFolder() {
         for bad in ["../../x", "a/b", ".hidden", "", String(repeating: "x", count: 101), "a b"] {
             XCTAssertThrowsError(try SweepJob.checkName(bad), bad)
