@@ -20,7 +20,10 @@ public final class CSVReader {
             if let f = fields { found = f; break }
         }
         guard let h = found else { throw InputError(file: path, line: 0, "empty file, expected a header line") }
-        header = h.map { $0.trimmingSpaces }
+        header = h.enumerated().map { i, f in
+            // A UTF-8 byte-order mark before the first column name is not part of it.
+            i == 0 && f.hasPrefix("\u{FEFF}") ? String(f.dropFirst()).trimmingSpaces : f.trimmingSpaces
+        }
         for (i, name) in header.enumerated() where columnIndex[name] == nil { columnIndex[name] = i }
     }
 
@@ -62,9 +65,9 @@ public final class CSVReader {
     /// nanoseconds or bytes downstream; a column with a tighter meaning passes its own.
     public func double(_ fields: [String], _ column: Int, name: String, min: Double? = 0, max: Double = 1e12) throws -> Double {
         let text = fields[column].trimmingSpaces
-        guard let v = Double(text), v.isFinite else { throw error("column '\(name)': expected a number, found '\(text)'") }
-        if let m = min, v < m { throw error("column '\(name)': expected a number >= \(m), found '\(text)'") }
-        if v > max { throw error("column '\(name)': expected a number <= \(max), found '\(text)'") }
+        guard let v = Double(text), v.isFinite else { throw error("column '\(name)': expected a number, found \(InputError.excerpt(text))") }
+        if let m = min, v < m { throw error("column '\(name)': expected a number >= \(m), found \(InputError.excerpt(text))") }
+        if v > max { throw error("column '\(name)': expected a number <= \(max), found \(InputError.excerpt(text))") }
         return v
     }
 
@@ -73,12 +76,12 @@ public final class CSVReader {
         guard let v = Int(text) else {
             // Accept integral decimals such as "3.0" written by other tools.
             if let d = Double(text), d.isFinite, d == d.rounded(), abs(d) < 9e15 {
-                if let m = min, Int(d) < m { throw error("column '\(name)': expected an integer >= \(m), found '\(text)'") }
+                if let m = min, Int(d) < m { throw error("column '\(name)': expected an integer >= \(m), found \(InputError.excerpt(text))") }
                 return Int(d)
             }
-            throw error("column '\(name)': expected an integer, found '\(text)'")
+            throw error("column '\(name)': expected an integer, found \(InputError.excerpt(text))")
         }
-        if let m = min, v < m { throw error("column '\(name)': expected an integer >= \(m), found '\(text)'") }
+        if let m = min, v < m { throw error("column '\(name)': expected an integer >= \(m), found \(InputError.excerpt(text))") }
         return v
     }
 

@@ -57,7 +57,7 @@ public struct PackageTable: Sendable {
             guard !name.isEmpty else { throw csv.error("column 'name': expected a distribution name, found nothing") }
             let status = f[c[2]].trimmingSpaces
             if status != "ok" {
-                guard status.hasPrefix("failed") else { throw csv.error("column 'status': expected 'ok' or 'failed: reason', found '\(status)'") }
+                guard status.hasPrefix("failed") else { throw csv.error("column 'status': expected 'ok' or 'failed: reason', found \(InputError.excerpt(status))") }
                 t.failures[PackageName.canonical(name)] = String(status.dropFirst(6)).trimmingCharacters(in: ": ")
                 continue
             }

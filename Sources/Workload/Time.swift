@@ -3,6 +3,8 @@
 public enum Nanos {
     public static let perMilli: Int64 = 1_000_000
     public static let perSecond: Int64 = 1_000_000_000
+    /// The largest time a trace may hold, s: beyond it, ns no longer fit an Int64 with room to add.
+    public static let maxSeconds = 900_000_000.0
 
     public static func fromMillis(_ ms: Double) -> Int64 { Int64((ms * 1e6).rounded()) }
     public static func fromSeconds(_ s: Double) -> Int64 { Int64((s * 1e9).rounded()) }

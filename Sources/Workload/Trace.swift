@@ -1,3 +1,4 @@
+import Foundation
 /// A request trace: a handler table and a stream of invocations, ordered by arrival.
 ///
 /// On disk a trace is two CSV files side by side: `NAME.csv` with header `time_s,handler` (arrival in
@@ -11,6 +12,10 @@ public struct Trace: Sendable {
     /// Only the handler table is read now; invocations are streamed by `makeReader()`.
     public init(path: String, handlersPath: String? = nil) throws {
         self.path = path
+        // The trace itself first: a missing trace is not a missing handler table.
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw InputError(file: path, line: 0, "no such trace file") }
+        guard !isDir.boolValue else { throw InputError(file: path, line: 0, "is a directory, expected a trace CSV (time_s,handler)") }
         let hp = handlersPath ?? Trace.handlersPath(for: path)
         self.handlers = try HandlerTable.read(path: hp)
     }
@@ -56,10 +61,11 @@ public final class TraceReader: Sequence, IteratorProtocol {
         while let r = lines.nextLine({ line -> Row<String> in
             CSVReader.isSkippable(line) ? .skip : .value(String(decoding: line, as: UTF8.self))
         }) {
-            guard case .value(let h) = r else { continue }
+            guard case .value(var h) = r else { continue }
+            if h.hasPrefix("\u{FEFF}") { h.removeFirst() } // a UTF-8 byte-order mark is not part of the header
             let cols = h.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
             guard cols.count == 2, cols[0] == "time_s", cols[1] == "handler" else {
-                throw InputError(file: path, line: lines.lineNumber, "expected the header '\(Trace.header)', found '\(h)'")
+                throw InputError(file: path, line: lines.lineNumber, "expected the header '\(Trace.header)', found \(InputError.excerpt(h))")
             }
             sawHeader = true
             return
@@ -94,8 +100,12 @@ public final class TraceReader: Sequence, IteratorProtocol {
         while hStart < hEnd, line[hStart] == 32 { hStart += 1 }
         while hEnd > hStart, line[hEnd - 1] == 32 { hEnd -= 1 }
         guard let t = Nanos.parseSeconds(timeBytes) else {
-            let text = String(decoding: timeBytes, as: UTF8.self)
-            return .failure(err("column 'time_s': expected a non-negative number of seconds, found '\(text)'"))
+            let text = String(decoding: timeBytes, as: UTF8.self).trimmingSpaces
+            if let v = Double(text), v.isFinite {
+                if v >= Nanos.maxSeconds { return .failure(err("column 'time_s': \(InputError.excerpt(text)) s is too large: at most \(Int(Nanos.maxSeconds)) s (about 28 years)")) }
+                if v >= 0 { return .failure(err("column 'time_s': write seconds as a decimal number without an exponent, found \(InputError.excerpt(text))")) }
+            }
+            return .failure(err("column 'time_s': expected a non-negative number of seconds, found \(InputError.excerpt(text))"))
         }
         guard t >= lastArrival else {
             return .failure(err("times out of order: \(Nanos.formatSeconds(t)) s comes after \(Nanos.formatSeconds(lastArrival)) s"))

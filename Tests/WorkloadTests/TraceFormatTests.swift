@@ -66,6 +66,11 @@ final class TraceFormatTests: XCTestCase {
             ("when,who\n0,a\n", 1, "expected the header 'time_s,handler'"),
             ("", 0, "empty file"),
             ("# only a comment\n\n", 0, "empty file"),
+            // Too large, with the bound (was: "expected a non-negative number").
+            ("time_s,handler\n1e15,a\n", 2, "'1e15' s is too large: at most 900000000 s"),
+            ("time_s,handler\n1e3,a\n", 2, "without an exponent"),
+            // Garbage is quoted short and escaped, never echoed whole.
+            ("time_s,handler\n\u{01}\u{02}" + String(repeating: "\u{7f}x", count: 600) + ",a\n", 2, "(1202 bytes)"),
         ]
         for (text, line, expected) in cases {
             let p = dir.write("bad.csv", text)
@@ -82,6 +87,16 @@ final class TraceFormatTests: XCTestCase {
         XCTAssertThrowsError(try TraceReader(path: dir.path + "/missing.csv", handlers: table)) { e in
             XCTAssert("\(e)".contains("cannot open"))
         }
+        // A missing trace, or a directory, is named as such (was: a missing NAME.handlers.csv).
+        XCTAssertThrowsError(try Trace(path: dir.path + "/missing.csv")) { XCTAssertEqual("\($0)", "\(dir.path)/missing.csv: no such trace file") }
+        XCTAssertThrowsError(try Trace(path: dir.path)) { XCTAssert("\($0)".contains("is a directory"), "\($0)") }
+        // A UTF-8 byte-order mark before the header is accepted (was: "found 'time_s,handler'", which looks right).
+        let bom = dir.write("bom.csv", "\u{FEFF}time_s,handler\n0,a\n")
+        XCTAssertEqual(Array(try TraceReader(path: bom, handlers: table)).count, 1)
+        let bomTable = dir.write("bomh.csv", "\u{FEFF}" + handlersCSV.replacingOccurrences(of: "# a comment\n", with: ""))
+        XCTAssertEqual(try HandlerTable.read(path: bomTable).count, 2)
+        let garbage = InputError.excerpt(String(repeating: "\u{0}", count: 100))
+        XCTAssert(garbage.count < 250 && !garbage.contains("\u{0}"), garbage)
     }
 
     func testMalformedHandlerTablesAreRejected() {
