@@ -86,13 +86,26 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         return c
     }
 
+    /// Where JSON stopped parsing, as "line L, column C: what" (the line and column of the byte the parser
+    /// names, or of the first byte that cannot start or continue a JSON value when it names none).
     static func lineOf(error: Error, in data: Data) -> String {
         let ns = error as NSError
-        if let idx = ns.userInfo["NSJSONSerializationErrorIndex"] as? Int {
-            let line = data.prefix(idx).filter { $0 == 10 }.count + 1
-            return "line \(line): \(ns.localizedDescription)"
+        let index = (ns.userInfo["NSJSONSerializationErrorIndex"] as? Int) ?? firstBadByte(data)
+        let before = data.prefix(index)
+        let line = before.filter { $0 == 10 }.count + 1
+        let column = before.count - (before.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
+        return "line \(line), column \(column): \(ns.localizedDescription)"
+    }
+
+    /// A rough locator when the parser names no position: the first `,` or `}` or `]` that follows a `:`,
+    /// `,`, `[` or `{` with only blanks between (a value is missing there), else the end.
+    static func firstBadByte(_ data: Data) -> Int {
+        var last: UInt8 = 0
+        for (i, b) in data.enumerated() where b != 32 && b != 9 && b != 10 && b != 13 {
+            if (b == 44 || b == 125 || b == 93) && (last == 58 || last == 44 || last == 91 || last == 123) && !(b == 125 && last == 123) && !(b == 93 && last == 91) { return i }
+            last = b
         }
-        return ns.localizedDescription
+        return data.count
     }
 
     mutating func apply(_ obj: [String: Any], path: String) throws {
@@ -116,6 +129,11 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
                 throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a number between -1e9 and 1e9")
             }
             return n.doubleValue
+        }
+        func int(_ d: [String: Any], _ sec: String, _ k: String) throws -> Int? {
+            guard let v = try num(d, sec, k) else { return nil }
+            guard v == v.rounded() else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a whole number, found \(v)") }
+            return Int(v)
         }
         func bool(_ d: [String: Any], _ sec: String, _ k: String) throws -> Bool? {
             guard let v = d[k] else { return nil }
@@ -144,15 +162,15 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
             if let v = try bool(d, "importCache", "enabled") { importCache.enabled = v }
             if let v = try num(d, "importCache", "memoryMB") { importCache.memoryMB = v }
             if let v = try str(d, "importCache", "tree") { importCache.tree = v }
-            if let v = try num(d, "importCache", "topK") { importCache.topK = Int(v) }
-            if let v = try num(d, "importCache", "threshold") { importCache.threshold = Int(v) }
+            if let v = try int(d, "importCache", "topK") { importCache.topK = v }
+            if let v = try int(d, "importCache", "threshold") { importCache.threshold = v }
             if let v = try str(d, "importCache", "eviction") { importCache.eviction = v }
         }
         if let d = try section("installCache") {
             try checkKeys(d, "installCache", ["enabled", "diskMB", "preinstallTop"])
             if let v = try bool(d, "installCache", "enabled") { installCache.enabled = v }
             if let v = try num(d, "installCache", "diskMB") { installCache.diskMB = v }
-            if let v = try num(d, "installCache", "preinstallTop") { installCache.preinstallTop = Int(v) }
+            if let v = try int(d, "installCache", "preinstallTop") { installCache.preinstallTop = v }
         }
     }
 

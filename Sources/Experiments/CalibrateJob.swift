@@ -39,7 +39,7 @@ public struct CalibrateJob {
         let costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
-            "made by: pipsqueak calibrate --repeat \(repeats)", "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
+            "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
             "medians over \(repeats) starts of a handler importing a tiny synthetic package; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms"])

@@ -144,7 +144,7 @@ public struct CompareJob {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         try ProjectPaths.ensureParent(of: path)
         let out = try OutputFile(path: path)
-        out.write("# made by: pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,latency_real_ms,latency_sim_ms")

@@ -336,7 +336,7 @@ public final class PackageMeasurer {
         }
         try ProjectPaths.ensureParent(of: options.output)
         try t.write(path: options.output, comments: [
-            "made by: pipsqueak measure\(options.distributions.map { " " + $0 }.joined()) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")",
+            "made by: " + Provenance.madeBy("pipsqueak measure\(options.distributions.map { " " + $0 }.joined()) --top \(options.top) --repeat \(options.repeats)\(options.offline ? " --offline" : "")"),
         ] + mergeNote + [
             "machine: \(MachineDescription.summary)",
             "python: \(python.version) (\(python.executable))",

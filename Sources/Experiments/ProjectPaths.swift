@@ -49,6 +49,16 @@ public enum ProjectPaths {
     }
 }
 
+/// The command line that made an output, for its `# made by:` header: the whole command as given (every
+/// option, presets and configs and limits included), set once by the command-line tool; jobs run from
+/// elsewhere (tests, benchmarks) fall back to a line rebuilt from their settings.
+public enum Provenance {
+    nonisolated(unsafe) public static var commandLine: String?
+
+    /// The command as given, or `fallback`.
+    public static func madeBy(_ fallback: @autoclosure () -> String) -> String { commandLine ?? fallback() }
+}
+
 /// A short description of the machine, for file headers: host, CPU model, cores, OS.
 public enum MachineDescription {
     public static var summary: String {

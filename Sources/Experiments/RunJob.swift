@@ -55,7 +55,7 @@ public struct RunJob {
                                        python: python)
         defer { observe(worker); worker.shutdown() }
         onStart(worker)
-        let header = ["made by: pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)", "config: \(config.summary)",
+        let header = ["made by: " + Provenance.madeBy("pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)\(limit.map { " --limit \($0)" } ?? "")"), "config: \(config.summary)",
                       "machine: \(MachineDescription.summary)", "python: \(python.version)"]
         var records: RecordWriter?
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }

@@ -65,7 +65,7 @@ public struct SimulateJob {
     }
 
     public var provenance: [String] {
-        ["made by: pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")",
+        ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")"),
          "config: \(config.summary)", "packages: \(packagesPath)", "machine: \(MachineDescription.summary)"]
     }
 }

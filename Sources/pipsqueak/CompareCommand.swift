@@ -13,7 +13,7 @@ struct CalibrateCommand: ParsableCommand {
         `simulate` and `compare` use when present.
         """)
 
-    @Option(name: .customLong("repeat"), help: "Starts per primitive (medians are kept).")
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (medians are kept).")
     var repeats: Int = 30
 
     @Option(help: "Output file.")
@@ -52,10 +52,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Runtime cost model (default traces/runtime-costs.csv).")
     var runtimeCosts: String?
 
-    @Option(help: "Fail when a tier's p50 relative error exceeds this (0.1 = 10%).")
+    @Option(parsing: .unconditional, help: "Fail when a tier's p50 relative error exceeds this (0.1 = 10%).")
     var maxP50Error: Double?
 
-    @Option(help: "Fail when a tier's p99 relative error exceeds this.")
+    @Option(parsing: .unconditional, help: "Fail when a tier's p99 relative error exceeds this.")
     var maxP99Error: Double?
 
     @Flag(help: "Fail when the decision logs differ.")

@@ -19,10 +19,10 @@ struct MeasureCommand: ParsableCommand {
     @Argument(help: "Distributions to measure (default: the --top most imported in traces/import-frequency.csv).")
     var distributions: [String] = []
 
-    @Option(help: "How many of the most imported distributions to measure (those with a wheel), plus their dependencies.")
+    @Option(parsing: .unconditional, help: "How many of the most imported distributions to measure (those with a wheel), plus their dependencies.")
     var top: Int = 40
 
-    @Option(name: .customLong("repeat"), help: "Import repetitions per package; the median and spread are kept.")
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Import repetitions per package; the median and spread are kept.")
     var repeats: Int = 5
 
     @Option(help: "The wheelhouse (local package mirror). Default: CACHE/wheelhouse.")

@@ -15,7 +15,7 @@ struct ReproduceCommand: ParsableCommand {
         the command, seed and machine. Real runs of the same traces: `pipsqueak compare`.
         """)
 
-    @Option(help: "Root seed.")
+    @Option(parsing: .unconditional, help: "Root seed.")
     var seed: UInt64 = 1
 
     @Option(help: "Only these packages in the microbenchmark (comma-separated; default every measured package).")
@@ -24,16 +24,16 @@ struct ReproduceCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String?
 
-    @Option(help: "Parallel simulations.")
+    @Option(parsing: .unconditional, help: "Parallel simulations.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Also measure the microbenchmark on the real runtime (root; --packages, default numpy,pyyaml) → results/speedup-real.csv.")
     var real = false
 
-    @Option(help: "With --real: requests of each trace to replay.")
+    @Option(parsing: .unconditional, help: "With --real: requests of each trace to replay.")
     var realLimit: Int = 200
 
-    @Option(help: "With --real: replay speed.")
+    @Option(parsing: .unconditional, help: "With --real: replay speed.")
     var realSpeed: Double = 10
 
     func validate() throws {
@@ -95,7 +95,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Seeds.")
     var seeds: String = "1"
 
-    @Option(help: "Parallel simulations.")
+    @Option(parsing: .unconditional, help: "Parallel simulations.")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Results database (default: results/pipsqueak.sqlite).")
@@ -113,10 +113,10 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup(title: "Base configuration (each point sets its budgets, policy and tree on top)")
     var policy: PolicyOptions
 
-    @Option(help: "Cores of the simulated worker.")
+    @Option(parsing: .unconditional, help: "Cores of the simulated worker.")
     var cores: Int = 2
 
-    @Option(help: "Cost noise: lognormal sigma applied to every modeled cost (0: none).")
+    @Option(parsing: .unconditional, help: "Cost noise: lognormal sigma applied to every modeled cost (0: none).")
     var noise: Double = 0
 
     @Option(help: "Package cost table (default: traces/packages.csv).")

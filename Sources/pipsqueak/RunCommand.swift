@@ -28,13 +28,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write the decision log to this file.")
     var decisions: String?
 
-    @Option(help: "Memory limit of each container, MB.")
+    @Option(parsing: .unconditional, help: "Memory limit of each container, MB.")
     var containerMemoryMB: Int = 1024
 
     @Flag(help: "Fetch wheels missing from the wheelhouse from the package index (sandboxed pip download).")
     var online = false
 
-    @Option(help: "The share of requests that may fail (0 to 1) before the exit status is 1.")
+    @Option(parsing: .unconditional, help: "The share of requests that may fail (0 to 1) before the exit status is 1.")
     var maxErrorShare: Double = 0
 
     func validate() throws {
@@ -70,13 +70,13 @@ struct ReplayOptions: ParsableArguments {
 
     @OptionGroup var policy: PolicyOptions
 
-    @Option(help: "Replay speed: 1 = real time, 10 = ten times faster.")
+    @Option(parsing: .unconditional, help: "Replay speed: 1 = real time, 10 = ten times faster.")
     var speed: Double = 1
 
-    @Option(help: "Only the first N requests.")
+    @Option(parsing: .unconditional, help: "Only the first N requests.")
     var limit: Int?
 
-    @Option(help: "Root seed.")
+    @Option(parsing: .unconditional, help: "Root seed.")
     var seed: UInt64 = 1
 
     @Flag(help: ArgumentHelp("Run zygotes without their sandbox (own mount and user namespaces).",
@@ -112,7 +112,7 @@ struct CleanupCommand: ParsableCommand {
     @Flag(help: "Say what would be removed; remove nothing.")
     var dryRun = false
 
-    @Option(help: "Only what this process id owns (the pid in run<pid>w…).")
+    @Option(parsing: .unconditional, help: "Only what this process id owns (the pid in run<pid>w…).")
     var pid: Int32?
 
     func run() throws {

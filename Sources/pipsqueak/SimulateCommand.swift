@@ -43,13 +43,13 @@ struct SimulateCommand: ParsableCommand {
 
     @OptionGroup var policy: PolicyOptions
 
-    @Option(help: "Root seed (cost estimates, noise).")
+    @Option(parsing: .unconditional, help: "Root seed (cost estimates, noise).")
     var seed: UInt64 = 1
 
-    @Option(help: "Cores of the worker.")
+    @Option(parsing: .unconditional, help: "Cores of the worker.")
     var cores: Int = 2
 
-    @Option(help: "Lognormal sigma of multiplicative noise on every cost (0 = none).")
+    @Option(parsing: .unconditional, help: "Lognormal sigma of multiplicative noise on every cost (0 = none).")
     var noise: Double = 0
 
     @Option(help: "Package cost table.")

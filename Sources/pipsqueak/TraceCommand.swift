@@ -15,13 +15,13 @@ struct TraceCommand: ParsableCommand {
 
 /// Options every generator shares.
 struct GeneratorOptions: ParsableArguments {
-    @Option(help: "Root seed for every random draw (same seed, same trace).")
+    @Option(parsing: .unconditional, help: "Root seed for every random draw (same seed, same trace).")
     var seed: UInt64 = 1
 
-    @Option(help: "Arrival rate, requests per second (Poisson arrivals; default 2 for micro, 1 for mixed).")
+    @Option(parsing: .unconditional, help: "Arrival rate, requests per second (Poisson arrivals; default 2 for micro, 1 for mixed).")
     var rate: Double?
 
-    @Option(help: "Trace length in seconds.")
+    @Option(parsing: .unconditional, help: "Trace length in seconds.")
     var seconds: Double = 600
 
     @Option(help: "Also print the trace's stats after writing it.")
@@ -48,7 +48,7 @@ struct GenerateMicro: ParsableCommand {
     @Option(help: "The package every handler imports (a distribution name).")
     var package: String = "numpy"
 
-    @Option(help: "Number of distinct handlers.")
+    @Option(parsing: .unconditional, help: "Number of distinct handlers.")
     var handlers: Int = 100
 
     @OptionGroup var common: GeneratorOptions
@@ -74,13 +74,13 @@ struct GenerateMixed: ParsableCommand {
         commandName: "mixed",
         abstract: "A mixed workload: handlers with real import sets from traces/handler-sets.csv, Zipf popularity.")
 
-    @Option(help: "Number of handlers.")
+    @Option(parsing: .unconditional, help: "Number of handlers.")
     var handlers: Int = 100
 
-    @Option(help: "Zipf exponent of handler popularity (0 = uniform).")
+    @Option(parsing: .unconditional, help: "Zipf exponent of handler popularity (0 = uniform).")
     var zipf: Double = 1.0
 
-    @Option(help: "Number of customers owning the handlers (round-robin).")
+    @Option(parsing: .unconditional, help: "Number of customers owning the handlers (round-robin).")
     var customers: Int = 50
 
     @Option(help: "Keep only packages measured in this packages.csv (rows left empty are dropped).")
@@ -119,13 +119,13 @@ struct TraceFromAzure: ParsableCommand {
     @Argument(help: "Directory with invocations.csv, durations.csv, memory.csv.")
     var directory: String
 
-    @Option(help: "First minute of the window (a minute column's number; default: the first column).")
+    @Option(parsing: .unconditional, help: "First minute of the window (a minute column's number; default: the first column).")
     var fromMinute: Int?
 
-    @Option(help: "Number of minutes in the window (default: through the last column).")
+    @Option(parsing: .unconditional, help: "Number of minutes in the window (default: through the last column).")
     var minutes: Int?
 
-    @Option(help: "Root seed for arrival offsets and package sets.")
+    @Option(parsing: .unconditional, help: "Root seed for arrival offsets and package sets.")
     var seed: UInt64 = 1
 
     @Option(help: "Output trace CSV.")
@@ -156,7 +156,7 @@ struct TraceStatsCommand: ParsableCommand {
     @Option(help: "The handler table, if not beside the trace.")
     var handlers: String?
 
-    @Option(help: "How many handlers and packages to list.")
+    @Option(parsing: .unconditional, help: "How many handlers and packages to list.")
     var top: Int = 10
 
     func run() throws {

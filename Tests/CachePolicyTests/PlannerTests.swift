@@ -232,7 +232,8 @@ final class PlannerTests: XCTestCase {
         for (text, expected) in [(#"{"handlerCache": {"memoryMB": "big"}}"#, "'handlerCache.memoryMB' must be a number"),
                                  (#"{"importCache": {"colour": 1}}"#, "unknown key 'importCache.colour'"),
                                  (#"{"handlerCache": {"policy": "mru"}}"#, "unknown handler-cache eviction policy 'mru'"),
-                                 ("{\n\"a\": ,\n}", "not valid JSON"),
+                                 ("{\n\"a\": ,\n}", "not valid JSON: line 2, column 6"),
+                                 (#"{"importCache": {"topK": 2.7}}"#, "'importCache.topK' must be a whole number, found 2.7"),
                                  (#"{"installCache": {"diskMB": -1}}"#, "must be >= 0")] {
             XCTAssertThrowsError(try PolicyConfig.parse(Data(contentsOf: URL(fileURLWithPath: write(text))), path: "config.json")) { XCTAssert("\($0)".contains(expected), "\($0)") }
         }

@@ -59,6 +59,21 @@ final class HonestToolsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.csv"))
     }
 
+    /// Negative numbers reach validation (was: "Missing value for '--cores'"), and a record file's header
+    /// names the whole command, preset and limit included.
+    func testCommandLinesSayWhatIsWrongAndHeadersSayWhatWasRun() throws {
+        let pipsqueak = try PipsqueakBinary()
+        let neg = try pipsqueak.run(["simulate", "--cores", "-1"])
+        XCTAssertNotEqual(neg.status, 0)
+        XCTAssert(neg.stderr.contains("--cores must be at least 1"), neg.stderr)
+        let (hs, body) = try TraceGenerator.microbenchmark(package: "numpy", handlers: 3, rate: 2, seconds: 5, seed: 1)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        let r = try pipsqueak.run(["simulate", "--trace", dir + "/t.csv", "--preset", "hm", "--cores", "1", "--out", dir + "/r.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let first = try String(contentsOfFile: dir + "/r.csv", encoding: .utf8).split(separator: "\n")[0]
+        XCTAssertEqual(String(first), "# made by: pipsqueak simulate --trace \(dir)/t.csv --preset hm --cores 1 --out \(dir)/r.csv")
+    }
+
     /// Measuring one package into an existing table replaces its row and keeps every other. (Before,
     /// `pipsqueak measure pyyaml` rewrote the 189-package table with one row.)
     func testMeasuringSomePackagesMergesIntoTheTable() throws {
