@@ -54,6 +54,33 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
                 "all": make("all", h: true, m: true, s: true)]
     }()
 
+    /// Every key a config file may give, with its default (preset `all`) and meaning: what `--help` and
+    /// the README show.
+    public static let keyDescriptions: [(key: String, meaning: String)] = [
+        ("name", "a label for outputs (default: the preset's name, or custom)"),
+        ("preset", "start from this preset (none, h, hm, hs, all) before the keys below; default all, or --preset"),
+        ("handlerCache.enabled", "keep paused containers (default true)"),
+        ("handlerCache.memoryMB", "memory for paused containers, MB (4096)"),
+        ("handlerCache.policy", "eviction: \(HandlerEvictionRegistry.names.joined(separator: ", ")) (lru)"),
+        ("handlerCache.ttlSeconds", "keep-alive of the ttl policy, s (600)"),
+        ("importCache.enabled", "keep zygotes (true)"),
+        ("importCache.memoryMB", "memory for zygotes, MB (2048)"),
+        ("importCache.tree", "static (top-K popular packages, built at start) or dynamic (a zygote per package set asked for threshold times) (dynamic)"),
+        ("importCache.topK", "zygotes of the static tree, a whole number (20)"),
+        ("importCache.threshold", "misses of a package set before the dynamic tree builds its zygote, a whole number >= 1 (2)"),
+        ("importCache.eviction", "zygote eviction: lru or saved-per-byte (lru)"),
+        ("installCache.enabled", "keep installed packages (true)"),
+        ("installCache.diskMB", "disk for installed packages, MB (20480)"),
+        ("installCache.preinstallTop", "install this many of the most popular packages before the first request, a whole number (0)"),
+    ]
+
+    /// The config in the config-file format, keys sorted (what `pipsqueak config show` prints).
+    public var prettyJSON: String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return (try? enc.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
     public static let presetDescriptions: [(String, String)] = [
         ("none", "every start is cold: download, install, interpreter, import"),
         ("h", "handler cache only (paused containers)"),
@@ -88,6 +115,12 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
 
     /// Where JSON stopped parsing, as "line L, column C: what" (the line and column of the byte the parser
     /// names, or of the first byte that cannot start or continue a JSON value when it names none).
+    /// Whether a value JSONSerialization parsed is `true`/`false` (not a number).
+    static func isJSONBool(_ v: Any) -> Bool {
+        if let n = v as? NSNumber, !(type(of: v) is Bool.Type) { return String(cString: n.objCType) == "c" }
+        return v is Bool
+    }
+
     static func lineOf(error: Error, in data: Data) -> String {
         let ns = error as NSError
         let index = (ns.userInfo["NSJSONSerializationErrorIndex"] as? Int) ?? firstBadByte(data)
@@ -125,7 +158,9 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         }
         func num(_ d: [String: Any], _ sec: String, _ k: String) throws -> Double? {
             guard let v = d[k] else { return nil }
-            guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite, abs(n.doubleValue) <= 1e9 else {
+            // JSON's true and false are booleans, not numbers (on Linux a 0 or 1 NSNumber also says `is Bool`:
+            // the parsed type tells them apart).
+            guard let n = v as? NSNumber, !PolicyConfig.isJSONBool(v), n.doubleValue.isFinite, abs(n.doubleValue) <= 1e9 else {
                 throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be a number between -1e9 and 1e9")
             }
             return n.doubleValue
@@ -137,7 +172,7 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         }
         func bool(_ d: [String: Any], _ sec: String, _ k: String) throws -> Bool? {
             guard let v = d[k] else { return nil }
-            guard let b = v as? Bool else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be true or false") }
+            guard PolicyConfig.isJSONBool(v), let b = v as? Bool else { throw PolicyError.badConfig(path: path, "'\(sec).\(k)' must be true or false") }
             return b
         }
         func str(_ d: [String: Any], _ sec: String, _ k: String) throws -> String? {

@@ -7,7 +7,8 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "A preset: none, h, hm, hs, all (the paper's configurations).")
     var preset: String?
 
-    @Option(help: "A JSON config file; fields it does not give keep the preset's (--preset, default all).")
+    @Option(help: ArgumentHelp("A JSON config file; fields it does not give keep the preset's (--preset, default all).",
+                               discussion: "Its keys: `pipsqueak config keys`; a preset as a starting file: `pipsqueak config show --preset hm`."))
     var config: String?
 
     /// The options as given, for provenance lines.

@@ -239,6 +239,21 @@ final class PlannerTests: XCTestCase {
         }
     }
 
+    /// Every preset printed as JSON (what `pipsqueak config show` prints) reads back as itself: counts of 0
+    /// and 1 are numbers, not booleans (on Linux they parse as NSNumbers that also say `is Bool`), and a
+    /// boolean key given a number is refused.
+    func testPresetsRoundTripThroughTheirJSON() throws {
+        for (name, preset) in PolicyConfig.presets {
+            let back = try PolicyConfig.parse(Data(preset.prettyJSON.utf8), path: "\(name).json")
+            XCTAssertEqual(back, preset, name)
+        }
+        XCTAssertEqual(try PolicyConfig.parse(Data(#"{"importCache": {"threshold": 1, "topK": 0}}"#.utf8), path: "c.json").importCache.threshold, 1)
+        XCTAssertThrowsError(try PolicyConfig.parse(Data(#"{"importCache": {"enabled": 1}}"#.utf8), path: "c.json")) {
+            XCTAssert("\($0)".contains("must be true or false"), "\($0)")
+        }
+        XCTAssertEqual(Set(PolicyConfig.keyDescriptions.map(\.key)).count, PolicyConfig.keyDescriptions.count)
+    }
+
     func testStaticTreeAndPreinstallFromPopularity() throws {
         let cat = makeCatalog([pkg("a"), pkg("b", deps: ["a"]), pkg("c")], [Handler(id: "h", customer: "x", packages: ["b"])])
         let p = try Planner(config: config("all") { $0.importCache.tree = "static"; $0.importCache.topK = 2; $0.installCache.preinstallTop = 1 },
