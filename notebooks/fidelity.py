@@ -46,12 +46,12 @@ for f in files:
     agree = (ok.tier_real == ok.tier_sim) & same_zygote
     for tier, g in ok.groupby("tier_real"):
         rows.append({"comparison": f, "tier": tier, "requests": len(g),
-                     "p50 real": g.latency_real_ms.median(), "p50 sim": g.latency_sim_ms.median(),
-                     "p50 error %": 100 * (g.latency_sim_ms.median() / g.latency_real_ms.median() - 1),
-                     "p99 real": g.latency_real_ms.quantile(0.99), "p99 sim": g.latency_sim_ms.quantile(0.99),
-                     "p99 error %": 100 * (g.latency_sim_ms.quantile(0.99) / g.latency_real_ms.quantile(0.99) - 1)})
+                     "p50 real": pr.quantile(g.latency_real_ms, 0.5), "p50 sim": pr.quantile(g.latency_sim_ms, 0.5),
+                     "p50 error %": 100 * (pr.quantile(g.latency_sim_ms, 0.5) / pr.quantile(g.latency_real_ms, 0.5) - 1),
+                     "p99 real": pr.quantile(g.latency_real_ms, 0.99), "p99 sim": pr.quantile(g.latency_sim_ms, 0.99),
+                     "p99 error %": 100 * (pr.quantile(g.latency_sim_ms, 0.99) / pr.quantile(g.latency_real_ms, 0.99) - 1)})
     print("%s: %d requests, %d failed, tier and zygote agree for %.1f%%; queue median %.0f ms real\n  %s"
-          % (f, len(df), failed.sum(), 100 * agree.mean(), ok.queue_real_ms.median(), pr.provenance(df)))
+          % (f, len(df), failed.sum(), 100 * agree.mean(), pr.quantile(ok.queue_real_ms, 0.5), pr.provenance(df)))
 pd.DataFrame(rows).round(2)
 
 # %% [markdown]
@@ -77,6 +77,7 @@ for f in files:
 # %% [markdown]
 # ## Per-phase error, request by request
 #
+# Quantiles here are pipsqueak's nearest-rank definition (`pr.quantile`), as in every summary and CSV.
 # For every phase, the median and 90th percentile of |simulated - measured| over the requests that spent time in
 # it (ms), and the median relative error.
 
@@ -92,8 +93,8 @@ for f in files:
             continue
         err = (s[used] - r[used]).abs()
         rel = err / r[used].where(r[used] > 0)
-        rows.append({"comparison": f, "phase": ph, "requests": int(used.sum()), "median |error| ms": err.median(),
-                     "p90 |error| ms": err.quantile(0.9), "median relative error %": 100 * rel.median()})
+        rows.append({"comparison": f, "phase": ph, "requests": int(used.sum()), "median |error| ms": pr.quantile(err, 0.5),
+                     "p90 |error| ms": pr.quantile(err, 0.9), "median relative error %": 100 * pr.quantile(rel, 0.5)})
 per_phase = pd.DataFrame(rows)
 display(per_phase.round(3))
 if len(per_phase):

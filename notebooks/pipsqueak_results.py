@@ -11,7 +11,19 @@ import json
 import os
 import sqlite3
 
+import numpy as np
 import pandas as pd
+
+
+def quantile(values, p):
+    """pipsqueak's one quantile definition, as in every summary and CSV: the nearest rank, the ceil(p*n)-th
+    smallest value (NaN for no values). pandas' own .quantile() interpolates; use this instead."""
+    v = np.sort(np.asarray(values, dtype=float))
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return float("nan")
+    k = min(len(v), max(1, int(np.ceil(min(max(p, 0.0), 1.0) * len(v)))))
+    return float(v[k - 1])
 
 
 def read_csv(path):

@@ -42,7 +42,7 @@ print("%d packages" % len(allrows))
 # %%
 cols = {"startup_speedup_all_over_none": "start-up, all over none", "startup_speedup_all_over_h": "start-up, all over h",
         "miss_startup_speedup_all_over_h": "miss start-up, all over h"}
-summary = pd.DataFrame({label: {"median": allrows[c].median(), "min": allrows[c].min(), "max": allrows[c].max(),
+summary = pd.DataFrame({label: {"median": pr.quantile(allrows[c], 0.5), "min": allrows[c].min(), "max": allrows[c].max(),
                                 "within 9-2000x": "%d of %d" % (allrows[c].between(9, 2000).sum(), allrows[c].notna().sum())}
                         for c, label in cols.items()}).T
 summary

@@ -105,7 +105,7 @@ public struct SweepJob {
             return c
         }
         public func key(trace: String, costs: String = "") -> String {
-            var k = "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)|c=\(costs)"
+            var k = "\(trace)|h=\(Int(handlerMB))|i=\(Int(importMB))|p=\(policy)|t=\(tree)|s=\(seed)|c=\(costs)|v=\(SweepJob.resultsVersion)"
             if let b = base { k += "|b=" + SweepJob.fingerprint(text: b.json) }
             if cores != 2 { k += "|k=\(cores)" }
             if noise != 0 { k += "|n=\(noise)" }
@@ -129,6 +129,11 @@ public struct SweepJob {
         guard let shard else { return points }
         return points.enumerated().filter { shard.holds(position: $0.offset) }.map(\.element)
     }
+
+    /// The version of what a point's stored results mean: bumped whenever the same inputs would give other
+    /// stored figures (2: quantiles by the nearest rank), so a store never hands back a point computed
+    /// under an older definition.
+    public static let resultsVersion = 2
 
     /// The fingerprint of the cost files the points' keys name.
     public var costsFingerprint: String {
@@ -247,7 +252,7 @@ public struct SweepJob {
         let out = try OutputFile(path: path)
         out.write("# made by: \(madeBy)\n")
         if madeBy != definition.command { out.write("# sweep: \(definition.command)\n") }
-        out.write("# machine: \(MachineDescription.summary)\n# store: \(store.db.path) (kind sweep)\n")
+        out.write("# machine: \(MachineDescription.summary)\n# store: \(ProjectPaths.relative(store.db.path)) (kind sweep)\n")
         out.write("handler_cache_mb,import_cache_mb,policy,tree,seed,requests,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p90_ms,p99_ms,peak_memory_mb,evicted_containers,evicted_zygotes\n")
         var rows = 0
         for p in points {

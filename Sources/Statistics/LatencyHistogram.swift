@@ -54,8 +54,10 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     public var mean: Double { count == 0 ? .nan : sum / Double(count) }
 
-    /// The p-quantile: the midpoint of the bucket holding the ⌈p·n⌉-th smallest value, clamped to
-    /// [min, max]. NaN when empty.
+    /// The p-quantile by pipsqueak's one definition (the nearest rank, as `Summary.quantile`), to the
+    /// histogram's resolution: the largest value of the bucket holding the ⌈p·n⌉-th smallest value, clamped
+    /// to [min, max]. So it is never below the exact nearest-rank value and at most one bucket (1/2^subBits
+    /// relative) above it, and a tier's quantile and the whole run's are computed alike. NaN when empty.
     public func quantile(_ p: Double) -> Double {
         guard count > 0 else { return .nan }
         let rank = Swift.max(UInt64(1), UInt64((Swift.min(Swift.max(p, 0), 1) * Double(count)).rounded(.up)))
@@ -64,8 +66,8 @@ public struct LatencyHistogram: Sendable, Equatable {
             seen += c
             if seen >= rank {
                 let (low, width) = bounds(i)
-                let mid = Double(low) + Double(width - 1) / 2
-                return Swift.min(Swift.max(mid, Double(min)), Double(max))
+                let top = Double(low + width - 1)
+                return Swift.min(Swift.max(top, Double(min)), Double(max))
             }
         }
         return Double(max)

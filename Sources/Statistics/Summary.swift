@@ -26,12 +26,18 @@ public struct Summary: Equatable, Sendable {
         max = sorted.last!
     }
 
-    /// The p-quantile (0 ≤ p ≤ 1) with linear interpolation between order statistics (GSL's definition);
+    /// The p-quantile (0 ≤ p ≤ 1) by pipsqueak's one definition, the nearest rank: the ⌈p·n⌉-th smallest
+    /// value (the smallest value with at least a share p of the sample at or below it; p = 0 gives the
+    /// minimum). `LatencyHistogram`, every CSV and the notebooks (`pipsqueak_results.quantile`) use the same.
     /// NaN when the sample is empty.
     public func quantile(_ p: Double) -> Double {
         guard count > 0 else { return .nan }
-        let q = Swift.min(Swift.max(p, 0), 1)
-        return sorted.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, $0.count, q) }
+        return sorted[Summary.nearestRank(p, count) - 1]
+    }
+
+    /// ⌈p·n⌉, at least 1 and at most n.
+    public static func nearestRank(_ p: Double, _ n: Int) -> Int {
+        Swift.min(n, Swift.max(1, Int((Swift.min(Swift.max(p, 0), 1) * Double(n)).rounded(.up))))
     }
 
     public var p50: Double { quantile(0.5) }
