@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CSys"),
         .target(name: "Results", dependencies: ["CachePolicy", "Workload", "POSIX", "CSQLite"], exclude: doc, swiftSettings: hotPath),
         .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "POSIX", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
-        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "Replay", "Simulation", "Runtime", "Results"],
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "POSIX", "Replay", "Simulation", "Runtime", "Results"],
                 exclude: doc, resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",

@@ -1,16 +1,21 @@
 import Foundation
+import POSIX
 import Workload
 
 /// Where the project's shipped data lives. The tool is run from a checkout; it finds the checkout's root
-/// (the folder holding `traces/import-frequency.csv`) from `PIPSQUEAK_ROOT`, the working directory or the
-/// executable's location, in that order.
+/// (the folder holding `traces/import-frequency.csv`) from `PIPSQUEAK_HOME`, the executable's location or
+/// the working directory, in that order. Outputs a user did not place (a generated trace without --out) go
+/// to the working directory, never into the project's shipped data.
 public enum ProjectPaths {
     public static var root: String {
         if let r = cachedRoot { return r }
+        // The documented rule: $PIPSQUEAK_HOME, else the project the executable was built in (a binary copied
+        // elsewhere needs PIPSQUEAK_HOME), else the working directory; each searched upwards for traces/.
+        let env = ProcessInfo.processInfo.environment
         let candidates: [String] = [
-            ProcessInfo.processInfo.environment["PIPSQUEAK_ROOT"],
-            FileManager.default.currentDirectoryPath,
+            env["PIPSQUEAK_HOME"] ?? env["PIPSQUEAK_ROOT"],
             URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent().path,
+            FileManager.default.currentDirectoryPath,
         ].compactMap { $0 }
         for start in candidates {
             var url = URL(fileURLWithPath: start)
@@ -42,9 +47,20 @@ public enum ProjectPaths {
         return abs.hasPrefix(r) ? String(abs.dropFirst(r.count)) : path
     }
 
-    /// Creates the parent directory of `path` if it is missing.
+    /// Makes sure the folder an output file goes into exists. pipsqueak creates folders only inside the
+    /// project (results/…, traces/…); anywhere else a missing folder is the user's typo, not an invitation:
+    /// an error that names it, with nothing created.
     public static func ensureParent(of path: String) throws {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let dir = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            if !isDir.boolValue { throw InputError(file: path, line: 0, "\(dir) is a file, not a folder") }
+            return
+        }
+        let r = URL(fileURLWithPath: root).standardized.path + "/"
+        guard (dir + "/").hasPrefix(r) else {
+            throw InputError(file: path, line: 0, "the folder \(dir) does not exist (pipsqueak creates folders only inside its project, \(root))")
+        }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 }
@@ -76,4 +92,11 @@ public enum MachineDescription {
         let f = ISO8601DateFormatter()
         return f.string(from: Date())
     }
+}
+
+/// What SIGINT and SIGTERM do to a command.
+public enum Interruptions {
+    /// Remove the temporary files of outputs not yet committed, then end (the default for every command;
+    /// `run` and `compare` replace it with `RunJob.stopOnInterrupt`, a clean stop).
+    public static func removeTemporaryFiles() { TemporaryFiles.removeOnInterrupt() }
 }

@@ -132,3 +132,54 @@ public final class CFile {
         file = nil
     }
 }
+
+/// Temporary files to remove if the process is interrupted (SIGINT, SIGTERM) before it renames or
+/// removes them itself: an interrupted writer leaves no `*.tmp-PID` behind. Paths live in a fixed table
+/// the signal handler can walk without allocating; the handler unlinks them, then ends the process with
+/// the same signal.
+public enum TemporaryFiles {
+    static let slots = 64, width = 4096
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<CChar> = {
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: slots * width)
+        p.initialize(repeating: 0, count: slots * width)
+        return p
+    }()
+    nonisolated(unsafe) static var lock = pthread_mutex_t()
+    nonisolated(unsafe) static var lockReady: Bool = { pthread_mutex_init(&lock, nil); return true }()
+
+    /// Remembers `path` (no-op when the table is full or the path too long).
+    public static func register(_ path: String) {
+        _ = lockReady
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        let bytes = Array(path.utf8)
+        guard bytes.count < width else { return }
+        for i in 0..<slots where table[i * width] == 0 {
+            for (j, b) in bytes.enumerated() { table[i * width + j] = CChar(bitPattern: b) }
+            table[i * width + bytes.count] = 0
+            return
+        }
+    }
+
+    /// Forgets `path` (it was renamed into place or removed).
+    public static func forget(_ path: String) {
+        _ = lockReady
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        for i in 0..<slots where table[i * width] != 0 && String(cString: table + i * width) == path {
+            table[i * width] = 0
+        }
+    }
+
+    /// Installs the SIGINT and SIGTERM handler that removes every remembered file and ends the process.
+    public static func removeOnInterrupt() {
+        _ = table
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            for i in 0..<TemporaryFiles.slots where TemporaryFiles.table[i * TemporaryFiles.width] != 0 {
+                unlink(TemporaryFiles.table + i * TemporaryFiles.width)
+            }
+            signal(sig, SIG_DFL)
+            raise(sig)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+}

@@ -18,6 +18,7 @@ public final class OutputFile {
             throw InputError(file: path, line: 0, "cannot open for writing: \(Sys.errorMessage(e.errno))")
         }
         file.setBuffer(bytes: Int(Bytes.perMB))
+        TemporaryFiles.register(temporaryPath) // removed even if the process is interrupted before commit
     }
 
     deinit {
@@ -25,6 +26,7 @@ public final class OutputFile {
             file.close()
             Sys.unlink(temporaryPath)
         }
+        TemporaryFiles.forget(temporaryPath)
     }
 
     @inline(__always) public func write(_ text: String) {

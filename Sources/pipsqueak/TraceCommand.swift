@@ -27,9 +27,29 @@ struct GeneratorOptions: ParsableArguments {
     @Option(help: "Also print the trace's stats after writing it.")
     var stats: Bool = true
 
+    @Flag(help: "Overwrite an existing output, and allow traces of more than 50 million requests.")
+    var force = false
+
+    static let maxRequests = 50_000_000.0
+
     func validate() throws {
         if let r = rate, !(r > 0) { throw ValidationError("--rate must be a positive number of requests per second") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if seconds >= 900_000_000 { throw ValidationError("--seconds must be below 900000000 (about 28 years), found \(seconds)") }
+    }
+
+    /// Checks the size a generation will have (about rate × seconds requests, ~20 bytes each) and that it
+    /// does not overwrite a file unasked; says how many requests it will make.
+    func check(out: String, rate: Double) throws {
+        let expected = rate * seconds
+        if expected > GeneratorOptions.maxRequests && !force {
+            throw ValidationError(String(format: "this would make about %.0f requests (%.1f GB); more than %.0f needs --force", expected,
+                                         expected * 20 / 1e9, GeneratorOptions.maxRequests))
+        }
+        if FileManager.default.fileExists(atPath: out) && !force {
+            throw ValidationError("\(out) exists; --force overwrites it, or --out names another file")
+        }
+        FileHandle.standardError.write(Data(String(format: "generating about %.0f requests into %@\n", expected, out).utf8))
     }
 }
 
@@ -53,7 +73,7 @@ struct GenerateMicro: ParsableCommand {
 
     @OptionGroup var common: GeneratorOptions
 
-    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv).")
+    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv; default: micro-PACKAGE.csv in the working directory).")
     var out: String?
 
     func validate() throws {
@@ -61,7 +81,8 @@ struct GenerateMicro: ParsableCommand {
     }
 
     func run() throws {
-        let out = self.out ?? ProjectPaths.traces("generated/micro-\(package).csv")
+        let out = self.out ?? "micro-\(package).csv" // the working directory, not the project's data
+        try common.check(out: out, rate: common.rate ?? 2)
         let n = try TraceJobs.generateMicro(package: package, handlers: handlers, rate: common.rate ?? 2, seconds: common.seconds,
                                             seed: common.seed, to: out)
         print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
@@ -88,7 +109,7 @@ struct GenerateMixed: ParsableCommand {
 
     @OptionGroup var common: GeneratorOptions
 
-    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv).")
+    @Option(help: "Output trace CSV (the handler table goes beside it as NAME.handlers.csv; default: mixed.csv in the working directory).")
     var out: String?
 
     func validate() throws {
@@ -98,7 +119,8 @@ struct GenerateMixed: ParsableCommand {
     }
 
     func run() throws {
-        let out = self.out ?? ProjectPaths.traces("generated/mixed.csv")
+        let out = self.out ?? "mixed.csv" // the working directory, not the project's data
+        try common.check(out: out, rate: common.rate ?? 1)
         let n = try TraceJobs.generateMixed(handlers: handlers, zipf: zipf, customers: customers, rate: common.rate ?? 1,
                                             seconds: common.seconds, seed: common.seed, onlyMeasured: onlyMeasured, to: out)
         print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
@@ -128,7 +150,7 @@ struct TraceFromAzure: ParsableCommand {
     @Option(parsing: .unconditional, help: "Root seed for arrival offsets and package sets.")
     var seed: UInt64 = 1
 
-    @Option(help: "Output trace CSV.")
+    @Option(help: "Output trace CSV (default: azure.csv in the working directory).")
     var out: String?
 
     func validate() throws {
@@ -136,7 +158,7 @@ struct TraceFromAzure: ParsableCommand {
     }
 
     func run() throws {
-        let out = self.out ?? ProjectPaths.traces("generated/azure.csv")
+        let out = self.out ?? "azure.csv" // the working directory, not the project's data
         let n = try TraceJobs.fromAzure(directory: directory, fromMinute: fromMinute, minutes: minutes, seed: seed, to: out) {
             FileHandle.standardError.write(Data("warning: \($0)\n".utf8))
         }

@@ -74,6 +74,38 @@ final class HonestToolsTests: XCTestCase {
         XCTAssertEqual(String(first), "# made by: pipsqueak simulate --trace \(dir)/t.csv --preset hm --cores 1 --out \(dir)/r.csv")
     }
 
+    /// Paths and limits: an output's missing folder outside the project is an error (nothing created); a
+    /// generated trace goes to the working directory (not the project's data) and is not overwritten unasked;
+    /// an absurd size needs --force; SIGTERM leaves no temporary file.
+    func testOutputsGoWhereAskedAndSizesAreChecked() throws {
+        let pipsqueak = try PipsqueakBinary()
+        let nowhere = "/nonexistent-\(UUID().uuidString.prefix(6))"
+        let r = try pipsqueak.run(["simulate", "--out", nowhere + "/dir/r.csv"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssert(r.stderr.contains("does not exist"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: nowhere))
+        let g = try pipsqueak.run(["trace", "generate", "micro", "--seconds", "10", "--stats", "false"], in: dir)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssert(FileManager.default.fileExists(atPath: dir + "/micro-numpy.csv"), "in the working directory")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pipsqueak.root.path + "/traces/generated"), "not in the project's data")
+        let again = try pipsqueak.run(["trace", "generate", "micro", "--seconds", "10", "--stats", "false"], in: dir)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssert(again.stderr.contains("exists; --force overwrites it"), again.stderr)
+        let huge = try pipsqueak.run(["trace", "generate", "micro", "--seconds", "100000", "--rate", "1000", "--out", dir + "/huge.csv"])
+        XCTAssertNotEqual(huge.status, 0)
+        XCTAssert(huge.stderr.contains("this would make about 100000000 requests") && huge.stderr.contains("--force"), huge.stderr)
+        // A big generation stopped with SIGTERM: no temporary file is left.
+        let p = try pipsqueak.start(["trace", "generate", "micro", "--seconds", "500000", "--rate", "1000", "--force", "--out", dir + "/big.csv", "--stats", "false"])
+        let deadline = Date().addingTimeInterval(30)
+        func temporaries() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".tmp-") } }
+        while temporaries().isEmpty && Date() < deadline && p.isRunning { usleep(10_000) }
+        XCTAssertFalse(temporaries().isEmpty, "it was writing")
+        p.signal(SIGTERM)
+        _ = pipsqueak.finish(p)
+        XCTAssertEqual(temporaries(), [], "SIGTERM removed the temporary files")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/big.csv"))
+    }
+
     /// Measuring one package into an existing table replaces its row and keeps every other. (Before,
     /// `pipsqueak measure pyyaml` rewrote the 189-package table with one row.)
     func testMeasuringSomePackagesMergesIntoTheTable() throws {
