@@ -1,14 +1,19 @@
 /// The measured cost of every package (`traces/packages.csv`, written by `pipsqueak measure`).
 ///
 /// Columns: `name,version,status,wheel_bytes,installed_bytes,download_ms,install_ms,import_ms,
-/// import_ms_spread,import_memory_bytes,repeats,dependencies,transitive_dependencies,top_level`.
+/// import_ms_spread,import_memory_bytes,repeats,dependencies,transitive_dependencies,top_level[,install_raw_ms]`.
 /// `status` is `ok` or `failed: why`; lists are `;`-separated. Failed rows are kept in `failures`.
+/// `install_raw_ms` (optional; empty for rows measured before it existed) is pip's whole install time, before
+/// its fixed overhead is subtracted and the result clamped at 0 into `install_ms`: so a reader can judge an
+/// `install_ms` of 0.
 public struct PackageTable: Sendable {
     public private(set) var packages: [String: Package] = [:]
     /// Rows that could not be measured: name → reason.
     public private(set) var failures: [String: String] = [:]
     /// Import-time spread (max − min over repetitions, ms) and repetitions, by name.
     public private(set) var spread: [String: (ms: Double, repeats: Int)] = [:]
+    /// pip's whole install time, ms, by name (where measured).
+    public private(set) var installRawMillis: [String: Double] = [:]
 
     public init(_ packages: [Package] = []) {
         for p in packages { self.packages[p.name] = p }
@@ -18,10 +23,11 @@ public struct PackageTable: Sendable {
     public var names: [String] { packages.keys.sorted() }
     public var count: Int { packages.count }
 
-    public mutating func insert(_ p: Package, spreadMillis: Double = 0, repeats: Int = 1) {
+    public mutating func insert(_ p: Package, spreadMillis: Double = 0, repeats: Int = 1, installRawMillis raw: Double? = nil) {
         packages[p.name] = p
         failures[p.name] = nil
         spread[p.name] = (spreadMillis, repeats)
+        installRawMillis[p.name] = raw
     }
 
     /// This table with `newer`'s rows in place of its own for the packages `newer` holds; every other row
@@ -31,7 +37,7 @@ public struct PackageTable: Sendable {
         var t = self
         for (n, p) in newer.packages {
             let s = newer.spread[n] ?? (0, 1)
-            t.insert(p, spreadMillis: s.ms, repeats: s.repeats)
+            t.insert(p, spreadMillis: s.ms, repeats: s.repeats, installRawMillis: newer.installRawMillis[n])
         }
         for (n, why) in newer.failures where t.packages[n] == nil { t.failures[n] = why }
         return t
@@ -50,6 +56,7 @@ public struct PackageTable: Sendable {
     public static func read(path: String) throws -> PackageTable {
         let csv = try CSVReader(path: path)
         let c = try columns.map { try csv.column($0) }
+        let rawColumn = csv.hasColumn("install_raw_ms") ? try csv.column("install_raw_ms") : nil
         var t = PackageTable()
         func list(_ s: String) -> [String] { s.split(separator: ";").map { String($0).trimmingSpaces }.filter { !$0.isEmpty } }
         while let f = try csv.next() {
@@ -71,8 +78,9 @@ public struct PackageTable: Sendable {
                             importMillis: try csv.double(f, c[7], name: "import_ms", max: 1e9),
                             importMemoryBytes: Int64(try csv.int(f, c[9], name: "import_memory_bytes")))
             if t.packages[p.name] != nil { throw csv.error("package '\(p.name)' appears twice") }
+            let raw = try rawColumn.flatMap { f[$0].trimmingSpaces.isEmpty ? nil : try csv.double(f, $0, name: "install_raw_ms", max: 1e9) }
             t.insert(p, spreadMillis: try csv.double(f, c[8], name: "import_ms_spread", max: 1e9),
-                     repeats: try csv.int(f, c[10], name: "repeats", min: 1))
+                     repeats: try csv.int(f, c[10], name: "repeats", min: 1), installRawMillis: raw)
         }
         if t.packages.isEmpty && t.failures.isEmpty { throw InputError(file: path, line: 0, "no rows after the header") }
         return t
@@ -81,7 +89,7 @@ public struct PackageTable: Sendable {
     public func write(path: String, comments: [String]) throws {
         let out = try OutputFile(path: path)
         for c in comments { out.write("# \(c)\n") }
-        out.write(PackageTable.columns.joined(separator: ",") + "\n")
+        out.write((PackageTable.columns + ["install_raw_ms"]).joined(separator: ",") + "\n")
         for name in Set(packages.keys).union(failures.keys).sorted() {
             if let p = packages[name] {
                 let s = spread[name] ?? (0, 1)
@@ -89,10 +97,10 @@ public struct PackageTable: Sendable {
                                         fmt(p.downloadMillis), fmt(p.installMillis), fmt(p.importMillis), fmt(s.ms),
                                         String(p.importMemoryBytes), String(s.repeats),
                                         p.dependencies.joined(separator: ";"), p.transitiveDependencies.joined(separator: ";"),
-                                        p.topLevelModules.joined(separator: ";")]
+                                        p.topLevelModules.joined(separator: ";"), installRawMillis[name].map(fmt) ?? ""]
                 out.write(fields.map(CSVReader.escape).joined(separator: ",") + "\n")
             } else if let why = failures[name] {
-                let fields = [name, "", "failed: \(why)", "0", "0", "0", "0", "0", "0", "0", "1", "", "", ""]
+                let fields = [name, "", "failed: \(why)", "0", "0", "0", "0", "0", "0", "0", "1", "", "", "", ""]
                 out.write(fields.map(CSVReader.escape).joined(separator: ",") + "\n")
             }
         }

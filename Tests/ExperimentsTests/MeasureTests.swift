@@ -10,7 +10,10 @@ final class MeasureTests: XCTestCase {
     func makeWheel(_ python: PythonInterpreter, dir: String, wheelhouse: String, name: String, requires: String, files: [String: String]) throws {
         let src = dir + "/src-\(name)"
         try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
-        for (f, text) in files { try text.write(toFile: src + "/" + f, atomically: true, encoding: .utf8) }
+        for (f, text) in files {
+            try FileManager.default.createDirectory(atPath: (src + "/" + f as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: src + "/" + f, atomically: true, encoding: .utf8)
+        }
         let helper = try XCTUnwrap(Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python"))
         let r = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", wheelhouse, name, "1.0", requires, src],
                                      environment: PythonInterpreter.cleanEnvironment())
@@ -57,5 +60,39 @@ final class MeasureTests: XCTestCase {
         lines.removeAll()
         _ = try PackageMeasurer(options: o, python: python) { lines.append($0) }.run()
         XCTAssertEqual(lines.filter { $0.contains("done in an earlier run") }.count, 3)
+    }
+
+    /// Each distribution's import cost is its own, cycles work, and a namespace package is measured by what
+    /// users import: `cyca` depends on `cycb`, whose module imports `cyca` (as bs4 and soupsieve); `nsdist`
+    /// ships `nspkg/sub` under a namespace `nspkg` (as protobuf ships `google/protobuf`). Before: `cyca`
+    /// timed as free (its dependency had imported it), `cycb` failed, `nsdist` was measured as `nspkg`.
+    func testCyclesAndNamespacePackagesAreMeasuredAsUsersImportThem() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-measure-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wheelhouse = dir + "/wheelhouse"
+        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
+        let python = try PythonInterpreter.resolve()
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "cyca", requires: "cycb",
+                      files: ["cyca.py": "import time\ntime.sleep(0.04)\nimport cycb\nA = 1\n"])
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "cycb", requires: "",
+                      files: ["cycb.py": "B = 2\nimport cyca\n"])
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "nsdist", requires: "",
+                      files: ["nspkg/sub/__init__.py": "import time\ntime.sleep(0.02)\nS = 3\n"])
+        var o = MeasureOptions(wheelhouse: wheelhouse, cache: dir + "/cache")
+        o.distributions = ["cyca", "nsdist"]
+        o.repeats = 2
+        o.offline = true
+        o.output = dir + "/packages.csv"
+        var lines: [String] = []
+        let table = try PackageMeasurer(options: o, python: python) { lines.append($0) }.run()
+        let a = try XCTUnwrap(table["cyca"], "\(table.failures)"), b = try XCTUnwrap(table["cycb"], "cycb measured: \(table.failures)")
+        XCTAssertGreaterThan(a.importMillis, 20, "cyca's own 40 ms, not free because cycb had imported it")
+        XCTAssertEqual(b.topLevelModules, ["cycb"])
+        XCTAssert(lines.contains { $0.contains("cycb: imports cyca, which depends on it") }, "\(lines)")
+        let ns = try XCTUnwrap(table["nsdist"])
+        XCTAssertEqual(ns.topLevelModules, ["nspkg.sub"], "what users import, not the namespace")
+        XCTAssertGreaterThan(ns.importMillis, 10)
+        XCTAssertNotNil(table.installRawMillis["cyca"], "pip's whole install time is kept beside install_ms")
+        XCTAssertNotNil(try PackageTable.read(path: o.output).installRawMillis["nsdist"])
     }
 }
