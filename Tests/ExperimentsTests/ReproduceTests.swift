@@ -62,6 +62,39 @@ final class ReproduceTests: XCTestCase {
         XCTAssert(try String(contentsOfFile: dir + "/results/speedup.csv", encoding: .utf8).hasPrefix("# made by: pipsqueak reproduce"))
     }
 
+    /// A reproduction rerun with nothing changed leaves every result file as it was, headers (dates, code
+    /// version) included, so the README's main command leaves a checkout clean; a changed input rewrites.
+    func testARerunWithTheSameResultsRewritesNothing() throws {
+        var job = ReproduceJob()
+        job.outputDirectory = dir + "/results"
+        job.storePath = dir + "/results/pipsqueak.sqlite"
+        job.packagesPath = dir + "/packages.csv"
+        job.mixedTrace = dir + "/mixed.csv"
+        job.handlers = 10; job.seconds = 120
+        let files = try job.run()
+        func snapshot() throws -> [String: Data] {
+            Dictionary(uniqueKeysWithValues: try files.map { ($0, try Data(contentsOf: URL(fileURLWithPath: $0))) })
+        }
+        let first = try snapshot()
+        // Make the header differ if the file were rewritten: put a marker in each.
+        for f in files {
+            let text = try String(contentsOfFile: f, encoding: .utf8)
+            try ("# marker\n" + text).write(toFile: f, atomically: true, encoding: .utf8)
+        }
+        _ = try job.run()
+        for f in files {
+            XCTAssert(try String(contentsOfFile: f, encoding: .utf8).hasPrefix("# marker\n"), "\(f) was rewritten with the same data")
+        }
+        XCTAssertEqual(first.count, files.count)
+        // New inputs: the files are rewritten.
+        var t = try PackageTable.read(path: dir + "/packages.csv")
+        var small = try XCTUnwrap(t["small"]); small.importMillis = 31
+        t.insert(small)
+        try t.write(path: dir + "/packages.csv", comments: ["remeasured"])
+        _ = try job.run()
+        XCTAssertFalse(try String(contentsOfFile: dir + "/results/speedup.csv", encoding: .utf8).hasPrefix("# marker"))
+    }
+
     func testASweepResumesWithoutRedoingOrDuplicatingPoints() throws {
         var job = SweepJob()
         job.tracePath = dir + "/mixed.csv"

@@ -127,6 +127,11 @@ final class SweepShardTests: XCTestCase {
         XCTAssertEqual(runs.count, 4 * (1 + 2) * 2 * 2)
         XCTAssertEqual(Set(runs.map(\.key)).count, runs.count, "every point once")
         XCTAssertEqual(try dataRows(dir + "/a.csv"), try dataRows(dir + "/b.csv"))
+        // Progress into a file (not a terminal) is plain lines, no carriage-return frames.
+        let logged = try pipsqueak.run(args.map { $0 == "shared.sqlite" ? dir + "/own.sqlite" : $0 } + ["--out", dir + "/c.csv"])
+        XCTAssertEqual(logged.status, 0)
+        XCTAssertFalse(logged.stderr.contains("\r"), "carriage returns in a log")
+        XCTAssert(logged.stderr.contains("points/s"), logged.stderr)
     }
 
     /// A sweep takes what `simulate` takes: cores, noise, a base config and the package table; each is part
