@@ -142,7 +142,8 @@ public struct CompareJob {
     /// 5. The per-request join, one row per request both executors served.
     func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], handlers: HandlerTable, runtimeCosts: String, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
-        try ProjectPaths.ensureParent(of: path)
+        // The output directory is the job's to make (it was asked for).
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
         out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
