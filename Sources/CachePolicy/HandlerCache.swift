@@ -27,8 +27,12 @@ public struct HandlerCache: Sendable {
     var byHandler: [[Int64]] = []
     var heap = Heap<Key>()
     var sequence: Int64 = 0
-    /// Requests per handler (for LFU and GDSF).
+    /// Requests per handler, ever (for LFU and lifetime GDSF).
     var frequency: [Int] = []
+    /// Uses of each container (by id: ids are dense), kept while it lives, and their sum over each
+    /// handler's paused containers (for FaasCache's GreedyDual: a container's count leaves with it).
+    var containerUses: [Int32] = []
+    var poolUses: [Int] = []
     public private(set) var counts = EventCounts()
 
     public init(budgetBytes: Int64, policy: any HandlerEvictionPolicy) {
@@ -48,6 +52,7 @@ public struct HandlerCache: Sendable {
         }
         let e = entries.removeValue(forKey: id)!
         usedBytes -= e.memoryBytes
+        poolUses[Int(handler)] -= Int(containerUses[Int(id)])
         counts[.hit] += 1
         compactIfNeeded()
         return e
@@ -67,16 +72,26 @@ public struct HandlerCache: Sendable {
             evicted.append(victim)
         }
         grow(handler)
-        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[Int(handler)], sizeBytes: memoryBytes, coldCostNanos: coldCostNanos)
+        if Int(container) >= containerUses.count { containerUses.append(contentsOf: repeatElement(0, count: Int(container) + 1 - containerUses.count)) }
+        containerUses[Int(container)] += 1 // the request it just served
+        let uses = Int(containerUses[Int(container)])
+        let stats = EntryStats(lastUsedNanos: now, frequency: frequency[Int(handler)], sizeBytes: memoryBytes, coldCostNanos: coldCostNanos,
+                               containerUses: uses, poolUses: poolUses[Int(handler)] + uses)
         let p = policy.priority(stats)
         sequence += 1
         entries[container] = Entry(container: container, handler: handler, memoryBytes: memoryBytes, pausedAtNanos: now,
                                    priority: p, sequence: sequence)
         byHandler[Int(handler)].append(container)
         usedBytes += memoryBytes
+        poolUses[Int(handler)] += uses
         heap.insert(Key(priority: p, sequence: sequence, container: container))
         counts[.paused] += 1
         return (true, evicted)
+    }
+
+    /// A container that was never paused, or was taken and not paused again, is gone: its use count ends.
+    public mutating func forget(container: Int64) {
+        if Int(container) < containerUses.count { containerUses[Int(container)] = 0 }
     }
 
     /// Removes `container` (its executor could not keep it paused). Returns its entry, nil if it is not here.
@@ -116,6 +131,8 @@ public struct HandlerCache: Sendable {
     mutating func remove(_ e: Entry) {
         entries[e.container] = nil
         usedBytes -= e.memoryBytes
+        poolUses[Int(e.handler)] -= Int(containerUses[Int(e.container)])
+        containerUses[Int(e.container)] = 0 // it ends here: its id may be reused
         if let i = byHandler[Int(e.handler)].firstIndex(of: e.container) { byHandler[Int(e.handler)].remove(at: i) }
     }
 
@@ -124,6 +141,7 @@ public struct HandlerCache: Sendable {
             let n = Int(handler) + 1 - byHandler.count
             byHandler.append(contentsOf: repeatElement([], count: n))
             frequency.append(contentsOf: repeatElement(0, count: n))
+            poolUses.append(contentsOf: repeatElement(0, count: n))
         }
     }
 
@@ -142,6 +160,10 @@ public struct HandlerCache: Sendable {
         for (h, ids) in byHandler.enumerated() { for id in ids { try check(entries[id]?.handler == Int32(h), "handler cache: c\(id) indexed under the wrong handler") } }
         let live = Set(heap.unordered.filter { k in entries[k.container]?.sequence == k.sequence }.map(\.container))
         try check(live == Set(entries.keys), "handler cache: heap and entries disagree")
+        for (h, ids) in byHandler.enumerated() {
+            let sum = ids.reduce(0) { $0 + Int(containerUses[Int($1)]) }
+            try check(sum == poolUses[h], "handler cache: handler \(h)'s pool uses \(poolUses[h]) but its containers sum to \(sum)")
+        }
     }
 }
 

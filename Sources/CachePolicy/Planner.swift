@@ -128,7 +128,8 @@ public final class Planner {
             let k = Int(prof.closureClass)
             classCounts[k] += 1
             if classCounts[k] >= config.importCache.threshold, classZygote[k] == nil, !importCache!.contains(packages: prof.closure),
-               let spec = createZygote(for: prof.closure, order: prof.importOrder, now: now, evictions: &ev, allowEviction: true) {
+               let spec = createZygote(for: prof.closure, order: prof.importOrder, now: now, evictions: &ev, allowEviction: true,
+                                       protecting: zygote?.id) {
                 creates.append(spec)
                 classZygote[k] = spec.id
                 zygoteClass[spec.id] = prof.closureClass
@@ -255,14 +256,15 @@ public final class Planner {
         return (r.toInstall, r.cached, retained)
     }
 
+    /// - Parameter protecting: a zygote the same plan forks from, which making room must not evict.
     func createZygote(for set: PackageSet, order: [Int32], now: Int64, evictions ev: inout [Eviction],
-                      allowEviction: Bool) -> ZygoteSpec? {
+                      allowEviction: Bool, protecting forked: Int64? = nil) -> ZygoteSpec? {
         guard !set.intersects(unimportable), let parent = importCache!.bestParent(for: set) else { return nil }
         let own = order.filter { !parent.packages.contains($0) }
         guard !own.isEmpty else { return nil }
         let memory = own.reduce(0) { $0 + catalog.memoryBytes[Int($1)] }
         if !allowEviction && importCache!.usedBytes + memory > importCache!.budgetBytes { return nil }
-        guard let evicted = importCache!.makeRoom(memory, protecting: [parent.id]) else { return nil }
+        guard let evicted = importCache!.makeRoom(memory, protecting: forked.map { [parent.id, $0] } ?? [parent.id]) else { return nil }
         for v in evicted { releaseZygote(v.id); ev.append(.zygote(id: v.id)) }
         let (install, cached, retained) = installs(for: own, now: now, evictions: &ev)
         let id = nextZygote
@@ -276,6 +278,7 @@ public final class Planner {
 
     func destroy(_ container: Int64) {
         guard let c = containers.removeValue(forKey: container) else { return }
+        if handlerCache != nil { handlerCache!.forget(container: container) }
         containerIDs.release(container)
         if installCache != nil { installCache!.release(c.retained) }
     }

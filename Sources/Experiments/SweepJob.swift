@@ -17,7 +17,7 @@ public struct SweepJob {
     public var name = "sweep"
     public var handlerCacheMB: [Double] = [256, 1024, 4096]
     public var importCacheMB: [Double] = [0, 512, 2048]
-    public var policies: [String] = ["lru", "gdsf"]
+    public var policies: [String] = ["lru", "gdsf"] // gdsf: gdsf-lifetime's old name, kept for the stored default sweep
     public var trees: [String] = ["dynamic", "static"]
     public var seeds: [UInt64] = [1]
     public var jobs = ProcessInfo.processInfo.activeProcessorCount

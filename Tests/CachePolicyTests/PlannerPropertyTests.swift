@@ -54,7 +54,7 @@ final class PlannerPropertyTests: XCTestCase {
                     }
                     if plan.tier == .cold { XCTAssertEqual(Set(plan.imports), Set(cat.profile(h).closure.ids)) }
                     for z in plan.createZygotes {
-                        let parent = try XCTUnwrap(p.importCache?[z.parent!])
+                        let parent = try XCTUnwrap(p.importCache?[z.parent!], "seed \(seed): z\(z.id) asked for under z\(z.parent!), which is not in the tree (policy \(c.handlerCache.policy), tree \(c.importCache.tree))")
                         XCTAssert(parent.packages.isSubset(of: p.importCache![z.id]!.packages))
                     }
                     running.append(plan.container)

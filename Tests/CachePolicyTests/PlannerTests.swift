@@ -214,7 +214,7 @@ final class PlannerTests: XCTestCase {
     func testUnknownNamesListTheKnown() {
         var c = PolicyConfig.presets["all"]!
         c.handlerCache.policy = "random"
-        XCTAssertThrowsError(try c.validate()) { XCTAssertEqual("\($0)", "unknown handler-cache eviction policy 'random'; known: lru, lfu, gdsf, ttl") }
+        XCTAssertThrowsError(try c.validate()) { XCTAssertEqual("\($0)", "unknown handler-cache eviction policy 'random'; known: lru, lfu, gdsf-lifetime, faascache, ttl") }
         XCTAssertThrowsError(try PolicyConfig.preset("hx")) { XCTAssert("\($0)".contains("known: none, h, hm, hs, all")) }
         c = PolicyConfig.presets["all"]!
         c.importCache.tree = "forest"
