@@ -33,11 +33,14 @@ public struct HandlerCache: Sendable {
     /// handler's paused containers (for FaasCache's GreedyDual: a container's count leaves with it).
     var containerUses: [Int32] = []
     var poolUses: [Int] = []
+    /// Whether the policy reads those counts (only FaasCache's does; the others skip the bookkeeping).
+    let tracksUses: Bool
     public private(set) var counts = EventCounts()
 
     public init(budgetBytes: Int64, policy: any HandlerEvictionPolicy) {
         self.budgetBytes = budgetBytes
         self.policy = policy
+        tracksUses = policy.readsUseCounts
     }
 
     public var count: Int { entries.count }
@@ -52,7 +55,7 @@ public struct HandlerCache: Sendable {
         }
         let e = entries.removeValue(forKey: id)!
         usedBytes -= e.memoryBytes
-        poolUses[Int(handler)] -= Int(containerUses[Int(id)])
+        if tracksUses { poolUses[Int(handler)] -= Int(containerUses[Int(id)]) }
         counts[.hit] += 1
         compactIfNeeded()
         return e
@@ -72,18 +75,21 @@ public struct HandlerCache: Sendable {
             evicted.append(victim)
         }
         grow(handler)
-        if Int(container) >= containerUses.count { containerUses.append(contentsOf: repeatElement(0, count: Int(container) + 1 - containerUses.count)) }
-        containerUses[Int(container)] += 1 // the request it just served
-        let uses = Int(containerUses[Int(container)])
+        var uses = 1
+        if tracksUses {
+            if Int(container) >= containerUses.count { containerUses.append(contentsOf: repeatElement(0, count: Int(container) + 1 - containerUses.count)) }
+            containerUses[Int(container)] += 1 // the request it just served
+            uses = Int(containerUses[Int(container)])
+        }
         let stats = EntryStats(lastUsedNanos: now, frequency: frequency[Int(handler)], sizeBytes: memoryBytes, coldCostNanos: coldCostNanos,
-                               containerUses: uses, poolUses: poolUses[Int(handler)] + uses)
+                               containerUses: uses, poolUses: tracksUses ? poolUses[Int(handler)] + uses : uses)
         let p = policy.priority(stats)
         sequence += 1
         entries[container] = Entry(container: container, handler: handler, memoryBytes: memoryBytes, pausedAtNanos: now,
                                    priority: p, sequence: sequence)
         byHandler[Int(handler)].append(container)
         usedBytes += memoryBytes
-        poolUses[Int(handler)] += uses
+        if tracksUses { poolUses[Int(handler)] += uses }
         heap.insert(Key(priority: p, sequence: sequence, container: container))
         counts[.paused] += 1
         return (true, evicted)
@@ -91,7 +97,7 @@ public struct HandlerCache: Sendable {
 
     /// A container that was never paused, or was taken and not paused again, is gone: its use count ends.
     public mutating func forget(container: Int64) {
-        if Int(container) < containerUses.count { containerUses[Int(container)] = 0 }
+        if tracksUses && Int(container) < containerUses.count { containerUses[Int(container)] = 0 }
     }
 
     /// Removes `container` (its executor could not keep it paused). Returns its entry, nil if it is not here.
@@ -131,8 +137,10 @@ public struct HandlerCache: Sendable {
     mutating func remove(_ e: Entry) {
         entries[e.container] = nil
         usedBytes -= e.memoryBytes
-        poolUses[Int(e.handler)] -= Int(containerUses[Int(e.container)])
-        containerUses[Int(e.container)] = 0 // it ends here: its id may be reused
+        if tracksUses {
+            poolUses[Int(e.handler)] -= Int(containerUses[Int(e.container)])
+            containerUses[Int(e.container)] = 0 // it ends here: its id may be reused
+        }
         if let i = byHandler[Int(e.handler)].firstIndex(of: e.container) { byHandler[Int(e.handler)].remove(at: i) }
     }
 
@@ -160,7 +168,7 @@ public struct HandlerCache: Sendable {
         for (h, ids) in byHandler.enumerated() { for id in ids { try check(entries[id]?.handler == Int32(h), "handler cache: c\(id) indexed under the wrong handler") } }
         let live = Set(heap.unordered.filter { k in entries[k.container]?.sequence == k.sequence }.map(\.container))
         try check(live == Set(entries.keys), "handler cache: heap and entries disagree")
-        for (h, ids) in byHandler.enumerated() {
+        for (h, ids) in byHandler.enumerated() where tracksUses {
             let sum = ids.reduce(0) { $0 + Int(containerUses[Int($1)]) }
             try check(sum == poolUses[h], "handler cache: handler \(h)'s pool uses \(poolUses[h]) but its containers sum to \(sum)")
         }

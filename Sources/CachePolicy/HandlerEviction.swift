@@ -22,11 +22,14 @@ public protocol HandlerEvictionPolicy: Sendable {
     mutating func evicted(priority: Double)
     /// Entries idle longer than this are evicted regardless of space (nil: no keep-alive limit).
     var keepAliveNanos: Int64? { get }
+    /// Whether it reads `containerUses`/`poolUses` (the cache keeps those counts only for such a policy).
+    var readsUseCounts: Bool { get }
 }
 
 extension HandlerEvictionPolicy {
     public mutating func evicted(priority: Double) {}
     public var keepAliveNanos: Int64? { nil }
+    public var readsUseCounts: Bool { false }
 }
 
 /// Least recently used (the paper's policy).
@@ -61,6 +64,7 @@ public struct GDSFEviction: HandlerEvictionPolicy {
 /// modeled by the planner). A priority is computed when its container is paused.
 public struct FaasCacheEviction: HandlerEvictionPolicy {
     public let name = "faascache"
+    public var readsUseCounts: Bool { true }
     var clock = 0.0
     public mutating func priority(_ e: EntryStats) -> Double {
         clock + Double(e.poolUses) * Double(e.coldCostNanos) / Double(max(e.sizeBytes, 1))

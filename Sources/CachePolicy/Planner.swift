@@ -157,6 +157,8 @@ public final class Planner {
                 return IdlePlan(container: container, nowNanos: now, paused: true, evictions: ev)
             }
         }
+        // Not paused (failed, or too big): its use count ends with it (evicted ones' end in the cache).
+        if handlerCache != nil { handlerCache!.forget(container: container) }
         destroy(container)
         return IdlePlan(container: container, nowNanos: now, paused: false, evictions: ev)
     }
@@ -278,7 +280,6 @@ public final class Planner {
 
     func destroy(_ container: Int64) {
         guard let c = containers.removeValue(forKey: container) else { return }
-        if handlerCache != nil { handlerCache!.forget(container: container) }
         containerIDs.release(container)
         if installCache != nil { installCache!.release(c.retained) }
     }
