@@ -49,7 +49,10 @@ struct GeneratorOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: out) && !force {
             throw ValidationError("\(out) exists; --force overwrites it, or --out names another file")
         }
-        FileHandle.standardError.write(Data(String(format: "generating about %.0f requests into %@\n", expected, out).utf8))
+    }
+
+    func announce(out: String, rate: Double) {
+        FileHandle.standardError.write(Data(String(format: "generating about %.0f requests into %@\n", rate * seconds, out).utf8))
     }
 }
 
@@ -78,11 +81,12 @@ struct GenerateMicro: ParsableCommand {
 
     func validate() throws {
         if handlers < 1 { throw ValidationError("--handlers must be at least 1") }
+        try common.check(out: out ?? "micro-\(package).csv", rate: common.rate ?? 2)
     }
 
     func run() throws {
         let out = self.out ?? "micro-\(package).csv" // the working directory, not the project's data
-        try common.check(out: out, rate: common.rate ?? 2)
+        common.announce(out: out, rate: common.rate ?? 2)
         let n = try TraceJobs.generateMicro(package: package, handlers: handlers, rate: common.rate ?? 2, seconds: common.seconds,
                                             seed: common.seed, to: out)
         print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
@@ -116,11 +120,12 @@ struct GenerateMixed: ParsableCommand {
         if handlers < 1 { throw ValidationError("--handlers must be at least 1") }
         if zipf < 0 { throw ValidationError("--zipf must be >= 0") }
         if customers < 1 { throw ValidationError("--customers must be at least 1") }
+        try common.check(out: out ?? "mixed.csv", rate: common.rate ?? 1)
     }
 
     func run() throws {
         let out = self.out ?? "mixed.csv" // the working directory, not the project's data
-        try common.check(out: out, rate: common.rate ?? 1)
+        common.announce(out: out, rate: common.rate ?? 1)
         let n = try TraceJobs.generateMixed(handlers: handlers, zipf: zipf, customers: customers, rate: common.rate ?? 1,
                                             seconds: common.seconds, seed: common.seed, onlyMeasured: onlyMeasured, to: out)
         print("wrote \(n.requests) requests for \(n.handlers) handlers to \(out)")
