@@ -82,7 +82,8 @@ struct SimulateCommand: ParsableCommand {
         let s = try job.run()
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         print(s.report(title: "trace \(job.tracePath)\nconfig \(job.config.summary)"))
-        print(String(format: "(simulated in %.2f s)", secs))
+        print(String(format: "simulated in %.2f s of wall time: %.0f requests/s, %.0f events/s", secs,
+                     Double(s.requests) / max(secs, 1e-9), Double(s.events) / max(secs, 1e-9)))
         if let o = out { print("records: \(o)") }
         if let d = decisions { print("decision log: \(d)") }
     }
