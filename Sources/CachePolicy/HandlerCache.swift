@@ -22,6 +22,8 @@ public struct HandlerCache: Sendable {
 
     public let budgetBytes: Int64
     public private(set) var usedBytes: Int64 = 0
+    /// Memory of running containers counted against the budget (only with `countRunning`).
+    public private(set) var runningBytes: Int64 = 0
     var policy: any HandlerEvictionPolicy
     public private(set) var entries = SlotMap<Entry>()
     var byHandler: [[Int64]] = []
@@ -70,7 +72,7 @@ public struct HandlerCache: Sendable {
             return (false, [])
         }
         var evicted: [Entry] = []
-        while usedBytes + memoryBytes > budgetBytes, let victim = popVictim() {
+        while usedBytes + runningBytes + memoryBytes > budgetBytes, let victim = popVictim() {
             counts[.evicted] += 1
             evicted.append(victim)
         }
@@ -108,6 +110,21 @@ public struct HandlerCache: Sendable {
         compactIfNeeded()
         return e
     }
+
+    /// Counts a running container's `bytes` against the budget, evicting paused containers by priority to
+    /// make room (a running container is never refused: when it alone is too big, the cache just empties).
+    public mutating func reserveRunning(_ bytes: Int64) -> [Entry] {
+        var evicted: [Entry] = []
+        while usedBytes + runningBytes + bytes > budgetBytes, let victim = popVictim() {
+            counts[.evicted] += 1
+            evicted.append(victim)
+        }
+        runningBytes += bytes
+        return evicted
+    }
+
+    /// A running container counted by `reserveRunning` is done (about to be paused or destroyed).
+    public mutating func releaseRunning(_ bytes: Int64) { runningBytes -= bytes }
 
     /// Evicts entries idle past the policy's keep-alive.
     public mutating func expire(now: Int64) -> [Entry] {

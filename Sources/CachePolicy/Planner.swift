@@ -24,6 +24,8 @@ public final class Planner {
         var retained: [Int32]
         var memoryBytes: Int64
         var paused: Bool
+        /// Bytes counted against the handler-cache budget while it runs (`countRunning`).
+        var reservedBytes: Int64 = 0
     }
     var containers = SlotMap<ContainerState>()
     var zygoteRetained: [Int64: [Int32]] = [:]
@@ -105,6 +107,7 @@ public final class Planner {
         let prof = catalog.profile(handler)
         if handlerCache != nil, let e = handlerCache!.take(handler: handler) {
             containers[e.container]!.paused = false
+            if config.handlerCache.countRunning { reserveRunning(e.container, bytes: e.memoryBytes, evictions: &ev) }
             return StartPlan(request: requests, handler: handler, nowNanos: now, tier: .handler, container: e.container,
                              zygote: nil, install: [], installCached: [], imports: [], evictions: ev, createZygotes: [])
         }
@@ -119,6 +122,7 @@ public final class Planner {
         let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
             + missing.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
         containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
+        if handlerCache != nil && config.handlerCache.countRunning { reserveRunning(cid, bytes: memory, evictions: &ev) }
 
         var creates: [ZygoteSpec] = []
         if rootMissing, catalog.interpreterMemoryBytes <= importCache!.budgetBytes - importCache!.usedBytes {
@@ -147,6 +151,10 @@ public final class Planner {
         guard let c = containers[container] else { preconditionFailure("finished: unknown container c\(container)") }
         var ev: [Eviction] = []
         expire(now: now, into: &ev)
+        if c.reservedBytes > 0 {
+            handlerCache!.releaseRunning(c.reservedBytes)
+            containers[container]!.reservedBytes = 0
+        }
         if handlerCache != nil && !failed {
             let (kept, evicted) = handlerCache!.insert(container: container, handler: c.handler, memoryBytes: memoryBytes,
                                                        coldCostNanos: coldCost(c.handler), now: now)
@@ -243,6 +251,12 @@ public final class Planner {
 
     // MARK: Helpers
 
+    /// Counts a running container against the handler-cache budget, evicting paused ones to make room.
+    func reserveRunning(_ container: Int64, bytes: Int64, evictions ev: inout [Eviction]) {
+        for e in handlerCache!.reserveRunning(bytes) { destroy(e.container); ev.append(.container(id: e.container, handler: e.handler)) }
+        containers[container]!.reservedBytes = bytes
+    }
+
     func expire(now: Int64, into ev: inout [Eviction]) {
         guard handlerCache != nil else { return }
         for e in handlerCache!.expire(now: now) { destroy(e.container); ev.append(.container(id: e.container, handler: e.handler)) }
@@ -322,6 +336,8 @@ public final class Planner {
             }
         }
         if let hc = handlerCache {
+            let reserved = containers.values.reduce(Int64(0)) { $0 + $1.reservedBytes }
+            try check(reserved == hc.runningBytes, "planner: running containers reserve \(reserved) B but the handler cache counts \(hc.runningBytes) B")
             let paused = containers.values.filter { $0.paused }
             try check(paused.count == hc.count, "planner: \(paused.count) paused containers but the handler cache holds \(hc.count)")
         }

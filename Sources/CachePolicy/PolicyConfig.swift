@@ -11,6 +11,20 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         public var policy = "lru"
         /// Keep-alive for the `ttl` policy, seconds.
         public var ttlSeconds: Double = 600
+        /// Count running containers against the budget too (FaasCache's model: a start evicts paused
+        /// containers to make room for itself); false: the budget holds paused containers only (the paper's).
+        public var countRunning = false
+
+        public init() {}
+        // Decoded stores and files written before countRunning existed: it defaults to false.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decode(Bool.self, forKey: .enabled)
+            memoryMB = try c.decode(Double.self, forKey: .memoryMB)
+            policy = try c.decode(String.self, forKey: .policy)
+            ttlSeconds = try c.decode(Double.self, forKey: .ttlSeconds)
+            countRunning = try c.decodeIfPresent(Bool.self, forKey: .countRunning) ?? false
+        }
     }
 
     public struct ImportCache: Codable, Equatable, Sendable {
@@ -63,6 +77,7 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         ("handlerCache.memoryMB", "memory for paused containers, MB (4096)"),
         ("handlerCache.policy", "eviction: \(HandlerEvictionRegistry.names.joined(separator: ", ")) (lru)"),
         ("handlerCache.ttlSeconds", "keep-alive of the ttl policy, s (600)"),
+        ("handlerCache.countRunning", "count running containers against the budget too, as FaasCache does (false: paused ones only, as the paper)"),
         ("importCache.enabled", "keep zygotes (true)"),
         ("importCache.memoryMB", "memory for zygotes, MB (2048)"),
         ("importCache.tree", "static (top-K popular packages, built at start) or dynamic (a zygote per package set asked for threshold times) (dynamic)"),
@@ -186,7 +201,8 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
             }
         }
         if let d = try section("handlerCache") {
-            try checkKeys(d, "handlerCache", ["enabled", "memoryMB", "policy", "ttlSeconds"])
+            try checkKeys(d, "handlerCache", ["enabled", "memoryMB", "policy", "ttlSeconds", "countRunning"])
+            if let v = try bool(d, "handlerCache", "countRunning") { handlerCache.countRunning = v }
             if let v = try bool(d, "handlerCache", "enabled") { handlerCache.enabled = v }
             if let v = try num(d, "handlerCache", "memoryMB") { handlerCache.memoryMB = v }
             if let v = try str(d, "handlerCache", "policy") { handlerCache.policy = v }
@@ -229,7 +245,7 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
     /// One line: the tiers and their settings, for summaries and file headers.
     public var summary: String {
         var parts: [String] = []
-        parts.append(handlerCache.enabled ? "handler cache \(Int(handlerCache.memoryMB)) MB \(handlerCache.policy)\(handlerCache.policy == "ttl" ? " \(handlerCache.ttlSeconds) s" : "")" : "no handler cache")
+        parts.append(handlerCache.enabled ? "handler cache \(Int(handlerCache.memoryMB)) MB \(handlerCache.policy)\(handlerCache.policy == "ttl" ? " \(handlerCache.ttlSeconds) s" : "")\(handlerCache.countRunning ? " (running counted)" : "")" : "no handler cache")
         parts.append(importCache.enabled ? "import cache \(Int(importCache.memoryMB)) MB \(importCache.tree) tree (\(importCache.tree == "static" ? "top \(importCache.topK)" : "threshold \(importCache.threshold)")) \(importCache.eviction)" : "no import cache")
         parts.append(installCache.enabled ? "install cache \(Int(installCache.diskMB)) MB\(installCache.preinstallTop > 0 ? " preinstall top \(installCache.preinstallTop)" : "")" : "no install cache")
         return "\(name): " + parts.joined(separator: ", ")

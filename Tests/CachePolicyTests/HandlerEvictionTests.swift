@@ -1,5 +1,6 @@
 import XCTest
 @testable import CachePolicy
+import Workload
 
 /// Each handler-cache policy on one hand-worked sequence where their definitions disagree.
 ///
@@ -61,5 +62,30 @@ final class HandlerEvictionTests: XCTestCase {
         XCTAssertEqual(first, 3 * Double(cost) / Double(mb))
         p.evicted(priority: first)
         XCTAssertEqual(p.priority(e), 2 * first)
+    }
+
+    /// With `countRunning` (FaasCache's accounting), a start makes room for itself among the paused
+    /// containers; without it (the paper's), paused containers stay while others run.
+    func testCountingRunningContainersEvictsAtStart() throws {
+        let cat = makeEvictionCatalog()
+        for countRunning in [false, true] {
+            var c = PolicyConfig.presets["h"]!
+            c.handlerCache.memoryMB = 100; c.handlerCache.countRunning = countRunning
+            let p = try Planner(config: c, catalog: cat)
+            let a = p.plan(handler: 0, now: 1)
+            _ = p.finished(container: a.container, now: 2, memoryBytes: 60 << 20) // a paused, 60 MB
+            let b = p.plan(handler: 1, now: 3) // b starts: modeled at about 60 MB (memory of its handler)
+            XCTAssertEqual(b.evictions.isEmpty, !countRunning, "countRunning \(countRunning): \(b.evictions)")
+            try p.checkInvariants()
+            _ = p.finished(container: b.container, now: 4, memoryBytes: 60 << 20)
+            try p.checkInvariants()
+            XCTAssertEqual(p.handlerCache!.runningBytes, 0)
+        }
+    }
+
+    func makeEvictionCatalog() -> Catalog {
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: [], memoryBytes: 60 << 20),
+                                     Handler(id: "b", customer: "y", packages: [], memoryBytes: 60 << 20)])
+        return Catalog(packages: [], handlers: handlers)
     }
 }

@@ -30,6 +30,7 @@ final class PlannerPropertyTests: XCTestCase {
             c.handlerCache.memoryMB = Double(20 + r.uniformInt(300))
             c.handlerCache.policy = policies[r.uniformInt(policies.count)]
             c.handlerCache.ttlSeconds = 0.05
+            c.handlerCache.countRunning = r.uniform() < 0.3
             c.importCache.memoryMB = Double(10 + r.uniformInt(200))
             c.importCache.tree = r.uniform() < 0.5 ? "static" : "dynamic"
             c.importCache.threshold = 1 + r.uniformInt(3)
