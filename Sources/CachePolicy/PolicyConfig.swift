@@ -14,17 +14,6 @@ public struct PolicyConfig: Codable, Equatable, Sendable {
         /// Count running containers against the budget too (FaasCache's model: a start evicts paused
         /// containers to make room for itself); false: the budget holds paused containers only (the paper's).
         public var countRunning = false
-
-        public init() {}
-        // Decoded stores and files written before countRunning existed: it defaults to false.
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            enabled = try c.decode(Bool.self, forKey: .enabled)
-            memoryMB = try c.decode(Double.self, forKey: .memoryMB)
-            policy = try c.decode(String.self, forKey: .policy)
-            ttlSeconds = try c.decode(Double.self, forKey: .ttlSeconds)
-            countRunning = try c.decodeIfPresent(Bool.self, forKey: .countRunning) ?? false
-        }
     }
 
     public struct ImportCache: Codable, Equatable, Sendable {
