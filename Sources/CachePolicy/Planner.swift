@@ -17,6 +17,11 @@ public final class Planner {
     public private(set) var importCache: ImportCache?
     public private(set) var installCache: InstallCache?
     let treeShape: TreeShape
+    /// `config.handlerCache.countRunning`, read once (the config holds strings: reading a nested field on
+    /// every plan copies and releases them).
+    let countRunning: Bool
+    /// `config.importCache.threshold`, read once for the same reason.
+    let zygoteThreshold: Int
 
     struct ContainerState {
         var handler: Int32
@@ -56,6 +61,8 @@ public final class Planner {
         self.config = config
         self.catalog = catalog
         treeShape = TreeShape(rawValue: config.importCache.tree)!
+        countRunning = config.handlerCache.enabled && config.handlerCache.countRunning
+        zygoteThreshold = config.importCache.threshold
         coldCosts = [Int64?](repeating: nil, count: catalog.profiles.count)
         unimportable = catalog.emptySet()
         classCounts = [Int](repeating: 0, count: catalog.closureClasses)
@@ -107,7 +114,7 @@ public final class Planner {
         let prof = catalog.profile(handler)
         if handlerCache != nil, let e = handlerCache!.take(handler: handler) {
             containers[e.container]!.paused = false
-            if config.handlerCache.countRunning { reserveRunning(e.container, bytes: e.memoryBytes, evictions: &ev) }
+            if countRunning { reserveRunning(e.container, bytes: e.memoryBytes, evictions: &ev) }
             return StartPlan(request: requests, handler: handler, nowNanos: now, tier: .handler, container: e.container,
                              zygote: nil, install: [], installCached: [], imports: [], evictions: ev, createZygotes: [])
         }
@@ -122,7 +129,7 @@ public final class Planner {
         let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
             + missing.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
         containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
-        if handlerCache != nil && config.handlerCache.countRunning { reserveRunning(cid, bytes: memory, evictions: &ev) }
+        if countRunning { reserveRunning(cid, bytes: memory, evictions: &ev) }
 
         var creates: [ZygoteSpec] = []
         if rootMissing, catalog.interpreterMemoryBytes <= importCache!.budgetBytes - importCache!.usedBytes {
@@ -131,7 +138,7 @@ public final class Planner {
         if importCache != nil, treeShape == .dynamic, !prof.closure.isEmpty {
             let k = Int(prof.closureClass)
             classCounts[k] += 1
-            if classCounts[k] >= config.importCache.threshold, classZygote[k] == nil, !importCache!.contains(packages: prof.closure),
+            if classCounts[k] >= zygoteThreshold, classZygote[k] == nil, !importCache!.contains(packages: prof.closure),
                let spec = createZygote(for: prof.closure, order: prof.importOrder, now: now, evictions: &ev, allowEviction: true,
                                        protecting: zygote?.id) {
                 creates.append(spec)
