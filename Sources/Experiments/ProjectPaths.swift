@@ -94,6 +94,12 @@ public enum MachineDescription {
     }
 }
 
+/// Where a command's messages go.
+public enum Console {
+    /// Whether standard error is a terminal (progress then redraws one line; into a file, plain lines).
+    public static var standardErrorIsTerminal: Bool { Sys.isTerminal(2) }
+}
+
 /// What SIGINT and SIGTERM do to a command.
 public enum Interruptions {
     /// Remove the temporary files of outputs not yet committed, then end (the default for every command;

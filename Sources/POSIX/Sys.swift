@@ -49,6 +49,9 @@ public enum Sys {
     /// This process's id.
     public static var pid: Int32 { getpid() }
 
+    /// Whether descriptor `fd` is a terminal (progress draws frames there, plain lines elsewhere).
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
     /// CLOCK_MONOTONIC in ns: the clock Python's time.monotonic_ns() reads, so both sides' stamps compare.
     public static func monotonicNanos() -> Int64 {
         var ts = timespec()

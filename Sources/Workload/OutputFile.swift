@@ -38,21 +38,23 @@ public final class OutputFile {
         file.write(UnsafeRawBufferPointer(bytes))
     }
 
+    /// Flushes, syncs and atomically renames the file into place.
+    public func commit() throws { try finish(unlessSameData: false) }
+
     /// Like `commit()`, but when the destination already holds the same data (every line but the `#`
     /// comments: provenance, dates), it is left as it was and the new file dropped: a rerun that changes
     /// nothing leaves nothing changed. Returns whether the destination was written.
     @discardableResult
-    public func commitIfChanged() throws -> Bool {
+    public func commitIfChanged() throws -> Bool { try finish(unlessSameData: true) }
+
+    func finish(unlessSameData: Bool) throws -> Bool {
         guard !committed else { return false }
         committed = true
         do { try file.syncAndClose() } catch let e as SystemError {
             Sys.unlink(temporaryPath)
             throw InputError(file: path, line: 0, "write failed: \(Sys.errorMessage(e.errno))")
         }
-        func data(_ p: String) -> [Substring]? {
-            (try? String(contentsOfFile: p, encoding: .utf8)).map { $0.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") } }
-        }
-        if let old = data(path), let new = data(temporaryPath), old == new {
+        if unlessSameData, let old = OutputFile.dataLines(path), let new = OutputFile.dataLines(temporaryPath), old == new {
             Sys.unlink(temporaryPath)
             return false
         }
@@ -63,17 +65,8 @@ public final class OutputFile {
         return true
     }
 
-    /// Flushes, syncs and atomically renames the file into place.
-    public func commit() throws {
-        guard !committed else { return }
-        committed = true
-        do { try file.syncAndClose() } catch let e as SystemError {
-            Sys.unlink(temporaryPath)
-            throw InputError(file: path, line: 0, "write failed: \(Sys.errorMessage(e.errno))")
-        }
-        do { try Sys.rename(temporaryPath, path) } catch let e as SystemError {
-            Sys.unlink(temporaryPath)
-            throw InputError(file: path, line: 0, "cannot rename into place: \(Sys.errorMessage(e.errno))")
-        }
+    /// A file's lines but its `#` comments, or nil when it cannot be read.
+    static func dataLines(_ p: String) -> [Substring]? {
+        (try? String(contentsOfFile: p, encoding: .utf8)).map { $0.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") } }
     }
 }

@@ -154,7 +154,7 @@ struct SweepCommand: ParsableCommand {
         if let p = packages { job.packagesPath = p }
         if let s = shard { job.shard = try SweepJob.Shard(parsing: s) }
         if countPoints { print(job.shardPoints.count); return }
-        let terminal = isatty(STDERR_FILENO) != 0
+        let terminal = Console.standardErrorIsTerminal
         job.progress = { FileHandle.standardError.write(Data(((terminal ? "\r" : "") + $0 + (terminal ? "" : "\n")).utf8)) }
         let r = try job.run()
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
