@@ -89,6 +89,10 @@ public struct RunJob {
         }
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
         summary.zygotesCreated = worker.lifecycle.zygotesReady
+        summary.zygotesFailed = worker.lifecycle.zygotesFailed
+        summary.pausesFailed = worker.lifecycle.pausesFailed
+        summary.installsFailed = worker.lifecycle.installsFailed
+        summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting
         try records?.commit()
         try decisions?.commit()
         return summary

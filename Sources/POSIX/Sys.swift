@@ -40,9 +40,6 @@ public enum Sys {
     /// Whether `e` says the call was interrupted by a signal and should simply be made again.
     @inline(__always) public static func interrupted(_ e: Int32) -> Bool { e == EINTR }
 
-    /// The current errno (for callers that must look at it right after a call).
-    @inline(__always) public static var lastError: Int32 { errno }
-
     /// strerror.
     public static func errorMessage(_ e: Int32) -> String { String(cString: strerror(e)) }
 

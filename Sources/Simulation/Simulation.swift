@@ -79,6 +79,7 @@ public final class Simulation: ReplayExecutor {
         let replay = Replay<Simulation, VirtualClock>(cores: cores, clock: VirtualClock())
         let end = try replay.run(self, next: nextInvocation)
         summary.events += replay.events
+        summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting
         summary.simulatedSeconds = Nanos.seconds(end)
         return summary
     }

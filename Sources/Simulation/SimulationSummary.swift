@@ -18,6 +18,10 @@ public struct SimulationSummary: Sendable {
     public var evictedZygotes = 0
     public var evictedPackages = 0
     public var zygotesCreated = 0
+    /// Real runs: zygote builds, pauses and installs that failed (the planner heard of each).
+    public var zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
+    /// Requests that waited for a free core, and the most that waited at once.
+    public var queued = 0, maxWaiting = 0
     public var peakMemoryBytes: Int64 = 0
     public var requestsTouchingEstimated = 0
     public var estimatedPackages = 0
@@ -67,8 +71,12 @@ public struct SimulationSummary: Sendable {
             s += "           -          -          -          -\n"
         }
         row(errors > 0 ? "served" : "all", served, latency)
+        if queued > 0 {
+            s += String(format: "%d requests waited for a free core (at most %d at once)\n", queued, maxWaiting)
+        }
         if real {
-            s += String(format: "zygotes created %d\n", zygotesCreated)
+            s += String(format: "zygotes created %d (%d failed); pauses failed %d; installs failed %d\n",
+                        zygotesCreated, zygotesFailed, pausesFailed, installsFailed)
         } else {
             s += String(format: "evictions: %d containers, %d zygotes, %d packages; zygotes created %d\n",
                         evictedContainers, evictedZygotes, evictedPackages, zygotesCreated)
