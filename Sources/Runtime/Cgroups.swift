@@ -79,6 +79,9 @@ public struct Cgroup: Sendable {
     public func create(memoryLimitBytes: Int64, pidsLimit: Int) throws {
         var made: [String] = []
         do {
+            // The parent may have been removed since this worker made it: another process's cleanup or
+            // shutdown removes it when it is empty (between two of our groups, it can be).
+            for d in cgroups.parentDirs where !Sys.exists(d) { try Sys.mkdir(d) }
             for d in dirs { try Sys.mkdirExclusive(d); made.append(d) }
             try setLimits(memoryLimitBytes: memoryLimitBytes, pidsLimit: pidsLimit)
         } catch {

@@ -54,6 +54,7 @@ extension RuntimeWorker {
                                                 (runDir + "/sockets", runDir + "/sockets", true)]
         if let src = options.handlerSources { mounts.append((src, src, false)) }
         for d in cgroups.parentDirs { mounts.append((d, d, true)) }
+        try cgroups.ensureParent() // mounted into the view: it must exist (another process may have removed it, empty)
         let view = try ContainerRoot(base: runDir + "/roots", name: "zygote-view", python: python)
         try view.prepare(mounts: mounts)
         try? FileManager.default.createSymbolicLink(atPath: view.path + "/dev/shm", withDestinationPath: "../tmp")
