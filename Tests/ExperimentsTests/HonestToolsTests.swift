@@ -94,14 +94,14 @@ final class HonestToolsTests: XCTestCase {
         let huge = try pipsqueak.run(["trace", "generate", "micro", "--seconds", "100000", "--rate", "1000", "--out", dir + "/huge.csv"])
         XCTAssertNotEqual(huge.status, 0)
         XCTAssert(huge.stderr.contains("this would make about 100000000 requests") && huge.stderr.contains("--force"), huge.stderr)
-        // A big generation stopped with SIGTERM: no temporary file is left.
-        let p = try pipsqueak.start(["trace", "generate", "micro", "--seconds", "500000", "--rate", "1000", "--force", "--out", dir + "/big.csv", "--stats", "false"])
+        // A big generation (60 M requests, 1.2 GB if it ran to its end) stopped with SIGTERM: no temporary file is left.
+        let p = try pipsqueak.start(["trace", "generate", "micro", "--seconds", "60000", "--rate", "1000", "--force", "--out", dir + "/big.csv", "--stats", "false"])
         let deadline = Date().addingTimeInterval(30)
         func temporaries() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".tmp-") } }
         while temporaries().isEmpty && Date() < deadline && p.isRunning { usleep(10_000) }
         XCTAssertFalse(temporaries().isEmpty, "it was writing")
         p.signal(SIGTERM)
-        _ = pipsqueak.finish(p)
+        _ = pipsqueak.finish(p, seconds: 30) // not ended by then: killed, and the test fails (it must not write gigabytes)
         XCTAssertEqual(temporaries(), [], "SIGTERM removed the temporary files")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/big.csv"))
     }
