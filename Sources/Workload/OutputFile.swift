@@ -39,7 +39,7 @@ public final class OutputFile {
     }
 
     /// Flushes, syncs and atomically renames the file into place.
-    public func commit() throws { try finish(unlessSameData: false) }
+    public func commit() throws { _ = try finish(unlessSameData: false) }
 
     /// Like `commit()`, but when the destination already holds the same data (every line but the `#`
     /// comments: provenance, dates), it is left as it was and the new file dropped: a rerun that changes
