@@ -23,9 +23,9 @@ public enum TraceJobs {
     /// table is committed only after the invocations are complete. Returns the number of requests.
     @discardableResult
     public static func write(table: HandlerTable, body: (TraceWriter) throws -> Void, to out: String,
-                             comments: [String]) throws -> Int {
+                             comments: [String], withExec: Bool = false) throws -> Int {
         try ProjectPaths.ensureParent(of: out)
-        let writer = try TraceWriter(path: out, handlers: table, comments: comments)
+        let writer = try TraceWriter(path: out, handlers: table, comments: comments, withExec: withExec)
         try body(writer)
         let handlersPath = Trace.handlersPath(for: out)
         try table.write(path: handlersPath, comments: comments)
@@ -81,7 +81,7 @@ public enum TraceJobs {
         for w in azure.warnings { warn(w) }
         let (table, body) = try azure.trace(sets: try loadHandlerSets(), seed: seed)
         let cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
-        let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed))
+        let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed) + azure.samplingNotes, withExec: true)
         return (n, table.count, azure.firstMinute, azure.lastMinute)
     }
 

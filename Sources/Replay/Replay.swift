@@ -24,8 +24,9 @@ public struct VirtualClock: ReplayClock {
 /// queue; the replay hands each back when its time comes.
 public protocol ReplayExecutor: AnyObject {
     associatedtype Event: Sendable
-    /// Starts a request of `handler` that arrived at `arrival`, at `now`, on a core now taken.
-    func start(arrival: Int64, handler: Int32, now: Int64, queue: inout EventQueue<Event>)
+    /// Starts the request `invocation` (its arrival, handler and, if the trace gives one, its own execution
+    /// time) at `now`, on a core now taken.
+    func start(_ invocation: Invocation, now: Int64, queue: inout EventQueue<Event>)
     /// Handles one of its events at `now`; returns true when a core is free again.
     func handle(_ event: Event, now: Int64, queue: inout EventQueue<Event>) -> Bool
 }
@@ -42,7 +43,7 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
     public let cores: Int
     @usableFromInline var freeCores: Int
     @usableFromInline var queue = EventQueue<Executor.Event>()
-    @usableFromInline var waiting = Deque<(arrival: Int64, handler: Int32)>()
+    @usableFromInline var waiting = Deque<Invocation>()
     /// Events handled so far (arrivals and the executor's).
     public var events: Int { _events }
     /// Requests that had to wait for a core, and the most that waited at once.
@@ -73,9 +74,9 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
                 _events += 1
                 if freeCores > 0 {
                     freeCores -= 1
-                    executor.start(arrival: inv.arrivalNanos, handler: inv.handler, now: _clock.now, queue: &queue)
+                    executor.start(inv, now: _clock.now, queue: &queue)
                 } else {
-                    waiting.append((inv.arrivalNanos, inv.handler))
+                    waiting.append(inv)
                     _queued += 1
                     if waiting.count > _maxWaiting { _maxWaiting = waiting.count }
                 }
@@ -90,7 +91,7 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
     /// A core is free: the longest-waiting request takes it.
     @inlinable func release(_ executor: Executor) {
         if let w = waiting.popFirst() {
-            executor.start(arrival: w.arrival, handler: w.handler, now: _clock.now, queue: &queue)
+            executor.start(w, now: _clock.now, queue: &queue)
         } else {
             freeCores += 1
         }

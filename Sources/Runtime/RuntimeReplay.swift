@@ -26,8 +26,9 @@ public final class RuntimeReplayExecutor: ReplayExecutor {
 
     public init(worker: RuntimeWorker) { self.worker = worker }
 
-    public func start(arrival: Int64, handler: Int32, now: Int64, queue: inout EventQueue<Event>) {
-        let r = worker.serve(handler: handler, arrivalNanos: arrival, startNanos: now)
+    /// (A trace's per-invocation execution time is not carried out: a handler does the work its code does.)
+    public func start(_ inv: Invocation, now: Int64, queue: inout EventQueue<Event>) {
+        let r = worker.serve(handler: inv.handler, arrivalNanos: inv.arrivalNanos, startNanos: now)
         onServed(r)
         queue.schedule(at: worker.now(), .done)
     }

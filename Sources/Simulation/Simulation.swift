@@ -84,9 +84,9 @@ public final class Simulation: ReplayExecutor {
         return summary
     }
 
-    public func start(arrival: Int64, handler: Int32, now: Int64, queue: inout EventQueue<Event>) {
-        var (plan, r) = lifecycle.start(handler: handler, arrivalNanos: arrival, now: now)
-        let h = handlers[handler]
+    public func start(_ inv: Invocation, now: Int64, queue: inout EventQueue<Event>) {
+        var (plan, r) = lifecycle.start(handler: inv.handler, arrivalNanos: inv.arrivalNanos, now: now)
+        let h = handlers[inv.handler]
         var memory: Int64
         switch plan.tier {
         case .handler:
@@ -108,7 +108,9 @@ public final class Simulation: ReplayExecutor {
             r.initNanos = ms(h.initMillis + costs.runtime.initOverheadMillis)
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
-        r.execNanos = ms(h.execMillis + (plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis))
+        let overhead = plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis
+        // The invocation's own execution time when the trace gives one (Azure's), else its handler's.
+        r.execNanos = inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(h.execMillis + overhead)
         var total = r.downloadNanos + r.installNanos
         total += r.createNanos + r.forkNanos
         total += r.importNanos + r.initNanos + r.execNanos

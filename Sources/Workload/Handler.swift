@@ -26,9 +26,13 @@ public struct Handler: Hashable, Sendable {
 public struct Invocation: Equatable, Sendable {
     public var arrivalNanos: Int64
     public var handler: Int32
+    /// This invocation's own execution time, ns (a trace's `exec_ms` column, as the Azure traces give one
+    /// per invocation); -1: its handler's `exec_ms`.
+    public var execNanos: Int64
 
-    public init(arrivalNanos: Int64, handler: Int32) {
+    public init(arrivalNanos: Int64, handler: Int32, execNanos: Int64 = -1) {
         self.arrivalNanos = arrivalNanos
         self.handler = handler
+        self.execNanos = execNanos
     }
 }

@@ -35,6 +35,8 @@ public struct Trace: Sendable {
     public func makeReader() throws -> TraceReader { try TraceReader(path: path, handlers: handlers) }
 
     public static let header = "time_s,handler"
+    /// The header of a trace whose invocations carry their own execution time (ms).
+    public static let headerWithExec = "time_s,handler,exec_ms"
 }
 
 /// Streams a trace's invocations in constant memory, validating each row: a non-negative decimal time,
@@ -45,6 +47,8 @@ public final class TraceReader: Sequence, IteratorProtocol {
     let handlers: HandlerTable
     private var lastArrival: Int64 = 0
     private var sawHeader = false
+    /// The trace has the `exec_ms` column.
+    public private(set) var hasExec = false
     /// Rows returned so far.
     public private(set) var count = 0
     /// Set when iteration stopped on an error (iteration via `next()` cannot throw; use `nextInvocation()`).
@@ -64,9 +68,10 @@ public final class TraceReader: Sequence, IteratorProtocol {
             guard case .value(var h) = r else { continue }
             if h.hasPrefix("\u{FEFF}") { h.removeFirst() } // a UTF-8 byte-order mark is not part of the header
             let cols = h.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-            guard cols.count == 2, cols[0] == "time_s", cols[1] == "handler" else {
-                throw InputError(file: path, line: lines.lineNumber, "expected the header '\(Trace.header)', found \(InputError.excerpt(h))")
+            guard (cols.count == 2 || cols.count == 3 && cols[2] == "exec_ms"), cols[0] == "time_s", cols[1] == "handler" else {
+                throw InputError(file: path, line: lines.lineNumber, "expected the header '\(Trace.header)' or '\(Trace.headerWithExec)', found \(InputError.excerpt(h))")
             }
+            hasExec = cols.count == 3
             sawHeader = true
             return
         }
@@ -96,7 +101,18 @@ public final class TraceReader: Sequence, IteratorProtocol {
         }
         let timeBytes = UnsafeBufferPointer(rebasing: line[0..<comma])
         var hStart = comma + 1, hEnd = line.count
-        if line[hStart..<hEnd].contains(44) { return .failure(err("expected 2 fields 'time_s,handler', found more")) }
+        var exec: Int64 = -1
+        if hasExec {
+            guard let second = line[hStart..<hEnd].firstIndex(of: 44) else { return .failure(err("expected 3 fields 'time_s,handler,exec_ms', found 2")) }
+            let execBytes = UnsafeBufferPointer(rebasing: line[(second + 1)..<hEnd])
+            if execBytes.contains(44) { return .failure(err("expected 3 fields 'time_s,handler,exec_ms', found more")) }
+            // ms as a decimal: parsed as if seconds, the same digits, then scaled (µs precision kept).
+            guard let e = Nanos.parseSeconds(execBytes) else {
+                return .failure(err("column 'exec_ms': expected a non-negative number of milliseconds, found \(InputError.excerpt(String(decoding: execBytes, as: UTF8.self)))"))
+            }
+            exec = e / 1000
+            hEnd = second
+        } else if line[hStart..<hEnd].contains(44) { return .failure(err("expected 2 fields 'time_s,handler', found more")) }
         while hStart < hEnd, line[hStart] == 32 { hStart += 1 }
         while hEnd > hStart, line[hEnd - 1] == 32 { hEnd -= 1 }
         guard let t = Nanos.parseSeconds(timeBytes) else {
@@ -115,7 +131,7 @@ public final class TraceReader: Sequence, IteratorProtocol {
             return .failure(err("unknown handler '\(name)': not in the handler table"))
         }
         lastArrival = t
-        return .success(Invocation(arrivalNanos: t, handler: h))
+        return .success(Invocation(arrivalNanos: t, handler: h, execNanos: exec))
     }
 
     private func err(_ m: String) -> InputError { InputError(file: path, line: lines.lineNumber, m) }
@@ -134,11 +150,15 @@ public final class TraceWriter {
     private var last: Int64 = 0
     public private(set) var count = 0
 
-    public init(path: String, handlers: HandlerTable, comments: [String] = []) throws {
+    /// Writes the `exec_ms` column (each invocation's own execution time).
+    public let withExec: Bool
+
+    public init(path: String, handlers: HandlerTable, comments: [String] = [], withExec: Bool = false) throws {
         out = try OutputFile(path: path)
         self.handlers = handlers
+        self.withExec = withExec
         for c in comments { out.write("# \(c)\n") }
-        out.write(Trace.header + "\n")
+        out.write((withExec ? Trace.headerWithExec : Trace.header) + "\n")
     }
 
     public func append(_ inv: Invocation) {
@@ -147,6 +167,10 @@ public final class TraceWriter {
         out.write(Nanos.formatSeconds(inv.arrivalNanos))
         out.write(",")
         out.write(handlers[inv.handler].id)
+        if withExec {
+            out.write(",")
+            out.write(Nanos.formatMillis(Swift.max(inv.execNanos, 0)))
+        }
         out.write("\n")
         count += 1
     }

@@ -73,6 +73,28 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(r[2].downloadNanos), 500)
     }
 
+    /// An invocation's own execution time (a trace's `exec_ms`, as Azure's) is used instead of its handler's;
+    /// without one, the handler's.
+    func testAnInvocationsOwnExecutionTimeIsUsed() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-exec-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try TraceWriter(path: dir + "/t.csv", handlers: handlers, withExec: true)
+        w.append(Invocation(arrivalNanos: 0, handler: 0, execNanos: Nanos.fromMillis(700)))
+        w.append(Invocation(arrivalNanos: Nanos.fromSeconds(10), handler: 0, execNanos: Nanos.fromMillis(3.5)))
+        try w.commit()
+        XCTAssert(try String(contentsOfFile: dir + "/t.csv", encoding: .utf8).hasPrefix("time_s,handler,exec_ms\n0,h1,700.000\n"))
+        let costs = try CostModel(table: table, handlers: handlers, runtime: runtime, seed: 1)
+        let sim = Simulation(planner: try Planner(config: PolicyConfig.presets["h"]!, catalog: costs.catalog(handlers: handlers)),
+                             costs: costs, handlers: handlers, cores: 1, seed: 1)
+        var out: [RequestRecord] = []
+        sim.lifecycle.onRecord = { out.append($0) }
+        try sim.run(try TraceReader(path: dir + "/t.csv", handlers: handlers))
+        XCTAssertEqual(out.map { Nanos.millis($0.execNanos) }, [700, 3.5], "each its own, the invoke overhead (0 here) aside")
+        let plain = try simulate(PolicyConfig.presets["h"]!, arrivals: [(0, "h1")])
+        XCTAssertEqual(Nanos.millis(plain[0].execNanos), 20, "no exec_ms: the handler's 20 ms")
+    }
+
     func testRequestsQueueFIFOWhenCoresAreBusy() throws {
         let r = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h1"), (0, "h2"), (1, "h1")], cores: 1)
         XCTAssertEqual(r.map { Nanos.millis($0.queueNanos) }, [0, 3137, 3137 + 4687 - 1000])

@@ -43,6 +43,51 @@ final class AzureTraceTests: XCTestCase {
         XCTAssert(table.handlers.allSatisfy { $0.packages == ["numpy"] || $0.packages == ["flask"] })
     }
 
+    /// Each invocation's execution time is drawn from its function's duration percentiles (seeded, within
+    /// them, near their median), and memory from the memory percentiles; the header says so. Functions
+    /// without percentiles keep their average.
+    func testDurationsAndMemoryAreSampledFromPercentiles() throws {
+        let dir = TestDirectory()
+        writeSample(dir, invocations: """
+        HashOwner,HashApp,HashFunction,Trigger,10
+        o1,a1,f1,http,4000
+        o1,a1,f2,timer,50
+
+        """)
+        dir.write("durations.csv", """
+        HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0,percentile_Average_1,percentile_Average_25,percentile_Average_50,percentile_Average_75,percentile_Average_99,percentile_Average_100
+        o1,a1,f1,250,3,1,2,10,20,100,200,300,2000,3000
+        o1,a1,f2,40,3,1,2,,,,,,,
+
+        """.replacingOccurrences(of: ",,,,,,,", with: ",40,40,40,40,40,40,40"))
+        dir.write("memory.csv", """
+        HashOwner,HashApp,HashFunction,SampleCount,AverageAllocatedMb,AverageAllocatedMb_pct1,AverageAllocatedMb_pct5,AverageAllocatedMb_pct25,AverageAllocatedMb_pct50,AverageAllocatedMb_pct75,AverageAllocatedMb_pct95,AverageAllocatedMb_pct99,AverageAllocatedMb_pct100
+        o1,a1,f1,5,64,50,52,60,64,70,80,90,100
+
+        """)
+        let azure = try AzureTrace(directory: dir.path)
+        func run(_ seed: UInt64) throws -> ([Invocation], HandlerTable) {
+            let (table, body) = try azure.trace(sets: sets, seed: seed)
+            let w = try TraceWriter(path: dir.path + "/t\(seed).csv", handlers: table, withExec: true)
+            try body(w); try w.commit()
+            return (Array(try TraceReader(path: dir.path + "/t\(seed).csv", handlers: table)), table)
+        }
+        let (a, table) = try run(1)
+        XCTAssertEqual(try run(1).0, a, "the same seed draws the same times")
+        XCTAssertNotEqual(try run(2).0.map(\.execNanos), a.map(\.execNanos))
+        let f1 = a.filter { table[$0.handler].id.hasPrefix("fn-f1") }.map { Nanos.millis($0.execNanos) }.sorted()
+        XCTAssertEqual(f1.count, 4000)
+        XCTAssert(f1.first! >= 10 && f1.last! <= 3000, "within the percentiles")
+        XCTAssertEqual(f1[2000], 200, accuracy: 15, "the median near percentile 50")
+        XCTAssertEqual(f1[1000], 100, accuracy: 15, "the lower quartile near percentile 25")
+        XCTAssert(a.filter { table[$0.handler].id.hasPrefix("fn-f2") }.allSatisfy { Nanos.millis($0.execNanos) == 40 })
+        let mem = Bytes.mb(table.handlers.first { $0.id.hasPrefix("fn-f1") }!.memoryBytes)
+        XCTAssert(mem >= 50 && mem <= 100, "memory drawn from its percentiles: \(mem)")
+        XCTAssert(azure.samplingNotes[0].contains("drawn from its function's duration percentiles"))
+        XCTAssertEqual(AzureTrace.sample([(0, 10), (0.5, 20), (1, 40)], 0.75), 30)
+        XCTAssertEqual(AzureTrace.sample([(0.01, 5), (1, 6)], 0.001), 5, "below the first point: its value")
+    }
+
     func testAWindowOfMinutes() throws {
         let dir = TestDirectory()
         writeSample(dir)

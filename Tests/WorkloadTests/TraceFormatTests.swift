@@ -69,6 +69,11 @@ final class TraceFormatTests: XCTestCase {
             // Too large, with the bound (was: "expected a non-negative number").
             ("time_s,handler\n1e15,a\n", 2, "'1e15' s is too large: at most 900000000 s"),
             ("time_s,handler\n1e3,a\n", 2, "without an exponent"),
+            // The exec_ms column, when the header has it.
+            ("time_s,handler,exec_ms\n0,a\n", 2, "expected 3 fields"),
+            ("time_s,handler,exec_ms\n0,a,x\n", 2, "column 'exec_ms': expected a non-negative number of milliseconds"),
+            ("time_s,handler,exec_ms\n0,a,1,2\n", 2, "found more"),
+            ("time_s,handler,memory\n0,a,1\n", 1, "expected the header"),
             // Garbage is quoted short and escaped, never echoed whole.
             ("time_s,handler\n\u{01}\u{02}" + String(repeating: "\u{7f}x", count: 600) + ",a\n", 2, "(1202 bytes)"),
         ]
