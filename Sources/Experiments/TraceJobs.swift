@@ -85,6 +85,21 @@ public enum TraceJobs {
         return (n, table.count, azure.firstMinute, azure.lastMinute)
     }
 
+    /// Converts an Azure Functions 2021 per-invocation file to a trace at `out`; `warn` gets what was skipped.
+    /// Returns (requests, functions).
+    public static func fromAzure2021(path: String, fromSecond: Double, seconds: Double?, memoryMB: Double, seed: UInt64,
+                                     to out: String, warn: (String) -> Void) throws -> (requests: Int, functions: Int) {
+        let azure = try AzureTrace2021(path: path, fromSecond: fromSecond, seconds: seconds)
+        for w in azure.warnings { warn(w) }
+        let (table, body) = try azure.trace(sets: try loadHandlerSets(), seed: seed, memoryMB: memoryMB)
+        var cmd = "pipsqueak trace from-azure \(path) --from-second \(fromSecond)"
+        if let s = seconds { cmd += " --seconds \(s)" }
+        cmd += " --memory-mb \(memoryMB) --seed \(seed)"
+        let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed)
+                            + azure.samplingNotes(memoryMB: memoryMB, initMillis: 5), withExec: true)
+        return (n, table.count)
+    }
+
     public static func statsReport(_ s: TraceStats, top: Int = 10) -> String {
         var out = ""
         func line(_ k: String, _ v: String) { out += k.padding(toLength: 22, withPad: " ", startingAt: 0) + v + "\n" }

@@ -136,23 +136,42 @@ struct GenerateMixed: ParsableCommand {
 struct TraceFromAzure: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "from-azure",
-        abstract: "Convert Azure Functions 2019 trace files into a pipsqueak trace.",
+        abstract: "Convert Azure Functions traces (2019 or 2021) into a pipsqueak trace.",
         discussion: """
-        DIR holds invocations.csv (per-minute counts), durations.csv and memory.csv in the published schema; \
-        columns are found by header name. Each minute's count becomes that many arrivals spread uniformly in \
-        the minute; each function gets the packages of a random real row of traces/handler-sets.csv.
+        2019 (PATH is a directory): it holds invocations.csv (per-minute counts), durations.csv and \
+        memory.csv in the published schema; columns are found by header name. Each minute's count becomes \
+        that many arrivals spread uniformly in the minute; each invocation's execution time is drawn from its \
+        function's duration percentiles and each function's memory from its memory percentiles (seeded). \
+        Window: --from-minute, --minutes.
+
+        2021 (PATH is a file, e.g. AzureFunctionsInvocationTraceForTwoWeeksJan2021.txt): one row per \
+        invocation with app, func, end_timestamp and duration (seconds). Each invocation arrives at \
+        end_timestamp - duration and runs for its own measured duration. The file has no memory figures: \
+        every handler gets --memory-mb. Window: --from-second, --seconds.
+
+        Either way each function gets the packages of a random real row of traces/handler-sets.csv, and \
+        the trace's header says which fields were measured, drawn or assumed.
         """)
 
-    @Argument(help: "Directory with invocations.csv, durations.csv, memory.csv.")
-    var directory: String
+    @Argument(help: "A 2019 trace directory, or a 2021 per-invocation file.")
+    var path: String
 
-    @Option(parsing: .unconditional, help: "First minute of the window (a minute column's number; default: the first column).")
+    @Option(parsing: .unconditional, help: "2019: first minute of the window (a minute column's number; default: the first column).")
     var fromMinute: Int?
 
-    @Option(parsing: .unconditional, help: "Number of minutes in the window (default: through the last column).")
+    @Option(parsing: .unconditional, help: "2019: number of minutes in the window (default: through the last column).")
     var minutes: Int?
 
-    @Option(parsing: .unconditional, help: "Root seed for arrival offsets and package sets.")
+    @Option(parsing: .unconditional, help: "2021: start of the window, in seconds from the trace's start.")
+    var fromSecond: Double = 0
+
+    @Option(parsing: .unconditional, help: "2021: length of the window in seconds (default: to the end of the file).")
+    var seconds: Double?
+
+    @Option(parsing: .unconditional, help: "2021: memory of every handler in MB (the trace has none).")
+    var memoryMb: Double = 128
+
+    @Option(parsing: .unconditional, help: "Root seed for arrival offsets, durations, memory and package sets.")
     var seed: UInt64 = 1
 
     @Option(help: "Output trace CSV (default: azure.csv in the working directory).")
@@ -160,14 +179,34 @@ struct TraceFromAzure: ParsableCommand {
 
     func validate() throws {
         if let m = minutes, m < 1 { throw ValidationError("--minutes must be at least 1") }
+        if let s = seconds, !(s > 0) { throw ValidationError("--seconds must be greater than 0") }
+        if !(fromSecond >= 0) { throw ValidationError("--from-second must be at least 0") }
+        if !(memoryMb > 0) { throw ValidationError("--memory-mb must be greater than 0") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("\(path): no such file or directory (expected a 2019 trace directory or a 2021 invocation file)")
+        }
+        if isDirectory.boolValue, seconds != nil || fromSecond != 0 {
+            throw ValidationError("--from-second and --seconds are for a 2021 file; a 2019 directory takes --from-minute and --minutes")
+        }
+        if !isDirectory.boolValue, fromMinute != nil || minutes != nil {
+            throw ValidationError("--from-minute and --minutes are for a 2019 directory; a 2021 file takes --from-second and --seconds")
+        }
     }
 
     func run() throws {
         let out = self.out ?? "azure.csv" // the working directory, not the project's data
-        let n = try TraceJobs.fromAzure(directory: directory, fromMinute: fromMinute, minutes: minutes, seed: seed, to: out) {
-            FileHandle.standardError.write(Data("warning: \($0)\n".utf8))
+        let warn: (String) -> Void = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) // checked in validate()
+        if isDirectory.boolValue {
+            let n = try TraceJobs.fromAzure(directory: path, fromMinute: fromMinute, minutes: minutes, seed: seed, to: out, warn: warn)
+            print("wrote \(n.requests) requests for \(n.functions) functions (minutes \(n.firstMinute)...\(n.lastMinute)) to \(out)")
+        } else {
+            let n = try TraceJobs.fromAzure2021(path: path, fromSecond: fromSecond, seconds: seconds, memoryMB: memoryMb,
+                                                seed: seed, to: out, warn: warn)
+            print("wrote \(n.requests) requests for \(n.functions) functions to \(out)")
         }
-        print("wrote \(n.requests) requests for \(n.functions) functions (minutes \(n.firstMinute)...\(n.lastMinute)) to \(out)")
         print(); print(try TraceJobs.stats(path: out))
     }
 }

@@ -110,6 +110,62 @@ final class AzureTraceTests: XCTestCase {
         XCTAssertThrowsError(try AzureTrace(directory: dir.path)) { XCTAssert("\($0)".contains("per-minute count columns")) }
     }
 
+    // MARK: Azure Functions 2021 (one row per invocation)
+
+    func write2021(_ dir: TestDirectory, _ rows: String) -> String {
+        dir.write("inv2021.txt", "app,func,end_timestamp,duration\n" + rows)
+        return dir.path + "/inv2021.txt"
+    }
+
+    func testAzure2021InvocationsArriveAtEndMinusDurationWithTheirOwnDurations() throws {
+        let dir = TestDirectory()
+        // Rows are in end order, as the published file is; b's invocation started first.
+        let path = write2021(dir, """
+        a1,f1,10.5,0.5
+        a1,f1,12.0,1.0
+        a2,f9,13.0,4.0
+        a1,f2,20.0,0.25
+
+        """)
+        let azure = try AzureTrace2021(path: path)
+        XCTAssertEqual(azure.functions.map(\.function), ["f9", "f1", "f2"], "functions in order of first arrival")
+        XCTAssertEqual(azure.invocations.map(\.arrivalNanos), [9_000_000_000, 10_000_000_000, 11_000_000_000, 19_750_000_000])
+        XCTAssertEqual(azure.invocations.map(\.execNanos), [4_000_000_000, 500_000_000, 1_000_000_000, 250_000_000])
+        XCTAssertEqual(azure.invocations.map(\.handler), [0, 1, 1, 2])
+
+        let (table, body) = try azure.trace(sets: sets, seed: 1, memoryMB: 256)
+        XCTAssertEqual(table.count, 3)
+        XCTAssertEqual(table.handlers[1].execMillis, 750, "the handler table's nominal time is the mean of its invocations'")
+        XCTAssertEqual(table.handlers[0].memoryBytes, Bytes.fromMB(256))
+        let w = try TraceWriter(path: dir.path + "/t.csv", handlers: table, withExec: true)
+        try body(w); try w.commit()
+        let back = Array(try TraceReader(path: dir.path + "/t.csv", handlers: table))
+        XCTAssertEqual(back.map(\.execNanos), azure.invocations.map(\.execNanos), "exec_ms survives the trace file")
+        XCTAssert(azure.samplingNotes(memoryMB: 256, initMillis: 5)[0].hasPrefix("exec_ms: measured"))
+    }
+
+    func testAzure2021WindowAndClippedStarts() throws {
+        let dir = TestDirectory()
+        let path = write2021(dir, "a,f,0.5,0.75\na,f,5,1\na,g,8,1\na,f,30,1\n")
+        let azure = try AzureTrace2021(path: path, fromSecond: 3, seconds: 10)
+        XCTAssertEqual(azure.invocations.map(\.arrivalNanos), [1_000_000_000, 4_000_000_000], "arrivals relative to the window's start")
+        let all = try AzureTrace2021(path: path)
+        XCTAssertEqual(all.invocations.first?.arrivalNanos, 0, "a start before time 0 is clipped to 0")
+        XCTAssert(all.warnings.contains { $0.contains("1 invocations started before the trace's time 0") }, "\(all.warnings)")
+        let none = try AzureTrace2021(path: path, fromSecond: 100)
+        XCTAssert(none.warnings.contains { $0.contains("no invocation arrives in the window") })
+    }
+
+    func testMalformedAzure2021RowsNameFileAndLine() {
+        let dir = TestDirectory()
+        var path = write2021(dir, "a,f,1.0,0.1\na,f,x,0.1\n")
+        XCTAssertThrowsError(try AzureTrace2021(path: path)) { XCTAssert("\($0)".contains("inv2021.txt:3"), "\($0)") }
+        path = write2021(dir, "a,f,1.0,-0.1\n")
+        XCTAssertThrowsError(try AzureTrace2021(path: path)) { XCTAssert("\($0)".contains("inv2021.txt:2"), "\($0)") }
+        dir.write("bad.txt", "app,function,end_timestamp,duration\na,f,1,1\n")
+        XCTAssertThrowsError(try AzureTrace2021(path: dir.path + "/bad.txt")) { XCTAssert("\($0)".contains("missing column 'func'"), "\($0)") }
+    }
+
     /// The shared sample of the real trace (present beside the project on CI).
     func testSharedAzureSample() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
