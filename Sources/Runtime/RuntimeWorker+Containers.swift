@@ -35,7 +35,14 @@ extension RuntimeWorker {
                     throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
                 }
                 channel = LineChannel(readFD: fd, writeFD: fd)
-                try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message)
+                do { try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message) } catch {
+                    // A zygote that died after the kernel accepted the connection: the write fails (EPIPE).
+                    if !isAlive(z) {
+                        zygoteLost(zid)
+                        throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
+                    }
+                    throw error
+                }
             } else {
                 channel = try spawn(mode: "cold", config: ["container": containerConfig, "paths": paths, "imports": imports], cgroup: group).channel
             }

@@ -14,11 +14,13 @@ public final class OutputFile {
     public init(path: String) throws {
         self.path = path
         temporaryPath = "\(path).tmp-\(Sys.pid)"
+        // Remembered before it exists, so an interruption at any point after it appears removes it.
+        TemporaryFiles.register(temporaryPath)
         do { file = try CFile(path: temporaryPath, mode: "w") } catch let e as SystemError {
+            TemporaryFiles.forget(temporaryPath)
             throw InputError(file: path, line: 0, "cannot open for writing: \(Sys.errorMessage(e.errno))")
         }
         file.setBuffer(bytes: Int(Bytes.perMB))
-        TemporaryFiles.register(temporaryPath) // removed even if the process is interrupted before commit
     }
 
     deinit {
