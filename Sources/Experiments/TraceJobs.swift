@@ -107,6 +107,10 @@ public enum TraceJobs {
         line("duration", String(format: "%.3f s", s.durationSeconds))
         line("rate", String(format: "%.3f req/s", s.rate))
         line("handlers", "\(s.handlersInvoked) invoked of \(s.handlers.count) in the table")
+        line("execution", String(format: "mean %.1f ms per request (%@), %.2f cores busy on average",
+                                 s.execNanosTotal / 1e6 / Double(max(1, s.requests)),
+                                 s.withOwnExec == 0 ? "the handlers' exec_ms" : s.withOwnExec == s.requests ? "each request's own exec_ms" : "\(s.withOwnExec) with their own exec_ms",
+                                 s.offeredCores))
         line("top 10% of handlers", String(format: "%.1f%% of requests", 100 * s.shareOfTop(0.1)))
         let pkgs = s.topPackages
         line("distinct packages", String(pkgs.count))

@@ -6,22 +6,32 @@ public struct TraceStats: Sendable {
     /// Requests per handler index.
     public var perHandler: [Int]
     public let handlers: HandlerTable
+    /// Invocations that carry their own execution time (the trace's `exec_ms` column).
+    public var withOwnExec = 0
+    /// Execution time of every invocation summed (its own, else its handler's), in nanoseconds.
+    public var execNanosTotal: Double = 0
 
     /// Reads the whole trace once. - Throws: `InputError` for a malformed row.
     public init(trace: Trace) throws {
         handlers = trace.handlers
         perHandler = [Int](repeating: 0, count: trace.handlers.count)
+        let nominal = trace.handlers.handlers.map { $0.execMillis * 1e6 }
         let r = try trace.makeReader()
         while let inv = try r.nextInvocation() {
             if requests == 0 { firstArrivalNanos = inv.arrivalNanos }
             lastArrivalNanos = inv.arrivalNanos
             perHandler[Int(inv.handler)] += 1
             requests += 1
+            if inv.execNanos >= 0 { withOwnExec += 1; execNanosTotal += Double(inv.execNanos) }
+            else { execNanosTotal += nominal[Int(inv.handler)] }
         }
     }
 
     public var durationSeconds: Double { Nanos.seconds(lastArrivalNanos) }
     public var rate: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
+    /// Cores kept busy on average by execution alone (package downloads, installs and imports add to it):
+    /// a replay with fewer cores than this queues without bound.
+    public var offeredCores: Double { durationSeconds > 0 ? execNanosTotal / 1e9 / durationSeconds : 0 }
     public var handlersInvoked: Int { perHandler.filter { $0 > 0 }.count }
 
     /// Handlers by requests, most first (ties by id).

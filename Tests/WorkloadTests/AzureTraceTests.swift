@@ -141,6 +141,11 @@ final class AzureTraceTests: XCTestCase {
         try body(w); try w.commit()
         let back = Array(try TraceReader(path: dir.path + "/t.csv", handlers: table))
         XCTAssertEqual(back.map(\.execNanos), azure.invocations.map(\.execNanos), "exec_ms survives the trace file")
+        try table.write(path: dir.path + "/t.handlers.csv")
+        let stats = try TraceStats(trace: Trace(path: dir.path + "/t.csv"))
+        XCTAssertEqual(stats.withOwnExec, 4)
+        XCTAssertEqual(stats.execNanosTotal, 5.75e9, "the invocations' own times, summed")
+        XCTAssertEqual(stats.offeredCores, 5.75 / 19.75, accuracy: 1e-9, "busy cores = execution seconds / trace seconds")
         XCTAssert(azure.samplingNotes(memoryMB: 256, initMillis: 5)[0].hasPrefix("exec_ms: measured"))
     }
 
