@@ -56,11 +56,13 @@ public struct InstallCache: Sendable {
                 continue
             }
             counts[.miss] += 1
+            if toInstall.isEmpty { toInstall.reserveCapacity(needed.count) } // one allocation, not growth by appends
             let b = sizes(id)
             if makeRoom(b, evicted: &evicted) {
                 installed[i] = true; bytes[i] = b; lastUsed[i] = now; references[i] = 0
                 usedBytes += b
                 counts[.created] += 1
+                if cached.isEmpty { cached.reserveCapacity(needed.count) }
                 cached.append(id)
             } else {
                 counts[.rejected] += 1

@@ -53,3 +53,19 @@ public struct PackageSet: Hashable, Sendable {
         return s
     }
 }
+
+extension Array where Element == Int32 {
+    /// The elements `keep` accepts, in order, allocated once at their exact count: no allocation when none
+    /// or all are kept (the latter shares this array's storage). On the planner's per-request path, where
+    /// `filter`'s growth by appending showed in the instruction profile. `keep` runs twice per element.
+    @inline(__always) func kept(_ keep: (Int32) -> Bool) -> [Int32] {
+        var n = 0
+        for x in self where keep(x) { n += 1 }
+        if n == 0 { return [] }
+        if n == count { return self }
+        var r: [Int32] = []
+        r.reserveCapacity(n)
+        for x in self where keep(x) { r.append(x) }
+        return r
+    }
+}

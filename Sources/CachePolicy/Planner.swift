@@ -124,7 +124,7 @@ public final class Planner {
             zygote = importCache!.best(for: prof.closure)
             if let z = zygote { importCache!.recordUse(z.id, now: now) } else { importCache!.recordMiss() }
         }
-        let missing = zygote.map { z in prof.importOrder.filter { !z.packages.contains($0) } } ?? prof.importOrder
+        let missing = zygote.map { z in prof.importOrder.kept { !z.packages.contains($0) } } ?? prof.importOrder
         let (install, cached, retained) = installs(for: missing, now: now, evictions: &ev)
         let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
             + missing.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
@@ -274,7 +274,7 @@ public final class Planner {
         guard installCache != nil else { return (needed, [], []) }
         let r = installCache!.ensure(needed, sizes: { catalog.installedBytes[Int($0)] }, now: now)
         if !r.evicted.isEmpty { ev.append(contentsOf: r.evicted.map { .package(id: $0) }) }
-        let retained = r.privateInstalls.isEmpty ? needed : needed.filter { installCache!.isInstalled($0) }
+        let retained = r.privateInstalls.isEmpty ? needed : needed.kept { installCache!.isInstalled($0) }
         installCache!.retain(retained)
         return (r.toInstall, r.cached, retained)
     }
@@ -283,7 +283,7 @@ public final class Planner {
     func createZygote(for set: PackageSet, order: [Int32], now: Int64, evictions ev: inout [Eviction],
                       allowEviction: Bool, protecting forked: Int64? = nil) -> ZygoteSpec? {
         guard !set.intersects(unimportable), let parent = importCache!.bestParent(for: set) else { return nil }
-        let own = order.filter { !parent.packages.contains($0) }
+        let own = order.kept { !parent.packages.contains($0) }
         guard !own.isEmpty else { return nil }
         let memory = own.reduce(0) { $0 + catalog.memoryBytes[Int($1)] }
         if !allowEviction && importCache!.usedBytes + memory > importCache!.budgetBytes { return nil }
