@@ -49,20 +49,21 @@ public struct ImportCache: Sendable {
     /// The ready zygote that saves `closure` the most import time among those whose packages are all in
     /// `closure` (the subset rule); ties go to the lower id.
     public func best(for closure: PackageSet) -> Zygote? {
-        var best: Zygote? = nil
-        for z in zygotes where z.ready && z.packages.isSubset(of: closure) {
-            if best == nil || z.savedNanos > best!.savedNanos { best = z }
+        // By index, not `for z in zygotes`: each copy of a zygote retains its arrays (seen in the profile).
+        var best = -1
+        for i in zygotes.indices where zygotes[i].ready && zygotes[i].packages.isSubset(of: closure) {
+            if best < 0 || zygotes[i].savedNanos > zygotes[best].savedNanos { best = i }
         }
-        return best
+        return best < 0 ? nil : zygotes[best]
     }
 
     /// Like `best`, but counting not-yet-ready zygotes too (a parent for a new zygote may still be building).
     func bestParent(for set: PackageSet) -> Zygote? {
-        var best: Zygote? = nil
-        for z in zygotes where z.packages.isSubset(of: set) {
-            if best == nil || z.savedNanos > best!.savedNanos { best = z }
+        var best = -1
+        for i in zygotes.indices where zygotes[i].packages.isSubset(of: set) {
+            if best < 0 || zygotes[i].savedNanos > zygotes[best].savedNanos { best = i }
         }
-        return best
+        return best < 0 ? nil : zygotes[best]
     }
 
     public func contains(packages: PackageSet) -> Bool { zygotes.contains { $0.packages == packages } }
@@ -84,11 +85,12 @@ public struct ImportCache: Sendable {
         // Feasibility first: a zygote can go eventually (leaves first) unless it is the root, protected,
         // still building, or an ancestor of one of those.
         var keep: [Int64] = []  // few: the root, the protected, those building, and their ancestors
-        for z in zygotes where z.id == 0 || protected.contains(z.id) || !z.ready {
-            var cur: Int64? = z.id
-            while let c = cur, !keep.contains(c) { keep.append(c); cur = self[c]?.parent }
+        for i in zygotes.indices where zygotes[i].id == 0 || protected.contains(zygotes[i].id) || !zygotes[i].ready {
+            var cur: Int64? = zygotes[i].id
+            while let c = cur, !keep.contains(c) { keep.append(c); cur = index(of: c).flatMap { zygotes[$0].parent } }
         }
-        let freeable = zygotes.reduce(Int64(0)) { keep.contains($1.id) ? $0 : $0 + $1.memoryBytes }
+        var freeable: Int64 = 0
+        for i in zygotes.indices where !keep.contains(zygotes[i].id) { freeable += zygotes[i].memoryBytes }
         guard usedBytes - freeable + bytes <= budgetBytes else { return nil }
         var out: [Zygote] = []
         while usedBytes + bytes > budgetBytes, let v = victim(protecting: keep) {
@@ -99,17 +101,17 @@ public struct ImportCache: Sendable {
     }
 
     func victim(protecting protected: [Int64]) -> Int64? {
-        var best: Zygote? = nil
+        var best: Int64? = nil
         var bestScore = 0.0
-        for z in zygotes where z.id != 0 && z.children == 0 && z.ready && !protected.contains(z.id) {
+        for i in zygotes.indices where zygotes[i].id != 0 && zygotes[i].children == 0 && zygotes[i].ready && !protected.contains(zygotes[i].id) {
             let score: Double
             switch eviction {
-            case .lru: score = Double(z.lastUsedNanos)
-            case .savedPerByte: score = Double(z.savedNanos) * Double(z.uses + 1) / Double(max(z.memoryBytes, 1))
+            case .lru: score = Double(zygotes[i].lastUsedNanos)
+            case .savedPerByte: score = Double(zygotes[i].savedNanos) * Double(zygotes[i].uses + 1) / Double(max(zygotes[i].memoryBytes, 1))
             }
-            if best == nil || score < bestScore { best = z; bestScore = score }
+            if best == nil || score < bestScore { best = zygotes[i].id; bestScore = score }
         }
-        return best?.id
+        return best
     }
 
     @discardableResult

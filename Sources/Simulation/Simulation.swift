@@ -28,6 +28,8 @@ public final class Simulation: ReplayExecutor {
     let costs: CostModel
     let catalog: Catalog
     let handlers: HandlerTable
+    /// Each handler's init and execution time, ms (read per request: no copy of its `Handler`).
+    let initMillis: [Double], execMillis: [Double]
     let cores: Int
     let noise: RandomSource?
     /// Check every cache's invariants after every decision (tests).
@@ -54,6 +56,8 @@ public final class Simulation: ReplayExecutor {
         self.costs = costs
         self.catalog = planner.catalog
         self.handlers = handlers
+        initMillis = handlers.handlers.map(\.initMillis)
+        execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         summary.estimatedPackages = costs.estimated.count
@@ -86,7 +90,7 @@ public final class Simulation: ReplayExecutor {
 
     public func start(_ inv: Invocation, now: Int64, queue: inout EventQueue<Event>) {
         var (plan, r) = lifecycle.start(handler: inv.handler, arrivalNanos: inv.arrivalNanos, now: now)
-        let h = handlers[inv.handler]
+        let hi = Int(inv.handler)
         var memory: Int64
         switch plan.tier {
         case .handler:
@@ -105,12 +109,12 @@ public final class Simulation: ReplayExecutor {
                 r.forkNanos = ms(costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
             }
             for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
-            r.initNanos = ms(h.initMillis + costs.runtime.initOverheadMillis)
+            r.initNanos = ms(initMillis[hi] + costs.runtime.initOverheadMillis)
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
         let overhead = plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis
         // The invocation's own execution time when the trace gives one (Azure's), else its handler's.
-        r.execNanos = inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(h.execMillis + overhead)
+        r.execNanos = inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(execMillis[hi] + overhead)
         var total = r.downloadNanos + r.installNanos
         total += r.createNanos + r.forkNanos
         total += r.importNanos + r.initNanos + r.execNanos
