@@ -69,7 +69,7 @@ public final class PlanLifecycle {
     /// plan's evictions and returns the plan with the request's record begun (tier, zygote, evictions).
     public func start(handler: Int32, arrivalNanos: Int64, now: Int64) -> (plan: StartPlan, record: RequestRecord) {
         let plan = planner.plan(handler: handler, now: now)
-        if onDecision != nil { log(planner.logLine(plan, handlerID: handlerIDs[Int(handler)])) }
+        log(planner.logLine(plan, handlerID: handlerIDs[Int(handler)]))
         var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: now, endNanos: now,
                               tier: plan.tier, zygote: plan.zygote)
         r.evictions = plan.evictions.count

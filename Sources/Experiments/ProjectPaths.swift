@@ -77,7 +77,8 @@ public enum Provenance {
 
 /// A short description of the machine, for file headers: host, CPU model, cores, OS.
 public enum MachineDescription {
-    public static var summary: String {
+    /// Read once per process (a sweep stamps it on every point it stores).
+    public static let summary: String = {
         let host = ProcessInfo.processInfo.hostName
         var cpu = "unknown CPU"
         if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -86,7 +87,7 @@ public enum MachineDescription {
             cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         return "\(host), \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.operatingSystemVersionString)"
-    }
+    }()
 
     public static var date: String {
         let f = ISO8601DateFormatter()

@@ -15,9 +15,7 @@ public enum ResultsJobs {
     /// Idempotent: merging an input again copies nothing. A key held twice with different results is
     /// reported in `conflicts`, never overwritten. A missing input is an error before anything is written.
     public static func merge(inputs: [String], into: String, progress: (String) -> Void = { _ in }) throws -> MergeSummary {
-        for i in inputs where !FileManager.default.fileExists(atPath: i) {
-            throw InputError(file: i, line: 0, "no such results store")
-        }
+        for i in inputs { try mustExist(i) }
         let target = try ResultStore(path: into)
         var total = MergeSummary()
         for i in inputs {
@@ -37,7 +35,7 @@ public enum ResultsJobs {
     /// the same rows, in the same order, that a local `pipsqueak sweep` of the same grid writes.
     /// Returns (path, rows, points of the grid missing from the store).
     public static func exportSweep(name: String, store path: String, output: String?, command: String) throws -> (csv: String, rows: Int, missing: Int) {
-        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, line: 0, "no such results store") }
+        try mustExist(path)
         let store = try ResultStore(path: path)
         let sweeps = try store.sweeps()
         guard let d = sweeps.first(where: { $0.name == name }) else {
@@ -52,12 +50,12 @@ public enum ResultsJobs {
 
     /// One line per sweep in the store: name, points stored of the grid's, trace; then run counts per kind.
     public static func list(store path: String) throws -> [String] {
-        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, line: 0, "no such results store") }
+        try mustExist(path)
         let store = try ResultStore(path: path)
         var lines: [String] = []
+        let keys = Set(try store.runs(kind: "sweep").map(\.key)) // read once, not per sweep
         for d in try store.sweeps() {
             let job = try SweepJob.job(from: d)
-            let keys = Set(try store.runs(kind: "sweep").map(\.key))
             let stored = job.points.filter { keys.contains($0.key(trace: d.trace, costs: d.costs)) }.count
             lines.append("sweep \(d.name): \(stored) of \(job.points.count) points stored (trace \(d.trace))")
         }
@@ -65,5 +63,10 @@ public enum ResultsJobs {
             lines.append("runs of kind \(r[0].text ?? ""): \(r[1].int ?? 0)")
         }
         return lines
+    }
+
+    /// Reading commands never create a store (opening a missing path would make an empty one).
+    static func mustExist(_ path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, line: 0, "no such results store") }
     }
 }

@@ -2,6 +2,7 @@ import CachePolicy
 import Foundation
 import Results
 import Simulation
+import Statistics
 import Workload
 
 /// The job behind `pipsqueak sweep`: a grid of configurations × seeds on one trace, simulated in parallel,
@@ -214,20 +215,16 @@ public struct SweepJob {
     }
 
     /// FNV-1a over the bytes of `text`, as hex.
-    static func fingerprint(text: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return String(h, radix: 16)
-    }
+    static func fingerprint(text: String) -> String { String(FNV1a.hash(text), radix: 16) }
 
     /// FNV-1a over the bytes of `files` (missing files count as empty), as hex.
     static func fingerprint(_ files: [String]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = FNV1a()
         for f in files {
-            for b in FileManager.default.contents(atPath: f) ?? Data() { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            h = (h ^ 0xff) &* 0x0000_0100_0000_01b3
+            h.add(FileManager.default.contents(atPath: f) ?? Data())
+            h.add(0xff) // between files
         }
-        return String(h, radix: 16)
+        return String(h.value, radix: 16)
     }
 
     /// The job a stored sweep definition describes (its grid, trace and name).

@@ -75,6 +75,9 @@ public enum Sys {
 public final class CFile {
     public let path: String
     private var file: UnsafeMutablePointer<FILE>?
+    /// getline's buffer (grown by it, freed in `deinit`).
+    private var lineBuffer: UnsafeMutablePointer<CChar>? = nil
+    private var lineCapacity = 0
 
     /// Opens `path` with fopen's `mode` ("r", "w"). - Throws: `SystemError` (fopen).
     public init(path: String, mode: String) throws {
@@ -88,7 +91,10 @@ public final class CFile {
         file = f
     }
 
-    deinit { if let f = file { fclose(f) } }
+    deinit {
+        if let f = file { fclose(f) }
+        free(lineBuffer)
+    }
 
     /// Whether it is a directory (fopen opens those for reading on Linux).
     public var isDirectory: Bool {
@@ -106,11 +112,13 @@ public final class CFile {
         _ = fwrite(base, 1, bytes.count, f)
     }
 
-    /// The next line (with its ending) into `buffer` (grown as needed, freed by the caller with `free`);
-    /// returns its length, or -1 at the end.
-    @inline(__always) public func readLine(into buffer: inout UnsafeMutablePointer<CChar>?, capacity: inout Int) -> Int {
-        guard let f = file else { return -1 }
-        return getline(&buffer, &capacity, f)
+    /// Calls `body` with the next line's bytes (with its ending; valid only during the call), or returns
+    /// nil at the end.
+    @inline(__always) public func readLine<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        guard let f = file else { return nil }
+        let n = getline(&lineBuffer, &lineCapacity, f)
+        guard n >= 0, let buf = lineBuffer else { return nil }
+        return try buf.withMemoryRebound(to: UInt8.self, capacity: n) { try body(UnsafeBufferPointer(start: $0, count: n)) }
     }
 
     /// Flushes, fsyncs and closes. - Throws: `SystemError` when any of them failed (the stream is closed).

@@ -27,7 +27,6 @@ public final class Simulation: ReplayExecutor {
     public var planner: Planner { lifecycle.planner }
     let costs: CostModel
     let catalog: Catalog
-    let handlers: HandlerTable
     /// Each handler's init and execution time, ms (read per request: no copy of its `Handler`).
     let initMillis: [Double], execMillis: [Double]
     let cores: Int
@@ -55,7 +54,6 @@ public final class Simulation: ReplayExecutor {
         lifecycle = PlanLifecycle(planner: planner, handlers: handlers)
         self.costs = costs
         self.catalog = planner.catalog
-        self.handlers = handlers
         initMillis = handlers.handlers.map(\.initMillis)
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores

@@ -35,9 +35,7 @@ public final class RandomSource {
     /// The seed of substream `name` under `seed`: SplitMix64 over the seed mixed with FNV-1a of the name.
     /// (Swift's `Hasher` is randomised per process and must never be used for this.)
     public static func derive(seed: UInt64, name: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return splitMix64(seed ^ splitMix64(h))
+        splitMix64(seed ^ splitMix64(FNV1a.hash(name)))
     }
 
     static func splitMix64(_ x: UInt64) -> UInt64 {

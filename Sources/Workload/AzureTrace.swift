@@ -122,12 +122,8 @@ public struct AzureTrace {
         let setPick = root.substream("package-sets"), arrivals = root.substream("arrivals")
         let durations = root.substream("durations"), memoryDraws = root.substream("memory")
         var table = HandlerTable()
-        var used = Set<String>()
         for fn in functions {
-            var id = "fn-" + String(fn.function.prefix(10))
-            var k = 2
-            while used.contains(id) { id = "fn-" + String(fn.function.prefix(10)) + "-\(k)"; k += 1 }
-            used.insert(id)
+            let id = table.unusedID("fn-" + String(fn.function.prefix(10)))
             let row = sets.rows[setPick.uniformInt(sets.rows.count)]
             let memory = memoryPercentiles[fn.function].map { AzureTrace.sample($0, memoryDraws.uniform()) } ?? memoryMB[fn.function] ?? 128
             try table.add(Handler(id: id, customer: "o-" + String(fn.owner.prefix(8)), packages: row.packages,

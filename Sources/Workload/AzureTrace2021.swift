@@ -73,12 +73,8 @@ public struct AzureTrace2021 {
         var total = [Double](repeating: 0, count: functions.count), count = [Int](repeating: 0, count: functions.count)
         for inv in invocations { total[Int(inv.handler)] += Double(inv.execNanos) / 1e6; count[Int(inv.handler)] += 1 }
         var table = HandlerTable()
-        var used = Set<String>()
         for (i, fn) in functions.enumerated() {
-            let stem = "fn-" + String(fn.app.prefix(6)) + "-" + String(fn.function.prefix(6))
-            var id = stem, k = 2
-            while used.contains(id) { id = stem + "-\(k)"; k += 1 }
-            used.insert(id)
+            let id = table.unusedID("fn-" + String(fn.app.prefix(6)) + "-" + String(fn.function.prefix(6)))
             let row = sets.rows[setPick.uniformInt(sets.rows.count)]
             try table.add(Handler(id: id, customer: "a-" + String(fn.app.prefix(8)), packages: row.packages,
                                   initMillis: initMillis, execMillis: total[i] / Double(max(1, count[i])),

@@ -26,6 +26,14 @@ public struct HandlerTable: Sendable {
 
     public struct Duplicate: Error { public let id: String }
 
+    /// `stem` if no handler has that id yet, else the first free `stem-2`, `stem-3`, … (converted traces
+    /// name handlers after hash prefixes, which can collide).
+    public func unusedID(_ stem: String) -> String {
+        var id = stem, k = 2
+        while index[id] != nil { id = stem + "-\(k)"; k += 1 }
+        return id
+    }
+
     public static let columns = ["handler", "customer", "packages", "init_ms", "exec_ms", "memory_mb"]
 
     /// Reads a handler table. - Throws: `InputError` (missing column, bad number, duplicate handler, empty).

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc // free()
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import POSIX
 
 /// Reads a text file line by line through a fixed buffer, so a file of any length is read in constant
@@ -12,8 +7,6 @@ import POSIX
 public final class LineReader {
     public let path: String
     private let file: CFile
-    private var buffer: UnsafeMutablePointer<CChar>? = nil
-    private var capacity: Int = 0
     /// The 1-based number of the line last returned (0 before the first).
     public private(set) var lineNumber = 0
 
@@ -28,19 +21,14 @@ public final class LineReader {
         }
     }
 
-    deinit {
-        free(buffer) // getline's buffer
-    }
-
-    /// Calls `body` with the next line's bytes (without the line ending), or returns false at the end.
+    /// Calls `body` with the next line's bytes (without the line ending), or returns nil at the end.
     @inline(__always)
     public func nextLine<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
-        var n = file.readLine(into: &buffer, capacity: &capacity)
-        guard n >= 0, let buf = buffer else { return nil }
-        lineNumber += 1
-        return try buf.withMemoryRebound(to: UInt8.self, capacity: n) { p in
-            while n > 0, p[n - 1] == 10 || p[n - 1] == 13 { n -= 1 }
-            return try body(UnsafeBufferPointer(start: p, count: n))
+        try file.readLine { line in
+            lineNumber += 1
+            var n = line.count
+            while n > 0, line[n - 1] == 10 || line[n - 1] == 13 { n -= 1 }
+            return try body(UnsafeBufferPointer(rebasing: line[0..<n]))
         }
     }
 
