@@ -10,13 +10,19 @@ let doc = ["README.md"]
 
 let package = Package(
     name: "pipsqueak",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pipsqueak", targets: ["pipsqueak"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
@@ -35,7 +41,18 @@ let package = Package(
         .target(name: "CSys"),
         .target(name: "Results", dependencies: ["CachePolicy", "Workload", "POSIX", "CSQLite"], exclude: doc, swiftSettings: hotPath),
         .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "POSIX", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
-        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "POSIX", "Replay", "Simulation", "Runtime", "Results"],
+        // The worker's HTTP interface (`pipsqueak serve`) and the open-loop client that replays traces over it.
+        .target(name: "Server", dependencies: [
+            "CachePolicy", "Runtime", "Workload",
+            .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: doc),
+        .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "POSIX", "Replay", "Simulation", "Runtime", "Results", "Server"],
                 exclude: doc, resources: [.copy("Python")]),
         .executableTarget(name: "pipsqueak", dependencies: [
             "Experiments",

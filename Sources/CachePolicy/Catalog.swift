@@ -3,7 +3,7 @@ import Workload
 /// What the policy knows about packages and handlers: costs (from the cost model the executor uses) with
 /// packages interned to dense ids, and each handler's requirements precomputed as a `PackageSet`.
 ///
-/// The catalog is immutable once built; the planner reads it, never changes it.
+/// Packages are fixed once built; handlers can be added (`addHandler`, through `Planner.addHandler`).
 public struct Catalog: Sendable {
     public struct PackageInfo: Sendable {
         public var name: String
@@ -69,20 +69,31 @@ public struct Catalog: Sendable {
         installedBytes = self.packages.map(\.installedBytes)
         downloadNanos = self.packages.map(\.downloadNanos)
         installNanos = self.packages.map(\.installNanos)
-        var classes: [PackageSet: Int32] = [:]
-        for h in handlers.handlers {
-            let direct = h.packages.compactMap { ids[$0] }
-            let order = dependencyOrder(direct)
-            let closure = PackageSet(capacity: self.packages.count, ids: order)
-            let k: Int32
-            if let c = classes[closure] { k = c } else { k = Int32(classes.count); classes[closure] = k }
-            profiles.append(Profile(closure: closure, importOrder: order,
-                                    initNanos: Nanos.fromMillis(h.initMillis), execNanos: Nanos.fromMillis(h.execMillis),
-                                    memoryBytes: h.memoryBytes,
-                                    touchesEstimated: order.contains { self.packages[Int($0)].estimated }, closureClass: k))
-        }
-        closureClasses = classes.count
+        for h in handlers.handlers { _ = addHandler(h) }
     }
+
+    /// Handler closure classes so far, by closure.
+    private var classes: [PackageSet: Int32] = [:]
+
+    /// Adds a handler (a worker registers one while it serves); returns its id (the next index). Packages
+    /// not in the catalog are left out of its profile: check `unknownPackages(of:)` first.
+    @discardableResult
+    public mutating func addHandler(_ h: Handler) -> Int32 {
+        let direct = h.packages.compactMap { ids[$0] }
+        let order = dependencyOrder(direct)
+        let closure = PackageSet(capacity: packages.count, ids: order)
+        let k: Int32
+        if let c = classes[closure] { k = c } else { k = Int32(classes.count); classes[closure] = k }
+        profiles.append(Profile(closure: closure, importOrder: order,
+                                initNanos: Nanos.fromMillis(h.initMillis), execNanos: Nanos.fromMillis(h.execMillis),
+                                memoryBytes: h.memoryBytes,
+                                touchesEstimated: order.contains { packages[Int($0)].estimated }, closureClass: k))
+        closureClasses = classes.count
+        return Int32(profiles.count - 1)
+    }
+
+    /// The packages of `h` this catalog does not know (canonical names).
+    public func unknownPackages(of h: Handler) -> [String] { h.packages.filter { ids[$0] == nil } }
 
     public func id(of name: String) -> Int32? { ids[name] }
     public var count: Int { packages.count }

@@ -43,7 +43,7 @@ public enum Outcome: Equatable, Sendable, CustomStringConvertible {
 /// returns. Pure: no I/O, no clock; decision lines and records go to the sinks the caller sets.
 public final class PlanLifecycle {
     public let planner: Planner
-    let handlerIDs: [String]
+    var handlerIDs: [String]
     /// Carries out one eviction (destroy a container or zygote, remove a package). Set by the executor.
     public var carryOut: (Eviction) -> Void = { _ in }
     /// Receives each decision-log line; nil: lines are not even formatted.
@@ -61,6 +61,13 @@ public final class PlanLifecycle {
     public init(planner: Planner, handlers: HandlerTable) {
         self.planner = planner
         handlerIDs = handlers.handlers.map(\.id)
+    }
+
+    /// Registers a handler with the planner (see `Planner.addHandler`); returns its id.
+    public func addHandler(_ h: Handler) throws -> Int32 {
+        let id = try planner.addHandler(h)
+        handlerIDs.append(h.id)
+        return id
     }
 
     // MARK: Requests

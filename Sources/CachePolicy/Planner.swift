@@ -12,7 +12,7 @@ import Workload
 /// Evictions in any returned plan must be carried out by the executor.
 public final class Planner {
     public let config: PolicyConfig
-    public let catalog: Catalog
+    public private(set) var catalog: Catalog
     public private(set) var handlerCache: HandlerCache?
     public private(set) var importCache: ImportCache?
     public private(set) var installCache: InstallCache?
@@ -101,6 +101,25 @@ public final class Planner {
                     }
                 }
             }
+        }
+    }
+
+    /// Registers a handler the catalog did not have (a worker's registry gained a folder); returns its id.
+    /// - Throws: when it needs a package the catalog does not know (package sets are sized at start).
+    public func addHandler(_ h: Handler) throws -> Int32 {
+        let unknown = catalog.unknownPackages(of: h)
+        guard unknown.isEmpty else { throw UnknownPackages(handler: h.id, names: unknown) }
+        let id = catalog.addHandler(h)
+        coldCosts.append(nil)
+        while classCounts.count < catalog.closureClasses { classCounts.append(0); classZygote.append(nil) }
+        return id
+    }
+
+    public struct UnknownPackages: Error, CustomStringConvertible {
+        public let handler: String
+        public let names: [String]
+        public var description: String {
+            "handler \(handler) needs \(names.joined(separator: ", ")), not in this worker's package catalog (packages are fixed when the worker starts: restart it to add them)"
         }
     }
 

@@ -71,9 +71,11 @@ public final class ContainerRoot {
     }
 
     /// A container's config on this base: only the container's own mounts (the base's arrive with it).
-    func containerConfig(cgroup: Cgroup, hostname: String, mounts own: [(String, String, Bool)], tmpMB: Int = 16) -> [String: Any] {
+    /// `network`: the container gets its own network namespace (loopback only: it reaches neither the worker's
+    /// API nor any other service on the host).
+    func containerConfig(cgroup: Cgroup, hostname: String, network: Bool = false, mounts own: [(String, String, Bool)], tmpMB: Int = 16) -> [String: Any] {
         ["cgroup_procs": cgroup.procsFiles, "root": path, "base": true, "mounts": own.map { [$0.0, $0.1, $0.2] as [Any] },
-         "tmp_mb": tmpMB, "hostname": hostname]
+         "tmp_mb": tmpMB, "hostname": hostname, "new_net": network]
     }
 
     /// Removes the skeleton (its mounts lived only in the container's namespace). Any mount that leaked into

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Workload
 
 /// The install cache on disk: one directory per name-version under `root`, filled by pip running inside a
@@ -10,7 +11,8 @@ public final class PackageStore {
     let worker: WorkerScript
     let cgroups: Cgroups
     let sandboxBase: String
-    var installSeq = 0
+    /// Numbers each sandbox and staging directory (installs run from several threads at once).
+    let installSeq = Atomic<Int>(0)
     /// Fetch a wheel missing from the wheelhouse from the package index (pip download, sandboxed).
     public var online = false
     var python: PythonInterpreter?
@@ -54,10 +56,13 @@ public final class PackageStore {
             try fetchFromIndex(p, python: py)
         }
         src = try wheel(p)
-        let dst = staging + "/" + (src as NSString).lastPathComponent
+        // Its own staging folder: two requests may fetch one wheel at once (one shared, one private install).
+        let folder = staging + "/\(installSeq.add(1, ordering: .relaxed).newValue)"
+        try Sys.mkdirs(folder)
+        let dst = folder + "/" + (src as NSString).lastPathComponent
         try? FileManager.default.removeItem(atPath: dst)
         do { try FileManager.default.copyItem(atPath: src, toPath: dst) } catch {
-            try? FileManager.default.removeItem(atPath: dst) // a partial copy must not keep the disk full
+            try? FileManager.default.removeItem(atPath: folder) // a partial copy must not keep the disk full
             let posix = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
             throw RuntimeError.unavailable("fetching \(p.name) \(p.version) from the mirror into \(staging) failed: \(posix ?? "\(error)")")
         }
@@ -69,7 +74,7 @@ public final class PackageStore {
     /// Returns ns taken.
     public func install(_ p: Package, wheel staged: String, python: PythonInterpreter, into target: String? = nil) throws -> Int64 {
         let t0 = Sys.monotonicNanos()
-        defer { try? FileManager.default.removeItem(atPath: staged) } // installed or not, the staged wheel goes
+        defer { try? FileManager.default.removeItem(atPath: (staged as NSString).deletingLastPathComponent) } // installed or not, the staged wheel goes
         let dir = target ?? directory(p)
         try? FileManager.default.removeItem(atPath: dir)
         try Sys.mkdirs(dir)
@@ -99,8 +104,7 @@ public final class PackageStore {
     /// removed afterwards. pip unpacks into /tmp, so the sandbox gets a roomy tmpfs (memory only as used).
     func sandboxedPip(kind: String, mounts: [(String, String, Bool)], python: PythonInterpreter,
                       arguments: [String]) throws -> ChildProcess.Result {
-        installSeq += 1
-        let name = "\(kind)-\(Sys.pid)-\(installSeq)"
+        let name = "\(kind)-\(Sys.pid)-\(installSeq.add(1, ordering: .relaxed).newValue)"
         let group = cgroups.group(name)
         try group.create(memoryLimitBytes: 2 << 30, pidsLimit: 256)
         defer { try? group.destroy() }

@@ -43,6 +43,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case system(call: String, errno: Int32, path: String?)
     case protocolError(String)
     case unavailable(String)
+    /// A process did not answer in time.
+    case timeout(String)
 
     public var description: String {
         switch self {
@@ -51,6 +53,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "\(call)\(path.map { " \($0)" } ?? ""): \(String(cString: strerror(e))) (errno \(e))"
         case .protocolError(let m): return "protocol error: \(m)"
         case .unavailable(let m): return m
+        case .timeout(let m): return m
         }
     }
 }

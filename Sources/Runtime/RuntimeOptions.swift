@@ -21,7 +21,7 @@ public struct RuntimeOptions: Sendable {
     public var zygoteStartTimeoutSeconds = 120.0
     /// The largest reply a handler may send; a larger one fails its request and the container is destroyed.
     public var maxReplyBytes = Int(16 * Bytes.perMB)
-    /// Handler directories to use instead of generated ones: `DIR/<handler id>/handler.py`.
+    /// Handler directories to use instead of generated ones: `DIR/<handler id>/f.py` defining `f(event)`.
     public var handlerSources: String?
     /// Fetch wheels missing from the wheelhouse from the package index.
     public var online = false
@@ -31,6 +31,14 @@ public struct RuntimeOptions: Sendable {
     public var sandboxZygotes = true
     /// The unprivileged host uid (and gid) a sandboxed zygote's root maps to.
     public var zygoteHostUID: UInt32 = 700_000_000
+
+    /// Give each container its own network namespace: it has a loopback device and nothing else, so a handler
+    /// reaches neither the worker's HTTP API nor other services on the host (nor the network). The namespace
+    /// is made ahead of need for import-cache starts (with the zygote's standby child). Off: containers share
+    /// the host's network, as before `serve` existed.
+    public var isolateNetwork = true
+    /// How many container cgroups the worker keeps made ahead of need (`serve` sizes it to its cores).
+    public var cgroupPoolSize = 2
 
     public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
 }

@@ -8,27 +8,34 @@ extension RuntimeWorker {
     /// Starts a container for a plan: fork the zygote (import tier) or a fresh interpreter (cold).
     func start(plan: StartPlan, handler: Int32, record r: inout RequestRecord) throws -> ContainerHandle {
         let t0 = Sys.monotonicNanos()
-        let group: Cgroup
-        if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid], let g = z.standby {
-            group = g // the zygote's standby child is already in it, namespaces unshared
-            z.standby = nil
-        } else {
-            group = try takeCgroup()
+        // Bookkeeping under the lock: the zygote (held, so an eviction now waits for this fork), its standby
+        // child's cgroup or a pooled one, where each package is.
+        let (zygote, group, paths, imports, code): (ZygoteHandle?, Cgroup, [String], [String], String) = try locked {
+            var z: ZygoteHandle? = nil
+            if plan.tier == .import, let zid = plan.zygote, let h = zygotes[zid] { z = h; h.users += 1 }
+            let g: Cgroup
+            if let z, let sb = z.standby {
+                g = sb // the zygote's standby child is already in it, namespaces unshared
+                z.standby = nil
+            } else {
+                do { g = try takeCgroup() } catch { if let z { releaseZygote(z) }; throw error }
+            }
+            let dir: String
+            do { dir = try handlerDirectory(handler) } catch { if let z { releaseZygote(z) }; try? g.destroy(); throw error }
+            return (z, g, catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) },
+                    plan.imports.flatMap { packages[Int($0)].topLevelModules }, dir)
         }
+        defer { if let z = zygote { locked { releaseZygote(z) } } }
         // Mounted read-only: the handler's code, and the install cache at its host path (zygotes' modules
         // keep their host paths). Only the handler's own packages go on its sys.path.
-        let containerConfig: [String: Any]
-        do {
-            containerConfig = base.containerConfig(cgroup: group, hostname: handlers[handler].id,
-                                                   mounts: [(try handlerDirectory(handler), "/handler", false), (packageDir, packageDir, false)])
-        } catch { try? group.destroy(); throw error }
-        let paths = catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) }
-        let imports = plan.imports.flatMap { packages[Int($0)].topLevelModules }
+        let containerConfig = base.containerConfig(cgroup: group, hostname: locked { handlers[handler].id }, network: options.isolateNetwork,
+                                                   mounts: [(code, "/handler", false), (packageDir, packageDir, false)])
         let t1 = Sys.monotonicNanos()
         r.createNanos = t1 - t0
         do {
             let channel: LineChannel
-            if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid] {
+            if plan.tier == .import, let zid = plan.zygote {
+                guard let z = zygote else { throw RuntimeError.unavailable("zygote z\(zid) is gone") }
                 let fd: Int32
                 do { fd = try Sys.connectUnix(z.socket) } catch {
                     zygoteLost(zid)
@@ -50,7 +57,7 @@ extension RuntimeWorker {
             let ready: [String: Any]
             do { ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds) } catch {
                 // The zygote may have died between accepting and forking: look, and drop it if so.
-                if plan.tier == .import, let zid = plan.zygote, let z = zygotes[zid], !isAlive(z) {
+                if plan.tier == .import, let zid = plan.zygote, let z = zygote, !isAlive(z) {
                     zygoteLost(zid)
                     throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
                 }
@@ -74,7 +81,7 @@ extension RuntimeWorker {
             r.importNanos = stamp("imported") - entered
             r.initNanos = stamp("initialized") - stamp("imported")
             let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
-            containers[plan.container] = handle
+            locked { containers[plan.container] = handle }
             return handle
         } catch {
             try? group.destroy()
@@ -89,7 +96,7 @@ extension RuntimeWorker {
 
     /// Tops the pool up (called off the request path, after each request).
     func refillCgroupPool() throws {
-        while cgroupPool.count < RuntimeWorker.poolSize {
+        while cgroupPool.count < options.cgroupPoolSize {
             cgroupSeq += 1
             let g = cgroups.group("\(runID)-c\(cgroupSeq)")
             try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
@@ -127,14 +134,20 @@ extension RuntimeWorker {
         return (p.pid, LineChannel(readFD: fromChild.read, writeFD: toChild.write))
     }
 
+    /// The folder a handler's container mounts at /handler: `f.py` defining `f(event)` (OpenLambda's layout).
+    /// A registered handler's snapshot (`addHandler`), else `options.handlerSources/<id>`, else one
+    /// generated from the trace's handler table (with its `requirements.txt`). Called under `state`.
     func handlerDirectory(_ h: Int32) throws -> String {
+        if let d = handlerDirs[h] { return d }
         let handler = handlers[h]
-        if let src = options.handlerSources, Sys.exists(src + "/" + handler.id + "/handler.py") { return src + "/" + handler.id }
+        if let src = options.handlerSources, Sys.exists(src + "/" + handler.id + "/f.py") { return src + "/" + handler.id }
         let dir = runDir + "/handlers/" + handler.id
-        if Sys.exists(dir + "/handler.py") { return dir }
+        if Sys.exists(dir + "/f.py") { return dir }
         try Sys.mkdirs(dir)
         let ids = handler.packages.compactMap { catalog.id(of: $0) }
         let modules = ids.flatMap { packages[Int($0)].topLevelModules }
+        let pins = catalog.dependencyOrder(ids).map { "\(packages[Int($0)].name)==\(packages[Int($0)].version)\n" }.sorted().joined()
+        try pins.write(toFile: dir + "/requirements.txt", atomically: true, encoding: .utf8)
         // The handler imports its packages, then does its init work and, per request, its execution work
         // (CPU spins of the trace's init_ms and exec_ms), so real and simulated runs do the same work.
         var code = "# generated by pipsqueak for handler \(handler.id): init \(handler.initMillis) ms, exec \(handler.execMillis) ms\n"
@@ -154,11 +167,34 @@ extension RuntimeWorker {
             return {"handler": \(String(reflecting: handler.id)), "request": event.get("request")}
 
         """
-        try code.write(toFile: dir + "/handler.py", atomically: true, encoding: .utf8)
-        // Compile it now: the container mounts the directory read-only, so it could never cache bytecode.
-        _ = try? ChildProcess.run(python.executable, ["-S", "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)", dir + "/handler.py"],
-                                  environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 60)
+        try code.write(toFile: dir + "/f.py", atomically: true, encoding: .utf8)
+        compileHandler(dir)
         return dir
+    }
+
+    /// Compiles a handler folder's Python now: the container mounts it read-only, so it could never cache
+    /// bytecode itself.
+    func compileHandler(_ dir: String) {
+        _ = try? ChildProcess.run(python.executable, ["-S", "-m", "compileall", "-q", dir],
+                                  environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 60)
+    }
+
+    /// Registers a user's handler while the worker serves: `folder` (its `f.py` and whatever else it holds) is
+    /// copied into the run's state (a snapshot: later edits make a new version, never change a live
+    /// container's code) and compiled; the planner learns its packages. Returns its id.
+    /// - Throws: `Planner.UnknownPackages` when it needs a package the catalog lacks; a copy error.
+    public func addHandler(_ h: Handler, folder: String) throws -> Int32 {
+        let snapshot = runDir + "/handlers/" + h.id
+        try? FileManager.default.removeItem(atPath: snapshot)
+        try Sys.mkdirs(runDir + "/handlers")
+        try FileManager.default.copyItem(atPath: folder, toPath: snapshot)
+        compileHandler(snapshot)
+        return try locked {
+            let id = try lifecycle.addHandler(h)
+            _ = try handlers.add(h)
+            handlerDirs[id] = snapshot
+            return id
+        }
     }
 
     func destroyContainer(_ id: Int64) {

@@ -20,7 +20,7 @@ extension RuntimeWorker {
             if s.install.contains(id) {
                 return s.installCached ? store.directory(packages[Int(id)]) : store.privateDirectory(packages[Int(id)], owner: "z\(s.id)")
             }
-            spec = s.parent.flatMap { zygotes[$0]?.spec }
+            spec = s.parent.flatMap { p in locked { zygotes[p]?.spec } }
         }
         return store.directory(packages[Int(id)])
     }
@@ -30,12 +30,31 @@ extension RuntimeWorker {
     /// A failed fetch or install is reported to the planner (the package leaves the install cache) and thrown.
     func installPackage(_ id: Int32, privateTo owner: String? = nil) throws -> (Int64, Int64) {
         let p = packages[Int(id)]
+        // A shared install of a package another request is installing now: wait for that one.
+        var mine: InstallWait? = nil
+        if owner == nil {
+            let (wait, own): (InstallWait?, InstallWait?) = locked {
+                if let w = installing[id] { return (w, nil) }
+                let w = InstallWait()
+                installing[id] = w
+                return (nil, w)
+            }
+            if let w = wait {
+                let t0 = Sys.monotonicNanos()
+                try w.wait()
+                return (0, Sys.monotonicNanos() - t0)
+            }
+            mine = own
+        }
         do {
             let (staged, dl) = try store.download(p)
-            return (dl, try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) }))
+            let inst = try store.install(p, wheel: staged, python: python, into: owner.map { store.privateDirectory(p, owner: $0) })
+            if let m = mine { locked { installing[id] = nil }; m.finish(nil) }
+            return (dl, inst)
         } catch {
-            lifecycle.installFailed(id, now: now())
+            locked { lifecycle.installFailed(id, now: now()) }
             if let owner { store.removePrivate(owner: owner) } else { store.remove(p) }
+            if let m = mine { locked { installing[id] = nil }; m.finish(error) }
             throw error
         }
     }
@@ -47,5 +66,28 @@ extension RuntimeWorker {
         case .zygote(let id): destroyZygote(id)
         case .package(let id): store.remove(packages[Int(id)])
         }
+    }
+}
+
+/// A shared install in flight: requests that need the package wait for it to end.
+final class InstallWait: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var done = false
+    private var error: Error?
+
+    /// Blocks until the install ends; throws its error if it failed.
+    func wait() throws {
+        cond.lock()
+        while !done { cond.wait() }
+        let e = error
+        cond.unlock()
+        if let e { throw e }
+    }
+
+    func finish(_ e: Error?) {
+        cond.lock()
+        done = true; error = e
+        cond.broadcast()
+        cond.unlock()
     }
 }

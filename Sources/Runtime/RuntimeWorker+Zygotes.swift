@@ -28,19 +28,25 @@ extension RuntimeWorker {
     /// Gives every zygote without one a standby child in a pooled cgroup (off the request path): joining
     /// a cgroup costs an RCU grace period on v1, so it is done before a request needs it.
     func prepareStandbys() {
-        for z in zygotes.values.sorted(by: { $0.id < $1.id }) where z.standby == nil {
-            guard let g = try? takeCgroup() else { return }
+        let want = locked { zygotes.values.filter { $0.standby == nil && !$0.doomed }.sorted(by: { $0.id < $1.id }) }
+        for z in want {
+            guard let g = try? locked({ try takeCgroup() }) else { return }
             do {
                 let fd = try Sys.connectUnix(z.socket)
                 let ch = LineChannel(readFD: fd, writeFD: fd)
-                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles).message)
+                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles, newNetwork: options.isolateNetwork).message)
                 _ = try ch.receive(timeoutSeconds: 10)
-                z.standby = g
+                let kept: Bool = locked {
+                    guard zygotes[z.id] === z, z.standby == nil else { return false }
+                    z.standby = g
+                    return true
+                }
+                if !kept { try? g.destroy() }
             } catch {
                 try? g.destroy()
             }
         }
-        try? refillCgroupPool()
+        try? locked { try refillCgroupPool() }
         Sys.reapZombieChildren() // containers whose process ended by itself (an exit, an OOM kill)
     }
 
@@ -99,13 +105,15 @@ extension RuntimeWorker {
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
         do { try delegate(group) } catch { try? group.destroy(); throw error }
         let handle = ZygoteHandle(spec: z, socket: runDir + "/sockets/z\(z.id).sock", cgroup: group)
-        zygotes[z.id] = handle
         // A zygote's sys.path holds every package of its set (its parent's included).
-        let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
-        var config: [String: Any] = ["socket": handle.socket, "paths": set.map { packagePath($0, zygote: z) },
-                                     "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
-                                     "cgroup_procs": group.procsFiles]
-        if let parent = z.parent, let ph = zygotes[parent] {
+        var config: [String: Any] = locked {
+            zygotes[z.id] = handle
+            let set = planner.importCache?[z.id]?.packages.ids ?? z.imports
+            return ["socket": handle.socket, "paths": set.map { packagePath($0, zygote: z) },
+                    "imports": z.imports.flatMap { packages[Int($0)].topLevelModules },
+                    "cgroup_procs": group.procsFiles]
+        }
+        if let parent = z.parent, let ph = locked({ zygotes[parent] }) {
             let fd = try Sys.connectUnix(ph.socket)
             let ch = LineChannel(readFD: fd, writeFD: fd)
             try ch.send(WorkerProtocol.Request.forkZygote(config: config).message)
@@ -176,23 +184,45 @@ extension RuntimeWorker {
                   let p = packages.firstIndex(where: { $0.topLevelModules.contains(m) }) {
             culprits = [Int32(p)]
         }
-        let rebuild = lifecycle.zygoteFailed(id, packages: culprits, now: now())
-        destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
-        return rebuild
+        return locked {
+            let rebuild = lifecycle.zygoteFailed(id, packages: culprits, now: now())
+            destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
+            return rebuild
+        }
     }
 
     /// A zygote died: the planner drops it and its subtree, and says what to rebuild (the root).
     func zygoteLost(_ id: Int64) {
-        let rebuild = lifecycle.zygoteLost(id, now: now())
-        destroyZygote(id)
-        if let spec = rebuild { build(spec) }
+        let rebuild: ZygoteSpec? = locked {
+            guard zygotes[id] != nil else { return nil } // another request found it gone first
+            let rebuild = lifecycle.zygoteLost(id, now: now())
+            destroyZygote(id)
+            return rebuild
+        }
+        if let spec = rebuild {
+            if backgroundMaintenance { maintenance.async { self.build(spec) } } else { build(spec) }
+        }
     }
 
-    func destroyZygote(_ id: Int64) {
+    /// Removes zygote `id` from the tables; its process and cgroup go now, or, while requests fork from it,
+    /// when the last of them is done (`now`: at once whatever; shutdown). Called under `state`.
+    func destroyZygote(_ id: Int64, now: Bool = false) {
         guard let z = zygotes.removeValue(forKey: id) else { return }
+        z.doomed = true
+        if z.users == 0 || now { tearDown(z) }
+    }
+
+    /// A request is done forking from `z` (under `state`): the last one out removes an evicted zygote.
+    func releaseZygote(_ z: ZygoteHandle) {
+        z.users -= 1
+        if z.users == 0 && z.doomed { tearDown(z) }
+    }
+
+    func tearDown(_ z: ZygoteHandle) {
         try? z.standby?.destroy()
+        z.standby = nil
         try? z.cgroup.destroy()
-        store.removePrivate(owner: "z\(id)")
+        store.removePrivate(owner: "z\(z.id)")
         try? FileManager.default.removeItem(atPath: z.socket)
     }
 }

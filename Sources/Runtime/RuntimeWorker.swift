@@ -7,18 +7,26 @@ import Workload
 /// freezer and pip, and times every phase on the monotonic clock.
 ///
 /// Lifecycle: `init` (creates the `pipsqueak` parent cgroup and the state directory, builds the initial
-/// zygotes and pre-installs) → `serve` per request → `shutdown` (kills and removes everything it made).
-/// Requests are served one at a time (a one-core worker); zygotes the planner asks for are built right
-/// after the request that asked, before the next one.
-public final class RuntimeWorker {
+/// zygotes and pre-installs) → `serve` per request, from any number of threads at once → `shutdown` (kills
+/// and removes everything it made).
+///
+/// Concurrency: the planner is single-owner, so every lifecycle call (a plan, an outcome) and every change
+/// to the worker's tables happens under `state`; the mechanics (thaw, install, fork, import, a handler's
+/// execution) run outside it, so C requests make progress at once. Two requests needing one package share
+/// its install (the second waits for the first); a zygote the planner evicts while a request forks from it
+/// goes when that fork is done. Zygotes the planner asks for are built after the request that asked: on
+/// the request's thread before it returns (`backgroundMaintenance` off: a one-core replay, as the simulator
+/// has it), or on the maintenance queue (on: `serve`, so the reply is not held up).
+public final class RuntimeWorker: @unchecked Sendable {
     /// Owns every plan from start to finish (decision log, outcomes, records); the worker only carries
     /// plans out and reports what happened. `lifecycle.onDecision` receives the decision log.
     public let lifecycle: PlanLifecycle
     public var planner: Planner { lifecycle.planner }
-    let catalog: Catalog
-    let handlers: HandlerTable
+    var catalog: Catalog { planner.catalog }
+    /// Handlers by planner id (grows when `addHandler` registers one).
+    public internal(set) var handlers: HandlerTable
     /// Package metadata (version, top-level modules) by catalog id.
-    let packages: [Package]
+    var packages: [Package]
     let options: RuntimeOptions
     let python: PythonInterpreter
     let cgroups: Cgroups
@@ -37,6 +45,9 @@ public final class RuntimeWorker {
         let id: Int64
         let socket: String
         let cgroup: Cgroup
+        /// Requests forking from it now; an eviction while there are any waits for the last (`doomed`).
+        var users = 0
+        var doomed = false
         /// A root zygote's process id (the shell that joined its cgroup, exec'd into Python).
         var pid: Int32?
         /// The pooled cgroup its standby child already sits in (nil: none prepared).
@@ -62,10 +73,27 @@ public final class RuntimeWorker {
     /// Cgroups created ahead of need, so a start only takes one (SOCK keeps such a pool too).
     var cgroupPool: [Cgroup] = []
     var cgroupSeq = 0
-    static let poolSize = 2
+    /// Registered handlers' code folders (`addHandler`), by id.
+    var handlerDirs: [Int32: String] = [:]
     static let workersStarted = Atomic<Int>(0)
 
     var zygotes: [Int64: ZygoteHandle] = [:]
+    /// Guards the lifecycle and the tables (zygotes, containers, the cgroup pool, installs in flight). Held for
+    /// bookkeeping only, never across a fork, an install, an import or a handler's execution. Recursive: the
+    /// lifecycle's `carryOut` re-enters it.
+    let state = NSRecursiveLock()
+    @inline(__always) func locked<T>(_ body: () throws -> T) rethrows -> T {
+        state.lock(); defer { state.unlock() }
+        return try body()
+    }
+    /// Shared installs in flight, by package: a second request needing the package waits for the first.
+    var installing: [Int32: InstallWait] = [:]
+    /// Builds zygotes, prepares standby children and refills the cgroup pool off the request path, in order.
+    let maintenance = DispatchQueue(label: "pipsqueak.maintenance")
+    /// Do maintenance (zygote builds, standbys, the cgroup pool) on `maintenance` instead of on the request's
+    /// thread before it returns. `serve` sets it; a one-core replay keeps it off, so the next request sees
+    /// the zygotes built, as in the simulator.
+    public var backgroundMaintenance = false
     /// How long the last freeze took, ns (calibration reads it).
     public private(set) var lastFreezeNanos: Int64 = 0
     var containers: [Int64: ContainerHandle] = [:]
@@ -76,7 +104,6 @@ public final class RuntimeWorker {
         guard Sys.isRoot else { throw RuntimeError.unavailable("the real runtime needs root (cgroups, namespaces, mounts)") }
         lifecycle = PlanLifecycle(planner: planner, handlers: handlers)
         let catalog = planner.catalog // the argument: self.planner is not set yet
-        self.catalog = catalog
         self.handlers = handlers
         self.options = options
         self.python = python
@@ -119,7 +146,7 @@ public final class RuntimeWorker {
 
     // MARK: Serving
 
-    /// Serves one request now; returns its record (phases measured).
+    /// Serves one request now; returns its record (phases measured). Safe to call from several threads at once.
     public func serve(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> RequestRecord {
         serveWithReply(handler: handler, arrivalNanos: arrivalNanos, startNanos: startNanos).0
     }
@@ -130,14 +157,39 @@ public final class RuntimeWorker {
         return (r, reply?["result"])
     }
 
-    func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> (RequestRecord, [String: Any]?) {
+    func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64, event: Any? = nil) -> (RequestRecord, [String: Any]?) {
+        let s = serveEvent(handler: handler, event: event, arrivalNanos: arrivalNanos, startNanos: startNanos)
+        return (s.record, s.reply)
+    }
+
+    /// What serving one request gave: its record, the handler process's reply (its `result`, or its `error`
+    /// and `traceback` when it raised), and how it failed if it did.
+    public struct Served {
+        public var record: RequestRecord
+        public var reply: [String: Any]?
+        public enum Failure: Equatable, Sendable {
+            /// The handler raised: the reply has `error` and `traceback`; its container is sound.
+            case raised
+            /// No reply within the request timeout (the container is destroyed).
+            case timedOut
+            /// The start or the request failed otherwise (`record.error` says how).
+            case failed
+        }
+        public var failure: Failure?
+    }
+
+    /// Serves one request with `event` (nil: `{"request": N}`), planned at `startNanos` (ns since `epochNanos`).
+    /// Safe to call from several threads at once.
+    public func serveEvent(handler: Int32, event: Any?, arrivalNanos: Int64, startNanos: Int64) -> Served {
         var lastReply: [String: Any]? = nil
-        var (plan, r) = lifecycle.start(handler: handler, arrivalNanos: arrivalNanos, now: startNanos)
+        var (plan, r) = locked { lifecycle.start(handler: handler, arrivalNanos: arrivalNanos, now: startNanos) }
         var container: ContainerHandle?
+        /// The handler raised (its container is sound and may be paused); any other error breaks it.
+        var raised = false, timedOut = false
         do {
             switch plan.tier {
             case .handler:
-                guard let c = containers[plan.container] else { throw RuntimeError.unavailable("container c\(plan.container) is gone") }
+                guard let c = locked({ containers[plan.container] }) else { throw RuntimeError.unavailable("container c\(plan.container) is gone") }
                 let t0 = Sys.monotonicNanos()
                 try c.cgroup.thaw()
                 r.createNanos = Sys.monotonicNanos() - t0
@@ -149,14 +201,16 @@ public final class RuntimeWorker {
                     r.downloadNanos += dl
                     r.installNanos += inst
                 }
+                // Packages the plan counts on as installed may still be installing for another request.
+                r.installNanos += try awaitInstalls(locked { catalog.profile(handler).importOrder })
                 container = try start(plan: plan, handler: handler, record: &r)
             }
             let t0 = Sys.monotonicNanos()
-            try container!.channel.send(WorkerProtocol.Request.invoke(event: ["request": plan.request]).message)
+            try container!.channel.send(WorkerProtocol.Request.invoke(event: event ?? ["request": plan.request]).message)
             let reply = try container!.channel.receive(timeoutSeconds: options.requestTimeoutSeconds)
             r.execNanos = Sys.monotonicNanos() - t0
             lastReply = reply
-            if let e = reply["error"] as? String { r.error = e }
+            if let e = reply["error"] as? String { r.error = e; raised = reply["raised"] as? Bool == true }
         } catch {
             // Only on failure: was a paused container's process already dead? (Not asked on every hit.)
             if plan.tier == .handler, let c = container, c.cgroup.isEmpty {
@@ -164,30 +218,55 @@ public final class RuntimeWorker {
             } else {
                 r.error = "\(error)"
             }
+            if case RuntimeError.timeout = error { timedOut = true }
         }
         r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
-        // Idle: freeze into the handler cache or destroy, as the planner says.
+        // Idle: freeze into the handler cache or destroy, as the planner says. The freeze happens before the
+        // lock is let go: once the planner has the container in its cache, another request may take it.
         let memory = container?.cgroup.memoryBytes() ?? 0
-        let broken = !r.error.isEmpty || container == nil
-        let idle = lifecycle.finish(r, container: plan.container, memoryBytes: memory, failed: broken, now: now())
-        if idle.paused, let c = container {
-            let tf = Sys.monotonicNanos()
-            do {
-                if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
-                try c.cgroup.freeze()
-                lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
-            } catch {
-                // The planner counted it as paused: it hears of the failure and drops it (destroyed).
-                FileHandle.standardError.write(Data("pipsqueak: could not pause container c\(plan.container): \(error)\n".utf8))
-                lifecycle.pauseFailed(container: plan.container, now: now())
+        let broken = container == nil || (!r.error.isEmpty && !raised)
+        let createZygotes: [ZygoteSpec] = locked {
+            let idle = lifecycle.finish(r, container: plan.container, memoryBytes: memory, failed: broken, now: now())
+            if idle.paused, let c = container {
+                let tf = Sys.monotonicNanos()
+                do {
+                    if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
+                    try c.cgroup.freeze()
+                    lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
+                } catch {
+                    // The planner counted it as paused: it hears of the failure and drops it (destroyed).
+                    FileHandle.standardError.write(Data("pipsqueak: could not pause container c\(plan.container): \(error)\n".utf8))
+                    lifecycle.pauseFailed(container: plan.container, now: now())
+                }
+            } else {
+                destroyContainer(plan.container)
             }
-        } else {
-            destroyContainer(plan.container)
+            return plan.createZygotes
         }
-        for z in plan.createZygotes { build(z) }
-        try? refillCgroupPool()
-        prepareStandbys()
-        return (r, lastReply)
+        maintain(building: createZygotes)
+        let failure: Served.Failure? = r.error.isEmpty ? nil : raised ? .raised : timedOut ? .timedOut : .failed
+        return Served(record: r, reply: lastReply, failure: failure)
+    }
+
+    /// After a request: builds the zygotes its plan asked for, tops up the cgroup pool and gives zygotes
+    /// their standby children; on the maintenance queue with `backgroundMaintenance`, else now.
+    func maintain(building specs: [ZygoteSpec]) {
+        let work = { [self] in
+            for z in specs { build(z) }
+            try? locked { try refillCgroupPool() }
+            prepareStandbys()
+        }
+        if backgroundMaintenance { maintenance.async(execute: work) } else { work() }
+    }
+
+    /// Waits until none of `ids` is being installed by another request; returns ns waited. Throws when the
+    /// install waited for failed.
+    func awaitInstalls(_ ids: [Int32]) throws -> Int64 {
+        let waits = locked { ids.compactMap { installing[$0] } }
+        guard !waits.isEmpty else { return 0 }
+        let t0 = Sys.monotonicNanos()
+        for w in waits { try w.wait() }
+        return Sys.monotonicNanos() - t0
     }
 
     /// Failures a test can ask for, where the kernel gives no way to cause them on demand.
@@ -207,7 +286,7 @@ public final class RuntimeWorker {
             next = nil
             do {
                 let mem = try buildZygote(z)
-                lifecycle.zygoteReady(z.id, memoryBytes: mem, now: now())
+                locked { _ = lifecycle.zygoteReady(z.id, memoryBytes: mem, now: now()) }
             } catch {
                 next = zygoteFailed(z.id, error)
             }
@@ -216,8 +295,10 @@ public final class RuntimeWorker {
 
     /// Kills and removes every process, cgroup, mount and directory this worker made.
     public func shutdown() {
+        maintenance.sync {} // builds in progress finish first (their processes are then removed below)
+        state.lock(); defer { state.unlock() }
         for id in Array(containers.keys) { destroyContainer(id) }
-        for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id) }
+        for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id, now: true) }
         for g in cgroupPool { try? g.destroy() }
         cgroupPool.removeAll()
         base?.remove()
@@ -234,7 +315,7 @@ public final class RuntimeWorker {
 
     /// Asks a container's process for its `sys.modules` (tests check the subset rule with it).
     public func modules(ofContainer id: Int64) throws -> [String] {
-        guard let c = containers[id] else { throw RuntimeError.unavailable("no container c\(id)") }
+        guard let c = locked({ containers[id] }) else { throw RuntimeError.unavailable("no container c\(id)") }
         try? c.cgroup.thaw()
         defer { try? c.cgroup.freeze() }
         try c.channel.send(WorkerProtocol.Request.modules.message)
@@ -242,11 +323,48 @@ public final class RuntimeWorker {
     }
 
     /// Memory of zygote `id`'s cgroup now, bytes.
-    public func zygoteMemory(_ id: Int64) -> Int64? { zygotes[id]?.cgroup.memoryBytes() }
+    public func zygoteMemory(_ id: Int64) -> Int64? { locked { zygotes[id] }?.cgroup.memoryBytes() }
 
     /// Zygotes alive now.
-    public var zygoteCount: Int { zygotes.count }
+    public var zygoteCount: Int { locked { zygotes.count } }
 
     /// Containers alive now (running or frozen).
-    public var containerIDs: [Int64] { containers.keys.sorted() }
+    public var containerIDs: [Int64] { locked { containers.keys.sorted() } }
+
+    /// Waits until the maintenance queue has done what it was given (tests, and `serve` before it reports ready).
+    public func settle() { maintenance.sync {} }
+}
+
+extension RuntimeWorker {
+    /// The package this worker installs under `name` (canonical), if its catalog has it.
+    public func package(named name: String) -> Package? {
+        locked { catalog.id(of: PackageName.canonical(name)).map { packages[Int($0)] } }
+    }
+
+    /// What the three caches hold now, as the planner counts it.
+    public struct CacheState: Sendable {
+        public var pausedContainers = 0, pausedBytes: Int64 = 0, handlerBudgetBytes: Int64 = 0
+        public var zygotes = 0, zygoteBytes: Int64 = 0, importBudgetBytes: Int64 = 0
+        public var installedPackages = 0, installedBytes: Int64 = 0, installBudgetBytes: Int64 = 0
+        /// Handler-cache hits and misses, import-cache hits and misses (plans so far).
+        public var handlerHits = 0, handlerMisses = 0, importHits = 0, importMisses = 0
+    }
+
+    public func cacheState() -> CacheState {
+        locked {
+            var s = CacheState()
+            if let h = planner.handlerCache {
+                s.pausedContainers = h.count; s.pausedBytes = h.usedBytes; s.handlerBudgetBytes = h.budgetBytes
+                s.handlerHits = h.counts[.hit]; s.handlerMisses = h.counts[.miss]
+            }
+            if let i = planner.importCache {
+                s.zygotes = i.zygotes.count; s.zygoteBytes = i.usedBytes; s.importBudgetBytes = i.budgetBytes
+                s.importHits = i.counts[.hit]; s.importMisses = i.counts[.miss]
+            }
+            if let c = planner.installCache {
+                s.installedPackages = c.entries.count; s.installedBytes = c.usedBytes; s.installBudgetBytes = c.budgetBytes
+            }
+            return s
+        }
+    }
 }

@@ -310,7 +310,7 @@ public final class LineChannel {
             }
             scanned = buffer.count
             let left = deadline - Sys.monotonicNanos()
-            guard left > 0 else { throw RuntimeError.protocolError("no reply within \(timeoutSeconds) s") }
+            guard left > 0 else { throw RuntimeError.timeout("no reply within \(timeoutSeconds) s") }
             var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
             let r = poll(&pfd, 1, Int32(min(left / 1_000_000 + 1, 1_000_000)))
             if r < 0 { if Sys.interrupted(errno) { continue }; throw RuntimeError.system(call: "poll", errno: errno, path: nil) }

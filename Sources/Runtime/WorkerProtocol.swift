@@ -6,7 +6,7 @@
 /// |---|---|---|---|
 /// | `fork` | a zygote's socket | `container` (its config), `paths`, `imports` | the child's `ready` line, then it serves on the connection |
 /// | `fork-zygote` | a zygote's socket | `zygote` (a child zygote's config) | `ready` (or an error) once it has imported |
-/// | `prepare` | a zygote's socket | `cgroup_procs` | `prepared`: a standby child waits in that cgroup |
+/// | `prepare` | a zygote's socket | `cgroup_procs`, `new_net` | `prepared`: a standby child waits in that cgroup (and its own network namespace) |
 /// | `ping` | a zygote's socket | — | `pong` |
 /// | `invoke` | a container's channel | `event` | `result` or `error`, with execution times |
 /// | `modules` | a container's channel | — | `modules`: its `sys.modules` (tests) |
@@ -20,9 +20,9 @@ public enum WorkerProtocol {
     public enum Request {
         case fork(container: [String: Any], paths: [String], imports: [String])
         case forkZygote(config: [String: Any])
-        case prepare(cgroupProcs: [String])
+        case prepare(cgroupProcs: [String], newNetwork: Bool)
         case ping
-        case invoke(event: [String: Any])
+        case invoke(event: Any)
         case modules
         case exit
 
@@ -43,7 +43,7 @@ public enum WorkerProtocol {
             switch self {
             case .fork(let c, let p, let i): m["container"] = c; m["paths"] = p; m["imports"] = i
             case .forkZygote(let z): m["zygote"] = z
-            case .prepare(let g): m["cgroup_procs"] = g
+            case .prepare(let g, let n): m["cgroup_procs"] = g; m["new_net"] = n
             case .invoke(let e): m["event"] = e
             case .ping, .modules, .exit: break
             }

@@ -59,13 +59,13 @@ final class RuntimeFixture {
         return try RuntimeWorker(planner: planner, handlers: handlers, packages: packages, options: o, python: python)
     }
 
-    /// Writes handler sources (`DIR/<name>/handler.py`) for `RuntimeOptions.handlerSources`; returns DIR.
+    /// Writes handler sources (`DIR/<name>/f.py`) for `RuntimeOptions.handlerSources`; returns DIR.
     @discardableResult
     func writeHandlers(_ handlers: [(name: String, code: String)]) throws -> String {
         let sources = dir + "/handlers"
         for (name, code) in handlers {
             try Sys.mkdirs(sources + "/" + name)
-            try code.write(toFile: sources + "/\(name)/handler.py", atomically: true, encoding: .utf8)
+            try code.write(toFile: sources + "/\(name)/f.py", atomically: true, encoding: .utf8)
         }
         return sources
     }

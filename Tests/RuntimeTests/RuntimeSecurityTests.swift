@@ -48,7 +48,7 @@ final class RuntimeSecurityTests: XCTestCase {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
         let stateDir = fx.dir + "/state"
-        let victimCode = try fx.writeHandlers([("victim", "SECRET = 'victim-code'\ndef f(event):\n    return 'ok'\n")]) + "/victim/handler.py"
+        let victimCode = try fx.writeHandlers([("victim", "SECRET = 'victim-code'\ndef f(event):\n    return 'ok'\n")]) + "/victim/f.py"
         let spy = RuntimeFixture.attackPrelude + """
         def climb():
             for _ in range(20):
@@ -56,7 +56,7 @@ final class RuntimeSecurityTests: XCTestCase {
             return sorted(os.listdir("."))
         def f(event):
             return {
-                "own_code": attempt(lambda: read("/handler/handler.py")),
+                "own_code": attempt(lambda: read("/handler/f.py")),
                 "victim_code": attempt(lambda: read(\(String(reflecting: victimCode)))),
                 "shadow": attempt(lambda: read("/etc/shadow")),
                 "state_dir": attempt(lambda: os.listdir(\(String(reflecting: stateDir)))),

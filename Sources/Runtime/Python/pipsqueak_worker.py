@@ -23,7 +23,7 @@ OP_FORK, OP_FORK_ZYGOTE, OP_PREPARE, OP_PING = "fork", "fork-zygote", "prepare",
 OP_INVOKE, OP_MODULES, OP_EXIT = "invoke", "modules", "exit"
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x04000000, 0x08000000, 0x20000000
-CLONE_NEWUSER = 0x10000000
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 # By soname: ctypes.util.find_library runs ldconfig in a subprocess (tens of ms on every cold start).
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -53,12 +53,14 @@ def join_cgroups(procs_files):
 
 
 def enter(c, t=None):
-    """Join the container's cgroups and unshare new mount/uts/ipc/pid namespaces. On cgroup v1, joining
-    waits for an RCU grace period (often 10-30 ms), which is why zygotes prepare a standby child ahead."""
+    """Join the container's cgroups and unshare new mount/uts/ipc/pid namespaces, and with `new_net` a new
+    network namespace (loopback only: no route to the worker's API or anything else on the host). On cgroup
+    v1, joining waits for an RCU grace period (often 10-30 ms), which is why zygotes prepare a standby child
+    ahead."""
     join_cgroups(c.get("cgroup_procs", []))
     if t is not None:
         t["joined"] = now()
-    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID)
+    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (CLONE_NEWNET if c.get("new_net") else 0))
     if t is not None:
         t["unshared"] = now()
 
@@ -354,7 +356,7 @@ def serve(rfile, wfile, c, t):
     import_all(c.get("paths", []), c.get("imports", []))
     t["imported"] = now()
     sys.path.insert(0, "/handler")
-    import handler as h  # noqa: the handler's own module body is its init
+    import f as h  # noqa: the handler's own module (OpenLambda's layout: f.py defining f(event)); its body is its init
     t["initialized"] = now()
     reply(wfile, {"ready": True, "pid": os.getpid(), "t": t})
     for line in rfile:
@@ -362,13 +364,18 @@ def serve(rfile, wfile, c, t):
         op = req.get("op")
         if op == OP_INVOKE:
             t0 = now()
+            tb = None
             try:
                 result, err = h.f(req.get("event")), None
             except Exception as e:
-                result, err = None, "%s: %s" % (type(e).__name__, e)
+                import traceback
+                result, err, tb = None, "%s: %s" % (type(e).__name__, e), traceback.format_exc()
             t1 = now()
             try:
-                line = json.dumps({"result": result, "error": err, "t_exec_start": t0, "t_exec_end": t1})
+                out = {"result": result, "error": err, "t_exec_start": t0, "t_exec_end": t1}
+                if tb is not None:
+                    out["raised"], out["traceback"] = True, tb
+                line = json.dumps(out)
             except Exception as e:  # not JSON-serialisable: say so
                 line = json.dumps({"result": None, "error": "the handler's result is not JSON: %s: %s" % (type(e).__name__, e),
                                    "t_exec_start": t0, "t_exec_end": t1})
@@ -405,9 +412,10 @@ REQUEST_LINE_TIMEOUT = 10.0  # seconds for a client of a zygote to send its requ
 MAX_REQUEST_BYTES = 16 << 20
 
 
-def prepare_standby(srv, cgroup_procs):
+def prepare_standby(srv, cgroup_procs, new_net):
     """Fork a child ahead of need that joins `cgroup_procs` (a pooled container cgroup), unshares its
-    namespaces and waits, as pid 1 of its pid namespace, for the fork request and its connection."""
+    namespaces (with `new_net`, a network namespace too) and waits, as pid 1 of its pid namespace, for the
+    fork request and its connection."""
     global standby
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
@@ -416,7 +424,7 @@ def prepare_standby(srv, cgroup_procs):
         a.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         try:
-            enter({"cgroup_procs": cgroup_procs})
+            enter({"cgroup_procs": cgroup_procs, "new_net": new_net})
             fork_into_pid_namespace()
             msg, fds, _, _ = socket.recv_fds(b, 1 << 20, 1)
             if not msg or not fds:
@@ -436,7 +444,7 @@ def prepare_standby(srv, cgroup_procs):
                 pass
             os._exit(1)
     b.close()
-    standby = (a, list(cgroup_procs))
+    standby = (a, list(cgroup_procs), bool(new_net))
 
 
 def _or_exit(step):
@@ -486,10 +494,10 @@ def _drop_standby():
 
 def _on_fork(srv, conn, line, req, t):
     global standby
-    if standby is not None and standby[1] == req["container"].get("cgroup_procs"):
+    if standby is not None and standby[1] == req["container"].get("cgroup_procs") and standby[2] == bool(req["container"].get("new_net")):
         # The standby child already sits in this container's cgroup and namespaces: hand it the request
         # and the connection.
-        a, _ = standby
+        a = standby[0]
         standby = None
         try:
             socket.send_fds(a, [line], [conn.fileno()])
@@ -509,7 +517,7 @@ def _on_fork(srv, conn, line, req, t):
 
 def _on_prepare(srv, conn, line, req, t):
     _drop_standby()
-    prepare_standby(srv, req["cgroup_procs"])
+    prepare_standby(srv, req["cgroup_procs"], req.get("new_net", False))
     conn.sendall(b'{"prepared": true}\n')
     conn.close()
 
