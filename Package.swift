@@ -50,7 +50,6 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: doc),
         .target(name: "Experiments", dependencies: ["Statistics", "Workload", "CachePolicy", "POSIX", "Replay", "Simulation", "Runtime", "Results", "Server"],
                 exclude: doc, resources: [.copy("Python")]),
@@ -71,6 +70,10 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Replay", "CachePolicy", "Statistics", "Workload"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CachePolicy", "Workload", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "CachePolicy", "Results", "Runtime", "Workload", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "ExperimentsTests", dependencies: [
+            "Experiments", "CachePolicy", "Results", "Runtime", "Workload", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], exclude: ["Golden"]),
     ]
 )
