@@ -194,9 +194,10 @@ extension RuntimeWorker {
     /// A zygote died: the planner drops it and its subtree, and says what to rebuild (the root).
     func zygoteLost(_ id: Int64) {
         let rebuild: ZygoteSpec? = locked {
-            guard zygotes[id] != nil else { return nil } // another request found it gone first
+            guard let dead = zygotes[id] else { return nil } // another request found it gone first
             let rebuild = lifecycle.zygoteLost(id, now: now())
             destroyZygote(id)
+            tearDown(dead) // dead already: its cgroup goes now, users or not (a rebuild of the root reuses its name)
             return rebuild
         }
         if let spec = rebuild {
@@ -219,6 +220,8 @@ extension RuntimeWorker {
     }
 
     func tearDown(_ z: ZygoteHandle) {
+        guard !z.tornDown else { return }
+        z.tornDown = true
         try? z.standby?.destroy()
         z.standby = nil
         try? z.cgroup.destroy()

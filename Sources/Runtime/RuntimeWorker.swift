@@ -47,7 +47,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         let cgroup: Cgroup
         /// Requests forking from it now; an eviction while there are any waits for the last (`doomed`).
         var users = 0
-        var doomed = false
+        var doomed = false, tornDown = false
         /// A root zygote's process id (the shell that joined its cgroup, exec'd into Python).
         var pid: Int32?
         /// The pooled cgroup its standby child already sits in (nil: none prepared).
