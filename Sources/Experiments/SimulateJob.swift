@@ -12,6 +12,8 @@ public struct SimulateJob {
     public var config: PolicyConfig = PolicyConfig.presets["all"]!
     public var seed: UInt64 = 1
     public var cores = 2
+    /// Requests that may wait for a core (nil: no bound).
+    public var queueLimit: Int?
     public var noiseSigma = 0.0
     public var packagesPath = ProjectPaths.packages
     public var runtimeCostsPath: String? = nil
@@ -43,6 +45,7 @@ public struct SimulateJob {
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try runtimeCosts(), noiseSigma: noiseSigma, seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
+        if let q = queueLimit { sim.queueLimit = q }
         let header = provenance
         var records: RecordWriter?, decisions: DecisionLog?
         if let r = recordsPath {
@@ -65,7 +68,7 @@ public struct SimulateJob {
     }
 
     public var provenance: [String] {
-        ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")"),
+        ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(queueLimit.map { " --queue-limit \($0)" } ?? "")\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")"),
          "config: \(config.summary)", "packages: \(packagesPath)", "machine: \(MachineDescription.summary)"]
     }
 }

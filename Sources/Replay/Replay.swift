@@ -32,7 +32,7 @@ public protocol ReplayExecutor: AnyObject {
 }
 
 /// One driver for both executors: arrivals from a trace, `cores` requests in flight at most, the rest
-/// waiting first come, first served, and the executor's events, all in time order on one clock.
+/// waiting first come, first served (at most `queueLimit` of them; more are refused), and the executor's events, all in time order on one clock.
 ///
 /// Event order: the executor's events at time t are handled before arrivals at t (a core freed at t
 /// serves a request arriving at t); among scheduled events, by sequence number (`EventQueue`). Memory stays
@@ -49,7 +49,12 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
     /// Requests that had to wait for a core, and the most that waited at once.
     public var queued: Int { _queued }
     public var maxWaiting: Int { _maxWaiting }
-    @usableFromInline var _events = 0, _queued = 0, _maxWaiting = 0
+    /// Requests refused because `queueLimit` requests were already waiting (a worker answers them 503).
+    public var rejected: Int { _rejected }
+    @usableFromInline var _events = 0, _queued = 0, _maxWaiting = 0, _rejected = 0
+    /// How many requests may wait for a core; an arrival that finds this many waiting is refused (counted
+    /// in `rejected`, never started), as `pipsqueak serve --queue` does.
+    public var queueLimit = Int.max
 
     public init(cores: Int, clock: Clock) {
         precondition(cores >= 1)
@@ -75,6 +80,8 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
                 if freeCores > 0 {
                     freeCores -= 1
                     executor.start(inv, now: _clock.now, queue: &queue)
+                } else if waiting.count >= queueLimit {
+                    _rejected += 1
                 } else {
                     waiting.append(inv)
                     _queued += 1

@@ -36,6 +36,8 @@ public final class Simulation: ReplayExecutor {
     /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
     /// them, holding its core, ready before the core serves anything else (for `compare`).
     public var synchronousZygoteBuilds = false
+    /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
+    public var queueLimit = Int.max
 
     var slots: [Running] = []
     var freeSlots: [Int32] = []
@@ -79,9 +81,10 @@ public final class Simulation: ReplayExecutor {
     @discardableResult
     public func run(next nextInvocation: () throws -> Invocation?) throws -> SimulationSummary {
         let replay = Replay<Simulation, VirtualClock>(cores: cores, clock: VirtualClock())
+        replay.queueLimit = queueLimit
         let end = try replay.run(self, next: nextInvocation)
         summary.events += replay.events
-        summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting
+        summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting; summary.rejected = replay.rejected
         summary.simulatedSeconds = Nanos.seconds(end)
         return summary
     }

@@ -22,6 +22,8 @@ public struct SimulationSummary: Sendable {
     public var zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
     /// Requests that waited for a free core, and the most that waited at once.
     public var queued = 0, maxWaiting = 0
+    /// Requests refused because the queue was full (no record, no tier: the worker answers them 503).
+    public var rejected = 0
     public var peakMemoryBytes: Int64 = 0
     public var requestsTouchingEstimated = 0
     public var estimatedPackages = 0
@@ -71,6 +73,9 @@ public struct SimulationSummary: Sendable {
             s += "           -          -          -          -\n"
         }
         row(errors > 0 ? "served" : "all", served, latency)
+        if rejected > 0 {
+            s += String(format: "%d requests refused: the queue was full (503)\n", rejected)
+        }
         if queued > 0 {
             s += String(format: "%d requests waited for a free core (at most %d at once)\n", queued, maxWaiting)
         }

@@ -50,6 +50,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Cores of the worker.")
     var cores: Int = 2
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Requests that may wait for a core; more are refused (default: no bound).",
+                                                        discussion: "`pipsqueak serve --queue` bounds its queue the same way (default 64 there); give the same number to model it."))
+    var queueLimit: Int?
+
     @Option(parsing: .unconditional, help: "Lognormal sigma of multiplicative noise on every cost (0 = none).")
     var noise: Double = 0
 
@@ -68,6 +72,7 @@ struct SimulateCommand: ParsableCommand {
     func validate() throws {
         if cores < 1 { throw ValidationError("--cores must be at least 1") }
         if noise < 0 { throw ValidationError("--noise must be >= 0") }
+        if let q = queueLimit, q < 0 { throw ValidationError("--queue-limit must be 0 or more, found \(q)") }
     }
 
     func run() throws {
@@ -75,6 +80,7 @@ struct SimulateCommand: ParsableCommand {
         if let t = trace { job.tracePath = t }
         job.config = try policy.load()
         job.seed = seed; job.cores = cores; job.noiseSigma = noise
+        job.queueLimit = queueLimit
         if let p = packages { job.packagesPath = p }
         job.runtimeCostsPath = runtimeCosts
         job.recordsPath = out; job.decisionsPath = decisions

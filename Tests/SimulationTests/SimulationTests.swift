@@ -21,7 +21,8 @@ final class SimulationTests: XCTestCase {
     }
 
     func simulate(_ config: PolicyConfig, arrivals: [(Double, String)], cores: Int = 1, noise: Double = 0, seed: UInt64 = 1,
-                  table: PackageTable? = nil, handlers: HandlerTable? = nil, popular: [String] = []) throws -> [RequestRecord] {
+                  table: PackageTable? = nil, handlers: HandlerTable? = nil, popular: [String] = [], queueLimit: Int = .max,
+                  summary: ((SimulationSummary) -> Void)? = nil) throws -> [RequestRecord] {
         let hs = handlers ?? self.handlers
         let dir = NSTemporaryDirectory() + "pipsqueak-sim-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -33,9 +34,11 @@ final class SimulationTests: XCTestCase {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: hs), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: hs, cores: cores, seed: seed)
         sim.checkInvariants = true
+        sim.queueLimit = queueLimit
         var out: [RequestRecord] = []
         sim.lifecycle.onRecord = { out.append($0) }
-        try sim.run(try TraceReader(path: dir + "/t.csv", handlers: hs))
+        let s = try sim.run(try TraceReader(path: dir + "/t.csv", handlers: hs))
+        summary?(s)
         return out.sorted { $0.request < $1.request }
     }
 
@@ -100,6 +103,18 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(r.map { Nanos.millis($0.queueNanos) }, [0, 3137, 3137 + 4687 - 1000])
         let two = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h1"), (0, "h2")], cores: 2)
         XCTAssertEqual(two.map(\.queueNanos), [0, 0])
+    }
+
+    /// The queue's bound, as `serve --queue` has it: one core busy, one waiting, the third is refused (no
+    /// record, counted); once the queue has room again, arrivals wait as before.
+    func testAFullQueueRefusesArrivals() throws {
+        var summary = SimulationSummary()
+        let r = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h1"), (0, "h2"), (0, "h1"), (3.2, "h1")], cores: 1,
+                             queueLimit: 1, summary: { summary = $0 })
+        XCTAssertEqual(r.count, 3)
+        XCTAssertEqual(summary.rejected, 1)
+        XCTAssertEqual(r.map { Nanos.millis($0.arrivalNanos) }, [0, 0, 3200], "the third arrival at 0 was refused")
+        XCTAssertEqual(summary.requests, 3)
     }
 
     func testACompletionAtTheSameTimeAsAnArrivalFreesTheCoreFirst() throws {
