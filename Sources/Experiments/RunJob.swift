@@ -23,6 +23,14 @@ public struct RunJob {
     public var decisionsPath: String?
     public var runtime = RuntimeOptions(wheelhouse: "")
     public var progress: (String) -> Void = { _ in }
+    /// Send the requests over HTTP, open loop, to a worker (`url`, or one started here on loopback with
+    /// `cores` and `queueLimit`) instead of calling the runtime in this process one at a time.
+    public var overHTTP = false
+    public var url: String?
+    public var cores = 1
+    public var queueLimit = 64
+    /// Write ReqBench-style phase timestamps (one row per request) here.
+    public var timestampsPath: String?
 
     public init() {}
 
@@ -38,6 +46,7 @@ public struct RunJob {
     public func run(onRecord: @escaping (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
                     onStart: (RuntimeWorker) -> Void = { _ in },
                     observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
+        if overHTTP { return try runOverHTTP(onRecord: onRecord, onDecision: onDecision) }
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
         var missing = Set<String>()

@@ -27,6 +27,8 @@ public final class HandlerRegistry: @unchecked Sendable {
         var version: Int
     }
     private var entries: [String: Entry] = [:]
+    /// Handlers the worker was built with (a trace's), by name: served as they are, never looked up on disk.
+    private var fixed: [String: Int32] = [:]
 
     public enum LookupError: Error, CustomStringConvertible {
         /// No such handler folder (HTTP 404).
@@ -45,10 +47,14 @@ public final class HandlerRegistry: @unchecked Sendable {
     }
 
     /// Registered handlers (latest versions).
-    public var count: Int { lock.withLock { entries.count } }
+    public var count: Int { lock.withLock { entries.count + fixed.count } }
+
+    /// Serves the worker's handler `id` (built in, as a trace's generated handlers are) under `name`.
+    public func preregister(_ name: String, id: Int32) { lock.withLock { fixed[name] = id } }
 
     /// The handler id to plan for `name`, registering the folder (or its new version) first if needed.
     public func lookup(_ name: String) throws -> Int32 {
+        if let id = lock.withLock({ fixed[name] }) { return id }
         guard HandlerRegistry.isValidName(name) else { throw LookupError.notFound("no handler \(name): names are letters, digits, '.', '_' and '-'") }
         let folder = root + "/" + name
         guard let stamp = HandlerRegistry.stamp(folder) else {

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Runtime
+import ServiceLifecycle
 import Workload
 
 /// Settings of `pipsqueak serve`'s HTTP side.
@@ -49,9 +50,14 @@ public final class WorkerServer: @unchecked Sendable {
         cores = CorePool(cores: options.cores, queueLimit: options.queueLimit)
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains: requests in flight and queued finish (new ones are
-    /// refused), then the cores stop. `onRunning` is called with the bound port once the server listens.
-    public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    private let groupLock = NSLock()
+    private var group: ServiceGroup?
+    private var stopRequested = false
+
+    /// Serves until `stop()` (or, with `signals`, SIGTERM or SIGINT), then drains: requests in flight and
+    /// queued finish (new ones are refused), then the cores stop. `onRunning` gets the bound port once the
+    /// server listens (`options.port` 0: one the kernel picked).
+    public func run(signals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router()
         router.get("/status") { _, _ in "ready\n" }
         router.get("/stats") { [self] _, _ -> Response in
@@ -73,8 +79,17 @@ public final class WorkerServer: @unchecked Sendable {
                               configuration: .init(address: .hostname(options.host, port: options.port), serverName: "pipsqueak"),
                               onServerRunning: { ch in onRunning(ch.localAddress?.port ?? 0) },
                               logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let g = ServiceGroup(services: [app], gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], logger: logger)
+        let stopNow: Bool = groupLock.withLock { group = g; return stopRequested }
+        if stopNow { await g.triggerGracefulShutdown() }
+        try await g.run()
         cores.stop()
+    }
+
+    /// Drains and stops a server `run` is serving (or will: a stop before it starts is kept).
+    public func stop() async {
+        let g: ServiceGroup? = groupLock.withLock { stopRequested = true; return group }
+        await g?.triggerGracefulShutdown()
     }
 
     func run(_ request: Request, name: String) async throws -> Response {
@@ -139,7 +154,8 @@ public final class WorkerServer: @unchecked Sendable {
                                 "arrival_ms": ms(r.arrivalNanos), "start_ms": ms(r.startNanos), "end_ms": ms(r.endNanos),
                                 "queue_ms": ms(r.queueNanos), "download_ms": ms(r.downloadNanos), "install_ms": ms(r.installNanos),
                                 "create_ms": ms(r.createNanos), "fork_ms": ms(r.forkNanos), "import_ms": ms(r.importNanos),
-                                "init_ms": ms(r.initNanos), "exec_ms": ms(r.execNanos), "evictions": r.evictions]
+                                "init_ms": ms(r.initNanos), "exec_ms": ms(r.execNanos), "evictions": r.evictions,
+                                "estimated": r.estimated]
         let d = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: d, as: UTF8.self)
     }

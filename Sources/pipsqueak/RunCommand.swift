@@ -5,13 +5,18 @@ import Foundation
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Replay a trace on the real runtime: zygotes, containers, freezer, sandboxed pip (needs root).",
+        abstract: "Replay a trace against a real worker over HTTP: zygotes, containers, freezer, sandboxed pip (needs root).",
         discussion: """
-        Every decision comes from the same planner `simulate` uses; records and the decision log have the same \
-        columns. Packages come from the wheelhouse filled by `pipsqueak measure`, so every package of the trace \
-        must be in traces/packages.csv (generate traces with `trace generate mixed --only-measured traces/packages.csv`). \
-        Requests are served one at a time (a one-core worker). Ctrl-C stops after the request in flight and \
-        removes everything; after a crash, `pipsqueak cleanup` does.
+        The trace's requests are sent open loop (each at its arrival time, whatever the earlier replies) to \
+        POST /run/<handler> of a worker: one started here on loopback with --cores and --queue (the trace's \
+        handlers generated as f.py folders, as `serve` lays them out), or the worker at --url (`pipsqueak serve` \
+        with a registry holding the trace's handlers). Each reply's Pipsqueak-Record header becomes the request's \
+        record; an answer other than 200, or none, is an error. Every decision comes from the same planner \
+        `simulate` uses; records and the decision log (a worker started here) have the same columns. \
+        Packages come from the wheelhouse filled by `pipsqueak measure`, so every package of the trace must be in \
+        traces/packages.csv (generate traces with `trace generate mixed --only-measured traces/packages.csv`). \
+        --in-process calls the runtime directly, one request at a time, as `compare` does. Ctrl-C stops \
+        sending, lets the requests in flight finish and removes everything; after a crash, `pipsqueak cleanup` does.
         """)
 
     @OptionGroup var replay: ReplayOptions
@@ -37,8 +42,27 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The share of requests that may fail (0 to 1) before the exit status is 1.")
     var maxErrorShare: Double = 0
 
+    @Option(help: "Send the requests to the worker at this URL (e.g. http://127.0.0.1:5000) instead of starting one.")
+    var url: String?
+
+    @Option(parsing: .unconditional, help: "Requests the worker started here runs at once.")
+    var cores = 1
+
+    @Option(parsing: .unconditional, help: "Requests that may wait for a core in the worker started here; more are refused (503, an error).")
+    var queue = 64
+
+    @Flag(help: "Call the runtime in this process, one request at a time, without HTTP (as `compare` does).")
+    var inProcess = false
+
+    @Option(help: "Write each request's phase timestamps (received, create, unpause, import, execute, zygote miss: ReqBench's) to this CSV.")
+    var timestamps: String?
+
     func validate() throws {
         if !(0...1).contains(maxErrorShare) { throw ValidationError("--max-error-share must be between 0 and 1, found \(maxErrorShare)") }
+        if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
+        if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
+        if inProcess && (url != nil || timestamps != nil) { throw ValidationError("--in-process takes neither --url nor --timestamps") }
+        if let u = url, !(u.hasPrefix("http://") || u.hasPrefix("https://")) { throw ValidationError("--url must start with http:// or https://, found \(u)") }
     }
 
     func run() throws {
@@ -49,6 +73,9 @@ struct RunCommand: ParsableCommand {
         job.recordsPath = out; job.decisionsPath = decisions
         job.runtime.containerMemoryLimitMB = Double(containerMemoryMB)
         job.runtime.online = online
+        job.overHTTP = !inProcess
+        job.url = url; job.cores = cores; job.queueLimit = queue
+        job.timestampsPath = timestamps
         job.progress = { printProgress($0) }
         RunJob.stopOnInterrupt()
         let s = try job.run()
@@ -56,6 +83,7 @@ struct RunCommand: ParsableCommand {
         if RunJob.interrupted { print("interrupted: stopped early and cleaned up") }
         if let o = out { print("records: \(o)") }
         if let d = decisions { print("decision log: \(d)") }
+        if let t = timestamps { print("phase timestamps: \(t)") }
         if s.errors > 0 && Double(s.errors) > maxErrorShare * Double(s.requests) {
             printProgress("error: \(s.errors) of \(s.requests) requests failed (allowed: \(maxErrorShare); --max-error-share allows a share)")
             throw ExitCode(1)

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import CachePolicy
+import Workload
 import XCTest
 import TestSupport
 import Foundation
@@ -210,5 +212,37 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(status, 0)
         XCTAssertEqual(try Cgroups.detect().leftovers().filter { $0.hasPrefix("run\(w.process.pid)w") }, [])
         XCTAssertFalse(Sys.exists("/run/pipsqueak/run\(w.process.pid)w1"))
+    }
+}
+
+/// `pipsqueak run` over HTTP: a worker started in this process on loopback, the trace sent open loop, two
+/// cores; records from the replies' headers, ReqBench-style timestamps beside them.
+final class RunOverHTTPTests: XCTestCase {
+    func testATraceReplayedOverHTTPOnTwoCores() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let dir = "/tmp/pipsqueak-runhttp-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20)])
+        let (hs, body) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 4, rate: 20, seconds: 2, seed: 1)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        var job = RunJob()
+        job.tracePath = dir + "/t.csv"; job.packagesPath = dir + "/packages.csv"; job.wheelhouse = dir + "/wheelhouse"
+        job.runtime.stateDirectory = dir + "/state"; job.runtime.packageDirectory = dir + "/pkgs"
+        job.overHTTP = true; job.cores = 2; job.limit = 30
+        job.recordsPath = dir + "/records.csv"; job.decisionsPath = dir + "/decisions.log"; job.timestampsPath = dir + "/ts.csv"
+        var records: [RequestRecord] = []
+        let summary = try job.run(onRecord: { records.append($0) })
+        XCTAssertEqual(summary.requests, 30)
+        XCTAssertEqual(summary.errors, 0, records.map(\.error).filter { !$0.isEmpty }.joined(separator: "\n"))
+        XCTAssertEqual(Set(records.map(\.request)), Set(1...30), "every request once, numbered in trace order")
+        XCTAssertGreaterThan(records.filter { $0.tier == .handler }.count, 0, "repeat requests thaw paused containers")
+        XCTAssert(records.allSatisfy { $0.endNanos >= $0.startNanos && $0.startNanos >= $0.arrivalNanos })
+        let decisions = try String(contentsOfFile: dir + "/decisions.log", encoding: .utf8)
+        XCTAssertEqual(decisions.split(separator: "\n").filter { $0.hasPrefix("plan ") }.count, 30, "one plan per request in the worker's log")
+        let ts = try String(contentsOfFile: dir + "/ts.csv", encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(ts.first.map(String.init), "request,handler,received_ms,create_start_ms,create_end_ms,unpause_ms,import_start_ms,import_end_ms,exec_start_ms,exec_end_ms,zygote_miss,error")
+        XCTAssertEqual(ts.count, 31)
+        XCTAssertEqual(try Cgroups.detect().leftovers(), [], "the worker started for the run is gone")
     }
 }

@@ -1,0 +1,174 @@
+import CachePolicy
+import Foundation
+import Results
+import Runtime
+import Server
+import Simulation
+import Workload
+
+extension RunJob {
+    /// `run` over HTTP: the trace's requests go, open loop, to a worker's `/run/<handler>`, either the one at
+    /// `url` or one started here (loopback, a port the kernel picks) with the trace's handlers generated in
+    /// the registry layout. Records come from each reply's `Pipsqueak-Record` header, so both cases write the
+    /// same records; the decision log only when the worker is this process's.
+    func runOverHTTP(onRecord: @escaping (RequestRecord) -> Void, onDecision: @escaping (String) -> Void) throws -> SimulationSummary {
+        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+        var worker: RuntimeWorker?
+        var server: WorkerServer?
+        var decisions: DecisionLog?
+        var header = ["made by: " + Provenance.madeBy("pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)\(limit.map { " --limit \($0)" } ?? "")\(url.map { " --url \($0)" } ?? " --cores \(cores) --queue \(queueLimit)")"),
+                      "machine: \(MachineDescription.summary)"]
+        let base: String
+        if let u = url {
+            base = u
+            header.append("worker: \(u) (its configuration is its own)")
+        } else {
+            let table = try PackageTable.read(path: packagesPath)
+            var missing = Set<String>()
+            for h in trace.handlers.handlers { for p in h.packages where table[p] == nil { missing.insert(p) } }
+            guard missing.isEmpty else {
+                throw CostModelError("the real runtime can only install measured packages; not in \(packagesPath): \(missing.sorted().prefix(10).joined(separator: ", "))\(missing.count > 10 ? " …" : ""). Generate the trace with `trace generate mixed --only-measured \(packagesPath)`.")
+            }
+            let job = SimulateJob()
+            let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(), seed: seed)
+            let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
+            var options = runtime
+            options.wheelhouse = wheelhouse
+            options.cgroupPoolSize = max(2, cores + 1)
+            let python = try PythonInterpreter.resolve()
+            let w = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options, python: python)
+            worker = w
+            // One core: zygotes are built before the next request (as the simulator's one-core model has it);
+            // more: off the request path.
+            w.backgroundMaintenance = cores > 1
+            header += ["config: \(config.summary)", "python: \(python.version)"]
+            if let d = decisionsPath { try ProjectPaths.ensureParent(of: d); decisions = try DecisionLog(path: d, comments: header) }
+            w.lifecycle.onDecision = { decisions?.append($0); onDecision($0) }
+            let registry = HandlerRegistry(root: "/nonexistent", worker: w)
+            for h in 0..<trace.handlers.count { registry.preregister(trace.handlers[Int32(h)].id, id: Int32(h)) }
+            var serve = ServeOptions()
+            serve.port = 0; serve.cores = cores; serve.queueLimit = queueLimit
+            let s = WorkerServer(worker: w, registry: registry, options: serve)
+            server = s
+            let ready = DispatchSemaphore(value: 0)
+            let port = PortBox()
+            Task.detached {
+                do { try await s.run(signals: false) { p in port.port = p; ready.signal() } } catch { port.error = error; ready.signal() }
+            }
+            ready.wait()
+            if let e = port.error { w.shutdown(); throw e }
+            base = "http://127.0.0.1:\(port.port)"
+        }
+        defer {
+            if let s = server {
+                let done = DispatchSemaphore(value: 0)
+                Task.detached { await s.stop(); done.signal() }
+                done.wait()
+            }
+            worker?.shutdown()
+        }
+        var records: RecordWriter?
+        if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
+        var stamps: ReqBenchTimestamps?
+        if let t = timestampsPath { try ProjectPaths.ensureParent(of: t); stamps = try ReqBenchTimestamps(path: t, handlers: trace.handlers, comments: header) }
+        let collected = Collected()
+        let client = OpenLoopClient(baseURL: base, timeoutSeconds: runtime.requestTimeoutSeconds + 60)
+        let reader = try trace.makeReader()
+        let names = trace.handlers.handlers.map(\.id)
+        let start = Sys.monotonicNanos()
+        var n = 0
+        let limit = self.limit, speed = self.speed, progress = self.progress
+        let failure = ErrorBox()
+        let done = DispatchSemaphore(value: 0)
+        // The reader is used on the replay's task only; records go to the writers under `collected`'s lock.
+        let next = UncheckedBox { () throws -> Invocation? in
+            guard limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() else { return nil }
+            n += 1
+            return inv
+        }
+        let sinks = UncheckedBox((records, stamps, onRecord))
+        Task.detached {
+            do {
+                try await client.replay(names: names, speed: speed, next: next.value, shouldStop: { RunJob.interrupted }) { o in
+                    collected.add(o) { s in
+                        sinks.value.0?.append(o.record)
+                        sinks.value.1?.append(o.record)
+                        sinks.value.2(o.record)
+                        if !o.record.error.isEmpty { progress("request \(o.record.request) (\(names[Int(o.record.handler)])): \(o.record.error)") }
+                        if s.requests % 50 == 0 {
+                            progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", s.requests,
+                                            Double(Sys.monotonicNanos() - start) / 1e9, 100 * s.ratio(.handler), 100 * s.ratio(.import),
+                                            100 * s.ratio(.cold), s.errors))
+                        }
+                    }
+                }
+            } catch { failure.error = error }
+            await client.shutdown()
+            done.signal()
+        }
+        done.wait()
+        if let e = failure.error { throw e }
+        var summary = collected.summary
+        summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
+        if let w = worker {
+            summary.zygotesCreated = w.lifecycle.zygotesReady
+            summary.zygotesFailed = w.lifecycle.zygotesFailed
+            summary.pausesFailed = w.lifecycle.pausesFailed
+            summary.installsFailed = w.lifecycle.installsFailed
+        }
+        summary.rejected = collected.rejected
+        try records?.commit()
+        try stamps?.commit()
+        try decisions?.commit()
+        return summary
+    }
+}
+
+/// Outcomes as they come back, from the client's threads: the summary, and refusals counted.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var summary = SimulationSummary()
+    private(set) var rejected = 0
+    func add(_ o: OpenLoopClient.Outcome, then body: (SimulationSummary) -> Void) {
+        lock.withLock {
+            summary.add(o.record)
+            if o.status == 503 { rejected += 1 }
+            body(summary)
+        }
+    }
+}
+
+final class PortBox: @unchecked Sendable { var port = 0; var error: Error? }
+final class UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
+
+/// Phase timestamps per request, as OpenLambda's ReqBench adapter records them: when the worker received
+/// it, created its container (start, end), unpaused it, imported, executed, and whether no zygote served it.
+/// ms since the run's origin, derived from the record's phases (which follow each other in this order).
+final class ReqBenchTimestamps {
+    let writer: OutputFile
+    let handlers: HandlerTable
+    static let header = "request,handler,received_ms,create_start_ms,create_end_ms,unpause_ms,import_start_ms,import_end_ms,exec_start_ms,exec_end_ms,zygote_miss,error"
+
+    init(path: String, handlers: HandlerTable, comments: [String]) throws {
+        writer = try OutputFile(path: path)
+        self.handlers = handlers
+        for c in comments { writer.write("# \(c)\n") }
+        writer.write(Self.header + "\n")
+    }
+
+    func append(_ r: RequestRecord) {
+        func ms(_ n: Int64) -> String { String(format: "%.3f", Double(n) / 1e6) }
+        if !r.error.isEmpty {
+            writer.write("\(r.request),\(handlers[r.handler].id),\(ms(r.arrivalNanos)),,,,,,,,,\"\(r.error.replacingOccurrences(of: "\"", with: "'"))\"\n")
+            return
+        }
+        let createStart = r.startNanos + r.downloadNanos + r.installNanos
+        let createEnd = createStart + r.createNanos + r.forkNanos
+        let importEnd = createEnd + r.importNanos
+        let execStart = importEnd + r.initNanos
+        let unpause = r.tier == .handler ? ms(createStart) : ""
+        writer.write("\(r.request),\(handlers[r.handler].id),\(ms(r.arrivalNanos)),\(ms(createStart)),\(ms(createEnd)),\(unpause),\(ms(createEnd)),\(ms(importEnd)),\(ms(execStart)),\(ms(execStart + r.execNanos)),\(r.tier == .cold ? 1 : 0),\n")
+    }
+
+    func commit() throws { try writer.commit() }
+}

@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import CachePolicy
+import Foundation
+import NIOCore
+import Workload
+
+/// Replays requests against a worker over HTTP, open loop: each is sent at its arrival time whatever the
+/// replies to earlier ones (a closed loop would slow down with the worker and hide its queueing). Each
+/// reply becomes a `RequestRecord` from its `Pipsqueak-Record` header; a request that got no answer, or an
+/// answer other than 200, is an error (it has no tier).
+public final class OpenLoopClient: @unchecked Sendable {
+    public let baseURL: String
+    let client: HTTPClient
+    /// Seconds to wait for one reply.
+    public var timeoutSeconds: Double
+
+    public init(baseURL: String, timeoutSeconds: Double = 120) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.timeoutSeconds = timeoutSeconds
+        var config = HTTPClient.Configuration()
+        // Open loop: as many connections as requests in flight.
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    /// One request's outcome.
+    public struct Outcome: Sendable {
+        /// Its record: from the worker's header (phases, tier, zygote), or the client's (an error).
+        public var record: RequestRecord
+        public var status: Int
+        /// When the client sent it and got the whole reply, ns since the replay's origin.
+        public var sentNanos: Int64, repliedNanos: Int64
+    }
+
+    /// Sends every invocation `next` gives (arrival times in ns since the start, divided by `speed`) to
+    /// `/run/<names[handler]>` with `{"request": N}`, and hands each outcome to `onOutcome` (from any thread)
+    /// as it comes. Returns when every reply is in. `shouldStop` is asked before each send.
+    public func replay(names: [String], speed: Double, next: () throws -> Invocation?, shouldStop: @escaping () -> Bool = { false },
+                       onOutcome: @escaping @Sendable (Outcome) -> Void) async throws {
+        let origin = DispatchTime.now().uptimeNanoseconds
+        func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - origin) }
+        var n: Int64 = 0
+        try await withThrowingDiscardingTaskGroup { group in
+            while !shouldStop(), let inv = try next() {
+                n += 1
+                let due = Int64(Double(inv.arrivalNanos) / speed)
+                let wait = due - now()
+                if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
+                let request = n, handler = inv.handler, name = names[Int(inv.handler)]
+                group.addTask { [self] in
+                    let sent = now()
+                    var out = Outcome(record: RequestRecord(request: request, handler: handler, arrivalNanos: sent, startNanos: sent,
+                                                            endNanos: sent, tier: .cold, zygote: nil),
+                                      status: 0, sentNanos: sent, repliedNanos: sent)
+                    do {
+                        var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
+                        req.method = .POST
+                        req.body = .bytes(ByteBuffer(string: "{\"request\": \(request)}"))
+                        let res = try await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+                        let body = try await res.body.collect(upTo: 64 << 20)
+                        out.status = Int(res.status.code)
+                        out.repliedNanos = now()
+                        if let h = res.headers.first(name: "Pipsqueak-Record"), let r = Self.record(h, request: request, handler: handler) {
+                            out.record = r
+                        }
+                        if out.status != 200 {
+                            let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+                            out.record.error = "HTTP \(out.status): \(text.prefix(300))"
+                        }
+                    } catch {
+                        out.repliedNanos = now()
+                        out.record.error = "no reply: \(error)"
+                    }
+                    onOutcome(out)
+                }
+            }
+        }
+    }
+
+    /// Reads a `Pipsqueak-Record` header (JSON, ms) back into a record.
+    static func record(_ header: String, request: Int64, handler: Int32) -> RequestRecord? {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any],
+              let tier = (o["tier"] as? String).flatMap(Tier.init(rawValue:)) else { return nil }
+        func ns(_ k: String) -> Int64 { Int64((((o[k] as? NSNumber)?.doubleValue ?? 0) * 1e6).rounded()) }
+        var r = RequestRecord(request: request, handler: handler, arrivalNanos: ns("arrival_ms"), startNanos: ns("start_ms"),
+                              endNanos: ns("end_ms"), tier: tier, zygote: (o["zygote"] as? NSNumber)?.int64Value)
+        r.downloadNanos = ns("download_ms"); r.installNanos = ns("install_ms"); r.createNanos = ns("create_ms")
+        r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
+        r.evictions = (o["evictions"] as? Int) ?? 0
+        r.estimated = (o["estimated"] as? Bool) ?? false
+        return r
+    }
+
+    public func shutdown() async { try? await client.shutdown() }
+}
