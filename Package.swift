@@ -61,6 +61,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: doc),
         .executableTarget(name: "bench-runtime", dependencies: ["Experiments", "Runtime", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-runtime"),
+        .executableTarget(name: "bench-serve", dependencies: ["Experiments", "Runtime", "Server", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-serve"),
         .executableTarget(name: "bench-soak", dependencies: ["Experiments", "Runtime", "CachePolicy", "Statistics", "Workload"], path: "Sources/bench-soak"),
         .executableTarget(name: "fuzz-readers", dependencies: ["Workload", "CachePolicy"], path: "Sources/fuzz-readers",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),

@@ -61,6 +61,9 @@ public final class RuntimeWorker: @unchecked Sendable {
         let id: Int64
         let cgroup: Cgroup
         let channel: LineChannel
+        /// Held while the container is being frozen (outside `state`): a request the planner gives it to
+        /// next waits until the freeze is done before it thaws it.
+        let pausing = DispatchSemaphore(value: 1)
         init(id: Int64, cgroup: Cgroup, channel: LineChannel) {
             self.id = id; self.cgroup = cgroup; self.channel = channel
         }
@@ -73,6 +76,8 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Cgroups created ahead of need, so a start only takes one (SOCK keeps such a pool too).
     var cgroupPool: [Cgroup] = []
     var cgroupSeq = 0
+    /// The v1 freezer's anchor (see `init`), removed at shutdown.
+    var freezerAnchor: Cgroup?
     /// Registered handlers' code folders (`addHandler`), by id.
     var handlerDirs: [Int32: String] = [:]
     static let workersStarted = Atomic<Int>(0)
@@ -86,6 +91,8 @@ public final class RuntimeWorker: @unchecked Sendable {
         state.lock(); defer { state.unlock() }
         return try body()
     }
+    /// Requests served (maintenance reaps zombies every so many).
+    var served = 0
     /// Shared installs in flight, by package: a second request needing the package waits for the first.
     var installing: [Int32: InstallWait] = [:]
     /// Builds zygotes, prepares standby children and refills the cgroup pool off the request path, in order.
@@ -132,6 +139,16 @@ public final class RuntimeWorker: @unchecked Sendable {
             try base.makeBase(extraPoints: [packageDir])
             if options.sandboxZygotes { try makeZygoteView() }
             try refillCgroupPool()
+            if cgroups.version == .v1 {
+                // An empty group kept frozen for the worker's life. The v1 freezer switches a kernel static key
+                // whenever the number of freezing groups goes between 0 and 1, which patches kernel text on
+                // every CPU (IPIs): with one container, every handler hit thawed the last frozen group and
+                // froze it again, paying that twice (18% of the CPU under wrk). The anchor keeps the count up.
+                let anchor = cgroups.group("\(runID)-anchor")
+                try anchor.create(memoryLimitBytes: Bytes.perMB * 16, pidsLimit: 1)
+                try anchor.freeze()
+                freezerAnchor = anchor
+            }
             for id in planner.initialInstalls { _ = try installPackage(id) }
             for z in planner.initialZygotes {
                 do { _ = try buildZygote(z) } catch where z.parent != nil { _ = zygoteFailed(z.id, error) }
@@ -176,6 +193,9 @@ public final class RuntimeWorker: @unchecked Sendable {
             case failed
         }
         public var failure: Failure?
+        public init(record: RequestRecord, reply: [String: Any]?, failure: Failure?) {
+            self.record = record; self.reply = reply; self.failure = failure
+        }
     }
 
     /// Serves one request with `event` (nil: `{"request": N}`), planned at `startNanos` (ns since `epochNanos`).
@@ -191,6 +211,7 @@ public final class RuntimeWorker: @unchecked Sendable {
             case .handler:
                 guard let c = locked({ containers[plan.container] }) else { throw RuntimeError.unavailable("container c\(plan.container) is gone") }
                 let t0 = Sys.monotonicNanos()
+                c.pausing.wait(); c.pausing.signal() // its last request's freeze is done
                 try c.cgroup.thaw()
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
@@ -221,27 +242,33 @@ public final class RuntimeWorker: @unchecked Sendable {
             if case RuntimeError.timeout = error { timedOut = true }
         }
         r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
-        // Idle: freeze into the handler cache or destroy, as the planner says. The freeze happens before the
-        // lock is let go: once the planner has the container in its cache, another request may take it.
+        // Idle: freeze into the handler cache or destroy, as the planner says. Once the planner has the
+        // container in its cache another request may take it: it waits for the freeze (`pausing`).
         let memory = container?.cgroup.memoryBytes() ?? 0
         let broken = container == nil || (!r.error.isEmpty && !raised)
-        let createZygotes: [ZygoteSpec] = locked {
+        let (paused, createZygotes): (Bool, [ZygoteSpec]) = locked {
             let idle = lifecycle.finish(r, container: plan.container, memoryBytes: memory, failed: broken, now: now())
             if idle.paused, let c = container {
-                let tf = Sys.monotonicNanos()
-                do {
-                    if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
-                    try c.cgroup.freeze()
-                    lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
-                } catch {
-                    // The planner counted it as paused: it hears of the failure and drops it (destroyed).
-                    FileHandle.standardError.write(Data("pipsqueak: could not pause container c\(plan.container): \(error)\n".utf8))
-                    lifecycle.pauseFailed(container: plan.container, now: now())
-                }
-            } else {
-                destroyContainer(plan.container)
+                // In the handler cache from now on: whoever takes it waits for this freeze (`pausing`).
+                c.pausing.wait()
+                return (true, plan.createZygotes)
             }
-            return plan.createZygotes
+            destroyContainer(plan.container)
+            return (false, plan.createZygotes)
+        }
+        if paused, let c = container {
+            let tf = Sys.monotonicNanos()
+            do {
+                if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
+                try c.cgroup.freeze()
+                lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
+                c.pausing.signal()
+            } catch {
+                // The planner counted it as paused: it hears of the failure and drops it (destroyed).
+                FileHandle.standardError.write(Data("pipsqueak: could not pause container c\(plan.container): \(error)\n".utf8))
+                c.pausing.signal()
+                locked { lifecycle.pauseFailed(container: plan.container, now: now()) }
+            }
         }
         maintain(building: createZygotes)
         let failure: Served.Failure? = r.error.isEmpty ? nil : raised ? .raised : timedOut ? .timedOut : .failed
@@ -256,7 +283,15 @@ public final class RuntimeWorker: @unchecked Sendable {
             try? locked { try refillCgroupPool() }
             prepareStandbys()
         }
-        if backgroundMaintenance { maintenance.async(execute: work) } else { work() }
+        guard backgroundMaintenance else { return work() }
+        // Only when there is something to do (a handler-cache hit leaves nothing): a build, a pool below its
+        // size, a zygote without its standby child, or zombies to reap now and then.
+        let needed: Bool = locked {
+            served &+= 1
+            return !specs.isEmpty || cgroupPool.count < options.cgroupPoolSize || served % 64 == 0
+                || zygotes.values.contains { $0.standby == nil && !$0.doomed }
+        }
+        if needed { maintenance.async(execute: work) }
     }
 
     /// Waits until none of `ids` is being installed by another request; returns ns waited. Throws when the
@@ -301,6 +336,8 @@ public final class RuntimeWorker: @unchecked Sendable {
         for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id, now: true) }
         for g in cgroupPool { try? g.destroy() }
         cgroupPool.removeAll()
+        try? freezerAnchor?.destroy()
+        freezerAnchor = nil
         base?.remove()
         zygoteView?.remove()
         for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(Sys.pid)-") || name.hasPrefix("download-\(Sys.pid)-") {
@@ -348,6 +385,7 @@ extension RuntimeWorker {
         public var installedPackages = 0, installedBytes: Int64 = 0, installBudgetBytes: Int64 = 0
         /// Handler-cache hits and misses, import-cache hits and misses (plans so far).
         public var handlerHits = 0, handlerMisses = 0, importHits = 0, importMisses = 0
+        public init() {}
     }
 
     public func cacheState() -> CacheState {

@@ -23,8 +23,14 @@ public final class CorePool: @unchecked Sendable {
         precondition(cores >= 1 && queueLimit >= 0)
         self.cores = cores
         self.queueLimit = queueLimit
+    }
+
+    /// Starts the cores' threads (they hold the pool until `stop`).
+    public func start() {
+        cond.lock(); defer { cond.unlock() }
+        guard threads.isEmpty && !stopping else { return }
         for i in 0..<cores {
-            let t = Thread { [unowned self] in self.loop() }
+            let t = Thread { self.loop() }
             t.name = "pipsqueak-core-\(i)"
             t.stackSize = 1 << 20
             threads.append(t)
@@ -41,7 +47,7 @@ public final class CorePool: @unchecked Sendable {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
             cond.lock()
             // Cores idle but not yet woken take jobs too: only what is beyond them counts as queued.
-            if stopping || jobs.count >= queueLimit + (cores - busy) {
+            if stopping || threads.isEmpty || jobs.count >= queueLimit + (cores - busy) {
                 cond.unlock()
                 c.resume(throwing: Full())
                 return

@@ -35,22 +35,28 @@ public struct ServeOptions: Sendable {
 /// Every reply to `/run` carries the request's record in the `Pipsqueak-Record` header (JSON: tier, zygote,
 /// arrival and each phase, ms), which `pipsqueak run --url` collects.
 public final class WorkerServer: @unchecked Sendable {
-    public let worker: RuntimeWorker
-    public let registry: HandlerRegistry
+    let backend: any ServeBackend
     public let options: ServeOptions
     let cores: CorePool
     let metrics = WorkerMetrics()
     /// Receives each finished request's record (the records CSV), from the core that served it.
     public var onRecord: (RequestRecord) -> Void = { _ in }
 
-    public init(worker: RuntimeWorker, registry: HandlerRegistry, options: ServeOptions) {
-        self.worker = worker
-        self.registry = registry
+    /// A server whose requests `backend` carries out (`RuntimeWorker` and its registry, or a benchmark's floor).
+    public init(backend: any ServeBackend, options: ServeOptions) {
+        self.backend = backend
         self.options = options
         cores = CorePool(cores: options.cores, queueLimit: options.queueLimit)
     }
 
+    /// The worker's server: requests planned by its lifecycle, handlers from `registry`.
+    public convenience init(worker: RuntimeWorker, registry: HandlerRegistry, options: ServeOptions) {
+        self.init(backend: WorkerBackend(worker: worker, registry: registry), options: options)
+    }
+
     private let groupLock = NSLock()
+    /// Entered while `run` runs; `stop` waits for it.
+    private let running = DispatchGroup()
     private var group: ServiceGroup?
     private var stopRequested = false
 
@@ -58,14 +64,17 @@ public final class WorkerServer: @unchecked Sendable {
     /// queued finish (new ones are refused), then the cores stop. `onRunning` gets the bound port once the
     /// server listens (`options.port` 0: one the kernel picked).
     public func run(signals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        running.enter()
+        defer { running.leave() }
+        cores.start()
         let router = Router()
         router.get("/status") { _, _ in "ready\n" }
         router.get("/stats") { [self] _, _ -> Response in
-            let s = metrics.stats(cores: cores, caches: worker.cacheState(), handlers: registry.count)
+            let s = metrics.stats(cores: cores, caches: backend.cacheState(), handlers: backend.handlerCount)
             return Self.json(.ok, s)
         }
         router.get("/metrics") { [self] _, _ -> Response in
-            metrics.update(cores: cores, caches: worker.cacheState())
+            metrics.update(cores: cores, caches: backend.cacheState())
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
@@ -86,15 +95,17 @@ public final class WorkerServer: @unchecked Sendable {
         cores.stop()
     }
 
-    /// Drains and stops a server `run` is serving (or will: a stop before it starts is kept).
+    /// Drains and stops a server `run` is serving (or will: a stop before it starts is kept), and returns
+    /// once `run` has: every request done, the cores stopped.
     public func stop() async {
         let g: ServiceGroup? = groupLock.withLock { stopRequested = true; return group }
         await g?.triggerGracefulShutdown()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in running.notify(queue: .global()) { c.resume() } }
     }
 
     func run(_ request: Request, name: String) async throws -> Response {
         let handler: Int32
-        do { handler = try registry.lookup(name) } catch let e as HandlerRegistry.LookupError {
+        do { handler = try backend.lookup(name) } catch let e as HandlerRegistry.LookupError {
             switch e {
             case .notFound(let m): return Self.json(.notFound, ["error": m])
             case .invalid(let m): return Self.json(.internalServerError, ["error": m])
@@ -114,11 +125,11 @@ public final class WorkerServer: @unchecked Sendable {
             }
         }
         let box = Box(event)
-        let arrival = worker.now()
+        let arrival = backend.now()
         let served: Box<RuntimeWorker.Served>
         do {
-            served = try await cores.submit { [worker] in
-                Box(worker.serveEvent(handler: handler, event: box.value, arrivalNanos: arrival, startNanos: worker.now()))
+            served = try await cores.submit { [backend] in
+                Box(backend.serve(handler: handler, event: box.value, arrivalNanos: arrival))
             }
         } catch is CorePool.Full {
             metrics.rejectedOne()
@@ -174,4 +185,64 @@ public final class WorkerServer: @unchecked Sendable {
 final class Box<T>: @unchecked Sendable {
     let value: T
     init(_ v: T) { value = v }
+}
+
+/// What carries out a server's requests.
+public protocol ServeBackend: AnyObject, Sendable {
+    /// The handler to run for `/run/<name>`. - Throws: `HandlerRegistry.LookupError`.
+    func lookup(_ name: String) throws -> Int32
+    /// Serves one request now, on the calling core's thread.
+    func serve(handler: Int32, event: Any?, arrivalNanos: Int64) -> RuntimeWorker.Served
+    /// ns since the backend's origin (records are relative to it).
+    func now() -> Int64
+    var handlerCount: Int { get }
+    func cacheState() -> RuntimeWorker.CacheState
+}
+
+/// The real worker: the registry names handlers, the runtime's lifecycle plans every request.
+public final class WorkerBackend: ServeBackend, @unchecked Sendable {
+    let worker: RuntimeWorker
+    let registry: HandlerRegistry
+    public init(worker: RuntimeWorker, registry: HandlerRegistry) { self.worker = worker; self.registry = registry }
+    public func lookup(_ name: String) throws -> Int32 { try registry.lookup(name) }
+    public func serve(handler: Int32, event: Any?, arrivalNanos: Int64) -> RuntimeWorker.Served {
+        worker.serveEvent(handler: handler, event: event, arrivalNanos: arrivalNanos, startNanos: worker.now())
+    }
+    public func now() -> Int64 { worker.now() }
+    public var handlerCount: Int { registry.count }
+    public func cacheState() -> RuntimeWorker.CacheState { worker.cacheState() }
+}
+
+/// `bench-serve`'s floor: one plain interpreter per core runs the handler's `f(event)` over the same channel
+/// a container uses; no containers, no caches, no planner. Records carry only the execution phase.
+public final class BareBackend: ServeBackend, @unchecked Sendable {
+    let lock = NSLock()
+    var idle: [BareHandlerProcess]
+    let origin = DispatchTime.now().uptimeNanoseconds
+    var served: Int64 = 0
+
+    /// - Parameter processes: one per core (each request takes an idle one).
+    public init(processes: [BareHandlerProcess]) { idle = processes }
+
+    public func lookup(_ name: String) throws -> Int32 { 0 }
+    public func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - origin) }
+    public var handlerCount: Int { 1 }
+    public func cacheState() -> RuntimeWorker.CacheState { RuntimeWorker.CacheState() }
+
+    public func serve(handler: Int32, event: Any?, arrivalNanos: Int64) -> RuntimeWorker.Served {
+        let (p, n): (BareHandlerProcess, Int64) = lock.withLock { served += 1; return (idle.removeLast(), served) }
+        defer { lock.withLock { idle.append(p) } }
+        let start = now()
+        var r = RequestRecord(request: n, handler: handler, arrivalNanos: arrivalNanos, startNanos: start, endNanos: start, tier: .handler, zygote: nil)
+        do {
+            let reply = try p.invoke(event ?? NSNull())
+            r.execNanos = now() - start
+            r.endNanos = start + r.execNanos
+            if let e = reply["error"] as? String { r.error = e; return .init(record: r, reply: reply, failure: .raised) }
+            return .init(record: r, reply: reply, failure: nil)
+        } catch {
+            r.error = "\(error)"
+            return .init(record: r, reply: nil, failure: .failed)
+        }
+    }
 }

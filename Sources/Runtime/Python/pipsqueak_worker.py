@@ -10,6 +10,7 @@ Run with `python -S pipsqueak_worker.py MODE CONFIG_JSON`:
            handler and serves requests on the connection it was forked on.
   cold     the same relocation and serving for a fresh interpreter (CONFIG: container); speaks on stdin/stdout.
   install  relocate into an install sandbox and run pip there (CONFIG: container, pip arguments).
+  bare     serve a handler (CONFIG: handler_dir) from a plain interpreter, no container: bench-serve's floor.
 
 Protocol: one JSON object per line. Every timing is time.monotonic_ns() on this machine's monotonic clock,
 the same clock the Swift side reads, so phases can be stitched together.
@@ -359,6 +360,11 @@ def serve(rfile, wfile, c, t):
     import f as h  # noqa: the handler's own module (OpenLambda's layout: f.py defining f(event)); its body is its init
     t["initialized"] = now()
     reply(wfile, {"ready": True, "pid": os.getpid(), "t": t})
+    serve_requests(rfile, wfile, h)
+
+
+def serve_requests(rfile, wfile, h):
+    """Answers invoke (and modules, exit) requests on the connection until EOF, calling `h.f(event)`."""
     for line in rfile:
         req = json.loads(line)
         op = req.get("op")
@@ -615,8 +621,18 @@ def install_main(c):
     os._exit(0)
 
 
+def bare_main(c):
+    """The benchmarks' floor: the handler in `handler_dir` served on stdin/stdout by a plain interpreter, no
+    container, no sandbox, nothing cached (`bench-serve`)."""
+    sys.path.insert(0, c["handler_dir"])
+    import f as h
+    wfile = sys.stdout.buffer
+    reply(wfile, {"ready": True, "pid": os.getpid()})
+    serve_requests(sys.stdin.buffer, wfile, h)
+
+
 def main(mode, config_json):
-    {"zygote": zygote_main, "cold": cold_main, "install": install_main}[mode](json.loads(config_json))
+    {"zygote": zygote_main, "cold": cold_main, "install": install_main, "bare": bare_main}[mode](json.loads(config_json))
 
 
 if __name__ == "__main__":
