@@ -35,6 +35,7 @@ extension RunJob {
             var options = runtime
             options.wheelhouse = wheelhouse
             options.cgroupPoolSize = max(2, cores + 1)
+            options.standbysPerZygote = cores
             let python = try PythonInterpreter.resolve()
             let w = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options, python: python)
             worker = w

@@ -53,6 +53,7 @@ public struct ServeJob {
         var options = runtime
         options.wheelhouse = wheelhouse
         options.cgroupPoolSize = max(2, serve.cores + 1)
+        options.standbysPerZygote = serve.cores
         try Sys.mkdirs(wheelhouse)
         let python = try PythonInterpreter.resolve()
         progress("starting the worker (\(config.summary)); building its initial zygotes")

@@ -39,6 +39,9 @@ public struct RuntimeOptions: Sendable {
     public var isolateNetwork = true
     /// How many container cgroups the worker keeps made ahead of need (`serve` sizes it to its cores).
     public var cgroupPoolSize = 2
+    /// Standby children each zygote keeps ready (forked, in a container cgroup, namespaces made), so that
+    /// this many requests can fork from it at once without waiting (`serve`: its cores).
+    public var standbysPerZygote = 1
 
     public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
 }

@@ -10,22 +10,41 @@ extension RuntimeWorker {
         let t0 = Sys.monotonicNanos()
         // Bookkeeping under the lock: the zygote (held, so an eviction now waits for this fork), its standby
         // child's cgroup or a pooled one, where each package is.
-        let (zygote, group, paths, imports, code): (ZygoteHandle?, Cgroup, [String], [String], String) = try locked {
+        var (zygote, standby, group, paths, imports, code): (ZygoteHandle?, Standby?, Cgroup, [String], [String], String) = try locked {
             var z: ZygoteHandle? = nil
             if plan.tier == .import, let zid = plan.zygote, let h = zygotes[zid] { z = h; h.users += 1 }
             let g: Cgroup
-            if let z, let sb = z.standby {
-                g = sb // the zygote's standby child is already in it, namespaces unshared
-                z.standby = nil
+            var standby: Standby? = nil
+            if let z, let sb = z.standbys.popLast() {
+                g = sb.cgroup // one of the zygote's standby children is already in it, namespaces unshared
+                standby = sb
             } else {
                 do { g = try takeCgroup() } catch { if let z { releaseZygote(z) }; throw error }
             }
             let dir: String
             do { dir = try handlerDirectory(handler) } catch { if let z { releaseZygote(z) }; try? g.destroy(); throw error }
-            return (z, g, catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) },
+            return (z, standby, g, catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) },
                     plan.imports.flatMap { packages[Int($0)].topLevelModules }, dir)
         }
         defer { if let z = zygote { locked { releaseZygote(z) } } }
+        // A standby child whose zygote has died is not used: the zygote is reported lost (as a failed connect
+        // to it would be), so the planner hears of it now, not when its standbys run out. One that has
+        // gone itself: its group goes, a fresh one is taken.
+        var standbyFD: Int32? = nil
+        if let sb = standby, let z = zygote, z.cgroup.isEmpty {
+            try? sb.cgroup.destroy()
+            try? FileManager.default.removeItem(atPath: sb.socket)
+            zygoteLost(z.id)
+            throw RuntimeError.unavailable("zygote z\(z.id) is gone (its process ended); it leaves the tree and is rebuilt when asked")
+        }
+        if let sb = standby {
+            do { standbyFD = try Sys.connectUnix(sb.socket) } catch {
+                try? sb.cgroup.destroy()
+                try? FileManager.default.removeItem(atPath: sb.socket)
+                group = try locked { try takeCgroup() }
+                standby = nil
+            }
+        }
         // Mounted read-only: the handler's code, and the install cache at its host path (zygotes' modules
         // keep their host paths). Only the handler's own packages go on its sys.path.
         let containerConfig = base.containerConfig(cgroup: group, hostname: locked { handlers[handler].id }, network: options.isolateNetwork,
@@ -34,7 +53,11 @@ extension RuntimeWorker {
         r.createNanos = t1 - t0
         do {
             let channel: LineChannel
-            if plan.tier == .import, let zid = plan.zygote {
+            if let fd = standbyFD {
+                // Straight to the standby child: the zygote is not on this request's path.
+                channel = LineChannel(readFD: fd, writeFD: fd)
+                try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message)
+            } else if plan.tier == .import, let zid = plan.zygote {
                 guard let z = zygote else { throw RuntimeError.unavailable("zygote z\(zid) is gone") }
                 let fd: Int32
                 do { fd = try Sys.connectUnix(z.socket) } catch {

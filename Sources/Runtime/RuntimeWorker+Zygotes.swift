@@ -25,25 +25,33 @@ struct ZygoteInstallError: Error, CustomStringConvertible {
 /// Zygotes: building them as the planner asks (root or forked child, in their sandbox), their standby
 /// children, reporting failed builds and lost zygotes to the planner, and removing them.
 extension RuntimeWorker {
-    /// Gives every zygote without one a standby child in a pooled cgroup (off the request path): joining
-    /// a cgroup costs an RCU grace period on v1, so it is done before a request needs it.
+    /// Gives every zygote its standby children (`options.standbysPerZygote`: as many as requests may fork
+    /// from it at once), each in a pooled cgroup with its namespaces made, off the request path: joining a
+    /// cgroup costs an RCU grace period on v1, and a fork from a numpy zygote a millisecond or two.
     func prepareStandbys() {
-        let want = locked { zygotes.values.filter { $0.standby == nil && !$0.doomed }.sorted(by: { $0.id < $1.id }) }
+        let want: [ZygoteHandle] = locked {
+            zygotes.values.filter { !$0.doomed }.sorted(by: { $0.id < $1.id })
+                .flatMap { z in Array(repeating: z, count: max(0, options.standbysPerZygote - z.standbys.count)) }
+        }
         for z in want {
-            guard let g = try? locked({ try takeCgroup() }) else { return }
+            guard let (g, path) = try? locked({ () throws -> (Cgroup, String) in
+                z.standbySeq += 1
+                return (try takeCgroup(), runDir + "/sockets/z\(z.id)-s\(z.standbySeq).sock")
+            }) else { return }
             do {
                 let fd = try Sys.connectUnix(z.socket)
                 let ch = LineChannel(readFD: fd, writeFD: fd)
-                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles, newNetwork: options.isolateNetwork).message)
+                try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles, newNetwork: options.isolateNetwork, socket: path).message)
                 _ = try ch.receive(timeoutSeconds: 10)
                 let kept: Bool = locked {
-                    guard zygotes[z.id] === z, z.standby == nil else { return false }
-                    z.standby = g
+                    guard zygotes[z.id] === z, !z.doomed, z.standbys.count < options.standbysPerZygote else { return false }
+                    z.standbys.append(Standby(cgroup: g, socket: path))
                     return true
                 }
-                if !kept { try? g.destroy() }
+                if !kept { try? g.destroy(); try? FileManager.default.removeItem(atPath: path) }
             } catch {
                 try? g.destroy()
+                try? FileManager.default.removeItem(atPath: path)
             }
         }
         try? locked { try refillCgroupPool() }
@@ -222,8 +230,8 @@ extension RuntimeWorker {
     func tearDown(_ z: ZygoteHandle) {
         guard !z.tornDown else { return }
         z.tornDown = true
-        try? z.standby?.destroy()
-        z.standby = nil
+        for sb in z.standbys { try? sb.cgroup.destroy(); try? FileManager.default.removeItem(atPath: sb.socket) }
+        z.standbys = []
         try? z.cgroup.destroy()
         store.removePrivate(owner: "z\(z.id)")
         try? FileManager.default.removeItem(atPath: z.socket)

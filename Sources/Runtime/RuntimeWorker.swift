@@ -50,11 +50,18 @@ public final class RuntimeWorker: @unchecked Sendable {
         var doomed = false, tornDown = false
         /// A root zygote's process id (the shell that joined its cgroup, exec'd into Python).
         var pid: Int32?
-        /// The pooled cgroup its standby child already sits in (nil: none prepared).
-        var standby: Cgroup?
+        /// Its standby children (up to `options.standbysPerZygote`): each sits in a pooled cgroup with its
+        /// namespaces made and waits on its own socket for one fork request.
+        var standbys: [Standby] = []
+        var standbySeq = 0
         /// What the planner asked for: which packages it installs, and where (its own copy or the cache).
         let spec: ZygoteSpec
         init(spec: ZygoteSpec, socket: String, cgroup: Cgroup) { id = spec.id; self.spec = spec; self.socket = socket; self.cgroup = cgroup }
+    }
+
+    struct Standby {
+        let cgroup: Cgroup
+        let socket: String
     }
 
     final class ContainerHandle {
@@ -285,11 +292,11 @@ public final class RuntimeWorker: @unchecked Sendable {
         }
         guard backgroundMaintenance else { return work() }
         // Only when there is something to do (a handler-cache hit leaves nothing): a build, a pool below its
-        // size, a zygote without its standby child, or zombies to reap now and then.
+        // size, a zygote short of standby children, or zombies to reap now and then.
         let needed: Bool = locked {
             served &+= 1
             return !specs.isEmpty || cgroupPool.count < options.cgroupPoolSize || served % 64 == 0
-                || zygotes.values.contains { $0.standby == nil && !$0.doomed }
+                || zygotes.values.contains { $0.standbys.count < options.standbysPerZygote && !$0.doomed }
         }
         if needed { maintenance.async(execute: work) }
     }

@@ -4,9 +4,9 @@
 ///
 /// | op | sent to | carries | answer |
 /// |---|---|---|---|
-/// | `fork` | a zygote's socket | `container` (its config), `paths`, `imports` | the child's `ready` line, then it serves on the connection |
+/// | `fork` | a zygote's socket, or a standby child's | `container` (its config), `paths`, `imports` | the child's `ready` line, then it serves on the connection |
 /// | `fork-zygote` | a zygote's socket | `zygote` (a child zygote's config) | `ready` (or an error) once it has imported |
-/// | `prepare` | a zygote's socket | `cgroup_procs`, `new_net` | `prepared`: a standby child waits in that cgroup (and its own network namespace) |
+/// | `prepare` | a zygote's socket | `cgroup_procs`, `new_net`, `socket` | `prepared`: a standby child waits in that cgroup (and its own network namespace) for one `fork` request on `socket` |
 /// | `ping` | a zygote's socket | — | `pong` |
 /// | `invoke` | a container's channel | `event` | `result` or `error`, with execution times |
 /// | `modules` | a container's channel | — | `modules`: its `sys.modules` (tests) |
@@ -20,7 +20,7 @@ public enum WorkerProtocol {
     public enum Request {
         case fork(container: [String: Any], paths: [String], imports: [String])
         case forkZygote(config: [String: Any])
-        case prepare(cgroupProcs: [String], newNetwork: Bool)
+        case prepare(cgroupProcs: [String], newNetwork: Bool, socket: String)
         case ping
         case invoke(event: Any)
         case modules
@@ -43,7 +43,7 @@ public enum WorkerProtocol {
             switch self {
             case .fork(let c, let p, let i): m["container"] = c; m["paths"] = p; m["imports"] = i
             case .forkZygote(let z): m["zygote"] = z
-            case .prepare(let g, let n): m["cgroup_procs"] = g; m["new_net"] = n
+            case .prepare(let g, let n, let p): m["cgroup_procs"] = g; m["new_net"] = n; m["socket"] = p
             case .invoke(let e): m["event"] = e
             case .ping, .modules, .exit: break
             }

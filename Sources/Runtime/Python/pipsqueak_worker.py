@@ -413,44 +413,47 @@ def child_after_fork(conn, req, t):
             os._exit(1)
 
 
-standby = None  # (socket to the standby child, its cgroup procs files)
 REQUEST_LINE_TIMEOUT = 10.0  # seconds for a client of a zygote to send its request line
 MAX_REQUEST_BYTES = 16 << 20
 
 
-def prepare_standby(srv, cgroup_procs, new_net):
+def prepare_standby(srv, cgroup_procs, new_net, path):
     """Fork a child ahead of need that joins `cgroup_procs` (a pooled container cgroup), unshares its
-    namespaces (with `new_net`, a network namespace too) and waits, as pid 1 of its pid namespace, for the
-    fork request and its connection."""
-    global standby
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    namespaces (with `new_net`, a network namespace too) and waits, as pid 1 of its pid namespace, on its own
+    socket at `path` for the one fork request the worker sends it directly: the zygote is not on that
+    request's path at all (it may be busy forking the next standby). The socket is bound before the zygote
+    answers, so the worker can connect as soon as it hears `prepared`."""
+    lst = _listen(path)
     pid = os.fork()
     if pid == 0:
         srv.close()
-        a.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        conn = None
         try:
             enter({"cgroup_procs": cgroup_procs, "new_net": new_net})
             fork_into_pid_namespace()
-            msg, fds, _, _ = socket.recv_fds(b, 1 << 20, 1)
-            if not msg or not fds:
-                os._exit(0)  # the zygote went away or dropped us
-            b.close()
+            conn, _ = lst.accept()
+            lst.close()
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            line, req = _read_request(conn)
+            if req is None or req.get("op") != OP_FORK:
+                os._exit(0)  # the worker dropped us, or not a fork request
             t = {"received": now(), "forked": now()}
-            conn = socket.socket(fileno=fds[0])
-            req = json.loads(msg)
             t["joined"] = t["unshared"] = now()
             build_root(req["container"], t)
             t["relocated"] = now()
             serve(conn.makefile("rb"), conn.makefile("wb"), req, t)
         except BaseException as e:
             try:
-                conn.sendall(failure(e).encode())
+                if conn is not None:
+                    conn.sendall(failure(e).encode())
             except BaseException:
                 pass
             os._exit(1)
-    b.close()
-    standby = (a, list(cgroup_procs), bool(new_net))
+    lst.close()
 
 
 def _or_exit(step):
@@ -491,30 +494,9 @@ def _read_request(conn):
     return line, req if isinstance(req, dict) else None
 
 
-def _drop_standby():
-    global standby
-    if standby is not None:
-        standby[0].close()
-        standby = None
-
-
 def _on_fork(srv, conn, line, req, t):
-    global standby
-    if standby is not None and standby[1] == req["container"].get("cgroup_procs") and standby[2] == bool(req["container"].get("new_net")):
-        # The standby child already sits in this container's cgroup and namespaces: hand it the request
-        # and the connection.
-        a = standby[0]
-        standby = None
-        try:
-            socket.send_fds(a, [line], [conn.fileno()])
-        finally:
-            a.close()
-            conn.close()
-        return
     if os.fork() == 0:
         srv.close()
-        if standby is not None:
-            standby[0].close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         t["forked"] = now()
         child_after_fork(conn, req, t)
@@ -522,8 +504,7 @@ def _on_fork(srv, conn, line, req, t):
 
 
 def _on_prepare(srv, conn, line, req, t):
-    _drop_standby()
-    prepare_standby(srv, req["cgroup_procs"], req.get("new_net", False))
+    prepare_standby(srv, req["cgroup_procs"], req.get("new_net", False), req["socket"])
     conn.sendall(b'{"prepared": true}\n')
     conn.close()
 
@@ -532,7 +513,6 @@ def _on_fork_zygote(srv, conn, line, req, t):
     """A child zygote: imports more, listens on its own socket, reports on this connection."""
     if os.fork() == 0:
         srv.close()
-        _drop_standby()  # the parent's standby is not this zygote's
         try:
             sub = req["zygote"]
             os.setsid()
