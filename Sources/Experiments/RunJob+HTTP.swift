@@ -11,7 +11,8 @@ extension RunJob {
     /// `url` or one started here (loopback, a port the kernel picks) with the trace's handlers generated in
     /// the registry layout. Records come from each reply's `Pipsqueak-Record` header, so both cases write the
     /// same records; the decision log only when the worker is this process's.
-    func runOverHTTP(onRecord: @escaping (RequestRecord) -> Void, onDecision: @escaping (String) -> Void) throws -> SimulationSummary {
+    func runOverHTTP(onRecord: @escaping (RequestRecord) -> Void, onDecision: @escaping (String) -> Void,
+                     onStart: (RuntimeWorker) -> Void, observe: (RuntimeWorker) -> Void) throws -> SimulationSummary {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         var worker: RuntimeWorker?
         var server: WorkerServer?
@@ -59,6 +60,7 @@ extension RunJob {
             ready.wait()
             if let e = port.error { w.shutdown(); throw e }
             base = "http://127.0.0.1:\(port.port)"
+            onStart(w)
         }
         defer {
             if let s = server {
@@ -66,7 +68,7 @@ extension RunJob {
                 Task.detached { await s.stop(); done.signal() }
                 done.wait()
             }
-            worker?.shutdown()
+            if let w = worker { observe(w); w.shutdown() }
         }
         var records: RecordWriter?
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
@@ -88,7 +90,12 @@ extension RunJob {
             return inv
         }
         let sinks = UncheckedBox((records, stamps, onRecord))
+        let warm = warmUp ? Array(Set(names)).sorted() : []
         Task.detached {
+            for (i, h) in warm.enumerated() {
+                let status = await client.call(h)
+                progress("warm-up \(i + 1)/\(warm.count): \(h) → \(status)")
+            }
             do {
                 try await client.replay(names: names, speed: speed, next: next.value, shouldStop: { RunJob.interrupted }) { o in
                     collected.add(o) { s in

@@ -29,6 +29,9 @@ public struct RunJob {
     public var url: String?
     public var cores = 1
     public var queueLimit = 64
+    /// Before the replay, send each handler of the trace one request, one at a time, and record none of
+    /// them (installs and zygotes are then built before the load starts; a soak measures steady state).
+    public var warmUp = false
     /// Write ReqBench-style phase timestamps (one row per request) here.
     public var timestampsPath: String?
 
@@ -46,7 +49,7 @@ public struct RunJob {
     public func run(onRecord: @escaping (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
                     onStart: (RuntimeWorker) -> Void = { _ in },
                     observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
-        if overHTTP { return try runOverHTTP(onRecord: onRecord, onDecision: onDecision) }
+        if overHTTP { return try runOverHTTP(onRecord: onRecord, onDecision: onDecision, onStart: onStart, observe: observe) }
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
         var missing = Set<String>()

@@ -103,9 +103,12 @@ extension RuntimeWorker {
         } catch {
             throw ZygoteInstallError(zygote: z.id, underlying: error)
         }
-        // Exactly what the plan lists is installed. A package it counted on as installed may be gone since
-        // (an earlier install of it failed): that is a failed build the planner hears of, not a decision
-        // to install it here.
+        // Exactly what the plan lists is installed. A package it counted on as installed may still be being
+        // installed for a request (wait for it), or be gone since (an earlier install of it failed): that is
+        // a failed build the planner hears of, not a decision to install it here.
+        do { _ = try awaitInstalls(z.imports.filter { !z.install.contains($0) }) } catch {
+            throw ZygoteInstallError(zygote: z.id, underlying: error)
+        }
         for p in z.imports where !z.install.contains(p) && !Sys.exists(packagePath(p, zygote: z)) {
             throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
         }

@@ -372,6 +372,9 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Zygotes alive now.
     public var zygoteCount: Int { locked { zygotes.count } }
 
+    /// Standby children alive now (each a process in its own cgroup).
+    public var standbyCount: Int { locked { zygotes.values.reduce(0) { $0 + $1.standbys.count } } }
+
     /// Containers alive now (running or frozen).
     public var containerIDs: [Int64] { locked { containers.keys.sorted() } }
 

@@ -77,6 +77,16 @@ public final class OpenLoopClient: @unchecked Sendable {
         }
     }
 
+    /// Sends one request to `/run/<name>` and waits for the reply; returns its status (0: no reply).
+    public func call(_ name: String, body: String = "{}") async -> Int {
+        var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
+        req.method = .POST
+        req.body = .bytes(ByteBuffer(string: body))
+        guard let res = try? await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else { return 0 }
+        _ = try? await res.body.collect(upTo: 64 << 20)
+        return Int(res.status.code)
+    }
+
     /// Reads a `Pipsqueak-Record` header (JSON, ms) back into a record.
     static func record(_ header: String, request: Int64, handler: Int32) -> RequestRecord? {
         guard let o = try? JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any],

@@ -5,7 +5,11 @@
 // with it, so a leak shows as growth whatever the machine's speed.
 //
 //   scripts/bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--handler-mb MB]
-//                      [--out results/soak.csv]
+//                      [--http] [--cores C] [--load L] [--online] [--out results/soak.csv]
+//
+// --http sends the requests over HTTP, open loop, to a worker on C cores (default: the machine's), as
+// `pipsqueak run` does; --load L sets the rate so that the handlers' execution alone keeps L of the C cores
+// busy (the trace's mean exec_ms; starts come on top); --online fetches missing wheels from the index.
 //
 // Needs root, cgroups, and the measured packages' wheels in the wheelhouse (`pipsqueak measure`).
 import CachePolicy
@@ -21,6 +25,9 @@ struct Options {
     /// then forks or starts a container and destroys another, which is where leaks would show.
     var handlerMB: Double?
     var out = ProjectPaths.results("soak.csv")
+    var http = false, online = false
+    var cores = ProcessInfo.processInfo.activeProcessorCount
+    var load: Double?
 }
 
 func parse() -> Options {
@@ -45,8 +52,12 @@ func parse() -> Options {
         case "--seed": o.seed = UInt64(number(a))
         case "--handler-mb": o.handlerMB = number(a)
         case "--out": o.out = value(a)
+        case "--http": o.http = true
+        case "--online": o.online = true
+        case "--cores": o.cores = Int(number(a))
+        case "--load": o.load = number(a)
         case "-h", "--help":
-            print("usage: bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--handler-mb MB] [--out results/soak.csv]")
+            print("usage: bench-soak [--seconds 600] [--rate 2] [--handlers 40] [--window 30] [--seed 1] [--handler-mb MB] [--http] [--cores C] [--load L] [--online] [--out results/soak.csv]")
             exit(0)
         default: fail("unknown argument \(a) (try --help)")
         }
@@ -60,7 +71,7 @@ func fail(_ message: String) -> Never {
 }
 
 /// What the worker holds at one instant. `expected` is the processes its caches account for: each zygote
-/// and its standby child, and one process per live container; `processes - expected` is what nothing
+/// and its standby children, and one process per live container; `processes - expected` is what nothing
 /// accounts for (a leak, or a process caught mid-start), and should stay at zero. `zombies` are the
 /// worker's children that have exited and not been reaped (they sit in no cgroup); also zero.
 struct Resources {
@@ -71,7 +82,7 @@ struct Resources {
         if let w = worker {
             r.zygotes = w.zygoteCount
             r.containers = w.containerIDs.count
-            r.expected = 2 * r.zygotes + r.containers
+            r.expected = r.zygotes + w.standbyCount + r.containers
         }
         if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -91,16 +102,24 @@ struct Resources {
 }
 
 setvbuf(stdout, nil, _IOLBF, 0) // progress shows as it comes, even into a file
-let o = parse()
+var o = parse()
 let state = "/run/pipsqueak"
 let scratch = "/tmp/pipsqueak-soak-\(getpid())"
 let tracePath = scratch + "/soak.csv"
 let sets = try TraceJobs.loadHandlerSets(restrictTo: ProjectPaths.packages)
-let (table, body) = try TraceGenerator.mixed(sets: sets, handlers: o.handlers, rate: o.rate, seconds: o.seconds, seed: o.seed)
+var (table, body) = try TraceGenerator.mixed(sets: sets, handlers: o.handlers, rate: o.rate, seconds: o.seconds, seed: o.seed)
+if let load = o.load {
+    // Execution alone: the trace's requests' exec_ms over its span, at this rate; scaled to the load asked.
+    try Sys.mkdirs(scratch)
+    _ = try TraceJobs.write(table: table, body: body, to: tracePath, comments: [])
+    let busy = try TraceStats(trace: try Trace(path: tracePath)).offeredCores
+    o.rate *= load * Double(o.cores) / max(busy, 1e-9)
+    (table, body) = try TraceGenerator.mixed(sets: sets, handlers: o.handlers, rate: o.rate, seconds: o.seconds, seed: o.seed)
+}
 let command = "scripts/bench-soak --seconds \(o.seconds) --rate \(o.rate) --handlers \(o.handlers) --window \(o.window) --seed \(o.seed)"
-    + (o.handlerMB.map { " --handler-mb \($0)" } ?? "")
+    + (o.handlerMB.map { " --handler-mb \($0)" } ?? "") + (o.http ? " --http --cores \(o.cores)" : "") + (o.load.map { " (--load \($0))" } ?? "")
 let requests = try TraceJobs.write(table: table, body: body, to: tracePath, comments: TraceJobs.provenance(command: command, seed: o.seed))
-print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(o.rate) req/s, \(o.handlers) handlers, seed \(o.seed)); window \(Int(o.window)) s")
+print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(String(format: "%.2f", o.rate)) req/s, \(o.handlers) handlers, seed \(o.seed)); window \(Int(o.window)) s" + (o.http ? "; over HTTP, \(o.cores) cores" : "; in process, one core"))
 print("machine: \(MachineDescription.summary)")
 print("")
 let columns = ["window_end_s", "served", "errors", "p50_ms", "p99_ms", "max_ms", "handler_hits", "import_hits", "cold",
@@ -136,6 +155,9 @@ func closeWindow(at end: Int64) {
 var job = RunJob()
 job.tracePath = tracePath
 job.runtime.requestTimeoutSeconds = 60
+job.runtime.online = o.online
+job.overHTTP = o.http; job.cores = o.cores
+job.warmUp = o.http // each handler once before the load: the soak measures steady state, not installs
 if let mb = o.handlerMB { job.config.handlerCache.memoryMB = mb }
 print("config: \(job.config.summary)")
 var lastEnd: Int64 = 0
