@@ -91,7 +91,10 @@ extension RunJob {
         }
         let sinks = UncheckedBox((records, stamps, onRecord))
         let warm = warmUp ? Array(Set(names)).sorted() : []
+        let workerCores = PortBox()
         Task.detached {
+            // The worker's cores (for the load the summary reports), from its own /stats.
+            workerCores.port = ((await client.stats())?["cores"] as? Int) ?? 0
             for (i, h) in warm.enumerated() {
                 let status = await client.call(h)
                 progress("warm-up \(i + 1)/\(warm.count): \(h) → \(status)")
@@ -125,6 +128,7 @@ extension RunJob {
             summary.installsFailed = w.lifecycle.installsFailed
         }
         summary.rejected = collected.rejected
+        summary.cores = workerCores.port > 0 ? workerCores.port : cores
         try records?.commit()
         try stamps?.commit()
         try decisions?.commit()

@@ -77,6 +77,13 @@ public final class OpenLoopClient: @unchecked Sendable {
         }
     }
 
+    /// The worker's `/stats` (nil: no answer, or not JSON).
+    public func stats() async -> [String: Any]? {
+        guard let res = try? await client.execute(HTTPClientRequest(url: "\(baseURL)/stats"), timeout: .seconds(10)),
+              let body = try? await res.body.collect(upTo: 1 << 20) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
+    }
+
     /// Sends one request to `/run/<name>` and waits for the reply; returns its status (0: no reply).
     public func call(_ name: String, body: String = "{}") async -> Int {
         var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")

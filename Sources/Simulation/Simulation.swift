@@ -61,6 +61,7 @@ public final class Simulation: ReplayExecutor {
         self.cores = cores
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         summary.estimatedPackages = costs.estimated.count
+        summary.cores = cores
         lifecycle.carryOut = { [unowned(unsafe) self] e in self.apply(e) } // self owns the lifecycle
     }
 

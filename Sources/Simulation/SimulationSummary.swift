@@ -29,11 +29,18 @@ public struct SimulationSummary: Sendable {
     public var estimatedPackages = 0
     public var events = 0
     public var simulatedSeconds = 0.0
+    /// Cores the requests ran on (for the load: set by whoever ran them), and the time requests held a
+    /// core (start to end, served ones), with the span of their arrivals.
+    public var cores = 1
+    public var busyNanos: Int64 = 0
+    public var firstArrivalNanos: Int64 = .max, lastArrivalNanos: Int64 = .min
 
     public init() {}
 
     public mutating func add(_ r: RequestRecord) {
         requests += 1
+        if r.arrivalNanos < firstArrivalNanos { firstArrivalNanos = r.arrivalNanos }
+        if r.arrivalNanos > lastArrivalNanos { lastArrivalNanos = r.arrivalNanos }
         if !r.error.isEmpty {
             errors += 1
             return
@@ -42,6 +49,7 @@ public struct SimulationSummary: Sendable {
         latency.record(r.latencyNanos)
         latencyPerTier[r.tier, default: LatencyHistogram()].record(r.latencyNanos)
         startup.record(r.startupNanos)
+        busyNanos += r.startupNanos
         if r.estimated { requestsTouchingEstimated += 1 }
     }
 
@@ -49,6 +57,14 @@ public struct SimulationSummary: Sendable {
 
     /// Requests served without error.
     public var served: Int { requests - errors }
+
+    /// The load the requests put on the cores: their time on a core (start to end) over the span of their
+    /// arrivals times the cores. Above 1 the cores cannot keep up: requests queue without bound and their
+    /// latencies are mostly queueing. nil: fewer than two arrivals.
+    public var offeredLoad: Double? {
+        guard requests > 1, lastArrivalNanos > firstArrivalNanos else { return nil }
+        return Double(busyNanos) / (Double(lastArrivalNanos - firstArrivalNanos) * Double(max(1, cores)))
+    }
 
     /// The terminal table. `real`: a run on the real runtime (wall time, no simulator figures). Shares are of
     /// all requests; a failed request has its own row, without latencies.
@@ -73,6 +89,14 @@ public struct SimulationSummary: Sendable {
             s += "           -          -          -          -\n"
         }
         row(errors > 0 ? "served" : "all", served, latency)
+        if let load = offeredLoad {
+            s += String(format: "load: %.0f%% of %d core%@ (requests' time on a core over the %.1f s their arrivals span)\n",
+                        100 * load, cores, cores == 1 ? "" : "s", Double(lastArrivalNanos - firstArrivalNanos) / 1e9)
+            if load > 1 {
+                s += String(format: "warning: saturated: the requests need %.1f cores' time and there %@ %d, so they queue without bound and their latencies are mostly queueing, not starts (the run took %.1f s for %.1f s of arrivals)\n",
+                            load * Double(cores), cores == 1 ? "is" : "are", cores, simulatedSeconds, Double(lastArrivalNanos - firstArrivalNanos) / 1e9)
+            }
+        }
         if rejected > 0 {
             s += String(format: "%d requests refused: the queue was full (503)\n", rejected)
         }

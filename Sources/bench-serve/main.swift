@@ -9,6 +9,9 @@
 //                       cache off, a static {numpy} zygote): start latency against the fork floor (a Python with
 //                       numpy forks a child into a cgroup, new namespaces and a chroot), C floors at once.
 //                       Goal: p50 <= 1.5x the floor's.
+//   network isolation   what a container's own network namespace costs on a start that makes it (cold starts;
+//                       import hits make it ahead, with the standby child): a Python process forks children
+//                       that unshare the container's namespaces, with and without CLONE_NEWNET, alternating.
 //
 //   bench-serve [SECONDS per wrk point, default 5] [IMPORT STARTS per core, default 100]
 // Needs root, cgroups, wrk (scripts/bench-serve installs it) and numpy's wheel (fetched from the index if
@@ -208,3 +211,37 @@ print(String(format: "back to back  n=%5d  p50 %7.3f ms  p99 %7.3f ms", hit.coun
 print(String(format: "50 ms apart   n=%5d  p50 %7.3f ms  p99 %7.3f ms", hitSpaced.count, hitSpaced.p50, hitSpaced.p99))
 print(String(format: "fork floor    n=%5d  p50 %7.3f ms  p99 %7.3f ms", fl.count, fl.p50, fl.p99))
 print(String(format: "import hit p50 / floor p50: %.2fx back to back, %.2fx 50 ms apart (goal <= 1.5x)", hit.p50 / fl.p50, hitSpaced.p50 / fl.p50))
+
+// MARK: Network isolation
+
+let netScript = """
+import os, time, ctypes, sys
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+BASE, NET = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000, 0x40000000
+def one(flags):
+    r, w = os.pipe()
+    t0 = time.monotonic_ns()
+    pid = os.fork()
+    if pid == 0:
+        if libc.unshare(flags) != 0: os._exit(3)
+        os.write(w, b"x"); os._exit(0)
+    os.read(r, 1)
+    dt = time.monotonic_ns() - t0
+    os.waitpid(pid, 0); os.close(r); os.close(w)
+    return dt
+a, b = [], []
+for _ in range(int(sys.argv[1])):
+    a.append(one(BASE)); b.append(one(BASE | NET))
+print(" ".join(map(str, a)))
+print(" ".join(map(str, b)))
+"""
+let nr = try ChildProcess.run(python.executable, ["-S", "-c", netScript, String(cores * importStarts * 2)],
+                              environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 600)
+if !nr.succeeded { fatalError("the network namespace measurement failed: \(nr.stderr)") }
+let lines = nr.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Double(String($0)).map { $0 / 1e6 } } }
+let without = Summary(lines[0]), with = Summary(lines[1])
+print("")
+print("network isolation: fork + unshare(mount, uts, ipc, pid) with and without a network namespace, alternating")
+print(String(format: "without        n=%5d  p50 %7.3f ms  p99 %7.3f ms", without.count, without.p50, without.p99))
+print(String(format: "with CLONE_NEWNET n=%2d  p50 %7.3f ms  p99 %7.3f ms", with.count, with.p50, with.p99))
+print(String(format: "a network namespace adds %.3f ms (p50) to a start that makes it; import hits make it ahead of need", with.p50 - without.p50))

@@ -116,8 +116,9 @@ if let load = o.load {
     o.rate *= load * Double(o.cores) / max(busy, 1e-9)
     (table, body) = try TraceGenerator.mixed(sets: sets, handlers: o.handlers, rate: o.rate, seconds: o.seconds, seed: o.seed)
 }
-let command = "scripts/bench-soak --seconds \(o.seconds) --rate \(o.rate) --handlers \(o.handlers) --window \(o.window) --seed \(o.seed)"
-    + (o.handlerMB.map { " --handler-mb \($0)" } ?? "") + (o.http ? " --http --cores \(o.cores)" : "") + (o.load.map { " (--load \($0))" } ?? "")
+// The command as given (a --load run also says the rate it chose).
+let command = (["scripts/bench-soak"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+    + (o.load != nil ? String(format: " # → --rate %.4f", o.rate) : "")
 let requests = try TraceJobs.write(table: table, body: body, to: tracePath, comments: TraceJobs.provenance(command: command, seed: o.seed))
 print("bench-soak: \(requests) requests over \(Int(o.seconds)) s (\(String(format: "%.2f", o.rate)) req/s, \(o.handlers) handlers, seed \(o.seed)); window \(Int(o.window)) s" + (o.http ? "; over HTTP, \(o.cores) cores" : "; in process, one core"))
 print("machine: \(MachineDescription.summary)")
