@@ -73,15 +73,25 @@ public struct ServeJob {
         let server = WorkerServer(worker: worker, registry: registryObject, options: serve)
         let sink = RecordSink()
         if recordsPath != nil { server.onRecord = { sink.append($0) } }
-        progress("serving \(root) on http://\(serve.host):\(serve.port) with \(serve.cores) cores (queue \(serve.queueLimit)); Ctrl-C or SIGTERM drains and stops")
         let done = DispatchSemaphore(value: 0)
         let failure = ErrorBox()
+        let (host, cores, queue, progress) = (serve.host, serve.cores, serve.queueLimit, progress)
         Task.detached {
-            do { try await server.run(onRunning: onListening) } catch { failure.error = error }
+            do {
+                try await server.run { port in
+                    progress("serving \(root) on http://\(host):\(port) with \(cores) cores (queue \(queue)); Ctrl-C or SIGTERM drains and stops")
+                    onListening(port)
+                }
+            } catch { failure.error = error }
             done.signal()
         }
         done.wait()
-        if let e = failure.error { throw e }
+        if let e = failure.error {
+            if "\(e)".contains("Address already in use") {
+                throw RegistryError("cannot listen on \(serve.host):\(serve.port): the port is in use (another worker?); choose another with --port")
+            }
+            throw e
+        }
         progress("drained: stopping the worker and removing its processes, cgroups and mounts")
         if let path = recordsPath {
             // Written at the end: the handler table (records name handlers) grows while serving.

@@ -100,7 +100,7 @@ struct ServeCommand: ParsableCommand {
         job.serve.maxBodyBytes = Int(maxBodyMb * 1024 * 1024)
         job.recordsPath = out; job.decisionsPath = decisions
         job.progress = { printProgress("pipsqueak serve: " + $0) }
-        try job.run(onListening: { port in printProgress("pipsqueak serve: listening on http://\(host):\(port)") })
+        try job.run()
         if let o = out { print("records: \(o)") }
         if let d = decisions { print("decision log: \(d)") }
     }
