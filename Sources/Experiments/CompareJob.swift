@@ -17,6 +17,12 @@ public struct CompareJob {
     public var maxP50Error: Double?
     public var maxP99Error: Double?
     public var requireIdenticalDecisions = false
+    /// Cores of the worker (and the simulated one). 1: the runtime in this process, one request at a time,
+    /// zygotes built in line (decision logs identical with a faithful model). More: the real run goes over
+    /// HTTP, open loop, to a worker on that many cores with `queueLimit`, and the simulator runs the same
+    /// cores and bound; completion order can differ, so agreement is reported request by request.
+    public var cores = 1
+    public var queueLimit = 64
 
     public init() {}
 
@@ -31,9 +37,31 @@ public struct CompareJob {
         }
     }
 
+    /// One phase's per-request error over the requests both served with the same tier.
+    public struct PhaseError {
+        public var phase: String
+        public var n = 0
+        /// Median and 90th percentile of |sim − real|, ms.
+        public var medianAbsMs = 0.0, p90AbsMs = 0.0
+        /// Median |sim − real| / real over requests whose real phase took at least 0.01 ms.
+        public var medianRelative = 0.0
+    }
+
     public struct Report {
         public var decisionsCompared = 0
         public var firstDivergence: (index: Int, real: [String], sim: [String])?
+        /// Requests both executors served (joined by their place in the trace).
+        public var joined = 0
+        /// Of those: the share whose tier agrees, and whose tier and zygote agree.
+        public var tierAgreement = 0.0, tierAndZygoteAgreement = 0.0
+        /// The first request (place in the trace) whose tier or zygote differs, and the share of the
+        /// requests after it that still agree on both.
+        public var firstDisagreement: Int64?
+        public var agreementAfterFirstDisagreement = 0.0
+        public var phaseErrors: [PhaseError] = []
+        /// The load the real requests put on the cores (time on a core over the span of their arrivals).
+        public var realLoad: Double?, simulatedLoad: Double?
+        public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
         public var phases: [(String, Double, Double)] = []
@@ -66,8 +94,10 @@ public struct CompareJob {
         sj.runtimeCostsPath = runtimeCostsPath
         let sim = try simulate(trace, like: real, runtime: try sj.runtimeCosts(), popular: sj.popularPackages())
         var report = Report()
+        report.cores = cores
         compareDecisions(real.decisions, sim.decisions, into: &report)
         summarize(real.records, sim.records, into: &report)
+        comparePerRequest(real.records, sim.records, into: &report)
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, to: report.joinPath)
         checkBudgets(&report)
@@ -80,21 +110,32 @@ public struct CompareJob {
         var real = Run()
         var job = run
         job.progress = progress
+        if cores > 1 { job.overHTTP = true; job.url = nil; job.cores = cores; job.queueLimit = queueLimit }
         _ = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { real.outcomes = $0.lifecycle.outcomes })
+        // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
+        real.records.sort { $0.request < $1.request }
         return real
     }
 
-    /// 2. The simulation of the same requests (at the same speed) with the real run's outcomes fed back, one
-    /// core, zygotes built in line as the one-thread runtime builds them.
+    /// 2. The simulation of the same requests (at the same speed) with the real run's outcomes fed back, on
+    /// the same cores; with one, zygotes built in line as the one-thread runtime builds them. Each record's
+    /// `request` becomes its place in the trace (the planner numbers only what it started: refused arrivals
+    /// have none), so the two runs join request by request.
     func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
         let table = try PackageTable.read(path: run.packagesPath)
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, seed: run.seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
-        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 1, seed: run.seed)
-        sim.synchronousZygoteBuilds = true
+        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
+        sim.synchronousZygoteBuilds = cores == 1
+        if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
-        sim.lifecycle.onRecord = { out.records.append($0) }
+        var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)
+        sim.lifecycle.onRecord = { r in
+            var rec = r
+            if cores > 1, var ps = place[r.arrivalNanos], !ps.isEmpty { rec.request = ps.removeFirst(); place[r.arrivalNanos] = ps }
+            out.records.append(rec)
+        }
         sim.lifecycle.onDecision = { out.decisions.append($0) }
         // The real run's outcomes (memory taken, builds failed) in order; where the runs diverge, the
         // simulator's own (the decision comparison shows where).
@@ -106,7 +147,9 @@ public struct CompareJob {
             guard served < limit, let inv = try reader.nextInvocation() else { return nil }
             served += 1
             // No per-invocation execution time: the real run's handlers do what their code does.
-            return Invocation(arrivalNanos: Int64(Double(inv.arrivalNanos) / speed), handler: inv.handler)
+            let at = Int64(Double(inv.arrivalNanos) / speed)
+            place[at, default: []].append(Int64(served))
+            return Invocation(arrivalNanos: at, handler: inv.handler)
         })
         out.records.sort { $0.request < $1.request }
         return out
@@ -138,6 +181,45 @@ public struct CompareJob {
             let r = real.map { ms($0[keyPath: k]) }, s = sim.map { ms($0[keyPath: k]) }
             report.phases.append((n, r.isEmpty ? 0 : r.reduce(0, +) / Double(r.count), s.isEmpty ? 0 : s.reduce(0, +) / Double(s.count)))
         }
+    }
+
+    /// 4b. Request by request: tier and zygote agreement, where they first disagree and how much agrees after,
+    /// and each phase's absolute and relative error over the requests started the same way.
+    func comparePerRequest(_ all: [RequestRecord], _ sim: [RequestRecord], into report: inout Report) {
+        let real = all.filter { $0.error.isEmpty }
+        let simByRequest = Dictionary(sim.map { ($0.request, $0) }, uniquingKeysWith: { a, _ in a })
+        var pairs: [(RequestRecord, RequestRecord)] = []
+        for r in real { if let s = simByRequest[r.request] { pairs.append((r, s)) } }
+        report.joined = pairs.count
+        guard !pairs.isEmpty else { return }
+        let sameTier = pairs.map { $0.0.tier == $0.1.tier }
+        let same = pairs.map { $0.0.tier == $0.1.tier && $0.0.zygote == $0.1.zygote }
+        report.tierAgreement = Double(sameTier.filter { $0 }.count) / Double(pairs.count)
+        report.tierAndZygoteAgreement = Double(same.filter { $0 }.count) / Double(pairs.count)
+        if let i = same.firstIndex(of: false) {
+            report.firstDisagreement = pairs[i].0.request
+            let after = same[(i + 1)...]
+            report.agreementAfterFirstDisagreement = after.isEmpty ? 1 : Double(after.filter { $0 }.count) / Double(after.count)
+        }
+        let agreeing = pairs.filter { $0.0.tier == $0.1.tier }
+        for (n, k) in CompareJob.phases {
+            var abs: [Double] = [], rel: [Double] = []
+            for (r, s) in agreeing {
+                let a = Double(r[keyPath: k]) / 1e6, b = Double(s[keyPath: k]) / 1e6
+                if a == 0 && b == 0 { continue } // a phase neither had
+                abs.append(Swift.abs(b - a))
+                if a >= 0.01 { rel.append(Swift.abs(b - a) / a) }
+            }
+            guard !abs.isEmpty else { continue }
+            let sa = Summary(abs)
+            report.phaseErrors.append(PhaseError(phase: n, n: abs.count, medianAbsMs: sa.p50, p90AbsMs: sa.quantile(0.9),
+                                                 medianRelative: rel.isEmpty ? 0 : Summary(rel).p50))
+        }
+        var rs = SimulationSummary(), ss = SimulationSummary()
+        rs.cores = cores; ss.cores = cores
+        for r in real { rs.add(r) }
+        for s in sim { ss.add(s) }
+        report.realLoad = rs.offeredLoad; report.simulatedLoad = ss.offeredLoad
     }
 
     /// 5. The per-request join, one row per request both executors served.
@@ -191,6 +273,27 @@ public struct CompareJob {
         s += "\nphase (mean ms)   real      sim    error\n"
         for (n, a, b) in r.phases {
             s += n.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %8.3f %8.3f %8.3f\n", a, b, b - a)
+        }
+        if r.joined > 0 {
+            s += String(format: "\nrequest by request (%d joined): tier agrees for %.1f%%, tier and zygote for %.1f%%", r.joined,
+                        100 * r.tierAgreement, 100 * r.tierAndZygoteAgreement)
+            if let f = r.firstDisagreement {
+                s += String(format: "; first disagreement at request %lld, %.1f%% of the requests after it agree\n", f, 100 * r.agreementAfterFirstDisagreement)
+            } else {
+                s += "\n"
+            }
+            s += "phase          n   median |err| ms   p90 |err| ms   median |err|/real\n"
+            for p in r.phaseErrors {
+                s += p.phase.padding(toLength: 10, withPad: " ", startingAt: 0)
+                s += String(format: " %6d %14.3f %14.3f %14.1f%%\n", p.n, p.medianAbsMs, p.p90AbsMs, 100 * p.medianRelative)
+            }
+        }
+        if let l = r.realLoad {
+            s += String(format: "\nload on %d core%@: %.0f%% real, %.0f%% simulated (time on a core over the arrivals' span)\n", r.cores,
+                        r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
+            if l > 1 || (r.simulatedLoad ?? 0) > 1 {
+                s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
+            }
         }
         s += "\nper-request join: \(r.joinPath)\n"
         if !r.failures.isEmpty { s += "over budget: " + r.failures.joined(separator: "; ") + "\n" }

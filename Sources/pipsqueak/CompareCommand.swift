@@ -37,11 +37,13 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run a trace on the real runtime and in the simulator; compare decisions and latencies.",
         discussion: """
-        The simulator runs the same requests on one core with the calibrated costs (traces/runtime-costs.csv), \
+        The simulator runs the same requests on the same cores (--cores, default 1) with the calibrated costs (traces/runtime-costs.csv), \
         building zygotes in line as the runtime does, and is fed the real run's measured memory, so with a \
         faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request) \
-        and prints decision agreement, per-tier latency quantiles with their errors, and per-phase means. \
-        Budgets make the exit code non-zero when exceeded.
+        and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
+        by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
+        and each phase's median and p90 absolute error and median relative error. The load the requests put on \
+        the cores is printed, with a warning when it saturates them. Budgets make the exit code non-zero when exceeded.
         """)
 
     @OptionGroup var replay: ReplayOptions
@@ -61,6 +63,18 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Fail when the decision logs differ.")
     var requireIdenticalDecisions = false
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cores of the worker and of the simulated one.",
+                                                        discussion: "1 (the default): the runtime in this process, one request at a time, zygotes built in line. More: the real run goes over HTTP, open loop, to a worker on that many cores, and the simulator runs the same cores and queue bound; completion order can differ, so agreement is reported request by request."))
+    var cores = 1
+
+    @Option(parsing: .unconditional, help: "With --cores above 1: requests that may wait for a core (more are refused, in both runs).")
+    var queue = 64
+
+    func validate() throws {
+        if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
+        if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
+    }
+
     func run() throws {
         var job = CompareJob()
         try replay.apply(to: &job.run)
@@ -68,6 +82,7 @@ struct CompareCommand: ParsableCommand {
         job.runtimeCostsPath = runtimeCosts
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
         job.requireIdenticalDecisions = requireIdenticalDecisions
+        job.cores = cores; job.queueLimit = queue
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
         print(report.text)

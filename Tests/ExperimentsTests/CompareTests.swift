@@ -41,4 +41,35 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(join.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 16, "header and 15 requests")
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
+
+    /// The same over the concurrent worker: two cores, requests over HTTP, the simulator on two cores with
+    /// the same queue bound; requests join by their place in the trace and agree on tier and zygote.
+    func testAConcurrentCompareJoinsAndAgreesRequestByRequest() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let dir = "/tmp/pipsqueak-compare-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20)])
+        let (hs, body) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 5, rate: 8, seconds: 10, seed: 3)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        var job = CompareJob()
+        job.name = "concurrent"
+        job.outputDirectory = dir + "/results"
+        job.run.tracePath = dir + "/t.csv"
+        job.run.packagesPath = dir + "/packages.csv"
+        job.run.wheelhouse = dir + "/wheelhouse"
+        job.run.limit = 40
+        job.run.runtime.stateDirectory = dir + "/state"
+        job.run.runtime.packageDirectory = dir + "/pkgs"
+        job.cores = 2
+        let report = try job.execute()
+        XCTAssertEqual(report.realErrors, 0, report.text)
+        XCTAssertEqual(report.joined, 40, report.text)
+        XCTAssertGreaterThanOrEqual(report.tierAndZygoteAgreement, 0.9, report.text)
+        XCTAssertEqual(report.cores, 2)
+        XCTAssertNotNil(report.realLoad)
+        XCTAssert(report.phaseErrors.contains { $0.phase == "exec" && $0.n > 0 }, report.text)
+        XCTAssert(report.text.contains("request by request (40 joined)"), report.text)
+        XCTAssertEqual(try Cgroups.detect().leftovers(), [])
+    }
 }
