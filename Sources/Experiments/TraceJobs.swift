@@ -1,4 +1,6 @@
+import CachePolicy
 import Foundation
+import Simulation
 import Statistics
 import Workload
 
@@ -127,5 +129,83 @@ public enum TraceJobs {
             out += "  " + p.name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8d  %5.1f%%  %8d\n", p.requests, 100 * Double(p.requests) / Double(max(1, s.requests)), p.handlers)
         }
         return out
+    }
+}
+
+/// `trace fit`: a trace's time scaled so that, on `cores` cores, its requests keep a chosen share of them
+/// busy. The share is measured, not guessed: the trace is simulated with this machine's costs and the
+/// configuration (starts as well as execution take a core, and how many requests start warm depends on the
+/// rate), its arrivals are stretched or compressed by the ratio of the load found to the load wanted, and
+/// that is repeated until they agree within 3% (at most 6 rounds). Handlers, their order and each
+/// invocation's own exec_ms are kept; only the arrival times change.
+public struct TraceFit {
+    public var tracePath: String
+    public var handlersPath: String?
+    public var cores = 2
+    public var load = 0.5
+    public var config: PolicyConfig = PolicyConfig.presets["all"]!
+    public var packagesPath = ProjectPaths.packages
+    public var seed: UInt64 = 1
+    public var progress: (String) -> Void = { _ in }
+
+    public init(tracePath: String) { self.tracePath = tracePath }
+
+    public struct Result: Sendable {
+        /// Arrival times were multiplied by this.
+        public var factor: Double
+        public var loadBefore: Double, loadAfter: Double
+        public var rounds: Int
+        public var requests: Int
+        public var seconds: Double
+    }
+
+    /// Simulated load of the trace with arrivals multiplied by `factor`.
+    func load(factor: Double, trace: Trace, table: PackageTable, runtime: RuntimeCosts, popular: [String]) throws -> (Double, Int, Double) {
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, seed: seed)
+        let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
+        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
+        let reader = try trace.makeReader()
+        let s = try sim.run(next: {
+            guard var inv = try reader.nextInvocation() else { return nil }
+            inv.arrivalNanos = Int64((Double(inv.arrivalNanos) * factor).rounded())
+            return inv
+        })
+        guard let l = s.offeredLoad else { throw CostModelError("\(tracePath): fewer than two requests; there is no load to fit") }
+        return (l, s.requests, Double(s.lastArrivalNanos - s.firstArrivalNanos) / 1e9)
+    }
+
+    /// Writes the fitted trace to `out` (its handler table beside it).
+    public func run(out: String, command: String) throws -> Result {
+        guard load > 0 else { throw CostModelError("--load must be positive") }
+        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+        let table = try PackageTable.read(path: packagesPath)
+        let sj = SimulateJob()
+        let runtime = try sj.runtimeCosts(), popular = sj.popularPackages()
+        var factor = 1.0
+        let (before, _, _) = try load(factor: 1, trace: trace, table: table, runtime: runtime, popular: popular)
+        var current = before, rounds = 0
+        while rounds < 6 && abs(current / load - 1) > 0.03 {
+            factor *= current / load
+            rounds += 1
+            (current, _, _) = try load(factor: factor, trace: trace, table: table, runtime: runtime, popular: popular)
+            progress(String(format: "round %d: arrivals × %.4f → load %.1f%% of %d cores", rounds, factor, 100 * current, cores))
+        }
+        let reader = try trace.makeReader()
+        var first = try reader.nextInvocation()
+        let withExec = reader.hasExec
+        var last: Int64 = 0
+        let n = try TraceJobs.write(table: trace.handlers, body: { w in
+            while let inv0 = first {
+                var inv = inv0
+                inv.arrivalNanos = Int64((Double(inv.arrivalNanos) * factor).rounded())
+                last = inv.arrivalNanos
+                w.append(inv)
+                first = try reader.nextInvocation()
+            }
+        }, to: out, comments: TraceJobs.provenance(command: command, seed: seed) + [
+            String(format: "fitted: arrivals of %@ × %.6f: %.1f%% of %d cores busy (simulated, config %@); before: %.1f%%",
+                   tracePath, factor, 100 * current, cores, config.name, 100 * before),
+        ], withExec: withExec)
+        return Result(factor: factor, loadBefore: before, loadAfter: current, rounds: rounds, requests: n, seconds: Double(last) / 1e9)
     }
 }

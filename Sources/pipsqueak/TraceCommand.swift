@@ -10,7 +10,7 @@ struct TraceCommand: ParsableCommand {
         A trace is two CSV files: NAME.csv (time_s,handler: arrival in seconds, handler id) and \
         NAME.handlers.csv (handler,customer,packages,init_ms,exec_ms,memory_mb).
         """,
-        subcommands: [TraceGenerate.self, TraceFromAzure.self, TraceStatsCommand.self])
+        subcommands: [TraceGenerate.self, TraceFromAzure.self, TraceFitCommand.self, TraceStatsCommand.self])
 }
 
 /// Options every generator shares.
@@ -227,5 +227,68 @@ struct TraceStatsCommand: ParsableCommand {
 
     func run() throws {
         print(try TraceJobs.stats(path: file, handlersPath: handlers, top: top))
+    }
+}
+
+struct TraceFitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit",
+        abstract: "Scale a trace's arrival times so its requests keep a chosen share of a worker's cores busy.",
+        discussion: """
+        The load is measured by simulating the trace with this machine's costs (traces/packages.csv, \
+        traces/runtime-costs.csv) and the cache configuration: each request's time on a core, starts included, \
+        over the span of the arrivals, over --cores. The arrivals are stretched or compressed until the load is \
+        --load within 3%. Handlers, their order and any exec_ms column are kept. A trace that needs 10 cores \
+        (the Azure sample) is stretched about tenfold to run at half of 2 cores; `trace from-azure --seconds` \
+        picks a shorter window first if that is too long.
+
+          pipsqueak trace fit traces/mixed.csv --cores 2 --load 0.6 --out mixed-60.csv
+        """)
+
+    @Argument(help: "The trace CSV (its handler table is NAME.handlers.csv unless --handlers is given).")
+    var file: String
+
+    @Option(help: "The handler table, if not beside the trace.")
+    var handlers: String?
+
+    @Option(parsing: .unconditional, help: "Cores of the worker to fit to.")
+    var cores = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(parsing: .unconditional, help: "Share of the cores the requests should keep busy (0.3 = 30%).")
+    var load: Double
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(help: "Package cost table.")
+    var packages: String?
+
+    @Option(parsing: .unconditional, help: "Root seed (cost estimates of unmeasured packages).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Output trace CSV (default: NAME-load<L>.csv beside the input).")
+    var out: String?
+
+    @Flag(help: "Overwrite an existing output.")
+    var force = false
+
+    func validate() throws {
+        if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
+        if !(load > 0) { throw ValidationError("--load must be positive, found \(load)") }
+    }
+
+    func run() throws {
+        let target = out ?? (file.hasSuffix(".csv") ? String(file.dropLast(4)) : file) + String(format: "-load%02.0f.csv", 100 * load)
+        if FileManager.default.fileExists(atPath: target) && !force {
+            throw ValidationError("\(target) exists; --force overwrites it, or --out names another file")
+        }
+        var job = TraceFit(tracePath: file)
+        job.handlersPath = handlers; job.cores = cores; job.load = load; job.seed = seed
+        job.config = try policy.load()
+        if let p = packages { job.packagesPath = p }
+        job.progress = { printProgress($0) }
+        let command = Provenance.madeBy("pipsqueak trace fit \(file) --cores \(cores) --load \(load)" + (policy.given.map { " " + $0 } ?? "") + " --out \(target)")
+        let r = try job.run(out: target, command: command)
+        print(String(format: "%@: %d requests over %.1f s (arrivals × %.4f); load %.1f%% of %d cores (was %.1f%%), simulated",
+                     target, r.requests, r.seconds, r.factor, 100 * r.loadAfter, cores, 100 * r.loadBefore))
     }
 }
