@@ -24,21 +24,7 @@ extension RunJob {
             base = u
             header.append("worker: \(u) (its configuration is its own)")
         } else {
-            let table = try PackageTable.read(path: packagesPath)
-            var missing = Set<String>()
-            for h in trace.handlers.handlers { for p in h.packages where table[p] == nil { missing.insert(p) } }
-            guard missing.isEmpty else {
-                throw CostModelError("the real runtime can only install measured packages; not in \(packagesPath): \(missing.sorted().prefix(10).joined(separator: ", "))\(missing.count > 10 ? " …" : ""). Generate the trace with `trace generate mixed --only-measured \(packagesPath)`.")
-            }
-            let job = SimulateJob()
-            let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(), seed: seed)
-            let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
-            var options = runtime
-            options.wheelhouse = wheelhouse
-            options.cgroupPoolSize = max(2, cores + 1)
-            options.standbysPerZygote = cores
-            let python = try PythonInterpreter.resolve()
-            let w = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options, python: python)
+            let (w, python) = try makeWorker(trace, cores: cores)
             worker = w
             // One core: zygotes are built before the next request (as the simulator's one-core model has it);
             // more: off the request path.

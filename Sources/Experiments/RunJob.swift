@@ -43,14 +43,9 @@ public struct RunJob {
     /// SIGINT and SIGTERM set `interrupted` (instead of ending the process with its containers alive).
     public static func stopOnInterrupt() { Sys.onInterrupt { _ in RunJob.interrupted = true } }
 
-    /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, `onStart` the worker
-    /// once it is built (a soak samples it), and `observe` the worker before it shuts down (compare reads the
-    /// outcomes it reported).
-    public func run(onRecord: @escaping (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
-                    onStart: (RuntimeWorker) -> Void = { _ in },
-                    observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
-        if overHTTP { return try runOverHTTP(onRecord: onRecord, onDecision: onDecision, onStart: onStart, observe: observe) }
-        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+    /// The real worker for `trace`'s handlers with this job's configuration (every package of the trace must
+    /// be measured: the runtime installs named versions), and the interpreter it runs.
+    func makeWorker(_ trace: Trace, cores: Int = 1) throws -> (RuntimeWorker, PythonInterpreter) {
         let table = try PackageTable.read(path: packagesPath)
         var missing = Set<String>()
         for h in trace.handlers.handlers { for p in h.packages where table[p] == nil { missing.insert(p) } }
@@ -62,9 +57,22 @@ public struct RunJob {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
         var options = runtime
         options.wheelhouse = wheelhouse
+        options.cgroupPoolSize = max(options.cgroupPoolSize, cores + 1)
+        options.standbysPerZygote = max(options.standbysPerZygote, cores)
         let python = try PythonInterpreter.resolve()
-        let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options,
-                                       python: python)
+        let worker = try RuntimeWorker(planner: planner, handlers: trace.handlers, packages: costs.packages, options: options, python: python)
+        return (worker, python)
+    }
+
+    /// Runs the replay. `onRecord` sees each record, `onDecision` each decision-log line, `onStart` the worker
+    /// once it is built (a soak samples it), and `observe` the worker before it shuts down (compare reads the
+    /// outcomes it reported).
+    public func run(onRecord: @escaping (RequestRecord) -> Void = { _ in }, onDecision: @escaping (String) -> Void = { _ in },
+                    onStart: (RuntimeWorker) -> Void = { _ in },
+                    observe: (RuntimeWorker) -> Void = { _ in }) throws -> SimulationSummary {
+        if overHTTP { return try runOverHTTP(onRecord: onRecord, onDecision: onDecision, onStart: onStart, observe: observe) }
+        let trace = try Trace(path: tracePath, handlersPath: handlersPath)
+        let (worker, python) = try makeWorker(trace)
         defer { observe(worker); worker.shutdown() }
         onStart(worker)
         let header = ["made by: " + Provenance.madeBy("pipsqueak run --trace \(tracePath) --speed \(speed) --seed \(seed)\(limit.map { " --limit \($0)" } ?? "")"), "config: \(config.summary)",

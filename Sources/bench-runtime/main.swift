@@ -66,32 +66,7 @@ let numpyDir = w.store.directory(numpy)
 let cg = try Cgroups.detect()
 let floorGroup = cg.group("bench-floor-\(getpid())")
 try floorGroup.create(memoryLimitBytes: 1 << 30, pidsLimit: 64)
-try Sys.mkdirs(state + "/floor-root")
-let floorScript = """
-import sys, os, time, ctypes
-sys.path.insert(0, sys.argv[1]); import numpy
-libc = ctypes.CDLL("libc.so.6", use_errno=True)
-procs, root, n = sys.argv[2].split(","), sys.argv[3], int(sys.argv[4])
-out = []
-for _ in range(n):
-    r, w = os.pipe()
-    t0 = time.monotonic_ns()
-    pid = os.fork()
-    if pid == 0:
-        for p in procs:
-            with open(p, "w") as f: f.write(str(os.getpid()))
-        if libc.unshare(0x00020000 | 0x04000000 | 0x08000000 | 0x20000000) != 0: os._exit(3)
-        os.chroot(root); os.chdir("/")
-        os.write(w, b"x"); os._exit(0)
-    os.read(r, 1)
-    out.append(time.monotonic_ns() - t0)
-    os.waitpid(pid, 0); os.close(r); os.close(w)
-print(" ".join(map(str, out)))
-"""
-let fr = try ChildProcess.run(python.executable, ["-S", "-c", floorScript, numpyDir, floorGroup.procsFiles.joined(separator: ","), state + "/floor-root", String(n)],
-                              environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 600)
-precondition(fr.succeeded, "floor failed: \(fr.stderr)")
-let floor = fr.stdout.split(separator: " ").compactMap { Int64(String($0).trimmingCharacters(in: CharacterSet.whitespacesAndNewlines)) }
+let floor = try ForkFloor.measure(python: python, numpyPath: numpyDir, group: floorGroup, root: state + "/floor-root", n: n)
 try floorGroup.destroy()
 w.shutdown()
 

@@ -168,38 +168,13 @@ iw.shutdown()
 // The fork floor, C at once.
 let cg = try Cgroups.detect()
 try cg.ensureParent()
-try Sys.mkdirs(state + "/floor-root")
-let floorScript = """
-import sys, os, time, ctypes
-sys.path.insert(0, sys.argv[1]); import numpy
-libc = ctypes.CDLL("libc.so.6", use_errno=True)
-procs, root, n = sys.argv[2].split(","), sys.argv[3], int(sys.argv[4])
-out = []
-for _ in range(n):
-    r, w = os.pipe()
-    t0 = time.monotonic_ns()
-    pid = os.fork()
-    if pid == 0:
-        for p in procs:
-            with open(p, "w") as f: f.write(str(os.getpid()))
-        if libc.unshare(0x00020000 | 0x04000000 | 0x08000000 | 0x20000000) != 0: os._exit(3)
-        os.chroot(root); os.chdir("/")
-        os.write(w, b"x"); os._exit(0)
-    os.read(r, 1)
-    out.append(time.monotonic_ns() - t0)
-    os.waitpid(pid, 0); os.close(r); os.close(w)
-print(" ".join(map(str, out)))
-"""
 final class Floors: @unchecked Sendable { let lock = NSLock(); var ns: [Int64] = [] }
 let floors = Floors()
 DispatchQueue.concurrentPerform(iterations: cores) { k in
     let g = cg.group("bench-serve-floor-\(getpid())-\(k)")
     try! g.create(memoryLimitBytes: 1 << 30, pidsLimit: 64)
     defer { try? g.destroy() }
-    let r = try! ChildProcess.run(python.executable, ["-S", "-c", floorScript, state + "/numpy/site", g.procsFiles.joined(separator: ","), state + "/floor-root", String(importStarts)],
-                                  environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 600)
-    if !r.succeeded { fatalError("the fork floor failed: \(r.stderr)") }
-    let ns = r.stdout.split(separator: " ").compactMap { Int64(String($0).trimmingCharacters(in: .whitespacesAndNewlines)) }
+    let ns = try! ForkFloor.measure(python: python, numpyPath: state + "/numpy/site", group: g, root: state + "/floor-root", n: importStarts)
     floors.lock.withLock { floors.ns += ns }
 }
 if cg.leftovers().isEmpty { cg.removeParent() }
