@@ -44,6 +44,8 @@ public final class Simulation: ReplayExecutor {
     var runningMemory: Int64 = 0
     /// When each zygote the simulator is building finishes (mechanics: removed once it is ready).
     var buildEnds: [Int64: Int64] = [:]
+    /// When each package's latest install ends, ns (0: never installed here); by package id.
+    var installedAt: [Int64]
     public private(set) var summary = SimulationSummary()
 
     /// Memory now: running containers plus the caches (paused containers, zygotes), bytes.
@@ -59,6 +61,7 @@ public final class Simulation: ReplayExecutor {
         initMillis = handlers.handlers.map(\.initMillis)
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
+        installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         summary.estimatedPackages = costs.estimated.count
         summary.cores = cores
@@ -103,7 +106,15 @@ public final class Simulation: ReplayExecutor {
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
                 r.installNanos += noisy(catalog.installNanos[Int(p)])
+                installedAt[Int(p)] = now + r.downloadNanos + r.installNanos
             }
+            // A package the plan counts on as installed may still be being installed for a request started
+            // earlier (the planner counts it from that plan on): wait for it, as the real worker does; the
+            // wait is install time.
+            let ready = now + r.downloadNanos + r.installNanos
+            var until = ready
+            for p in catalog.profiles[hi].importOrder where installedAt[Int(p)] > until { until = installedAt[Int(p)] }
+            r.installNanos += until - ready
             r.createNanos = ms(costs.runtime.containerCreateMillis)
             if plan.tier == .cold {
                 r.createNanos += ms(costs.runtime.interpreterStartMillis)
