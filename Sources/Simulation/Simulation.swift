@@ -192,7 +192,18 @@ public final class Simulation: ReplayExecutor {
     func buildZygote(_ z: ZygoteSpec, now: Int64, queue: inout EventQueue<Event>) {
         summary.zygotesCreated += 1
         let parentReady = z.parent.flatMap { buildEnds[$0] } ?? now // a parent still being built
-        let ready = max(now, parentReady) + zygoteBuildCost(z)
+        // A package it counts on as installed may still be installing for a request (the real worker's
+        // build waits for it too); its own shared installs are there for others once done.
+        var start = max(now, parentReady)
+        for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
+        if z.installCached {
+            var t = start + ms(costs.runtime.forkMillis)
+            for p in z.install {
+                t += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)])
+                installedAt[Int(p)] = max(installedAt[Int(p)], t)
+            }
+        }
+        let ready = start + zygoteBuildCost(z)
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
     }
