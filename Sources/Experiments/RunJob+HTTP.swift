@@ -38,28 +38,23 @@ extension RunJob {
             serve.port = 0; serve.cores = cores; serve.queueLimit = queueLimit
             let s = WorkerServer(worker: w, registry: registry, options: serve)
             server = s
-            let ready = DispatchSemaphore(value: 0)
-            let port = PortBox()
-            Task.detached {
-                do { try await s.run(signals: false) { p in port.port = p; ready.signal() } } catch { port.error = error; ready.signal() }
-            }
-            ready.wait()
-            if let e = port.error { w.shutdown(); throw e }
-            base = "http://127.0.0.1:\(port.port)"
+            let port: Int
+            do { port = try s.startInBackground() } catch { w.shutdown(); throw error }
+            base = "http://127.0.0.1:\(port)"
             onStart(w)
         }
         defer {
-            if let s = server {
-                let done = DispatchSemaphore(value: 0)
-                Task.detached { await s.stop(); done.signal() }
-                done.wait()
-            }
+            server?.stopAndWait()
             if let w = worker { observe(w); w.shutdown() }
         }
-        var records: RecordWriter?
-        if let r = recordsPath { try ProjectPaths.ensureParent(of: r); records = try RecordWriter(path: r, handlers: trace.handlers, comments: header) }
-        var stamps: ReqBenchTimestamps?
-        if let t = timestampsPath { try ProjectPaths.ensureParent(of: t); stamps = try ReqBenchTimestamps(path: t, handlers: trace.handlers, comments: header) }
+        let records = try recordsPath.map { r in
+            try ProjectPaths.ensureParent(of: r)
+            return try RecordWriter(path: r, handlers: trace.handlers, comments: header)
+        }
+        let stamps = try timestampsPath.map { t in
+            try ProjectPaths.ensureParent(of: t)
+            return try ReqBenchTimestamps(path: t, handlers: trace.handlers, comments: header)
+        }
         let collected = Collected()
         let client = OpenLoopClient(baseURL: base, timeoutSeconds: runtime.requestTimeoutSeconds + 60)
         let reader = try trace.makeReader()
@@ -67,44 +62,36 @@ extension RunJob {
         let start = Sys.monotonicNanos()
         var n = 0
         let limit = self.limit, speed = self.speed, progress = self.progress
-        let failure = ErrorBox()
-        let done = DispatchSemaphore(value: 0)
         // The reader is used on the replay's task only; records go to the writers under `collected`'s lock.
-        let next = UncheckedBox { () throws -> Invocation? in
+        let next = { () throws -> Invocation? in
             guard limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() else { return nil }
             n += 1
             return inv
         }
-        let sinks = UncheckedBox((records, stamps, onRecord))
         let warm = warmUp ? Array(Set(names)).sorted() : []
-        let workerCores = PortBox()
-        Task.detached {
+        let workerCores: Int = try waitFor {
             // The worker's cores (for the load the summary reports), from its own /stats.
-            workerCores.port = ((await client.stats())?["cores"] as? Int) ?? 0
+            let cores = ((await client.stats())?["cores"] as? Int) ?? 0
+            defer { Task { await client.shutdown() } }
             for (i, h) in warm.enumerated() {
                 let status = await client.call(h)
                 progress("warm-up \(i + 1)/\(warm.count): \(h) → \(status)")
             }
-            do {
-                try await client.replay(names: names, speed: speed, next: next.value, shouldStop: { RunJob.interrupted }) { o in
-                    collected.add(o) { s in
-                        sinks.value.0?.append(o.record)
-                        sinks.value.1?.append(o.record)
-                        sinks.value.2(o.record)
-                        if !o.record.error.isEmpty { progress("request \(o.record.request) (\(names[Int(o.record.handler)])): \(o.record.error)") }
-                        if s.requests % 50 == 0 {
-                            progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", s.requests,
-                                            Double(Sys.monotonicNanos() - start) / 1e9, 100 * s.ratio(.handler), 100 * s.ratio(.import),
-                                            100 * s.ratio(.cold), s.errors))
-                        }
+            try await client.replay(names: names, speed: speed, next: next, shouldStop: { RunJob.interrupted }) { o in
+                collected.add(o) { s in
+                    records?.append(o.record)
+                    stamps?.append(o.record)
+                    onRecord(o.record)
+                    if !o.record.error.isEmpty { progress("request \(o.record.request) (\(names[Int(o.record.handler)])): \(o.record.error)") }
+                    if s.requests % 50 == 0 {
+                        progress(String(format: "[%d] %.1f s; handler %.0f%%, import %.0f%%, cold %.0f%%; %d errors", s.requests,
+                                        Double(Sys.monotonicNanos() - start) / 1e9, 100 * s.ratio(.handler), 100 * s.ratio(.import),
+                                        100 * s.ratio(.cold), s.errors))
                     }
                 }
-            } catch { failure.error = error }
-            await client.shutdown()
-            done.signal()
+            }
+            return cores
         }
-        done.wait()
-        if let e = failure.error { throw e }
         var summary = collected.summary
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
         if let w = worker {
@@ -114,7 +101,7 @@ extension RunJob {
             summary.installsFailed = w.lifecycle.installsFailed
         }
         summary.rejected = collected.rejected
-        summary.cores = workerCores.port > 0 ? workerCores.port : cores
+        summary.cores = workerCores > 0 ? workerCores : cores
         try records?.commit()
         try stamps?.commit()
         try decisions?.commit()
@@ -136,8 +123,24 @@ final class Collected: @unchecked Sendable {
     }
 }
 
-final class PortBox: @unchecked Sendable { var port = 0; var error: Error? }
-final class UncheckedBox<T>: @unchecked Sendable { let value: T; init(_ v: T) { value = v } }
+/// Runs `body` to its end from synchronous code (a job runs on its own thread, not in a task) and returns
+/// its value or throws its error. The body's captures are used by it alone while the caller waits.
+func waitFor<T>(_ body: @escaping () async throws -> T) throws -> T {
+    let box = AsyncOutcome(body)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await box.body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+final class AsyncOutcome<T>: @unchecked Sendable {
+    let body: () async throws -> T
+    var result: Result<T, Error>?
+    init(_ body: @escaping () async throws -> T) { self.body = body }
+}
 
 /// Phase timestamps per request, as OpenLambda's ReqBench adapter records them: when the worker received
 /// it, created its container (start, end), unpaused it, imported, executed, and whether no zygote served it.
@@ -157,7 +160,7 @@ final class ReqBenchTimestamps {
     func append(_ r: RequestRecord) {
         func ms(_ n: Int64) -> String { String(format: "%.3f", Double(n) / 1e6) }
         if !r.error.isEmpty {
-            writer.write("\(r.request),\(handlers[r.handler].id),\(ms(r.arrivalNanos)),,,,,,,,,\"\(r.error.replacingOccurrences(of: "\"", with: "'"))\"\n")
+            writer.write("\(r.request),\(handlers[r.handler].id),\(ms(r.arrivalNanos)),,,,,,,,,\(CSVReader.escape(r.error))\n")
             return
         }
         let createStart = r.startNanos + r.downloadNanos + r.installNanos

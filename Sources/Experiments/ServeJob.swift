@@ -28,17 +28,15 @@ public struct ServeJob {
         guard FileManager.default.fileExists(atPath: registry, isDirectory: &isDir), isDir.boolValue else {
             throw RegistryError("no registry folder \(registry): it holds one folder per handler, NAME/f.py defining f(event) and an optional NAME/requirements.txt of pins name==version")
         }
-        let root = (registry as NSString).standardizingPath.hasPrefix("/") ? (registry as NSString).standardizingPath
-            : FileManager.default.currentDirectoryPath + "/" + registry
+        let root = URL(fileURLWithPath: registry).standardizedFileURL.path
         let table = try PackageTable.read(path: packagesPath)
         // The handlers there now are known at start; their pins decide the versions of packages the table
         // does not have. Every package of the table is in the catalog, so a handler added later may use any.
-        var initial: [(Handler, String)] = [], pins: [String: String] = [:]
+        var initial: [String] = [], pins: [String: String] = [:]
         for name in HandlerRegistry.folders(root) {
             do {
-                let ps = try HandlerRegistry.requirements(root + "/" + name)
-                for p in ps where table[p.name] == nil { pins[p.name] = p.version }
-                initial.append((Handler(id: name, customer: name, packages: ps.map(\.name)), root + "/" + name))
+                for p in try HandlerRegistry.requirements(root + "/" + name) where table[p.name] == nil { pins[p.name] = p.version }
+                initial.append(name)
             } catch {
                 progress("warning: \(error) (requests for \(name) will fail until it is fixed)")
             }
@@ -66,31 +64,21 @@ public struct ServeJob {
         if let d = decisionsPath { try ProjectPaths.ensureParent(of: d); decisions = try DecisionLog(path: d, comments: header) }
         worker.lifecycle.onDecision = { decisions?.append($0) }
         let registryObject = HandlerRegistry(root: root, worker: worker)
-        for (h, _) in initial {
-            do { _ = try registryObject.lookup(h.id) } catch { progress("warning: \(error)") }
+        for name in initial {
+            do { _ = try registryObject.lookup(name) } catch { progress("warning: \(error)") }
         }
         if let r = recordsPath { try ProjectPaths.ensureParent(of: r) }
         let server = WorkerServer(worker: worker, registry: registryObject, options: serve)
         let sink = RecordSink()
         if recordsPath != nil { server.onRecord = { sink.append($0) } }
-        let done = DispatchSemaphore(value: 0)
-        let failure = ErrorBox()
         let (host, cores, queue, progress) = (serve.host, serve.cores, serve.queueLimit, progress)
-        Task.detached {
-            do {
-                try await server.run { port in
-                    progress("serving \(root) on http://\(host):\(port) with \(cores) cores (queue \(queue)); Ctrl-C or SIGTERM drains and stops")
-                    onListening(port)
-                }
-            } catch { failure.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let e = failure.error {
-            if "\(e)".contains("Address already in use") {
-                throw RegistryError("cannot listen on \(serve.host):\(serve.port): the port is in use (another worker?); choose another with --port")
+        do {
+            try server.runUntilSignalled { port in
+                progress("serving \(root) on http://\(host):\(port) with \(cores) cores (queue \(queue)); Ctrl-C or SIGTERM drains and stops")
+                onListening(port)
             }
-            throw e
+        } catch where "\(error)".contains("Address already in use") {
+            throw RegistryError("cannot listen on \(serve.host):\(serve.port): the port is in use (another worker?); choose another with --port")
         }
         progress("drained: stopping the worker and removing its processes, cgroups and mounts")
         if let path = recordsPath {
@@ -110,5 +98,3 @@ final class RecordSink: @unchecked Sendable {
     func append(_ r: RequestRecord) { lock.withLock { records.append(r) } }
     func all() -> [RequestRecord] { lock.withLock { records } }
 }
-
-final class ErrorBox: @unchecked Sendable { var error: Error? }

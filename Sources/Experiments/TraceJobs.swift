@@ -160,8 +160,7 @@ public struct TraceFit {
     }
 
     /// Simulated load of the trace with arrivals multiplied by `factor`.
-    func load(factor: Double, trace: Trace, table: PackageTable, runtime: RuntimeCosts, popular: [String]) throws -> (Double, Int, Double) {
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, seed: seed)
+    func load(factor: Double, trace: Trace, costs: CostModel, popular: [String]) throws -> Double {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         let reader = try trace.makeReader()
@@ -171,7 +170,7 @@ public struct TraceFit {
             return inv
         })
         guard let l = s.offeredLoad else { throw CostModelError("\(tracePath): fewer than two requests; there is no load to fit") }
-        return (l, s.requests, Double(s.lastArrivalNanos - s.firstArrivalNanos) / 1e9)
+        return l
     }
 
     /// Writes the fitted trace to `out` (its handler table beside it).
@@ -180,14 +179,15 @@ public struct TraceFit {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
         let sj = SimulateJob()
-        let runtime = try sj.runtimeCosts(), popular = sj.popularPackages()
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(), seed: seed)
+        let popular = sj.popularPackages()
         var factor = 1.0
-        let (before, _, _) = try load(factor: 1, trace: trace, table: table, runtime: runtime, popular: popular)
+        let before = try load(factor: 1, trace: trace, costs: costs, popular: popular)
         var current = before, rounds = 0
         while rounds < 6 && abs(current / load - 1) > 0.03 {
             factor *= current / load
             rounds += 1
-            (current, _, _) = try load(factor: factor, trace: trace, table: table, runtime: runtime, popular: popular)
+            current = try load(factor: factor, trace: trace, costs: costs, popular: popular)
             progress(String(format: "round %d: arrivals × %.4f → load %.1f%% of %d cores", rounds, factor, 100 * current, cores))
         }
         let reader = try trace.makeReader()

@@ -37,6 +37,14 @@ public enum Sys {
         }
     }
 
+    /// A regular file's size and modification time (ns since the epoch); nil when `path` is missing or is
+    /// not a regular file.
+    public static func regularFileStamp(_ path: String) -> (size: Int64, mtimeNanos: Int64)? {
+        var s = stat()
+        guard stat(path, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int64(s.st_size), Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec))
+    }
+
     /// Whether `e` says the call was interrupted by a signal and should simply be made again.
     @inline(__always) public static func interrupted(_ e: Int32) -> Bool { e == EINTR }
 

@@ -10,7 +10,7 @@ extension RuntimeWorker {
         let t0 = Sys.monotonicNanos()
         // Bookkeeping under the lock: the zygote (held, so an eviction now waits for this fork), its standby
         // child's cgroup or a pooled one, where each package is.
-        var (zygote, standby, group, paths, imports, code): (ZygoteHandle?, Standby?, Cgroup, [String], [String], String) = try locked {
+        var (zygote, standby, group, paths, imports, code, hostname): (ZygoteHandle?, Standby?, Cgroup, [String], [String], String, String) = try locked {
             var z: ZygoteHandle? = nil
             if plan.tier == .import, let zid = plan.zygote, let h = zygotes[zid] { z = h; h.users += 1 }
             let g: Cgroup
@@ -24,7 +24,7 @@ extension RuntimeWorker {
             let dir: String
             do { dir = try handlerDirectory(handler) } catch { if let z { releaseZygote(z) }; try? g.destroy(); throw error }
             return (z, standby, g, catalog.profile(handler).importOrder.map { packagePath($0, plan: plan) },
-                    plan.imports.flatMap { packages[Int($0)].topLevelModules }, dir)
+                    plan.imports.flatMap { packages[Int($0)].topLevelModules }, dir, handlers[handler].id)
         }
         defer { if let z = zygote { locked { releaseZygote(z) } } }
         // A standby child whose zygote has died is not used: the zygote is reported lost (as a failed connect
@@ -32,22 +32,19 @@ extension RuntimeWorker {
         // gone itself: its group goes, a fresh one is taken.
         var standbyFD: Int32? = nil
         if let sb = standby, let z = zygote, z.cgroup.isEmpty {
-            try? sb.cgroup.destroy()
-            try? FileManager.default.removeItem(atPath: sb.socket)
-            zygoteLost(z.id)
-            throw RuntimeError.unavailable("zygote z\(z.id) is gone (its process ended); it leaves the tree and is rebuilt when asked")
+            sb.discard()
+            throw lost(z.id, because: "its process ended")
         }
         if let sb = standby {
             do { standbyFD = try Sys.connectUnix(sb.socket) } catch {
-                try? sb.cgroup.destroy()
-                try? FileManager.default.removeItem(atPath: sb.socket)
+                sb.discard()
                 group = try locked { try takeCgroup() }
                 standby = nil
             }
         }
         // Mounted read-only: the handler's code, and the install cache at its host path (zygotes' modules
         // keep their host paths). Only the handler's own packages go on its sys.path.
-        let containerConfig = base.containerConfig(cgroup: group, hostname: locked { handlers[handler].id }, network: options.isolateNetwork,
+        let containerConfig = base.containerConfig(cgroup: group, hostname: hostname, network: options.isolateNetwork,
                                                    mounts: [(code, "/handler", false), (packageDir, packageDir, false)])
         let t1 = Sys.monotonicNanos()
         r.createNanos = t1 - t0
@@ -60,17 +57,11 @@ extension RuntimeWorker {
             } else if plan.tier == .import, let zid = plan.zygote {
                 guard let z = zygote else { throw RuntimeError.unavailable("zygote z\(zid) is gone") }
                 let fd: Int32
-                do { fd = try Sys.connectUnix(z.socket) } catch {
-                    zygoteLost(zid)
-                    throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
-                }
+                do { fd = try Sys.connectUnix(z.socket) } catch { throw lost(zid, because: "\(error)") }
                 channel = LineChannel(readFD: fd, writeFD: fd)
                 do { try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message) } catch {
                     // A zygote that died after the kernel accepted the connection: the write fails (EPIPE).
-                    if !isAlive(z) {
-                        zygoteLost(zid)
-                        throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
-                    }
+                    if !isAlive(z) { throw lost(zid, because: "\(error)") }
                     throw error
                 }
             } else {
@@ -80,10 +71,7 @@ extension RuntimeWorker {
             let ready: [String: Any]
             do { ready = try channel.receive(timeoutSeconds: options.requestTimeoutSeconds) } catch {
                 // The zygote may have died between accepting and forking: look, and drop it if so.
-                if plan.tier == .import, let zid = plan.zygote, let z = zygote, !isAlive(z) {
-                    zygoteLost(zid)
-                    throw RuntimeError.unavailable("zygote z\(zid) is gone (\(error)); it leaves the tree and is rebuilt when asked")
-                }
+                if plan.tier == .import, let zid = plan.zygote, let z = zygote, !isAlive(z) { throw lost(zid, because: "\(error)") }
                 throw error
             }
             guard ready["ready"] as? Bool == true, let t = ready["t"] as? [String: Any] else {

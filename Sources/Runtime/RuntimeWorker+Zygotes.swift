@@ -48,10 +48,9 @@ extension RuntimeWorker {
                     z.standbys.append(Standby(cgroup: g, socket: path))
                     return true
                 }
-                if !kept { try? g.destroy(); try? FileManager.default.removeItem(atPath: path) }
+                if !kept { Standby(cgroup: g, socket: path).discard() }
             } catch {
-                try? g.destroy()
-                try? FileManager.default.removeItem(atPath: path)
+                Standby(cgroup: g, socket: path).discard()
             }
         }
         try? locked { try refillCgroupPool() }
@@ -202,6 +201,12 @@ extension RuntimeWorker {
         }
     }
 
+    /// Zygote `id` was found dead while a request forked from it: reported (`zygoteLost`); the request's error.
+    func lost(_ id: Int64, because why: String) -> Error {
+        zygoteLost(id)
+        return RuntimeError.unavailable("zygote z\(id) is gone (\(why)); it leaves the tree and is rebuilt when asked")
+    }
+
     /// A zygote died: the planner drops it and its subtree, and says what to rebuild (the root).
     func zygoteLost(_ id: Int64) {
         let rebuild: ZygoteSpec? = locked {
@@ -233,7 +238,7 @@ extension RuntimeWorker {
     func tearDown(_ z: ZygoteHandle) {
         guard !z.tornDown else { return }
         z.tornDown = true
-        for sb in z.standbys { try? sb.cgroup.destroy(); try? FileManager.default.removeItem(atPath: sb.socket) }
+        for sb in z.standbys { sb.discard() }
         z.standbys = []
         try? z.cgroup.destroy()
         store.removePrivate(owner: "z\(z.id)")

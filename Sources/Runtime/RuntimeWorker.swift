@@ -62,6 +62,11 @@ public final class RuntimeWorker: @unchecked Sendable {
     struct Standby {
         let cgroup: Cgroup
         let socket: String
+        /// Kills the standby child (with its group) and removes its socket.
+        func discard() {
+            try? cgroup.destroy()
+            try? FileManager.default.removeItem(atPath: socket)
+        }
     }
 
     final class ContainerHandle {
@@ -181,8 +186,8 @@ public final class RuntimeWorker: @unchecked Sendable {
         return (r, reply?["result"])
     }
 
-    func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64, event: Any? = nil) -> (RequestRecord, [String: Any]?) {
-        let s = serveEvent(handler: handler, event: event, arrivalNanos: arrivalNanos, startNanos: startNanos)
+    func serveWithReply(handler: Int32, arrivalNanos: Int64, startNanos: Int64) -> (RequestRecord, [String: Any]?) {
+        let s = serveEvent(handler: handler, event: nil, arrivalNanos: arrivalNanos, startNanos: startNanos)
         return (s.record, s.reply)
     }
 

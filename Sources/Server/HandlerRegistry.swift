@@ -15,10 +15,10 @@ public final class HandlerRegistry: @unchecked Sendable {
 
     /// What a folder looked like when it was registered: size and modification time of its two files.
     struct Stamp: Equatable {
-        var code: (size: Int64, mtime: Int64)
-        var requirements: (size: Int64, mtime: Int64)?
+        var code: (size: Int64, mtimeNanos: Int64)
+        var requirements: (size: Int64, mtimeNanos: Int64)?
         static func == (a: Stamp, b: Stamp) -> Bool {
-            a.code == b.code && a.requirements?.size == b.requirements?.size && a.requirements?.mtime == b.requirements?.mtime
+            a.code == b.code && a.requirements?.size == b.requirements?.size && a.requirements?.mtimeNanos == b.requirements?.mtimeNanos
         }
     }
     struct Entry {
@@ -136,13 +136,8 @@ public final class HandlerRegistry: @unchecked Sendable {
     }
 
     static func stamp(_ folder: String) -> Stamp? {
-        func st(_ p: String) -> (Int64, Int64)? {
-            var s = stat()
-            guard stat(p, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return (Int64(s.st_size), Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec))
-        }
-        guard let code = st(folder + "/f.py") else { return nil }
-        return Stamp(code: code, requirements: st(folder + "/requirements.txt"))
+        guard let code = Sys.regularFileStamp(folder + "/f.py") else { return nil }
+        return Stamp(code: code, requirements: Sys.regularFileStamp(folder + "/requirements.txt"))
     }
 }
 

@@ -103,6 +103,44 @@ public final class WorkerServer: @unchecked Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in running.notify(queue: .global()) { c.resume() } }
     }
 
+    /// For synchronous callers: serves in the background (no signal handling) and returns the bound port once
+    /// it listens. - Throws: the server's error when it cannot start (a port in use).
+    public func startInBackground() throws -> Int {
+        let ready = DispatchSemaphore(value: 0)
+        let result = Outcome()
+        Task.detached { [self] in
+            do { try await run(signals: false) { p in result.port = p; ready.signal() } } catch { result.error = error; ready.signal() }
+        }
+        ready.wait()
+        if let e = result.error { throw e }
+        return result.port
+    }
+
+    /// For synchronous callers: serves until SIGTERM or SIGINT, then drains (see `run`); returns after.
+    public func runUntilSignalled(onRunning: @escaping @Sendable (Int) -> Void) throws {
+        let done = DispatchSemaphore(value: 0)
+        let result = Outcome()
+        Task.detached { [self] in
+            do { try await run(signals: true, onRunning: onRunning) } catch { result.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let e = result.error { throw e }
+    }
+
+    /// For synchronous callers: `stop`, waiting for the drain.
+    public func stopAndWait() {
+        let done = DispatchSemaphore(value: 0)
+        Task.detached { [self] in await stop(); done.signal() }
+        done.wait()
+    }
+
+    /// What a background run reports to the synchronous caller waiting for it.
+    private final class Outcome: @unchecked Sendable {
+        var port = 0
+        var error: Error?
+    }
+
     func run(_ request: Request, name: String) async throws -> Response {
         let handler: Int32
         do { handler = try backend.lookup(name) } catch let e as HandlerRegistry.LookupError {

@@ -173,7 +173,7 @@ public final class Simulation: ReplayExecutor {
             var t = now
             for z in run.pendingBuilds {
                 summary.zygotesCreated += 1
-                t += zygoteBuildCost(z)
+                t += zygoteBuildCost(z, startingAt: t)
                 buildEnds[z.id] = t
                 queue.schedule(at: t, .zygoteReady(z.id))
             }
@@ -182,9 +182,15 @@ public final class Simulation: ReplayExecutor {
         }
     }
 
-    func zygoteBuildCost(_ z: ZygoteSpec) -> Int64 {
-        var cost = ms(costs.runtime.forkMillis)
-        for p in z.install { cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)]) }
+    /// A zygote build started at `start`: its installs (each shared one there for others when it ends, as
+    /// `installedAt` says), then the fork and its imports. Returns how long it takes.
+    func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64) -> Int64 {
+        var cost: Int64 = 0
+        for p in z.install {
+            cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)])
+            if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
+        }
+        cost += ms(costs.runtime.forkMillis)
         for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
         return cost
     }
@@ -196,14 +202,7 @@ public final class Simulation: ReplayExecutor {
         // build waits for it too); its own shared installs are there for others once done.
         var start = max(now, parentReady)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
-        if z.installCached {
-            var t = start + ms(costs.runtime.forkMillis)
-            for p in z.install {
-                t += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)])
-                installedAt[Int(p)] = max(installedAt[Int(p)], t)
-            }
-        }
-        let ready = start + zygoteBuildCost(z)
+        let ready = start + zygoteBuildCost(z, startingAt: start)
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
     }

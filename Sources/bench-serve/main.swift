@@ -35,23 +35,14 @@ try "def f(event):\n    return event\n".write(toFile: state + "/registry/noop/f.
 defer { try? FileManager.default.removeItem(atPath: state) }
 print("bench-serve: \(cores) cores, \(seconds) s per wrk point; python \(python.version); \(MachineDescription.summary)")
 
-final class Port: @unchecked Sendable { var value = 0 }
-
 /// Runs a server on `backend` (port picked by the kernel) for the duration of `body`.
 func withServer<T>(_ backend: any ServeBackend, _ body: (Int) throws -> T) throws -> T {
     var o = ServeOptions()
     o.port = 0; o.cores = cores; o.queueLimit = 4096
     let server = WorkerServer(backend: backend, options: o)
-    let ready = DispatchSemaphore(value: 0)
-    let port = Port()
-    Task.detached { try? await server.run(signals: false) { p in port.value = p; ready.signal() } }
-    ready.wait()
-    defer {
-        let done = DispatchSemaphore(value: 0)
-        Task.detached { await server.stop(); done.signal() }
-        done.wait()
-    }
-    return try body(port.value)
+    let port = try server.startInBackground()
+    defer { server.stopAndWait() }
+    return try body(port)
 }
 
 struct WrkResult { var rps: Double; var p50: Double; var p99: Double; var errors: Int }
