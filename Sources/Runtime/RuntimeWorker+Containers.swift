@@ -53,7 +53,11 @@ extension RuntimeWorker {
             if let fd = standbyFD {
                 // Straight to the standby child: the zygote is not on this request's path.
                 channel = LineChannel(readFD: fd, writeFD: fd)
-                try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message)
+                do { try channel.send(WorkerProtocol.Request.fork(container: containerConfig, paths: paths, imports: imports).message) } catch {
+                    // The standby goes with its zygote: a zygote killed just now shows here as EPIPE.
+                    if let z = zygote, !isAlive(z) { throw lost(z.id, because: "\(error)") }
+                    throw error
+                }
             } else if plan.tier == .import, let zid = plan.zygote {
                 guard let z = zygote else { throw RuntimeError.unavailable("zygote z\(zid) is gone") }
                 let fd: Int32
