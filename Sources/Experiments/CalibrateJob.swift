@@ -8,7 +8,9 @@ import Workload
 /// The job behind `pipsqueak calibrate`: measures the runtime's own primitives on this machine with the real
 /// runtime and a tiny synthetic package, and writes them as the simulator's runtime cost model.
 public struct CalibrateJob {
-    public var repeats = 30
+    public var repeats = 100
+    /// Requests at once for the contended figures (default: the machine's cores; 1 measures no contention).
+    public var cores = ProcessInfo.processInfo.activeProcessorCount
     public var output = ProjectPaths.traces("runtime-costs.csv")
     public var wheelhouse = MeasureOptions.defaultCache + "/wheelhouse"
     public var log: (String) -> Void = { _ in }
@@ -23,7 +25,7 @@ public struct CalibrateJob {
 
     /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
-        let bench = try CalibrationBench(repeats: repeats)
+        let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         log("interpreter start (python -S), \(repeats)×")
         let starts = try bench.interpreterStarts()
@@ -36,14 +38,56 @@ public struct CalibrateJob {
         log("cold starts: interpreter start and relocation in a container; sandboxed pip installs of a tiny wheel")
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
         let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
-        let costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
+        var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
+        if cores > 1 {
+            log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
+            let contended = try bench.contended(threads: cores)
+            addContention(&costs, contended, slope: costs.forkPerGBMillis, zygoteGB: hits.zygoteGB)
+        }
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
-            "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
+            "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
-            "medians over \(repeats) starts of a handler importing a tiny synthetic package; interpreter_start_ms is a cold start's",
+            "value: median over \(repeats) starts, one at a time, of a handler importing a tiny synthetic package; min..max: the spread",
+            "the simulator draws each request's cost from (scaled to the modeled value); contended: the median with \(cores) starts at once",
+            "(contention_cores), which the simulator scales by the share of its other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms"])
         return costs
+    }
+
+    /// The quantiles of `samples` (ns) in ms, scaled so that their median is `value` (a primitive's value
+    /// may be a fit, such as fork's intercept, or a difference, such as an invoke's overhead).
+    static func spread(_ samples: [Int64], offset: Double = 0, value: Double) -> CostSpread {
+        let s = CostSpread(samples: samples.map { max(0, Double($0) / 1e6 - offset) })
+        let scale = s.median > 0 ? value / s.median : 0
+        var q = s.quantiles.map { $0 * scale }
+        q[CostSpread.medianIndex] = value
+        return CostSpread(quantiles: q)
+    }
+
+    /// The contended medians, on the same footing as the values they stand beside.
+    func addContention(_ costs: inout RuntimeCosts, _ c: CalibrationBench.Contended, slope: Double, zygoteGB: Double) {
+        let median = CalibrateJob.median
+        costs.contentionCores = cores
+        let measured: [String: Double] = [
+            "container_create_ms": median(c.hits.create),
+            "fork_ms": max(0, median(c.hits.fork) - slope * zygoteGB),
+            "invoke_overhead_ms": max(0, median(c.hits.invoke) - CalibrateJob.workMillis),
+            "init_overhead_ms": median(c.hits.initialize),
+            "thaw_ms": median(c.thawed.thaw),
+            "thawed_invoke_overhead_ms": max(0, median(c.thawed.invoke) - CalibrateJob.workMillis),
+            "interpreter_start_ms": max(0, median(c.cold) - median(c.hits.create)),
+        ]
+        // A contended median inside the middle half of the primitive's own spread is not told apart from
+        // it by this many starts: not modeled (the simulator would scale by noise).
+        for (n, v, _) in costs.rows {
+            guard let x = measured[n] else { continue }
+            let q = costs.spreads[n]?.quantiles
+            let distinct = q.map { x < $0[2] || x > $0[4] } ?? true
+            if distinct { costs.contendedMillis[n] = x }
+            log(String(format: "%@: %.3f ms alone, %.3f ms with %d at once (%+.0f%%)%@", n, v, x, cores, v > 0 ? (x / v - 1) * 100 : 0,
+                       distinct ? "" : ", inside the middle half of its spread alone: not modeled"))
+        }
     }
 
     /// The cost model from the measurements: medians, and fork time as a + b × zygote GB through the small
@@ -70,6 +114,18 @@ public struct CalibrateJob {
         costs.interpreterStartMillis = max(0, median(cold.create) - costs.containerCreateMillis)
         costs.installOverheadMillis = median(cold.installs)
         costs.mirrorMBPerSecond = mirrorMBPerSecond
+        let spread = CalibrateJob.spread
+        costs.spreads = [
+            "container_create_ms": spread(hits.create, 0, costs.containerCreateMillis),
+            "fork_ms": spread(hits.fork, 0, costs.forkMillis),
+            "invoke_overhead_ms": spread(hits.invoke, CalibrateJob.workMillis, costs.invokeOverheadMillis),
+            "thawed_invoke_overhead_ms": spread(thawed.invoke, CalibrateJob.workMillis, costs.thawedInvokeOverheadMillis),
+            "init_overhead_ms": spread(hits.initialize, 0, costs.initOverheadMillis),
+            "thaw_ms": spread(thawed.thaw, 0, costs.thawMillis),
+            "freeze_ms": spread(thawed.freeze, 0, costs.freezeMillis),
+            "interpreter_start_ms": spread(cold.create, costs.containerCreateMillis, costs.interpreterStartMillis),
+            "install_overhead_ms": spread(cold.installs, 0, costs.installOverheadMillis),
+        ]
         costs.interpreterMemoryMB = Bytes.mb(hits.rootMemoryBytes)
         // A cold container holds an interpreter; what it holds beyond the bare interpreter is the container's own.
         if let m = thawed.containerMemoryBytes { costs.containerMemoryMB = max(0, Bytes.mb(m - hits.rootMemoryBytes)) }
@@ -81,13 +137,17 @@ public struct CalibrateJob {
 /// ballast), and real workers over them, one per measurement.
 final class CalibrationBench {
     let repeats: Int
+    /// Every worker is set up as `serve` sets one up for this many cores (standby children, cgroup pool,
+    /// maintenance off the request path), so what is measured one at a time is what a served request pays.
+    let cores: Int
     let python: PythonInterpreter
     let work: String
     let tiny = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096)
     let ballast = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096)
 
-    init(repeats: Int) throws {
+    init(repeats: Int, cores: Int) throws {
         self.repeats = repeats
+        self.cores = cores
         python = try PythonInterpreter.resolve()
         work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
         try? FileManager.default.removeItem(atPath: work)
@@ -110,15 +170,60 @@ final class CalibrationBench {
         guard mk.succeeded else { throw RuntimeError.python("cannot build the calibration wheel \(p.name): \(mk.lastErrorLine)") }
     }
 
-    /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`.
+    /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`, set up as
+    /// `serve` sets up one for `cores` cores (standbys, cgroup pool, maintenance off the request path).
     func worker(_ package: Package, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
+        let concurrent = cores
         let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)])
         var c = PolicyConfig.presets["all"]!
         edit(&c)
         let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
         var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
         o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
-        return try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
+        o.standbysPerZygote = concurrent; o.cgroupPoolSize = max(o.cgroupPoolSize, concurrent + 1)
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
+        w.backgroundMaintenance = concurrent > 1
+        return w
+    }
+
+    /// `repeats` requests on each of `threads` threads at once on `w` (with `pause`, 50 ms apart on each);
+    /// the records of `tier` (while several are in flight a few may start otherwise, as the planner decides).
+    func serveConcurrently(_ w: RuntimeWorker, threads: Int, tier: Tier, pause: Bool = false) throws -> [RequestRecord] {
+        let lock = NSLock()
+        var out: [RequestRecord] = [], failure: String? = nil
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            for _ in 0..<repeats {
+                if pause { Sys.sleep(micros: 50_000) }
+                let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
+                lock.lock()
+                if !r.error.isEmpty { failure = r.error } else if r.tier == tier { out.append(r) }
+                lock.unlock()
+            }
+        }
+        if let f = failure { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(f)") }
+        guard out.count >= repeats else { w.shutdown(); throw RuntimeError.unavailable("only \(out.count) of \(threads * repeats) concurrent requests were \(tier) starts") }
+        return out
+    }
+
+    struct Contended { var hits: ImportHits, thawed: HandlerHits, cold: [Int64] }
+
+    /// Import-cache hits, handler-cache hits and cold starts, `threads` at a time.
+    func contended(threads: Int) throws -> Contended {
+        let imports = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+        let rs = try serveConcurrently(imports, threads: threads, tier: .import)
+        imports.shutdown()
+        let hits = ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
+                              rootMemoryBytes: 0, zygoteGB: 0)
+        let paused = try worker(tiny) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { paused.shutdown() }
+        // One container per thread in the handler cache first.
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in _ = paused.serve(handler: 0, arrivalNanos: paused.now(), startNanos: paused.now()) }
+        let th = try serveConcurrently(paused, threads: threads, tier: .handler, pause: true)
+        let cold = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { cold.shutdown() }
+        let cs = try serveConcurrently(cold, threads: threads, tier: .cold)
+        return Contended(hits: hits, thawed: HandlerHits(thaw: th.map(\.createNanos), freeze: [], invoke: th.map(\.execNanos), containerMemoryBytes: nil),
+                         cold: cs.map(\.createNanos))
     }
 
     /// `count` (default `repeats`) requests on `w`, each of `tier`; the worker is shut down if one fails.

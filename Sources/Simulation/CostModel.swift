@@ -32,10 +32,18 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var initOverheadMillis = 0.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
+    /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
+    /// request's cost of it from these quantiles (scaled to the modeled value) instead of charging the median.
+    public var spreads: [String: CostSpread] = [:]
+    /// Each timed primitive's median while every one of `contentionCores` cores ran the same kind of start
+    /// at once, by file name: the simulator scales a cost by how many of its cores are busy.
+    public var contendedMillis: [String: Double] = [:]
+    /// How many cores were busy for `contendedMillis` (the calibrating machine's); 1: no contention measured.
+    public var contentionCores = 1
 
     public init() {}
 
-    public static let columns = ["primitive", "value", "unit"]
+    public static let columns = ["primitive", "value", "unit"] + CostSpread.columns + ["contended"]
 
     /// (name, value, unit) for every primitive, in file order.
     public var rows: [(String, Double, String)] {
@@ -47,19 +55,30 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("init_overhead_ms", initOverheadMillis, "ms")]
     }
 
-    /// Writes the primitives atomically, with `comments` first.
+    /// Writes the primitives atomically, with `comments` first: each row's value (the median alone), its
+    /// spread's quantiles and its contended median where measured (empty where not), then how many cores
+    /// the contended figures had busy (`contention_cores`).
     public func write(path: String, comments: [String]) throws {
         let out = try OutputFile(path: path)
         for c in comments { out.write("# \(c)\n") }
-        out.write("primitive,value,unit\n")
-        for (n, v, u) in rows { out.write("\(n),\(String(format: "%.4f", v)),\(u)\n") }
+        out.write(RuntimeCosts.columns.joined(separator: ",") + "\n")
+        func f(_ x: Double) -> String { String(format: "%.4f", x) }
+        for (n, v, u) in rows {
+            let spread = spreads[n].map { s in s.quantiles.enumerated().filter { $0.offset != CostSpread.medianIndex }.map { f($0.element) } }
+                ?? Array(repeating: "", count: CostSpread.columns.count)
+            out.write(([n, f(v), u] + spread + [contendedMillis[n].map(f) ?? ""]).joined(separator: ",") + "\n")
+        }
+        out.write("contention_cores,\(contentionCores),cores" + String(repeating: ",", count: CostSpread.columns.count + 1) + "\n")
         try out.commit()
     }
 
-    /// Reads `primitive,value,unit` rows (unknown primitives are an error naming the known ones).
+    /// Reads `primitive,value,unit` rows, with the optional spread and `contended` columns (unknown
+    /// primitives are an error naming the known ones; quantiles must not decrease).
     public static func read(path: String) throws -> RuntimeCosts {
         let csv = try CSVReader(path: path)
         let p = try csv.column("primitive"), v = try csv.column("value")
+        let spreadColumns = CostSpread.columns.allSatisfy(csv.hasColumn) ? try CostSpread.columns.map(csv.column) : nil
+        let contended = csv.hasColumn("contended") ? try csv.column("contended") : nil
         var c = RuntimeCosts()
         c.source = path
         let setters: [String: WritableKeyPath<RuntimeCosts, Double>] = [
@@ -71,12 +90,65 @@ public struct RuntimeCosts: Equatable, Sendable {
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
-            guard let kp = setters[name] else {
-                throw csv.error("unknown primitive '\(name)'; known: \(setters.keys.sorted().joined(separator: ", "))")
+            if name == "contention_cores" {
+                c.contentionCores = Int(try csv.double(f, v, name: "value", min: 1, max: 1e6))
+                continue
             }
-            c[keyPath: kp] = try csv.double(f, v, name: "value")
+            guard let kp = setters[name] else {
+                throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contention_cores"]).joined(separator: ", "))")
+            }
+            let value = try csv.double(f, v, name: "value")
+            c[keyPath: kp] = value
+            if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
+                var q = try zip(cols, CostSpread.columns).map { try csv.double(f, $0, name: $1) }
+                q.insert(value, at: CostSpread.medianIndex)
+                guard zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                    throw csv.error("the quantiles of '\(name)' (\((CostSpread.columns[..<CostSpread.medianIndex] + ["value"] + CostSpread.columns[CostSpread.medianIndex...]).joined(separator: ", "))) must not decrease")
+                }
+                c.spreads[name] = CostSpread(quantiles: q)
+            }
+            if let k = contended, !f[k].trimmingCharacters(in: .whitespaces).isEmpty { c.contendedMillis[name] = try csv.double(f, k, name: "contended") }
         }
         return c
+    }
+}
+
+/// A primitive's measured spread: its quantiles at `levels` (in the primitive's unit), from which the
+/// simulator draws a request's cost by linear interpolation of the inverse distribution function.
+public struct CostSpread: Equatable, Sendable {
+    public static let levels: [Double] = [0, 0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 1]
+    /// The file's columns for every level but the median (which is the row's value).
+    public static let columns = ["min", "p10", "p25", "p75", "p90", "p99", "max"]
+    public static let medianIndex = 3
+    public let quantiles: [Double]
+
+    public init(quantiles: [Double]) {
+        precondition(quantiles.count == CostSpread.levels.count)
+        self.quantiles = quantiles
+    }
+
+    /// The quantiles of `samples` at `levels` (linear interpolation between order statistics).
+    public init(samples: [Double]) {
+        let s = samples.sorted()
+        precondition(!s.isEmpty)
+        quantiles = CostSpread.levels.map { l in
+            let k = l * Double(s.count - 1), i = Int(k.rounded(.down)), j = min(i + 1, s.count - 1)
+            return s[i] + (s[j] - s[i]) * (k - Double(i))
+        }
+    }
+
+    public var median: Double { quantiles[CostSpread.medianIndex] }
+
+    /// The value at probability `u` in [0, 1) divided by the median: what a modeled cost is multiplied by
+    /// (1 when the median is 0).
+    @inline(__always) public func ratio(at u: Double) -> Double {
+        let m = quantiles[CostSpread.medianIndex]
+        guard m > 0 else { return 1 }
+        let levels = CostSpread.levels
+        var i = 0
+        while i < levels.count - 2 && u >= levels[i + 1] { i += 1 }
+        let w = (u - levels[i]) / (levels[i + 1] - levels[i])
+        return (quantiles[i] + (quantiles[i + 1] - quantiles[i]) * w) / m
     }
 }
 

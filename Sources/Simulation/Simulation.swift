@@ -31,6 +31,17 @@ public final class Simulation: ReplayExecutor {
     let initMillis: [Double], execMillis: [Double]
     let cores: Int
     let noise: RandomSource?
+    /// The timed primitives whose cost is drawn per request from the calibrated spread, by `Primitive`.
+    let spreads: [CostSpread?]
+    /// Per primitive: how much slower it measured with every calibrating core busy, less 1 (0: not measured).
+    let contention: [Double]
+    let contentionCores: Int
+    /// Draws of the primitives' spreads (its own substream of the seed: adding spreads leaves the noise's
+    /// draws where they were).
+    let spreadDraws: RandomSource
+    /// Draw each primitive's cost from its calibrated spread (when the cost model has one) and scale it by
+    /// how many cores are busy; off: every request pays the median, as before spreads were measured.
+    public var drawsSpreads = true
     /// Check every cache's invariants after every decision (tests).
     public var checkInvariants = false
     /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
@@ -63,6 +74,13 @@ public final class Simulation: ReplayExecutor {
         self.cores = cores
         installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
+        spreads = Primitive.allCases.map { costs.runtime.spreads[$0.name] }
+        contention = Primitive.allCases.map { p in
+            guard let c = costs.runtime.contendedMillis[p.name], let base = costs.runtime.rows.first(where: { $0.0 == p.name })?.1, base > 0 else { return 0 }
+            return c / base - 1
+        }
+        contentionCores = costs.runtime.contentionCores
+        spreadDraws = RandomSource(seed: seed).substream("primitives")
         summary.estimatedPackages = costs.estimated.count
         summary.cores = cores
         lifecycle.carryOut = { [unowned(unsafe) self] e in self.apply(e) } // self owns the lifecycle
@@ -74,6 +92,40 @@ public final class Simulation: ReplayExecutor {
     }
 
     @inline(__always) func ms(_ v: Double) -> Int64 { noisy(Nanos.fromMillis(v)) }
+
+    /// The runtime's timed primitives, as `RuntimeCosts` names them.
+    enum Primitive: Int, CaseIterable {
+        case thaw, thawedInvoke, create, interpreterStart, fork, invoke, initOverhead
+        var name: String {
+            switch self {
+            case .thaw: return "thaw_ms"
+            case .thawedInvoke: return "thawed_invoke_overhead_ms"
+            case .create: return "container_create_ms"
+            case .interpreterStart: return "interpreter_start_ms"
+            case .fork: return "fork_ms"
+            case .invoke: return "invoke_overhead_ms"
+            case .initOverhead: return "init_overhead_ms"
+            }
+        }
+    }
+
+    /// Requests running now (a request being started counts itself).
+    var busyCores = 1
+
+    /// `millis` of primitive `p` for one request: scaled by a draw from its spread and by contention (the
+    /// share of the other cores busy, against the calibration's all-busy figure), ms.
+    @inline(__always) func primitiveMillis(_ p: Primitive, _ millis: Double) -> Double {
+        guard drawsSpreads, millis > 0 else { return millis }
+        var v = millis
+        if let s = spreads[p.rawValue] { v *= s.ratio(at: spreadDraws.uniform()) }
+        let c = contention[p.rawValue]
+        if c != 0, busyCores > 1, contentionCores > 1 {
+            v *= max(0, 1 + c * min(1, Double(busyCores - 1) / Double(contentionCores - 1)))
+        }
+        return v
+    }
+
+    @inline(__always) func cost(_ p: Primitive, _ millis: Double) -> Int64 { ms(primitiveMillis(p, millis)) }
 
     /// Runs the whole trace. - Throws: `InputError` from the trace reader.
     @discardableResult
@@ -97,9 +149,10 @@ public final class Simulation: ReplayExecutor {
         var (plan, r) = lifecycle.start(handler: inv.handler, arrivalNanos: inv.arrivalNanos, now: now)
         let hi = Int(inv.handler)
         var memory: Int64
+        busyCores = slots.count - freeSlots.count + 1
         switch plan.tier {
         case .handler:
-            r.createNanos = ms(costs.runtime.thawMillis)
+            r.createNanos = cost(.thaw, costs.runtime.thawMillis)
             // Counted among paused containers until now; the planner holds what it was paused with.
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         case .import, .cold:
@@ -115,17 +168,18 @@ public final class Simulation: ReplayExecutor {
             var until = ready
             for p in catalog.profiles[hi].importOrder where installedAt[Int(p)] > until { until = installedAt[Int(p)] }
             r.installNanos += until - ready
-            r.createNanos = ms(costs.runtime.containerCreateMillis)
+            r.createNanos = cost(.create, costs.runtime.containerCreateMillis)
             if plan.tier == .cold {
-                r.createNanos += ms(costs.runtime.interpreterStartMillis)
+                r.createNanos += cost(.interpreterStart, costs.runtime.interpreterStartMillis)
             } else {
-                r.forkNanos = ms(costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
+                r.forkNanos = cost(.fork, costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
             }
             for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
-            r.initNanos = ms(initMillis[hi] + costs.runtime.initOverheadMillis)
+            r.initNanos = ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis))
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
-        let overhead = plan.tier == .handler ? costs.runtime.thawedInvokeOverheadMillis : costs.runtime.invokeOverheadMillis
+        let overhead = plan.tier == .handler ? primitiveMillis(.thawedInvoke, costs.runtime.thawedInvokeOverheadMillis)
+            : primitiveMillis(.invoke, costs.runtime.invokeOverheadMillis)
         // The invocation's own execution time when the trace gives one (Azure's), else its handler's.
         r.execNanos = inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(execMillis[hi] + overhead)
         var total = r.downloadNanos + r.installNanos
@@ -190,7 +244,7 @@ public final class Simulation: ReplayExecutor {
             cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)])
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
-        cost += ms(costs.runtime.forkMillis)
+        cost += self.cost(.fork, costs.runtime.forkMillis)
         for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
         return cost
     }

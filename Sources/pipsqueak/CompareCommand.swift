@@ -9,21 +9,30 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
         Starts handlers of a tiny synthetic package on the real runtime (needs root) and times container \
         create, fork and relocate, invoke round trip, handler load, freeze, thaw, cold interpreter start, a \
-        sandboxed pip install and the local mirror's throughput; writes traces/runtime-costs.csv, which \
-        `simulate` and `compare` use when present.
+        sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
+        quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
+        --cores at a time (the contended median, which the simulator scales by how many of its cores are busy); \
+        writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
-    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (medians are kept).")
-    var repeats: Int = 30
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (the median, and quantiles for the spread, are kept).")
+    var repeats: Int = 100
+
+    @Option(parsing: .unconditional, help: "Starts at once for the contended figures (default: this machine's cores; 1: none).")
+    var cores: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Output file.")
     var out: String?
 
-    func validate() throws { if repeats < 3 { throw ValidationError("--repeat must be at least 3") } }
+    func validate() throws {
+        if repeats < 3 { throw ValidationError("--repeat must be at least 3") }
+        if cores < 1 { throw ValidationError("--cores must be at least 1") }
+    }
 
     func run() throws {
         var job = CalibrateJob()
         job.repeats = repeats
+        job.cores = cores
         if let o = out { job.output = o }
         job.log = { printProgress($0) }
         let c = try job.run()

@@ -21,7 +21,7 @@ final class SimulationTests: XCTestCase {
     }
 
     func simulate(_ config: PolicyConfig, arrivals: [(Double, String)], cores: Int = 1, noise: Double = 0, seed: UInt64 = 1,
-                  table: PackageTable? = nil, handlers: HandlerTable? = nil, popular: [String] = [], queueLimit: Int = .max,
+                  table: PackageTable? = nil, handlers: HandlerTable? = nil, popular: [String] = [], queueLimit: Int = .max, runtime: RuntimeCosts? = nil,
                   summary: ((SimulationSummary) -> Void)? = nil) throws -> [RequestRecord] {
         let hs = handlers ?? self.handlers
         let dir = NSTemporaryDirectory() + "pipsqueak-sim-\(UUID().uuidString)"
@@ -30,7 +30,7 @@ final class SimulationTests: XCTestCase {
         let w = try TraceWriter(path: dir + "/t.csv", handlers: hs)
         for (t, h) in arrivals { w.append(Invocation(arrivalNanos: Nanos.fromSeconds(t), handler: hs.index(of: h)!)) }
         try w.commit()
-        let costs = try CostModel(table: table ?? self.table, handlers: hs, runtime: runtime, noiseSigma: noise, seed: seed)
+        let costs = try CostModel(table: table ?? self.table, handlers: hs, runtime: runtime ?? self.runtime, noiseSigma: noise, seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: hs), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: hs, cores: cores, seed: seed)
         sim.checkInvariants = true
