@@ -61,6 +61,8 @@ public struct CompareJob {
         public var phaseErrors: [PhaseError] = []
         /// The load the real requests put on the cores (time on a core over the span of their arrivals).
         public var realLoad: Double?, simulatedLoad: Double?
+        /// Arrivals refused with the queue full: (real, simulated).
+        public var refused = (real: 0, sim: 0)
         public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
@@ -83,7 +85,7 @@ public struct CompareJob {
                                                                    ("import", \.importNanos), ("init", \.initNanos), ("exec", \.execNanos)]
 
     /// What one executor did with the trace: its records (by request) and its decision log.
-    struct Run { var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [] }
+    struct Run { var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [], refused = 0 }
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
@@ -99,7 +101,8 @@ public struct CompareJob {
         summarize(real.records, sim.records, into: &report)
         comparePerRequest(real.records, sim.records, into: &report)
         report.joinPath = outputDirectory + "/compare-\(name).csv"
-        try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, to: report.joinPath)
+        report.refused = (real.refused, sim.refused)
+        try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
         return report
@@ -111,8 +114,8 @@ public struct CompareJob {
         var job = run
         job.progress = progress
         if cores > 1 { job.overHTTP = true; job.url = nil; job.cores = cores; job.queueLimit = queueLimit }
-        _ = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
-                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { real.outcomes = $0.lifecycle.outcomes })
+        real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
+                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { real.outcomes = $0.lifecycle.outcomes }).rejected
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
         return real
@@ -143,14 +146,14 @@ public struct CompareJob {
         let reader = try trace.makeReader()
         var served = 0
         let speed = run.speed, limit = real.records.count
-        try sim.run(next: {
+        out.refused = try sim.run(next: {
             guard served < limit, let inv = try reader.nextInvocation() else { return nil }
             served += 1
             // No per-invocation execution time: the real run's handlers do what their code does.
             let at = Int64(Double(inv.arrivalNanos) / speed)
             place[at, default: []].append(Int64(served))
             return Invocation(arrivalNanos: at, handler: inv.handler)
-        })
+        }).rejected
         out.records.sort { $0.request < $1.request }
         return out
     }
@@ -223,7 +226,7 @@ public struct CompareJob {
     }
 
     /// 5. The per-request join, one row per request both executors served.
-    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], handlers: HandlerTable, runtimeCosts: String, to path: String) throws {
+    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], handlers: HandlerTable, runtimeCosts: String, report: Report, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -231,6 +234,9 @@ public struct CompareJob {
         out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
+        out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
+                         report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
+                         cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,latency_real_ms,latency_sim_ms")
         for (n, _) in CompareJob.phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
         out.write(",error_real\n")
@@ -291,6 +297,7 @@ public struct CompareJob {
         if let l = r.realLoad {
             s += String(format: "\nload on %d core%@: %.0f%% real, %.0f%% simulated (time on a core over the arrivals' span)\n", r.cores,
                         r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
+            if r.refused.real + r.refused.sim > 0 { s += "refused with the queue full: \(r.refused.real) real, \(r.refused.sim) simulated\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
             }

@@ -77,12 +77,13 @@ public enum TraceJobs {
 
     /// Converts an Azure Functions 2019 trace directory to a trace at `out`; `warn` gets what was skipped.
     /// Returns (requests, functions, first minute, last minute).
-    public static func fromAzure(directory: String, fromMinute: Int?, minutes: Int?, seed: UInt64, to out: String,
+    public static func fromAzure(directory: String, fromMinute: Int?, minutes: Int?, seed: UInt64, onlyMeasured: String? = nil, to out: String,
                                  warn: (String) -> Void) throws -> (requests: Int, functions: Int, firstMinute: Int, lastMinute: Int) {
         let azure = try AzureTrace(directory: directory, fromMinute: fromMinute, minutes: minutes)
         for w in azure.warnings { warn(w) }
-        let (table, body) = try azure.trace(sets: try loadHandlerSets(), seed: seed)
-        let cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
+        let (table, body) = try azure.trace(sets: try loadHandlerSets(restrictTo: onlyMeasured), seed: seed)
+        var cmd = "pipsqueak trace from-azure \(directory) --from-minute \(azure.firstMinute) --minutes \(azure.lastMinute - azure.firstMinute + 1) --seed \(seed)"
+        if let o = onlyMeasured { cmd += " --only-measured \(o)" }
         let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed) + azure.samplingNotes, withExec: true)
         return (n, table.count, azure.firstMinute, azure.lastMinute)
     }
@@ -90,13 +91,14 @@ public enum TraceJobs {
     /// Converts an Azure Functions 2021 per-invocation file to a trace at `out`; `warn` gets what was skipped.
     /// Returns (requests, functions).
     public static func fromAzure2021(path: String, fromSecond: Double, seconds: Double?, memoryMB: Double, seed: UInt64,
-                                     to out: String, warn: (String) -> Void) throws -> (requests: Int, functions: Int) {
+                                     onlyMeasured: String? = nil, to out: String, warn: (String) -> Void) throws -> (requests: Int, functions: Int) {
         let azure = try AzureTrace2021(path: path, fromSecond: fromSecond, seconds: seconds)
         for w in azure.warnings { warn(w) }
-        let (table, body) = try azure.trace(sets: try loadHandlerSets(), seed: seed, memoryMB: memoryMB)
+        let (table, body) = try azure.trace(sets: try loadHandlerSets(restrictTo: onlyMeasured), seed: seed, memoryMB: memoryMB)
         var cmd = "pipsqueak trace from-azure \(path) --from-second \(fromSecond)"
         if let s = seconds { cmd += " --seconds \(s)" }
         cmd += " --memory-mb \(memoryMB) --seed \(seed)"
+        if let o = onlyMeasured { cmd += " --only-measured \(o)" }
         let n = try write(table: table, body: body, to: out, comments: provenance(command: cmd, seed: seed)
                             + azure.samplingNotes(memoryMB: memoryMB, initMillis: 5), withExec: true)
         return (n, table.count)
@@ -137,7 +139,7 @@ public enum TraceJobs {
 /// configuration (starts as well as execution take a core, and how many requests start warm depends on the
 /// rate), its arrivals are stretched or compressed by the ratio of the load found to the load wanted, and
 /// that is repeated until they agree within 3% (at most 6 rounds). Handlers, their order and each
-/// invocation's own exec_ms are kept; only the arrival times change.
+/// invocation's own exec_ms are kept; only the arrival times change (or, `thin`, only which requests stay).
 public struct TraceFit {
     public var tracePath: String
     public var handlersPath: String?
@@ -146,29 +148,45 @@ public struct TraceFit {
     public var config: PolicyConfig = PolicyConfig.presets["all"]!
     public var packagesPath = ProjectPaths.packages
     public var seed: UInt64 = 1
+    /// Keep the arrival times and drop requests instead (each kept with one probability, seeded): the span
+    /// and each function's bursts stay, the rate falls. A trace too heavy for the machine (the Azure sample
+    /// needs about 10 cores) is fitted this way without stretching its minutes into hours.
+    public var thin = false
     public var progress: (String) -> Void = { _ in }
 
     public init(tracePath: String) { self.tracePath = tracePath }
 
     public struct Result: Sendable {
-        /// Arrival times were multiplied by this.
+        /// Arrival times were multiplied by this (1 when thinned).
         public var factor: Double
+        /// The share of requests kept (1 when stretched).
+        public var kept: Double = 1
         public var loadBefore: Double, loadAfter: Double
         public var rounds: Int
         public var requests: Int
         public var seconds: Double
     }
 
-    /// Simulated load of the trace with arrivals multiplied by `factor`.
-    func load(factor: Double, trace: Trace, costs: CostModel, popular: [String]) throws -> Double {
+    /// The trace's invocations with arrivals multiplied by `factor` and, thinned, only those whose draw
+    /// (the same draw for the same invocation whatever `keep` is) falls below `keep`.
+    func invocations(_ trace: Trace, factor: Double, keep: Double) throws -> () throws -> Invocation? {
+        let reader = try trace.makeReader()
+        let draws = RandomSource(seed: seed).substream("thin")
+        return {
+            while var inv = try reader.nextInvocation() {
+                if draws.uniform() >= keep { continue }
+                inv.arrivalNanos = Int64((Double(inv.arrivalNanos) * factor).rounded())
+                return inv
+            }
+            return nil
+        }
+    }
+
+    /// Simulated load of the trace with arrivals multiplied by `factor`, `keep` of them kept.
+    func load(factor: Double, keep: Double = 1, trace: Trace, costs: CostModel, popular: [String]) throws -> Double {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
-        let reader = try trace.makeReader()
-        let s = try sim.run(next: {
-            guard var inv = try reader.nextInvocation() else { return nil }
-            inv.arrivalNanos = Int64((Double(inv.arrivalNanos) * factor).rounded())
-            return inv
-        })
+        let s = try sim.run(next: try invocations(trace, factor: factor, keep: keep))
         guard let l = s.offeredLoad else { throw CostModelError("\(tracePath): fewer than two requests; there is no load to fit") }
         return l
     }
@@ -181,31 +199,42 @@ public struct TraceFit {
         let sj = SimulateJob()
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(), seed: seed)
         let popular = sj.popularPackages()
-        var factor = 1.0
+        var factor = 1.0, keep = 1.0
         let before = try load(factor: 1, trace: trace, costs: costs, popular: popular)
-        var current = before, rounds = 0
-        while rounds < 6 && abs(current / load - 1) > 0.03 {
-            factor *= current / load
-            rounds += 1
-            current = try load(factor: factor, trace: trace, costs: costs, popular: popular)
-            progress(String(format: "round %d: arrivals × %.4f → load %.1f%% of %d cores", rounds, factor, 100 * current, cores))
+        if thin && before < load {
+            throw CostModelError(String(format: "%@ keeps %.1f%% of %d cores busy, less than the %.1f%% asked: thinning only removes requests (fit without --thin to compress its time)",
+                                        tracePath, 100 * before, cores, 100 * load))
         }
-        let reader = try trace.makeReader()
-        var first = try reader.nextInvocation()
-        let withExec = reader.hasExec
+        var current = before, rounds = 0
+        // Thinning: bisection on the share kept (the load is not proportional to it: a request more or less
+        // can be a cold start with large installs), the first guess proportional.
+        var low = 0.0, high = 1.0
+        while rounds < (thin ? 24 : 8) && abs(current / load - 1) > 0.03 {
+            if thin {
+                if current > load { high = keep } else { low = keep }
+                keep = rounds == 0 ? keep * load / current : (low + high) / 2
+            } else {
+                factor *= current / load
+            }
+            rounds += 1
+            current = try load(factor: factor, keep: keep, trace: trace, costs: costs, popular: popular)
+            progress(thin ? String(format: "round %d: %.2f%% of requests kept → load %.1f%% of %d cores", rounds, 100 * keep, 100 * current, cores)
+                          : String(format: "round %d: arrivals × %.4f → load %.1f%% of %d cores", rounds, factor, 100 * current, cores))
+        }
+        let next = try invocations(trace, factor: factor, keep: keep)
+        let withExec = try trace.makeReader().hasExec
         var last: Int64 = 0
+        let how = thin ? String(format: "%.4f%% of the requests of %@ kept (seeded, arrival times unchanged)", 100 * keep, tracePath)
+                       : String(format: "arrivals of %@ × %.6f", tracePath, factor)
         let n = try TraceJobs.write(table: trace.handlers, body: { w in
-            while let inv0 = first {
-                var inv = inv0
-                inv.arrivalNanos = Int64((Double(inv.arrivalNanos) * factor).rounded())
+            while let inv = try next() {
                 last = inv.arrivalNanos
                 w.append(inv)
-                first = try reader.nextInvocation()
             }
         }, to: out, comments: TraceJobs.provenance(command: command, seed: seed) + [
-            String(format: "fitted: arrivals of %@ × %.6f: %.1f%% of %d cores busy (simulated, config %@); before: %.1f%%",
-                   tracePath, factor, 100 * current, cores, config.name, 100 * before),
+            String(format: "fitted: %@: %.1f%% of %d cores busy (simulated, config %@); before: %.1f%%",
+                   how, 100 * current, cores, config.name, 100 * before),
         ], withExec: withExec)
-        return Result(factor: factor, loadBefore: before, loadAfter: current, rounds: rounds, requests: n, seconds: Double(last) / 1e9)
+        return Result(factor: factor, kept: keep, loadBefore: before, loadAfter: current, rounds: rounds, requests: n, seconds: Double(last) / 1e9)
     }
 }

@@ -46,7 +46,7 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run a trace on the real runtime and in the simulator; compare decisions and latencies.",
         discussion: """
-        The simulator runs the same requests on the same cores (--cores, default 1) with the calibrated costs (traces/runtime-costs.csv), \
+        The simulator runs the same requests on the same cores (--cores, default this machine's) with the calibrated costs (traces/runtime-costs.csv), \
         building zygotes in line as the runtime does, and is fed the real run's measured memory, so with a \
         faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request) \
         and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
@@ -72,9 +72,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Fail when the decision logs differ.")
     var requireIdenticalDecisions = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Cores of the worker and of the simulated one.",
-                                                        discussion: "1 (the default): the runtime in this process, one request at a time, zygotes built in line. More: the real run goes over HTTP, open loop, to a worker on that many cores, and the simulator runs the same cores and queue bound; completion order can differ, so agreement is reported request by request."))
-    var cores = 1
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cores of the worker and of the simulated one (default: this machine's).",
+                                                        discussion: "Above 1: the real run goes over HTTP, open loop, to a worker on that many cores, and the simulator runs the same cores and queue bound; completion order can differ, so agreement is reported request by request. 1: the runtime in this process, one request at a time, zygotes built in line (decision logs then match exactly)."))
+    var cores = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(parsing: .unconditional, help: "With --cores above 1: requests that may wait for a core (more are refused, in both runs).")
     var queue = 64

@@ -174,6 +174,9 @@ struct TraceFromAzure: ParsableCommand {
     @Option(parsing: .unconditional, help: "Root seed for arrival offsets, durations, memory and package sets.")
     var seed: UInt64 = 1
 
+    @Option(help: "Give functions only package sets whose packages are all measured in this package table (traces/packages.csv): a trace the real worker can serve.")
+    var onlyMeasured: String?
+
     @Option(help: "Output trace CSV (default: azure.csv in the working directory).")
     var out: String?
 
@@ -200,11 +203,11 @@ struct TraceFromAzure: ParsableCommand {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) // checked in validate()
         if isDirectory.boolValue {
-            let n = try TraceJobs.fromAzure(directory: path, fromMinute: fromMinute, minutes: minutes, seed: seed, to: out, warn: warn)
+            let n = try TraceJobs.fromAzure(directory: path, fromMinute: fromMinute, minutes: minutes, seed: seed, onlyMeasured: onlyMeasured, to: out, warn: warn)
             print("wrote \(n.requests) requests for \(n.functions) functions (minutes \(n.firstMinute)...\(n.lastMinute)) to \(out)")
         } else {
             let n = try TraceJobs.fromAzure2021(path: path, fromSecond: fromSecond, seconds: seconds, memoryMB: memoryMb,
-                                                seed: seed, to: out, warn: warn)
+                                                seed: seed, onlyMeasured: onlyMeasured, to: out, warn: warn)
             print("wrote \(n.requests) requests for \(n.functions) functions to \(out)")
         }
         print(); print(try TraceJobs.stats(path: out))
@@ -238,11 +241,15 @@ struct TraceFitCommand: ParsableCommand {
         The load is measured by simulating the trace with this machine's costs (traces/packages.csv, \
         traces/runtime-costs.csv) and the cache configuration: each request's time on a core, starts included, \
         over the span of the arrivals, over --cores. The arrivals are stretched or compressed until the load is \
-        --load within 3%. Handlers, their order and any exec_ms column are kept. A trace that needs 10 cores \
-        (the Azure sample) is stretched about tenfold to run at half of 2 cores; `trace from-azure --seconds` \
-        picks a shorter window first if that is too long.
+        --load within 3%. Handlers, their order and any exec_ms column are kept. With --thin the arrival \
+        times stay and requests are dropped instead (each kept with one probability, seeded), until the load \
+        is --load: a trace that needs 10 cores (the Azure sample) keeps its minutes and bursts at a rate 2 \
+        cores can serve, rather than being stretched tenfold.
 
           pipsqueak trace fit traces/mixed.csv --cores 2 --load 0.6 --out mixed-60.csv
+          pipsqueak trace from-azure ../shared/data/azure2019-sample-100 --minutes 5 \\
+              --only-measured traces/packages.csv --out azure.csv
+          pipsqueak trace fit azure.csv --cores 2 --load 0.3 --thin
         """)
 
     @Argument(help: "The trace CSV (its handler table is NAME.handlers.csv unless --handlers is given).")
@@ -268,6 +275,9 @@ struct TraceFitCommand: ParsableCommand {
     @Option(help: "Output trace CSV (default: NAME-load<L>.csv beside the input).")
     var out: String?
 
+    @Flag(help: "Keep the arrival times and drop requests (seeded) instead of stretching time; only lowers the load.")
+    var thin = false
+
     @Flag(help: "Overwrite an existing output.")
     var force = false
 
@@ -282,13 +292,14 @@ struct TraceFitCommand: ParsableCommand {
             throw ValidationError("\(target) exists; --force overwrites it, or --out names another file")
         }
         var job = TraceFit(tracePath: file)
-        job.handlersPath = handlers; job.cores = cores; job.load = load; job.seed = seed
+        job.handlersPath = handlers; job.cores = cores; job.load = load; job.seed = seed; job.thin = thin
         job.config = try policy.load()
         if let p = packages { job.packagesPath = p }
         job.progress = { printProgress($0) }
-        let command = Provenance.madeBy("pipsqueak trace fit \(file) --cores \(cores) --load \(load)" + (policy.given.map { " " + $0 } ?? "") + " --out \(target)")
+        let command = Provenance.madeBy("pipsqueak trace fit \(file) --cores \(cores) --load \(load)" + (thin ? " --thin" : "") + (policy.given.map { " " + $0 } ?? "") + " --out \(target)")
         let r = try job.run(out: target, command: command)
-        print(String(format: "%@: %d requests over %.1f s (arrivals × %.4f); load %.1f%% of %d cores (was %.1f%%), simulated",
-                     target, r.requests, r.seconds, r.factor, 100 * r.loadAfter, cores, 100 * r.loadBefore))
+        print(String(format: "%@: %d requests over %.1f s (%@); load %.1f%% of %d cores (was %.1f%%), simulated",
+                     target, r.requests, r.seconds, thin ? String(format: "%.2f%% of requests kept", 100 * r.kept) : String(format: "arrivals × %.4f", r.factor),
+                     100 * r.loadAfter, cores, 100 * r.loadBefore))
     }
 }

@@ -1,0 +1,108 @@
+"""The fidelity table: simulated against measured at realistic load, from results/compare-WORKLOAD-Cc-loadL.csv
+(written by scripts/fidelity). Prints Markdown; with --readme FILE, replaces the table between the markers
+`<!-- fidelity-table -->` and `<!-- /fidelity-table -->` in FILE instead.
+
+    python notebooks/fidelity_table.py results [--readme README.md]
+
+Per comparison: the load measured (time on a core over the arrivals' span), requests joined, arrivals refused
+with the queue full (real / simulated), the share of requests whose tier and zygote agree, per tier the p50 and
+p99 error of the simulated latency against the measured, and the phase with the largest median per-request
+relative error |sim - real| / real (phases whose measured median is under 0.1 ms are left out: their
+relative errors are noise). Failed or refused requests are left out of every latency figure.
+"""
+import os
+import re
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pipsqueak_results as pr  # noqa: E402
+
+PHASES = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]
+NAME = re.compile(r"^compare-(?P<workload>.+)-(?P<cores>\d+)c-load(?P<load>\d+)\.csv$")
+
+
+def comparisons(results):
+    out = []
+    for f in sorted(os.listdir(results)):
+        m = NAME.match(f)
+        if m:
+            out.append((m.group("workload"), int(m.group("cores")), int(m.group("load")), os.path.join(results, f)))
+    order = {"micro-numpy": 0, "micro-pyyaml": 1, "mixed": 2, "azure": 3}
+    return sorted(out, key=lambda c: (order.get(c[0], 9), c[0], c[1], c[2]))
+
+
+def pct(x):
+    return "–" if x is None or np.isnan(x) else "%+.0f%%" % (100 * x)
+
+
+def row(workload, cores, load, path):
+    df = pr.read_csv(path)
+    failed = df.error_real.notna() & (df.error_real.astype(str) != "")
+    ok = df[~failed]
+    same_zygote = (ok.zygote_real == ok.zygote_sim) | (ok.zygote_real.isna() & ok.zygote_sim.isna())
+    agree = ((ok.tier_real == ok.tier_sim) & same_zygote).mean() if len(ok) else float("nan")
+    prov = df.attrs["provenance"]
+    m = re.match(r"([\d.]+)% real.*refused with the queue full: (\d+) real, (\d+) simulated", prov.get("load", ""))
+    measured_load = "%s%%" % m.group(1) if m else "?"
+    refused = "%s / %s" % (m.group(2), m.group(3)) if m else "?"
+    tiers = []
+    for t in ("handler", "import", "cold"):
+        r = ok[ok.tier_real == t].latency_real_ms
+        s = ok[ok.tier_sim == t].latency_sim_ms
+        if len(r) == 0 or len(s) == 0:
+            tiers.append("–")
+            continue
+        e50 = pr.quantile(s, 0.5) / pr.quantile(r, 0.5) - 1
+        e99 = pr.quantile(s, 0.99) / pr.quantile(r, 0.99) - 1
+        tiers.append("%s / %s (%d)" % (pct(e50), pct(e99), len(r)))
+    same = ok[ok.tier_real == ok.tier_sim]
+    worst = None
+    for ph in PHASES:
+        r, s = same["%s_real_ms" % ph], same["%s_sim_ms" % ph]
+        used = r >= 0.01
+        if used.sum() == 0 or pr.quantile(r[used], 0.5) < 0.1:
+            continue
+        rel = pr.quantile((s[used] - r[used]).abs() / r[used], 0.5)
+        if worst is None or rel > worst[1]:
+            worst = (ph, rel)
+    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s |" % (
+        workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
+        "%s %.0f%%" % (worst[0], 100 * worst[1]) if worst else "–")
+
+
+def table(results):
+    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase (median rel. err) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for c in comparisons(results):
+        lines.append(row(*c))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    t = table(argv[0])
+    if len(argv) >= 3 and argv[1] == "--readme":
+        path = argv[2]
+        text = open(path, encoding="utf-8").read()
+        start, end = "<!-- fidelity-table -->\n", "<!-- /fidelity-table -->"
+        if start not in text or end not in text:
+            print("%s: no %s ... %s markers to put the table between" % (path, start.strip(), end), file=sys.stderr)
+            return 1
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(head + start + t + end + tail)
+        os.replace(tmp, path)
+        print("fidelity table written into %s" % path)
+    else:
+        sys.stdout.write(t)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
