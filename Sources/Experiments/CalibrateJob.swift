@@ -49,8 +49,8 @@ public struct CalibrateJob {
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
             "value: median over \(repeats) starts, one at a time, of a handler importing a tiny synthetic package; min..max: the spread",
-            "the simulator draws each request's cost from (scaled to the modeled value); contended: the median with \(cores) starts at once",
-            "(contention_cores), which the simulator scales by the share of its other cores busy; interpreter_start_ms is a cold start's",
+            "the simulator draws each request's cost from (scaled to the modeled value); contended_NAME: the same with \(cores) starts at once",
+            "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms"])
         return costs
     }
@@ -65,28 +65,25 @@ public struct CalibrateJob {
         return CostSpread(quantiles: q)
     }
 
-    /// The contended medians, on the same footing as the values they stand beside.
+    /// The contended spreads, on the same footing as the values alone they stand beside.
     func addContention(_ costs: inout RuntimeCosts, _ c: CalibrationBench.Contended, slope: Double, zygoteGB: Double) {
-        let median = CalibrateJob.median
         costs.contentionCores = cores
-        let measured: [String: Double] = [
-            "container_create_ms": median(c.hits.create),
-            "fork_ms": max(0, median(c.hits.fork) - slope * zygoteGB),
-            "invoke_overhead_ms": max(0, median(c.hits.invoke) - CalibrateJob.workMillis),
-            "init_overhead_ms": median(c.hits.initialize),
-            "thaw_ms": median(c.thawed.thaw),
-            "thawed_invoke_overhead_ms": max(0, median(c.thawed.invoke) - CalibrateJob.workMillis),
-            "interpreter_start_ms": max(0, median(c.cold) - median(c.hits.create)),
+        let spread = CalibrateJob.spread, median = CalibrateJob.median
+        let fork = c.hits.fork.map { $0 - Int64(slope * zygoteGB * 1e6) }
+        let create = median(c.hits.create)
+        costs.contendedSpreads = [
+            "container_create_ms": spread(c.hits.create, 0, create),
+            "fork_ms": spread(fork, 0, median(fork)),
+            "invoke_overhead_ms": spread(c.hits.invoke, CalibrateJob.workMillis, max(0, median(c.hits.invoke) - CalibrateJob.workMillis)),
+            "init_overhead_ms": spread(c.hits.initialize, 0, median(c.hits.initialize)),
+            "thaw_ms": spread(c.thawed.thaw, 0, median(c.thawed.thaw)),
+            "thawed_invoke_overhead_ms": spread(c.thawed.invoke, CalibrateJob.workMillis, max(0, median(c.thawed.invoke) - CalibrateJob.workMillis)),
+            "interpreter_start_ms": spread(c.cold, create, max(0, median(c.cold) - create)),
         ]
-        // A contended median inside the middle half of the primitive's own spread is not told apart from
-        // it by this many starts: not modeled (the simulator would scale by noise).
         for (n, v, _) in costs.rows {
-            guard let x = measured[n] else { continue }
-            let q = costs.spreads[n]?.quantiles
-            let distinct = q.map { x < $0[2] || x > $0[4] } ?? true
-            if distinct { costs.contendedMillis[n] = x }
-            log(String(format: "%@: %.3f ms alone, %.3f ms with %d at once (%+.0f%%)%@", n, v, x, cores, v > 0 ? (x / v - 1) * 100 : 0,
-                       distinct ? "" : ", inside the middle half of its spread alone: not modeled"))
+            guard let s = costs.contendedSpreads[n], let a = costs.spreads[n] else { continue }
+            log(String(format: "%@: median %.3f ms alone, %.3f ms with %d at once (%+.0f%%); p90 %.3f and %.3f ms", n, v, s.median, cores,
+                       v > 0 ? (s.median / v - 1) * 100 : 0, a.quantiles[5], s.quantiles[5]))
         }
     }
 
@@ -186,18 +183,16 @@ final class CalibrationBench {
         return w
     }
 
-    /// `repeats` requests on each of `threads` threads at once on `w` (with `pause`, 50 ms apart on each);
+    /// `repeats` rounds of `threads` requests started together on `w` (with `pause`, 50 ms between rounds);
     /// the records of `tier` (while several are in flight a few may start otherwise, as the planner decides).
     func serveConcurrently(_ w: RuntimeWorker, threads: Int, tier: Tier, pause: Bool = false) throws -> [RequestRecord] {
         let lock = NSLock()
         var out: [RequestRecord] = [], failure: String? = nil
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            for _ in 0..<repeats {
-                if pause { Sys.sleep(micros: 50_000) }
+        for _ in 0..<repeats {
+            if pause { Sys.sleep(micros: 50_000) }
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
                 let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
-                lock.lock()
-                if !r.error.isEmpty { failure = r.error } else if r.tier == tier { out.append(r) }
-                lock.unlock()
+                lock.withLock { if !r.error.isEmpty { failure = r.error } else if r.tier == tier { out.append(r) } }
             }
         }
         if let f = failure { w.shutdown(); throw RuntimeError.unavailable("calibration request failed: \(f)") }

@@ -35,15 +35,16 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
     /// request's cost of it from these quantiles (scaled to the modeled value) instead of charging the median.
     public var spreads: [String: CostSpread] = [:]
-    /// Each timed primitive's median while every one of `contentionCores` cores ran the same kind of start
-    /// at once, by file name: the simulator scales a cost by how many of its cores are busy.
-    public var contendedMillis: [String: Double] = [:]
-    /// How many cores were busy for `contendedMillis` (the calibrating machine's); 1: no contention measured.
+    /// Each timed primitive's spread while every one of `contentionCores` cores ran the same kind of start at
+    /// once, by file name (rows `contended_NAME` in the file): a request that starts with a share of the
+    /// simulator's other cores busy draws from it with that probability.
+    public var contendedSpreads: [String: CostSpread] = [:]
+    /// How many cores were busy for `contendedSpreads` (the calibrating machine's); 1: none measured.
     public var contentionCores = 1
 
     public init() {}
 
-    public static let columns = ["primitive", "value", "unit"] + CostSpread.columns + ["contended"]
+    public static let columns = ["primitive", "value", "unit"] + CostSpread.columns
 
     /// (name, value, unit) for every primitive, in file order.
     public var rows: [(String, Double, String)] {
@@ -55,30 +56,30 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("init_overhead_ms", initOverheadMillis, "ms")]
     }
 
-    /// Writes the primitives atomically, with `comments` first: each row's value (the median alone), its
-    /// spread's quantiles and its contended median where measured (empty where not), then how many cores
-    /// the contended figures had busy (`contention_cores`).
+    /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
+    /// spread's quantiles (empty where not measured), then each contended spread as row `contended_NAME` and
+    /// how many cores were busy for those (`contention_cores`).
     public func write(path: String, comments: [String]) throws {
         let out = try OutputFile(path: path)
         for c in comments { out.write("# \(c)\n") }
         out.write(RuntimeCosts.columns.joined(separator: ",") + "\n")
         func f(_ x: Double) -> String { String(format: "%.4f", x) }
-        for (n, v, u) in rows {
-            let spread = spreads[n].map { s in s.quantiles.enumerated().filter { $0.offset != CostSpread.medianIndex }.map { f($0.element) } }
+        func quantiles(_ s: CostSpread?) -> [String] {
+            s.map { s in s.quantiles.enumerated().filter { $0.offset != CostSpread.medianIndex }.map { f($0.element) } }
                 ?? Array(repeating: "", count: CostSpread.columns.count)
-            out.write(([n, f(v), u] + spread + [contendedMillis[n].map(f) ?? ""]).joined(separator: ",") + "\n")
         }
-        out.write("contention_cores,\(contentionCores),cores" + String(repeating: ",", count: CostSpread.columns.count + 1) + "\n")
+        for (n, v, u) in rows { out.write(([n, f(v), u] + quantiles(spreads[n])).joined(separator: ",") + "\n") }
+        for (n, _, u) in rows { if let s = contendedSpreads[n] { out.write((["contended_" + n, f(s.median), u] + quantiles(s)).joined(separator: ",") + "\n") } }
+        out.write("contention_cores,\(contentionCores),cores" + String(repeating: ",", count: CostSpread.columns.count) + "\n")
         try out.commit()
     }
 
-    /// Reads `primitive,value,unit` rows, with the optional spread and `contended` columns (unknown
+    /// Reads `primitive,value,unit` rows, with the optional spread columns and `contended_NAME` rows (unknown
     /// primitives are an error naming the known ones; quantiles must not decrease).
     public static func read(path: String) throws -> RuntimeCosts {
         let csv = try CSVReader(path: path)
         let p = try csv.column("primitive"), v = try csv.column("value")
         let spreadColumns = CostSpread.columns.allSatisfy(csv.hasColumn) ? try CostSpread.columns.map(csv.column) : nil
-        let contended = csv.hasColumn("contended") ? try csv.column("contended") : nil
         var c = RuntimeCosts()
         c.source = path
         let setters: [String: WritableKeyPath<RuntimeCosts, Double>] = [
@@ -94,20 +95,28 @@ public struct RuntimeCosts: Equatable, Sendable {
                 c.contentionCores = Int(try csv.double(f, v, name: "value", min: 1, max: 1e6))
                 continue
             }
-            guard let kp = setters[name] else {
-                throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contention_cores"]).joined(separator: ", "))")
+            let contended = name.hasPrefix("contended_")
+            let base = contended ? String(name.dropFirst("contended_".count)) : name
+            guard let kp = setters[base] else {
+                throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores"]).joined(separator: ", "))")
             }
             let value = try csv.double(f, v, name: "value")
-            c[keyPath: kp] = value
+            if !contended { c[keyPath: kp] = value }
+            var spread: CostSpread? = nil
             if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
                 var q = try zip(cols, CostSpread.columns).map { try csv.double(f, $0, name: $1) }
                 q.insert(value, at: CostSpread.medianIndex)
                 guard zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                     throw csv.error("the quantiles of '\(name)' (\((CostSpread.columns[..<CostSpread.medianIndex] + ["value"] + CostSpread.columns[CostSpread.medianIndex...]).joined(separator: ", "))) must not decrease")
                 }
-                c.spreads[name] = CostSpread(quantiles: q)
+                spread = CostSpread(quantiles: q)
             }
-            if let k = contended, !f[k].trimmingCharacters(in: .whitespaces).isEmpty { c.contendedMillis[name] = try csv.double(f, k, name: "contended") }
+            if contended {
+                guard let s = spread else { throw csv.error("'\(name)' needs its quantiles (\(CostSpread.columns.joined(separator: ", ")))") }
+                c.contendedSpreads[base] = s
+            } else if let s = spread {
+                c.spreads[name] = s
+            }
         }
         return c
     }
@@ -139,16 +148,20 @@ public struct CostSpread: Equatable, Sendable {
 
     public var median: Double { quantiles[CostSpread.medianIndex] }
 
-    /// The value at probability `u` in [0, 1) divided by the median: what a modeled cost is multiplied by
-    /// (1 when the median is 0).
-    @inline(__always) public func ratio(at u: Double) -> Double {
-        let m = quantiles[CostSpread.medianIndex]
-        guard m > 0 else { return 1 }
+    /// The value at probability `u` in [0, 1): the inverse distribution function, linear between levels.
+    @inline(__always) public func value(at u: Double) -> Double {
         let levels = CostSpread.levels
         var i = 0
         while i < levels.count - 2 && u >= levels[i + 1] { i += 1 }
         let w = (u - levels[i]) / (levels[i + 1] - levels[i])
-        return (quantiles[i] + (quantiles[i + 1] - quantiles[i]) * w) / m
+        return quantiles[i] + (quantiles[i + 1] - quantiles[i]) * w
+    }
+
+    /// The value at probability `u` divided by the median: what a modeled cost is multiplied by (1 when the
+    /// median is 0).
+    @inline(__always) public func ratio(at u: Double) -> Double {
+        let m = quantiles[CostSpread.medianIndex]
+        return m > 0 ? value(at: u) / m : 1
     }
 }
 

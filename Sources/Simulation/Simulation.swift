@@ -33,8 +33,9 @@ public final class Simulation: ReplayExecutor {
     let noise: RandomSource?
     /// The timed primitives whose cost is drawn per request from the calibrated spread, by `Primitive`.
     let spreads: [CostSpread?]
-    /// Per primitive: how much slower it measured with every calibrating core busy, less 1 (0: not measured).
-    let contention: [Double]
+    /// Per primitive: its spread with every calibrating core busy, and its median alone (what the modeled
+    /// cost stands for), by `Primitive`.
+    let contended: [(spread: CostSpread, aloneMedian: Double)?]
     let contentionCores: Int
     /// Draws of the primitives' spreads (its own substream of the seed: adding spreads leaves the noise's
     /// draws where they were).
@@ -75,9 +76,9 @@ public final class Simulation: ReplayExecutor {
         installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         spreads = Primitive.allCases.map { costs.runtime.spreads[$0.name] }
-        contention = Primitive.allCases.map { p in
-            guard let c = costs.runtime.contendedMillis[p.name], let base = costs.runtime.rows.first(where: { $0.0 == p.name })?.1, base > 0 else { return 0 }
-            return c / base - 1
+        contended = Primitive.allCases.map { p in
+            guard let c = costs.runtime.contendedSpreads[p.name], let alone = costs.runtime.rows.first(where: { $0.0 == p.name })?.1, alone > 0 else { return nil }
+            return (c, alone)
         }
         contentionCores = costs.runtime.contentionCores
         spreadDraws = RandomSource(seed: seed).substream("primitives")
@@ -112,17 +113,17 @@ public final class Simulation: ReplayExecutor {
     /// Requests running now (a request being started counts itself).
     var busyCores = 1
 
-    /// `millis` of primitive `p` for one request: scaled by a draw from its spread and by contention (the
-    /// share of the other cores busy, against the calibration's all-busy figure), ms.
+    /// `millis` of primitive `p` for one request, scaled by a draw: from its contended spread with
+    /// probability the share of the other cores busy (against the calibration's all busy), else from its
+    /// spread alone; ms.
     @inline(__always) func primitiveMillis(_ p: Primitive, _ millis: Double) -> Double {
         guard drawsSpreads, millis > 0 else { return millis }
-        var v = millis
-        if let s = spreads[p.rawValue] { v *= s.ratio(at: spreadDraws.uniform()) }
-        let c = contention[p.rawValue]
-        if c != 0, busyCores > 1, contentionCores > 1 {
-            v *= max(0, 1 + c * min(1, Double(busyCores - 1) / Double(contentionCores - 1)))
+        if let c = contended[p.rawValue], busyCores > 1, contentionCores > 1,
+           spreadDraws.uniform() < min(1, Double(busyCores - 1) / Double(contentionCores - 1)) {
+            return millis * c.spread.value(at: spreadDraws.uniform()) / c.aloneMedian
         }
-        return v
+        if let s = spreads[p.rawValue] { return millis * s.ratio(at: spreadDraws.uniform()) }
+        return millis
     }
 
     @inline(__always) func cost(_ p: Primitive, _ millis: Double) -> Int64 { ms(primitiveMillis(p, millis)) }

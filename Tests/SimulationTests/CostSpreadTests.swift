@@ -22,17 +22,17 @@ final class CostSpreadTests: XCTestCase {
         var c = RuntimeCosts()
         c.thawMillis = 0.2
         c.spreads["thaw_ms"] = CostSpread(quantiles: [0.1, 0.15, 0.18, 0.2, 0.25, 0.3, 0.5, 0.9])
-        c.contendedMillis["thaw_ms"] = 0.4
+        c.contendedSpreads["thaw_ms"] = CostSpread(quantiles: [0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 1.0, 1.5])
         c.contentionCores = 2
         let p = NSTemporaryDirectory() + "rc-\(UUID().uuidString).csv"
         defer { try? FileManager.default.removeItem(atPath: p) }
         try c.write(path: p, comments: ["test"])
         let r = try RuntimeCosts.read(path: p)
         XCTAssertEqual(r.spreads["thaw_ms"], c.spreads["thaw_ms"])
-        XCTAssertEqual(r.contendedMillis, ["thaw_ms": 0.4])
+        XCTAssertEqual(r.contendedSpreads, c.contendedSpreads)
         XCTAssertEqual(r.contentionCores, 2)
         XCTAssertNil(r.spreads["fork_ms"], "a row without quantiles has no spread")
-        try "primitive,value,unit,min,p10,p25,p75,p90,p99,max,contended\nthaw_ms,0.2,ms,0.1,0.15,0.3,0.25,0.3,0.5,0.9,\n"
+        try "primitive,value,unit,min,p10,p25,p75,p90,p99,max\nthaw_ms,0.2,ms,0.1,0.15,0.3,0.25,0.3,0.5,0.9\n"
             .write(toFile: p, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RuntimeCosts.read(path: p)) { XCTAssert("\($0)".contains(":2: the quantiles of 'thaw_ms'"), "\($0)") }
     }
@@ -67,15 +67,24 @@ final class CostSpreadTests: XCTestCase {
         XCTAssert(flat.allSatisfy { $0.createNanos == Nanos.fromMillis(1) }, "without draws every hit pays the median")
     }
 
-    func testContentionScalesAPrimitiveByTheShareOfOtherCoresBusy() throws {
+    func testABusyCoreDrawsFromTheContendedSpread() throws {
         var rt = RuntimeCosts()
         rt.thawMillis = 1
-        rt.contendedMillis["thaw_ms"] = 3
-        rt.contentionCores = 3
-        // At t=100 s three arrive together: one hit on the first request's container, two cold starts;
-        // at t=200 s three at once again, all hits: they start with 0, 1 and 2 other cores busy.
-        let r = try sim(rt, cores: 3, arrivals: [0, 100, 100, 100, 200, 200, 200])
-        let hits = r.filter { $0.tier == .handler && $0.arrivalNanos == Nanos.fromSeconds(200) }.map { Nanos.millis($0.createNanos) }.sorted()
-        XCTAssertEqual(hits, [1, 2, 3], "the first alone, the second with 1 of 2 others busy (+50% of +200%), the third with all")
+        rt.spreads["thaw_ms"] = CostSpread(quantiles: Array(repeating: 1, count: 8))
+        rt.contendedSpreads["thaw_ms"] = CostSpread(quantiles: Array(repeating: 3, count: 8))
+        rt.contentionCores = 2
+        // At t=100 s two arrive together: a hit on the first request's container and a cold start; at
+        // t=200 s two at once again, both hits: the first starts with the other core idle, the second with
+        // it busy (all of the calibration's other cores busy: always the contended spread).
+        let r = try sim(rt, cores: 2, arrivals: [0, 100, 100, 200, 200])
+        let hits = r.filter { $0.tier == .handler && $0.arrivalNanos == Nanos.fromSeconds(200) }.map { Nanos.millis($0.createNanos) }
+        XCTAssertEqual(hits, [1, 3])
+        // Three cores against a two-core calibration: one other busy is already all of its others.
+        var three = rt
+        three.contentionCores = 3
+        let mixed = try sim(three, cores: 2, arrivals: [0] + (1...400).flatMap { [Double($0) * 10, Double($0) * 10] })
+            .filter { $0.tier == .handler }.map { Nanos.millis($0.createNanos) }
+        let share = Double(mixed.filter { $0 == 3 }.count) / Double(mixed.count)
+        XCTAssertEqual(share, 0.25, accuracy: 0.05, "half the hits start with 1 of 2 other cores busy: drawn contended half the time")
     }
 }
