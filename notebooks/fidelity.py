@@ -11,14 +11,25 @@
 # %% [markdown]
 # # Fidelity: simulated against measured, request by request
 #
-# **Setup:** each `results/compare-NAME.csv` is one trace replayed on the real runtime (one worker, requests
-# served one at a time, the trace sped up as its header says) and simulated with the planner's same decisions
-# and the runtime's calibrated costs (`pipsqueak compare`). Per tier: latency CDFs simulated against measured;
-# per phase: the per-request error. Failed requests (`error_real` set) are left out of every latency figure and
-# counted.
+# **Setup:** each `results/compare-NAME.csv` is one trace replayed on the real runtime and simulated with the
+# runtime's calibrated costs (`pipsqueak compare`). The ones named `compare-WORKLOAD-Cc-loadL.csv` are the load
+# campaign (`scripts/fidelity`): four workloads, each fitted to L% of C cores (`trace fit`), served over HTTP
+# by the concurrent worker on C cores and simulated on the same cores with the same queue bound; their header
+# says the load measured and how many arrivals each side refused with the queue full. The others are the
+# one-core comparisons (one request at a time, the trace sped up as its header says, decisions identical).
+# Per tier: latency CDFs simulated against measured; per phase: the per-request error. Failed requests
+# (`error_real` set, refusals included) are left out of every latency figure and counted.
 #
 # Latency is from arrival to end, so where the worker is saturated it is mostly queueing; the queue column shows
 # how much.
+
+# %% [markdown]
+# ## At realistic load: the campaign's table
+#
+# Per comparison: load measured, requests joined, refusals, the share whose tier and zygote agree, per tier the
+# p50 / p99 error of simulated against measured (and how many requests), and the phase with the largest median
+# per-request relative error. Goals (issue 14): at 30% and 60%, agreement ≥ 99%, p50 within 10%, p99 within
+# 25%, per-phase median error under 15%. The same table is in the README (`scripts/fidelity --table`).
 
 # %% tags=["parameters"]
 results = "../results"
@@ -29,8 +40,29 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
+import fidelity_table
 import pipsqueak_results as pr
+
+display(Markdown(fidelity_table.table(results)))
+
+# %% [markdown]
+# The campaign's figures, as `scripts/plot` draws them: latency CDFs per workload and tier (each load a colour,
+# measured solid, simulated dashed), and each phase's median per-request error per comparison.
+
+# %%
+import tempfile
+
+from IPython.display import Image
+
+import figures
+
+figure_dir = tempfile.mkdtemp(prefix="pipsqueak-fidelity-")
+figures.fidelity(results, figure_dir)
+for name in ("fidelity-cdf.png", "fidelity-phase-error.png"):
+    if os.path.exists(os.path.join(figure_dir, name)):
+        display(Image(filename=os.path.join(figure_dir, name)))
 
 files = sorted(f for f in os.listdir(results) if f.startswith("compare-") and f.endswith(".csv"))
 phases = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]

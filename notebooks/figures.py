@@ -1,8 +1,10 @@
 """Figures from pipsqueak's result CSVs: speedup bars per package (log axis), latency CDFs per preset,
-the cache-interaction timeline, and sweep heatmaps. Usage: figures.py RESULTS_DIR OUT_DIR"""
-import csv, os, sys
+the cache-interaction timeline, sweep heatmaps, and simulated against measured at realistic load (latency
+CDFs per tier, per-phase error). Usage: figures.py RESULTS_DIR OUT_DIR"""
+import csv, os, re, sys
 import matplotlib
-matplotlib.use("Agg")
+if __name__ == "__main__":
+    matplotlib.use("Agg")  # a script writes files; imported by a notebook, its inline backend stays
 import matplotlib.pyplot as plt
 
 
@@ -49,15 +51,20 @@ def interaction(res, out):
     if not os.path.exists(p):
         return
     r = rows(p)
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8), sharex=True)
-    for cfg in ["h", "hm"]:
-        xs = [int(x["minute"]) for x in r if x["config"] == cfg]
-        axes[0].plot(xs, [float(x["handler_hit_ratio"]) for x in r if x["config"] == cfg], label=cfg)
-        axes[1].plot(xs, [float(x["miss_mean_ms"]) for x in r if x["config"] == cfg], label=cfg)
-        axes[2].plot(xs, [float(x["memory_mb"]) for x in r if x["config"] == cfg], label=cfg)
-    axes[0].set_ylabel("handler-cache hit ratio"); axes[1].set_ylabel("miss latency (ms)"); axes[1].set_yscale("log")
-    axes[2].set_ylabel("peak memory (MB)"); axes[2].set_xlabel("minute"); axes[0].legend()
-    axes[0].set_title("Handler cache alone (h) vs handler + import cache (hm), same handler-cache budget")
+    executors = [e for e in ("simulated", "measured") if any(x["executor"] == e for x in r)]
+    fig, axes = plt.subplots(3, len(executors), figsize=(6.5 * len(executors), 8.5), sharex=True, squeeze=False)
+    for j, ex in enumerate(executors):
+        for cfg in ["h", "hm"]:
+            g = [x for x in r if x["config"] == cfg and x["executor"] == ex]
+            xs = [int(x["minute"]) for x in g]
+            axes[0][j].plot(xs, [float(x["handler_hit_ratio"]) for x in g], marker="o", ms=3, label=cfg)
+            axes[1][j].plot(xs, [float(x["miss_mean_ms"]) for x in g], marker="o", ms=3, label=cfg)
+            axes[2][j].stackplot(xs, [float(x["zygote_mb"]) for x in g], [float(x["handler_cache_mb"]) for x in g],
+                                 alpha=0.35 if cfg == "h" else 0.6, labels=["%s: zygotes (shared packages)" % cfg, "%s: paused containers" % cfg])
+        axes[0][j].set_title(ex, fontsize=10); axes[0][j].set_ylabel("handler-cache hit ratio"); axes[0][j].legend()
+        axes[1][j].set_ylabel("mean miss latency (ms)"); axes[1][j].set_yscale("log")
+        axes[2][j].set_ylabel("memory (MB)"); axes[2][j].set_xlabel("minute"); axes[2][j].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Handler cache alone (h) vs handler + import cache (hm), same total memory: numpy microbenchmark, one worker", fontsize=10)
     fig.tight_layout(); fig.savefig(os.path.join(out, "cache-interaction.png"), dpi=110); plt.close(fig)
 
 
@@ -85,9 +92,72 @@ def sweeps(res, out):
         fig.tight_layout(); fig.savefig(os.path.join(out, f.replace(".csv", ".png")), dpi=110); plt.close(fig)
 
 
+FIDELITY = re.compile(r"^compare-(?P<w>.+)-(?P<c>\d+)c-load(?P<l>\d+)\.csv$")
+PHASES = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]
+
+
+def fidelity_runs(res):
+    """The load campaign's comparisons (scripts/fidelity): (workload, cores, load, rows without failures)."""
+    out = []
+    for f in sorted(os.listdir(res)):
+        m = FIDELITY.match(f)
+        if m:
+            ok = [x for x in rows(os.path.join(res, f)) if not x["error_real"]]
+            out.append((m.group("w"), int(m.group("c")), int(m.group("l")), ok))
+    return out
+
+
+def fidelity(res, out):
+    runs = fidelity_runs(res)
+    if not runs:
+        return
+    workloads = sorted({w for w, _, _, _ in runs}, key=lambda w: (["micro-numpy", "micro-pyyaml", "mixed", "azure"] + [w]).index(w))
+    tiers = ["handler", "import", "cold"]
+    colors = {30: "tab:green", 60: "tab:orange", 90: "tab:red"}
+    fig, axes = plt.subplots(len(workloads), len(tiers), figsize=(4.2 * len(tiers), 2.8 * len(workloads)), squeeze=False)
+    for i, w in enumerate(workloads):
+        for j, t in enumerate(tiers):
+            ax = axes[i][j]
+            for ww, cores, load, ok in runs:
+                if ww != w:
+                    continue
+                for col, tiercol, style, who in [("latency_real_ms", "tier_real", "-", "measured"), ("latency_sim_ms", "tier_sim", "--", "simulated")]:
+                    v = sorted(float(x[col]) for x in ok if x[tiercol] == t)
+                    if v:
+                        ax.plot(v, [(k + 1) / len(v) for k in range(len(v))], style, color=colors.get(load, "k"),
+                                label="%d%% %s (%d)" % (load, who, len(v)), linewidth=1.2)
+            ax.set_xscale("log"); ax.set_ylim(0, 1.01)
+            ax.set_title("%s: %s tier" % (w, t), fontsize=9)
+            if i == len(workloads) - 1: ax.set_xlabel("latency (ms, log)")
+            if j == 0: ax.set_ylabel("fraction of requests")
+            if ax.lines: ax.legend(fontsize=6, loc="lower right")
+    fig.suptitle("Simulated (dashed) against measured (solid) on %d cores, per offered load (scripts/fidelity)" % runs[0][1], fontsize=10)
+    fig.tight_layout(); fig.savefig(os.path.join(out, "fidelity-cdf.png"), dpi=110); plt.close(fig)
+    # Per-phase median relative error, request by request (requests whose tiers agree, measured >= 0.01 ms).
+    labels, grid = [], []
+    for w, cores, load, ok in sorted(runs, key=lambda r: (workloads.index(r[0]), r[2])):
+        same = [x for x in ok if x["tier_real"] == x["tier_sim"]]
+        line = []
+        for ph in PHASES:
+            rel = sorted(abs(float(x[ph + "_sim_ms"]) - float(x[ph + "_real_ms"])) / float(x[ph + "_real_ms"])
+                         for x in same if float(x[ph + "_real_ms"]) >= 0.01)
+            line.append(100 * rel[(len(rel) + 1) // 2 - 1] if rel else float("nan"))
+        labels.append("%s %d%%" % (w, load)); grid.append(line)
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(labels) + 1.6))
+    m = ax.imshow(grid, cmap="magma_r", vmin=0, vmax=100, aspect="auto")
+    for a, line in enumerate(grid):
+        for b, v in enumerate(line):
+            if v == v:
+                ax.text(b, a, "%.0f" % v, ha="center", va="center", fontsize=7, color="white" if v > 60 else "black")
+    ax.set_xticks(range(len(PHASES))); ax.set_xticklabels(PHASES); ax.set_yticks(range(len(labels))); ax.set_yticklabels(labels, fontsize=8)
+    fig.colorbar(m, ax=ax, label="median |sim - real| / real (%)")
+    ax.set_title("Per-phase error, request by request (goal: under 15%)", fontsize=10)
+    fig.tight_layout(); fig.savefig(os.path.join(out, "fidelity-phase-error.png"), dpi=110); plt.close(fig)
+
+
 if __name__ == "__main__":
     res, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    for fn in (speedup, cdf, interaction, sweeps):
+    for fn in (speedup, cdf, interaction, sweeps, fidelity):
         fn(res, out)
     print("figures in", out)

@@ -28,6 +28,12 @@ public struct ReproduceJob {
     public var real = false
     public var realLimit = 200
     public var realSpeed = 10.0
+    /// Question 2 (cache interaction): the total memory both configurations get, MB, and how much faster than
+    /// the paper's 2 req/s its trace is replayed (simulated and, with `real`, measured at the same speed).
+    public var interactionMemoryMB = 768.0
+    public var interactionSpeed = 1.0
+    /// The package every handler of Question 2's microbenchmark imports (the paper's: numpy).
+    public var interactionPackage = "numpy"
 
     public init() {}
 
@@ -62,7 +68,7 @@ public struct ReproduceJob {
 
         written.append(try speedup(table: table, runtime: runtime, popular: popular, store: store))
         let mixed = try PreparedTrace(tracePath: mixedTrace, table: table, runtime: runtime, popular: popular, seed: seed)
-        written.append(try cacheInteraction(mixed, store: store))
+        written.append(try cacheInteraction(table: table, runtime: runtime, popular: popular, store: store))
         written.append(try importCacheSize(mixed, store: store))
         written.append(try latencyCDF(mixed, store: store))
         if real { written.append(try realSpeedup(table: table)) }
@@ -126,7 +132,7 @@ public struct ReproduceJob {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         struct Row {
-            var mean = 0.0, p50 = 0.0, p99 = 0.0, startupMean = 0.0, missMean = 0.0, missStartup = 0.0, misses = 0, requests = 0
+            var mean = 0.0, p50 = 0.0, p99 = 0.0, startupMean = 0.0, missMean = 0.0, missStartup = 0.0, misses = 0, requests = 0, load = 0.0
             var summary = SimulationSummary()
         }
         /// Shared by the package operations, under `lock`.
@@ -157,7 +163,8 @@ public struct ReproduceJob {
                     }
                     mine.append(Row(mean: s.latency.mean / 1e6, p50: s.latency.quantile(0.5) / 1e6, p99: s.latency.quantile(0.99) / 1e6,
                                     startupMean: s.startup.mean / 1e6, missMean: misses > 0 ? missSum / Double(misses) : .nan,
-                                    missStartup: misses > 0 ? missStartup / Double(misses) : .nan, misses: misses, requests: s.requests, summary: s))
+                                    missStartup: misses > 0 ? missStartup / Double(misses) : .nan, misses: misses, requests: s.requests,
+                                    load: s.offeredLoad ?? 0, summary: s))
                 }
                 lock.lock(); tally.results[i] = mine; tally.done += 1; let d = tally.done; lock.unlock()
                 if d % 10 == 0 || d == work { progress("speedup: \(d)/\(work) packages") }
@@ -178,16 +185,17 @@ public struct ReproduceJob {
         let out = try OutputFile(path: path)
         for c in header + ["microbenchmark: \(handlers) handlers all importing one package, Poisson \(rate) req/s for \(seconds) s, default budgets, 2 cores",
                            "latency = queueing + start + execution; startup = latency without queueing (what a start costs)",
+                           "load: the share of the 2 cores the requests kept busy (time on a core over the arrivals' span); above 1 the preset is saturated and its latency is mostly queueing",
                            "miss_*: handler-cache misses only; speedups are ratios of means: h/all and none/all, of latency and of startup"] {
             out.write("# \(c)\n")
         }
-        out.write("package,preset,requests,mean_ms,p50_ms,p99_ms,startup_mean_ms,misses,miss_mean_ms,miss_startup_ms,speedup_all_over_h,speedup_all_over_none,startup_speedup_all_over_h,startup_speedup_all_over_none,miss_startup_speedup_all_over_h,miss_startup_speedup_all_over_none\n")
+        out.write("package,preset,requests,load,mean_ms,p50_ms,p99_ms,startup_mean_ms,misses,miss_mean_ms,miss_startup_ms,speedup_all_over_h,speedup_all_over_none,startup_speedup_all_over_h,startup_speedup_all_over_none,miss_startup_speedup_all_over_h,miss_startup_speedup_all_over_none\n")
         let iH = 1, iNone = 0, iAll = 4
         for (i, n) in names.enumerated() {
             let all = results[i][iAll]
             for (j, p) in ReproduceJob.presets.enumerated() {
                 let r = results[i][j]
-                var line = "\(n),\(p),\(r.requests)," + String(format: "%.3f,%.3f,%.3f,%.3f,%d,%.3f,%.3f", r.mean, r.p50, r.p99, r.startupMean,
+                var line = "\(n),\(p),\(r.requests)," + String(format: "%.3f,%.3f,%.3f,%.3f,%.3f,%d,%.3f,%.3f", r.load, r.mean, r.p50, r.p99, r.startupMean,
                                                                      r.misses, r.missMean, r.missStartup)
                 if p == "all" {
                     line += String(format: ",%.2f,%.2f,%.2f,%.2f,%.2f,%.2f", results[i][iH].mean / all.mean, results[i][iNone].mean / all.mean,
@@ -201,52 +209,106 @@ public struct ReproduceJob {
         return path
     }
 
-    /// Question 2: the handler cache alone against handler + import cache with the same handler-cache
-    /// budget, per minute: hit ratio, miss latency, memory.
-    func cacheInteraction(_ t: PreparedTrace, store: ResultStore) throws -> String {
-        let window: Int64 = 60 * Nanos.perSecond
-        var h = PolicyConfig.presets["h"]!
-        h.handlerCache.memoryMB = 1024
-        var hm = PolicyConfig.presets["hm"]!
-        hm.handlerCache.memoryMB = 1024; hm.importCache.memoryMB = 1024
-        struct W { var requests = 0, hits = 0, misses = 0; var missSum = 0.0, latSum = 0.0; var peakMemory: Int64 = 0, peakHandlerCache: Int64 = 0 }
-        var rows: [(String, [Int64: W])] = []
-        for (name, c) in [("h", h), ("hm", hm)] {
+    /// The two configurations of Question 2 at the same total memory: the handler cache alone (`hs`: with the
+    /// install cache, so that a miss is a start, not a pip install, as in the paper's measurement, where the
+    /// packages were local) against handler + import cache (`all`), the import cache sized to the zygotes
+    /// the trace needs (the root and numpy's, with a quarter more), the handler cache getting the rest.
+    static func interactionConfigs(totalMB: Double, catalog: Catalog, package: String) -> [(String, PolicyConfig)] {
+        var h = PolicyConfig.presets["hs"]!
+        h.handlerCache.memoryMB = totalMB
+        let p = catalog.id(of: package).map { catalog[$0].memoryBytes } ?? 0
+        let zygotes = (2 * Double(catalog.interpreterMemoryBytes) + Double(p)) * 1.25 / Double(Bytes.perMB)
+        let importMB = min(totalMB / 2, (zygotes / 8).rounded(.up) * 8)
+        var hm = PolicyConfig.presets["all"]!
+        hm.importCache.memoryMB = importMB
+        hm.handlerCache.memoryMB = totalMB - importMB
+        return [("h", h), ("hm", hm)]
+    }
+
+    /// Question 2 as the paper set it up: one worker, the numpy microbenchmark (100 handlers, 2 req/s, 10 min),
+    /// the handler cache alone against handler + import cache at the same total memory. Per minute of the trace:
+    /// handler-cache hit ratio, misses and their latency, and memory at the minute's end split into shared
+    /// package memory (zygotes) and handler-specific memory (paused containers). Simulated on one core; with
+    /// `real`, also measured on the real worker (one request at a time), at the same speed.
+    func cacheInteraction(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
+        let package = PackageName.canonical(interactionPackage)
+        let dir = NSTemporaryDirectory() + "pipsqueak-interaction-\(Sys.pid)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (hs, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: rate, seconds: seconds, seed: seed)
+        let path = dir + "/micro-\(package).csv"
+        try TraceJobs.write(table: hs, body: body, to: path, comments: [])
+        let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed)
+        let configs = ReproduceJob.interactionConfigs(totalMB: interactionMemoryMB, catalog: prepared.catalog, package: package)
+        let window = Int64(60 / interactionSpeed * 1e9) // a minute of the trace at this speed
+        let shape = "micro \(package) \(handlers) handlers \(rate)/s \(seconds) s"
+        struct W { var requests = 0, hits = 0, misses = 0, errors = 0; var missSum = 0.0; var zygoteBytes: Int64 = 0, handlerCacheBytes: Int64 = 0 }
+        func note(_ windows: inout [Int64: W], _ r: RequestRecord, _ planner: Planner) {
+            let k = r.arrivalNanos / window
+            var w = windows[k] ?? W()
+            w.requests += 1
+            if !r.error.isEmpty { w.errors += 1 } // a failed request is no tier and has no latency
+            else if r.tier == .handler { w.hits += 1 } else { w.misses += 1; w.missSum += Double(r.latencyNanos) / 1e6 }
+            w.zygoteBytes = planner.importCache?.usedBytes ?? 0
+            w.handlerCacheBytes = planner.handlerCache?.usedBytes ?? 0
+            windows[k] = w
+        }
+        var rows: [(executor: String, config: String, windows: [Int64: W])] = []
+        var loads: [String] = []
+        for (name, c) in configs {
             var windows: [Int64: W] = [:]
             let started = MachineDescription.date
-            let s = try t.simulate(c, seed: seed) { r, sim in
-                let k = r.arrivalNanos / window
-                var w = windows[k] ?? W()
-                w.requests += 1
-                w.latSum += Double(r.latencyNanos) / 1e6
-                if r.tier == .handler { w.hits += 1 } else { w.misses += 1; w.missSum += Double(r.latencyNanos) / 1e6 }
-                w.peakMemory = max(w.peakMemory, sim.memoryBytes)
-                w.peakHandlerCache = max(w.peakHandlerCache, sim.handlerCacheBytes)
-                windows[k] = w
-            }
-            try save(store, key: "cache-interaction/\(name)", config: c, trace: t.trace.path, summary: s, started: started)
-            rows.append((name, windows))
-            progress("cache interaction: \(name) done")
+            let s = try prepared.simulate(c, seed: seed, cores: 1, speed: interactionSpeed) { r, sim in note(&windows, r, sim.planner) }
+            try save(store, key: "cache-interaction/\(name)", config: c, trace: shape, summary: s, started: started)
+            rows.append(("simulated", name, windows))
+            loads.append(String(format: "%@ %.0f%%", name, 100 * (s.offeredLoad ?? 0)))
+            progress("cache interaction: \(name) simulated")
         }
-        let path = outputDirectory + "/cache-interaction.csv"
-        let out = try OutputFile(path: path)
-        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); h: handler cache 1024 MB; hm: the same handler cache plus a 1024 MB import cache",
-                           "per minute of arrivals; memory_mb: peak of running + paused containers + zygotes; handler_cache_mb: peak paused containers"] {
-            out.write("# \(c)\n")
-        }
-        out.write("minute,config,requests,handler_hit_ratio,mean_ms,misses,miss_mean_ms,memory_mb,handler_cache_mb\n")
-        let minutes = Set(rows.flatMap { $0.1.keys }).sorted()
-        for m in minutes {
-            for (name, w) in rows {
-                let x = w[m] ?? W()
-                out.write("\(m),\(name),\(x.requests)," + String(format: "%.4f,%.3f,%d,%.3f,%.1f,%.1f", x.requests > 0 ? Double(x.hits) / Double(x.requests) : 0,
-                                                                 x.requests > 0 ? x.latSum / Double(x.requests) : 0, x.misses,
-                                                                 x.misses > 0 ? x.missSum / Double(x.misses) : 0,
-                                                                 Bytes.mb(x.peakMemory), Bytes.mb(x.peakHandlerCache)) + "\n")
+        if real {
+            for (name, c) in configs {
+                progress("cache interaction: \(name) on the real worker, \(Int(seconds / interactionSpeed)) s")
+                var job = RunJob()
+                job.tracePath = path; job.config = c; job.seed = seed; job.speed = interactionSpeed; job.packagesPath = packagesPath
+                var windows: [Int64: W] = [:]
+                var worker: RuntimeWorker?
+                _ = try job.run(onRecord: { r in if let w = worker { note(&windows, r, w.planner) } }, onStart: { worker = $0 })
+                rows.append(("measured", name, windows))
             }
         }
-        try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
-        return path
+        let out = outputDirectory + "/cache-interaction.csv"
+        // Without --real the measured rows of the committed file would be lost: it is kept unless asked.
+        if !real, let text = try? String(contentsOfFile: out, encoding: .utf8), text.contains(",measured,") {
+            progress("cache interaction: \(ProjectPaths.relative(out)) holds rows measured by reproduce --real: kept (reproduce --real rewrites it)")
+            return out
+        }
+        let file = try OutputFile(path: out)
+        let madeBy = (real ? "pipsqueak reproduce --real" : "pipsqueak reproduce") + (interactionSpeed == 1 ? "" : " --interaction-speed \(interactionSpeed)")
+        let (h, hm) = (configs[0].1, configs[1].1)
+        for c in header.map({ $0.replacingOccurrences(of: "pipsqueak reproduce", with: madeBy) }) + [
+            String(format: "trace: the %@ microbenchmark (%d handlers, Poisson %.3g req/s, %.0f s, seed %llu)%@; one worker, one core", package, handlers, rate, seconds, seed,
+                   interactionSpeed == 1 ? "" : String(format: ", replayed %.3gx faster", interactionSpeed)),
+            String(format: "the same total memory, %.0f MB: h = handler cache %.0f MB (with the install cache); hm = handler cache %.0f MB + import cache %.0f MB (and the install cache)",
+                   interactionMemoryMB, h.handlerCache.memoryMB, hm.handlerCache.memoryMB, hm.importCache.memoryMB),
+            "load (simulated, of the one core): " + loads.joined(separator: ", "),
+            "per minute of the trace; zygote_mb (shared package memory) and handler_cache_mb (handler-specific: paused containers) at the minute's end,",
+            "as the planner accounts them (simulated: modeled; measured: what the worker measured of each process); errors are failed requests, in no tier",
+        ] { file.write("# \(c)\n") }
+        file.write("minute,executor,config,requests,errors,handler_hit_ratio,misses,miss_mean_ms,zygote_mb,handler_cache_mb\n")
+        let minutes = Set(rows.flatMap { $0.windows.keys }).sorted()
+        for row in rows {
+            var last = W()
+            for m in minutes {
+                var x = row.windows[m] ?? W(zygoteBytes: last.zygoteBytes, handlerCacheBytes: last.handlerCacheBytes)
+                if row.windows[m] == nil { x.requests = 0 }
+                last = x
+                let served = x.hits + x.misses
+                file.write("\(m),\(row.executor),\(row.config),\(x.requests),\(x.errors)," + String(format: "%.4f,%d,%.3f,%.1f,%.1f",
+                    served > 0 ? Double(x.hits) / Double(served) : 0, x.misses, x.misses > 0 ? x.missSum / Double(x.misses) : 0,
+                    Bytes.mb(x.zygoteBytes), Bytes.mb(x.handlerCacheBytes)) + "\n")
+            }
+        }
+        try file.commitIfChanged()
+        return out
     }
 
     /// Hit ratio and latency against the import cache's size on the mixed workload.
@@ -262,15 +324,16 @@ public struct ReproduceJob {
             let s = try t.simulate(c, seed: seed)
             try save(store, key: "import-cache-size/\(Int(mb))", config: c, trace: t.trace.path, summary: s, started: started)
             let imp = s.latencyPerTier[.import] ?? LatencyHistogram()
-            lines.append("\(Int(mb))," + String(format: "%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%d,%d", s.ratio(.handler), s.ratio(.import), s.ratio(.cold),
+            lines.append("\(Int(mb))," + String(format: "%.3f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%d,%d", s.offeredLoad ?? 0, s.ratio(.handler), s.ratio(.import), s.ratio(.cold),
                                                 s.latency.mean / 1e6, s.latency.quantile(0.5) / 1e6, s.latency.quantile(0.99) / 1e6,
                                                 imp.mean / 1e6, s.zygotesCreated, s.evictedZygotes))
             progress("import cache size \(Int(mb)) MB done")
         }
         let path = outputDirectory + "/import-cache-size.csv"
         let out = try OutputFile(path: path)
-        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); preset all with a 1024 MB handler cache; import cache 0 means disabled"] { out.write("# \(c)\n") }
-        out.write("import_cache_mb,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p99_ms,import_mean_ms,zygotes_created,zygotes_evicted\n")
+        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); preset all with a 1024 MB handler cache; import cache 0 means disabled",
+                           "load: the share of the 2 cores the requests kept busy (above 1: saturated, latencies mostly queueing)"] { out.write("# \(c)\n") }
+        out.write("import_cache_mb,load,handler_ratio,import_ratio,cold_ratio,mean_ms,p50_ms,p99_ms,import_mean_ms,zygotes_created,zygotes_evicted\n")
         for l in lines { out.write(l + "\n") }
         try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is
         return path
@@ -280,14 +343,15 @@ public struct ReproduceJob {
     func latencyCDF(_ t: PreparedTrace, store: ResultStore) throws -> String {
         let path = outputDirectory + "/latency-cdf.csv"
         let out = try OutputFile(path: path)
-        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); default budgets; quantiles of request latency per preset"] { out.write("# \(c)\n") }
-        out.write("preset,quantile,latency_ms\n")
+        for c in header + ["trace: \(ProjectPaths.relative(t.trace.path)); default budgets; quantiles of request latency per preset",
+                           "load: the share of the 2 cores the preset's requests kept busy (above 1: saturated, latencies mostly queueing)"] { out.write("# \(c)\n") }
+        out.write("preset,load,quantile,latency_ms\n")
         for p in ReproduceJob.presets {
             let started = MachineDescription.date
             let s = try t.simulate(PolicyConfig.presets[p]!, seed: seed)
             try save(store, key: "latency-cdf/\(p)", config: PolicyConfig.presets[p]!, trace: t.trace.path, summary: s, started: started)
             for q in stride(from: 0.01, through: 0.999, by: 0.01) + [0.995, 0.999] {
-                out.write("\(p)," + String(format: "%.3f,%.3f", q, s.latency.quantile(q) / 1e6) + "\n")
+                out.write("\(p)," + String(format: "%.3f,%.3f,%.3f", s.offeredLoad ?? 0, q, s.latency.quantile(q) / 1e6) + "\n")
             }
         }
         try out.commitIfChanged() // the same results: the committed file (and its header) stays as it is

@@ -22,12 +22,19 @@ public struct PreparedTrace: @unchecked Sendable {
     }
 
     /// Runs the trace under `config`. `observe` sees each record with the simulation (for timelines).
-    public func simulate(_ config: PolicyConfig, seed: UInt64, cores: Int = 2,
+    /// `speed` > 1 replays it that many times faster (arrivals divided by it).
+    public func simulate(_ config: PolicyConfig, seed: UInt64, cores: Int = 2, speed: Double = 1,
                          observe: ((RequestRecord, Simulation) -> Void)? = nil) throws -> SimulationSummary {
         let planner = try Planner(config: config, catalog: catalog, popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         if let o = observe { sim.lifecycle.onRecord = { [unowned sim] r in o(r, sim) } }
-        return try sim.run(try trace.makeReader())
+        let reader = try trace.makeReader()
+        if speed == 1 { return try sim.run(reader) }
+        return try sim.run(next: {
+            guard var inv = try reader.nextInvocation() else { return nil }
+            inv.arrivalNanos = Int64(Double(inv.arrivalNanos) / speed)
+            return inv
+        })
     }
 }
 

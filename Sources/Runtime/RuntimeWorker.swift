@@ -105,6 +105,8 @@ public final class RuntimeWorker: @unchecked Sendable {
     }
     /// Requests served (maintenance reaps zombies every so many).
     var served = 0
+    /// Set when `shutdown` begins (under `state`): maintenance queued earlier and run later does nothing.
+    var closing = false
     /// Shared installs in flight, by package: a second request needing the package waits for the first.
     var installing: [Int32: InstallWait] = [:]
     /// Builds zygotes, prepares standby children and refills the cgroup pool off the request path, in order.
@@ -291,6 +293,8 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// their standby children; on the maintenance queue with `backgroundMaintenance`, else now.
     func maintain(building specs: [ZygoteSpec]) {
         let work = { [self] in
+            // Queued before a shutdown began and run after it: nothing to make (it would outlive the worker).
+            guard !locked({ closing }) else { return }
             for z in specs { build(z) }
             try? locked { try refillCgroupPool() }
             prepareStandbys()
@@ -342,7 +346,10 @@ public final class RuntimeWorker: @unchecked Sendable {
 
     /// Kills and removes every process, cgroup, mount and directory this worker made.
     public func shutdown() {
-        maintenance.sync {} // builds in progress finish first (their processes are then removed below)
+        // Maintenance queued from now on does nothing; what is in progress finishes first (its processes
+        // and cgroups are then removed below).
+        locked { closing = true }
+        maintenance.sync {}
         state.lock(); defer { state.unlock() }
         for id in Array(containers.keys) { destroyContainer(id) }
         for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id, now: true) }

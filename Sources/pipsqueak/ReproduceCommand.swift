@@ -9,8 +9,11 @@ struct ReproduceCommand: ParsableCommand {
         discussion: """
         Writes results/startup-costs.csv (measured costs beside the paper's), results/speedup.csv (the \
         single-package microbenchmark — 100 handlers, 2 req/s, 10 minutes — for every measured package under \
-        none, h, hm, hs, all), results/cache-interaction.csv (handler cache alone vs handler + import cache, \
-        per minute), results/import-cache-size.csv (hit ratio and latency against import-cache size) and \
+        none, h, hm, hs, all, with each preset's load), results/cache-interaction.csv (Question 2 as the paper \
+        set it up: one worker, the numpy microbenchmark, the handler cache alone against handler + import \
+        cache at the same total memory, per minute: hit ratio, miss latency, memory split into zygotes and \
+        paused containers; with --real also measured on the real worker, which takes the trace's 10 minutes \
+        per configuration at --interaction-speed 1), results/import-cache-size.csv (hit ratio and latency against import-cache size) and \
         results/latency-cdf.csv; every run is also stored in results/pipsqueak.sqlite. Each CSV's header names \
         the command, seed and machine. Real runs of the same traces: `pipsqueak compare`.
         """)
@@ -36,10 +39,14 @@ struct ReproduceCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --real: replay speed.")
     var realSpeed: Double = 10
 
+    @Option(parsing: .unconditional, help: "Question 2's replay speed, simulated and (with --real) measured: 1 is the paper's 2 req/s.")
+    var interactionSpeed: Double = 1
+
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if realLimit < 1 { throw ValidationError("--real-limit must be at least 1") }
         if !(realSpeed > 0) { throw ValidationError("--real-speed must be positive") }
+        if !(interactionSpeed > 0) { throw ValidationError("--interaction-speed must be positive") }
     }
 
     func run() throws {
@@ -48,7 +55,7 @@ struct ReproduceCommand: ParsableCommand {
         job.packages = packages?.split(separator: ",").map(String.init)
         if let o = out { job.outputDirectory = o; job.storePath = o + "/pipsqueak.sqlite" }
         job.jobs = jobs
-        job.real = real; job.realLimit = realLimit; job.realSpeed = realSpeed
+        job.real = real; job.realLimit = realLimit; job.realSpeed = realSpeed; job.interactionSpeed = interactionSpeed
         job.progress = { printProgress($0) }
         let files = try job.run()
         print("wrote:")

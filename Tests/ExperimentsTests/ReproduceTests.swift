@@ -21,6 +21,7 @@ final class ReproduceTests: XCTestCase {
         job.packagesPath = dir + "/packages.csv"
         job.mixedTrace = dir + "/mixed.csv"
         job.handlers = 20; job.seconds = 240
+        job.interactionPackage = "big"; job.interactionMemoryMB = 256
         let files = try job.run()
         XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },
                        ["startup-costs.csv", "speedup.csv", "cache-interaction.csv", "import-cache-size.csv", "latency-cdf.csv"])
@@ -47,8 +48,19 @@ final class ReproduceTests: XCTestCase {
         XCTAssertEqual(rows.map(\.0), [0, 128, 512, 1024, 5120])
         XCTAssertEqual(rows[0].1 > 0, true, "no import cache: every miss is cold")
         for i in 1..<rows.count { XCTAssertLessThanOrEqual(rows[i].1, rows[i - 1].1 + 1e-9) }
-        let ci = try String(contentsOfFile: dir + "/results/cache-interaction.csv", encoding: .utf8)
-        XCTAssert(ci.contains(",h,") && ci.contains(",hm,"))
+        // Question 2 at the same total memory: the import cache holds the package's zygote, the handler cache
+        // the (smaller) forked containers, so hm misses no more than h; h holds no zygote.
+        let ci = try CSVReader(path: dir + "/results/cache-interaction.csv")
+        let cfg = try ci.column("config"), ex = try ci.column("executor"), misses = try ci.column("misses"), zmb = try ci.column("zygote_mb")
+        var missed: [String: Int] = [:], zygotes: [String: Double] = [:]
+        while let f = try ci.next() {
+            guard f[ex] == "simulated" else { continue }
+            missed[f[cfg], default: 0] += Int(f[misses])!
+            zygotes[f[cfg]] = max(zygotes[f[cfg]] ?? 0, Double(f[zmb])!)
+        }
+        XCTAssertEqual(Set(missed.keys), ["h", "hm"])
+        XCTAssertLessThanOrEqual(missed["hm"]!, missed["h"]!)
+        XCTAssertEqual(zygotes["h"], 0); XCTAssertGreaterThan(zygotes["hm"]!, 0)
         XCTAssert(try String(contentsOfFile: dir + "/results/speedup.csv", encoding: .utf8).hasPrefix("# made by: pipsqueak reproduce"))
     }
 
