@@ -7,8 +7,8 @@
 Per comparison: the load measured (time on a core over the arrivals' span), requests joined, arrivals refused
 with the queue full (real / simulated), the share of requests whose tier and zygote agree, per tier the p50 and
 p99 error of the simulated latency against the measured, and the phase with the largest median per-request
-relative error |sim - real| / real (phases whose measured median is under 0.1 ms are left out: their
-relative errors are noise). Failed or refused requests are left out of every latency figure.
+relative error |sim - real| / real and how many requests spent time in it (phases with fewer than 5 such
+requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise). Failed or refused requests are left out of every latency figure.
 """
 import os
 import re
@@ -62,18 +62,18 @@ def row(workload, cores, load, path):
     for ph in PHASES:
         r, s = same["%s_real_ms" % ph], same["%s_sim_ms" % ph]
         used = r >= 0.01
-        if used.sum() == 0 or pr.quantile(r[used], 0.5) < 0.1:
+        if used.sum() < 5 or pr.quantile(r[used], 0.5) < 0.1:
             continue
         rel = pr.quantile((s[used] - r[used]).abs() / r[used], 0.5)
         if worst is None or rel > worst[1]:
-            worst = (ph, rel)
+            worst = (ph, rel, int(used.sum()))
     return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
-        "%s %.0f%%" % (worst[0], 100 * worst[1]) if worst else "–")
+        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–")
 
 
 def table(results):
-    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase (median rel. err) |",
+    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for c in comparisons(results):
         lines.append(row(*c))

@@ -35,6 +35,11 @@ sp = pr.read_csv(os.path.join(results, "speedup.csv"))
 print(pr.provenance(sp))
 allrows = sp[(sp.preset == "all") & sp.startup_speedup_all_over_none.notna()].copy()
 print("%d packages" % len(allrows))
+if "load" in sp.columns:
+    # The load each preset puts on the 2 cores (time on a core over the arrivals' span): above 1 it is
+    # saturated and its latency is mostly queueing, so compare start-up times there, not latencies.
+    loads = sp.groupby("preset", sort=False).load.agg(median="median", max="max", saturated=lambda x: int((x > 1).sum()))
+    display(loads.round(3))
 
 # %% [markdown]
 # ## Speedups of `all` over `none` and over `h`, every package

@@ -72,5 +72,6 @@ if os.path.exists(p):
     for col, label in [("handler_ratio", "handler hits"), ("import_ratio", "import hits"), ("cold_ratio", "cold starts")]:
         ax.plot(ics.import_cache_mb.astype(str), ics[col], marker="o", label=label)
     ax.set_xlabel("import-cache budget (MB)"); ax.set_ylabel("share of requests")
-    ax.set_title("Tiers against import-cache size: default mixed trace, 2 cores (simulated)", fontsize=10)
+    load = " at %.0f%%-%.0f%% load" % (100 * ics.load.min(), 100 * ics.load.max()) if "load" in ics.columns else ""
+    ax.set_title("Tiers against import-cache size: default mixed trace, 2 cores%s (simulated)" % load, fontsize=10)
     ax.legend(loc="center right"); fig.tight_layout()

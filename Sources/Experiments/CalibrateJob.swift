@@ -83,7 +83,7 @@ public struct CalibrateJob {
         for (n, v, _) in costs.rows {
             guard let s = costs.contendedSpreads[n], let a = costs.spreads[n] else { continue }
             log(String(format: "%@: median %.3f ms alone, %.3f ms with %d at once (%+.0f%%); p90 %.3f and %.3f ms", n, v, s.median, cores,
-                       v > 0 ? (s.median / v - 1) * 100 : 0, a.quantiles[5], s.quantiles[5]))
+                       v > 0 ? (s.median / v - 1) * 100 : 0.0, a.quantiles[5], s.quantiles[5]))
         }
     }
 

@@ -303,7 +303,7 @@ public struct ReproduceJob {
                 last = x
                 let served = x.hits + x.misses
                 file.write("\(m),\(row.executor),\(row.config),\(x.requests),\(x.errors)," + String(format: "%.4f,%d,%.3f,%.1f,%.1f",
-                    served > 0 ? Double(x.hits) / Double(served) : 0, x.misses, x.misses > 0 ? x.missSum / Double(x.misses) : 0,
+                    served > 0 ? Double(x.hits) / Double(served) : 0.0, x.misses, x.misses > 0 ? x.missSum / Double(x.misses) : 0.0,
                     Bytes.mb(x.zygoteBytes), Bytes.mb(x.handlerCacheBytes)) + "\n")
             }
         }
