@@ -209,6 +209,7 @@ public struct TraceFit {
         // Thinning: bisection on the share kept (the load is not proportional to it: a request more or less
         // can be a cold start with large installs), the first guess proportional.
         var low = 0.0, high = 1.0
+        var best = (factor: factor, keep: keep, load: current)
         while rounds < (thin ? 24 : 8) && abs(current / load - 1) > 0.03 {
             if thin {
                 if current > load { high = keep } else { low = keep }
@@ -220,6 +221,14 @@ public struct TraceFit {
             current = try load(factor: factor, keep: keep, trace: trace, costs: costs, popular: popular)
             progress(thin ? String(format: "round %d: %.2f%% of requests kept → load %.1f%% of %d cores", rounds, 100 * keep, 100 * current, cores)
                           : String(format: "round %d: arrivals × %.4f → load %.1f%% of %d cores", rounds, factor, 100 * current, cores))
+            if abs(current / load - 1) < abs(best.load / load - 1) { best = (factor, keep, current) }
+        }
+        // The closest round, not the last (a few requests more or less can move the load by a lot).
+        (factor, keep, current) = best
+        if abs(current / load - 1) > 0.03 {
+            progress(String(format: "warning: the closest fit keeps %.1f%% of %d cores busy, not %.1f%%: %@", 100 * current, cores, 100 * load,
+                            thin ? "with this few requests one more or less moves the load by more than 3% (a longer window gives finer steps)"
+                                 : "the load does not scale with the arrival rate here"))
         }
         let next = try invocations(trace, factor: factor, keep: keep)
         let withExec = try trace.makeReader().hasExec

@@ -11,8 +11,9 @@ struct CalibrateCommand: ParsableCommand {
         create, fork and relocate, invoke round trip, handler load, freeze, thaw, cold interpreter start, a \
         sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
         quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
-        --cores at a time (the contended median, which the simulator scales by how many of its cores are busy); \
-        writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
+        --cores at a time (the contended spread, which a simulated request draws from with the probability the \
+        share of the simulator's other cores busy); writes traces/runtime-costs.csv, which `simulate` and \
+        `compare` use when present.
         """)
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (the median, and quantiles for the spread, are kept).")
