@@ -170,16 +170,15 @@ final class CalibrationBench {
     /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`, set up as
     /// `serve` sets up one for `cores` cores (standbys, cgroup pool, maintenance off the request path).
     func worker(_ package: Package, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
-        let concurrent = cores
         let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)])
         var c = PolicyConfig.presets["all"]!
         edit(&c)
         let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
         var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
         o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
-        o.standbysPerZygote = concurrent; o.cgroupPoolSize = max(o.cgroupPoolSize, concurrent + 1)
+        o.standbysPerZygote = cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
         let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
-        w.backgroundMaintenance = concurrent > 1
+        w.backgroundMaintenance = cores > 1
         return w
     }
 

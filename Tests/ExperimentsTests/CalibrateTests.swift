@@ -1,0 +1,31 @@
+import XCTest
+import Foundation
+import Runtime
+import Simulation
+@testable import Experiments
+
+/// `pipsqueak calibrate` on the real runtime: every timed primitive gets its spread, and with two cores its
+/// contended spread; the file it writes reads back as what the simulator uses.
+final class CalibrateTests: XCTestCase {
+    func testACalibrationKeepsSpreadsAndContendedSpreads() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let out = NSTemporaryDirectory() + "pipsqueak-calibrate-\(UUID().uuidString.prefix(8)).csv"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var job = CalibrateJob()
+        job.repeats = 5; job.cores = 2; job.output = out
+        let before = Set(try Cgroups.detect().leftovers())
+        let costs = try job.run()
+        let read = try RuntimeCosts.read(path: out)
+        XCTAssertEqual(read.contentionCores, 2)
+        for p in ["thaw_ms", "fork_ms", "container_create_ms", "interpreter_start_ms", "invoke_overhead_ms", "thawed_invoke_overhead_ms", "init_overhead_ms"] {
+            let s = try XCTUnwrap(read.spreads[p], p)
+            XCTAssertEqual(s.quantiles, s.quantiles.sorted(), p)
+            XCTAssertEqual(s.median, read.rows.first { $0.0 == p }!.1, accuracy: 1e-4, "\(p): the spread's median is the value")
+            XCTAssertNotNil(read.contendedSpreads[p], p)
+        }
+        XCTAssertEqual(Set(read.spreads.keys), Set(costs.spreads.keys))
+        XCTAssert(try String(contentsOfFile: out, encoding: .utf8).contains("made by: pipsqueak calibrate --repeat 5 --cores 2"))
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
+    }
+}
