@@ -58,11 +58,11 @@ from IPython.display import Image
 
 import figures
 
-figure_dir = tempfile.mkdtemp(prefix="pipsqueak-fidelity-")
-figures.fidelity(results, figure_dir)
-for name in ("fidelity-cdf.png", "fidelity-phase-error.png"):
-    if os.path.exists(os.path.join(figure_dir, name)):
-        display(Image(filename=os.path.join(figure_dir, name)))
+with tempfile.TemporaryDirectory(prefix="pipsqueak-fidelity-") as figure_dir:  # the images are embedded, then it goes
+    figures.fidelity(results, figure_dir)
+    for name in ("fidelity-cdf.png", "fidelity-phase-error.png"):
+        if os.path.exists(os.path.join(figure_dir, name)):
+            display(Image(filename=os.path.join(figure_dir, name)))
 
 files = sorted(f for f in os.listdir(results) if f.startswith("compare-") and f.endswith(".csv"))
 phases = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]
