@@ -16,6 +16,8 @@ enum FuzzReaders {
     static let scratch: String = {
         let d = "/tmp/pipsqueak-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        // Removed when the process exits normally (each fuzz run used to leave its scratch folder in /tmp).
+        atexit { try? FileManager.default.removeItem(atPath: "/tmp/pipsqueak-fuzz-\(getpid())") }
         try? "handler,customer,packages,init_ms,exec_ms,memory_mb\na,c1,numpy;requests,5,20,16\nb,c2,,0,1.5,4\n"
             .write(toFile: d + "/handlers.csv", atomically: true, encoding: .utf8)
         try? "HashOwner,HashApp,HashFunction,Average\no,a,f,12\n".write(toFile: d + "/durations.csv", atomically: true, encoding: .utf8)
