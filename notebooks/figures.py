@@ -7,6 +7,8 @@ if __name__ == "__main__":
     matplotlib.use("Agg")  # a script writes files; imported by a notebook, its inline backend stays
 import matplotlib.pyplot as plt
 
+import fidelity_table
+
 
 def rows(path):
     with open(path) as f:
@@ -96,7 +98,7 @@ def sweeps(res, out):
 
 
 FIDELITY = re.compile(r"^compare-(?P<w>.+)-(?P<c>\d+)c-load(?P<l>\d+)\.csv$")
-PHASES = ["queue", "download", "install", "create", "fork", "import", "init", "exec"]
+PHASES = fidelity_table.PHASES
 
 
 def fidelity_runs(res):
@@ -142,15 +144,10 @@ def fidelity(res, out):
         same = [x for x in ok if x["tier_real"] == x["tier_sim"]]
         line = []
         for ph in PHASES:
-            used = [x for x in same if float(x[ph + "_real_ms"]) >= 0.01]
-            real = sorted(float(x[ph + "_real_ms"]) for x in used)
-            # As the fidelity table: fewer than 5 requests, or a measured median under 0.1 ms (a queue of
-            # the HTTP hand-off, an import of nothing), is noise, left blank.
-            if len(used) < 5 or real[(len(real) + 1) // 2 - 1] < 0.1:
-                line.append(float("nan"))
-                continue
-            rel = sorted(abs(float(x[ph + "_sim_ms"]) - float(x[ph + "_real_ms"])) / float(x[ph + "_real_ms"]) for x in used)
-            line.append(100 * rel[(len(rel) + 1) // 2 - 1])
+            # As the fidelity table (one rule, fidelity_table.phase_error): too few requests or too small a phase
+            # is left blank.
+            e = fidelity_table.phase_error([float(x[ph + "_real_ms"]) for x in same], [float(x[ph + "_sim_ms"]) for x in same])
+            line.append(100 * e[0] if e else float("nan"))
         labels.append("%s %d%%" % (w, load)); grid.append(line)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(labels) + 1.6))
     m = ax.imshow(grid, cmap="magma_r", vmin=0, vmax=100, aspect="auto")

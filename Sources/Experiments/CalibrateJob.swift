@@ -41,8 +41,7 @@ public struct CalibrateJob {
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
-            let contended = try bench.contended(threads: cores)
-            addContention(&costs, contended, slope: costs.forkPerGBMillis, zygoteGB: hits.zygoteGB)
+            addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores))
         }
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
@@ -55,35 +54,33 @@ public struct CalibrateJob {
         return costs
     }
 
-    /// The quantiles of `samples` (ns) in ms, scaled so that their median is `value` (a primitive's value
-    /// may be a fit, such as fork's intercept, or a difference, such as an invoke's overhead).
-    static func spread(_ samples: [Int64], offset: Double = 0, value: Double) -> CostSpread {
-        let s = CostSpread(samples: samples.map { max(0, Double($0) / 1e6 - offset) })
-        let scale = s.median > 0 ? value / s.median : 0
-        var q = s.quantiles.map { $0 * scale }
+    /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the
+    /// handler's work in an invoke, the container create in a cold start's create phase).
+    static func timedSamples(hits: CalibrationBench.ImportHits, thawed: CalibrationBench.HandlerHits, cold: [Int64]) -> [RuntimeCosts.Timed: [Double]] {
+        func ms(_ xs: [Int64], less offset: Double = 0) -> [Double] { xs.map { max(0, Double($0) / 1e6 - offset) } }
+        return [.create: ms(hits.create), .fork: ms(hits.fork), .invoke: ms(hits.invoke, less: workMillis), .initOverhead: ms(hits.initialize),
+                .thaw: ms(thawed.thaw), .thawedInvoke: ms(thawed.invoke, less: workMillis), .interpreterStart: ms(cold, less: median(hits.create))]
+    }
+
+    /// A spread of raw samples on the footing of the fitted `value` (fork's intercept, an overhead clamped
+    /// at 0): scaled so that its median is the value.
+    static func spread(_ samples: [Double], value: Double) -> CostSpread {
+        let s = CostSpread(samples: samples)
+        var q = s.scaled(by: s.median > 0 ? value / s.median : 0).quantiles
         q[CostSpread.medianIndex] = value
         return CostSpread(quantiles: q)
     }
 
-    /// The contended spreads, on the same footing as the values alone they stand beside.
-    func addContention(_ costs: inout RuntimeCosts, _ c: CalibrationBench.Contended, slope: Double, zygoteGB: Double) {
+    /// The contended spreads, scaled as the spreads alone were (so a contended draw over the alone median is
+    /// how much slower the primitive is with every core busy).
+    func addContention(_ costs: inout RuntimeCosts, alone: [RuntimeCosts.Timed: [Double]], _ c: CalibrationBench.Contended) {
         costs.contentionCores = cores
-        let spread = CalibrateJob.spread, median = CalibrateJob.median
-        let fork = c.hits.fork.map { $0 - Int64(slope * zygoteGB * 1e6) }
-        let create = median(c.hits.create)
-        costs.contendedSpreads = [
-            "container_create_ms": spread(c.hits.create, 0, create),
-            "fork_ms": spread(fork, 0, median(fork)),
-            "invoke_overhead_ms": spread(c.hits.invoke, CalibrateJob.workMillis, max(0, median(c.hits.invoke) - CalibrateJob.workMillis)),
-            "init_overhead_ms": spread(c.hits.initialize, 0, median(c.hits.initialize)),
-            "thaw_ms": spread(c.thawed.thaw, 0, median(c.thawed.thaw)),
-            "thawed_invoke_overhead_ms": spread(c.thawed.invoke, CalibrateJob.workMillis, max(0, median(c.thawed.invoke) - CalibrateJob.workMillis)),
-            "interpreter_start_ms": spread(c.cold, create, max(0, median(c.cold) - create)),
-        ]
-        for (n, v, _) in costs.rows {
-            guard let s = costs.contendedSpreads[n], let a = costs.spreads[n] else { continue }
-            log(String(format: "%@: median %.3f ms alone, %.3f ms with %d at once (%+.0f%%); p90 %.3f and %.3f ms", n, v, s.median, cores,
-                       v > 0 ? (s.median / v - 1) * 100 : 0.0, a.quantiles[5], s.quantiles[5]))
+        for (p, xs) in CalibrateJob.timedSamples(hits: c.hits, thawed: c.thawed, cold: c.cold) {
+            let raw = CostSpread(samples: alone[p]!).median, value = costs[keyPath: p.keyPath]
+            let s = CostSpread(samples: xs).scaled(by: raw > 0 ? value / raw : 1)
+            costs.contendedSpreads[p.name] = s
+            log(String(format: "%@: median %.3f ms alone, %.3f ms with %d at once (%+.0f%%); p90 %.3f and %.3f ms", p.name, value, s.median, cores,
+                       value > 0 ? (s.median / value - 1) * 100 : 0.0, costs.spreads[p.name]?.quantiles[5] ?? .nan, s.quantiles[5]))
         }
     }
 
@@ -111,18 +108,12 @@ public struct CalibrateJob {
         costs.interpreterStartMillis = max(0, median(cold.create) - costs.containerCreateMillis)
         costs.installOverheadMillis = median(cold.installs)
         costs.mirrorMBPerSecond = mirrorMBPerSecond
-        let spread = CalibrateJob.spread
-        costs.spreads = [
-            "container_create_ms": spread(hits.create, 0, costs.containerCreateMillis),
-            "fork_ms": spread(hits.fork, 0, costs.forkMillis),
-            "invoke_overhead_ms": spread(hits.invoke, CalibrateJob.workMillis, costs.invokeOverheadMillis),
-            "thawed_invoke_overhead_ms": spread(thawed.invoke, CalibrateJob.workMillis, costs.thawedInvokeOverheadMillis),
-            "init_overhead_ms": spread(hits.initialize, 0, costs.initOverheadMillis),
-            "thaw_ms": spread(thawed.thaw, 0, costs.thawMillis),
-            "freeze_ms": spread(thawed.freeze, 0, costs.freezeMillis),
-            "interpreter_start_ms": spread(cold.create, costs.containerCreateMillis, costs.interpreterStartMillis),
-            "install_overhead_ms": spread(cold.installs, 0, costs.installOverheadMillis),
-        ]
+        for (p, xs) in CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create) {
+            costs.spreads[p.name] = CalibrateJob.spread(xs, value: costs[keyPath: p.keyPath])
+        }
+        // Not drawn by the simulator, kept for the record.
+        costs.spreads["freeze_ms"] = CalibrateJob.spread(thawed.freeze.map { Double($0) / 1e6 }, value: costs.freezeMillis)
+        costs.spreads["install_overhead_ms"] = CalibrateJob.spread(cold.installs.map { Double($0) / 1e6 }, value: costs.installOverheadMillis)
         costs.interpreterMemoryMB = Bytes.mb(hits.rootMemoryBytes)
         // A cold container holds an interpreter; what it holds beyond the bare interpreter is the container's own.
         if let m = thawed.containerMemoryBytes { costs.containerMemoryMB = max(0, Bytes.mb(m - hits.rootMemoryBytes)) }

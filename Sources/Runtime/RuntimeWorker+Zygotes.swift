@@ -217,7 +217,7 @@ extension RuntimeWorker {
             return rebuild
         }
         if let spec = rebuild {
-            if backgroundMaintenance { maintenance.async { if !self.locked({ self.closing }) { self.build(spec) } } } else { build(spec) }
+            if backgroundMaintenance { inBackground { self.build(spec) } } else { build(spec) }
         }
     }
 

@@ -293,8 +293,6 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// their standby children; on the maintenance queue with `backgroundMaintenance`, else now.
     func maintain(building specs: [ZygoteSpec]) {
         let work = { [self] in
-            // Queued before a shutdown began and run after it: nothing to make (it would outlive the worker).
-            guard !locked({ closing }) else { return }
             for z in specs { build(z) }
             try? locked { try refillCgroupPool() }
             prepareStandbys()
@@ -307,7 +305,13 @@ public final class RuntimeWorker: @unchecked Sendable {
             return !specs.isEmpty || cgroupPool.count < options.cgroupPoolSize || served % 64 == 0
                 || zygotes.values.contains { $0.standbys.count < options.standbysPerZygote && !$0.doomed }
         }
-        if needed { maintenance.async(execute: work) }
+        if needed { inBackground(work) }
+    }
+
+    /// Runs `work` on the maintenance queue, unless a shutdown has begun by the time it comes up (what it
+    /// would make would outlive the worker).
+    func inBackground(_ work: @escaping () -> Void) {
+        maintenance.async { [self] in if !locked({ closing }) { work() } }
     }
 
     /// Waits until none of `ids` is being installed by another request; returns ns waited. Throws when the

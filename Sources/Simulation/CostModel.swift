@@ -46,6 +46,34 @@ public struct RuntimeCosts: Equatable, Sendable {
 
     public static let columns = ["primitive", "value", "unit"] + CostSpread.columns
 
+    /// The timed primitives the simulator draws per request from their spreads: each one's name in the file
+    /// and its value here.
+    public enum Timed: Int, CaseIterable, Sendable {
+        case thaw, thawedInvoke, create, interpreterStart, fork, invoke, initOverhead
+        public var name: String {
+            switch self {
+            case .thaw: return "thaw_ms"
+            case .thawedInvoke: return "thawed_invoke_overhead_ms"
+            case .create: return "container_create_ms"
+            case .interpreterStart: return "interpreter_start_ms"
+            case .fork: return "fork_ms"
+            case .invoke: return "invoke_overhead_ms"
+            case .initOverhead: return "init_overhead_ms"
+            }
+        }
+        public var keyPath: WritableKeyPath<RuntimeCosts, Double> {
+            switch self {
+            case .thaw: return \.thawMillis
+            case .thawedInvoke: return \.thawedInvokeOverheadMillis
+            case .create: return \.containerCreateMillis
+            case .interpreterStart: return \.interpreterStartMillis
+            case .fork: return \.forkMillis
+            case .invoke: return \.invokeOverheadMillis
+            case .initOverhead: return \.initOverheadMillis
+            }
+        }
+    }
+
     /// (name, value, unit) for every primitive, in file order.
     public var rows: [(String, Double, String)] {
         [("interpreter_start_ms", interpreterStartMillis, "ms"), ("container_create_ms", containerCreateMillis, "ms"),
@@ -107,7 +135,7 @@ public struct RuntimeCosts: Equatable, Sendable {
                 var q = try zip(cols, CostSpread.columns).map { try csv.double(f, $0, name: $1) }
                 q.insert(value, at: CostSpread.medianIndex)
                 guard zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-                    throw csv.error("the quantiles of '\(name)' (\((CostSpread.columns[..<CostSpread.medianIndex] + ["value"] + CostSpread.columns[CostSpread.medianIndex...]).joined(separator: ", "))) must not decrease")
+                    throw csv.error("the quantiles of '\(name)' must not decrease from min through value (the median) to max")
                 }
                 spread = CostSpread(quantiles: q)
             }
@@ -136,17 +164,17 @@ public struct CostSpread: Equatable, Sendable {
         self.quantiles = quantiles
     }
 
-    /// The quantiles of `samples` at `levels` (linear interpolation between order statistics).
+    /// The quantiles of `samples` at `levels`, by the project's one quantile definition (`Summary`).
     public init(samples: [Double]) {
-        let s = samples.sorted()
-        precondition(!s.isEmpty)
-        quantiles = CostSpread.levels.map { l in
-            let k = l * Double(s.count - 1), i = Int(k.rounded(.down)), j = min(i + 1, s.count - 1)
-            return s[i] + (s[j] - s[i]) * (k - Double(i))
-        }
+        precondition(!samples.isEmpty)
+        let s = Summary(samples)
+        quantiles = CostSpread.levels.map(s.quantile)
     }
 
     public var median: Double { quantiles[CostSpread.medianIndex] }
+
+    /// Every quantile times `factor` (a spread of raw samples put on the footing of a fitted value).
+    public func scaled(by factor: Double) -> CostSpread { CostSpread(quantiles: quantiles.map { $0 * factor }) }
 
     /// The value at probability `u` in [0, 1): the inverse distribution function, linear between levels.
     @inline(__always) public func value(at u: Double) -> Double {

@@ -36,6 +36,7 @@ public final class Simulation: ReplayExecutor {
     /// Per primitive: its spread with every calibrating core busy, and its median alone (what the modeled
     /// cost stands for), by `Primitive`.
     let contended: [(spread: CostSpread, aloneMedian: Double)?]
+    typealias Primitive = RuntimeCosts.Timed
     let contentionCores: Int
     /// Draws of the primitives' spreads (its own substream of the seed: adding spreads leaves the noise's
     /// draws where they were).
@@ -77,7 +78,8 @@ public final class Simulation: ReplayExecutor {
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         spreads = Primitive.allCases.map { costs.runtime.spreads[$0.name] }
         contended = Primitive.allCases.map { p in
-            guard let c = costs.runtime.contendedSpreads[p.name], let alone = costs.runtime.rows.first(where: { $0.0 == p.name })?.1, alone > 0 else { return nil }
+            let alone = costs.runtime[keyPath: p.keyPath]
+            guard let c = costs.runtime.contendedSpreads[p.name], alone > 0 else { return nil }
             return (c, alone)
         }
         contentionCores = costs.runtime.contentionCores
@@ -93,22 +95,6 @@ public final class Simulation: ReplayExecutor {
     }
 
     @inline(__always) func ms(_ v: Double) -> Int64 { noisy(Nanos.fromMillis(v)) }
-
-    /// The runtime's timed primitives, as `RuntimeCosts` names them.
-    enum Primitive: Int, CaseIterable {
-        case thaw, thawedInvoke, create, interpreterStart, fork, invoke, initOverhead
-        var name: String {
-            switch self {
-            case .thaw: return "thaw_ms"
-            case .thawedInvoke: return "thawed_invoke_overhead_ms"
-            case .create: return "container_create_ms"
-            case .interpreterStart: return "interpreter_start_ms"
-            case .fork: return "fork_ms"
-            case .invoke: return "invoke_overhead_ms"
-            case .initOverhead: return "init_overhead_ms"
-            }
-        }
-    }
 
     /// Requests running now (a request being started counts itself).
     var busyCores = 1

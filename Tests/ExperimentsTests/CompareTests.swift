@@ -8,30 +8,35 @@ import Workload
 /// A short compare on synthetic packages: the real runtime and the simulator, fed the real outcomes, make
 /// identical decisions.
 final class CompareTests: XCTestCase {
+    /// A compare of `dir/t.csv` on the wheels, packages and scratch folders in `dir`.
+    func compareJob(in dir: String, name: String) -> CompareJob {
+        var job = CompareJob()
+        job.name = name
+        job.outputDirectory = dir + "/results"
+        job.run.tracePath = dir + "/t.csv"
+        job.run.packagesPath = dir + "/packages.csv"
+        job.run.wheelhouse = dir + "/wheelhouse"
+        job.run.runtime.stateDirectory = dir + "/state"
+        job.run.runtime.packageDirectory = dir + "/pkgs"
+        return job
+    }
+
     func testAShortCompareHasIdenticalDecisionLogs() throws {
         guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
         do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
         let dir = "/tmp/pipsqueak-compare-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let wheelhouse = dir + "/wheelhouse"
         try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20), ("beta", "V = 2\n", 1)])
         let sets = HandlerSets(rows: [.init(repo: "a", packages: ["alpha"]), .init(repo: "b", packages: ["alpha", "beta"]), .init(repo: "c", packages: ["beta"])])
         let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 6, rate: 4, seconds: 10, seed: 2)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
-        var job = CompareJob()
-        job.name = "test"
-        job.outputDirectory = dir + "/results"
-        job.run.tracePath = dir + "/t.csv"
-        job.run.packagesPath = dir + "/packages.csv"
-        job.run.wheelhouse = wheelhouse
+        var job = compareJob(in: dir, name: "test")
         job.run.speed = 2
         job.run.limit = 15
         var c = PolicyConfig.presets["all"]!
         c.importCache.threshold = 1
         c.handlerCache.memoryMB = 40 // tight enough that the real memory outcomes decide evictions
         job.run.config = c
-        job.run.runtime.stateDirectory = dir + "/state"
-        job.run.runtime.packageDirectory = dir + "/pkgs"
         job.requireIdenticalDecisions = true
         let report = try job.execute()
         XCTAssertGreaterThan(report.decisionsCompared, 15)
@@ -52,15 +57,8 @@ final class CompareTests: XCTestCase {
         try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20)])
         let (hs, body) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 5, rate: 8, seconds: 10, seed: 3)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
-        var job = CompareJob()
-        job.name = "concurrent"
-        job.outputDirectory = dir + "/results"
-        job.run.tracePath = dir + "/t.csv"
-        job.run.packagesPath = dir + "/packages.csv"
-        job.run.wheelhouse = dir + "/wheelhouse"
+        var job = compareJob(in: dir, name: "concurrent")
         job.run.limit = 40
-        job.run.runtime.stateDirectory = dir + "/state"
-        job.run.runtime.packageDirectory = dir + "/pkgs"
         job.cores = 2
         // What this compare makes is checked, not what earlier tests of this process left (see the end).
         let before = Set(try Cgroups.detect().leftovers())
