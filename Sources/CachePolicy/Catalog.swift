@@ -48,10 +48,20 @@ public struct Catalog: Sendable {
     public var containerMemoryBytes: Int64
     /// Modeled cost of starting an interpreter, for the cold-cost estimate of GDSF.
     public var interpreterStartNanos: Int64
+    /// The import overlap (`ImportOverlap`): standard-library modules by dense id (0 when there is none), each
+    /// package's modules and what each costs of its `importNanos`, and what the worker has loaded before a
+    /// handler's packages. A package's import is charged only for the modules not yet loaded.
+    public private(set) var moduleCount = 0
+    public private(set) var sharedModules: [[Int32]] = []
+    public private(set) var sharedNanos: [[Int64]] = []
+    public private(set) var preloadedModules = PackageSet(capacity: 0)
 
     /// - Parameter packages: every package any handler needs, with costs; dependencies by name.
+    /// - Parameter overlap: which standard-library modules each package's import loads (packages of another
+    ///   version, or estimated ones, are charged in full).
     public init(packages: [Package], handlers: HandlerTable, interpreterMemoryBytes: Int64 = 10 * Bytes.perMB,
-                containerMemoryBytes: Int64 = Bytes.perMB, interpreterStartNanos: Int64 = 10_000_000) {
+                containerMemoryBytes: Int64 = Bytes.perMB, interpreterStartNanos: Int64 = 10_000_000,
+                overlap: ImportOverlap? = nil) {
         self.interpreterMemoryBytes = interpreterMemoryBytes
         self.containerMemoryBytes = containerMemoryBytes
         self.interpreterStartNanos = interpreterStartNanos
@@ -69,7 +79,58 @@ public struct Catalog: Sendable {
         installedBytes = self.packages.map(\.installedBytes)
         downloadNanos = self.packages.map(\.downloadNanos)
         installNanos = self.packages.map(\.installNanos)
+        if let overlap { useOverlap(overlap) }
         for h in handlers.handlers { _ = addHandler(h) }
+    }
+
+    private mutating func useOverlap(_ overlap: ImportOverlap) {
+        var moduleIDs: [String: Int32] = [:]
+        func id(_ m: String) -> Int32 {
+            if let i = moduleIDs[m] { return i }
+            let i = Int32(moduleIDs.count); moduleIDs[m] = i; return i
+        }
+        let preloaded = overlap.preloaded.map(id)
+        sharedModules = Array(repeating: [], count: packages.count)
+        sharedNanos = Array(repeating: [], count: packages.count)
+        for (i, p) in packages.enumerated() where !p.estimated {
+            guard let e = overlap.packages[p.name], !e.modules.isEmpty else { continue }
+            var left = p.importNanos
+            for (k, m) in e.modules.enumerated() {
+                let n = min(left, Int64((Double(p.importNanos) * e.share(k)).rounded()))
+                left -= n
+                sharedModules[i].append(id(m.name)); sharedNanos[i].append(n)
+            }
+        }
+        moduleCount = moduleIDs.count
+        preloadedModules = PackageSet(capacity: moduleCount, ids: preloaded)
+    }
+
+    /// The standard-library modules an interpreter holding `packages` has loaded: the worker's own, then
+    /// each package's.
+    public func loadedModules(holding packages: PackageSet?) -> PackageSet {
+        var loaded = preloadedModules
+        guard moduleCount > 0, let packages else { return loaded }
+        for p in packages.ids { for m in sharedModules[Int(p)] { loaded.insert(m) } }
+        return loaded
+    }
+
+    /// What importing package `p` costs in an interpreter that has loaded the modules `loaded`: its
+    /// `importNanos` less what its standard-library modules already loaded cost it; they are loaded after.
+    @inline(__always) public func importNanos(_ p: Int32, loaded: inout PackageSet) -> Int64 {
+        guard moduleCount > 0 else { return importNanos[Int(p)] }
+        var c = importNanos[Int(p)]
+        let mods = sharedModules[Int(p)], costs = sharedNanos[Int(p)]
+        for k in 0..<mods.count {
+            if loaded.contains(mods[k]) { c -= costs[k] } else { loaded.insert(mods[k]) }
+        }
+        return c
+    }
+
+    /// What importing `order` (in that order) costs on top of an interpreter holding `base`.
+    public func importNanos(_ order: [Int32], on base: PackageSet?) -> Int64 {
+        guard moduleCount > 0 else { return order.reduce(0) { $0 + importNanos[Int($1)] } }
+        var loaded = loadedModules(holding: base)
+        return order.reduce(0) { $0 + importNanos($1, loaded: &loaded) }
     }
 
     /// Handler closure classes so far, by closure.
@@ -115,7 +176,6 @@ public struct Catalog: Sendable {
     public func set(_ ids: some Sequence<Int32>) -> PackageSet { PackageSet(capacity: packages.count, ids: ids) }
     public func emptySet() -> PackageSet { PackageSet(capacity: packages.count) }
 
-    public func importNanos(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + importNanos[Int($1)] } }
     public func memoryBytes(_ s: PackageSet) -> Int64 { s.ids.reduce(0) { $0 + memoryBytes[Int($1)] } }
     public func names(_ ids: [Int32]) -> [String] { ids.map { packages[Int($0)].name } }
 }

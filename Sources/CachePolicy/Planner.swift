@@ -313,7 +313,7 @@ public final class Planner {
         nextZygote += 1
         zygoteRetained[id] = retained
         importCache!.add(Zygote(id: id, parent: parent.id, packages: set, ownImports: own, memoryBytes: memory,
-                                savedNanos: order.reduce(0) { $0 + catalog.importNanos[Int($1)] }, ready: false, lastUsedNanos: now,
+                                savedNanos: catalog.importNanos(order, on: nil), ready: false, lastUsedNanos: now,
                                 uses: 0, children: 0))
         return ZygoteSpec(id: id, parent: parent.id, imports: own, install: install, installCached: !cached.isEmpty, memoryBytes: memory)
     }
@@ -333,8 +333,8 @@ public final class Planner {
     func coldCost(_ h: Int32) -> Int64 {
         if let c = coldCosts[Int(h)] { return c }
         let p = catalog.profile(h)
-        let c = catalog.interpreterStartNanos + p.initNanos
-            + p.importOrder.reduce(0) { $0 + catalog.importNanos[Int($1)] + catalog.downloadNanos[Int($1)] + catalog.installNanos[Int($1)] }
+        let c = catalog.interpreterStartNanos + p.initNanos + catalog.importNanos(p.importOrder, on: nil)
+            + p.importOrder.reduce(0) { $0 + catalog.downloadNanos[Int($1)] + catalog.installNanos[Int($1)] }
         coldCosts[Int(h)] = c
         return c
     }

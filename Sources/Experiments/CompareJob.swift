@@ -127,7 +127,8 @@ public struct CompareJob {
     /// have none), so the two runs join request by request.
     func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
         let table = try PackageTable.read(path: run.packagesPath)
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, seed: run.seed)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime,
+                                  overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), seed: run.seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
         sim.synchronousZygoteBuilds = cores == 1

@@ -218,7 +218,7 @@ public final class PackageMeasurer {
     }
     private var urls: [String: String] = [:]
 
-    func installDir(_ m: MeasuredPackage) -> String { options.cache + "/packages/\(m.name)-\(m.version)" }
+    func installDir(_ m: MeasuredPackage) -> String { installDir(name: m.name, version: m.version) }
 
     func fetchAndInstall(_ m: inout MeasuredPackage) throws {
         // Download: time the fetch of the one wheel, no dependencies.
@@ -372,6 +372,154 @@ public final class PackageMeasurer {
             "import_ms, import_memory_bytes: median over repeats in a fresh `python -S -I`, dependencies imported first",
         ])
         return t
+    }
+
+    // MARK: Imports again
+
+    /// Measures again the import time and memory of every package of the table at `options.output` (or the
+    /// named ones) as `run` does (`options.repeats` fresh interpreters, dependencies imported first), and
+    /// rewrites the table with those columns replaced; versions, dependencies, download and install costs
+    /// are kept as they were. Installs what the cache lacks (from the wheelhouse). Returns the table written.
+    public func remeasureImports() throws -> PackageTable {
+        log("python: \(python.executable) (\(python.version))")
+        let old = try PackageTable.read(path: options.output)
+        let asked = Set(options.distributions.map(PackageName.canonical))
+        for n in asked where old[n] == nil { throw RuntimeError.python("\(n) is not in \(options.output): measure it first (without --imports-only)") }
+        var all: [String: MeasuredPackage] = [:]
+        for n in old.names {
+            let p = old[n]!
+            all[n] = MeasuredPackage(name: n, version: p.version, requires: p.dependencies, topLevel: p.topLevelModules)
+        }
+        var t = old
+        let wanted = old.names.filter { asked.isEmpty || asked.contains($0) }
+        var changed: [String] = []
+        for (i, n) in wanted.enumerated() {
+            let p = old[n]!
+            progress(i, wanted.count, "\(n) \(p.version): import ×\(options.repeats)")
+            for q in [p] + p.transitiveDependencies.compactMap({ old[$0] }) { try ensureInstalled(q) }
+            var m = all[n]!
+            try measureImport(&m, all: all)
+            if let f = m.failure { throw RuntimeError.python("\(n): \(f)") }
+            let s = Summary(m.importMillis)
+            var q = p
+            q.importMillis = s.p50
+            q.importMemoryBytes = Int64(Summary(m.importMemoryBytes.map(Double.init)).p50)
+            t.insert(q, spreadMillis: s.max - s.min, repeats: s.count, installRawMillis: old.installRawMillis[n])
+            changed.append(n)
+            try writeRemeasured(t, measured: changed.count, of: wanted.count)
+        }
+        return t
+    }
+
+    func writeRemeasured(_ t: PackageTable, measured: Int, of total: Int) throws {
+        // The table's own header stays (it says how download and install were measured), after a line
+        // saying which columns this run replaced.
+        let kept = (try? String(contentsOfFile: options.output, encoding: .utf8))?.split(separator: "\n")
+            .prefix { $0.hasPrefix("#") }.map { String($0.dropFirst(2)) }.filter { !$0.hasPrefix("imports re-measured") } ?? []
+        let line = "imports re-measured (import_ms, import_ms_spread, import_memory_bytes, repeats) for \(measured) of \(total) packages by "
+            + Provenance.madeBy("pipsqueak measure --imports-only --repeat \(options.repeats)\(options.distributions.map { " " + $0 }.joined())")
+            + " on \(MachineDescription.date); the other columns as measured before"
+        try t.write(path: options.output, comments: [line] + kept)
+    }
+
+    // MARK: Import overlap
+
+    /// Traces the import of every measured package of the table at `options.output` (its dependencies imported
+    /// first, as `import_ms` was measured) and of the worker's own script, and writes which standard-library
+    /// modules each loaded and what each took (`ImportOverlap`) to `path`, atomically after every package.
+    /// Packages are installed from the wheelhouse (fetched from the index unless offline) where the cache
+    /// lacks them. Returns where it was written (beside the table), how many packages and how many modules the
+    /// worker preloads.
+    public func measureImportOverlap() throws -> (path: String, packages: Int, preloaded: Int) {
+        let path = URL(fileURLWithPath: options.output).deletingLastPathComponent().appendingPathComponent(ImportOverlap.fileName).path
+        let o = try measureImportOverlap(to: path)
+        return (path, o.packages.count, o.preloaded.count)
+    }
+
+    @discardableResult
+    func measureImportOverlap(to path: String) throws -> ImportOverlap {
+        log("python: \(python.executable) (\(python.version))")
+        let table = try PackageTable.read(path: options.output)
+        // Tracing named packages into an existing file replaces their rows and keeps the others.
+        var overlap = !options.distributions.isEmpty && FileManager.default.fileExists(atPath: path) ? try ImportOverlap.read(path: path) : ImportOverlap()
+        let script = try workerScriptPath()
+        let w = try tracedImport(paths: [(script as NSString).deletingLastPathComponent], deps: [], modules: ["pipsqueak_worker"])
+        overlap.worker = ImportOverlap.Entry(version: "", tracedMillis: w.total, modules: w.modules)
+        log("the worker's script loads \(w.modules.count) standard-library modules before a handler's imports")
+        let asked = Set(options.distributions.map(PackageName.canonical))
+        let wanted = table.names.filter { asked.isEmpty || asked.contains($0) }
+        var failures: [String] = []
+        for (i, n) in wanted.enumerated() {
+            guard let p = table[n] else { continue }
+            progress(i, wanted.count, "\(n) \(p.version): trace its import")
+            do {
+                let deps = p.transitiveDependencies.compactMap { table[$0] }
+                for q in [p] + deps { try ensureInstalled(q) }
+                let r = try tracedImport(paths: ([p] + deps).map { installDir(name: $0.name, version: $0.version) },
+                                         deps: deps.flatMap(\.topLevelModules), modules: p.topLevelModules)
+                overlap.packages[n] = ImportOverlap.Entry(version: p.version, tracedMillis: r.total, modules: r.modules)
+            } catch {
+                failures.append("\(n): \(error)")
+                log("\(n): \(error)")
+            }
+            try writeOverlap(overlap, to: path, partial: i + 1 < wanted.count)
+        }
+        try writeOverlap(overlap, to: path, partial: false)
+        if !failures.isEmpty { throw RuntimeError.python("could not trace \(failures.count) packages (their imports are charged in full): \(failures.joined(separator: "; "))") }
+        return overlap
+    }
+
+    func writeOverlap(_ o: ImportOverlap, to path: String, partial: Bool) throws {
+        try ProjectPaths.ensureParent(of: path)
+        try o.write(path: path, comments: [
+            "made by: " + Provenance.madeBy("pipsqueak measure --import-overlap\(options.distributions.map { " " + $0 }.joined())\(options.offline ? " --offline" : "")"),
+            "packages: \(options.output)\(partial ? " (partial: the run is still going or was interrupted)" : "")",
+            "machine: \(MachineDescription.summary)",
+            "python: \(python.version) (\(python.executable))",
+            "date: \(MachineDescription.date)",
+            "each package's import traced once with `python -S -I -X importtime`, its dependencies imported first; stdlib_modules: the",
+            "standard-library modules it loaded, each with its self time (ms); traced_ms: the self time of all it loaded; ':worker': what",
+            "the worker's script (pipsqueak_worker.py) loads before a handler's packages",
+        ])
+    }
+
+    /// One traced import (`measure_helper.py shared`): the self time of all it loaded and its stdlib modules.
+    func tracedImport(paths: [String], deps: [String], modules: [String]) throws -> (total: Double, modules: [(name: String, millis: Double)]) {
+        let r = try py(["-S", "-I", helper, "shared", paths.joined(separator: ":"), deps.joined(separator: ","), modules.joined(separator: ",")], timeout: 300)
+        guard r.succeeded else { throw RuntimeError.python("traced import failed: \(r.lastErrorLine)") }
+        let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
+        let f = last.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1).map(String.init)
+        guard f.count == 2, let total = Double(f[0]) else { throw RuntimeError.python("unexpected traced import output: \(r.stdout)") }
+        var mods: [(name: String, millis: Double)] = []
+        if f[1] != "-" {
+            for pair in f[1].split(separator: ";") {
+                let kv = pair.split(separator: ":")
+                guard kv.count == 2, let ms = Double(kv[1]) else { throw RuntimeError.python("unexpected traced import output: \(last)") }
+                mods.append((String(kv[0]), ms))
+            }
+        }
+        return (total, mods)
+    }
+
+    func installDir(name: String, version: String) -> String { options.cache + "/packages/\(name)-\(version)" }
+
+    /// Installs `p` into its cache directory unless it is there: from its wheel in the wheelhouse, fetched
+    /// from the index first (`pip download`) when missing and not offline.
+    func ensureInstalled(_ p: Package) throws {
+        let dir = installDir(name: p.name, version: p.version)
+        if let e = try? FileManager.default.contentsOfDirectory(atPath: dir), !e.isEmpty { return }
+        let m = MeasuredPackage(name: p.name, version: p.version, requires: p.dependencies)
+        let wheel: String
+        if let w = try? findWheel(m) { wheel = w } else {
+            guard !options.offline else { _ = try findWheel(m); return }
+            let r = try py(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--disable-pip-version-check",
+                            "--dest", options.wheelhouse, "\(p.name)==\(p.version)"], timeout: 900)
+            guard r.succeeded else { throw RuntimeError.python("pip download \(p.name)==\(p.version) failed: \(r.lastErrorLine)") }
+            wheel = try findWheel(m)
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", dir, wheel], timeout: 900)
+        guard r.succeeded else { throw RuntimeError.python("pip install \(wheel) failed: \(r.lastErrorLine)") }
     }
 
     // MARK: State

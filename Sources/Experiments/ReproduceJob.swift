@@ -47,6 +47,7 @@ public struct ReproduceJob {
 
     public func run() throws -> [String] {
         let table = try PackageTable.read(path: packagesPath)
+        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
         if let asked = packages {
             let unknown = asked.filter { table[PackageName.canonical($0)] == nil }
             if !unknown.isEmpty {
@@ -67,7 +68,7 @@ public struct ReproduceJob {
         written.append(sc)
 
         written.append(try speedup(table: table, runtime: runtime, popular: popular, store: store))
-        let mixed = try PreparedTrace(tracePath: mixedTrace, table: table, runtime: runtime, popular: popular, seed: seed)
+        let mixed = try PreparedTrace(tracePath: mixedTrace, table: table, runtime: runtime, popular: popular, seed: seed, overlap: overlap)
         written.append(try cacheInteraction(table: table, runtime: runtime, popular: popular, store: store))
         written.append(try importCacheSize(mixed, store: store))
         written.append(try latencyCDF(mixed, store: store))
@@ -127,6 +128,7 @@ public struct ReproduceJob {
 
     /// The single-package microbenchmark for every measured package under every preset.
     func speedup(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
+        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
         let names = (packages ?? table.names).map(PackageName.canonical).filter { table[$0] != nil }
         let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -152,7 +154,7 @@ public struct ReproduceJob {
                 let (hs, body) = try TraceGenerator.microbenchmark(package: names[i], handlers: handlers, rate: rate, seconds: seconds, seed: seed)
                 let path = dir + "/\(names[i]).csv"
                 try TraceJobs.write(table: hs, body: body, to: path, comments: [])
-                let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed)
+                let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed, overlap: overlap)
                 var mine: [Row] = []
                 for preset in ReproduceJob.presets {
                     var missSum = 0.0, missStartup = 0.0, misses = 0
@@ -231,6 +233,7 @@ public struct ReproduceJob {
     /// package memory (zygotes) and handler-specific memory (paused containers). Simulated on one core; with
     /// `real`, also measured on the real worker (one request at a time), at the same speed.
     func cacheInteraction(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
+        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
         let package = PackageName.canonical(interactionPackage)
         let dir = NSTemporaryDirectory() + "pipsqueak-interaction-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -238,7 +241,7 @@ public struct ReproduceJob {
         let (hs, body) = try TraceGenerator.microbenchmark(package: package, handlers: handlers, rate: rate, seconds: seconds, seed: seed)
         let path = dir + "/micro-\(package).csv"
         try TraceJobs.write(table: hs, body: body, to: path, comments: [])
-        let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed)
+        let prepared = try PreparedTrace(tracePath: path, table: table, runtime: runtime, popular: popular, seed: seed, overlap: overlap)
         let configs = ReproduceJob.interactionConfigs(totalMB: interactionMemoryMB, catalog: prepared.catalog, package: package)
         let window = Int64(60 / interactionSpeed * 1e9) // a minute of the trace at this speed
         let shape = "micro \(package) \(handlers) handlers \(rate)/s \(seconds) s"

@@ -53,7 +53,8 @@ public struct RunJob {
             throw CostModelError("the real runtime can only install measured packages; not in \(packagesPath): \(missing.sorted().prefix(10).joined(separator: ", "))\(missing.count > 10 ? " …" : ""). Generate the trace with `trace generate mixed --only-measured \(packagesPath)`.")
         }
         let job = SimulateJob()
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(), seed: seed)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(),
+                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
         var options = runtime
         options.wheelhouse = wheelhouse

@@ -43,7 +43,8 @@ public struct ServeJob {
         }
         let everything = Handler(id: "catalog", customer: "", packages: table.names + Array(pins.keys))
         let job = SimulateJob()
-        let costs = try CostModel(table: table, handlers: HandlerTable([everything]), runtime: try job.runtimeCosts(), seed: seed)
+        let costs = try CostModel(table: table, handlers: HandlerTable([everything]), runtime: try job.runtimeCosts(),
+                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
         var packages = costs.packages
         for (n, v) in pins { packages[n]?.version = v } // estimated costs, the pinned version
         let handlers = HandlerTable([])

@@ -42,7 +42,8 @@ public struct SimulateJob {
             throw CostModelError("no package cost table at \(packagesPath): run `pipsqueak measure` first, or pass --packages")
         }
         let table = try PackageTable.read(path: packagesPath)
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try runtimeCosts(), noiseSigma: noiseSigma, seed: seed)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try runtimeCosts(), noiseSigma: noiseSigma,
+                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         if let q = queueLimit { sim.queueLimit = q }
@@ -69,6 +70,6 @@ public struct SimulateJob {
 
     public var provenance: [String] {
         ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(queueLimit.map { " --queue-limit \($0)" } ?? "")\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")"),
-         "config: \(config.summary)", "packages: \(packagesPath)", "machine: \(MachineDescription.summary)"]
+         "config: \(config.summary)", "packages: \(packagesPath)\(ImportOverlap.describe(besidePackages: packagesPath))", "machine: \(MachineDescription.summary)"]
     }
 }

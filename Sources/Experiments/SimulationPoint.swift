@@ -14,9 +14,10 @@ public struct PreparedTrace: @unchecked Sendable {
     public let catalog: Catalog
     public let popular: [String]
 
-    public init(tracePath: String, table: PackageTable, runtime: RuntimeCosts, popular: [String], seed: UInt64, noiseSigma: Double = 0) throws {
+    public init(tracePath: String, table: PackageTable, runtime: RuntimeCosts, popular: [String], seed: UInt64, noiseSigma: Double = 0,
+                overlap: ImportOverlap? = nil) throws {
         trace = try Trace(path: tracePath)
-        costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, noiseSigma: noiseSigma, seed: seed)
+        costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime, noiseSigma: noiseSigma, overlap: overlap, seed: seed)
         catalog = costs.catalog(handlers: trace.handlers)
         self.popular = popular
     }

@@ -159,6 +159,7 @@ public struct SweepJob {
         for p in points { try p.config.validate() }
         let store = try ResultStore(path: storePath)
         let table = try PackageTable.read(path: packagesPath)
+        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
         let sj = SimulateJob()
         let runtime = try sj.runtimeCosts()
         let popular = sj.popularPackages()
@@ -172,7 +173,7 @@ public struct SweepJob {
         if skipped > 0 { progress("\(skipped) of \(mine.count) points\(of) already in \(storePath): skipped") }
         var traces: [UInt64: PreparedTrace] = [:]
         for s in Set(pending.map(\.seed)) {
-            traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s, noiseSigma: noise)
+            traces[s] = try PreparedTrace(tracePath: tracePath, table: table, runtime: runtime, popular: popular, seed: s, noiseSigma: noise, overlap: overlap)
         }
         let prepared = traces
         /// Shared by the point operations, under `lock`.

@@ -198,7 +198,8 @@ public struct TraceFit {
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
         let sj = SimulateJob()
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(), seed: seed)
+        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(),
+                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
         let popular = sj.popularPackages()
         var factor = 1.0, keep = 1.0
         let before = try load(factor: 1, trace: trace, costs: costs, popular: popular)

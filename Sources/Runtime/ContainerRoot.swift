@@ -86,6 +86,10 @@ public final class ContainerRoot {
     }
 }
 
+/// Where the runtime's Python side is (`pipsqueak measure --import-overlap` imports it to learn what the
+/// worker has loaded before a handler's packages).
+public func workerScriptPath() throws -> String { try WorkerScript.locate().path }
+
 /// The Python side of the runtime (`pipsqueak_worker.py`, a resource of this target).
 struct WorkerScript {
     let path: String

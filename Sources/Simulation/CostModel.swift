@@ -203,14 +203,17 @@ public struct CostModel: Sendable {
     public private(set) var estimated: Set<String>
     /// Lognormal sigma of multiplicative noise on every phase (0: deterministic costs).
     public var noiseSigma: Double
+    /// Which standard-library modules each package's import loads (nil: every import charged in full).
+    public var overlap: ImportOverlap?
 
     /// Builds the model for `handlers`: measured packages from `table`; every other package a handler needs
     /// gets the costs of a measured package drawn uniformly (bootstrap from the measured distribution), from
     /// substream `estimates:NAME` of `seed`, so each package's estimate is independent of the others.
     public init(table: PackageTable, handlers: HandlerTable, runtime: RuntimeCosts = RuntimeCosts(),
-                noiseSigma: Double = 0, seed: UInt64) throws {
+                noiseSigma: Double = 0, overlap: ImportOverlap? = nil, seed: UInt64) throws {
         self.runtime = runtime
         self.noiseSigma = noiseSigma
+        self.overlap = overlap
         var pk: [String: Package] = [:]
         var needed = Set<String>()
         for h in handlers.handlers { needed.formUnion(h.packages) }
@@ -248,7 +251,7 @@ public struct CostModel: Sendable {
         Catalog(packages: Array(packages.values), handlers: handlers,
                 interpreterMemoryBytes: Bytes.fromMB(runtime.interpreterMemoryMB),
                 containerMemoryBytes: Bytes.fromMB(runtime.containerMemoryMB),
-                interpreterStartNanos: Nanos.fromMillis(runtime.interpreterStartMillis))
+                interpreterStartNanos: Nanos.fromMillis(runtime.interpreterStartMillis), overlap: overlap)
     }
 }
 

@@ -161,7 +161,9 @@ public final class Simulation: ReplayExecutor {
             } else {
                 r.forkNanos = cost(.fork, costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
             }
-            for p in plan.imports { r.importNanos += noisy(catalog.importNanos[Int(p)]) }
+            // Each import is charged for the standard-library modules the interpreter has not loaded yet.
+            var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
+            for p in plan.imports { r.importNanos += noisy(catalog.importNanos(p, loaded: &loaded)) }
             r.initNanos = ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis))
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
@@ -183,6 +185,12 @@ public final class Simulation: ReplayExecutor {
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
         queue.schedule(at: r.endNanos, .done(slot))
         if checkInvariants { try! planner.checkInvariants() }
+    }
+
+    /// The packages zygote `id` holds (nil for none, or one no longer cached: its parent's modules unknown).
+    func zygotePackages(_ id: Int64?) -> PackageSet? {
+        guard catalog.moduleCount > 0, let id else { return nil }
+        return planner.importCache?[id]?.packages
     }
 
     /// A zygote's whole memory (interpreter and every package it holds), GB: what a fork copies tables for.
@@ -232,7 +240,8 @@ public final class Simulation: ReplayExecutor {
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
         cost += self.cost(.fork, costs.runtime.forkMillis)
-        for p in z.imports { cost += noisy(catalog.importNanos[Int(p)]) }
+        var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
+        for p in z.imports { cost += noisy(catalog.importNanos(p, loaded: &loaded)) }
         return cost
     }
 

@@ -39,12 +39,13 @@ func makeTrace(_ n: Int, _ name: String) throws -> Trace {
 
 let packagesPath = ProjectPaths.packages
 let table = try PackageTable.read(path: packagesPath)
+let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
 var config = PolicyConfig.presets["all"]!
 config.handlerCache.memoryMB = 2048; config.importCache.memoryMB = 1024; config.installCache.diskMB = 4096
 
 /// Simulates `trace` (from `next`, or its file), writing per-request records to `records` when given.
 func simulate(_ trace: Trace, records: String?, next: (() throws -> Invocation?)? = nil) throws -> SimulationSummary {
-    let costs = try CostModel(table: table, handlers: trace.handlers, seed: 1)
+    let costs = try CostModel(table: table, handlers: trace.handlers, overlap: overlap, seed: 1)
     let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: [])
     let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 64, seed: 1)
     var writer: RecordWriter?

@@ -40,6 +40,12 @@ struct MeasureCommand: ParsableCommand {
     @Option(help: "Output table.")
     var out: String?
 
+    @Flag(help: ArgumentHelp("Measure only the import overlap: trace each package of the table (--out) importing, and write which standard-library modules it loads and their share of its import time to import-overlap.csv beside the table.", discussion: "A package's import_ms includes the standard library it pulls in; a worker imports each such module once (its own script loads some before any handler import). The cost model reads the overlap file beside the package table and charges a package only for the modules not yet loaded. Named distributions replace their rows and keep the others."))
+    var importOverlap = false
+
+    @Flag(help: ArgumentHelp("Measure only import time and memory again, for every package of the table (--out) or the named ones, keeping its versions, dependencies, download and install costs.", discussion: "The table is rewritten after every package; its header says which columns were re-measured, when and how."))
+    var importsOnly = false
+
     @Option(help: "Startup-cost comparison with the paper.")
     var startupCosts: String?
 
@@ -53,6 +59,19 @@ struct MeasureCommand: ParsableCommand {
         o.distributions = distributions
         o.top = top; o.repeats = repeats; o.offline = offline; o.fresh = fresh
         o.output = out ?? ProjectPaths.packages
+        if importsOnly && importOverlap { throw ValidationError("--imports-only and --import-overlap are separate runs: give one") }
+        if importsOnly {
+            let m = try PackageMeasurer(options: o) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            let t = try m.remeasureImports()
+            print("re-measured the imports of \(distributions.isEmpty ? t.count : distributions.count) packages in \(o.output)")
+            return
+        }
+        if importOverlap {
+            let m = try PackageMeasurer(options: o) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            let (path, traced, preloaded) = try m.measureImportOverlap()
+            print("traced \(traced) packages' imports into \(path) (the worker's script loads \(preloaded) standard-library modules first)")
+            return
+        }
         let m = try PackageMeasurer(options: o) {
             FileHandle.standardError.write(Data(($0 + "\n").utf8))
         }

@@ -62,6 +62,54 @@ final class MeasureTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0.contains("done in an earlier run") }.count, 3)
     }
 
+    /// `--import-overlap` traces which standard-library modules each package's import loads (and the worker's
+    /// own script), and `--imports-only` measures imports again keeping every other column; both install
+    /// what the cache lacks from the wheelhouse.
+    func testImportOverlapAndImportsOnly() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-measure-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wheelhouse = dir + "/wheelhouse"
+        try FileManager.default.createDirectory(atPath: wheelhouse, withIntermediateDirectories: true)
+        let python = try PythonInterpreter.resolve()
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "mail", requires: "", files: ["mail.py": "import email.message, decimal\n"])
+        try makeWheel(python, dir: dir, wheelhouse: wheelhouse, name: "plain", requires: "mail", files: ["plain.py": "import mail\nX = 1\n"])
+        var o = MeasureOptions(wheelhouse: wheelhouse, cache: dir + "/cache")
+        o.distributions = ["plain"]; o.repeats = 2; o.offline = true
+        o.output = dir + "/packages.csv"
+        _ = try PackageMeasurer(options: o, python: python) { _ in }.run()
+        let table = try PackageTable.read(path: o.output)
+        XCTAssertEqual(Set(table.names), ["mail", "plain"])
+        // Traced from a cache that lost its installs: they are made again from the wheelhouse.
+        try FileManager.default.removeItem(atPath: dir + "/cache/packages")
+        o.distributions = []
+        let (path, traced, preloaded) = try PackageMeasurer(options: o, python: python) { _ in }.measureImportOverlap()
+        XCTAssertEqual(path, dir + "/" + ImportOverlap.fileName)
+        XCTAssertEqual(traced, 2)
+        let overlap = try XCTUnwrap(try ImportOverlap.beside(packagesPath: o.output))
+        XCTAssertEqual(overlap.preloaded.count, preloaded)
+        XCTAssert(overlap.preloaded.contains("json") && overlap.preloaded.contains("socket"), "the worker's script imports json and socket: \(overlap.preloaded)")
+        let mail = try XCTUnwrap(overlap.packages["mail"]).modules.map(\.name)
+        XCTAssert(mail.contains("email.message") && mail.contains("decimal"), "\(mail)")
+        XCTAssertFalse(try XCTUnwrap(overlap.packages["plain"]).modules.contains { $0.name == "email.message" },
+                       "plain's dependency loaded email first: not plain's")
+        XCTAssertGreaterThan(try XCTUnwrap(overlap.packages["mail"]).tracedMillis, 0)
+        // Imports again: import columns replaced, every other one kept, the header says so.
+        try FileManager.default.removeItem(atPath: dir + "/cache/packages")
+        let again = try PackageMeasurer(options: o, python: python) { _ in }.remeasureImports()
+        let before = try XCTUnwrap(table["mail"]), after = try XCTUnwrap(again["mail"])
+        XCTAssertEqual(after.installMillis, before.installMillis); XCTAssertEqual(after.downloadMillis, before.downloadMillis)
+        XCTAssertEqual(after.wheelBytes, before.wheelBytes); XCTAssertEqual(after.dependencies, before.dependencies)
+        XCTAssertGreaterThan(after.importMillis, 0)
+        let text = try String(contentsOfFile: o.output, encoding: .utf8)
+        XCTAssert(text.hasPrefix("# imports re-measured (import_ms, import_ms_spread, import_memory_bytes, repeats) for 2 of 2 packages"), text)
+        XCTAssert(text.contains("# made by: pipsqueak measure"), "the table's own header is kept")
+        XCTAssertEqual(try PackageTable.read(path: o.output).count, 2)
+        // A name not in the table is an error naming it; the table is left as it was.
+        o.distributions = ["nosuch"]
+        XCTAssertThrowsError(try PackageMeasurer(options: o, python: python) { _ in }.remeasureImports()) { XCTAssert("\($0)".contains("nosuch is not in"), "\($0)") }
+        XCTAssertEqual(try String(contentsOfFile: o.output, encoding: .utf8), text)
+    }
+
     /// Each distribution's import cost is its own, cycles work, and a namespace package is measured by what
     /// users import: `cyca` depends on `cycb`, whose module imports `cyca` (as bs4 and soupsieve); `nsdist`
     /// ships `nspkg/sub` under a namespace `nspkg` (as protobuf ships `google/protobuf`). Before: `cyca`

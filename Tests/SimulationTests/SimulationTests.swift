@@ -22,7 +22,7 @@ final class SimulationTests: XCTestCase {
 
     func simulate(_ config: PolicyConfig, arrivals: [(Double, String)], cores: Int = 1, noise: Double = 0, seed: UInt64 = 1,
                   table: PackageTable? = nil, handlers: HandlerTable? = nil, popular: [String] = [], queueLimit: Int = .max, runtime: RuntimeCosts? = nil,
-                  summary: ((SimulationSummary) -> Void)? = nil) throws -> [RequestRecord] {
+                  overlap: ImportOverlap? = nil, summary: ((SimulationSummary) -> Void)? = nil) throws -> [RequestRecord] {
         let hs = handlers ?? self.handlers
         let dir = NSTemporaryDirectory() + "pipsqueak-sim-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -30,7 +30,8 @@ final class SimulationTests: XCTestCase {
         let w = try TraceWriter(path: dir + "/t.csv", handlers: hs)
         for (t, h) in arrivals { w.append(Invocation(arrivalNanos: Nanos.fromSeconds(t), handler: hs.index(of: h)!)) }
         try w.commit()
-        let costs = try CostModel(table: table ?? self.table, handlers: hs, runtime: runtime ?? self.runtime, noiseSigma: noise, seed: seed)
+        let costs = try CostModel(table: table ?? self.table, handlers: hs, runtime: runtime ?? self.runtime, noiseSigma: noise,
+                                  overlap: overlap, seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: hs), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: hs, cores: cores, seed: seed)
         sim.checkInvariants = true
@@ -48,6 +49,41 @@ final class SimulationTests: XCTestCase {
         var c = PolicyConfig.presets[preset]!
         edit(&c)
         return try simulate(c, arrivals: trace).map { Nanos.millis($0.latencyNanos) }
+    }
+
+    /// The import overlap of the two packages: the worker preloads json; a's import spent 20% of its time in
+    /// re and 10% in typing; b's 20% in re and 10% in json.
+    var overlap: ImportOverlap {
+        var o = ImportOverlap()
+        o.worker = .init(version: "", tracedMillis: 1, modules: [("json", 1)])
+        o.packages["a"] = .init(version: "1", tracedMillis: 10, modules: [("re", 2), ("typing", 1)])
+        o.packages["b"] = .init(version: "1", tracedMillis: 10, modules: [("re", 2), ("json", 1)])
+        return o
+    }
+
+    /// A package's import is charged only for the standard-library modules not loaded yet: by the worker
+    /// (json), by a package imported before it in the same start, or by the zygote it forks from.
+    func testImportsAreChargedOnlyForModulesNotYetLoaded() throws {
+        // Cold h2 with no cache: a 100 (nothing of it loaded), then b 50 - re 10 (a loaded it) - json 5
+        // (the worker did) = 35: 135 in all, against 150 without the overlap.
+        let none = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h2")], overlap: overlap)
+        XCTAssertEqual(Nanos.millis(none[0].importNanos), 135, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h2")])[0].importNanos), 150, accuracy: 1e-6)
+        // h1's a alone pays in full (none of its modules is the worker's).
+        XCTAssertEqual(Nanos.millis(try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h1")], overlap: overlap)[0].importNanos), 100, accuracy: 1e-6)
+        // The planner's own estimates use the same rule: a zygote holding a and b saves 135 ms of imports.
+        let costs = try CostModel(table: table, handlers: handlers, runtime: runtime, overlap: overlap, seed: 1)
+        let c = costs.catalog(handlers: handlers)
+        let a = c.id(of: "a")!, b = c.id(of: "b")!
+        XCTAssertEqual(Nanos.millis(c.importNanos([a, b], on: nil)), 135, accuracy: 1e-6)
+        // On top of a zygote that holds a, b costs 35; on the root zygote (only the worker's modules), 45.
+        XCTAssertEqual(Nanos.millis(c.importNanos([b], on: c.set([a]))), 35, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(c.importNanos([b], on: c.emptySet())), 45, accuracy: 1e-6)
+        // An estimated package (no measured version) or one missing from the overlap is charged in full.
+        var o = overlap
+        o.packages["b"] = nil
+        let c2 = try CostModel(table: table, handlers: handlers, runtime: runtime, overlap: o, seed: 1).catalog(handlers: handlers)
+        XCTAssertEqual(Nanos.millis(c2.importNanos([a, b], on: nil)), 150, accuracy: 1e-6)
     }
 
     /// Latencies worked out by hand from the costs above (see each line).

@@ -104,6 +104,40 @@ final class TraceFormatTests: XCTestCase {
         XCTAssert(garbage.count < 250 && !garbage.contains("\u{0}"), garbage)
     }
 
+    func testImportOverlapRoundTripAndErrors() throws {
+        let dir = TestDirectory()
+        var o = ImportOverlap()
+        o.worker = .init(version: "", tracedMillis: 15, modules: [("json", 0.2), ("re", 1.5)])
+        o.packages["requests"] = .init(version: "2.3", tracedMillis: 8.5, modules: [("http.cookiejar", 1.954), ("copy", 0.136)])
+        o.packages["six"] = .init(version: "1", tracedMillis: 2, modules: [])
+        let p = dir.path + "/import-overlap.csv"
+        try o.write(path: p, comments: ["made by: a test"])
+        let back = try ImportOverlap.read(path: p)
+        XCTAssertEqual(back, o)
+        XCTAssertEqual(back.preloaded, ["json", "re"])
+        XCTAssertEqual(back.packages["requests"]!.share(0), 1.954 / 8.5, accuracy: 1e-9)
+        // Found beside a package table in the same folder; none beside one elsewhere.
+        XCTAssertEqual(try ImportOverlap.beside(packagesPath: dir.path + "/packages.csv"), o)
+        XCTAssertNil(try ImportOverlap.beside(packagesPath: dir.path + "/sub/packages.csv"))
+        let header = "package,version,traced_ms,stdlib_modules\n"
+        let cases: [(String, Int, String)] = [
+            (header + ":worker,,1,re:1\nsix,1,2,re\n", 3, "expected module:ms pairs"),
+            (header + ":worker,,1,re:1\nsix,1,2,re:-1\n", 3, "expected module:ms pairs"),
+            (header + ":worker,,1,re:1\nsix,1,x,-\n", 3, "column 'traced_ms': expected a number"),
+            (header + ":worker,,1,re:1\nsix,1,2,-\nsix,1,2,-\n", 4, "appears twice"),
+            (header + "six,1,2,-\n", 2, "no ':worker' row"),
+            ("package,version,stdlib_modules\n", 1, "missing column 'traced_ms'"),
+        ]
+        for (text, line, expected) in cases {
+            let f = dir.write("o.csv", text)
+            XCTAssertThrowsError(try ImportOverlap.read(path: f)) { e in
+                guard let e = e as? InputError else { return XCTFail("\(e)") }
+                XCTAssertEqual(e.line, line, text)
+                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)")
+            }
+        }
+    }
+
     func testMalformedHandlerTablesAreRejected() {
         let dir = TestDirectory()
         let cases: [(String, Int, String)] = [

@@ -8,6 +8,10 @@ Modes (argv[1]):
   import PATHS DEPS MODULES          (run with -S) put PATHS (os.pathsep-separated) on sys.path, import DEPS
                                      (comma-separated, failures ignored), then time importing MODULES;
                                      print "ms rss_before rss_after failed_modules"
+  shared PATHS DEPS MODULES          the import mode again under `-X importtime` (in a child): print the
+                                     standard-library modules importing MODULES loaded, each with its own
+                                     (self) import time, and the self time of everything it loaded:
+                                     "total_ms name:ms;name:ms..." ("-" for none)
 The import mode imports nothing beyond builtins before measuring, so the figure is the package's own.
 """
 import sys
@@ -19,7 +23,10 @@ def rss_bytes():
     return pages * 4096
 
 
-def mode_import(paths, deps, modules):
+MARKER = "pipsqueak-measure: timed imports begin"
+
+
+def mode_import(paths, deps, modules, traced=False):
     import time
     for p in reversed([p for p in paths.split(":") if p]):
         sys.path.insert(0, p)
@@ -36,6 +43,10 @@ def mode_import(paths, deps, modules):
         for k in [k for k in sys.modules if k == m or k.startswith(m + ".")]:
             del sys.modules[k]
     failed = []
+    loaded = set(sys.modules)
+    if traced:
+        sys.stderr.write(MARKER + "\n")
+        sys.stderr.flush()
     before = rss_bytes()
     t0 = time.perf_counter_ns()
     for m in mods:
@@ -48,6 +59,37 @@ def mode_import(paths, deps, modules):
     t1 = time.perf_counter_ns()
     after = rss_bytes()
     sys.stdout.write("%.3f %d %d %s\n" % ((t1 - t0) / 1e6, before, after, ";".join(failed) or "-"))
+    if traced:
+        new = sorted(m for m in sys.modules if m not in loaded and m.split(".")[0] in sys.stdlib_module_names)
+        sys.stdout.write("stdlib: %s\n" % (" ".join(new) or "-"))
+
+
+def mode_shared(paths, deps, modules):
+    """Which standard-library modules importing MODULES loads (its dependencies imported first, as the import
+    mode does) and what each costs itself: what a zygote that already holds them does not pay again."""
+    import subprocess
+    r = subprocess.run([sys.executable, "-S", "-I", "-X", "importtime", __file__, "import-traced", paths, deps, modules],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        sys.exit("traced import failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1])
+    lines = [l for l in r.stdout.splitlines() if l.strip()]
+    std = set(lines[-1].split()[1:]) - {"-"} if lines and lines[-1].startswith("stdlib:") else set()
+    self_us, total_us, timed = {}, 0, False
+    for l in r.stderr.splitlines():
+        if l == MARKER:
+            timed = True
+            continue
+        if not timed or not l.startswith("import time:"):
+            continue
+        f = l[len("import time:"):].split("|")
+        if len(f) != 3 or not f[0].strip().isdigit():
+            continue  # the column header
+        us, name = int(f[0]), f[2].strip()
+        total_us += us
+        if name in std:
+            self_us[name] = self_us.get(name, 0) + us
+    parts = ["%s:%.3f" % (n, self_us[n] / 1000) for n in sorted(self_us)]
+    sys.stdout.write("%.3f %s\n" % (total_us / 1000, ";".join(parts) or "-"))
 
 
 def canonical(name):
@@ -174,6 +216,10 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "import":
         mode_import(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == "import-traced":
+        mode_import(sys.argv[2], sys.argv[3], sys.argv[4], traced=True)
+    elif mode == "shared":
+        mode_shared(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == "resolve":
         mode_resolve(sys.argv[2], sys.argv[3])
     elif mode == "download":
