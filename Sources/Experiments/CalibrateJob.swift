@@ -1,6 +1,7 @@
 import CachePolicy
 import Foundation
 import Runtime
+import Server
 import Simulation
 import Statistics
 import Workload
@@ -39,6 +40,11 @@ public struct CalibrateJob {
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
         let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
+        let n = max(200, repeats * 10)
+        log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP: the server's and client's core time per request")
+        let d = try bench.dispatch(requests: n)
+        costs.dispatchMillis = max(0, d.httpMillis - d.directMillis)
+        log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly: dispatch %.3f ms", d.httpMillis, d.directMillis, costs.dispatchMillis))
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
             addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores))
@@ -50,7 +56,9 @@ public struct CalibrateJob {
             "value: median over \(repeats) starts, one at a time, of a handler importing a tiny synthetic package; min..max: the spread",
             "the simulator draws each request's cost from (scaled to the modeled value); contended_NAME: the same with \(cores) starts at once",
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
-            "create phase (interpreter start + entering the container) minus container_create_ms"])
+            "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
+            "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
+            "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request"])
         return costs
     }
 
@@ -251,6 +259,62 @@ final class CalibrationBench {
     }
 
     struct HandlerHits { var thaw: [Int64], freeze: [Int64], invoke: [Int64], containerMemoryBytes: Int64? }
+
+    /// Requests per second of the dispatch measurement: handler-cache hits, rarely two at once.
+    static let dispatchRate = 400.0
+
+    /// This process's CPU time, all its threads (the worker's children are other processes), ns.
+    static func cpuNanos() -> Int64 {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return (Int64(u.ru_utime.tv_sec) + Int64(u.ru_stime.tv_sec)) * 1_000_000_000 + (Int64(u.ru_utime.tv_usec) + Int64(u.ru_stime.tv_usec)) * 1000
+    }
+
+    /// This process's CPU time per request, ms: `n` handler-cache hits at `dispatchRate` per second served
+    /// directly, then `n` more over HTTP (the worker behind `WorkerServer` on loopback, an `OpenLoopClient`
+    /// in this process: what `compare` runs). The difference is what serving over HTTP costs the cores.
+    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double) {
+        let w = try worker(tiny) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        // A paused container for each core first, so that two requests at once are both hits.
+        DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now()) }
+        let gap = Int64(1e6 / CalibrationBench.dispatchRate)
+        var c0 = CalibrationBench.cpuNanos()
+        for _ in 0..<n {
+            Sys.sleep(micros: gap)
+            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
+            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+        }
+        let direct = CalibrationBench.cpuNanos() - c0
+        let registry = HandlerRegistry(root: "/nonexistent", worker: w)
+        registry.preregister("calib", id: 0)
+        var o = ServeOptions()
+        o.port = 0; o.cores = cores; o.queueLimit = 64
+        let server = WorkerServer(worker: w, registry: registry, options: o)
+        let port = try server.startInBackground()
+        defer { server.stopAndWait() }
+        let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
+        let failures = FailureCount()
+        var i = 0
+        c0 = CalibrationBench.cpuNanos()
+        try waitFor {
+            defer { Task { await client.shutdown() } }
+            try await client.replay(names: ["calib"], speed: 1, next: {
+                guard i < n else { return nil }
+                i += 1
+                return Invocation(arrivalNanos: Int64(Double(i) / CalibrationBench.dispatchRate * 1e9), handler: 0)
+            }) { o in if o.status != 200 { failures.add(o.record.error) } }
+        }
+        let http = CalibrationBench.cpuNanos() - c0
+        if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
+        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n))
+    }
+
+    final class FailureCount: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var count = 0, first: String?
+        func add(_ e: String) { lock.withLock { count += 1; if first == nil { first = e } } }
+    }
 
     /// Handler-cache hits: thaw, the freeze after each, the invoke of a just-thawed process, and a paused
     /// container's memory.

@@ -59,6 +59,8 @@ public struct CompareJob {
         public var firstDisagreement: Int64?
         public var agreementAfterFirstDisagreement = 0.0
         public var phaseErrors: [PhaseError] = []
+        /// The calibrated core time per request beyond its phases, counted in both loads, ns.
+        public var dispatchNanos: Int64 = 0
         /// The load the real requests put on the cores (time on a core over the span of their arrivals).
         public var realLoad: Double?, simulatedLoad: Double?
         /// Arrivals refused with the queue full: (real, simulated).
@@ -94,9 +96,11 @@ public struct CompareJob {
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
-        let sim = try simulate(trace, like: real, runtime: try sj.runtimeCosts(), popular: sj.popularPackages())
+        let runtime = try sj.runtimeCosts()
+        let sim = try simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages())
         var report = Report()
         report.cores = cores
+        report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
         summarize(real.records, sim.records, into: &report)
         comparePerRequest(real.records, sim.records, into: &report)
@@ -221,6 +225,8 @@ public struct CompareJob {
         }
         var rs = SimulationSummary(), ss = SimulationSummary()
         rs.cores = cores; ss.cores = cores
+        // Both loads count the calibrated dispatch per request (core time beyond each request's phases).
+        rs.dispatchNanos = report.dispatchNanos; ss.dispatchNanos = report.dispatchNanos
         for r in real { rs.add(r) }
         for s in sim { ss.add(s) }
         report.realLoad = rs.offeredLoad; report.simulatedLoad = ss.offeredLoad
@@ -235,7 +241,7 @@ public struct CompareJob {
         out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
-        out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
+        out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,latency_real_ms,latency_sim_ms")

@@ -30,6 +30,9 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var thawedInvokeOverheadMillis = 0.0
     /// Loading a handler's module beyond its own init time.
     public var initOverheadMillis = 0.0
+    /// Core time per request beyond its own phases: the HTTP server and an in-process client (`compare`'s
+    /// setup). The simulator holds the request's core this long after it ends (not part of its latency).
+    public var dispatchMillis = 0.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
     /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
@@ -81,7 +84,7 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
          ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
          ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
-         ("init_overhead_ms", initOverheadMillis, "ms")]
+         ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms")]
     }
 
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
@@ -116,7 +119,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
             "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond,
             "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
-            "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis]
+            "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {

@@ -38,6 +38,8 @@ public final class Simulation: ReplayExecutor {
     let contended: [(spread: CostSpread, aloneMedian: Double)?]
     typealias Primitive = RuntimeCosts.Timed
     let contentionCores: Int
+    /// How long a core stays busy after each request (`RuntimeCosts.dispatchMillis`), ns.
+    let dispatchNanos: Int64
     /// Draws of the primitives' spreads (its own substream of the seed: adding spreads leaves the noise's
     /// draws where they were).
     let spreadDraws: RandomSource
@@ -83,9 +85,11 @@ public final class Simulation: ReplayExecutor {
             return (c, alone)
         }
         contentionCores = costs.runtime.contentionCores
+        dispatchNanos = Nanos.fromMillis(costs.runtime.dispatchMillis)
         spreadDraws = RandomSource(seed: seed).substream("primitives")
         summary.estimatedPackages = costs.estimated.count
         summary.cores = cores
+        summary.dispatchNanos = dispatchNanos
         lifecycle.carryOut = { [unowned(unsafe) self] e in self.apply(e) } // self owns the lifecycle
     }
 
@@ -215,11 +219,15 @@ public final class Simulation: ReplayExecutor {
         lifecycle.finish(run.record, container: run.container, memoryBytes: run.memoryBytes, failed: false, now: now)
         summary.add(run.record)
         if checkInvariants { try! planner.checkInvariants() }
+        // The worker's own per-request work (HTTP, the client) holds the core a little longer.
+        let hold = dispatchNanos
         if run.pendingBuilds.isEmpty {
-            return true
+            if hold == 0 { return true }
+            queue.schedule(at: now + hold, .coreFree)
+            return false
         } else {
             // The core builds the zygotes one after another, then is free.
-            var t = now
+            var t = now + hold
             for z in run.pendingBuilds {
                 summary.zygotesCreated += 1
                 t += zygoteBuildCost(z, startingAt: t)

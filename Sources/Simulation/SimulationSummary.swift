@@ -33,6 +33,9 @@ public struct SimulationSummary: Sendable {
     /// core (start to end, served ones), with the span of their arrivals.
     public var cores = 1
     public var busyNanos: Int64 = 0
+    /// Core time each served request takes beyond its own start to end (`RuntimeCosts.dispatchMillis`),
+    /// counted in `busyNanos`; set before adding records.
+    public var dispatchNanos: Int64 = 0
     public var firstArrivalNanos: Int64 = .max, lastArrivalNanos: Int64 = .min
 
     public init() {}
@@ -49,7 +52,7 @@ public struct SimulationSummary: Sendable {
         latency.record(r.latencyNanos)
         latencyPerTier[r.tier, default: LatencyHistogram()].record(r.latencyNanos)
         startup.record(r.startupNanos)
-        busyNanos += r.startupNanos
+        busyNanos += r.startupNanos + dispatchNanos
         if r.estimated { requestsTouchingEstimated += 1 }
     }
 
@@ -58,7 +61,7 @@ public struct SimulationSummary: Sendable {
     /// Requests served without error.
     public var served: Int { requests - errors }
 
-    /// The load the requests put on the cores: their time on a core (start to end) over the span of their
+    /// The load the requests put on the cores: their time on a core (start to end, and the dispatch after) over the span of their
     /// arrivals times the cores. Above 1 the cores cannot keep up: requests queue without bound and their
     /// latencies are mostly queueing. nil: fewer than two arrivals.
     public var offeredLoad: Double? {

@@ -240,6 +240,7 @@ struct TraceFitCommand: ParsableCommand {
         discussion: """
         The load is measured by simulating the trace with this machine's costs (traces/packages.csv, \
         traces/runtime-costs.csv) and the cache configuration: each request's time on a core, starts included, \
+        and the calibrated dispatch after it (dispatch_ms: the HTTP server's and client's core time per request), \
         over the span of the arrivals, over --cores. The arrivals are stretched or compressed until the load is \
         --load within 3%. Handlers, their order and any exec_ms column are kept. With --thin the arrival \
         times stay and requests are dropped instead (each kept with one probability, seeded), until the load \

@@ -25,6 +25,9 @@ final class CalibrateTests: XCTestCase {
             XCTAssertNotNil(read.contendedSpreads[p], p)
         }
         XCTAssertEqual(Set(read.spreads.keys), Set(costs.spreads.keys))
+        // Serving over HTTP (server and client in this process) costs the cores more than serving directly.
+        XCTAssertGreaterThan(read.dispatchMillis, 0)
+        XCTAssertEqual(read.dispatchMillis, costs.dispatchMillis, accuracy: 1e-4)
         XCTAssert(try String(contentsOfFile: out, encoding: .utf8).contains("made by: pipsqueak calibrate --repeat 5 --cores 2"))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
     }

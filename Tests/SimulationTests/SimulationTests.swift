@@ -86,6 +86,27 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(c2.importNanos([a, b], on: nil)), 150, accuracy: 1e-6)
     }
 
+    /// The calibrated dispatch (core time per request beyond its phases, the HTTP server and client) holds
+    /// the core after each request: the next one waits for it, its own latency does not include it, and the
+    /// load counts it.
+    func testDispatchHoldsTheCoreAfterEachRequest() throws {
+        var r = runtime
+        r.dispatchMillis = 10
+        var loads: [Double] = []
+        let h = try simulate(PolicyConfig.presets["h"]!, arrivals: [(0, "h1"), (10, "h1"), (10, "h1")], runtime: r) { loads.append($0.offeredLoad ?? -1) }
+        // Request 2 is a hit (20.5 ms) at 10 s; request 3 arrives with it and, one core, waits for it and
+        // its dispatch: 20.5 + 10 ms.
+        XCTAssertEqual(Nanos.millis(h[1].latencyNanos), 20.5, accuracy: 1e-6, "a request's latency has no dispatch in it")
+        XCTAssertEqual(Nanos.millis(h[2].queueNanos), 30.5, accuracy: 1e-6, "the next waits for the request and its dispatch")
+        var none = runtime
+        none.dispatchMillis = 0
+        let h0 = try simulate(PolicyConfig.presets["h"]!, arrivals: [(0, "h1"), (10, "h1"), (10, "h1")], runtime: none)
+        XCTAssertEqual(Nanos.millis(h0[2].queueNanos), 20.5, accuracy: 1e-6)
+        // The load: time on the core (start to end, plus 10 ms each) over the arrivals' span (10 s), one core.
+        let busy = h.map { Nanos.millis($0.endNanos - $0.startNanos) + 10 }.reduce(0, +)
+        XCTAssertEqual(loads[0], busy / 10_000, accuracy: 1e-9)
+    }
+
     /// Latencies worked out by hand from the costs above (see each line).
     func testHandWorkedLatenciesPerPreset() throws {
         // cold h1 = download 1000 + install 2000 + create 2 + interpreter 10 + import 100 + init 5 + exec 20

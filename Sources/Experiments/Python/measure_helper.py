@@ -28,8 +28,8 @@ MARKER = "pipsqueak-measure: timed imports begin"
 
 def mode_import(paths, deps, modules, traced=False):
     import time
-    for p in reversed([p for p in paths.split(":") if p]):
-        sys.path.insert(0, p)
+    for p in [p for p in paths.split(":") if p]:
+        sys.path.append(p)  # after the standard library, as the worker puts them
     for d in [d for d in deps.split(",") if d]:
         try:
             __import__(d)

@@ -325,9 +325,12 @@ def harden(keep_fds):
 
 
 def import_all(paths, modules):
-    for p in reversed(paths):
+    # Package directories go after the standard library, as site-packages does: at the front, every
+    # standard-library import probed each package directory first (a handler with 40 packages imported
+    # jinja2 30% slower).
+    for p in paths:
         if p not in sys.path:
-            sys.path.insert(0, p)
+            sys.path.append(p)
     for m in modules:
         try:
             __import__(m)
