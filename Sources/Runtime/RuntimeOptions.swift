@@ -17,6 +17,8 @@ public struct RuntimeOptions: Sendable {
     public var zygoteMemoryLimitBytes: Int64 = 4 * Bytes.perGB
     public var pidsLimit = 64
     public var requestTimeoutSeconds = 60.0
+    /// The longest a request or zygote build waits for another's install of a package it counts on.
+    public var installWaitSeconds = 600.0
     /// How long a zygote may take to import its packages and report ready (an import that hangs ends here).
     public var zygoteStartTimeoutSeconds = 120.0
     /// The largest reply a handler may send; a larger one fails its request and the container is destroyed.

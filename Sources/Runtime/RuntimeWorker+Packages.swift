@@ -28,20 +28,21 @@ extension RuntimeWorker {
     /// Fetches a package from the mirror and installs it, into the shared install cache or privately for
     /// `owner` ("c3", "z2"). Returns (download ns, install ns).
     /// A failed fetch or install is reported to the planner (the package leaves the install cache) and thrown.
-    func installPackage(_ id: Int32, privateTo owner: String? = nil) throws -> (Int64, Int64) {
+    func installPackage(_ id: Int32, privateTo owner: String? = nil, plannedBy plan: String? = nil) throws -> (Int64, Int64) {
         let p = packages[Int(id)]
-        // A shared install of a package another request is installing now: wait for that one.
+        // A shared install of a package another request is installing now (or will: reserved when it was
+        // planned): wait for that one. One this plan reserved is its own to carry out.
         var mine: InstallWait? = nil
         if owner == nil {
             let (wait, own): (InstallWait?, InstallWait?) = locked {
-                if let w = installing[id] { return (w, nil) }
+                if let w = installing[id] { return plan != nil && w.owner == plan ? (nil, w) : (w, nil) }
                 let w = InstallWait()
                 installing[id] = w
                 return (nil, w)
             }
             if let w = wait {
                 let t0 = Sys.monotonicNanos()
-                try w.wait()
+                try w.wait(timeoutSeconds: options.installWaitSeconds)
                 return (0, Sys.monotonicNanos() - t0)
             }
             mine = own
@@ -56,6 +57,30 @@ extension RuntimeWorker {
             if let owner { store.removePrivate(owner: owner) } else { store.remove(p) }
             if let m = mine { locked { installing[id] = nil }; m.finish(error) }
             throw error
+        }
+    }
+
+    /// Reserves, at planning time (under the lock), each shared install the plan (`owner`: "c3") and the
+    /// zygotes it asks for ("z2") will carry out: a request or build planned after it that counts on the
+    /// package waits for that install, instead of finding the package missing because its installer had not
+    /// begun yet (a plan installs its packages one after another).
+    func reserveInstalls(_ plan: StartPlan) {
+        let shared = Set(plan.installCached)
+        reserve(plan.install.filter(shared.contains), owner: "c\(plan.container)")
+        for z in plan.createZygotes where z.installCached { reserve(z.install, owner: "z\(z.id)") }
+    }
+
+    func reserve(_ ids: [Int32], owner: String) {
+        for id in ids where installing[id] == nil { installing[id] = InstallWait(owner: owner) }
+    }
+
+    /// Ends the reservations `owner` did not carry out (a step before failed, or the worker is closing):
+    /// whoever waits on them hears that the install did not happen. Under the lock.
+    func releaseReservations(owner: String?, because why: String) {
+        for (id, w) in installing where owner == nil || w.owner == owner {
+            guard w.owner != nil else { continue }
+            installing[id] = nil
+            w.finish(RuntimeError.unavailable("\(packages[Int(id)].name) was not installed: \(why)"))
         }
     }
 
@@ -74,13 +99,19 @@ final class InstallWait: @unchecked Sendable {
     private let cond = NSCondition()
     private var done = false
     private var error: Error?
+    /// The plan that will carry the install out ("c3", "z2"), when it was reserved at planning time.
+    let owner: String?
 
-    /// Blocks until the install ends; throws its error if it failed.
-    func wait() throws {
+    init(owner: String? = nil) { self.owner = owner }
+
+    /// Blocks until the install ends, at most `timeoutSeconds`; throws its error if it failed.
+    func wait(timeoutSeconds: Double) throws {
+        let deadline = Date(timeIntervalSinceNow: timeoutSeconds)
         cond.lock()
-        while !done { cond.wait() }
-        let e = error
+        while !done { if !cond.wait(until: deadline) { break } }
+        let (finished, e) = (done, error)
         cond.unlock()
+        if !finished { throw RuntimeError.timeout("waited \(Int(timeoutSeconds)) s for another request's install of a package") }
         if let e { throw e }
     }
 

@@ -97,7 +97,7 @@ extension RuntimeWorker {
         }
         do {
             for p in z.install {
-                _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)")
+                _ = try installPackage(p, privateTo: z.installCached ? nil : "z\(z.id)", plannedBy: "z\(z.id)")
             }
         } catch {
             throw ZygoteInstallError(zygote: z.id, underlying: error)
@@ -196,6 +196,7 @@ extension RuntimeWorker {
         }
         return locked {
             let rebuild = lifecycle.zygoteFailed(id, packages: culprits, now: now())
+            if let z = rebuild, z.installCached { reserve(z.install, owner: "z\(z.id)") }
             destroyZygote(id) // whatever the planner knew of it, its process and cgroup go
             return rebuild
         }

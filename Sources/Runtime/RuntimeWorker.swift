@@ -216,7 +216,11 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Safe to call from several threads at once.
     public func serveEvent(handler: Int32, event: Any?, arrivalNanos: Int64, startNanos: Int64) -> Served {
         var lastReply: [String: Any]? = nil
-        var (plan, r) = locked { lifecycle.start(handler: handler, arrivalNanos: arrivalNanos, now: startNanos) }
+        var (plan, r) = locked {
+            let started = lifecycle.start(handler: handler, arrivalNanos: arrivalNanos, now: startNanos)
+            reserveInstalls(started.0)
+            return started
+        }
         var container: ContainerHandle?
         /// The handler raised (its container is sound and may be paused); any other error breaks it.
         var raised = false, timedOut = false
@@ -232,7 +236,7 @@ public final class RuntimeWorker: @unchecked Sendable {
             case .import, .cold:
                 let shared = Set(plan.installCached)
                 for p in plan.install {
-                    let (dl, inst) = try installPackage(p, privateTo: shared.contains(p) ? nil : "c\(plan.container)")
+                    let (dl, inst) = try installPackage(p, privateTo: shared.contains(p) ? nil : "c\(plan.container)", plannedBy: "c\(plan.container)")
                     r.downloadNanos += dl
                     r.installNanos += inst
                 }
@@ -255,6 +259,7 @@ public final class RuntimeWorker: @unchecked Sendable {
             }
             if case RuntimeError.timeout = error { timedOut = true }
         }
+        if plan.tier != .handler { locked { releaseReservations(owner: "c\(plan.container)", because: "the request that was to install it failed first") } }
         r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
         // Idle: freeze into the handler cache or destroy, as the planner says. Once the planner has the
         // container in its cache another request may take it: it waits for the freeze (`pausing`).
@@ -320,7 +325,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         let waits = locked { ids.compactMap { installing[$0] } }
         guard !waits.isEmpty else { return 0 }
         let t0 = Sys.monotonicNanos()
-        for w in waits { try w.wait() }
+        for w in waits { try w.wait(timeoutSeconds: options.installWaitSeconds) }
         return Sys.monotonicNanos() - t0
     }
 
@@ -345,6 +350,7 @@ public final class RuntimeWorker: @unchecked Sendable {
             } catch {
                 next = zygoteFailed(z.id, error)
             }
+            locked { releaseReservations(owner: "z\(z.id)", because: "zygote z\(z.id), which was to install it, failed first") }
         }
     }
 
@@ -355,6 +361,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         locked { closing = true }
         maintenance.sync {}
         state.lock(); defer { state.unlock() }
+        releaseReservations(owner: nil, because: "the worker shut down")
         for id in Array(containers.keys) { destroyContainer(id) }
         for id in Array(zygotes.keys).sorted(by: >) { destroyZygote(id, now: true) }
         // A group that cannot be removed is said, not swallowed: `cleanup` removes it later, but someone

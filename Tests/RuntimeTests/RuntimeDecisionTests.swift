@@ -63,6 +63,71 @@ final class RuntimeDecisionTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
+    /// A request planned while another request's plan is still installing the packages before one it counts
+    /// on waits for that install: the install is reserved when it is planned, not when its turn comes (the
+    /// fidelity campaign's mixed and Azure runs lost requests to "No module named ..." before). Request 1
+    /// installs fast (a sandboxed pip, hundreds of ms) then slow; request 2, planned meanwhile, needs slow,
+    /// which the planner counts as installed.
+    func testARequestWaitsForAnInstallAnEarlierPlanHasNotBegun() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "both", customer: "x", packages: ["fast", "slow"]),
+                                     Handler(id: "slow", customer: "y", packages: ["slow"])])
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.enabled = false; config.handlerCache.enabled = false
+        let w = try fx.worker(handlers: handlers, config: config)
+        defer { w.shutdown() }
+        var log: [String] = []
+        let logLock = NSLock()
+        w.lifecycle.onDecision = { d in logLock.withLock { log.append(d) } }
+        let fast = try XCTUnwrap(w.planner.catalog.id(of: "fast")), slow = try XCTUnwrap(w.planner.catalog.id(of: "slow"))
+        final class Box: @unchecked Sendable { var record: RequestRecord? }
+        let first = Box()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { first.record = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1); done.signal() }
+        // Request 1 has its plan and is installing fast: slow's install has not begun.
+        var waited = 0
+        while !w.locked({ w.installing[fast] != nil }) && waited < 10_000 { Sys.sleep(micros: 1000); waited += 1 }
+        XCTAssert(w.locked { w.installing[fast] != nil }, "request 1 never began installing")
+        let second = w.serve(handler: 1, arrivalNanos: 2, startNanos: 2)
+        done.wait()
+        XCTAssertEqual(first.record?.error, "")
+        XCTAssertEqual(second.error, "", "request 2 waited for slow's install instead of finding it missing")
+        XCTAssertEqual(second.downloadNanos, 0, "request 2 installed nothing itself")
+        XCTAssertGreaterThan(second.installNanos, 0, "its wait for request 1's install is install time")
+        let plans = logLock.withLock { log.filter { $0.hasPrefix("plan ") } }
+        XCTAssertEqual(plans.count, 2)
+        XCTAssert(plans[0].contains("install=fast;slow"), plans[0])
+        XCTAssert(plans[1].contains("install=-"), "the planner counted slow as installed: \(plans[1])")
+        XCTAssertTrue(w.locked { w.installing.isEmpty }, "no reservation is left")
+        XCTAssertTrue(Sys.exists(w.store.directory(w.packages[Int(slow)])))
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
+    /// A plan's reserved installs that it never carries out (an install before them failed) are released:
+    /// whoever waits on them hears so instead of waiting forever.
+    func testReservationsAPlanDidNotCarryOutAreReleased() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: fx.wheelhouse + "/broken-1.0-py3-none-any.whl"))
+        var packages = fx.packages
+        packages["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
+                                     downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        let handlers = HandlerTable([Handler(id: "b", customer: "x", packages: ["broken", "slow"])])
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.enabled = false
+        let w = try fx.worker(handlers: handlers, config: config, packages: packages)
+        defer { w.shutdown() }
+        let r = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
+        XCTAssert(r.error.contains("pip install of broken 1.0 failed"), r.error)
+        XCTAssertTrue(w.locked { w.installing.isEmpty }, "slow's reservation went with the failed request")
+        let again = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
+        XCTAssertNotEqual(again.error, "", "broken still cannot be installed")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     /// Where a process finds its packages is the plan's: without an install cache every install is the
     /// container's own copy; with one, the shared copy. Both serve (the paths are right).
     func testPackagePathsFollowThePlan() throws {
