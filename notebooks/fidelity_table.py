@@ -5,7 +5,8 @@
     python notebooks/fidelity_table.py results [--readme README.md]
 
 Per comparison: the load measured (time on a core over the arrivals' span), requests joined, arrivals refused
-with the queue full (real / simulated), the share of requests whose tier and zygote agree, per tier the p50 and
+with the queue full (real / simulated), the share of requests whose tier and zygote agree (a zygote agrees when it
+holds the same packages, whatever id each executor gave it), per tier the p50 and
 p99 error of the simulated latency against the measured, and the phase with the largest median per-request
 relative error |sim - real| / real and how many requests spent time in it (phases with fewer than 5 such
 requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise). Failed or refused requests are left out of every latency figure.
@@ -52,6 +53,8 @@ def row(workload, cores, load, path):
     failed = df.error_real.notna() & (df.error_real.astype(str) != "")
     ok = df[~failed]
     same_zygote = (ok.zygote_real == ok.zygote_sim) | (ok.zygote_real.isna() & ok.zygote_sim.isna())
+    if "zygote_packages_real" in ok:  # the same packages, whatever each executor numbered the zygote
+        same_zygote |= ok.zygote_packages_real.notna() & (ok.zygote_packages_real == ok.zygote_packages_sim)
     agree = ((ok.tier_real == ok.tier_sim) & same_zygote).mean() if len(ok) else float("nan")
     prov = df.attrs["provenance"]
     m = re.match(r"([\d.]+)% real.*refused with the queue full: (\d+) real, (\d+) simulated", prov.get("load", ""))

@@ -173,29 +173,35 @@ public final class PlanLifecycle {
     }
 }
 
-/// A real run's outcomes, handed out in order to a simulation of the same trace (`compare`). An outcome
-/// is given only to the report it belongs to (same kind of outcome about the same container or zygote);
-/// once the runs diverge, the simulator's own outcomes are used (the decision logs show where).
+/// A real run's outcomes, handed to a simulation of the same trace (`compare`) by what they are about: the
+/// n-th end of container c in the simulation gets the real run's n-th end of container c, a zygote's build
+/// the real build of the same zygote. Ids are the planner's (both executors' planners number containers and
+/// zygotes as they plan them), so where the runs plan alike the outcomes meet their own container whatever
+/// order requests completed in; under concurrency that order differs, and a replay in order stopped at the
+/// first difference (the simulator then used modeled memory for every later container). Where there is no
+/// real outcome for it, the simulator's own is used (the decision logs show where the runs diverge).
 public final class OutcomeReplay {
-    let outcomes: [Outcome]
-    var next = 0
+    var containers: [Int64: ArraySlice<Outcome>] = [:]
+    var zygotes: [Int64: ArraySlice<Outcome>] = [:]
     public init(_ outcomes: [Outcome]) {
         // Only what the simulator can be told at the matching moment: container ends and zygote builds.
-        self.outcomes = outcomes.filter {
-            switch $0 { case .container, .zygoteReady, .zygoteFailed: return true; default: return false }
+        var c: [Int64: [Outcome]] = [:], z: [Int64: [Outcome]] = [:]
+        for o in outcomes {
+            switch o {
+            case .container(let id, _, _): c[id, default: []].append(o)
+            case .zygoteReady(let id, _), .zygoteFailed(let id, _): z[id, default: []].append(o)
+            default: break
+            }
         }
+        containers = c.mapValues { $0[...] }
+        zygotes = z.mapValues { $0[...] }
     }
 
     func next(matching want: Outcome) -> Outcome? {
-        guard next < outcomes.count else { return nil }
-        let o = outcomes[next]
-        let matches: Bool
-        switch (want, o) {
-        case (.container(let a, _, _), .container(let b, _, _)): matches = a == b
-        case (.zygoteReady(let a, _), .zygoteReady(let b, _)), (.zygoteReady(let a, _), .zygoteFailed(let b, _)): matches = a == b
-        default: matches = false
+        switch want {
+        case .container(let id, _, _): return containers[id]?.popFirst()
+        case .zygoteReady(let id, _): return zygotes[id]?.popFirst()
+        default: return nil
         }
-        if matches { next += 1; return o }
-        return nil
     }
 }

@@ -59,6 +59,12 @@ public struct CompareJob {
         public var firstDisagreement: Int64?
         public var agreementAfterFirstDisagreement = 0.0
         public var phaseErrors: [PhaseError] = []
+        /// Each zygote's packages (sorted, `;`-separated; "" for the root) by id, real and simulated, from the
+        /// decision logs: two executors that plan alike can still number zygotes apart when requests complete
+        /// in another order, so a request's zygote agrees when it holds the same packages.
+        public var zygotePackages: (real: [Int64: String], sim: [Int64: String]) = ([:], [:])
+        /// The share whose tier agrees and whose zygote has the same id (the stricter reading).
+        public var tierAndZygoteIDAgreement = 0.0
         /// The calibrated core time per request beyond its phases, counted in both loads, ns.
         public var dispatchNanos: Int64 = 0
         /// The load the real requests put on the cores (time on a core over the span of their arrivals).
@@ -103,6 +109,7 @@ public struct CompareJob {
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
         summarize(real.records, sim.records, into: &report)
+        report.zygotePackages = (CompareJob.zygotePackages(real.decisions), CompareJob.zygotePackages(sim.decisions))
         comparePerRequest(real.records, sim.records, into: &report)
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
@@ -201,9 +208,16 @@ public struct CompareJob {
         report.joined = pairs.count
         guard !pairs.isEmpty else { return }
         let sameTier = pairs.map { $0.0.tier == $0.1.tier }
-        let same = pairs.map { $0.0.tier == $0.1.tier && $0.0.zygote == $0.1.zygote }
+        let zs = report.zygotePackages
+        func sameZygote(_ r: RequestRecord, _ s: RequestRecord) -> Bool {
+            if r.zygote == s.zygote { return true }
+            guard let a = r.zygote, let b = s.zygote, let pa = zs.real[a], let pb = zs.sim[b] else { return false }
+            return pa == pb
+        }
+        let same = pairs.map { $0.0.tier == $0.1.tier && sameZygote($0.0, $0.1) }
         report.tierAgreement = Double(sameTier.filter { $0 }.count) / Double(pairs.count)
         report.tierAndZygoteAgreement = Double(same.filter { $0 }.count) / Double(pairs.count)
+        report.tierAndZygoteIDAgreement = Double(pairs.filter { $0.0.tier == $0.1.tier && $0.0.zygote == $0.1.zygote }.count) / Double(pairs.count)
         if let i = same.firstIndex(of: false) {
             report.firstDisagreement = pairs[i].0.request
             let after = same[(i + 1)...]
@@ -244,18 +258,42 @@ public struct CompareJob {
         out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
-        out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,latency_real_ms,latency_sim_ms")
+        out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
+                         100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
+        out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,zygote_packages_real,zygote_packages_sim,latency_real_ms,latency_sim_ms")
         for (n, _) in CompareJob.phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
         out.write(",error_real\n")
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
         for r in real {
             guard let s = simByRequest[r.request] else { continue }
             out.write("\(r.request),\(handlers[r.handler].id),\(r.error.isEmpty ? r.tier.rawValue : "error"),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
+            // The packages of each side's zygote ("-" for the root, which holds none; empty without a zygote).
+            func packages(_ z: Int64?, _ sets: [Int64: String]) -> String { z.flatMap { sets[$0] }.map { $0.isEmpty ? "-" : $0 } ?? "" }
+            out.write("\(packages(r.zygote, report.zygotePackages.real)),\(packages(s.zygote, report.zygotePackages.sim)),")
             out.write(String(format: "%.3f,%.3f", ms(r.latencyNanos), ms(s.latencyNanos)))
             for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
             out.write(",\(CSVReader.escape(r.error))\n")
         }
         try out.commit()
+    }
+
+    /// Each zygote's whole package set by id, from a decision log's `create=zID<zPARENT:a;b` fields (a
+    /// zygote holds its parent's packages and its own imports); the root, z0, holds none.
+    static func zygotePackages(_ log: [String]) -> [Int64: String] {
+        var sets: [Int64: Set<String>] = [0: []]
+        for line in log where line.hasPrefix("plan ") {
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("create=") }) else { continue }
+            for spec in field.dropFirst("create=".count).split(separator: ",") where spec != "-" {
+                // z3<z1:numpy;scipy
+                let parts = spec.split(separator: ":", maxSplits: 1)
+                let ids = parts[0].split(separator: "<")
+                guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
+                let parent = Int64(ids[1].dropFirst()).flatMap { sets[$0] } ?? []
+                let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
+                sets[id] = parent.union(own)
+            }
+        }
+        return sets.mapValues { $0.sorted().joined(separator: ";") }
     }
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
@@ -291,8 +329,8 @@ public struct CompareJob {
             s += n.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %8.3f %8.3f %8.3f\n", a, b, b - a)
         }
         if r.joined > 0 {
-            s += String(format: "\nrequest by request (%d joined): tier agrees for %.1f%%, tier and zygote for %.1f%%", r.joined,
-                        100 * r.tierAgreement, 100 * r.tierAndZygoteAgreement)
+            s += String(format: "\nrequest by request (%d joined): tier agrees for %.1f%%, tier and zygote (the same packages) for %.1f%% (the same zygote id: %.1f%%)", r.joined,
+                        100 * r.tierAgreement, 100 * r.tierAndZygoteAgreement, 100 * r.tierAndZygoteIDAgreement)
             if let f = r.firstDisagreement {
                 s += String(format: "; first disagreement at request %lld, %.1f%% of the requests after it agree\n", f, 100 * r.agreementAfterFirstDisagreement)
             } else {

@@ -73,4 +73,14 @@ final class CompareTests: XCTestCase {
         XCTAssert(report.text.contains("request by request (40 joined)"), report.text)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
     }
+
+    /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
+    func testZygotePackagesFromADecisionLog() {
+        let log = ["plan t=0.1 req=1 h=a tier=cold c=1 z=- install=numpy cached=numpy import=1 evict=- create=z1<z0:numpy",
+                   "ready t=0.2 z=1 keep evict=-",
+                   "plan t=0.3 req=2 h=b tier=import c=2 z=1 install=scipy cached=scipy import=1 evict=- create=z2<z1:scipy,z3<z0:-",
+                   "plan t=0.4 req=3 h=c tier=import c=3 z=0 install=- cached=- import=0 evict=- create=-"]
+        let sets = CompareJob.zygotePackages(log)
+        XCTAssertEqual(sets, [0: "", 1: "numpy", 2: "numpy;scipy", 3: ""])
+    }
 }
