@@ -133,7 +133,7 @@ public struct CompareJob {
     }
 
     /// 2. The simulation of the same requests (at the same speed) with the real run's outcomes fed back, on
-    /// the same cores, each zygote built right after the request that asked for it, on its core. Each record's
+    /// the same cores; with one, zygotes built in line as the one-thread runtime builds them. Each record's
     /// `request` becomes its place in the trace (the planner numbers only what it started: refused arrivals
     /// have none), so the two runs join request by request.
     func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
@@ -142,6 +142,7 @@ public struct CompareJob {
                                   overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), seed: run.seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
+        sim.synchronousZygoteBuilds = cores == 1
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)

@@ -48,12 +48,9 @@ public final class Simulation: ReplayExecutor {
     public var drawsSpreads = true
     /// Check every cache's invariants after every decision (tests).
     public var checkInvariants = false
-    /// Build zygotes as the real worker does: right after the request that asked for them, on that request's
-    /// core, which serves nothing else until they are built (with one core the worker builds them before the
-    /// next request; with more, on its maintenance thread, which takes a core's CPU meanwhile). Off: a build
-    /// starts when it is planned and takes no core (the model before the concurrent worker was measured:
-    /// with more than one core the simulated worker then had CPU the real one spends on builds).
-    public var synchronousZygoteBuilds = true
+    /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
+    /// them, holding its core, ready before the core serves anything else (for `compare`).
+    public var synchronousZygoteBuilds = false
     /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
     public var queueLimit = Int.max
 
