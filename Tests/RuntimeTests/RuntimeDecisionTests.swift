@@ -37,10 +37,7 @@ final class RuntimeDecisionTests: XCTestCase {
     func testAZygoteWhosePackageFailedToInstallFailsThroughThePlanner() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: fx.wheelhouse + "/broken-1.0-py3-none-any.whl"))
-        var packages = fx.packages
-        packages["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
-                                     downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        let packages = try fx.withBrokenPackage()
         let handlers = HandlerTable([Handler(id: "b", customer: "x", packages: ["broken"])])
         var config = PolicyConfig.presets["all"]!
         config.importCache.threshold = 1 // the first miss asks for a zygote holding broken
@@ -110,10 +107,7 @@ final class RuntimeDecisionTests: XCTestCase {
     func testReservationsAPlanDidNotCarryOutAreReleased() throws {
         try RuntimeFixture.requireRuntime()
         let fx = try RuntimeFixture()
-        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: fx.wheelhouse + "/broken-1.0-py3-none-any.whl"))
-        var packages = fx.packages
-        packages["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
-                                     downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        let packages = try fx.withBrokenPackage()
         let handlers = HandlerTable([Handler(id: "b", customer: "x", packages: ["broken", "slow"])])
         var config = PolicyConfig.presets["all"]!
         config.importCache.enabled = false

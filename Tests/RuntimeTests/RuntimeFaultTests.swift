@@ -42,10 +42,7 @@ final class RuntimeFaultTests: XCTestCase {
         for _ in 0..<(3 << 20) / 16 { noise += String(format: "%016llx", g.next() as UInt64) }
         let fx = try RuntimeFixture(extra: [("big", "DATA = '\(noise)'\n")])
         // A wheel that is not a zip at all.
-        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: fx.wheelhouse + "/broken-1.0-py3-none-any.whl"))
-        var packages = fx.packages
-        packages["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
-                                     downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        let packages = try fx.withBrokenPackage()
         let small = fx.dir + "/small-disk"
         try Sys.mkdirs(small)
         do { try Sys.mountTmpfs(small, megabytes: 4) } catch { throw XCTSkip("cannot mount a tmpfs here: \(error)") }

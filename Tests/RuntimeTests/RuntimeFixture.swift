@@ -43,6 +43,15 @@ final class RuntimeFixture {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// This fixture's packages and `broken`, whose wheel in the wheelhouse is not a wheel: its install fails.
+    func withBrokenPackage() throws -> [String: Package] {
+        try Data("this is not a wheel".utf8).write(to: URL(fileURLWithPath: wheelhouse + "/broken-1.0-py3-none-any.whl"))
+        var pk = packages
+        pk["broken"] = Package(name: "broken", version: "1.0", topLevelModules: ["broken"], installedBytes: 4096,
+                               downloadMillis: 1, installMillis: 1, importMillis: 1, importMemoryBytes: 0)
+        return pk
+    }
+
     /// A worker over this fixture's packages (or `packages`), its state under the fixture's directory;
     /// `edit` adjusts the options (limits, timeouts, sandbox) before it starts.
     func worker(handlers: HandlerTable, config: PolicyConfig, handlerSources: String? = nil,

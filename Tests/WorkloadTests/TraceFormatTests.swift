@@ -128,12 +128,19 @@ final class TraceFormatTests: XCTestCase {
             (header + "six,1,2,-\n", 2, "no ':worker' row"),
             ("package,version,stdlib_modules\n", 1, "missing column 'traced_ms'"),
         ]
-        for (text, line, expected) in cases {
-            let f = dir.write("o.csv", text)
-            XCTAssertThrowsError(try ImportOverlap.read(path: f)) { e in
-                guard let e = e as? InputError else { return XCTFail("\(e)") }
-                XCTAssertEqual(e.line, line, text)
-                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)")
+        assertRejected(cases, in: dir) { _ = try ImportOverlap.read(path: $0) }
+    }
+
+    /// Each case's text, written to a file and read with `read`, is rejected with an `InputError` at the
+    /// case's line whose message contains the case's words.
+    func assertRejected(_ cases: [(String, Int, String)], in dir: TestDirectory, read: (String) throws -> Void,
+                        file: StaticString = #filePath, line: UInt = #line) {
+        for (text, at, expected) in cases {
+            let p = dir.write("rejected.csv", text)
+            XCTAssertThrowsError(try read(p), file: file, line: line) { e in
+                guard let e = e as? InputError else { return XCTFail("\(e)", file: file, line: line) }
+                XCTAssertEqual(e.line, at, text, file: file, line: line)
+                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)", file: file, line: line)
             }
         }
     }
@@ -149,14 +156,7 @@ final class TraceFormatTests: XCTestCase {
             ("handler,customer,packages,init_ms,exec_ms,memory_mb\n", 0, "no handlers"),
             ("", 0, "empty file"),
         ]
-        for (text, line, expected) in cases {
-            let p = dir.write("h.csv", text)
-            XCTAssertThrowsError(try HandlerTable.read(path: p)) { e in
-                guard let e = e as? InputError else { return XCTFail("\(e)") }
-                XCTAssertEqual(e.line, line, text)
-                XCTAssert(e.description.contains(expected), "\(e.description) lacks \(expected)")
-            }
-        }
+        assertRejected(cases, in: dir) { _ = try HandlerTable.read(path: $0) }
     }
 
     func testAnUncommittedWriterLeavesTheOldFileIntact() throws {
