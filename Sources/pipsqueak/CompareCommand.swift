@@ -12,8 +12,10 @@ struct CalibrateCommand: ParsableCommand {
         sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
         quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
-        share of the simulator's other cores busy); writes traces/runtime-costs.csv, which `simulate` and \
-        `compare` use when present.
+        share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
+        (dispatch_ms: this process's CPU per handler-cache hit with the server and an open-loop client in it, \
+        less the same hits served directly; the simulator holds a core that long after each request); writes \
+        traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (the median, and quantiles for the spread, are kept).")
