@@ -45,4 +45,24 @@ extension Planner {
             return ev.description
         }.joined(separator: ",")
     }
+
+    /// Each zygote's whole package set by id (sorted names, `;`-separated; "" for the root, z0), read back
+    /// from a decision log's `plan … create=zID<zPARENT:a;b` fields as `logLine` writes them (a zygote holds
+    /// its parent's packages and its own imports).
+    public static func zygotePackages(fromLog log: [String]) -> [Int64: String] {
+        var sets: [Int64: Set<String>] = [0: []]
+        for line in log where line.hasPrefix("plan ") {
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("create=") }) else { continue }
+            for spec in field.dropFirst("create=".count).split(separator: ",") where spec != "-" {
+                // z3<z1:numpy;scipy
+                let parts = spec.split(separator: ":", maxSplits: 1)
+                let ids = parts[0].split(separator: "<")
+                guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
+                let parent = Int64(ids[1].dropFirst()).flatMap { sets[$0] } ?? []
+                let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
+                sets[id] = parent.union(own)
+            }
+        }
+        return sets.mapValues { $0.sorted().joined(separator: ";") }
+    }
 }

@@ -263,13 +263,6 @@ final class CalibrationBench {
     /// Requests per second of the dispatch measurement: handler-cache hits, rarely two at once.
     static let dispatchRate = 400.0
 
-    /// This process's CPU time, all its threads (the worker's children are other processes), ns.
-    static func cpuNanos() -> Int64 {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return (Int64(u.ru_utime.tv_sec) + Int64(u.ru_stime.tv_sec)) * 1_000_000_000 + (Int64(u.ru_utime.tv_usec) + Int64(u.ru_stime.tv_usec)) * 1000
-    }
-
     /// This process's CPU time per request, ms: `n` handler-cache hits at `dispatchRate` per second served
     /// directly, then `n` more over HTTP (the worker behind `WorkerServer` on loopback, an `OpenLoopClient`
     /// in this process: what `compare` runs). The difference is what serving over HTTP costs the cores.
@@ -279,13 +272,13 @@ final class CalibrationBench {
         // A paused container for each core first, so that two requests at once are both hits.
         DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now()) }
         let gap = Int64(1e6 / CalibrationBench.dispatchRate)
-        var c0 = CalibrationBench.cpuNanos()
+        var c0 = Sys.processCPUNanos()
         for _ in 0..<n {
             Sys.sleep(micros: gap)
             let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
             guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
         }
-        let direct = CalibrationBench.cpuNanos() - c0
+        let direct = Sys.processCPUNanos() - c0
         let registry = HandlerRegistry(root: "/nonexistent", worker: w)
         registry.preregister("calib", id: 0)
         var o = ServeOptions()
@@ -296,7 +289,7 @@ final class CalibrationBench {
         let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
         let failures = FailureCount()
         var i = 0
-        c0 = CalibrationBench.cpuNanos()
+        c0 = Sys.processCPUNanos()
         try waitFor {
             defer { Task { await client.shutdown() } }
             try await client.replay(names: ["calib"], speed: 1, next: {
@@ -305,7 +298,7 @@ final class CalibrationBench {
                 return Invocation(arrivalNanos: Int64(Double(i) / CalibrationBench.dispatchRate * 1e9), handler: 0)
             }) { o in if o.status != 200 { failures.add(o.record.error) } }
         }
-        let http = CalibrationBench.cpuNanos() - c0
+        let http = Sys.processCPUNanos() - c0
         if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
         return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n))
     }

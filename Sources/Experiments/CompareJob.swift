@@ -109,7 +109,7 @@ public struct CompareJob {
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
         summarize(real.records, sim.records, into: &report)
-        report.zygotePackages = (CompareJob.zygotePackages(real.decisions), CompareJob.zygotePackages(sim.decisions))
+        report.zygotePackages = (Planner.zygotePackages(fromLog: real.decisions), Planner.zygotePackages(fromLog: sim.decisions))
         comparePerRequest(real.records, sim.records, into: &report)
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
@@ -275,25 +275,6 @@ public struct CompareJob {
             out.write(",\(CSVReader.escape(r.error))\n")
         }
         try out.commit()
-    }
-
-    /// Each zygote's whole package set by id, from a decision log's `create=zID<zPARENT:a;b` fields (a
-    /// zygote holds its parent's packages and its own imports); the root, z0, holds none.
-    static func zygotePackages(_ log: [String]) -> [Int64: String] {
-        var sets: [Int64: Set<String>] = [0: []]
-        for line in log where line.hasPrefix("plan ") {
-            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("create=") }) else { continue }
-            for spec in field.dropFirst("create=".count).split(separator: ",") where spec != "-" {
-                // z3<z1:numpy;scipy
-                let parts = spec.split(separator: ":", maxSplits: 1)
-                let ids = parts[0].split(separator: "<")
-                guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
-                let parent = Int64(ids[1].dropFirst()).flatMap { sets[$0] } ?? []
-                let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
-                sets[id] = parent.union(own)
-            }
-        }
-        return sets.mapValues { $0.sorted().joined(separator: ";") }
     }
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.

@@ -431,7 +431,7 @@ public final class PackageMeasurer {
     /// lacks them. Returns where it was written (beside the table), how many packages and how many modules the
     /// worker preloads.
     public func measureImportOverlap() throws -> (path: String, packages: Int, preloaded: Int) {
-        let path = URL(fileURLWithPath: options.output).deletingLastPathComponent().appendingPathComponent(ImportOverlap.fileName).path
+        let path = ImportOverlap.path(besidePackages: options.output)
         let o = try measureImportOverlap(to: path)
         return (path, o.packages.count, o.preloaded.count)
     }
@@ -464,7 +464,7 @@ public final class PackageMeasurer {
             }
             try writeOverlap(overlap, to: path, partial: i + 1 < wanted.count)
         }
-        try writeOverlap(overlap, to: path, partial: false)
+        if wanted.isEmpty { try writeOverlap(overlap, to: path, partial: false) }
         if !failures.isEmpty { throw RuntimeError.python("could not trace \(failures.count) packages (their imports are charged in full): \(failures.joined(separator: "; "))") }
         return overlap
     }

@@ -67,9 +67,9 @@ public struct ReproduceJob {
                                                                 "machine: \(MachineDescription.summary)"])
         written.append(sc)
 
-        written.append(try speedup(table: table, runtime: runtime, popular: popular, store: store))
+        written.append(try speedup(table: table, overlap: overlap, runtime: runtime, popular: popular, store: store))
         let mixed = try PreparedTrace(tracePath: mixedTrace, table: table, runtime: runtime, popular: popular, seed: seed, overlap: overlap)
-        written.append(try cacheInteraction(table: table, runtime: runtime, popular: popular, store: store))
+        written.append(try cacheInteraction(table: table, overlap: overlap, runtime: runtime, popular: popular, store: store))
         written.append(try importCacheSize(mixed, store: store))
         written.append(try latencyCDF(mixed, store: store))
         if real { written.append(try realSpeedup(table: table)) }
@@ -127,8 +127,7 @@ public struct ReproduceJob {
     }
 
     /// The single-package microbenchmark for every measured package under every preset.
-    func speedup(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
-        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
+    func speedup(table: PackageTable, overlap: ImportOverlap?, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
         let names = (packages ?? table.names).map(PackageName.canonical).filter { table[$0] != nil }
         let dir = NSTemporaryDirectory() + "pipsqueak-reproduce-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -232,8 +231,7 @@ public struct ReproduceJob {
     /// handler-cache hit ratio, misses and their latency, and memory at the minute's end split into shared
     /// package memory (zygotes) and handler-specific memory (paused containers). Simulated on one core; with
     /// `real`, also measured on the real worker (one request at a time), at the same speed.
-    func cacheInteraction(table: PackageTable, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
-        let overlap = try ImportOverlap.beside(packagesPath: packagesPath)
+    func cacheInteraction(table: PackageTable, overlap: ImportOverlap?, runtime: RuntimeCosts, popular: [String], store: ResultStore) throws -> String {
         let package = PackageName.canonical(interactionPackage)
         let dir = NSTemporaryDirectory() + "pipsqueak-interaction-\(Sys.pid)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -94,7 +94,7 @@ extension RunJob {
         }
         var summary = collected.summary
         // The load counts the calibrated dispatch per served request, as the simulator's does.
-        summary.dispatchNanos = Nanos.fromMillis((try? SimulateJob().runtimeCosts().dispatchMillis) ?? 0)
+        summary.dispatchNanos = Nanos.fromMillis(try SimulateJob().runtimeCosts().dispatchMillis)
         summary.busyNanos += summary.dispatchNanos * Int64(summary.served)
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
         if let w = worker {

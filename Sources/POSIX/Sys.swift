@@ -64,6 +64,18 @@ public enum Sys {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
+    /// This process's CPU time, user and system, all its threads (not its children), ns.
+    public static func processCPUNanos() -> Int64 {
+        var u = rusage()
+        #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        #else
+        getrusage(RUSAGE_SELF, &u)
+        #endif
+        return (Int64(u.ru_utime.tv_sec) + Int64(u.ru_stime.tv_sec)) * 1_000_000_000
+            + (Int64(u.ru_utime.tv_usec) + Int64(u.ru_stime.tv_usec)) * 1000
+    }
+
     /// Sleeps at least `micros` µs (at most an hour per call; a signal may end it early).
     public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
 

@@ -234,9 +234,9 @@ public final class RuntimeWorker: @unchecked Sendable {
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
             case .import, .cold:
-                let shared = Set(plan.installCached)
+                let shared = Set(plan.installCached), owner = "c\(plan.container)"
                 for p in plan.install {
-                    let (dl, inst) = try installPackage(p, privateTo: shared.contains(p) ? nil : "c\(plan.container)", plannedBy: "c\(plan.container)")
+                    let (dl, inst) = try installPackage(p, privateTo: shared.contains(p) ? nil : owner, plannedBy: owner)
                     r.downloadNanos += dl
                     r.installNanos += inst
                 }

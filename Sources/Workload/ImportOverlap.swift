@@ -46,16 +46,21 @@ public struct ImportOverlap: Sendable, Equatable {
 
     public init() {}
 
+    /// Where the overlap file of the package table at `packagesPath` is: in the same folder.
+    public static func path(besidePackages packagesPath: String) -> String {
+        URL(fileURLWithPath: packagesPath).deletingLastPathComponent().appendingPathComponent(fileName).path
+    }
+
     /// The overlap file in the same folder as the package table at `packagesPath`, if there is one.
     public static func beside(packagesPath: String) throws -> ImportOverlap? {
-        let path = URL(fileURLWithPath: packagesPath).deletingLastPathComponent().appendingPathComponent(fileName).path
+        let path = path(besidePackages: packagesPath)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try read(path: path)
     }
 
     /// For headers: " (import overlap: PATH)" when there is an overlap file beside the table, else "".
     public static func describe(besidePackages packagesPath: String) -> String {
-        let path = URL(fileURLWithPath: packagesPath).deletingLastPathComponent().appendingPathComponent(fileName).path
+        let path = path(besidePackages: packagesPath)
         return FileManager.default.fileExists(atPath: path) ? " (import overlap: \(path))" : ""
     }
 

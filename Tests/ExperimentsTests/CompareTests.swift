@@ -80,7 +80,7 @@ final class CompareTests: XCTestCase {
                    "ready t=0.2 z=1 keep evict=-",
                    "plan t=0.3 req=2 h=b tier=import c=2 z=1 install=scipy cached=scipy import=1 evict=- create=z2<z1:scipy,z3<z0:-",
                    "plan t=0.4 req=3 h=c tier=import c=3 z=0 install=- cached=- import=0 evict=- create=-"]
-        let sets = CompareJob.zygotePackages(log)
+        let sets = Planner.zygotePackages(fromLog: log)
         XCTAssertEqual(sets, [0: "", 1: "numpy", 2: "numpy;scipy", 3: ""])
     }
 }
