@@ -23,8 +23,20 @@ public struct CompareJob {
     /// cores and bound; completion order can differ, so agreement is reported request by request.
     public var cores = 1
     public var queueLimit = 64
+    /// Run the import speed probe just before the real run and scale the package table's import costs (both
+    /// executors') by now over when they were measured, when the table records its probe (`ImportSpeedProbe`).
+    public var speedProbe = true
 
     public init() {}
+
+    /// The import speed probe's figures: the table's (when it was measured), before and after the real run, ms
+    /// (medians), and the factor import costs were multiplied by.
+    public struct SpeedCheck {
+        public var measured: Double
+        public var before: Double
+        public var after: Double?
+        public var scale: Double { before / measured }
+    }
 
     public struct TierRow {
         public var tier: String
@@ -79,6 +91,10 @@ public struct CompareJob {
         public var failures: [String] = []
         /// Requests of the real run that failed.
         public var realErrors = 0
+        /// The import speed probe (nil: not run, or the table records none).
+        public var speed: SpeedCheck?
+        /// Why the probe was not used, when it was not.
+        public var speedNote = ""
         public var text = ""
     }
 
@@ -96,15 +112,31 @@ public struct CompareJob {
     struct Run { var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [], refused = 0 }
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
+        var speed: SpeedCheck?, speedNote = ""
+        let probe = try speedProbe ? ImportSpeedProbe.recorded(inPackageTable: run.packagesPath) : nil
+        if let then = probe {
+            let now = Summary(try ImportSpeedProbe(python: try PythonInterpreter.resolve()).measure()).p50
+            speed = SpeedCheck(measured: then, before: now)
+            progress(String(format: "import speed probe: %.1f ms now, %.1f ms when %@ was measured: its import costs × %.2f", now, then, run.packagesPath, now / then))
+        } else {
+            speedNote = speedProbe ? "not scaled: \(run.packagesPath) records no \(ImportSpeedProbe.headerKey) (`measure` writes one)" : "not scaled (--no-speed-probe)"
+        }
+        var job = self
+        job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
-        let real = try realRun(progress: progress)
+        let real = try job.realRun(progress: progress)
+        if speed != nil {
+            speed!.after = Summary(try ImportSpeedProbe(python: try PythonInterpreter.resolve()).measure()).p50
+            progress(String(format: "import speed probe after the real run: %.1f ms", speed!.after!))
+        }
         progress("simulating the same \(real.records.count) requests")
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
         let runtime = try sj.runtimeCosts()
-        let sim = try simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages())
+        let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages())
         var report = Report()
+        report.speed = speed; report.speedNote = speedNote
         report.cores = cores
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
@@ -139,7 +171,7 @@ public struct CompareJob {
     func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
         let table = try PackageTable.read(path: run.packagesPath)
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime,
-                                  overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), seed: run.seed)
+                                  overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), importScale: run.importScale, seed: run.seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
         sim.synchronousZygoteBuilds = cores == 1
@@ -255,6 +287,7 @@ public struct CompareJob {
         out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
+        out.write("# import speed: \(CompareJob.speedLine(report))\n")
         out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
@@ -288,6 +321,13 @@ public struct CompareJob {
             if let m = maxP50Error, abs(row.relError(0.5)) > m { report.failures.append(String(format: "%@ p50 off by %.1f%% (budget %.0f%%)", row.tier, 100 * row.relError(0.5), 100 * m)) }
             if let m = maxP99Error, abs(row.relError(0.99)) > m { report.failures.append(String(format: "%@ p99 off by %.1f%% (budget %.0f%%)", row.tier, 100 * row.relError(0.99), 100 * m)) }
         }
+    }
+
+    /// What the import speed probe found and did, in a line.
+    static func speedLine(_ r: Report) -> String {
+        guard let p = r.speed else { return r.speedNote }
+        return String(format: "probe %.1f ms before the real run%@, %.1f ms when the packages' imports were measured: import costs × %.3f for both executors",
+                      p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale)
     }
 
     static func render(_ r: Report) -> String {
@@ -327,6 +367,7 @@ public struct CompareJob {
             s += String(format: "\nload on %d core%@: %.0f%% real, %.0f%% simulated (time on a core over the arrivals' span)\n", r.cores,
                         r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
             if r.refused.real + r.refused.sim > 0 { s += "refused with the queue full: \(r.refused.real) real, \(r.refused.sim) simulated\n" }
+            s += "import speed: \(speedLine(r))\n"
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
             }

@@ -64,6 +64,24 @@ public final class PackageMeasurer {
     public private(set) var interpreterStartMillis = 0.0
     public private(set) var interpreterStartNoSiteMillis = 0.0
     public private(set) var pipOverheadMillis = 0.0
+    /// The import speed probe's runs (`ImportSpeedProbe`), before the imports are measured and after.
+    public private(set) var probeMillis: [Double] = []
+    var probeDone = false
+    /// Some imports of the table come from an earlier, interrupted run (measured at another speed).
+    var resumedImports = false
+
+    /// Runs the import speed probe (before the imports are measured, and again after) and logs it.
+    func probe(_ when: String) throws {
+        let runs = try ImportSpeedProbe(python: python).measure()
+        probeMillis += runs
+        log(String(format: "import speed probe %@: %.1f ms (median of %d)", when, Summary(runs).p50, runs.count))
+    }
+
+    /// The header line recording the probe (nil before it ran, or when the table has rows whose imports were
+    /// measured at another time: their speed is not known).
+    func probeLine(coversTable: Bool) -> String? {
+        probeMillis.isEmpty || !coversTable ? nil : ImportSpeedProbe.headerLine(probeMillis, when: probeDone ? "before and after the imports were measured" : "before the imports were measured")
+    }
 
     /// A measurer with this machine's Python (resolved once, past any pyenv shim).
     public convenience init(options: MeasureOptions, log: @escaping (String) -> Void) throws {
@@ -120,6 +138,7 @@ public final class PackageMeasurer {
         for (i, pkg) in order.enumerated() {
             if let done = loadState(pkg), done.importMillis.count >= options.repeats || done.failure != nil {
                 measured[pkg.name] = done
+                if done.failure == nil { resumedImports = true }
                 progress(i, order.count, "\(pkg.name) \(pkg.version): done in an earlier run")
                 continue
             }
@@ -130,6 +149,7 @@ public final class PackageMeasurer {
             saveState(m)
         }
         // Imports once every package is installed: a package's dependencies are imported first.
+        try probe("before the imports")
         for (i, name) in order.map(\.name).enumerated() {
             guard var m = measured[name], m.failure == nil else { continue }
             if m.importMillis.count < options.repeats {
@@ -141,6 +161,8 @@ public final class PackageMeasurer {
             table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
             try writeTable(table) // after each package: an interrupted run keeps what it measured
         }
+        try probe("after the imports")
+        probeDone = true
         table = makeTable(order: order, measured: measured, failedRoots: failedRoots)
         return try writeTable(table)
     }
@@ -370,7 +392,7 @@ public final class PackageMeasurer {
             "download_ms: fetching the wheel alone from the index (or reading it from the wheelhouse with --offline)",
             "install_ms: pip install --no-deps --target of the wheel alone (median of 3), minus pip's fixed overhead",
             "import_ms, import_memory_bytes: median over repeats in a fresh `python -S -I`, dependencies imported first",
-        ])
+        ] + (probeLine(coversTable: t.count == measuredNow.count && !resumedImports).map { [$0] } ?? []))
         return t
     }
 
@@ -393,6 +415,7 @@ public final class PackageMeasurer {
         var t = old
         let wanted = old.names.filter { asked.isEmpty || asked.contains($0) }
         var changed: [String] = []
+        try probe("before the imports")
         for (i, n) in wanted.enumerated() {
             let p = old[n]!
             progress(i, wanted.count, "\(n) \(p.version): import ×\(options.repeats)")
@@ -408,6 +431,9 @@ public final class PackageMeasurer {
             changed.append(n)
             try writeRemeasured(t, measured: changed.count, of: wanted.count)
         }
+        try probe("after the imports")
+        probeDone = true
+        try writeRemeasured(t, measured: changed.count, of: wanted.count)
         return t
     }
 
@@ -415,11 +441,11 @@ public final class PackageMeasurer {
         // The table's own header stays (it says how download and install were measured), after a line
         // saying which columns this run replaced.
         let kept = (try? String(contentsOfFile: options.output, encoding: .utf8))?.split(separator: "\n")
-            .prefix { $0.hasPrefix("#") }.map { String($0.dropFirst(2)) }.filter { !$0.hasPrefix("imports re-measured") } ?? []
+            .prefix { $0.hasPrefix("#") }.map { String($0.dropFirst(2)) }.filter { !$0.hasPrefix("imports re-measured") && !$0.hasPrefix(ImportSpeedProbe.headerKey + ":") } ?? []
         let line = "imports re-measured (import_ms, import_ms_spread, import_memory_bytes, repeats) for \(measured) of \(total) packages by "
             + Provenance.madeBy("pipsqueak measure --imports-only --repeat \(options.repeats)\(options.distributions.map { " " + $0 }.joined())")
             + " on \(MachineDescription.date); the other columns as measured before"
-        try t.write(path: options.output, comments: [line] + kept)
+        try t.write(path: options.output, comments: [line] + (probeLine(coversTable: measured == t.count).map { [$0] } ?? []) + kept)
     }
 
     // MARK: Import overlap

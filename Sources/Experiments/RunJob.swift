@@ -34,6 +34,9 @@ public struct RunJob {
     public var warmUp = false
     /// Write ReqBench-style phase timestamps (one row per request) here.
     public var timestampsPath: String?
+    /// Package import costs times this in the planner's catalog (`CostModel.importScale`; `compare` sets it
+    /// from its import speed probe, the same for both executors).
+    public var importScale = 1.0
 
     public init() {}
 
@@ -54,7 +57,7 @@ public struct RunJob {
         }
         let job = SimulateJob()
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(),
-                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
+                                  overlap: try ImportOverlap.beside(packagesPath: packagesPath), importScale: importScale, seed: seed)
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: job.popularPackages())
         var options = runtime
         options.wheelhouse = wheelhouse

@@ -208,13 +208,19 @@ public struct CostModel: Sendable {
     public var noiseSigma: Double
     /// Which standard-library modules each package's import loads (nil: every import charged in full).
     public var overlap: ImportOverlap?
+    /// What every package's measured import cost was multiplied by (1: as measured): how much slower this
+    /// machine imports now than when the table was measured (`compare`'s import speed probe).
+    public let importScale: Double
 
     /// Builds the model for `handlers`: measured packages from `table`; every other package a handler needs
     /// gets the costs of a measured package drawn uniformly (bootstrap from the measured distribution), from
-    /// substream `estimates:NAME` of `seed`, so each package's estimate is independent of the others.
+    /// substream `estimates:NAME` of `seed`, so each package's estimate is independent of the others. Every
+    /// import cost is multiplied by `importScale`.
     public init(table: PackageTable, handlers: HandlerTable, runtime: RuntimeCosts = RuntimeCosts(),
-                noiseSigma: Double = 0, overlap: ImportOverlap? = nil, seed: UInt64) throws {
+                noiseSigma: Double = 0, overlap: ImportOverlap? = nil, importScale: Double = 1, seed: UInt64) throws {
+        precondition(importScale > 0 && importScale.isFinite)
         self.runtime = runtime
+        self.importScale = importScale
         self.noiseSigma = noiseSigma
         self.overlap = overlap
         var pk: [String: Package] = [:]
@@ -243,6 +249,7 @@ public struct CostModel: Sendable {
         for (n, var p) in pk {
             if runtime.mirrorMBPerSecond > 0 { p.downloadMillis = Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000 }
             p.installMillis += runtime.installOverheadMillis
+            p.importMillis *= importScale
             pk[n] = p
         }
         packages = pk

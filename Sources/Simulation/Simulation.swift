@@ -59,6 +59,9 @@ public final class Simulation: ReplayExecutor {
     var runningMemory: Int64 = 0
     /// When each zygote the simulator is building finishes (mechanics: removed once it is ready).
     var buildEnds: [Int64: Int64] = [:]
+    /// When the one builder is done with the builds it was given, ns: the real worker builds zygotes one after
+    /// another on one maintenance thread, beside the requests' cores (not with `synchronousZygoteBuilds`).
+    var builderFreeAt: Int64 = 0
     /// When each package's latest install ends, ns (0: never installed here); by package id.
     var installedAt: [Int64]
     public private(set) var summary = SimulationSummary()
@@ -140,7 +143,8 @@ public final class Simulation: ReplayExecutor {
         var (plan, r) = lifecycle.start(handler: inv.handler, arrivalNanos: inv.arrivalNanos, now: now)
         let hi = Int(inv.handler)
         var memory: Int64
-        busyCores = slots.count - freeSlots.count + 1
+        // The builder, while it builds, runs beside the requests: it counts as one more busy core.
+        busyCores = slots.count - freeSlots.count + 1 + (builderFreeAt > now ? 1 : 0)
         switch plan.tier {
         case .handler:
             r.createNanos = cost(.thaw, costs.runtime.thawMillis)
@@ -258,9 +262,11 @@ public final class Simulation: ReplayExecutor {
         let parentReady = z.parent.flatMap { buildEnds[$0] } ?? now // a parent still being built
         // A package it counts on as installed may still be installing for a request (the real worker's
         // build waits for it too); its own shared installs are there for others once done.
-        var start = max(now, parentReady)
+        // One builder: a build starts when the builds given before it are done.
+        var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
         let ready = start + zygoteBuildCost(z, startingAt: start)
+        builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
     }

@@ -82,6 +82,10 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --cores above 1: requests that may wait for a core (more are refused, in both runs).")
     var queue = 64
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Scale the package table's import costs by how fast this machine imports now.",
+                                                    discussion: "Shared machines drift (one numpy import: 47 ms at one hour, 80 ms two hours later). `measure` records an import speed probe (fresh interpreters importing a fixed set of standard-library modules) in the table's header; compare runs it again just before the real run (about 2 s) and multiplies every import cost by now over then, for both executors. The CSV header and the report give both figures, and the probe after the run. A table without a probe is used as measured."))
+    var speedProbe = true
+
     func validate() throws {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
@@ -95,6 +99,7 @@ struct CompareCommand: ParsableCommand {
         job.maxP50Error = maxP50Error; job.maxP99Error = maxP99Error
         job.requireIdenticalDecisions = requireIdenticalDecisions
         job.cores = cores; job.queueLimit = queue
+        job.speedProbe = speedProbe
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
         print(report.text)

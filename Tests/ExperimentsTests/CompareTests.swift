@@ -44,6 +44,8 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.failures, [])
         let join = try String(contentsOfFile: report.joinPath, encoding: .utf8)
         XCTAssertEqual(join.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 16, "header and 15 requests")
+        XCTAssertNil(report.speed, "the tiny table records no import speed probe")
+        XCTAssert(join.contains("# import speed: not scaled: "), join)
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
 
@@ -57,6 +59,9 @@ final class CompareTests: XCTestCase {
         try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20)])
         let (hs, body) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 5, rate: 8, seconds: 10, seed: 3)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        // The table records an import speed probe: the compare probes again and scales imports by now over then.
+        let table = try String(contentsOfFile: dir + "/packages.csv", encoding: .utf8)
+        try ("# \(ImportSpeedProbe.headerKey): 50.0 (by hand)\n" + table).write(toFile: dir + "/packages.csv", atomically: true, encoding: .utf8)
         var job = compareJob(in: dir, name: "concurrent")
         job.run.limit = 40
         job.cores = 2
@@ -71,6 +76,10 @@ final class CompareTests: XCTestCase {
         XCTAssertNotNil(report.realLoad)
         XCTAssert(report.phaseErrors.contains { $0.phase == "exec" && $0.n > 0 }, report.text)
         XCTAssert(report.text.contains("request by request (40 joined)"), report.text)
+        let speed = try XCTUnwrap(report.speed)
+        XCTAssertEqual(speed.measured, 50)
+        XCTAssertGreaterThan(speed.before, 0); XCTAssertGreaterThan(try XCTUnwrap(speed.after), 0)
+        XCTAssert(try String(contentsOfFile: report.joinPath, encoding: .utf8).contains(String(format: "import costs × %.3f for both executors", speed.scale)))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
     }
 

@@ -79,6 +79,7 @@ final class MeasureTests: XCTestCase {
         _ = try PackageMeasurer(options: o, python: python) { _ in }.run()
         let table = try PackageTable.read(path: o.output)
         XCTAssertEqual(Set(table.names), ["mail", "plain"])
+        XCTAssertGreaterThan(try XCTUnwrap(try ImportSpeedProbe.recorded(inPackageTable: o.output)), 0, "the import speed probe is recorded")
         // Traced from a cache that lost its installs: they are made again from the wheelhouse.
         try FileManager.default.removeItem(atPath: dir + "/cache/packages")
         o.distributions = []
@@ -103,6 +104,14 @@ final class MeasureTests: XCTestCase {
         let text = try String(contentsOfFile: o.output, encoding: .utf8)
         XCTAssert(text.hasPrefix("# imports re-measured (import_ms, import_ms_spread, import_memory_bytes, repeats) for 2 of 2 packages"), text)
         XCTAssert(text.contains("# made by: pipsqueak measure"), "the table's own header is kept")
+        XCTAssertEqual(text.components(separatedBy: "# \(ImportSpeedProbe.headerKey): ").count, 2, "one probe line, this run's: \(text)")
+        XCTAssert(text.contains("before and after the imports were measured"), text)
+        // A probe line that is not a number is an error naming the file and line.
+        let bad = dir + "/bad.csv"
+        try "# made by: hand\n# \(ImportSpeedProbe.headerKey): fast\nname\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ImportSpeedProbe.recorded(inPackageTable: bad)) {
+            XCTAssert("\($0)".contains("bad.csv:2") && "\($0)".contains("expected a positive number"), "\($0)")
+        }
         XCTAssertEqual(try PackageTable.read(path: o.output).count, 2)
         // A name not in the table is an error naming it; the table is left as it was.
         o.distributions = ["nosuch"]

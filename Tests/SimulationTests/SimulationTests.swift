@@ -86,6 +86,16 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(c2.importNanos([a, b], on: nil)), 150, accuracy: 1e-6)
     }
 
+    /// `importScale` (compare's import speed probe) multiplies every measured import cost, in the simulator's
+    /// charges and in the planner's catalog alike.
+    func testImportScaleMultipliesImports() throws {
+        let scaled = try CostModel(table: table, handlers: handlers, runtime: runtime, importScale: 1.5, seed: 1)
+        XCTAssertEqual(scaled.packages["a"]!.importMillis, 150, accuracy: 1e-9)
+        XCTAssertEqual(scaled.packages["a"]!.installMillis, 2000, accuracy: 1e-9, "installs as measured")
+        let c = scaled.catalog(handlers: handlers)
+        XCTAssertEqual(Nanos.millis(c.importNanos([c.id(of: "a")!, c.id(of: "b")!], on: nil)), 225, accuracy: 1e-6)
+    }
+
     /// The calibrated dispatch (core time per request beyond its phases, the HTTP server and client) holds
     /// the core after each request: the next one waits for it, its own latency does not include it, and the
     /// load counts it.
@@ -105,6 +115,28 @@ final class SimulationTests: XCTestCase {
         // The load: time on the core (start to end, plus 10 ms each) over the arrivals' span (10 s), one core.
         let busy = h.map { Nanos.millis($0.endNanos - $0.startNanos) + 10 }.reduce(0, +)
         XCTAssertEqual(loads[0], busy / 10_000, accuracy: 1e-9)
+    }
+
+    /// Zygotes are built one after another by one builder beside the cores, as the real worker's one
+    /// maintenance thread builds them: two asked for at once are ready one build apart, not together.
+    func testZygotesAreBuiltOneAfterAnother() throws {
+        // a and c: nothing to install (install cache preloaded), 100 ms imports each.
+        let t = PackageTable([
+            Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
+            Package(name: "c", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
+        ])
+        let hs = HandlerTable([Handler(id: "ha", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20),
+                               Handler(id: "hc", customer: "y", packages: ["c"], initMillis: 5, execMillis: 20)])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.threshold = 1
+        // At 0 both start on the two cores, forking the root zygote (ready at 0); each asks for its own
+        // zygote, each build fork 3 + import 100 = 103 ms: {a} is ready at 103, {c} at 206 (one builder),
+        // where two builders would have had both at 103. Requests at 150 ms: ha forks {a}, hc still the root.
+        let r = try simulate(c, arrivals: [(0, "ha"), (0, "hc"), (0.150, "ha"), (0.150, "hc"), (0.300, "hc")], cores: 2, table: t, handlers: hs)
+        XCTAssertEqual(r.map(\.tier), [.import, .import, .import, .import, .import])
+        XCTAssertEqual(Nanos.millis(r[2].importNanos), 0, accuracy: 1e-6, "{a} was ready at 103 ms")
+        XCTAssertEqual(Nanos.millis(r[3].importNanos), 100, accuracy: 1e-6, "{c} is built after {a}: not ready at 150 ms")
+        XCTAssertEqual(Nanos.millis(r[4].importNanos), 0, accuracy: 1e-6, "{c} was ready at 206 ms")
     }
 
     /// Latencies worked out by hand from the costs above (see each line).

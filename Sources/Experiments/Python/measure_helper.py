@@ -12,6 +12,10 @@ Modes (argv[1]):
                                      standard-library modules importing MODULES loaded, each with its own
                                      (self) import time, and the self time of everything it loaded:
                                      "total_ms name:ms;name:ms..." ("-" for none)
+  probe                              (run with -S -I) time importing PROBE_MODULES, a fixed set of
+                                     standard-library modules (pure Python and C, no package): print "ms".
+                                     How fast this machine imports now; `measure` records it beside the
+                                     import figures and `compare` scales them by the ratio of now to then
 The import mode imports nothing beyond builtins before measuring, so the figure is the package's own.
 """
 import sys
@@ -24,6 +28,22 @@ def rss_bytes():
 
 
 MARKER = "pipsqueak-measure: timed imports begin"
+
+
+# The speed probe's modules: a fixed mix of what package imports do (unmarshal and run module bodies, load
+# C extensions, compile regular expressions, build classes). Changing it makes earlier probes incomparable.
+PROBE_MODULES = ("email.mime.text", "json", "decimal", "http.client", "xml.dom.minidom", "argparse", "asyncio",
+                 "logging.handlers", "unittest", "dataclasses", "typing", "inspect", "ast", "zipfile", "tarfile",
+                 "csv", "statistics", "fractions", "sqlite3", "urllib.request")
+
+
+def mode_probe():
+    import time
+    t0 = time.perf_counter_ns()
+    for m in PROBE_MODULES:
+        __import__(m)
+    t1 = time.perf_counter_ns()
+    sys.stdout.write("%.3f\n" % ((t1 - t0) / 1e6))
 
 
 def mode_import(paths, deps, modules, traced=False):
@@ -220,6 +240,8 @@ if __name__ == "__main__":
         mode_import(sys.argv[2], sys.argv[3], sys.argv[4], traced=True)
     elif mode == "shared":
         mode_shared(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == "probe":
+        mode_probe()
     elif mode == "resolve":
         mode_resolve(sys.argv[2], sys.argv[3])
     elif mode == "download":
