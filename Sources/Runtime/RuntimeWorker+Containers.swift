@@ -126,15 +126,18 @@ extension RuntimeWorker {
     /// whoever reaps it (`Cgroup.destroy` or `Sys.reapZombieChildren`) needs no status.
     func spawn(mode: String, config: [String: Any], cgroup: Cgroup? = nil) throws -> (pid: Int32, channel: LineChannel) {
         let executable: String, arguments: [String], environment: [String: String]
+        // HOME is the sandbox's private /tmp, its one writable place: packages that keep a cache or their
+        // configuration under HOME (matplotlib) otherwise warn on every import, or fail.
+        let home = ["HOME": "/tmp"]
         if let g = cgroup {
             executable = "/bin/sh"
             arguments = ["-c", "for f in $PIPSQUEAK_PROCS; do echo $$ > \"$f\" || exit 99; done; exec \"$0\" \"$@\"", python.executable]
                 + (try script.arguments(mode: mode, config: config))
-            environment = PythonInterpreter.cleanEnvironment(extra: ["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")])
+            environment = PythonInterpreter.cleanEnvironment(extra: home.merging(["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")]) { $1 })
         } else {
             executable = python.executable
             arguments = try script.arguments(mode: mode, config: config)
-            environment = PythonInterpreter.cleanEnvironment()
+            environment = PythonInterpreter.cleanEnvironment(extra: home)
         }
         let toChild = try Sys.pipe(), fromChild = try Sys.pipe()
         defer { Sys.close(toChild.read); Sys.close(fromChild.write) }

@@ -85,6 +85,8 @@ final class ServeTests: XCTestCase {
         try write(reg, "upper", "import tinyy\ndef f(event):\n    return tinyy.shout(event['s'])\n", requirements: "# pinned\ntinyy==1.0\n")
         try write(reg, "loose", "def f(event):\n    return 1\n", requirements: "tinyy>=1.0\n")
         try write(reg, "unknown", "def f(event):\n    return 1\n", requirements: "tinyy==2.0\n")
+        // A package that keeps a cache under HOME (as matplotlib does) finds it writable: the sandbox's /tmp.
+        try write(reg, "home", "import os\ndef f(event):\n    with open(os.path.expanduser('~/.cache-of-a-package'), 'w') as out:\n        out.write('x')\n    return os.environ['HOME']\n")
         let w = try await Worker(pipsqueak, dir: dir, registry: reg, extra: ["--cores", "2", "--request-timeout", "3", "--max-body-mb", "0.001"])
 
         var r = try await w.post("/run/hello", "{\"x\": 1}")
@@ -96,6 +98,10 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(r.record["tier"] as? String, "handler", "the second request thaws the first's container")
         r = try await w.post("/run/hello", nil)
         XCTAssertEqual(r.body.trimmingCharacters(in: .whitespacesAndNewlines), "{\"hi\":null}", "no body: the event is None")
+
+        r = try await w.post("/run/home", "{}")
+        XCTAssertEqual(r.status, 200, r.body)
+        XCTAssertEqual(r.json as? String, "/tmp")
 
         r = try await w.post("/run/nope", "{}")
         XCTAssertEqual(r.status, 404, r.body)
