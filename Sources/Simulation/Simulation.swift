@@ -51,6 +51,9 @@ public final class Simulation: ReplayExecutor {
     /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
     /// them, holding its core, ready before the core serves anything else (for `compare`).
     public var synchronousZygoteBuilds = false
+    /// Stretch installs and imports by the share of a core each gets when more runs than there are cores
+    /// (every core running a request while the builder builds a zygote); off: as measured alone.
+    public var modelsOversubscription = true
     /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
     public var queueLimit = Int.max
 
@@ -151,9 +154,12 @@ public final class Simulation: ReplayExecutor {
             // Counted among paused containers until now; the planner holds what it was paused with.
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         case .import, .cold:
+            // Installs and imports are CPU work: with every core running a request and the builder busy too,
+            // more runs than there are cores, and each gets a share of one.
+            let cpu = oversubscription(now: now, running: busyRequests(including: true))
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
-                r.installNanos += noisy(catalog.installNanos[Int(p)])
+                r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu)
                 installedAt[Int(p)] = now + r.downloadNanos + r.installNanos
             }
             // A package the plan counts on as installed may still be being installed for a request started
@@ -171,7 +177,7 @@ public final class Simulation: ReplayExecutor {
             }
             // Each import is charged for the standard-library modules the interpreter has not loaded yet.
             var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
-            for p in plan.imports { r.importNanos += noisy(catalog.importNanos(p, loaded: &loaded)) }
+            for p in plan.imports { r.importNanos += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu) }
             r.initNanos = ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis))
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
@@ -193,6 +199,22 @@ public final class Simulation: ReplayExecutor {
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
         queue.schedule(at: r.endNanos, .done(slot))
         if checkInvariants { try! planner.checkInvariants() }
+    }
+
+    /// Requests running now (with the one being started when `including`).
+    @inline(__always) func busyRequests(including: Bool) -> Int { slots.count - freeSlots.count + (including ? 1 : 0) }
+
+    /// How much slower CPU work runs now: runnable work (`running` requests, and the builder if it is busy at
+    /// `now`) over the cores, when there is more of it than cores (1 otherwise). A snapshot at the start of
+    /// a phase (processor sharing, not re-timed as others start and end).
+    @inline(__always) func oversubscription(now: Int64, running: Int, builder: Bool? = nil) -> Double {
+        guard modelsOversubscription else { return 1 }
+        let runnable = running + ((builder ?? (builderFreeAt > now)) ? 1 : 0)
+        return runnable > cores ? Double(runnable) / Double(cores) : 1
+    }
+
+    @inline(__always) func stretch(_ ns: Int64, _ factor: Double) -> Int64 {
+        factor == 1 ? ns : Int64((Double(ns) * factor).rounded())
     }
 
     /// The packages zygote `id` holds (nil for none, or one no longer cached: its parent's modules unknown).
@@ -245,15 +267,15 @@ public final class Simulation: ReplayExecutor {
 
     /// A zygote build started at `start`: its installs (each shared one there for others when it ends, as
     /// `installedAt` says), then the fork and its imports. Returns how long it takes.
-    func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64) -> Int64 {
+    func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64, cpu: Double = 1) -> Int64 {
         var cost: Int64 = 0
         for p in z.install {
-            cost += noisy(catalog.downloadNanos[Int(p)]) + noisy(catalog.installNanos[Int(p)])
+            cost += noisy(catalog.downloadNanos[Int(p)]) + stretch(noisy(catalog.installNanos[Int(p)]), cpu)
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
         cost += self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
-        for p in z.imports { cost += noisy(catalog.importNanos(p, loaded: &loaded)) }
+        for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu) }
         return cost
     }
 
@@ -265,7 +287,8 @@ public final class Simulation: ReplayExecutor {
         // One builder: a build starts when the builds given before it are done.
         var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
-        let ready = start + zygoteBuildCost(z, startingAt: start)
+        // The builder's CPU work shares the cores with the requests running when it starts.
+        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: oversubscription(now: now, running: busyRequests(including: true), builder: true))
         builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
