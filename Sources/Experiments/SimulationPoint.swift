@@ -73,13 +73,15 @@ extension PolicyConfig {
 }
 
 public enum CodeVersion {
-    /// `git rev-parse --short HEAD` of the checkout, with `-dirty` when it has changes; "unknown" outside git.
+    /// `git rev-parse --short HEAD` of the checkout, with `-dirty` when its code (`Sources`, `Package.swift`,
+    /// `scripts`) has changes; "unknown" outside git. Changed results, traces or prose do not count: a job
+    /// that writes several CSVs would otherwise call its own code dirty after the first.
     public static let current: String = {
         let root = ProjectPaths.root
         guard let r = try? Runtime.ChildProcess.run("/usr/bin/env", ["git", "-C", root, "rev-parse", "--short", "HEAD"], timeoutSeconds: 10),
               r.succeeded else { return "unknown" }
         let head = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let dirty = (try? Runtime.ChildProcess.run("/usr/bin/env", ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"], timeoutSeconds: 10))?.stdout.isEmpty == false
+        let dirty = (try? Runtime.ChildProcess.run("/usr/bin/env", ["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift", "scripts"], timeoutSeconds: 10))?.stdout.isEmpty == false
         return head + (dirty ? "-dirty" : "")
     }()
 }

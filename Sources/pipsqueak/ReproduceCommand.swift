@@ -57,6 +57,9 @@ struct ReproduceCommand: ParsableCommand {
         job.jobs = jobs
         job.real = real; job.realLimit = realLimit; job.realSpeed = realSpeed; job.interactionSpeed = interactionSpeed
         job.progress = { printProgress($0) }
+        // Ctrl-C or SIGTERM during a real run stops it after the request in flight; the worker removes its
+        // containers, cgroups and mounts (before, the process died with them alive).
+        if real { RunJob.stopOnInterrupt() }
         let files = try job.run()
         print("wrote:")
         files.forEach { print("  \($0)") }
