@@ -13,7 +13,10 @@ struct MeasureCommand: ParsableCommand {
         `python -S -I` interpreters with only it and its dependencies on sys.path, dependencies first. \
         pip's fixed start-up cost is measured with a no-op wheel and subtracted. Writes traces/packages.csv \
         after every package (atomically) and results/startup-costs.csv at the end. An interrupted run resumes \
-        where it stopped; --fresh starts over.
+        where it stopped; --fresh starts over. Before and after the imports (here and with --imports-only) an \
+        import speed probe (fresh interpreters importing a fixed set of standard-library modules) is run and \
+        recorded in the table's header (import_speed_probe_ms) when every row was measured in the run: \
+        `compare` scales the imports by how fast the machine imports when it runs.
         """)
 
     @Argument(help: "Distributions to measure (default: the --top most imported in traces/import-frequency.csv).")
