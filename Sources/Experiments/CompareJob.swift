@@ -114,8 +114,9 @@ public struct CompareJob {
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
         var speed: SpeedCheck?, speedNote = ""
         let probe = try speedProbe ? ImportSpeedProbe.recorded(inPackageTable: run.packagesPath) : nil
-        if let then = probe {
-            let now = Summary(try ImportSpeedProbe(python: try PythonInterpreter.resolve()).measure()).p50
+        let prober = try probe.map { _ in try ImportSpeedProbe(python: try PythonInterpreter.resolve()) }
+        if let then = probe, let prober {
+            let now = try prober.median()
             speed = SpeedCheck(measured: then, before: now)
             progress(String(format: "import speed probe: %.1f ms now, %.1f ms when %@ was measured: its import costs × %.2f", now, then, run.packagesPath, now / then))
         } else {
@@ -125,8 +126,8 @@ public struct CompareJob {
         job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
         let real = try job.realRun(progress: progress)
-        if speed != nil {
-            speed!.after = Summary(try ImportSpeedProbe(python: try PythonInterpreter.resolve()).measure()).p50
+        if speed != nil, let prober {
+            speed!.after = try prober.median()
             progress(String(format: "import speed probe after the real run: %.1f ms", speed!.after!))
         }
         progress("simulating the same \(real.records.count) requests")
@@ -284,7 +285,7 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")

@@ -39,6 +39,9 @@ public struct ImportSpeedProbe {
         }
     }
 
+    /// The median of `runs` probes, ms.
+    public func median(runs: Int = ImportSpeedProbe.defaultRuns) throws -> Double { Summary(try measure(runs: runs)).p50 }
+
     /// The header line `measure` writes: the median of `samples` and how it was taken.
     public static func headerLine(_ samples: [Double], when: String) -> String {
         let s = Summary(samples)

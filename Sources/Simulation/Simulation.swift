@@ -147,7 +147,7 @@ public final class Simulation: ReplayExecutor {
         let hi = Int(inv.handler)
         var memory: Int64
         // The builder, while it builds, runs beside the requests: it counts as one more busy core.
-        busyCores = slots.count - freeSlots.count + 1 + (builderFreeAt > now ? 1 : 0)
+        busyCores = busyRequests(including: true) + (builderFreeAt > now ? 1 : 0)
         switch plan.tier {
         case .handler:
             r.createNanos = cost(.thaw, costs.runtime.thawMillis)
