@@ -79,9 +79,16 @@ final class RuntimeHostileTests: XCTestCase {
         let fx = try RuntimeFixture()
         let w = try forkingWorker(fx)
         defer { w.shutdown() }
-        // SIGKILL the root zygote while idle.
+        // SIGKILL the root zygote and its standby children while idle. The standbys die with it, but not at
+        // once: a request sent meanwhile was served by one (a CI run saw that). So: no standby being made
+        // (settle), all of them killed, and gone before the request.
+        w.settle()
         let root = try XCTUnwrap(w.zygotes[0])
-        for p in root.cgroup.pids() { Sys.kill(p, SIGKILL) }
+        let groups = [root.cgroup] + root.standbys.map(\.cgroup)
+        for g in groups { for p in g.pids() { Sys.kill(p, SIGKILL) } }
+        let deadline = Sys.monotonicNanos() + 10_000_000_000
+        while groups.contains(where: { !$0.pids().isEmpty }) && Sys.monotonicNanos() < deadline { usleep(1000) }
+        XCTAssert(groups.allSatisfy { $0.pids().isEmpty }, "the zygote and its standbys are gone")
         let r = w.serve(handler: 0, arrivalNanos: 2, startNanos: 2)
         XCTAssert(r.error.contains("zygote z0 is gone"), "the request in flight gets a clear error, not a hang: \(r.error)")
         try w.planner.checkInvariants()
