@@ -158,10 +158,7 @@ final class CalibrationBench {
         try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: work + "/wheelhouse", withIntermediateDirectories: true)
         try code.write(toFile: src + "/\(p.topLevelModules[0]).py", atomically: true, encoding: .utf8)
-        guard let helper = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
-            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
-        }
-        let mk = try ChildProcess.run(python.executable, ["-S", helper, "makewheel", work + "/wheelhouse", p.name, p.version, "", src],
+        let mk = try ChildProcess.run(python.executable, ["-S", try MeasureHelper.path(), "makewheel", work + "/wheelhouse", p.name, p.version, "", src],
                                       environment: PythonInterpreter.cleanEnvironment())
         guard mk.succeeded else { throw RuntimeError.python("cannot build the calibration wheel \(p.name): \(mk.lastErrorLine)") }
     }

@@ -3,6 +3,16 @@ import Runtime
 import Statistics
 import Workload
 
+/// `measure_helper.py`, the Python side of measuring (`measure`, `calibrate`'s wheels, the speed probe).
+enum MeasureHelper {
+    static func path() throws -> String {
+        guard let h = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
+            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
+        }
+        return h
+    }
+}
+
 /// How fast this machine imports Python code right now: fresh interpreters (`python -S -I`) each import a
 /// fixed set of standard-library modules (`measure_helper.py probe`), timed inside the interpreter.
 ///
@@ -20,11 +30,8 @@ public struct ImportSpeedProbe {
     let helper: String
 
     public init(python: PythonInterpreter) throws {
-        guard let h = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
-            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
-        }
         self.python = python
-        helper = h
+        helper = try MeasureHelper.path()
     }
 
     /// The time of each of `runs` probes, ms, in the order run.

@@ -70,9 +70,11 @@ public final class PackageMeasurer {
     /// Some imports of the table come from an earlier, interrupted run (measured at another speed).
     var resumedImports = false
 
+    let speedProbe: ImportSpeedProbe
+
     /// Runs the import speed probe (before the imports are measured, and again after) and logs it.
     func probe(_ when: String) throws {
-        let runs = try ImportSpeedProbe(python: python).measure()
+        let runs = try speedProbe.measure()
         probeMillis += runs
         log(String(format: "import speed probe %@: %.1f ms (median of %d)", when, Summary(runs).p50, runs.count))
     }
@@ -92,10 +94,8 @@ public final class PackageMeasurer {
         self.options = options
         self.python = python
         self.log = log
-        guard let h = Bundle.module.path(forResource: "measure_helper", ofType: "py", inDirectory: "Python") else {
-            throw RuntimeError.unavailable("measure_helper.py is missing from the Experiments bundle")
-        }
-        helper = h
+        helper = try MeasureHelper.path()
+        speedProbe = try ImportSpeedProbe(python: python)
         env = PythonInterpreter.cleanEnvironment()
         stateDir = options.cache + "/measure-state"
         for d in [options.wheelhouse, options.cache + "/packages", stateDir] {

@@ -148,15 +148,15 @@ public final class Simulation: ReplayExecutor {
         var memory: Int64
         // The builder, while it builds, runs beside the requests: it counts as one more busy core.
         busyCores = busyRequests(including: true) + (builderFreeAt > now ? 1 : 0)
+        // Installs and imports are CPU work: with every core running a request and the builder busy too,
+        // more runs than there are cores, and each gets a share of one.
+        let cpu = slowdown(runnable: busyCores)
         switch plan.tier {
         case .handler:
             r.createNanos = cost(.thaw, costs.runtime.thawMillis)
             // Counted among paused containers until now; the planner holds what it was paused with.
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         case .import, .cold:
-            // Installs and imports are CPU work: with every core running a request and the builder busy too,
-            // more runs than there are cores, and each gets a share of one.
-            let cpu = oversubscription(now: now, running: busyRequests(including: true))
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
                 r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu)
@@ -204,13 +204,11 @@ public final class Simulation: ReplayExecutor {
     /// Requests running now (with the one being started when `including`).
     @inline(__always) func busyRequests(including: Bool) -> Int { slots.count - freeSlots.count + (including ? 1 : 0) }
 
-    /// How much slower CPU work runs now: runnable work (`running` requests, and the builder if it is busy at
-    /// `now`) over the cores, when there is more of it than cores (1 otherwise). A snapshot at the start of
-    /// a phase (processor sharing, not re-timed as others start and end).
-    @inline(__always) func oversubscription(now: Int64, running: Int, builder: Bool? = nil) -> Double {
-        guard modelsOversubscription else { return 1 }
-        let runnable = running + ((builder ?? (builderFreeAt > now)) ? 1 : 0)
-        return runnable > cores ? Double(runnable) / Double(cores) : 1
+    /// How much slower CPU work runs with `runnable` things running (requests, and the builder when busy):
+    /// runnable over the cores when there are more of them than cores, else 1. A snapshot at the start of a
+    /// phase (processor sharing, not re-timed as others start and end).
+    @inline(__always) func slowdown(runnable: Int) -> Double {
+        modelsOversubscription && runnable > cores ? Double(runnable) / Double(cores) : 1
     }
 
     @inline(__always) func stretch(_ ns: Int64, _ factor: Double) -> Int64 {
@@ -288,7 +286,7 @@ public final class Simulation: ReplayExecutor {
         var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
         // The builder's CPU work shares the cores with the requests running when it starts.
-        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: oversubscription(now: now, running: busyRequests(including: true), builder: true))
+        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: true) + 1))
         builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
