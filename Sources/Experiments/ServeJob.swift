@@ -9,6 +9,8 @@ import Workload
 /// The job behind `pipsqueak serve`: a worker over HTTP for the handlers in a registry folder, with the
 /// planner `simulate` uses, until SIGTERM or SIGINT; then it drains and removes everything it made.
 public struct ServeJob {
+    /// The worker's default for `RuntimeOptions.libraryThreads` (the command's default).
+    public static let defaultLibraryThreads = PythonInterpreter.defaultLibraryThreads
     public var registry: String
     public var config: PolicyConfig = PolicyConfig.presets["all"]!
     public var seed: UInt64 = 1

@@ -44,6 +44,9 @@ public struct RuntimeOptions: Sendable {
     /// Standby children each zygote keeps ready (forked, in a container cgroup, namespaces made), so that
     /// this many requests can fork from it at once without waiting (`serve`: its cores).
     public var standbysPerZygote = 1
+    /// Threads native libraries (OpenBLAS, OpenMP, MKL, …) may start in a handler's process; 0 leaves their
+    /// defaults (one per machine core). See `PythonInterpreter.defaultLibraryThreads`.
+    public var libraryThreads = PythonInterpreter.defaultLibraryThreads
 
     public init(wheelhouse: String) { self.wheelhouse = wheelhouse }
 }

@@ -133,11 +133,12 @@ extension RuntimeWorker {
             executable = "/bin/sh"
             arguments = ["-c", "for f in $PIPSQUEAK_PROCS; do echo $$ > \"$f\" || exit 99; done; exec \"$0\" \"$@\"", python.executable]
                 + (try script.arguments(mode: mode, config: config))
-            environment = PythonInterpreter.cleanEnvironment(extra: home.merging(["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")]) { $1 })
+            environment = PythonInterpreter.cleanEnvironment(extra: home.merging(["PIPSQUEAK_PROCS": g.procsFiles.joined(separator: " ")]) { $1 },
+                                                             libraryThreads: options.libraryThreads)
         } else {
             executable = python.executable
             arguments = try script.arguments(mode: mode, config: config)
-            environment = PythonInterpreter.cleanEnvironment(extra: home)
+            environment = PythonInterpreter.cleanEnvironment(extra: home, libraryThreads: options.libraryThreads)
         }
         let toChild = try Sys.pipe(), fromChild = try Sys.pipe()
         defer { Sys.close(toChild.read); Sys.close(fromChild.write) }

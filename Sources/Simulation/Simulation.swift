@@ -189,13 +189,12 @@ public final class Simulation: ReplayExecutor {
         total += r.createNanos + r.forkNanos
         total += r.importNanos + r.initNanos + r.execNanos
         r.endNanos = now + total
-        var pendingBuilds: [ZygoteSpec] = []
-        if synchronousZygoteBuilds { pendingBuilds = plan.createZygotes } else { for z in plan.createZygotes { buildZygote(z, now: now, queue: &queue) } }
         runningMemory += memory
         notePeak()
         let slot: Int32
         var running = Running(record: r, container: plan.container, memoryBytes: memory)
-        running.pendingBuilds = pendingBuilds
+        // The zygotes the plan asks for are built once the request is done, as the real worker does.
+        running.pendingBuilds = plan.createZygotes
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
         queue.schedule(at: r.endNanos, .done(slot))
         if checkInvariants { try! planner.checkInvariants() }
@@ -245,7 +244,11 @@ public final class Simulation: ReplayExecutor {
         if checkInvariants { try! planner.checkInvariants() }
         // The worker's own per-request work (HTTP, the client) holds the core a little longer.
         let hold = dispatchNanos
-        if run.pendingBuilds.isEmpty {
+        if !synchronousZygoteBuilds {
+            // Given to the one builder, beside the cores.
+            for z in run.pendingBuilds { buildZygote(z, now: now, queue: &queue) }
+        }
+        if run.pendingBuilds.isEmpty || !synchronousZygoteBuilds {
             if hold == 0 { return true }
             queue.schedule(at: now + hold, .coreFree)
             return false
@@ -286,7 +289,7 @@ public final class Simulation: ReplayExecutor {
         var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
         // The builder's CPU work shares the cores with the requests running when it starts.
-        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: true) + 1))
+        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: false) + 1))
         builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))

@@ -56,6 +56,10 @@ struct ServeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Memory limit of each container, MB.")
     var containerMemoryMB: Int = 1024
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Threads native libraries may start in a handler (OpenBLAS, OpenMP, MKL, numexpr); 0: their own default.",
+                                                        discussion: "A request holds one core. Left to their defaults, these libraries start a thread per machine core at import (numpy's OpenBLAS does), and containers importing at once slow each other (two numpy imports on two cores: 1.6–2× each). `measure` and `calibrate` time imports with the default, 1."))
+    var libraryThreads = ServeJob.defaultLibraryThreads
+
     @Option(help: "Package cost table: versions, modules and costs of the packages handlers may pin (default traces/packages.csv).")
     var packages: String?
 
@@ -84,6 +88,7 @@ struct ServeCommand: ParsableCommand {
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
         if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be positive") }
         if !(maxBodyMb > 0) { throw ValidationError("--max-body-mb must be positive") }
+        if libraryThreads < 0 { throw ValidationError("--library-threads must be 0 or more, found \(libraryThreads)") }
     }
 
     func run() throws {
@@ -96,6 +101,7 @@ struct ServeCommand: ParsableCommand {
         job.runtime.sandboxZygotes = !noZygoteSandbox
         job.runtime.requestTimeoutSeconds = requestTimeout
         job.runtime.containerMemoryLimitMB = Double(containerMemoryMB)
+        job.runtime.libraryThreads = libraryThreads
         job.serve.host = host; job.serve.port = port; job.serve.cores = cores; job.serve.queueLimit = queue
         job.serve.maxBodyBytes = Int(maxBodyMb * 1024 * 1024)
         job.recordsPath = out; job.decisionsPath = decisions

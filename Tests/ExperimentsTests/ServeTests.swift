@@ -87,6 +87,8 @@ final class ServeTests: XCTestCase {
         try write(reg, "unknown", "def f(event):\n    return 1\n", requirements: "tinyy==2.0\n")
         // A package that keeps a cache under HOME (as matplotlib does) finds it writable: the sandbox's /tmp.
         try write(reg, "home", "import os\ndef f(event):\n    with open(os.path.expanduser('~/.cache-of-a-package'), 'w') as out:\n        out.write('x')\n    return os.environ['HOME']\n")
+        // Native libraries' thread pools are capped at one thread (a request holds one core).
+        try write(reg, "threads", "import os\ndef f(event):\n    return [os.environ.get(k) for k in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')]\n")
         let w = try await Worker(pipsqueak, dir: dir, registry: reg, extra: ["--cores", "2", "--request-timeout", "3", "--max-body-mb", "0.001"])
 
         var r = try await w.post("/run/hello", "{\"x\": 1}")
@@ -102,6 +104,9 @@ final class ServeTests: XCTestCase {
         r = try await w.post("/run/home", "{}")
         XCTAssertEqual(r.status, 200, r.body)
         XCTAssertEqual(r.json as? String, "/tmp")
+        r = try await w.post("/run/threads", "{}")
+        XCTAssertEqual(r.status, 200, r.body)
+        XCTAssertEqual(r.json as? [String], ["1", "1", "1"])
 
         r = try await w.post("/run/nope", "{}")
         XCTAssertEqual(r.status, 404, r.body)

@@ -122,7 +122,7 @@ final class SimulationTests: XCTestCase {
     /// Zygotes are built one after another by one builder beside the cores, as the real worker's one
     /// maintenance thread builds them; while it builds with every core running a request, three things run
     /// on two cores and installs and imports (the requests' and the build's) take 3/2 as long.
-    func testZygotesAreBuiltOneAfterAnotherBesideTheCores() throws {
+    func testZygotesAreBuiltAfterTheRequestOneAfterAnotherBesideTheCores() throws {
         // a and c: nothing to install (download and install free), 100 ms imports each.
         let t = PackageTable([
             Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
@@ -133,17 +133,19 @@ final class SimulationTests: XCTestCase {
         var c = PolicyConfig.presets["all"]!
         c.handlerCache.enabled = false; c.importCache.threshold = 1
         let arrivals: [(Double, String)] = [(0, "ha"), (0, "hc"), (0.200, "ha"), (0.200, "hc"), (0.400, "hc")]
-        // At 0 ha starts alone and asks for {a}: the builder's fork 3 + import 100, ready at 103. Then hc
-        // starts: two requests and the builder on two cores, so its import takes 150; {c} is built after
-        // {a}, from 103, while both cores run requests: fork 3 + import 150, ready at 256 (one builder; two
-        // would have had it at 153). At 200 ha forks {a}; hc's {c} is not ready, so it forks the root and
-        // imports c, again with the builder busy: 150. At 400, {c} is there.
+        // At 0 ha and hc start on the two cores, nothing else running: imports 100 each, both done at 130
+        // (create 2 + fork 3 + import 100 + init 5 + exec 20). Then, as the real worker does, the builder
+        // gets the zygotes their plans asked for: {a} from 130 (fork 3 + import 100, ready at 233), {c} after
+        // it (one builder), ready at 336. At 200 {a} is not ready: ha forks the root and imports a beside
+        // the busy builder (two things on two cores: 100); hc too, with ha and the builder running (three on
+        // two cores: 150). At 400, {c} is there. Building at a request's start would have had {a} at 103.
         let r = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs)
         XCTAssertEqual(r.map(\.tier), [.import, .import, .import, .import, .import])
-        XCTAssertEqual(r.map { Nanos.millis($0.importNanos) }, [100, 150, 0, 150, 0])
-        // Without the oversubscription model imports are as measured, and {c} is ready at 206 (still one builder).
+        XCTAssertEqual(r.map { Nanos.millis($0.importNanos) }, [100, 100, 100, 150, 0])
+        XCTAssertEqual(r.map(\.zygote), [0, 0, 0, 0, 2])
+        // Without the oversubscription model imports are as measured.
         let alone = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) { $0.modelsOversubscription = false }
-        XCTAssertEqual(alone.map { Nanos.millis($0.importNanos) }, [100, 100, 0, 100, 0])
+        XCTAssertEqual(alone.map { Nanos.millis($0.importNanos) }, [100, 100, 100, 100, 0])
     }
 
     /// Latencies worked out by hand from the costs above (see each line).
