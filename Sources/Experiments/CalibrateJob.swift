@@ -45,9 +45,11 @@ public struct CalibrateJob {
         let d = try bench.dispatch(requests: n)
         costs.dispatchMillis = max(0, d.httpMillis - d.directMillis)
         log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly: dispatch %.3f ms", d.httpMillis, d.directMillis, costs.dispatchMillis))
+        let inSitu = CalibrateJob.useServedHits(d.served, in: &costs, log: log)
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
-            addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores))
+            addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores),
+                          keeping: inSitu ? CalibrateJob.servedTimed : [])
         }
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
@@ -58,8 +60,62 @@ public struct CalibrateJob {
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
-            "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request"])
+            "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request",
+            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP at \(Int(CalibrationBench.dispatchRate)) per second across \(CalibrationBench.dispatchHandlers) paused containers, those that ran with no other request (the server's and client's threads beside them, as in compare); their contended spreads: those that overlapped another"
+                : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP ran alone)"])
         return costs
+    }
+
+    /// Hits served over HTTP that overlapped no other request: each started after every earlier one ended
+    /// and ended before the next started (records in any order).
+    static func servedAlone(_ rs: [RequestRecord]) -> [RequestRecord] {
+        let s = rs.sorted { $0.startNanos < $1.startNanos }
+        var out: [RequestRecord] = []
+        var endedBy = Int64.min // the latest end of the records before
+        for (i, r) in s.enumerated() {
+            let nextStart = i + 1 < s.count ? s[i + 1].startNanos : Int64.max
+            if r.startNanos >= endedBy && r.endNanos <= nextStart { out.append(r) }
+            endedBy = max(endedBy, r.endNanos)
+        }
+        return out
+    }
+
+    /// Hits served over HTTP, at least this many alone and this many beside another, replace the directly
+    /// served ones' thaw and invoke.
+    static let minimumServedHits = 100
+    /// The primitives taken from hits served over HTTP.
+    static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke]
+
+    /// Thaw and the just-thawed invoke as a served request pays them, with the HTTP server's and the client's
+    /// threads on the same cores (what `compare` and `serve` run): from the hits that ran alone, the median
+    /// and spread; from those that overlapped another request, the contended spread (a request beside another
+    /// is slower there than two started at once directly: micro-numpy at 30% of 2 cores, a hit's invoke
+    /// overhead measured p90 1.8 ms when it overlapped another, 0.7 ms alone). Returns whether there were enough
+    /// of both; if not, the directly served figures stay.
+    @discardableResult
+    static func useServedHits(_ served: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
+        let alone = servedAlone(served)
+        let ids = Set(alone.map(\.request))
+        let beside = served.filter { !ids.contains($0.request) }
+        guard alone.count >= minimumServedHits, beside.count >= minimumServedHits else {
+            log("hits over HTTP: \(alone.count) ran alone, \(beside.count) beside another (\(minimumServedHits) of each needed): thaw and invoke as served directly")
+            return false
+        }
+        func thaw(_ rs: [RequestRecord]) -> [Double] { rs.map { Double($0.createNanos) / 1e6 } }
+        func invoke(_ rs: [RequestRecord]) -> [Double] { rs.map { max(0, Double($0.execNanos) / 1e6 - workMillis) } }
+        let direct = costs.spreads[RuntimeCosts.Timed.thawedInvoke.name]
+        let (t, v) = (Summary(thaw(alone)), Summary(invoke(alone)))
+        let vb = Summary(invoke(beside))
+        log(String(format: "hits over HTTP: %d alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
+                   alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, Summary(thaw(beside)).p50, vb.p50, vb.quantile(0.9),
+                   vb.quantile(0.99), costs.thawMillis, costs.thawedInvokeOverheadMillis, direct?.quantiles[5] ?? .nan, direct?.quantiles[6] ?? .nan))
+        costs.thawMillis = t.p50
+        costs.thawedInvokeOverheadMillis = v.p50
+        costs.spreads[RuntimeCosts.Timed.thaw.name] = spread(thaw(alone), value: t.p50)
+        costs.spreads[RuntimeCosts.Timed.thawedInvoke.name] = spread(invoke(alone), value: v.p50)
+        costs.contendedSpreads[RuntimeCosts.Timed.thaw.name] = CostSpread(samples: thaw(beside))
+        costs.contendedSpreads[RuntimeCosts.Timed.thawedInvoke.name] = CostSpread(samples: invoke(beside))
+        return true
     }
 
     /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the
@@ -81,9 +137,10 @@ public struct CalibrateJob {
 
     /// The contended spreads, scaled as the spreads alone were (so a contended draw over the alone median is
     /// how much slower the primitive is with every core busy).
-    func addContention(_ costs: inout RuntimeCosts, alone: [RuntimeCosts.Timed: [Double]], _ c: CalibrationBench.Contended) {
+    func addContention(_ costs: inout RuntimeCosts, alone: [RuntimeCosts.Timed: [Double]], _ c: CalibrationBench.Contended,
+                       keeping kept: Set<RuntimeCosts.Timed> = []) {
         costs.contentionCores = cores
-        for (p, xs) in CalibrateJob.timedSamples(hits: c.hits, thawed: c.thawed, cold: c.cold) {
+        for (p, xs) in CalibrateJob.timedSamples(hits: c.hits, thawed: c.thawed, cold: c.cold) where !kept.contains(p) {
             let raw = CostSpread(samples: alone[p]!).median, value = costs[keyPath: p.keyPath]
             let s = CostSpread(samples: xs).scaled(by: raw > 0 ? value / raw : 1)
             costs.contendedSpreads[p.name] = s
@@ -165,8 +222,10 @@ final class CalibrationBench {
 
     /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`, set up as
     /// `serve` sets up one for `cores` cores (standbys, cgroup pool, maintenance off the request path).
-    func worker(_ package: Package, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
-        let handlers = HandlerTable([Handler(id: "calib", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)])
+    func worker(_ package: Package, handlers count: Int = 1, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
+        let handlers = HandlerTable((0..<count).map { i in
+            Handler(id: i == 0 ? "calib" : "calib-\(i)", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)
+        })
         var c = PolicyConfig.presets["all"]!
         edit(&c)
         let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
@@ -259,25 +318,32 @@ final class CalibrationBench {
 
     /// Requests per second of the dispatch measurement: handler-cache hits, rarely two at once.
     static let dispatchRate = 400.0
+    /// Handlers the dispatch measurement cycles through, each with its paused container: each waits this many
+    /// requests (80 ms) between its hits, as a replay's containers wait, so its caches go cold.
+    static let dispatchHandlers = 32
 
-    /// This process's CPU time per request, ms: `n` handler-cache hits at `dispatchRate` per second served
-    /// directly, then `n` more over HTTP (the worker behind `WorkerServer` on loopback, an `OpenLoopClient`
-    /// in this process: what `compare` runs). The difference is what serving over HTTP costs the cores.
-    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double) {
-        let w = try worker(tiny) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+    /// What serving handler-cache hits over HTTP costs: this process's CPU time per request, ms (`n` hits at
+    /// `dispatchRate` per second served directly, then `n` more over HTTP: the worker behind `WorkerServer` on
+    /// loopback, an `OpenLoopClient` in this process, as `compare` runs them; the difference is what serving
+    /// over HTTP costs the cores), and the hits served over HTTP (their records: thaw and invoke as a served
+    /// request pays them, the server's and the client's threads beside it).
+    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, served: [RequestRecord]) {
+        let k = CalibrationBench.dispatchHandlers
+        let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        // A paused container for each core first, so that two requests at once are both hits.
-        DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now()) }
+        // A paused container for each handler first, so that every request is a hit.
+        for h in 0..<k { _ = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now()) }
         let gap = Int64(1e6 / CalibrationBench.dispatchRate)
         var c0 = Sys.processCPUNanos()
-        for _ in 0..<n {
+        for i in 0..<n {
             Sys.sleep(micros: gap)
-            let r = w.serve(handler: 0, arrivalNanos: w.now(), startNanos: w.now())
+            let r = w.serve(handler: Int32(i % k), arrivalNanos: w.now(), startNanos: w.now())
             guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
         }
         let direct = Sys.processCPUNanos() - c0
         let registry = HandlerRegistry(root: "/nonexistent", worker: w)
-        registry.preregister("calib", id: 0)
+        let names = (0..<k).map { w.handlers[Int32($0)].id }
+        for (h, name) in names.enumerated() { registry.preregister(name, id: Int32(h)) }
         var o = ServeOptions()
         o.port = 0; o.cores = cores; o.queueLimit = 64
         let server = WorkerServer(worker: w, registry: registry, options: o)
@@ -286,24 +352,32 @@ final class CalibrationBench {
         let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
         let failures = FailureCount()
         var i = 0
+        // Poisson arrivals (seeded), as a trace's: some hits run alone, some beside another.
+        let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
+        var t = 0.0
         c0 = Sys.processCPUNanos()
         try waitFor {
             defer { Task { await client.shutdown() } }
-            try await client.replay(names: ["calib"], speed: 1, next: {
+            try await client.replay(names: names, speed: 1, next: {
                 guard i < n else { return nil }
                 i += 1
-                return Invocation(arrivalNanos: Int64(Double(i) / CalibrationBench.dispatchRate * 1e9), handler: 0)
-            }) { o in if o.status != 200 { failures.add(o.record.error) } }
+                t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
+                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
+            }) { o in if o.status != 200 { failures.add(o.record.error) } else { failures.keep(o.record) } }
         }
         let http = Sys.processCPUNanos() - c0
         if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
-        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n))
+        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), failures.kept.filter { $0.tier == .handler })
     }
 
+    /// Outcomes from the client's threads: failures counted (the first kept), the served records kept.
     final class FailureCount: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var count = 0, first: String?
+        private var records: [RequestRecord] = []
         func add(_ e: String) { lock.withLock { count += 1; if first == nil { first = e } } }
+        func keep(_ r: RequestRecord) { lock.withLock { records.append(r) } }
+        var kept: [RequestRecord] { lock.withLock { records } }
     }
 
     /// Handler-cache hits: thaw, the freeze after each, the invoke of a just-thawed process, and a paused
