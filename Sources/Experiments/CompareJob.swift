@@ -23,15 +23,21 @@ public struct CompareJob {
     /// cores and bound; completion order can differ, so agreement is reported request by request.
     public var cores = 1
     public var queueLimit = 64
-    /// Run the import speed probe just before the real run and scale the package table's import costs (both
-    /// executors') by now over when they were measured, when the table records its probe (`ImportSpeedProbe`).
+    /// Just before the real run, time again the imports of the trace's costliest packages (as `measure`
+    /// timed them) and scale the package table's import costs, both executors', by now over the table's.
     public var speedProbe = true
+    /// Packages re-timed for `speedProbe`: the trace's costliest imports (measured import time × requests).
+    public var speedProbePackages = 3
+    /// Where the re-timed packages are installed (`measure`'s cache; its wheelhouse is the run's).
+    public var measureCache = MeasureOptions.defaultCache
 
     public init() {}
 
-    /// The import speed probe's figures: the table's (when it was measured), before and after the real run, ms
-    /// (medians), and the factor import costs were multiplied by.
+    /// The speed check's figures: the packages whose imports were timed again, the sum of their table
+    /// figures (when measured) and of their medians before and after the real run, ms, and the factor import
+    /// costs were multiplied by.
     public struct SpeedCheck {
+        public var packages: [String]
         public var measured: Double
         public var before: Double
         public var after: Double?
@@ -113,25 +119,36 @@ public struct CompareJob {
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
         var speed: SpeedCheck?, speedNote = ""
-        let probe = try speedProbe ? ImportSpeedProbe.recorded(inPackageTable: run.packagesPath) : nil
-        let prober = try probe.map { _ in try ImportSpeedProbe(python: try PythonInterpreter.resolve()) }
-        if let then = probe, let prober {
-            let now = try prober.median()
-            speed = SpeedCheck(measured: then, before: now)
-            progress(String(format: "import speed probe: %.1f ms now, %.1f ms when %@ was measured: its import costs × %.2f", now, then, run.packagesPath, now / then))
+        let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
+        var retimer: PackageMeasurer?, retimed: [String] = []
+        if speedProbe {
+            let table = try PackageTable.read(path: run.packagesPath)
+            retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages)
+            var o = MeasureOptions(wheelhouse: run.wheelhouse, cache: measureCache)
+            o.output = run.packagesPath; o.offline = !run.runtime.online
+            retimer = try PackageMeasurer(options: o, log: { _ in })
+        }
+        func retime() throws -> (now: Double, then: Double) {
+            let r = try retimer!.retimeImports(retimed)
+            return (r.reduce(0) { $0 + $1.now }, r.reduce(0) { $0 + $1.then })
+        }
+        if retimer != nil, !retimed.isEmpty {
+            progress("timing again the imports of \(retimed.joined(separator: ", ")) (the trace's costliest)")
+            let (now, then) = try retime()
+            speed = SpeedCheck(packages: retimed, measured: then, before: now)
+            progress(String(format: "their imports: %.1f ms now, %.1f ms in %@: its import costs × %.2f", now, then, run.packagesPath, now / then))
         } else {
-            speedNote = speedProbe ? "not scaled: \(run.packagesPath) records no \(ImportSpeedProbe.headerKey) (`measure` writes one)" : "not scaled (--no-speed-probe)"
+            speedNote = speedProbe ? "not scaled: no package of the trace has an import cost in \(run.packagesPath)" : "not scaled (--no-speed-probe)"
         }
         var job = self
         job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
         let real = try job.realRun(progress: progress)
-        if speed != nil, let prober {
-            speed!.after = try prober.median()
-            progress(String(format: "import speed probe after the real run: %.1f ms", speed!.after!))
+        if speed != nil {
+            speed!.after = try retime().now
+            progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
         }
         progress("simulating the same \(real.records.count) requests")
-        let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
         let runtime = try sj.runtimeCosts()
@@ -324,11 +341,28 @@ public struct CompareJob {
         }
     }
 
-    /// What the import speed probe found and did, in a line.
+    /// What the speed check found and did, in a line.
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
-        return String(format: "probe %.1f ms before the real run%@, %.1f ms when the packages' imports were measured: import costs × %.3f for both executors",
-                      p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale)
+        return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors",
+                      p.packages.joined(separator: ", "), p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale)
+    }
+
+    /// The trace's packages (its handlers' and their dependencies) whose imports cost its requests the most:
+    /// each one's measured import time × the requests (the first `limit`) of handlers that import it; at most
+    /// `count`, costliest first, only packages with an import cost in `table`.
+    static func costliestImports(_ trace: Trace, table: PackageTable, limit: Int?, count: Int) throws -> [String] {
+        var requests = [Int](repeating: 0, count: trace.handlers.count)
+        let reader = try trace.makeReader()
+        var n = 0
+        while limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() { requests[Int(inv.handler)] += 1; n += 1 }
+        var cost: [String: Double] = [:]
+        for (i, h) in trace.handlers.handlers.enumerated() where requests[i] > 0 {
+            var names = Set<String>()
+            for p in h.packages { names.insert(p); for d in table[p]?.transitiveDependencies ?? [] { names.insert(d) } }
+            for p in names { if let m = table[p]?.importMillis, m > 0 { cost[p, default: 0] += m * Double(requests[i]) } }
+        }
+        return cost.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
     }
 
     static func render(_ r: Report) -> String {

@@ -437,6 +437,25 @@ public final class PackageMeasurer {
         return t
     }
 
+    /// The imports of `names` (packages of the table at `options.output`) timed again now, exactly as the
+    /// table's were measured (`options.repeats` fresh interpreters, installs in the cache, dependencies
+    /// imported first): each one's median now, and the table's figure. Writes nothing.
+    public func retimeImports(_ names: [String]) throws -> [(name: String, now: Double, then: Double)] {
+        let table = try PackageTable.read(path: options.output)
+        var all: [String: MeasuredPackage] = [:]
+        for n in table.names {
+            let p = table[n]!
+            all[n] = MeasuredPackage(name: n, version: p.version, requires: p.dependencies, topLevel: p.topLevelModules)
+        }
+        return try names.map { n in
+            guard let p = table[n], var m = all[n] else { throw RuntimeError.python("\(n) is not in \(options.output)") }
+            for q in [p] + p.transitiveDependencies.compactMap({ table[$0] }) { try ensureInstalled(q) }
+            try measureImport(&m, all: all)
+            if let f = m.failure { throw RuntimeError.python("\(n): \(f)") }
+            return (n, Summary(m.importMillis).p50, p.importMillis)
+        }
+    }
+
     func writeRemeasured(_ t: PackageTable, measured: Int, of total: Int) throws {
         // The table's own header stays (it says how download and install were measured), after a line
         // saying which columns this run replaced.

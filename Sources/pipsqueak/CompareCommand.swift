@@ -82,8 +82,8 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --cores above 1: requests that may wait for a core (more are refused, in both runs).")
     var queue = 64
 
-    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Scale the package table's import costs by how fast this machine imports now.",
-                                                    discussion: "Shared machines drift (one numpy import: 47 ms at one hour, 80 ms two hours later). `measure` records an import speed probe (fresh interpreters importing a fixed set of standard-library modules) in the table's header; compare runs it again just before the real run (about 2 s) and multiplies every import cost by now over then, for both executors. The CSV header and the report give both figures, and the probe after the run. A table without a probe is used as measured."))
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Scale the package table's import costs by how fast this machine imports them now.",
+                                                    discussion: "Shared machines drift (one numpy import: 47 ms at one hour, 80 ms two hours later). Just before the real run, compare times again the imports of the trace's three costliest packages (measured import time × requests of the handlers that import them), exactly as `measure` timed them (fresh interpreters, dependencies first, installs in measure's cache, from the run's wheelhouse), and multiplies every import cost by their time now over the table's, for both executors; it times them again after the run. The CSV header and the report give the figures. (The standard-library probe `measure` records in the table's header tracked numpy's import poorly: 37% slower while numpy was 15% faster.)"))
     var speedProbe = true
 
     func validate() throws {

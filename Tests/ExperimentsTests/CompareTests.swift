@@ -18,6 +18,7 @@ final class CompareTests: XCTestCase {
         job.run.wheelhouse = dir + "/wheelhouse"
         job.run.runtime.stateDirectory = dir + "/state"
         job.run.runtime.packageDirectory = dir + "/pkgs"
+        job.measureCache = dir + "/measure-cache"
         return job
     }
 
@@ -33,6 +34,7 @@ final class CompareTests: XCTestCase {
         var job = compareJob(in: dir, name: "test")
         job.run.speed = 2
         job.run.limit = 15
+        job.speedProbe = false
         var c = PolicyConfig.presets["all"]!
         c.importCache.threshold = 1
         c.handlerCache.memoryMB = 40 // tight enough that the real memory outcomes decide evictions
@@ -44,8 +46,9 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.failures, [])
         let join = try String(contentsOfFile: report.joinPath, encoding: .utf8)
         XCTAssertEqual(join.split(separator: "\n").filter { !$0.hasPrefix("#") }.count, 16, "header and 15 requests")
-        XCTAssertNil(report.speed, "the tiny table records no import speed probe")
-        XCTAssert(join.contains("# import speed: not scaled: "), join)
+        XCTAssertNil(report.speed, "--no-speed-probe")
+        XCTAssert(join.contains("# import speed: not scaled (--no-speed-probe)"), join)
+        XCTAssert(join.contains(" --no-speed-probe\n"), "the made-by line says so")
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
 
@@ -59,9 +62,7 @@ final class CompareTests: XCTestCase {
         try TinyWheels.make(in: dir, [("alpha", "import time\ntime.sleep(0.02)\n", 20)])
         let (hs, body) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 5, rate: 8, seconds: 10, seed: 3)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
-        // The table records an import speed probe: the compare probes again and scales imports by now over then.
-        let table = try String(contentsOfFile: dir + "/packages.csv", encoding: .utf8)
-        try ("# \(ImportSpeedProbe.headerKey): 50.0 (by hand)\n" + table).write(toFile: dir + "/packages.csv", atomically: true, encoding: .utf8)
+        // The compare times alpha's import again (as measure does) and scales imports by now over the table's.
         var job = compareJob(in: dir, name: "concurrent")
         job.run.limit = 40
         job.cores = 2
@@ -77,10 +78,33 @@ final class CompareTests: XCTestCase {
         XCTAssert(report.phaseErrors.contains { $0.phase == "exec" && $0.n > 0 }, report.text)
         XCTAssert(report.text.contains("request by request (40 joined)"), report.text)
         let speed = try XCTUnwrap(report.speed)
-        XCTAssertEqual(speed.measured, 50)
-        XCTAssertGreaterThan(speed.before, 0); XCTAssertGreaterThan(try XCTUnwrap(speed.after), 0)
+        XCTAssertEqual(speed.packages, ["alpha"])
+        XCTAssertEqual(speed.measured, try PackageTable.read(path: dir + "/packages.csv")["alpha"]!.importMillis)
+        // alpha's import sleeps 20 ms: timed again, it takes at least that.
+        XCTAssertGreaterThanOrEqual(speed.before, 20); XCTAssertGreaterThanOrEqual(try XCTUnwrap(speed.after), 20)
         XCTAssert(try String(contentsOfFile: report.joinPath, encoding: .utf8).contains(String(format: "import costs × %.3f for both executors", speed.scale)))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
+    }
+
+    /// The packages a compare times again: the trace's costliest imports (import time × requests of the
+    /// handlers that import them, dependencies counted), of the requests it runs.
+    func testTheCostliestImportsAreTheOnesTimedAgain() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-costliest-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = PackageTable([Package(name: "a", importMillis: 100), Package(name: "b", dependencies: ["c"], importMillis: 10),
+                                  Package(name: "c", importMillis: 50), Package(name: "d", importMillis: 0)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"]), Handler(id: "h2", customer: "y", packages: ["b", "d"])])
+        _ = try TraceJobs.write(table: hs, body: { w in
+            w.append(Invocation(arrivalNanos: 0, handler: 0))
+            for i in 1...5 { w.append(Invocation(arrivalNanos: Int64(i) * 1_000_000, handler: 1)) }
+        }, to: dir + "/t.csv", comments: [])
+        let trace = try Trace(path: dir + "/t.csv", handlersPath: nil)
+        // c (b's dependency): 50 × 5 = 250, a: 100 × 1, b: 10 × 5 = 50; d costs nothing to import.
+        XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: nil, count: 3), ["c", "a", "b"])
+        XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: nil, count: 1), ["c"])
+        // Only the first request: h1's.
+        XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: 1, count: 3), ["a"])
     }
 
     /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
