@@ -28,6 +28,9 @@ public struct CompareJob {
     public var speedProbe = true
     /// Packages re-timed for `speedProbe`: the trace's costliest imports (measured import time × requests).
     public var speedProbePackages = 3
+    /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
+    /// of 5 moved by a third between two checks minutes apart).
+    static let retimeRepeats = 11
     /// Where the re-timed packages are installed (`measure`'s cache; its wheelhouse is the run's).
     public var measureCache = MeasureOptions.defaultCache
 
@@ -41,7 +44,11 @@ public struct CompareJob {
         public var measured: Double
         public var before: Double
         public var after: Double?
+        /// What the planners' estimates (both executors') are scaled by: known before the real run.
         public var scale: Double { before / measured }
+        /// What the simulated imports are charged: the speed over the real run, the mean of before and after
+        /// (the simulation runs once both are known).
+        public var runScale: Double { ((before + (after ?? before)) / 2) / measured }
     }
 
     public struct TierRow {
@@ -125,7 +132,7 @@ public struct CompareJob {
             let table = try PackageTable.read(path: run.packagesPath)
             retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages)
             var o = MeasureOptions(wheelhouse: run.wheelhouse, cache: measureCache)
-            o.output = run.packagesPath; o.offline = !run.runtime.online
+            o.output = run.packagesPath; o.offline = !run.runtime.online; o.repeats = CompareJob.retimeRepeats
             retimer = try PackageMeasurer(options: o, log: { _ in })
         }
         func retime() throws -> (now: Double, then: Double) {
@@ -152,7 +159,8 @@ public struct CompareJob {
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
         let runtime = try sj.runtimeCosts()
-        let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages())
+        let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
+                                   importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
         var report = Report()
         report.speed = speed; report.speedNote = speedNote
         report.cores = cores
@@ -186,13 +194,14 @@ public struct CompareJob {
     /// the same cores; with one, zygotes built in line as the one-thread runtime builds them. Each record's
     /// `request` becomes its place in the trace (the planner numbers only what it started: refused arrivals
     /// have none), so the two runs join request by request.
-    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String]) throws -> Run {
+    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String], importCharge: Double = 1) throws -> Run {
         let table = try PackageTable.read(path: run.packagesPath)
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime,
                                   overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), importScale: run.importScale, seed: run.seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
         sim.synchronousZygoteBuilds = cores == 1
+        sim.importCharge = importCharge
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)
@@ -344,8 +353,8 @@ public struct CompareJob {
     /// What the speed check found and did, in a line.
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
-        return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors",
-                      p.packages.joined(separator: ", "), p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale)
+        return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors' planners, simulated imports × %.3f (the mean of before and after)",
+                      p.packages.joined(separator: ", "), p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale, p.runScale)
     }
 
     /// The trace's packages (its handlers' and their dependencies) whose imports cost its requests the most:

@@ -54,6 +54,10 @@ public final class Simulation: ReplayExecutor {
     /// Stretch installs and imports by the share of a core each gets when more runs than there are cores
     /// (every core running a request while the builder builds a zygote); off: as measured alone.
     public var modelsOversubscription = true
+    /// Every simulated import takes this many times the catalog's cost, which the planner's estimates keep
+    /// (`compare`: how much faster or slower the machine imported over the real run than just before it,
+    /// when the real planner's estimates were fixed).
+    public var importCharge = 1.0
     /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
     public var queueLimit = Int.max
 
@@ -177,7 +181,7 @@ public final class Simulation: ReplayExecutor {
             }
             // Each import is charged for the standard-library modules the interpreter has not loaded yet.
             var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
-            for p in plan.imports { r.importNanos += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu) }
+            for p in plan.imports { r.importNanos += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
             r.initNanos = ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis))
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
@@ -276,7 +280,7 @@ public final class Simulation: ReplayExecutor {
         }
         cost += self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
-        for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu) }
+        for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
         return cost
     }
 

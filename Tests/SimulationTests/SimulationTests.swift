@@ -146,6 +146,10 @@ final class SimulationTests: XCTestCase {
         // Without the oversubscription model imports are as measured.
         let alone = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) { $0.modelsOversubscription = false }
         XCTAssertEqual(alone.map { Nanos.millis($0.importNanos) }, [100, 100, 100, 100, 0])
+        // Imports charged twice the catalog's cost (compare: the machine imported slower over the run than
+        // when the planners' estimates were fixed): the requests end at 230, {c} is ready at 636, not by 400.
+        let slow = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) { $0.modelsOversubscription = false; $0.importCharge = 2 }
+        XCTAssertEqual(slow.map { Nanos.millis($0.importNanos) }, [200, 200, 200, 200, 200])
     }
 
     /// Latencies worked out by hand from the costs above (see each line).
