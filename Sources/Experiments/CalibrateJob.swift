@@ -45,7 +45,7 @@ public struct CalibrateJob {
         let d = try bench.dispatch(requests: n)
         costs.dispatchMillis = max(0, d.httpMillis - d.directMillis)
         log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly: dispatch %.3f ms", d.httpMillis, d.directMillis, costs.dispatchMillis))
-        let inSitu = CalibrateJob.useServedHits(d.served, in: &costs, log: log)
+        let inSitu = CalibrateJob.useServedHits(alone: d.alone, beside: d.beside, in: &costs, log: log)
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
             addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores),
@@ -61,44 +61,27 @@ public struct CalibrateJob {
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
             "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request",
-            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP at \(Int(CalibrationBench.dispatchRate)) per second across \(CalibrationBench.dispatchHandlers) paused containers, those that ran with no other request (the server's and client's threads beside them, as in compare); their contended spreads: those that overlapped another"
+            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), one client in a closed loop; their contended spreads: \(cores) clients at once"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP ran alone)"])
         return costs
     }
 
-    /// Hits served over HTTP that overlapped no other request: each started after every earlier one ended
-    /// and ended before the next started (records in any order).
-    static func servedAlone(_ rs: [RequestRecord]) -> [RequestRecord] {
-        let s = rs.sorted { $0.startNanos < $1.startNanos }
-        var out: [RequestRecord] = []
-        var endedBy = Int64.min // the latest end of the records before
-        for (i, r) in s.enumerated() {
-            let nextStart = i + 1 < s.count ? s[i + 1].startNanos : Int64.max
-            if r.startNanos >= endedBy && r.endNanos <= nextStart { out.append(r) }
-            endedBy = max(endedBy, r.endNanos)
-        }
-        return out
-    }
-
-    /// Hits served over HTTP, at least this many alone and this many beside another, replace the directly
+    /// Hits served over HTTP, at least this many alone and this many beside others, replace the directly
     /// served ones' thaw and invoke.
     static let minimumServedHits = 100
     /// The primitives taken from hits served over HTTP.
     static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke]
 
     /// Thaw and the just-thawed invoke as a served request pays them, with the HTTP server's and the client's
-    /// threads on the same cores (what `compare` and `serve` run): from the hits that ran alone, the median
-    /// and spread; from those that overlapped another request, the contended spread (a request beside another
-    /// is slower there than two started at once directly: micro-numpy at 30% of 2 cores, a hit's invoke
-    /// overhead measured p90 1.8 ms when it overlapped another, 0.7 ms alone). Returns whether there were enough
-    /// of both; if not, the directly served figures stay.
+    /// threads on the same cores (what `compare` and `serve` run): from hits served one at a time, the
+    /// median and spread; from hits served with every core busy, the contended spread. A hit beside others
+    /// is slower there than two started at once directly (micro-numpy at 30% of 2 cores: a hit's invoke
+    /// overhead measured p90 1.8 ms when it overlapped another request, 0.7 ms alone; calibrated directly,
+    /// 0.6 and 1.0 ms). Returns whether there were enough of both; if not, the directly served figures stay.
     @discardableResult
-    static func useServedHits(_ served: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
-        let alone = servedAlone(served)
-        let ids = Set(alone.map(\.request))
-        let beside = served.filter { !ids.contains($0.request) }
+    static func useServedHits(alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
         guard alone.count >= minimumServedHits, beside.count >= minimumServedHits else {
-            log("hits over HTTP: \(alone.count) ran alone, \(beside.count) beside another (\(minimumServedHits) of each needed): thaw and invoke as served directly")
+            log("hits over HTTP: \(alone.count) alone, \(beside.count) beside others (\(minimumServedHits) of each needed): thaw and invoke as served directly")
             return false
         }
         func thaw(_ rs: [RequestRecord]) -> [Double] { rs.map { Double($0.createNanos) / 1e6 } }
@@ -106,7 +89,7 @@ public struct CalibrateJob {
         let direct = costs.spreads[RuntimeCosts.Timed.thawedInvoke.name]
         let (t, v) = (Summary(thaw(alone)), Summary(invoke(alone)))
         let vb = Summary(invoke(beside))
-        log(String(format: "hits over HTTP: %d alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
+        log(String(format: "hits over HTTP: %d one at a time, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d with every core busy, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
                    alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, Summary(thaw(beside)).p50, vb.p50, vb.quantile(0.9),
                    vb.quantile(0.99), costs.thawMillis, costs.thawedInvokeOverheadMillis, direct?.quantiles[5] ?? .nan, direct?.quantiles[6] ?? .nan))
         costs.thawMillis = t.p50
@@ -325,9 +308,10 @@ final class CalibrationBench {
     /// What serving handler-cache hits over HTTP costs: this process's CPU time per request, ms (`n` hits at
     /// `dispatchRate` per second served directly, then `n` more over HTTP: the worker behind `WorkerServer` on
     /// loopback, an `OpenLoopClient` in this process, as `compare` runs them; the difference is what serving
-    /// over HTTP costs the cores), and the hits served over HTTP (their records: thaw and invoke as a served
-    /// request pays them, the server's and the client's threads beside it).
-    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, served: [RequestRecord]) {
+    /// over HTTP costs the cores). Then the hits as a served request pays them, the server's and the client's
+    /// threads beside it: `n` more over HTTP from one client in a closed loop (each request alone), and `n`
+    /// from as many clients as cores (each beside cores − 1 others), their records.
+    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, alone: [RequestRecord], beside: [RequestRecord]) {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
@@ -352,22 +336,29 @@ final class CalibrationBench {
         let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
         let failures = FailureCount()
         var i = 0
-        // Poisson arrivals (seeded), as a trace's: some hits run alone, some beside another.
-        let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
-        var t = 0.0
         c0 = Sys.processCPUNanos()
+        defer { try? waitFor { await client.shutdown() } }
         try waitFor {
-            defer { Task { await client.shutdown() } }
             try await client.replay(names: names, speed: 1, next: {
                 guard i < n else { return nil }
                 i += 1
-                t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
-                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-            }) { o in if o.status != 200 { failures.add(o.record.error) } else { failures.keep(o.record) } }
+                return Invocation(arrivalNanos: Int64(Double(i) / CalibrationBench.dispatchRate * 1e9), handler: Int32(i % k))
+            }) { o in if o.status != 200 { failures.add(o.record.error) } }
         }
         let http = Sys.processCPUNanos() - c0
         if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
-        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), failures.kept.filter { $0.tier == .handler })
+        func closedLoop(clients: Int) throws -> [RequestRecord] {
+            let outcomes = FailureCount()
+            try waitFor {
+                await client.closedLoop(names: names, clients: clients, requests: n) { o in
+                    if o.status != 200 { outcomes.add(o.record.error) } else { outcomes.keep(o.record) }
+                }
+            }
+            if let e = outcomes.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(outcomes.count) of \(n)): \(e)") }
+            return outcomes.kept.filter { $0.tier == .handler }
+        }
+        let alone = try closedLoop(clients: 1), beside = try closedLoop(clients: cores)
+        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, beside)
     }
 
     /// Outcomes from the client's threads: failures counted (the first kept), the served records kept.

@@ -2,9 +2,9 @@ import Foundation
 
 /// The skeleton of a container's root directory on the host. The process entering the container bind-mounts
 /// into it inside its own mount namespace (so the mounts vanish with the container), then remounts it
-/// read-only and chroots. Mounted read-only: /usr, /lib, /lib64, /bin, the interpreter's prefix, /dev/null,
-/// /dev/zero, /dev/urandom, and whatever the container adds (handler code, packages); /tmp is a private tmpfs.
-/// Nothing else of the host (not /etc, not /root, not the runtime's state) is visible.
+/// read-only and chroots. Mounted read-only: /usr, /lib, /lib64, /bin, the interpreter's prefix, /etc/fonts,
+/// /dev/null, /dev/zero, /dev/urandom, and whatever the container adds (handler code, packages); /tmp is a
+/// private tmpfs. Nothing else of the host (no other part of /etc, not /root, not the runtime's state) is visible.
 public final class ContainerRoot {
     public let path: String
     let python: PythonInterpreter
@@ -26,6 +26,9 @@ public final class ContainerRoot {
             m.append((d, d, false))
         }
         m.append((python.prefix, python.prefix, false))
+        // Font configuration, read-only: matplotlib's font cache otherwise prints a Fontconfig error on
+        // every first import in a container. Nothing else of /etc.
+        if Sys.exists("/etc/fonts") { m.append(("/etc/fonts", "/etc/fonts", false)) }
         for dev in ["/dev/null", "/dev/zero", "/dev/urandom"] { m.append((dev, dev, true)) }
         return m
     }

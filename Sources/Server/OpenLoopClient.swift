@@ -48,33 +48,60 @@ public final class OpenLoopClient: @unchecked Sendable {
                 if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
                 let request = n, handler = inv.handler, name = names[Int(inv.handler)]
                 group.addTask { [self] in
-                    let sent = now()
-                    var out = Outcome(record: RequestRecord(request: request, handler: handler, arrivalNanos: sent, startNanos: sent,
-                                                            endNanos: sent, tier: .cold, zygote: nil),
-                                      status: 0, sentNanos: sent, repliedNanos: sent)
-                    do {
-                        var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
-                        req.method = .POST
-                        req.body = .bytes(ByteBuffer(string: "{\"request\": \(request)}"))
-                        let res = try await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
-                        let body = try await res.body.collect(upTo: 64 << 20)
-                        out.status = Int(res.status.code)
-                        out.repliedNanos = now()
-                        if let h = res.headers.first(name: "Pipsqueak-Record"), let r = Self.record(h, request: request, handler: handler) {
-                            out.record = r
-                        }
-                        if out.status != 200 {
-                            let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
-                            out.record.error = "HTTP \(out.status): \(text.prefix(300))"
-                        }
-                    } catch {
-                        out.repliedNanos = now()
-                        out.record.error = "no reply: \(error)"
-                    }
-                    onOutcome(out)
+                    onOutcome(await send(name, request: request, handler: handler, clock: now))
                 }
             }
         }
+    }
+
+    /// Closed loop: `clients` senders each send a request (cycling through `names`, `{"request": N}`), wait
+    /// for its reply and send the next, until `requests` have been sent; so `clients` requests are in flight
+    /// at every moment. Hands each outcome to `onOutcome` (from any thread). Returns when every reply is in.
+    /// (`calibrate` measures starts this way with one client and with every core busy.)
+    public func closedLoop(names: [String], clients: Int, requests: Int, onOutcome: @escaping @Sendable (Outcome) -> Void) async {
+        let origin = DispatchTime.now().uptimeNanoseconds
+        let now: @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds - origin) }
+        let counter = RequestCounter()
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<clients {
+                group.addTask { [self] in
+                    while true {
+                        let n = counter.next()
+                        guard n <= requests else { return }
+                        let h = Int32((n - 1) % names.count)
+                        onOutcome(await send(names[Int(h)], request: Int64(n), handler: h, clock: now))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends request `request` to `/run/<name>` and waits for its reply: its outcome, times on `clock`.
+    func send(_ name: String, request: Int64, handler: Int32, clock now: () -> Int64) async -> Outcome {
+        let sent = now()
+        var out = Outcome(record: RequestRecord(request: request, handler: handler, arrivalNanos: sent, startNanos: sent,
+                                                endNanos: sent, tier: .cold, zygote: nil),
+                          status: 0, sentNanos: sent, repliedNanos: sent)
+        do {
+            var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
+            req.method = .POST
+            req.body = .bytes(ByteBuffer(string: "{\"request\": \(request)}"))
+            let res = try await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+            let body = try await res.body.collect(upTo: 64 << 20)
+            out.status = Int(res.status.code)
+            out.repliedNanos = now()
+            if let h = res.headers.first(name: "Pipsqueak-Record"), let r = Self.record(h, request: request, handler: handler) {
+                out.record = r
+            }
+            if out.status != 200 {
+                let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+                out.record.error = "HTTP \(out.status): \(text.prefix(300))"
+            }
+        } catch {
+            out.repliedNanos = now()
+            out.record.error = "no reply: \(error)"
+        }
+        return out
     }
 
     /// The worker's `/stats` (nil: no answer, or not JSON).
@@ -109,4 +136,11 @@ public final class OpenLoopClient: @unchecked Sendable {
     }
 
     public func shutdown() async { try? await client.shutdown() }
+}
+
+/// A shared count from 1, for the closed loop's senders.
+final class RequestCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func next() -> Int { lock.withLock { n += 1; return n } }
 }

@@ -34,32 +34,22 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
     }
 
-    /// Hits served over HTTP: those that overlapped no other request give thaw and invoke their median and
-    /// spread, those beside another their contended spread; too few of either leaves the direct figures.
-    func testServedHitsGiveThawAndInvokeAloneAndBesideAnother() throws {
-        func hit(_ n: Int64, _ start: Double, _ end: Double, thaw: Double, exec: Double) -> RequestRecord {
-            var r = RequestRecord(request: n, handler: 0, arrivalNanos: Nanos.fromMillis(start), startNanos: Nanos.fromMillis(start),
-                                  endNanos: Nanos.fromMillis(end), tier: .handler, zygote: nil)
-            r.createNanos = Nanos.fromMillis(thaw); r.execNanos = Nanos.fromMillis(exec)
-            return r
+    /// Hits served over HTTP: those served one at a time give thaw and invoke their median and spread, those
+    /// served with every core busy their contended spread; too few of either leaves the direct figures.
+    func testServedHitsGiveThawAndInvokeAloneAndBesideOthers() throws {
+        func hits(_ n: Int, thaw: Double, exec: Double) -> [RequestRecord] {
+            (0..<n).map { i in
+                var r = RequestRecord(request: Int64(i), handler: 0, arrivalNanos: 0, startNanos: 0, endNanos: 0, tier: .handler, zygote: nil)
+                r.createNanos = Nanos.fromMillis(thaw); r.execNanos = Nanos.fromMillis(exec)
+                return r
+            }
         }
-        // 1 and 2 overlap; 3 is alone; 4 starts as 3 ends (not an overlap); 5 lies inside 6.
-        let few = [hit(1, 0, 10, thaw: 1, exec: 2), hit(2, 5, 15, thaw: 1, exec: 2), hit(3, 20, 30, thaw: 1, exec: 2),
-                   hit(4, 30, 35, thaw: 1, exec: 2), hit(6, 40, 60, thaw: 1, exec: 2), hit(5, 45, 50, thaw: 1, exec: 2)]
-        XCTAssertEqual(CalibrateJob.servedAlone(few).map(\.request), [3, 4])
         var costs = RuntimeCosts()
         costs.thawMillis = 0.1; costs.thawedInvokeOverheadMillis = 0.5
-        XCTAssertFalse(CalibrateJob.useServedHits(few, in: &costs, log: { _ in }))
+        XCTAssertFalse(CalibrateJob.useServedHits(alone: hits(100, thaw: 0.05, exec: 1.2), beside: hits(99, thaw: 0.08, exec: 1.9), in: &costs, log: { _ in }))
         XCTAssertEqual(costs.thawMillis, 0.1)
-        // 100 alone (thaw 0.05, invoke 1.2 with the 1 ms of work), then 100 in overlapping pairs (thaw 0.08, invoke 1.9).
-        var rs: [RequestRecord] = []
-        for i in 0..<100 { rs.append(hit(Int64(i), Double(i) * 10, Double(i) * 10 + 2, thaw: 0.05, exec: 1.2)) }
-        for i in 0..<50 {
-            let t = 2000 + Double(i) * 10
-            rs.append(hit(Int64(100 + 2 * i), t, t + 3, thaw: 0.08, exec: 1.9))
-            rs.append(hit(Int64(101 + 2 * i), t + 1, t + 4, thaw: 0.08, exec: 1.9))
-        }
-        XCTAssertTrue(CalibrateJob.useServedHits(rs.shuffled(), in: &costs, log: { _ in }))
+        // Alone: thaw 0.05, invoke 1.2 with the 1 ms of work; beside others: thaw 0.08, invoke 1.9.
+        XCTAssertTrue(CalibrateJob.useServedHits(alone: hits(100, thaw: 0.05, exec: 1.2), beside: hits(100, thaw: 0.08, exec: 1.9), in: &costs, log: { _ in }))
         XCTAssertEqual(costs.thawMillis, 0.05, accuracy: 1e-9)
         XCTAssertEqual(costs.thawedInvokeOverheadMillis, 0.2, accuracy: 1e-9)
         XCTAssertEqual(costs.spreads["thawed_invoke_overhead_ms"]?.median ?? 0, 0.2, accuracy: 1e-9)

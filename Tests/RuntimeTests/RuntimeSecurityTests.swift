@@ -59,6 +59,7 @@ final class RuntimeSecurityTests: XCTestCase {
                 "own_code": attempt(lambda: read("/handler/f.py")),
                 "victim_code": attempt(lambda: read(\(String(reflecting: victimCode)))),
                 "shadow": attempt(lambda: read("/etc/shadow")),
+                "etc": attempt(lambda: sorted(os.listdir("/etc"))),
                 "state_dir": attempt(lambda: os.listdir(\(String(reflecting: stateDir)))),
                 "root_cache": attempt(lambda: os.listdir("/root/.cache")),
                 "write_root": attempt(lambda: write("/evil")),
@@ -88,7 +89,9 @@ final class RuntimeSecurityTests: XCTestCase {
             }
             XCTAssertEqual(out["write_tmp"] as? String, "allowed:/tmp/fine", preset)
             let top = (out["climb"] as? String) ?? ""
-            XCTAssert(top.contains("'handler'") && !top.contains("'etc'") && !top.contains("'home'"), "\(preset): climbed to \(top)")
+            XCTAssert(top.contains("'handler'") && !top.contains("'var'") && !top.contains("'home'"), "\(preset): climbed to \(top)")
+            // Of the host's /etc, only its font configuration (read-only).
+            XCTAssertEqual(out["etc"] as? String, FileManager.default.fileExists(atPath: "/etc/fonts") ? "allowed:['fonts']" : "denied:FileNotFoundError", preset)
             XCTAssertEqual(out["pid"] as? Int, 1, "\(preset): pid 1 of its own pid namespace")
             w.shutdown()
             try RuntimeFixture.assertNothingLeft(w)
