@@ -61,9 +61,23 @@ public struct CalibrateJob {
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
             "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request",
-            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), one client in a closed loop; their contended spreads: \(cores) clients at once"
+            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), those that ran alone among \(Int(CalibrationBench.dispatchRate)) per second (Poisson); their contended spreads: \(cores) clients at once in a closed loop"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP ran alone)"])
         return costs
+    }
+
+    /// Hits served over HTTP that overlapped no other request: each started after every earlier one ended
+    /// and ended before the next started (records in any order).
+    static func servedAlone(_ rs: [RequestRecord]) -> [RequestRecord] {
+        let s = rs.sorted { $0.startNanos < $1.startNanos }
+        var out: [RequestRecord] = []
+        var endedBy = Int64.min // the latest end of the records before
+        for (i, r) in s.enumerated() {
+            let nextStart = i + 1 < s.count ? s[i + 1].startNanos : Int64.max
+            if r.startNanos >= endedBy && r.endNanos <= nextStart { out.append(r) }
+            endedBy = max(endedBy, r.endNanos)
+        }
+        return out
     }
 
     /// Hits served over HTTP, at least this many alone and this many beside others, replace the directly
@@ -73,11 +87,13 @@ public struct CalibrateJob {
     static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke]
 
     /// Thaw and the just-thawed invoke as a served request pays them, with the HTTP server's and the client's
-    /// threads on the same cores (what `compare` and `serve` run): from hits served one at a time, the
-    /// median and spread; from hits served with every core busy, the contended spread. A hit beside others
-    /// is slower there than two started at once directly (micro-numpy at 30% of 2 cores: a hit's invoke
-    /// overhead measured p90 1.8 ms when it overlapped another request, 0.7 ms alone; calibrated directly,
-    /// 0.6 and 1.0 ms). Returns whether there were enough of both; if not, the directly served figures stay.
+    /// threads on the same cores (what `compare` and `serve` run): from hits that ran alone among open-loop
+    /// arrivals, the median and spread; from hits served with every core busy, the contended spread. Served
+    /// directly, one at a time with pauses between, a hit's invoke overhead was slower alone (median 0.46–0.52
+    /// ms against 0.25–0.36 served) and far narrower beside another (micro-numpy at 30% of 2 cores measured
+    /// p90 1.8 ms beside another request, 0.7 ms alone; calibrated directly, 1.0 and 0.6 ms). A closed loop of
+    /// one client is no measure of alone: back to back, with no idle gap, its hits ran 0.2 ms. Returns whether
+    /// there were enough of both; if not, the directly served figures stay.
     @discardableResult
     static func useServedHits(alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
         guard alone.count >= minimumServedHits, beside.count >= minimumServedHits else {
@@ -89,7 +105,7 @@ public struct CalibrateJob {
         let direct = costs.spreads[RuntimeCosts.Timed.thawedInvoke.name]
         let (t, v) = (Summary(thaw(alone)), Summary(invoke(alone)))
         let vb = Summary(invoke(beside))
-        log(String(format: "hits over HTTP: %d one at a time, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d with every core busy, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
+        log(String(format: "hits over HTTP: %d alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d with every core busy, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
                    alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, Summary(thaw(beside)).p50, vb.p50, vb.quantile(0.9),
                    vb.quantile(0.99), costs.thawMillis, costs.thawedInvokeOverheadMillis, direct?.quantiles[5] ?? .nan, direct?.quantiles[6] ?? .nan))
         costs.thawMillis = t.p50
@@ -308,9 +324,10 @@ final class CalibrationBench {
     /// What serving handler-cache hits over HTTP costs: this process's CPU time per request, ms (`n` hits at
     /// `dispatchRate` per second served directly, then `n` more over HTTP: the worker behind `WorkerServer` on
     /// loopback, an `OpenLoopClient` in this process, as `compare` runs them; the difference is what serving
-    /// over HTTP costs the cores). Then the hits as a served request pays them, the server's and the client's
-    /// threads beside it: `n` more over HTTP from one client in a closed loop (each request alone), and `n`
-    /// from as many clients as cores (each beside cores − 1 others), their records.
+    /// over HTTP costs the cores; arrivals at that rate, Poisson), and the hits as a served request pays them,
+    /// the server's and the client's threads beside it: those of the `n` over HTTP that overlapped no other
+    /// request (alone, in an open loop, as a trace's requests arrive), and `n` more from as many clients as
+    /// cores in a closed loop (each beside cores − 1 others).
     func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, alone: [RequestRecord], beside: [RequestRecord]) {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
@@ -336,14 +353,17 @@ final class CalibrationBench {
         let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
         let failures = FailureCount()
         var i = 0
+        let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
+        var t = 0.0
         c0 = Sys.processCPUNanos()
         defer { try? waitFor { await client.shutdown() } }
         try waitFor {
             try await client.replay(names: names, speed: 1, next: {
                 guard i < n else { return nil }
                 i += 1
-                return Invocation(arrivalNanos: Int64(Double(i) / CalibrationBench.dispatchRate * 1e9), handler: Int32(i % k))
-            }) { o in if o.status != 200 { failures.add(o.record.error) } }
+                t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
+                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
+            }) { o in if o.status != 200 { failures.add(o.record.error) } else { failures.keep(o.record) } }
         }
         let http = Sys.processCPUNanos() - c0
         if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
@@ -357,8 +377,8 @@ final class CalibrationBench {
             if let e = outcomes.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(outcomes.count) of \(n)): \(e)") }
             return outcomes.kept.filter { $0.tier == .handler }
         }
-        let alone = try closedLoop(clients: 1), beside = try closedLoop(clients: cores)
-        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, beside)
+        let alone = CalibrateJob.servedAlone(failures.kept.filter { $0.tier == .handler })
+        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, try closedLoop(clients: cores))
     }
 
     /// Outcomes from the client's threads: failures counted (the first kept), the served records kept.

@@ -34,7 +34,18 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
     }
 
-    /// Hits served over HTTP: those served one at a time give thaw and invoke their median and spread, those
+    /// Which hits ran alone: none overlapped them (one starting as another ends does not overlap it).
+    func testServedAloneAreTheHitsNoOtherOverlapped() {
+        func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {
+            RequestRecord(request: n, handler: 0, arrivalNanos: Nanos.fromMillis(start), startNanos: Nanos.fromMillis(start),
+                          endNanos: Nanos.fromMillis(end), tier: .handler, zygote: nil)
+        }
+        // 1 and 2 overlap; 3 is alone; 4 starts as 3 ends; 5 lies inside 6.
+        let rs = [hit(1, 0, 10), hit(2, 5, 15), hit(3, 20, 30), hit(4, 30, 35), hit(6, 40, 60), hit(5, 45, 50)]
+        XCTAssertEqual(CalibrateJob.servedAlone(rs.shuffled()).map(\.request), [3, 4])
+    }
+
+    /// Hits served over HTTP: those that ran alone give thaw and invoke their median and spread, those
     /// served with every core busy their contended spread; too few of either leaves the direct figures.
     func testServedHitsGiveThawAndInvokeAloneAndBesideOthers() throws {
         func hits(_ n: Int, thaw: Double, exec: Double) -> [RequestRecord] {
