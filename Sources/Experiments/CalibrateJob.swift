@@ -351,7 +351,7 @@ final class CalibrationBench {
         let port = try server.startInBackground()
         defer { server.stopAndWait() }
         let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
-        let failures = FailureCount()
+        let served = HTTPOutcomes()
         var i = 0
         let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
         var t = 0.0
@@ -363,12 +363,12 @@ final class CalibrationBench {
                 i += 1
                 t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
                 return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-            }) { o in if o.status != 200 { failures.add(o.record.error) } else { failures.keep(o.record) } }
+            }) { o in if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) } }
         }
         let http = Sys.processCPUNanos() - c0
-        if let e = failures.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(failures.count) of \(n)): \(e)") }
+        if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(n)): \(e)") }
         func closedLoop(clients: Int) throws -> [RequestRecord] {
-            let outcomes = FailureCount()
+            let outcomes = HTTPOutcomes()
             try waitFor {
                 await client.closedLoop(names: names, clients: clients, requests: n) { o in
                     if o.status != 200 { outcomes.add(o.record.error) } else { outcomes.keep(o.record) }
@@ -377,12 +377,12 @@ final class CalibrationBench {
             if let e = outcomes.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(outcomes.count) of \(n)): \(e)") }
             return outcomes.kept.filter { $0.tier == .handler }
         }
-        let alone = CalibrateJob.servedAlone(failures.kept.filter { $0.tier == .handler })
+        let alone = CalibrateJob.servedAlone(served.kept.filter { $0.tier == .handler })
         return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, try closedLoop(clients: cores))
     }
 
-    /// Outcomes from the client's threads: failures counted (the first kept), the served records kept.
-    final class FailureCount: @unchecked Sendable {
+    /// Outcomes from the client's threads: failures counted (the first one's error kept), served records kept.
+    final class HTTPOutcomes: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var count = 0, first: String?
         private var records: [RequestRecord] = []

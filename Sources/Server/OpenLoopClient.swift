@@ -7,7 +7,8 @@ import Workload
 /// Replays requests against a worker over HTTP, open loop: each is sent at its arrival time whatever the
 /// replies to earlier ones (a closed loop would slow down with the worker and hide its queueing). Each
 /// reply becomes a `RequestRecord` from its `Pipsqueak-Record` header; a request that got no answer, or an
-/// answer other than 200, is an error (it has no tier).
+/// answer other than 200, is an error (it has no tier). `closedLoop` keeps a fixed number in flight instead
+/// (calibration: starts with every core busy).
 public final class OpenLoopClient: @unchecked Sendable {
     public let baseURL: String
     let client: HTTPClient

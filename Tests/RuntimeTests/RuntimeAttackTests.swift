@@ -238,7 +238,7 @@ final class RuntimeAttackTests: XCTestCase {
             XCTAssertEqual(out[k] as? String, "denied:PermissionError", "\(k): \(out[k] ?? "-")")
         }
         let top = (out["chroot_escape"] as? String) ?? ""
-        XCTAssertFalse(top.contains("'etc'") || top.contains("'home'"), "climbed out to the host's root: \(top)")
+        XCTAssertFalse(top.contains("'var'") || top.contains("'home'"), "climbed out to the host's root: \(top)")
         XCTAssertEqual(w.serve(handler: 1, arrivalNanos: 3, startNanos: 3).error, "", "the worker goes on")
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
