@@ -94,7 +94,6 @@ public struct CalibrateJob {
     /// p90 1.8 ms beside another request, 0.7 ms alone; calibrated directly, 1.0 and 0.6 ms). A closed loop of
     /// one client is no measure of alone: back to back, with no idle gap, its hits ran 0.2 ms. Returns whether
     /// there were enough of both; if not, the directly served figures stay.
-    @discardableResult
     static func useServedHits(alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
         guard alone.count >= minimumServedHits, beside.count >= minimumServedHits else {
             log("hits over HTTP: \(alone.count) alone, \(beside.count) beside others (\(minimumServedHits) of each needed): thaw and invoke as served directly")

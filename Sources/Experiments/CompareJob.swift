@@ -128,15 +128,15 @@ public struct CompareJob {
         var speed: SpeedCheck?, speedNote = ""
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var retimer: PackageMeasurer?, retimed: [String] = []
+        let table = try PackageTable.read(path: run.packagesPath)
         if speedProbe {
-            let table = try PackageTable.read(path: run.packagesPath)
             retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages)
             var o = MeasureOptions(wheelhouse: run.wheelhouse, cache: measureCache)
             o.output = run.packagesPath; o.offline = !run.runtime.online; o.repeats = CompareJob.retimeRepeats
             retimer = try PackageMeasurer(options: o, log: { _ in })
         }
         func retime() throws -> (now: Double, then: Double) {
-            let r = try retimer!.retimeImports(retimed)
+            let r = try retimer!.retimeImports(retimed, of: table)
             return (r.reduce(0) { $0 + $1.now }, r.reduce(0) { $0 + $1.then })
         }
         if retimer != nil, !retimed.isEmpty {

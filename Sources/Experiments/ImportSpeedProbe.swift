@@ -18,8 +18,9 @@ enum MeasureHelper {
 ///
 /// Shared machines drift: the same package import took 47 ms at one hour and 80 ms two hours later on the
 /// same virtual machine. `measure` records the probe beside the import figures it measures (the package
-/// table's `import_speed_probe_ms` header line); `compare` runs it again just before its real run and scales
-/// the table's import costs by now over then, for both executors, so a comparison is not off by the drift.
+/// table's `import_speed_probe_ms` header line), for the record. `compare` no longer scales by it: it
+/// followed package imports poorly, so compare times the trace's own packages again
+/// (`PackageMeasurer.retimeImports`).
 public struct ImportSpeedProbe {
     /// The key of the package table's header line that records the probe.
     public static let headerKey = "import_speed_probe_ms"
@@ -45,9 +46,6 @@ public struct ImportSpeedProbe {
             return ms
         }
     }
-
-    /// The median of `runs` probes, ms.
-    public func median(runs: Int = ImportSpeedProbe.defaultRuns) throws -> Double { Summary(try measure(runs: runs)).p50 }
 
     /// The header line `measure` writes: the median of `samples` and how it was taken.
     public static func headerLine(_ samples: [Double], when: String) -> String {

@@ -437,11 +437,10 @@ public final class PackageMeasurer {
         return t
     }
 
-    /// The imports of `names` (packages of the table at `options.output`) timed again now, exactly as the
-    /// table's were measured (`options.repeats` fresh interpreters, installs in the cache, dependencies
+    /// The imports of `names` (packages of `table`, the one at `options.output`) timed again now, exactly as
+    /// the table's were measured (`options.repeats` fresh interpreters, installs in the cache, dependencies
     /// imported first): each one's median now, and the table's figure. Writes nothing.
-    public func retimeImports(_ names: [String]) throws -> [(name: String, now: Double, then: Double)] {
-        let table = try PackageTable.read(path: options.output)
+    public func retimeImports(_ names: [String], of table: PackageTable) throws -> [(name: String, now: Double, then: Double)] {
         var all: [String: MeasuredPackage] = [:]
         for n in table.names {
             let p = table[n]!

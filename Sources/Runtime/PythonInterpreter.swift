@@ -46,7 +46,7 @@ public struct PythonInterpreter: Sendable {
     public static let defaultLibraryThreads = 1
 
     /// The variables that cap native libraries' thread pools at `n` (none for 0: the libraries' defaults).
-    public static func libraryThreadLimits(_ n: Int) -> [String: String] {
+    static func libraryThreadLimits(_ n: Int) -> [String: String] {
         guard n > 0 else { return [:] }
         let names = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"]
