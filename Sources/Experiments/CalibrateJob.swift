@@ -34,12 +34,24 @@ public struct CalibrateJob {
         let hits = try bench.importHits()
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
         let big = try bench.bigZygoteForks()
+        log("import-cache hits back to back, \(repeats)×, with and without standby children: the maintenance thread's work and a fork without one")
+        let standbys = try bench.standbys()
+        log("\(CalibrationBench.buildPackages) zygotes built after start-up, 100 ms apart: a build's own cost beyond its imports")
+        let builds = try bench.zygoteBuilds()
         log("handler-cache hits: thaw and freeze, \(repeats)×")
         let thawed = try bench.handlerHits()
         log("cold starts: interpreter start and relocation in a container; sandboxed pip installs of a tiny wheel")
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
         let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
+        CalibrateJob.addStandbys(standbys, to: &costs, log: log)
+        do {
+            let ms = builds.map { Double($0) / 1e6 }
+            costs.zygoteBuildMillis = Summary(ms).p50
+            costs.spreads[RuntimeCosts.Timed.zygoteBuild.name] = CalibrateJob.spread(ms, value: costs.zygoteBuildMillis)
+            log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds", costs.zygoteBuildMillis,
+                       costs.spreads[RuntimeCosts.Timed.zygoteBuild.name]?.quantiles[5] ?? .nan, ms.count))
+        }
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP: the server's and client's core time per request")
         let d = try bench.dispatch(requests: n)
@@ -55,7 +67,9 @@ public struct CalibrateJob {
         try costs.write(path: output, comments: [
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
-            "value: median over \(repeats) starts, one at a time, of a handler importing a tiny synthetic package; min..max: the spread",
+            "value: median over \(repeats) starts, one at a time (import hits 50 ms apart, their standby child ready), of a handler importing a tiny synthetic package; min..max: the spread",
+            "standby_prep_ms, standby_ready_ms, cgroup_create_ms: the maintenance thread's work per standby child, the child's time to be ready, a pooled cgroup, over \(repeats) rounds of \(cores) import hits at once, back to back; direct_fork_ms: the same with no standby children",
+            "zygote_build_ms: a child zygote's build from start to ready less its own imports (fork, cgroup, start), over \(CalibrationBench.buildPackages) builds",
             "the simulator draws each request's cost from (scaled to the modeled value); contended_NAME: the same with \(cores) starts at once",
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
@@ -114,6 +128,22 @@ public struct CalibrateJob {
         costs.contendedSpreads[RuntimeCosts.Timed.thaw.name] = CostSpread(samples: thaw(beside))
         costs.contendedSpreads[RuntimeCosts.Timed.thawedInvoke.name] = CostSpread(samples: invoke(beside))
         return true
+    }
+
+    /// The standby children's primitives: medians and spreads of the maintenance thread's time per child,
+    /// a child's time to be ready, a pooled cgroup's making, and a fork without a standby child.
+    static func addStandbys(_ s: CalibrationBench.Standbys, to costs: inout RuntimeCosts, log: (String) -> Void) {
+        let pairs: [(RuntimeCosts.Timed, [Int64])] = [(.standbyPrep, s.prep), (.standbyReady, s.ready), (.cgroupCreate, s.cgroupCreate), (.directFork, s.direct)]
+        for (p, xs) in pairs where !xs.isEmpty {
+            let ms = xs.map { Double($0) / 1e6 }
+            let v = Summary(ms).p50
+            costs[keyPath: p.keyPath] = v
+            costs.spreads[p.name] = spread(ms, value: v)
+        }
+        log(String(format: "standby children: %.3f ms of the maintenance thread each (p90 %.3f), ready %.3f ms after being asked for (p90 %.3f); a pooled cgroup %.3f ms; a fork with no standby child %.3f ms (p90 %.3f) against %.3f from one",
+                   costs.standbyPrepMillis, costs.spreads["standby_prep_ms"]?.quantiles[5] ?? .nan, costs.standbyReadyMillis,
+                   costs.spreads["standby_ready_ms"]?.quantiles[5] ?? .nan, costs.cgroupCreateMillis, costs.directForkMillis,
+                   costs.spreads["direct_fork_ms"]?.quantiles[5] ?? .nan, costs.forkMillis))
     }
 
     /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the
@@ -220,7 +250,7 @@ final class CalibrationBench {
 
     /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`, set up as
     /// `serve` sets up one for `cores` cores (standbys, cgroup pool, maintenance off the request path).
-    func worker(_ package: Package, handlers count: Int = 1, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
+    func worker(_ package: Package, handlers count: Int = 1, standbys: Int? = nil, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
         let handlers = HandlerTable((0..<count).map { i in
             Handler(id: i == 0 ? "calib" : "calib-\(i)", customer: "c", packages: [package.name], execMillis: CalibrateJob.workMillis)
         })
@@ -229,7 +259,7 @@ final class CalibrationBench {
         let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
         var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
         o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
-        o.standbysPerZygote = cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
+        o.standbysPerZygote = standbys ?? cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
         let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
         w.backgroundMaintenance = cores > 1
         return w
@@ -257,7 +287,9 @@ final class CalibrationBench {
     /// Import-cache hits, handler-cache hits and cold starts, `threads` at a time.
     func contended(threads: Int) throws -> Contended {
         let imports = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        let rs = try serveConcurrently(imports, threads: threads, tier: .import)
+        // 50 ms between rounds: every start finds its standby child ready (running out of them is modeled
+        // on its own, `standbys()`), so what is left is the cores' contention.
+        let rs = try serveConcurrently(imports, threads: threads, tier: .import, pause: true)
         imports.shutdown()
         let hits = ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
                               rootMemoryBytes: 0, zygoteGB: 0)
@@ -295,11 +327,76 @@ final class CalibrationBench {
     func importHits() throws -> ImportHits {
         let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        let rs = try serve(w, tier: .import)
+        // 50 ms apart: the zygote's standby child is in its cgroup before each request comes (a start that
+        // comes sooner waits for it, which `standbys()` measures).
+        let rs = try serve(w, tier: .import, pause: true)
         let root = w.zygoteMemory(0) ?? 0
         // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
         return ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
                           rootMemoryBytes: root, zygoteGB: Bytes.gb(root + (w.zygoteMemory(1) ?? 0)))
+    }
+
+    struct Standbys { var prep: [Int64], ready: [Int64], cgroupCreate: [Int64], direct: [Int64] }
+
+    /// What giving zygotes standby children costs and what a start without one pays: import starts back to
+    /// back (as in a burst of first requests), each taking a standby child the maintenance thread then
+    /// replaces — its time per child, how long a child takes to be ready after it is asked for, a pooled
+    /// cgroup made again — then the same starts from a worker whose zygotes have no standby children (the
+    /// zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
+    func standbys() throws -> Standbys {
+        let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+        _ = try serveConcurrently(w, threads: cores, tier: .import)
+        w.settle()
+        let st = w.maintenanceStats
+        w.shutdown()
+        let d = try worker(tiny, standbys: 0) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+        defer { d.shutdown() }
+        let direct = try serveConcurrently(d, threads: cores, tier: .import)
+        let sd = d.maintenanceStats
+        guard st.standbyReadyNanos.count >= repeats / 2, sd.directForks >= repeats else {
+            throw RuntimeError.unavailable("calibration: \(st.standbyReadyNanos.count) of \(repeats) starts used a standby child, \(sd.directForks) of \(repeats) forked without one")
+        }
+        return Standbys(prep: st.standbyPrepNanos, ready: st.standbyReadyNanos, cgroupCreate: st.cgroupCreateNanos + sd.cgroupCreateNanos,
+                        direct: direct.map(\.forkNanos))
+    }
+
+    /// Packages (each a tiny module of its own) whose zygotes `zygoteBuilds` builds one after another.
+    static let buildPackages = 20
+
+    /// Child zygotes built after start-up, one per tiny package: each one's time from the maintenance thread
+    /// taking it up until its socket answers, less its own imports (the fork from its parent, joining its
+    /// cgroup, its start as a zygote), ns. A worker of `buildPackages` handlers, each importing its own
+    /// package, builds each one's zygote after its first request (threshold 1), 100 ms apart.
+    func zygoteBuilds() throws -> [Int64] {
+        let pkgs = (1...CalibrationBench.buildPackages).map { i in
+            Package(name: "pipsqueak-calib-z\(i)", version: "1.0", topLevelModules: ["pipsqueak_calib_z\(i)"], installedBytes: 4096)
+        }
+        for p in pkgs { try makeWheel(p, code: "VALUE = 1\n") }
+        let handlers = HandlerTable(pkgs.enumerated().map { i, p in
+            Handler(id: "calib-z\(i + 1)", customer: "c", packages: [p.name], execMillis: CalibrateJob.workMillis)
+        })
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.threshold = 1; c.installCache.preinstallTop = pkgs.count
+        let planner = try Planner(config: c, catalog: Catalog(packages: pkgs, handlers: handlers), popularPackages: pkgs.map(\.name))
+        var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
+        o.standbysPerZygote = cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(uniqueKeysWithValues: pkgs.map { ($0.name, $0) }),
+                                  options: o, python: python)
+        defer { w.shutdown() }
+        w.backgroundMaintenance = cores > 1
+        let before = w.maintenanceStats.zygoteBuilds.count
+        for h in 0..<handlers.count {
+            let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
+            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+            w.settle()
+            Sys.sleep(micros: 100_000)
+        }
+        let builds = w.maintenanceStats.zygoteBuilds.dropFirst(before)
+        guard builds.count >= handlers.count / 2 else {
+            throw RuntimeError.unavailable("calibration: only \(builds.count) of \(handlers.count) zygotes were built")
+        }
+        return builds.map { max(0, $0.wall - $0.imports) }
     }
 
     struct BigForks { var fork: [Int64], zygoteGB: Double }
@@ -308,7 +405,7 @@ final class CalibrationBench {
     func bigZygoteForks() throws -> BigForks {
         let w = try worker(ballast) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        let rs = try serve(w, tier: .import)
+        let rs = try serve(w, tier: .import, pause: true)
         return BigForks(fork: rs.map(\.forkNanos), zygoteGB: Bytes.gb((w.zygoteMemory(0) ?? 0) + (w.zygoteMemory(1) ?? 0)))
     }
 

@@ -96,6 +96,11 @@ public struct CompareJob {
         public var realLoad: Double?, simulatedLoad: Double?
         /// Arrivals refused with the queue full: (real, simulated).
         public var refused = (real: 0, sim: 0)
+        /// Import starts that forked from a standby child and without one, real and simulated (nil: not
+        /// counted; the simulator counts them when its cost model has standby children).
+        public var forks: (real: (standby: Int, direct: Int)?, sim: (standby: Int, direct: Int)?) = (nil, nil)
+        /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
+        public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
         public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
@@ -122,7 +127,14 @@ public struct CompareJob {
                                                                    ("import", \.importNanos), ("init", \.initNanos), ("exec", \.execNanos)]
 
     /// What one executor did with the trace: its records (by request) and its decision log.
-    struct Run { var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [], refused = 0 }
+    struct Run {
+        var records: [RequestRecord] = [], decisions: [String] = [], outcomes: [Outcome] = [], refused = 0
+        /// Import starts that forked from a standby child, and without one (nil: not counted).
+        var forks: (standby: Int, direct: Int)?
+        /// Zygote builds after start-up: how many, median ms from start to ready, median ms of their imports
+        /// (the real zygote's own timing; the simulated ones are all imports and fork).
+        var builds: (count: Int, medianMs: Double, importsMs: Double)?
+    }
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
         var speed: SpeedCheck?, speedNote = ""
@@ -171,6 +183,8 @@ public struct CompareJob {
         comparePerRequest(real.records, sim.records, into: &report)
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
+        report.forks = (real.forks, sim.forks)
+        report.builds = (real.builds, sim.builds)
         try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
@@ -184,7 +198,15 @@ public struct CompareJob {
         job.progress = progress
         if cores > 1 { job.overHTTP = true; job.url = nil; job.cores = cores; job.queueLimit = queueLimit }
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
-                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { real.outcomes = $0.lifecycle.outcomes }).rejected
+                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { w in
+                            real.outcomes = w.lifecycle.outcomes
+                            let st = w.maintenanceStats
+                            real.forks = (st.standbyForks, st.directForks)
+                            let b = st.zygoteBuilds.dropFirst(w.planner.initialZygotes.count)
+                            if !b.isEmpty {
+                                real.builds = (b.count, Summary(b.map { Double($0.wall) / 1e6 }).p50, Summary(b.map { Double($0.imports) / 1e6 }).p50)
+                            }
+                        }).rejected
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
         return real
@@ -217,14 +239,17 @@ public struct CompareJob {
         let reader = try trace.makeReader()
         var served = 0
         let speed = run.speed, limit = real.records.count
-        out.refused = try sim.run(next: {
+        let summary = try sim.run(next: {
             guard served < limit, let inv = try reader.nextInvocation() else { return nil }
             served += 1
             // No per-invocation execution time: the real run's handlers do what their code does.
             let at = Int64(Double(inv.arrivalNanos) / speed)
             place[at, default: []].append(Int64(served))
             return Invocation(arrivalNanos: at, handler: inv.handler)
-        }).rejected
+        })
+        out.refused = summary.rejected
+        if sim.modelsStandbys { out.forks = (summary.standbyForks, summary.directForks) }
+        if summary.zygoteBuilds.count > 0 { out.builds = (Int(summary.zygoteBuilds.count), summary.zygoteBuilds.quantile(0.5) / 1e6, Double.nan) }
         out.records.sort { $0.request < $1.request }
         return out
     }
@@ -318,6 +343,8 @@ public struct CompareJob {
         out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
+        if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
+        if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
         out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
                          100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,zygote_packages_real,zygote_packages_sim,latency_real_ms,latency_sim_ms")
@@ -374,6 +401,22 @@ public struct CompareJob {
         return cost.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
     }
 
+    /// How import starts forked, real and simulated: from a standby child or without one.
+    static func forksLine(_ r: Report) -> String? {
+        guard let real = r.forks.real else { return nil }
+        let sim = r.forks.sim.map { "\($0.standby) simulated" } ?? "not simulated (the runtime costs have no direct_fork_ms: calibrate again)"
+        let simDirect = r.forks.sim.map { "\($0.direct) simulated" } ?? "-"
+        return "import starts that took one: \(real.standby) real, \(sim); that found none (the zygote forked on the request's path): \(real.direct) real, \(simDirect)"
+    }
+
+    /// Zygote builds, real and simulated: how many and how long from start to ready.
+    static func buildsLine(_ r: Report) -> String? {
+        guard r.builds.real != nil || r.builds.sim != nil else { return nil }
+        let real = r.builds.real.map { String(format: "%d real, median %.1f ms from start to ready (its imports %.1f ms)", $0.count, $0.medianMs, $0.importsMs) } ?? "none real"
+        let sim = r.builds.sim.map { String(format: "%d simulated, median %.1f ms", $0.count, $0.medianMs) } ?? "none simulated"
+        return real + "; " + sim
+    }
+
     static func render(_ r: Report) -> String {
         var s = ""
         if let d = r.firstDivergence {
@@ -412,6 +455,8 @@ public struct CompareJob {
                         r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
             if r.refused.real + r.refused.sim > 0 { s += "refused with the queue full: \(r.refused.real) real, \(r.refused.sim) simulated\n" }
             s += "import speed: \(speedLine(r))\n"
+            if let f = forksLine(r) { s += "standby children: \(f)\n" }
+            if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
             }

@@ -15,10 +15,15 @@ extension RuntimeWorker {
             if plan.tier == .import, let zid = plan.zygote, let h = zygotes[zid] { z = h; h.users += 1 }
             let g: Cgroup
             var standby: Standby? = nil
-            if let z, let sb = z.standbys.popLast() {
+            // The oldest standby child: the likeliest to be in its cgroup with its namespaces made by now
+            // (the newest may still be joining its group).
+            if let z, !z.standbys.isEmpty {
+                let sb = z.standbys.removeFirst()
                 g = sb.cgroup // one of the zygote's standby children is already in it, namespaces unshared
                 standby = sb
+                stats.standbyForks += 1
             } else {
+                if z != nil { stats.directForks += 1 }
                 do { g = try takeCgroup() } catch { if let z { releaseZygote(z) }; throw error }
             }
             let dir: String
@@ -38,7 +43,7 @@ extension RuntimeWorker {
         if let sb = standby {
             do { standbyFD = try Sys.connectUnix(sb.socket) } catch {
                 sb.discard()
-                group = try locked { try takeCgroup() }
+                group = try locked { stats.standbyForks -= 1; stats.directForks += 1; return try takeCgroup() }
                 standby = nil
             }
         }
@@ -82,6 +87,9 @@ extension RuntimeWorker {
                 throw RuntimeError.python("the handler process did not start: \(ready["error"] ?? ready)")
             }
             func stamp(_ k: String) -> Int64 { (t[k] as? NSNumber)?.int64Value ?? t1 }
+            if let sb = standby, let ready = (t["standby_ready"] as? NSNumber)?.int64Value, sb.askedNanos > 0 {
+                locked { stats.note(ready - sb.askedNanos, in: \.standbyReadyNanos) }
+            }
             if ProcessInfo.processInfo.environment["PIPSQUEAK_DEBUG_STAMPS"] != nil {
                 FileHandle.standardError.write(Data("stamps: send→received \(Nanos.formatMillis(stamp("received") - t1)) received→forked \(Nanos.formatMillis(stamp("forked") - stamp("received"))) join \(Nanos.formatMillis(stamp("joined") - stamp("forked"))) unshare \(Nanos.formatMillis(stamp("unshared") - stamp("joined"))) mounts \(Nanos.formatMillis(stamp("mounted") - stamp("unshared"))) chroot+pidfork \(Nanos.formatMillis(stamp("relocated") - stamp("mounted")))\n".utf8))
             }
@@ -113,9 +121,11 @@ extension RuntimeWorker {
     func refillCgroupPool() throws {
         while cgroupPool.count < options.cgroupPoolSize {
             cgroupSeq += 1
+            let t0 = Sys.monotonicNanos()
             let g = cgroups.group("\(runID)-c\(cgroupSeq)")
             try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
             do { try delegate(g) } catch { try? g.destroy(); throw error }
+            stats.note(Sys.monotonicNanos() - t0, in: \.cgroupCreateNanos)
             cgroupPool.append(g)
         }
     }

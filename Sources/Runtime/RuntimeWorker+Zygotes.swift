@@ -39,13 +39,15 @@ extension RuntimeWorker {
                 return (try takeCgroup(), runDir + "/sockets/z\(z.id)-s\(z.standbySeq).sock")
             }) else { return }
             do {
+                let t0 = Sys.monotonicNanos()
                 let fd = try Sys.connectUnix(z.socket)
                 let ch = LineChannel(readFD: fd, writeFD: fd)
                 try ch.send(WorkerProtocol.Request.prepare(cgroupProcs: g.procsFiles, newNetwork: options.isolateNetwork, socket: path).message)
                 _ = try ch.receive(timeoutSeconds: 10)
                 let kept: Bool = locked {
+                    stats.note(Sys.monotonicNanos() - t0, in: \.standbyPrepNanos)
                     guard zygotes[z.id] === z, !z.doomed, z.standbys.count < options.standbysPerZygote else { return false }
-                    z.standbys.append(Standby(cgroup: g, socket: path))
+                    z.standbys.append(Standby(cgroup: g, socket: path, askedNanos: t0))
                     return true
                 }
                 if !kept { Standby(cgroup: g, socket: path).discard() }
@@ -111,6 +113,8 @@ extension RuntimeWorker {
         for p in z.imports where !z.install.contains(p) && !Sys.exists(packagePath(p, zygote: z)) {
             throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
         }
+        let t0 = Sys.monotonicNanos()
+        var importNanos: Int64 = 0
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
         do { try delegate(group) } catch { try? group.destroy(); throw error }
@@ -127,7 +131,9 @@ extension RuntimeWorker {
             let fd = try Sys.connectUnix(ph.socket)
             let ch = LineChannel(readFD: fd, writeFD: fd)
             try ch.send(WorkerProtocol.Request.forkZygote(config: config).message)
-            try ZygoteBuildError.check(try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds), zygote: z.id)
+            let reply = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
+            try ZygoteBuildError.check(reply, zygote: z.id)
+            importNanos = (reply["import_ns"] as? NSNumber)?.int64Value ?? 0
         } else {
             if let view = zygoteView {
                 config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
@@ -152,6 +158,7 @@ extension RuntimeWorker {
                 throw RuntimeError.unavailable("zygote z\(z.id) could not enter its sandbox: \(first["error"] ?? first); it needs mount and user namespaces, `--no-zygote-sandbox` runs zygotes without it")
             }
             try ZygoteBuildError.check(first, zygote: z.id)
+            importNanos = (first["import_ns"] as? NSNumber)?.int64Value ?? 0
         }
         // Wait until the socket answers (the child zygote binds after reporting ready), within the start
         // timeout: a zygote that never answers is a failed build, not a wait.
@@ -167,6 +174,8 @@ extension RuntimeWorker {
             }
             Sys.sleep(micros: 1000)
         }
+        let wall = Sys.monotonicNanos() - t0
+        locked { stats.noteBuild(wall: wall, imports: importNanos) }
         return group.memoryBytes()
     }
 

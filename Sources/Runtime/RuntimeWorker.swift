@@ -62,6 +62,9 @@ public final class RuntimeWorker: @unchecked Sendable {
     struct Standby {
         let cgroup: Cgroup
         let socket: String
+        /// When the maintenance thread asked the zygote for it (monotonic ns): with the child's own stamp of
+        /// when it was ready, how long a standby takes to be ready after it is asked for.
+        var askedNanos: Int64 = 0
         /// Kills the standby child (with its group) and removes its socket.
         func discard() {
             try? cgroup.destroy()
@@ -117,6 +120,37 @@ public final class RuntimeWorker: @unchecked Sendable {
     public var backgroundMaintenance = false
     /// How long the last freeze took, ns (calibration reads it).
     public private(set) var lastFreezeNanos: Int64 = 0
+    /// What the worker's own off-path work cost and how starts used it (calibration reads it; under `state`).
+    public struct MaintenanceStats: Sendable {
+        /// Import starts that forked from a zygote's standby child, and those that found none and forked
+        /// the zygote itself (the child then joins its cgroup and makes its namespaces on the request's path).
+        public var standbyForks = 0, directForks = 0
+        /// Each standby child prepared (the zygote forks, the child joins a pooled cgroup and makes its
+        /// namespaces), wall time, ns; the latest `sampleLimit`.
+        public var standbyPrepNanos: [Int64] = []
+        /// Each standby child a start used: from when it was asked for until it was in its cgroup with its
+        /// namespaces made (the child's own stamp), ns; the latest `sampleLimit`. Joining a cgroup on v1 waits
+        /// for an RCU grace period, after the zygote has answered: a start that takes the child sooner waits.
+        public var standbyReadyNanos: [Int64] = []
+        /// Each pooled cgroup made (created in every controller, delegated), wall time, ns; the latest `sampleLimit`.
+        public var cgroupCreateNanos: [Int64] = []
+        /// Each zygote built (those of start-up too): from the maintenance thread taking it up (installs done)
+        /// until its socket answered, and the part of that its imports took inside it, ns; the latest
+        /// `sampleLimit`.
+        public var zygoteBuilds: [(wall: Int64, imports: Int64)] = []
+        public static let sampleLimit = 10_000
+        mutating func noteBuild(wall: Int64, imports: Int64) {
+            if zygoteBuilds.count >= MaintenanceStats.sampleLimit { zygoteBuilds.removeFirst(MaintenanceStats.sampleLimit / 2) }
+            zygoteBuilds.append((wall, imports))
+        }
+        mutating func note(_ ns: Int64, in xs: WritableKeyPath<MaintenanceStats, [Int64]>) {
+            if self[keyPath: xs].count >= MaintenanceStats.sampleLimit { self[keyPath: xs].removeFirst(MaintenanceStats.sampleLimit / 2) }
+            self[keyPath: xs].append(ns)
+        }
+    }
+    var stats = MaintenanceStats()
+    /// A copy of the maintenance figures so far.
+    public var maintenanceStats: MaintenanceStats { locked { stats } }
     var containers: [Int64: ContainerHandle] = [:]
 
     /// - Parameter packages: metadata for every package the catalog knows, by name.

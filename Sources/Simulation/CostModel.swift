@@ -30,6 +30,23 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var thawedInvokeOverheadMillis = 0.0
     /// Loading a handler's module beyond its own init time.
     public var initOverheadMillis = 0.0
+    /// Forking a zygote that has no standby child ready (`forkMillis` is a fork from one): the child joins
+    /// its cgroup (on v1 an RCU grace period) and makes its namespaces on the request's path. 0: standby
+    /// children are not modeled (every fork is `forkMillis`).
+    public var directForkMillis = 0.0
+    /// The worker's maintenance thread's time to give a zygote one standby child (the zygote forks it and
+    /// answers; the child then joins its cgroup and makes its namespaces by itself).
+    public var standbyPrepMillis = 0.0
+    /// From asking a zygote for a standby child until the child is in its cgroup with its namespaces made: a
+    /// start that takes it sooner waits the rest.
+    public var standbyReadyMillis = 0.0
+    /// The maintenance thread's time to make one pooled cgroup (every controller, delegated), after each
+    /// start that took one from the pool.
+    public var cgroupCreateMillis = 0.0
+    /// A zygote build beyond its installs and imports: the fork from its parent, joining its cgroup (an RCU
+    /// grace period on v1), its start as a zygote until its socket answers. 0: a build costs `forkMillis`
+    /// beyond its imports (cost models calibrated before builds were measured).
+    public var zygoteBuildMillis = 0.0
     /// Core time per request beyond its own phases: the HTTP server and an in-process client (`compare`'s
     /// setup). The simulator holds the request's core this long after it ends (not part of its latency).
     public var dispatchMillis = 0.0
@@ -53,6 +70,7 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// and its value here.
     public enum Timed: Int, CaseIterable, Sendable {
         case thaw, thawedInvoke, create, interpreterStart, fork, invoke, initOverhead
+        case directFork, standbyPrep, standbyReady, cgroupCreate, zygoteBuild
         public var name: String {
             switch self {
             case .thaw: return "thaw_ms"
@@ -62,6 +80,11 @@ public struct RuntimeCosts: Equatable, Sendable {
             case .fork: return "fork_ms"
             case .invoke: return "invoke_overhead_ms"
             case .initOverhead: return "init_overhead_ms"
+            case .directFork: return "direct_fork_ms"
+            case .standbyPrep: return "standby_prep_ms"
+            case .standbyReady: return "standby_ready_ms"
+            case .cgroupCreate: return "cgroup_create_ms"
+            case .zygoteBuild: return "zygote_build_ms"
             }
         }
         public var keyPath: WritableKeyPath<RuntimeCosts, Double> {
@@ -73,6 +96,11 @@ public struct RuntimeCosts: Equatable, Sendable {
             case .fork: return \.forkMillis
             case .invoke: return \.invokeOverheadMillis
             case .initOverhead: return \.initOverheadMillis
+            case .directFork: return \.directForkMillis
+            case .standbyPrep: return \.standbyPrepMillis
+            case .standbyReady: return \.standbyReadyMillis
+            case .cgroupCreate: return \.cgroupCreateMillis
+            case .zygoteBuild: return \.zygoteBuildMillis
             }
         }
     }
@@ -84,7 +112,10 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
          ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
          ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
-         ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms")]
+         ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
+         ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
+         ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
+         ("zygote_build_ms", zygoteBuildMillis, "ms")]
     }
 
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
@@ -119,7 +150,10 @@ public struct RuntimeCosts: Equatable, Sendable {
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
             "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond,
             "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
-            "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis]
+            "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
+            "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
+            "standby_ready_ms": \.standbyReadyMillis, "cgroup_create_ms": \.cgroupCreateMillis,
+            "zygote_build_ms": \.zygoteBuildMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {

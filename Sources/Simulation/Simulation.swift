@@ -19,7 +19,15 @@ public final class Simulation: ReplayExecutor {
         var container: Int64
         var memoryBytes: Int64
         var pendingBuilds: [ZygoteSpec] = []
+        /// The zygote an import start forked from (its standby child to be replaced after the request).
+        var forkedFrom: Int64? = nil
+        /// It took a pooled cgroup (a cold start, or a fork with no standby child): one to be made after.
+        var tookCgroup = false
     }
+
+    /// A standby child given to a zygote: in its list (the start can take it) from `available`, ready (in its
+    /// cgroup, namespaces made) from `ready`, ns.
+    struct StandbyChild { var available: Int64, ready: Int64 }
 
     /// Owns every plan from start to finish (decision log, outcomes, records); the simulator supplies
     /// only the mechanics: how long each step takes on the virtual clock.
@@ -51,8 +59,8 @@ public final class Simulation: ReplayExecutor {
     /// Build zygotes the way the one-thread real runtime does: right after the request that asked for
     /// them, holding its core, ready before the core serves anything else (for `compare`).
     public var synchronousZygoteBuilds = false
-    /// Stretch installs and imports by the share of a core each gets when more runs than there are cores
-    /// (every core running a request while the builder builds a zygote); off: as measured alone.
+    /// Stretch installs, imports, init and execution by the share of a core each gets when more runs than
+    /// there are cores (every core running a request while the builder works); off: as measured alone.
     public var modelsOversubscription = true
     /// Every simulated import takes this many times the catalog's cost, which the planner's estimates keep
     /// (`compare`: how much faster or slower the machine imported over the real run than just before it,
@@ -60,6 +68,13 @@ public final class Simulation: ReplayExecutor {
     public var importCharge = 1.0
     /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
     public var queueLimit = Int.max
+    /// Standby children each zygote keeps (the real worker's `standbysPerZygote`: `serve` keeps one per core).
+    /// Modeled only when the cost model has `directForkMillis` (else every fork costs `forkMillis`).
+    public var standbysPerZygote: Int
+    /// Whether forks are modeled with standby children (a cost model calibrated with them).
+    public var modelsStandbys: Bool { costs.runtime.directForkMillis > 0 && standbysPerZygote > 0 }
+    /// Each zygote's standby children, oldest first (the worker's maintenance gives them one after another).
+    var standbys: [Int64: [StandbyChild]] = [:]
 
     var slots: [Running] = []
     var freeSlots: [Int32] = []
@@ -86,6 +101,7 @@ public final class Simulation: ReplayExecutor {
         initMillis = handlers.handlers.map(\.initMillis)
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
+        standbysPerZygote = cores
         installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
         spreads = Primitive.allCases.map { costs.runtime.spreads[$0.name] }
@@ -146,14 +162,27 @@ public final class Simulation: ReplayExecutor {
         return summary
     }
 
+    /// The zygotes built at start-up have their standby children ready when the first request comes, as the
+    /// worker gives them before it serves (set on the first start: `standbysPerZygote` may change until then).
+    var standbysSeeded = false
+    func seedStandbys() {
+        standbysSeeded = true
+        guard modelsStandbys else { return }
+        for z in planner.initialZygotes {
+            standbys[z.id] = Array(repeating: StandbyChild(available: 0, ready: 0), count: standbysPerZygote)
+        }
+    }
+
     public func start(_ inv: Invocation, now: Int64, queue: inout EventQueue<Event>) {
+        if !standbysSeeded { seedStandbys() }
         var (plan, r) = lifecycle.start(handler: inv.handler, arrivalNanos: inv.arrivalNanos, now: now)
         let hi = Int(inv.handler)
         var memory: Int64
+        var forkedFrom: Int64? = nil, tookCgroup = false
         // The builder, while it builds, runs beside the requests: it counts as one more busy core.
         busyCores = busyRequests(including: true) + (builderFreeAt > now ? 1 : 0)
-        // Installs and imports are CPU work: with every core running a request and the builder busy too,
-        // more runs than there are cores, and each gets a share of one.
+        // Installs, imports, the handler's init and execution are CPU work: with every core running a request
+        // and the builder busy too, more runs than there are cores, and each gets a share of one.
         let cpu = slowdown(runnable: busyCores)
         switch plan.tier {
         case .handler:
@@ -176,19 +205,37 @@ public final class Simulation: ReplayExecutor {
             r.createNanos = cost(.create, costs.runtime.containerCreateMillis)
             if plan.tier == .cold {
                 r.createNanos += cost(.interpreterStart, costs.runtime.interpreterStartMillis)
+                tookCgroup = true
             } else {
-                r.forkNanos = cost(.fork, costs.runtime.forkMillis + costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote))
+                let sizeMillis = costs.runtime.forkPerGBMillis * zygoteGB(plan.zygote)
+                if modelsStandbys, let z = plan.zygote {
+                    forkedFrom = z
+                    // The oldest standby child already in the zygote's list, as the worker takes it; one not
+                    // yet in its group makes the start wait for it. None: the zygote forks on the request's path.
+                    let forkAt = now + r.downloadNanos + r.installNanos + r.createNanos
+                    if let c = standbys[z]?.first, c.available <= forkAt {
+                        standbys[z]!.removeFirst()
+                        summary.standbyForks += 1
+                        r.forkNanos = cost(.fork, costs.runtime.forkMillis + sizeMillis) + max(0, c.ready - forkAt)
+                    } else {
+                        summary.directForks += 1
+                        r.forkNanos = cost(.directFork, costs.runtime.directForkMillis + sizeMillis)
+                        tookCgroup = true
+                    }
+                } else {
+                    r.forkNanos = cost(.fork, costs.runtime.forkMillis + sizeMillis)
+                }
             }
             // Each import is charged for the standard-library modules the interpreter has not loaded yet.
             var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
             for p in plan.imports { r.importNanos += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
-            r.initNanos = ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis))
+            r.initNanos = stretch(ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis)), cpu)
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
         let overhead = plan.tier == .handler ? primitiveMillis(.thawedInvoke, costs.runtime.thawedInvokeOverheadMillis)
             : primitiveMillis(.invoke, costs.runtime.invokeOverheadMillis)
         // The invocation's own execution time when the trace gives one (Azure's), else its handler's.
-        r.execNanos = inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(execMillis[hi] + overhead)
+        r.execNanos = stretch(inv.execNanos >= 0 ? noisy(inv.execNanos + Nanos.fromMillis(overhead)) : ms(execMillis[hi] + overhead), cpu)
         var total = r.downloadNanos + r.installNanos
         total += r.createNanos + r.forkNanos
         total += r.importNanos + r.initNanos + r.execNanos
@@ -196,7 +243,7 @@ public final class Simulation: ReplayExecutor {
         runningMemory += memory
         notePeak()
         let slot: Int32
-        var running = Running(record: r, container: plan.container, memoryBytes: memory)
+        var running = Running(record: r, container: plan.container, memoryBytes: memory, forkedFrom: forkedFrom, tookCgroup: tookCgroup)
         // The zygotes the plan asks for are built once the request is done, as the real worker does.
         running.pendingBuilds = plan.createZygotes
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
@@ -249,25 +296,64 @@ public final class Simulation: ReplayExecutor {
         // The worker's own per-request work (HTTP, the client) holds the core a little longer.
         let hold = dispatchNanos
         if !synchronousZygoteBuilds {
-            // Given to the one builder, beside the cores.
+            // Given to the one builder, beside the cores: the zygotes, then the rest of the maintenance.
             for z in run.pendingBuilds { buildZygote(z, now: now, queue: &queue) }
-        }
-        if run.pendingBuilds.isEmpty || !synchronousZygoteBuilds {
+            if hasMaintenance(after: run) { builderFreeAt = maintain(after: run, at: max(now, builderFreeAt)) }
             if hold == 0 { return true }
             queue.schedule(at: now + hold, .coreFree)
             return false
-        } else {
-            // The core builds the zygotes one after another, then is free.
-            var t = now + hold
-            for z in run.pendingBuilds {
-                summary.zygotesCreated += 1
-                t += zygoteBuildCost(z, startingAt: t)
-                buildEnds[z.id] = t
-                queue.schedule(at: t, .zygoteReady(z.id))
-            }
-            queue.schedule(at: t, .coreFree)
-            return false
         }
+        // The core builds the zygotes one after another, does the rest of the maintenance, then is free.
+        var t = now + hold
+        for z in run.pendingBuilds {
+            summary.zygotesCreated += 1
+            let took = zygoteBuildCost(z, startingAt: t)
+            summary.zygoteBuilds.record(took)
+            t += took
+            buildEnds[z.id] = t
+            queue.schedule(at: t, .zygoteReady(z.id))
+        }
+        t = maintain(after: run, at: t)
+        if t == now { return true }
+        queue.schedule(at: t, .coreFree)
+        return false
+    }
+
+    /// Whether the worker has maintenance to do after `run`: a pooled cgroup to make, or a standby child.
+    @inline(__always) func hasMaintenance(after run: Running) -> Bool {
+        modelsStandbys && (run.tookCgroup || run.forkedFrom != nil || !run.pendingBuilds.isEmpty)
+    }
+
+    /// The maintenance after a start and the builds it asked for, begun at `start` (on the builder or the
+    /// request's core), in the worker's order: the pooled cgroup it took is made again, then every zygote
+    /// short of standby children gets them, by id (the one it forked from, the ones just built). Returns when
+    /// it is done, ns.
+    func maintain(after run: Running, at start: Int64) -> Int64 {
+        guard hasMaintenance(after: run) else { return start }
+        var t = start
+        if run.tookCgroup { t += cost(.cgroupCreate, costs.runtime.cgroupCreateMillis) }
+        var ids = run.pendingBuilds.map(\.id)
+        if let z = run.forkedFrom { ids.append(z) }
+        for z in ids.sorted() { t = prepareStandbys(z, at: t) }
+        return t
+    }
+
+    /// Gives zygote `z` (if still cached) standby children until it has `standbysPerZygote`, one after
+    /// another from `start`: each takes the preparing thread's time and a pooled cgroup made again, and is
+    /// ready (in its group) once its readiness time from being asked for has passed. Returns when the thread
+    /// is done, ns.
+    func prepareStandbys(_ z: Int64, at start: Int64) -> Int64 {
+        guard modelsStandbys, planner.importCache?[z] != nil else { return start }
+        var t = start
+        var list = standbys[z] ?? []
+        while list.count < standbysPerZygote {
+            let prep = cost(.standbyPrep, costs.runtime.standbyPrepMillis)
+            let ready = max(prep, cost(.standbyReady, costs.runtime.standbyReadyMillis))
+            list.append(StandbyChild(available: t + prep, ready: t + ready))
+            t += prep + cost(.cgroupCreate, costs.runtime.cgroupCreateMillis)
+        }
+        standbys[z] = list
+        return t
     }
 
     /// A zygote build started at `start`: its installs (each shared one there for others when it ends, as
@@ -278,7 +364,9 @@ public final class Simulation: ReplayExecutor {
             cost += noisy(catalog.downloadNanos[Int(p)]) + stretch(noisy(catalog.installNanos[Int(p)]), cpu)
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
-        cost += self.cost(.fork, costs.runtime.forkMillis)
+        // The build's own cost beyond its imports (fork, cgroup, start), as calibrated; else a fork.
+        cost += costs.runtime.zygoteBuildMillis > 0 ? self.cost(.zygoteBuild, costs.runtime.zygoteBuildMillis)
+            : self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
         for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
         return cost
@@ -294,6 +382,7 @@ public final class Simulation: ReplayExecutor {
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
         // The builder's CPU work shares the cores with the requests running when it starts.
         let ready = start + zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: false) + 1))
+        summary.zygoteBuilds.record(ready - start)
         builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))
@@ -312,7 +401,7 @@ public final class Simulation: ReplayExecutor {
     func apply(_ e: Eviction) {
         switch e {
         case .container: summary.evictedContainers += 1
-        case .zygote(let id): summary.evictedZygotes += 1; buildEnds[id] = nil
+        case .zygote(let id): summary.evictedZygotes += 1; buildEnds[id] = nil; standbys[id] = nil
         case .package: summary.evictedPackages += 1
         }
     }

@@ -18,6 +18,11 @@ public struct SimulationSummary: Sendable {
     public var evictedZygotes = 0
     public var evictedPackages = 0
     public var zygotesCreated = 0
+    /// Import starts that forked from a standby child, and those that found none (the zygote forked on the
+    /// request's path); both 0 when standby children are not modeled.
+    public var standbyForks = 0, directForks = 0
+    /// Each zygote build, from when the builder took it up until it was ready, ns.
+    public var zygoteBuilds = LatencyHistogram()
     /// Real runs: zygote builds, pauses and installs that failed (the planner heard of each).
     public var zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
     /// Requests that waited for a free core, and the most that waited at once.

@@ -27,6 +27,14 @@ final class CalibrateTests: XCTestCase {
             XCTAssertNotNil(read.contendedSpreads[p], p)
         }
         XCTAssertEqual(Set(read.spreads.keys), Set(costs.spreads.keys))
+        // Standby children: the maintenance thread's time per child, a child's time to be ready, a pooled
+        // cgroup, and a fork from a zygote with none, each with its spread (the simulator models them when
+        // `direct_fork_ms` is there).
+        for p in ["direct_fork_ms", "standby_prep_ms", "standby_ready_ms", "cgroup_create_ms"] {
+            let v = try XCTUnwrap(read.rows.first { $0.0 == p }?.1, p)
+            XCTAssertGreaterThan(v, 0, p)
+            XCTAssertEqual(try XCTUnwrap(read.spreads[p], p).median, v, accuracy: 1e-4, p)
+        }
         // Serving over HTTP (server and client in this process) costs the cores more than serving directly.
         XCTAssertGreaterThan(read.dispatchMillis, 0)
         XCTAssertEqual(read.dispatchMillis, costs.dispatchMillis, accuracy: 1e-4)

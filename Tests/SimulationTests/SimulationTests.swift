@@ -152,6 +152,38 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(slow.map { Nanos.millis($0.importNanos) }, [200, 200, 200, 200, 200])
     }
 
+    /// Standby children, worked out by hand: a fork from one costs `forkMillis` (and waits for one not yet in
+    /// its group); with none, the zygote forks on the request's path (`directForkMillis`); the maintenance
+    /// thread replaces each one used, after the request, one after another with the zygote builds.
+    func testForksTakeStandbyChildrenThatTheBuilderReplaces() throws {
+        let t = PackageTable([Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20)])
+        let hs = HandlerTable((1...4).map { Handler(id: "h\($0)", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20) })
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.threshold = 1
+        var rt = runtime
+        rt.directForkMillis = 20; rt.standbyPrepMillis = 4; rt.standbyReadyMillis = 10; rt.cgroupCreateMillis = 1
+        let arrivals: [(Double, String)] = [(0, "h1"), (0, "h2"), (0.244, "h3"), (0.244, "h4")]
+        // The root zygote has its one standby child at start-up. At 0, h1 takes it (fork 3; create 2, import
+        // 100, init 5, exec 20: ends at 130); h2 finds none: direct fork 20, ends at 147. After h1 the builder
+        // builds {a} (fork 3 + import 100: ready at 233), then gives the root (id 0) a standby child (4 ms of
+        // the builder, ready 10 ms after asking: in the list at 237, ready at 243) and a pooled cgroup (1),
+        // then {a} one (in the list at 242, ready at 248; free at 243); after h2, the pooled cgroup h2 took
+        // (free at 244). At 244 h3 forks {a}'s standby child at 246 and waits for it until 248 (fork 3 + 2);
+        // h4 finds none: 20.
+        let r = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs, runtime: rt) { $0.standbysPerZygote = 1 }
+        XCTAssertEqual(r.map(\.tier), [.import, .import, .import, .import])
+        XCTAssertEqual(r.map(\.zygote), [0, 0, 1, 1])
+        XCTAssertEqual(r.map { Nanos.millis($0.forkNanos) }, [3, 20, 5, 20])
+        XCTAssertEqual(r.map { Nanos.millis($0.latencyNanos) }, [130, 147, 32, 47])
+        // Two standby children per zygote (a worker of two cores): both requests at 0 take one of the root's.
+        let two = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs, runtime: rt) { $0.standbysPerZygote = 2 }
+        XCTAssertEqual(two.prefix(2).map { Nanos.millis($0.forkNanos) }, [3, 3])
+        // A cost model without `direct_fork_ms` (calibrated before standby children were measured): every
+        // fork costs `forkMillis`.
+        let none = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) { $0.standbysPerZygote = 1 }
+        XCTAssertEqual(none.map { Nanos.millis($0.forkNanos) }, [3, 3, 3, 3])
+    }
+
     /// Latencies worked out by hand from the costs above (see each line).
     func testHandWorkedLatenciesPerPreset() throws {
         // cold h1 = download 1000 + install 2000 + create 2 + interpreter 10 + import 100 + init 5 + exec 20
@@ -253,7 +285,7 @@ final class SimulationTests: XCTestCase {
     }
 
     /// On a single-package trace with unlimited memory, `all` beats `h` on mean and p99, and no request's
-    /// start (all but queueing) is slower under `all`. One core: with more, a request that waits under `h`
+    /// start (all but queueing and the handler's own init and execution) is slower under `all`. One core: with more, a request that waits under `h`
     /// may find its handler's container paused when it starts, while under `all` it starts at once and
     /// forks a zygote (still sooner done, but a slower start); the mean and p99 hold either way.
     func testAllBeatsHOnSinglePackageWorkloadsOverSeeds() throws {
@@ -278,7 +310,10 @@ final class SimulationTests: XCTestCase {
             let sh = Summary(h.map { Double($0.latencyNanos) }), sa = Summary(all.map { Double($0.latencyNanos) })
             XCTAssertLessThan(sa.mean, sh.mean, "seed \(seed)")
             XCTAssertLessThan(sa.p99, sh.p99, "seed \(seed)")
-            for (x, y) in zip(h, all) { XCTAssertLessThanOrEqual(y.startupNanos, x.startupNanos, "seed \(seed) request \(x.request)") }
+            // The handler's own init and execution are left out: they share the core with a zygote build
+            // running beside them under `all` (processor sharing), which `h` never has.
+            func start(_ r: RequestRecord) -> Int64 { r.startupNanos - r.initNanos - r.execNanos }
+            for (x, y) in zip(h, all) { XCTAssertLessThanOrEqual(start(y), start(x), "seed \(seed) request \(x.request)") }
         }
     }
 

@@ -435,6 +435,7 @@ def prepare_standby(srv, cgroup_procs, new_net, path):
         try:
             enter({"cgroup_procs": cgroup_procs, "new_net": new_net})
             fork_into_pid_namespace()
+            ready = now()  # in its group, namespaces made: from here a fork request is served at once
             conn, _ = lst.accept()
             lst.close()
             try:
@@ -444,7 +445,7 @@ def prepare_standby(srv, cgroup_procs, new_net, path):
             line, req = _read_request(conn)
             if req is None or req.get("op") != OP_FORK:
                 os._exit(0)  # the worker dropped us, or not a fork request
-            t = {"received": now(), "forked": now()}
+            t = {"received": now(), "forked": now(), "standby_ready": ready}
             t["joined"] = t["unshared"] = now()
             build_root(req["container"], t)
             t["relocated"] = now()
@@ -520,8 +521,9 @@ def _on_fork_zygote(srv, conn, line, req, t):
             sub = req["zygote"]
             os.setsid()
             join_cgroups(sub.get("cgroup_procs", []))  # its own group before any import runs
+            t0 = now()
             import_all(sub.get("paths", []), sub.get("imports", []))
-            conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+            conn.sendall((json.dumps({"ready": True, "pid": os.getpid(), "import_ns": now() - t0}) + "\n").encode())
             conn.close()
             c2 = dict(sub)
             c2["already_imported"] = True
