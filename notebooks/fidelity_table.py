@@ -9,7 +9,9 @@ with the queue full (real / simulated), the share of requests whose tier and zyg
 holds the same packages, whatever id each executor gave it), per tier the p50 and
 p99 error of the simulated latency against the measured, and the phase with the largest median per-request
 relative error |sim - real| / real and how many requests spent time in it (phases with fewer than 5 such
-requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise). Failed or refused requests are left out of every latency figure.
+requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise), and, when
+compare ran the real side twice (`--repeat-real`), the second real run's p50 and p99 errors against the first's
+per tier: how far the real system is from itself. Failed or refused requests are left out of every latency figure.
 """
 import os
 import re
@@ -70,20 +72,33 @@ def row(workload, cores, load, path):
         e50 = pr.quantile(s, 0.5) / pr.quantile(r, 0.5) - 1
         e99 = pr.quantile(s, 0.99) / pr.quantile(r, 0.99) - 1
         tiers.append("%s / %s (%d)" % (pct(e50), pct(e99), len(r)))
+    # A second real run (compare --repeat-real): its errors against the first, as the simulation's are
+    # computed: the real system's own repeatability.
+    again = "–"
+    if "latency_real2_ms" in df:
+        parts = []
+        for t in ("handler", "import"):
+            r = ok[ok.tier_real == t].latency_real_ms
+            r2 = df[df.tier_real2 == t].latency_real2_ms
+            if len(r) and len(r2):
+                parts.append("%s / %s" % (pct(pr.quantile(r2, 0.5) / pr.quantile(r, 0.5) - 1), pct(pr.quantile(r2, 0.99) / pr.quantile(r, 0.99) - 1)))
+            else:
+                parts.append("–")
+        again = "; ".join(parts)
     same = ok[ok.tier_real == ok.tier_sim]
     worst = None
     for ph in PHASES:
         e = phase_error(same["%s_real_ms" % ph].tolist(), same["%s_sim_ms" % ph].tolist())
         if e is not None and (worst is None or e[0] > worst[1]):
             worst = (ph, e[0], e[1])
-    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s |" % (
+    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
-        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–")
+        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again)
 
 
 def table(results):
-    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) | a second real run: handler; import p50 / p99 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in comparisons(results):
         lines.append(row(*c))
     return "\n".join(lines) + "\n"

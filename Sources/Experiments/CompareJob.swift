@@ -28,6 +28,10 @@ public struct CompareJob {
     public var speedProbe = true
     /// Packages re-timed for `speedProbe`: the trace's costliest imports (measured import time × requests).
     public var speedProbePackages = 3
+    /// Run the real side a second time (after the first, before the simulation) and report how far its
+    /// latencies are from the first run's, the same way as the simulation's: the real system's own
+    /// repeatability, against which the simulator's errors can be judged.
+    public var repeatReal = false
     /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
     /// of 5 moved by a third between two checks minutes apart).
     static let retimeRepeats = 11
@@ -99,6 +103,10 @@ public struct CompareJob {
         /// Import starts that forked from a standby child and without one, real and simulated (nil: not
         /// counted; the simulator counts them when its cost model has standby children).
         public var forks: (real: (standby: Int, direct: Int)?, sim: (standby: Int, direct: Int)?) = (nil, nil)
+        /// With `repeatReal`: per tier, the second real run's latencies against the first's (in `TierRow`'s
+        /// `sim` place), and the share of requests whose tier agrees between the two real runs.
+        public var realAgain: [TierRow] = []
+        public var realAgainTierAgreement: Double?
         /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
         public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
         public var cores = 1
@@ -167,6 +175,11 @@ public struct CompareJob {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
         }
+        var again: Run?
+        if repeatReal {
+            progress("the real run again: how far a second real run is from the first")
+            again = try job.realRun(progress: progress)
+        }
         progress("simulating the same \(real.records.count) requests")
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
@@ -184,8 +197,10 @@ public struct CompareJob {
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
         report.forks = (real.forks, sim.forks)
+        if let a = again { compareAgain(real.records, a.records, into: &report) }
         report.builds = (real.builds, sim.builds)
-        try writeJoin(real.records, sim.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source, report: report, to: report.joinPath)
+        try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source,
+                      report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
         return report
@@ -330,13 +345,40 @@ public struct CompareJob {
         report.realLoad = rs.offeredLoad; report.simulatedLoad = ss.offeredLoad
     }
 
-    /// 5. The per-request join, one row per request both executors served.
-    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], handlers: HandlerTable, runtimeCosts: String, report: Report, to path: String) throws {
+    /// 4c. The second real run against the first: per tier latencies, and tier agreement request by request.
+    func compareAgain(_ first: [RequestRecord], _ second: [RequestRecord], into report: inout Report) {
+        func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
+        let a = first.filter { $0.error.isEmpty }, b = second.filter { $0.error.isEmpty }
+        for t in Tier.allCases.map(\.rawValue) + ["all"] {
+            let x = a.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            let y = b.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            if x.isEmpty && y.isEmpty { continue }
+            report.realAgain.append(TierRow(tier: t, count: (x.count, y.count), real: Summary(x), sim: Summary(y)))
+        }
+        let byRequest = Dictionary(b.map { ($0.request, $0.tier) }, uniquingKeysWith: { x, _ in x })
+        let joined = a.compactMap { r in byRequest[r.request].map { $0 == r.tier } }
+        if !joined.isEmpty { report.realAgainTierAgreement = Double(joined.filter { $0 }.count) / Double(joined.count) }
+    }
+
+    /// The second real run against the first, in a line (nil without one).
+    static func againLine(_ r: Report) -> String? {
+        guard !r.realAgain.isEmpty else { return nil }
+        let tiers = r.realAgain.filter { $0.tier != "all" && $0.count.real > 0 && $0.count.sim > 0 }.map {
+            String(format: "%@ p50 %+.0f%%, p99 %+.0f%%", $0.tier, 100 * $0.relError(0.5), 100 * $0.relError(0.99))
+        }
+        return "a second real run against the first: " + tiers.joined(separator: "; ")
+            + (r.realAgainTierAgreement.map { String(format: "; tier agrees for %.1f%%", 100 * $0) } ?? "")
+    }
+
+    /// 5. The per-request join, one row per request both executors served; with a second real run, its tier
+    /// and latency too (`tier_real2`, `latency_real2_ms`: "error" and empty where it failed or was refused).
+    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]? = nil, handlers: HandlerTable, runtimeCosts: String,
+                   report: Report, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(repeatReal ? " --repeat-real" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
@@ -345,12 +387,14 @@ public struct CompareJob {
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
+        if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
         out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
                          100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,zygote_packages_real,zygote_packages_sim,latency_real_ms,latency_sim_ms")
         for (n, _) in CompareJob.phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
-        out.write(",error_real\n")
+        out.write(",error_real" + (again != nil ? ",tier_real2,latency_real2_ms" : "") + "\n")
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
+        let againByRequest = again.map { Dictionary($0.map { ($0.request, $0) }, uniquingKeysWith: { x, _ in x }) }
         for r in real {
             guard let s = simByRequest[r.request] else { continue }
             out.write("\(r.request),\(handlers[r.handler].id),\(r.error.isEmpty ? r.tier.rawValue : "error"),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
@@ -359,7 +403,15 @@ public struct CompareJob {
             out.write("\(packages(r.zygote, report.zygotePackages.real)),\(packages(s.zygote, report.zygotePackages.sim)),")
             out.write(String(format: "%.3f,%.3f", ms(r.latencyNanos), ms(s.latencyNanos)))
             for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
-            out.write(",\(CSVReader.escape(r.error))\n")
+            out.write(",\(CSVReader.escape(r.error))")
+            if let byRequest = againByRequest {
+                if let x = byRequest[r.request], x.error.isEmpty {
+                    out.write(String(format: ",%@,%.3f", x.tier.rawValue, ms(x.latencyNanos)))
+                } else {
+                    out.write(",error,")
+                }
+            }
+            out.write("\n")
         }
         try out.commit()
     }
@@ -457,6 +509,7 @@ public struct CompareJob {
             s += "import speed: \(speedLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
+            if let a = againLine(r) { s += "real again: \(a)\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
             }

@@ -86,6 +86,10 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "Shared machines drift (one numpy import: 47 ms at one hour, 80 ms two hours later). Just before the real run, compare times again the imports of the trace's three costliest packages (measured import time × requests of the handlers that import them), exactly as `measure` timed them (11 fresh interpreters each, dependencies first, installs in measure's cache, from the run's wheelhouse), and multiplies every import cost by their time now over the table's in both executors' planners; it times them again after the run, and the simulation (run after it) charges imports by the mean of before and after. The CSV header and the report give the figures. (The standard-library probe `measure` records in the table's header tracked numpy's import poorly: 37% slower while numpy was 15% faster.)"))
     var speedProbe = true
 
+    @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
+                             discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
+    var repeatReal = false
+
     func validate() throws {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
@@ -100,6 +104,7 @@ struct CompareCommand: ParsableCommand {
         job.requireIdenticalDecisions = requireIdenticalDecisions
         job.cores = cores; job.queueLimit = queue
         job.speedProbe = speedProbe
+        job.repeatReal = repeatReal
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
         print(report.text)

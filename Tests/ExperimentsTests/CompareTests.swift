@@ -66,6 +66,8 @@ final class CompareTests: XCTestCase {
         var job = compareJob(in: dir, name: "concurrent")
         job.run.limit = 40
         job.cores = 2
+        // The real side twice: the second run is reported against the first (the real system's repeatability).
+        job.repeatReal = true
         // What this compare makes is checked, not what earlier tests of this process left (see the end).
         let before = Set(try Cgroups.detect().leftovers())
         if !before.isEmpty { print("CompareTests: cgroups already there before the compare (another test's): \(before.sorted())") }
@@ -82,7 +84,19 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(speed.measured, try PackageTable.read(path: dir + "/packages.csv")["alpha"]!.importMillis)
         // alpha's import sleeps 20 ms: timed again, it takes at least that.
         XCTAssertGreaterThanOrEqual(speed.before, 20); XCTAssertGreaterThanOrEqual(try XCTUnwrap(speed.after), 20)
-        XCTAssert(try String(contentsOfFile: report.joinPath, encoding: .utf8).contains(String(format: "import costs × %.3f for both executors", speed.scale)))
+        let join = try String(contentsOfFile: report.joinPath, encoding: .utf8)
+        XCTAssert(join.contains(String(format: "import costs × %.3f for both executors", speed.scale)))
+        // The second real run: per tier against the first, tier agreement, two more columns on every row.
+        XCTAssert(report.realAgain.contains { $0.tier == "all" && $0.count.real > 0 && $0.count.sim > 0 }, report.text)
+        XCTAssertNotNil(report.realAgainTierAgreement)
+        XCTAssert(report.text.contains("real again: a second real run against the first: "), report.text)
+        XCTAssert(join.contains("# real again: a second real run against the first: "), join)
+        XCTAssert(join.contains(" --repeat-real"), "the made-by line says so")
+        let rows = join.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms"), String(rows[0]))
+        for r in rows.dropFirst() { XCTAssertEqual(r.split(separator: ",", omittingEmptySubsequences: false).count, rows[0].split(separator: ",").count, String(r)) }
+        // How the real run's import starts forked is counted (this cost model has no standby children).
+        XCTAssert(join.contains("# standby children: import starts that took one: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
     }
 
