@@ -119,14 +119,33 @@ extension RuntimeWorker {
 
     /// Tops the pool up (called off the request path, after each request).
     func refillCgroupPool() throws {
-        while cgroupPool.count < options.cgroupPoolSize {
-            cgroupSeq += 1
-            let t0 = Sys.monotonicNanos()
-            let g = cgroups.group("\(runID)-c\(cgroupSeq)")
-            try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
-            do { try delegate(g) } catch { try? g.destroy(); throw error }
-            stats.note(Sys.monotonicNanos() - t0, in: \.cgroupCreateNanos)
-            cgroupPool.append(g)
+        while cgroupPool.count < options.cgroupPoolSize { cgroupPool.append(try makePooledCgroup()) }
+    }
+
+    /// One cgroup for the pool (not yet in it), timed. Needs no lock of its own: its name is taken under `state`.
+    func makePooledCgroup() throws -> Cgroup {
+        let name: String = locked { cgroupSeq += 1; return "\(runID)-c\(cgroupSeq)" }
+        let t0 = Sys.monotonicNanos()
+        let g = cgroups.group(name)
+        try g.create(memoryLimitBytes: options.containerMemoryLimitBytes, pidsLimit: options.pidsLimit)
+        do { try delegate(g) } catch { try? g.destroy(); throw error }
+        locked { stats.note(Sys.monotonicNanos() - t0, in: \.cgroupCreateNanos) }
+        return g
+    }
+
+    /// Tops the pool up from the maintenance thread, making each group outside `state`: every request's
+    /// start and end takes `state`, and making a cgroup (a directory in each controller, its limits, its
+    /// delegation) took 0.3 ms at its median and 12–15 ms at its p99 here. Only the maintenance thread calls
+    /// it, so no two refills race; a start that finds the pool empty makes its own under `state`.
+    func refillCgroupPoolOffLock() {
+        while locked({ cgroupPool.count < options.cgroupPoolSize && !closing }) {
+            guard let g = try? makePooledCgroup() else { return }
+            let kept: Bool = locked {
+                guard !closing, cgroupPool.count < options.cgroupPoolSize else { return false }
+                cgroupPool.append(g)
+                return true
+            }
+            if !kept { try? g.destroy(); return }
         }
     }
 

@@ -55,7 +55,7 @@ extension RuntimeWorker {
                 Standby(cgroup: g, socket: path).discard()
             }
         }
-        try? locked { try refillCgroupPool() }
+        refillCgroupPoolOffLock()
         Sys.reapZombieChildren() // containers whose process ended by itself (an exit, an OOM kill)
     }
 

@@ -333,7 +333,7 @@ public final class RuntimeWorker: @unchecked Sendable {
     func maintain(building specs: [ZygoteSpec]) {
         let work = { [self] in
             for z in specs { build(z) }
-            try? locked { try refillCgroupPool() }
+            refillCgroupPoolOffLock()
             prepareStandbys()
         }
         guard backgroundMaintenance else { return work() }
