@@ -14,7 +14,11 @@ struct CalibrateCommand: ParsableCommand {
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
         (dispatch_ms: this process's CPU per handler-cache hit with the server and an open-loop client in it, \
-        less the same hits served directly; the simulator holds a core that long after each request); writes \
+        less the same hits served directly; the simulator holds a core that long after each request). Also the \
+        worker's off-path work, which the simulator's builder does beside the cores: with a start per core back to \
+        back, a fork from a zygote with no standby child ready (direct_fork_ms), the maintenance thread's time per \
+        standby child (standby_prep_ms) and the child's time to be ready (standby_ready_ms), a pooled cgroup \
+        (cgroup_create_ms); and a child zygote's build beyond its imports (zygote_build_ms, 20 builds). Writes \
         traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
@@ -55,7 +59,8 @@ struct CompareCommand: ParsableCommand {
         and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
         by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
         and each phase's median and p90 absolute error and median relative error. The load the requests put on \
-        the cores is printed, with a warning when it saturates them. Budgets make the exit code non-zero when exceeded.
+        the cores is printed, with a warning when it saturates them, and, for both executors, how many import \
+        starts found a standby child and how long zygote builds took. Budgets make the exit code non-zero when exceeded.
         """)
 
     @OptionGroup var replay: ReplayOptions
