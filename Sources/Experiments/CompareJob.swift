@@ -464,7 +464,7 @@ public struct CompareJob {
     /// Zygote builds, real and simulated: how many and how long from start to ready.
     static func buildsLine(_ r: Report) -> String? {
         guard r.builds.real != nil || r.builds.sim != nil else { return nil }
-        let real = r.builds.real.map { String(format: "%d real, median %.1f ms from start to ready (its imports %.1f ms)", $0.count, $0.medianMs, $0.importsMs) } ?? "none real"
+        let real = r.builds.real.map { String(format: "%d real, median %.1f ms from start (installs done) to ready (its imports %.1f ms)", $0.count, $0.medianMs, $0.importsMs) } ?? "none real"
         let sim = r.builds.sim.map { String(format: "%d simulated, median %.1f ms", $0.count, $0.medianMs) } ?? "none simulated"
         return real + "; " + sim
     }

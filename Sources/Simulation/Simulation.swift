@@ -308,8 +308,8 @@ public final class Simulation: ReplayExecutor {
         for z in run.pendingBuilds {
             summary.zygotesCreated += 1
             let took = zygoteBuildCost(z, startingAt: t)
-            summary.zygoteBuilds.record(took)
-            t += took
+            summary.zygoteBuilds.record(took.total - took.installs)
+            t += took.total
             buildEnds[z.id] = t
             queue.schedule(at: t, .zygoteReady(z.id))
         }
@@ -357,19 +357,21 @@ public final class Simulation: ReplayExecutor {
     }
 
     /// A zygote build started at `start`: its installs (each shared one there for others when it ends, as
-    /// `installedAt` says), then the fork and its imports. Returns how long it takes.
-    func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64, cpu: Double = 1) -> Int64 {
+    /// `installedAt` says), then its own cost (fork, cgroup, start) and its imports. Returns how long it
+    /// takes, and how much of that its installs took.
+    func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64, cpu: Double = 1) -> (total: Int64, installs: Int64) {
         var cost: Int64 = 0
         for p in z.install {
             cost += noisy(catalog.downloadNanos[Int(p)]) + stretch(noisy(catalog.installNanos[Int(p)]), cpu)
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
+        let installs = cost
         // The build's own cost beyond its imports (fork, cgroup, start), as calibrated; else a fork.
         cost += costs.runtime.zygoteBuildMillis > 0 ? self.cost(.zygoteBuild, costs.runtime.zygoteBuildMillis)
             : self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
         for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
-        return cost
+        return (cost, installs)
     }
 
     func buildZygote(_ z: ZygoteSpec, now: Int64, queue: inout EventQueue<Event>) {
@@ -381,8 +383,9 @@ public final class Simulation: ReplayExecutor {
         var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
         // The builder's CPU work shares the cores with the requests running when it starts.
-        let ready = start + zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: false) + 1))
-        summary.zygoteBuilds.record(ready - start)
+        let cost = zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: false) + 1))
+        let ready = start + cost.total
+        summary.zygoteBuilds.record(cost.total - cost.installs) // as the worker times it: its installs done
         builderFreeAt = ready
         buildEnds[z.id] = ready
         queue.schedule(at: ready, .zygoteReady(z.id))

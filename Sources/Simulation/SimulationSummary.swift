@@ -21,7 +21,8 @@ public struct SimulationSummary: Sendable {
     /// Import starts that forked from a standby child, and those that found none (the zygote forked on the
     /// request's path); both 0 when standby children are not modeled.
     public var standbyForks = 0, directForks = 0
-    /// Each zygote build, from when the builder took it up until it was ready, ns.
+    /// Each zygote build, from when the builder took it up until it was ready, its installs left out (as the
+    /// worker times its builds), ns.
     public var zygoteBuilds = LatencyHistogram()
     /// Real runs: zygote builds, pauses and installs that failed (the planner heard of each).
     public var zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
