@@ -34,7 +34,7 @@ public struct CalibrateJob {
         let hits = try bench.importHits()
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
         let big = try bench.bigZygoteForks()
-        log("import-cache hits back to back, \(repeats)×, with and without standby children: the maintenance thread's work and a fork without one")
+        log("import-cache hits, \(repeats) rounds of \(cores) at once back to back, with and without standby children: the maintenance thread's work and a fork without one")
         let standbys = try bench.standbys()
         log("\(CalibrationBench.buildPackages) zygotes built after start-up, 100 ms apart: a build's own cost beyond its imports")
         let builds = try bench.zygoteBuilds()
@@ -338,8 +338,8 @@ final class CalibrationBench {
 
     struct Standbys { var prep: [Int64], ready: [Int64], cgroupCreate: [Int64], direct: [Int64] }
 
-    /// What giving zygotes standby children costs and what a start without one pays: import starts back to
-    /// back (as in a burst of first requests), each taking a standby child the maintenance thread then
+    /// What giving zygotes standby children costs and what a start without one pays: rounds of a start per
+    /// core, back to back (as in a burst of first requests), each taking a standby child the maintenance thread then
     /// replaces — its time per child, how long a child takes to be ready after it is asked for, a pooled
     /// cgroup made again — then the same starts from a worker whose zygotes have no standby children (the
     /// zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
