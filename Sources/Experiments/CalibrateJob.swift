@@ -44,14 +44,7 @@ public struct CalibrateJob {
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
         let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
-        CalibrateJob.addStandbys(standbys, to: &costs, log: log)
-        do {
-            let ms = builds.map { Double($0) / 1e6 }
-            costs.zygoteBuildMillis = Summary(ms).p50
-            costs.spreads[RuntimeCosts.Timed.zygoteBuild.name] = CalibrateJob.spread(ms, value: costs.zygoteBuildMillis)
-            log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds", costs.zygoteBuildMillis,
-                       costs.spreads[RuntimeCosts.Timed.zygoteBuild.name]?.quantiles[5] ?? .nan, ms.count))
-        }
+        CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP: the server's and client's core time per request")
         let d = try bench.dispatch(requests: n)
@@ -130,10 +123,12 @@ public struct CalibrateJob {
         return true
     }
 
-    /// The standby children's primitives: medians and spreads of the maintenance thread's time per child,
-    /// a child's time to be ready, a pooled cgroup's making, and a fork without a standby child.
-    static func addStandbys(_ s: CalibrationBench.Standbys, to costs: inout RuntimeCosts, log: (String) -> Void) {
-        let pairs: [(RuntimeCosts.Timed, [Int64])] = [(.standbyPrep, s.prep), (.standbyReady, s.ready), (.cgroupCreate, s.cgroupCreate), (.directFork, s.direct)]
+    /// The worker's off-path primitives: medians and spreads of the maintenance thread's time per standby
+    /// child, a child's time to be ready, a pooled cgroup's making, a fork without a standby child, and a
+    /// zygote build beyond its imports.
+    static func addOffPathCosts(_ s: CalibrationBench.Standbys, builds: [Int64], to costs: inout RuntimeCosts, log: (String) -> Void) {
+        let pairs: [(RuntimeCosts.Timed, [Int64])] = [(.standbyPrep, s.prep), (.standbyReady, s.ready), (.cgroupCreate, s.cgroupCreate),
+                                                      (.directFork, s.direct), (.zygoteBuild, builds)]
         for (p, xs) in pairs where !xs.isEmpty {
             let ms = xs.map { Double($0) / 1e6 }
             let v = Summary(ms).p50
@@ -144,6 +139,8 @@ public struct CalibrateJob {
                    costs.standbyPrepMillis, costs.spreads["standby_prep_ms"]?.quantiles[5] ?? .nan, costs.standbyReadyMillis,
                    costs.spreads["standby_ready_ms"]?.quantiles[5] ?? .nan, costs.cgroupCreateMillis, costs.directForkMillis,
                    costs.spreads["direct_fork_ms"]?.quantiles[5] ?? .nan, costs.forkMillis))
+        log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds", costs.zygoteBuildMillis,
+                   costs.spreads["zygote_build_ms"]?.quantiles[5] ?? .nan, builds.count))
     }
 
     /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the

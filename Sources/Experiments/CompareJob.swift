@@ -285,12 +285,7 @@ public struct CompareJob {
         // A failed request is not a tier and has no latency: counted, and left out of every statistic.
         let real = all.filter { $0.error.isEmpty }
         report.realErrors = all.count - real.count
-        for t in Tier.allCases.map(\.rawValue) + ["all"] {
-            let r = real.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
-            let s = sim.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
-            if r.isEmpty && s.isEmpty { continue }
-            report.tiers.append(TierRow(tier: t, count: (r.count, s.count), real: Summary(r), sim: Summary(s)))
-        }
+        report.tiers = CompareJob.tierRows(real, sim)
         for (n, k) in CompareJob.phases {
             let r = real.map { ms($0[keyPath: k]) }, s = sim.map { ms($0[keyPath: k]) }
             report.phases.append((n, r.isEmpty ? 0 : r.reduce(0, +) / Double(r.count), s.isEmpty ? 0 : s.reduce(0, +) / Double(s.count)))
@@ -347,17 +342,22 @@ public struct CompareJob {
 
     /// 4c. The second real run against the first: per tier latencies, and tier agreement request by request.
     func compareAgain(_ first: [RequestRecord], _ second: [RequestRecord], into report: inout Report) {
-        func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         let a = first.filter { $0.error.isEmpty }, b = second.filter { $0.error.isEmpty }
-        for t in Tier.allCases.map(\.rawValue) + ["all"] {
-            let x = a.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
-            let y = b.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
-            if x.isEmpty && y.isEmpty { continue }
-            report.realAgain.append(TierRow(tier: t, count: (x.count, y.count), real: Summary(x), sim: Summary(y)))
-        }
+        report.realAgain = CompareJob.tierRows(a, b)
         let byRequest = Dictionary(b.map { ($0.request, $0.tier) }, uniquingKeysWith: { x, _ in x })
         let joined = a.compactMap { r in byRequest[r.request].map { $0 == r.tier } }
         if !joined.isEmpty { report.realAgainTierAgreement = Double(joined.filter { $0 }.count) / Double(joined.count) }
+    }
+
+    /// Latency quantiles per tier (and of all), `a` in each row's `real` place and `b` in its `sim` place;
+    /// tiers neither has are left out.
+    static func tierRows(_ a: [RequestRecord], _ b: [RequestRecord]) -> [TierRow] {
+        func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
+        return (Tier.allCases.map(\.rawValue) + ["all"]).compactMap { t in
+            let x = a.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            let y = b.filter { t == "all" || $0.tier.rawValue == t }.map { ms($0.latencyNanos) }
+            return x.isEmpty && y.isEmpty ? nil : TierRow(tier: t, count: (x.count, y.count), real: Summary(x), sim: Summary(y))
+        }
     }
 
     /// The second real run against the first, in a line (nil without one).

@@ -139,14 +139,13 @@ public final class RuntimeWorker: @unchecked Sendable {
         /// `sampleLimit`.
         public var zygoteBuilds: [(wall: Int64, imports: Int64)] = []
         public static let sampleLimit = 10_000
-        mutating func noteBuild(wall: Int64, imports: Int64) {
-            if zygoteBuilds.count >= MaintenanceStats.sampleLimit { zygoteBuilds.removeFirst(MaintenanceStats.sampleLimit / 2) }
-            zygoteBuilds.append((wall, imports))
+        /// Appends a sample to `xs`, keeping the latest `sampleLimit` (the older half dropped when full).
+        static func keep<T>(_ x: T, in xs: inout [T]) {
+            if xs.count >= sampleLimit { xs.removeFirst(sampleLimit / 2) }
+            xs.append(x)
         }
-        mutating func note(_ ns: Int64, in xs: WritableKeyPath<MaintenanceStats, [Int64]>) {
-            if self[keyPath: xs].count >= MaintenanceStats.sampleLimit { self[keyPath: xs].removeFirst(MaintenanceStats.sampleLimit / 2) }
-            self[keyPath: xs].append(ns)
-        }
+        mutating func noteBuild(wall: Int64, imports: Int64) { Self.keep((wall, imports), in: &zygoteBuilds) }
+        mutating func note(_ ns: Int64, in xs: WritableKeyPath<MaintenanceStats, [Int64]>) { Self.keep(ns, in: &self[keyPath: xs]) }
     }
     var stats = MaintenanceStats()
     /// A copy of the maintenance figures so far.
