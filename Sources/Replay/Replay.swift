@@ -46,6 +46,8 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
     @usableFromInline var waiting = Deque<Invocation>()
     /// Events handled so far (arrivals and the executor's).
     public var events: Int { _events }
+    /// Requests waiting for a core now (they take cores as they free up, first come first served).
+    public var waitingCount: Int { waiting.count }
     /// Requests that had to wait for a core, and the most that waited at once.
     public var queued: Int { _queued }
     public var maxWaiting: Int { _maxWaiting }

@@ -128,6 +128,8 @@ public final class Simulation: ReplayExecutor {
 
     /// Requests running now (a request being started counts itself).
     var busyCores = 1
+    /// Requests waiting for a core now (the replay's queue, while `run` runs).
+    var waitingRequests: () -> Int = { 0 }
 
     /// `millis` of primitive `p` for one request, scaled by a draw: from its contended spread with
     /// probability the share of the other cores busy (against the calibration's all busy), else from its
@@ -155,6 +157,8 @@ public final class Simulation: ReplayExecutor {
     public func run(next nextInvocation: () throws -> Invocation?) throws -> SimulationSummary {
         let replay = Replay<Simulation, VirtualClock>(cores: cores, clock: VirtualClock())
         replay.queueLimit = queueLimit
+        waitingRequests = { [unowned replay] in replay.waitingCount }
+        defer { waitingRequests = { 0 } }
         let end = try replay.run(self, next: nextInvocation)
         summary.events += replay.events
         summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting; summary.rejected = replay.rejected
@@ -382,8 +386,11 @@ public final class Simulation: ReplayExecutor {
         // One builder: a build starts when the builds given before it are done.
         var start = max(now, parentReady, builderFreeAt)
         for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
-        // The builder's CPU work shares the cores with the requests running when it starts.
-        let cost = zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: busyRequests(including: false) + 1))
+        // The builder's CPU work shares the cores with the requests running when it starts and those waiting
+        // that take the cores as they free up (the request that asked for it hands its core to the next one):
+        // in a burst every core runs a request for the whole build, and the builder is one more.
+        let requests = min(cores, busyRequests(including: false) + waitingRequests())
+        let cost = zygoteBuildCost(z, startingAt: start, cpu: slowdown(runnable: requests + 1))
         let ready = start + cost.total
         summary.zygoteBuilds.record(cost.total - cost.installs) // as the worker times it: its installs done
         builderFreeAt = ready

@@ -152,6 +152,39 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(slow.map { Nanos.millis($0.importNanos) }, [200, 200, 200, 200, 200])
     }
 
+    /// A build that starts while requests wait for a core shares the cores with them for its whole length: the
+    /// request that asked for it hands its core to the next one waiting (a burst of first requests, as in the
+    /// microbenchmark's start). Worked by hand: a and c import in 100 ms; ha and hc start at 0 on the two cores
+    /// and end at 130; two more wait from 1 ms. At 130 ha is done and the builder takes {a} up with hc still
+    /// running and two waiting: both cores stay busy beside it, three things on two cores, fork 3 + import
+    /// 150 = 153 (the snapshot of what runs, hc alone, gave 103). {c}, asked for by hc at 130 with one
+    /// request running and one waiting, too (after {a}: ready at 436). The two waiting requests start at 130
+    /// and import, init and execute beside the busy builder: create 2 + fork 3 + 150 + 7.5 + 30, ending at 322.5 (latency 321.5).
+    func testABuildBesideWaitingRequestsSharesTheCoresWithThem() throws {
+        let t = PackageTable([
+            Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
+            Package(name: "c", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
+        ])
+        let hs = HandlerTable([Handler(id: "ha", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20),
+                               Handler(id: "hc", customer: "y", packages: ["c"], initMillis: 5, execMillis: 20)])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.threshold = 1
+        let arrivals: [(Double, String)] = [(0, "ha"), (0, "hc"), (0.001, "ha"), (0.001, "hc")]
+        var builds: (count: UInt64, min: Int64, max: Int64) = (0, 0, 0)
+        let r = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) {
+            builds = ($0.zygoteBuilds.count, $0.zygoteBuilds.min, $0.zygoteBuilds.max)
+        }
+        XCTAssertEqual(r.map { Nanos.millis($0.importNanos) }, [100, 100, 150, 150])
+        XCTAssertEqual(r.map { Nanos.millis($0.latencyNanos) }, [130, 130, 321.5, 321.5])
+        XCTAssertEqual(builds.count, 2)
+        XCTAssertEqual(Nanos.millis(builds.min), 153, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(builds.max), 153, accuracy: 1e-6)
+        // Nothing waiting: the build starts with hc running alone beside it and takes 103.
+        var alone: Int64 = 0
+        _ = try simulate(c, arrivals: [(0, "ha"), (0, "hc")], cores: 2, table: t, handlers: hs) { alone = $0.zygoteBuilds.max }
+        XCTAssertEqual(Nanos.millis(alone), 103, accuracy: 1e-6)
+    }
+
     /// Standby children, worked out by hand: a fork from one costs `forkMillis` (and waits for one not yet in
     /// its group); with none, the zygote forks on the request's path (`directForkMillis`); the maintenance
     /// thread replaces each one used, after the request, one after another with the zygote builds.

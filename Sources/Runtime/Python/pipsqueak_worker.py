@@ -570,9 +570,11 @@ def zygote_main(c):
 
 
 def zygote_loop(c):
-    """Serve forks for a zygote that is already imported (a child zygote)."""
+    """Serve forks for a zygote that is already imported (a child zygote), already in its cgroup: on v1
+    another write to the same `cgroup.procs` waits for an RCU grace period again (6-16 ms once its imports
+    have taken a while), for nothing."""
     c = dict(c)
-    c["paths"], c["imports"] = [], []
+    c["paths"], c["imports"], c["cgroup_procs"] = [], [], []
     sys.stdout = open(os.devnull, "w")
     zygote_main(c)
 
