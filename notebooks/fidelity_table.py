@@ -11,7 +11,10 @@ p99 error of the simulated latency against the measured, and the phase with the 
 relative error |sim - real| / real and how many requests spent time in it (phases with fewer than 5 such
 requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise), and, when
 compare ran the real side twice (`--repeat-real`), the second real run's p50 and p99 errors against the first's
-per tier: how far the real system is from itself. Failed or refused requests are left out of every latency figure.
+per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
+compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
+core, in either run, that waited less in both), where the start's queue, which differs 2-3x between real runs,
+is over. Failed or refused requests are left out of every latency figure.
 """
 import os
 import re
@@ -85,20 +88,36 @@ def row(workload, cores, load, path):
             else:
                 parts.append("–")
         again = "; ".join(parts)
+    # After the first burst (compare's definition): the tiers once the start's queue is over.
+    waited = (ok.queue_real_ms >= 1) | (ok.queue_sim_ms >= 1)
+    after = "–"
+    if waited.any():
+        start = int(np.argmax(waited.to_numpy()))
+        calm = ((ok.queue_real_ms < 1) & (ok.queue_sim_ms < 1)).to_numpy()
+        ends = [i for i in range(start + 1, len(ok)) if calm[i]]
+        if ends:
+            rest = ok.iloc[ends[0]:]
+            parts = []
+            for t in ("handler", "import"):
+                r = rest[rest.tier_real == t].latency_real_ms
+                s = rest[rest.tier_sim == t].latency_sim_ms
+                parts.append("%s / %s (%d)" % (pct(pr.quantile(s, 0.5) / pr.quantile(r, 0.5) - 1), pct(pr.quantile(s, 0.99) / pr.quantile(r, 0.99) - 1), len(r))
+                             if len(r) and len(s) else "–")
+            after = "; ".join(parts)
     same = ok[ok.tier_real == ok.tier_sim]
     worst = None
     for ph in PHASES:
         e = phase_error(same["%s_real_ms" % ph].tolist(), same["%s_sim_ms" % ph].tolist())
         if e is not None and (worst is None or e[0] > worst[1]):
             worst = (ph, e[0], e[1])
-    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s |" % (
+    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
-        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again)
+        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again, after)
 
 
 def table(results):
-    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) | a second real run: handler; import p50 / p99 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) | a second real run: handler; import p50 / p99 | after the first burst: handler; import p50 / p99 err (n) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in comparisons(results):
         lines.append(row(*c))
     return "\n".join(lines) + "\n"

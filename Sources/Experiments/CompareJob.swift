@@ -107,6 +107,14 @@ public struct CompareJob {
         /// `sim` place), and the share of requests whose tier agrees between the two real runs.
         public var realAgain: [TierRow] = []
         public var realAgainTierAgreement: Double?
+        /// The first burst: from the first request that waited for a core (1 ms or more, in either run) up to,
+        /// not including, the first request after it that waited less in both (`end`, arriving `endSeconds`
+        /// into the trace); nil when no request waited. Its median queue wait, ms: real, simulated, the second
+        /// real run's (with `repeatReal`).
+        public var burst: (first: Int64, end: Int64?, endSeconds: Double?, count: Int, queueMs: (real: Double, sim: Double, again: Double?))?
+        /// Per tier, the requests from the burst's end on: the simulation against the real run, and (with
+        /// `repeatReal`) the second real run against the first.
+        public var afterBurst: [TierRow] = [], afterBurstAgain: [TierRow] = []
         /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
         public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
         public var cores = 1
@@ -198,6 +206,7 @@ public struct CompareJob {
         report.refused = (real.refused, sim.refused)
         report.forks = (real.forks, sim.forks)
         if let a = again { compareAgain(real.records, a.records, into: &report) }
+        compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
         try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source,
                       report: report, to: report.joinPath)
@@ -349,6 +358,47 @@ public struct CompareJob {
         if !joined.isEmpty { report.realAgainTierAgreement = Double(joined.filter { $0 }.count) / Double(joined.count) }
     }
 
+    /// Wait for a core that makes a request part of a burst, ns.
+    static let burstWaitNanos: Int64 = 1_000_000
+
+    /// 4d. The first burst (the start's first requests arrive faster than cold starts are served, and how long
+    /// they queue depends on the order things happen to run in: a second real run's differs by 2-3x) told
+    /// apart from what follows it: its median queue wait in each run, and the tiers from its end on.
+    func compareAfterBurst(_ all: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]?, into report: inout Report) {
+        let real = all.filter { $0.error.isEmpty }
+        let simByRequest = Dictionary(sim.map { ($0.request, $0) }, uniquingKeysWith: { a, _ in a })
+        let pairs = real.compactMap { r in simByRequest[r.request].map { (r, $0) } }
+        let w = CompareJob.burstWaitNanos
+        guard let start = pairs.firstIndex(where: { $0.0.queueNanos >= w || $0.1.queueNanos >= w }) else { return }
+        let end = pairs[(start + 1)...].firstIndex { $0.0.queueNanos < w && $0.1.queueNanos < w }
+        let first = pairs[start].0.request, endRequest = end.map { pairs[$0].0.request }
+        func inBurst(_ r: RequestRecord) -> Bool { r.request >= first && endRequest.map { r.request < $0 } ?? true }
+        func medianQueue(_ rs: [RequestRecord]) -> Double { Summary(rs.filter(inBurst).map { Double($0.queueNanos) / 1e6 }).p50 }
+        let b = again?.filter { $0.error.isEmpty }
+        report.burst = (first, endRequest, end.map { Double(pairs[$0].1.arrivalNanos) / 1e9 }, pairs[start..<(end ?? pairs.count)].count,
+                        (medianQueue(real), medianQueue(sim), b.map(medianQueue)))
+        guard let e = endRequest else { return }
+        report.afterBurst = CompareJob.tierRows(real.filter { $0.request >= e }, sim.filter { $0.request >= e })
+        if let b { report.afterBurstAgain = CompareJob.tierRows(real.filter { $0.request >= e }, b.filter { $0.request >= e }) }
+    }
+
+    /// The first burst and the tiers after it, in a line (nil when no request waited).
+    static func burstLine(_ r: Report) -> String? {
+        guard let b = r.burst else { return nil }
+        func tiers(_ rows: [TierRow]) -> String {
+            rows.filter { $0.tier != "all" && $0.count.real > 0 && $0.count.sim > 0 }.map {
+                String(format: "%@ p50 %+.0f%%, p99 %+.0f%% (%d)", $0.tier, 100 * $0.relError(0.5), 100 * $0.relError(0.99), $0.count.real)
+            }.joined(separator: "; ")
+        }
+        var s = String(format: "requests %lld to %@ (%d) waited %.1f ms at the median real, %.1f simulated", b.first,
+                       b.end.map { "\($0 - 1)" } ?? "the end", b.count, b.queueMs.real, b.queueMs.sim)
+        if let a = b.queueMs.again { s += String(format: ", %.1f in the second real run", a) }
+        guard let e = b.end, let t = b.endSeconds else { return s + "; no request after it" }
+        s += String(format: "; from request %lld (%.2f s) on, simulated against real: ", e, t) + tiers(r.afterBurst)
+        if !r.afterBurstAgain.isEmpty { s += "; the second real run against the first: " + tiers(r.afterBurstAgain) }
+        return s
+    }
+
     /// Latency quantiles per tier (and of all), `a` in each row's `real` place and `b` in its `sim` place;
     /// tiers neither has are left out.
     static func tierRows(_ a: [RequestRecord], _ b: [RequestRecord]) -> [TierRow] {
@@ -388,6 +438,7 @@ public struct CompareJob {
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
+        if let b = CompareJob.burstLine(report) { out.write("# first burst: \(b)\n") }
         out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
                          100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,zygote_packages_real,zygote_packages_sim,latency_real_ms,latency_sim_ms")
@@ -510,6 +561,7 @@ public struct CompareJob {
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }
+            if let b = burstLine(r) { s += "first burst: \(b)\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"
             }

@@ -60,7 +60,10 @@ struct CompareCommand: ParsableCommand {
         by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
         and each phase's median and p90 absolute error and median relative error. The load the requests put on \
         the cores is printed, with a warning when it saturates them, and, for both executors, how many import \
-        starts found a standby child and how long zygote builds took. Budgets make the exit code non-zero when exceeded.
+        starts found a standby child and how long zygote builds took. The first burst (from the first request \
+        that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \
+        told apart: its median wait in each run, and the tiers' errors from its end on (`first burst:`; a start's \
+        queue differs 2-3x between real runs). Budgets make the exit code non-zero when exceeded.
         """)
 
     @OptionGroup var replay: ReplayOptions

@@ -121,6 +121,42 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: 1, count: 3), ["a"])
     }
 
+    /// The first burst: from the first request that waited a millisecond or more in either run to the first
+    /// after it that waited less in both; the tiers from its end on, the simulation against the real run and
+    /// the second real run against the first.
+    func testTheFirstBurstIsToldApartFromWhatFollows() {
+        // (request, arrival ms, queue ms real, queue ms simulated, queue ms of the second real run, tier, latency ms beyond the queue)
+        let rows: [(Int64, Int64, Int64, Int64, Int64, Tier, Int64)] = [
+            (1, 0, 0, 0, 0, .import, 100), (2, 1, 50, 0, 20, .import, 10), (3, 2, 80, 40, 60, .import, 10),
+            (4, 3, 0, 2, 0, .import, 10), (5, 500, 0, 0, 0, .import, 10), (6, 600, 0, 0, 3, .handler, 1), (7, 700, 0, 0, 0, .handler, 1)]
+        func record(_ r: (Int64, Int64, Int64, Int64, Int64, Tier, Int64), queue: Int64, extra: Int64 = 0) -> RequestRecord {
+            let ms: Int64 = 1_000_000
+            return RequestRecord(request: r.0, handler: 0, arrivalNanos: r.1 * ms, startNanos: (r.1 + queue) * ms,
+                                 endNanos: (r.1 + queue + r.6 + extra) * ms, tier: r.5, zygote: nil)
+        }
+        let real = rows.map { record($0, queue: $0.2) }, sim = rows.map { record($0, queue: $0.3, extra: 1) }
+        let again = rows.map { record($0, queue: $0.4) }
+        var report = CompareJob.Report()
+        CompareJob().compareAfterBurst(real, sim, again: again, into: &report)
+        let b = try! XCTUnwrap(report.burst)
+        // Request 2 waited 50 ms real; request 4 waited 2 ms simulated; request 5 is the first to wait less in both.
+        XCTAssertEqual(b.first, 2); XCTAssertEqual(b.end, 5); XCTAssertEqual(b.count, 3)
+        XCTAssertEqual(try! XCTUnwrap(b.endSeconds), 0.5, accuracy: 1e-9)
+        XCTAssertEqual(b.queueMs.real, 50); XCTAssertEqual(b.queueMs.sim, 2); XCTAssertEqual(b.queueMs.again, 20)
+        // From request 5 on: one import start (10 ms real, 11 simulated), two handler hits (1 and 2 ms).
+        let imports = try! XCTUnwrap(report.afterBurst.first { $0.tier == "import" })
+        XCTAssertEqual(imports.count.real, 1)
+        XCTAssertEqual(imports.relError(0.5), 0.1, accuracy: 1e-9)
+        let hits = try! XCTUnwrap(report.afterBurstAgain.first { $0.tier == "handler" })
+        XCTAssertEqual(hits.count.sim, 2)
+        let line = try! XCTUnwrap(CompareJob.burstLine(report))
+        XCTAssert(line.hasPrefix("requests 2 to 4 (3) waited 50.0 ms at the median real, 2.0 simulated, 20.0 in the second real run; from request 5 (0.50 s) on"), line)
+        // No request waited: no burst.
+        var none = CompareJob.Report()
+        CompareJob().compareAfterBurst(Array(real.suffix(3)), Array(sim.suffix(3)), again: nil, into: &none)
+        XCTAssertNil(none.burst); XCTAssertNil(CompareJob.burstLine(none))
+    }
+
     /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
     func testZygotePackagesFromADecisionLog() {
         let log = ["plan t=0.1 req=1 h=a tier=cold c=1 z=- install=numpy cached=numpy import=1 evict=- create=z1<z0:numpy",
