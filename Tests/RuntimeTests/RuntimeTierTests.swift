@@ -37,6 +37,31 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
+    /// A zygote collects and freezes its heap once it has imported: a container forked from it (here from a
+    /// child zygote holding `slow`, whose import allocates) finds the zygote's objects in the permanent
+    /// generation, where its own collections never walk them (and so never copy their pages).
+    func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let code = "import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\ndef f(event):\n    return {'frozen': AT_LOAD}\n"
+        let sources = try fx.writeHandlers([(name: "a", code: code), (name: "b", code: code)])
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"]), Handler(id: "b", customer: "y", packages: ["slow"])])
+        var c = PolicyConfig.presets["all"]!
+        c.importCache.threshold = 1
+        let w = try fx.worker(handlers: handlers, config: c, handlerSources: sources)
+        defer { w.shutdown() }
+        let (root, fromRoot) = try w.serveReturningResult(handler: 0, now: 1)
+        XCTAssertEqual(root.error, ""); XCTAssertEqual(root.zygote, 0)
+        w.settle() // the {slow} zygote is built after the request
+        let (child, fromChild) = try w.serveReturningResult(handler: 1, now: 2)
+        XCTAssertEqual(child.error, ""); XCTAssertEqual(child.tier, .import); XCTAssertEqual(child.zygote, 1)
+        let a = try XCTUnwrap((fromRoot as? [String: Any])?["frozen"] as? Int), b = try XCTUnwrap((fromChild as? [String: Any])?["frozen"] as? Int)
+        XCTAssertGreaterThan(a, 1000, "the root zygote's heap (the worker script, json, socket, ctypes) is frozen")
+        XCTAssertGreaterThan(b, a, "the child zygote froze what its import of slow left too")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     /// `--no-zygote-sandbox` (for machines without user namespaces): zygotes run as host processes and an
     /// import hit still works.
     func testZygotesWithoutTheirSandbox() throws {
