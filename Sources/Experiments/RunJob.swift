@@ -106,6 +106,9 @@ public struct RunJob {
             }
         }
         let replay = Replay<RuntimeReplayExecutor, WallClock>(cores: 1, clock: WallClock(origin: start))
+        // Interrupted: the requests already waiting are not started either (at 10x speed a queue of pip
+        // installs went on for minutes after SIGINT).
+        replay.shouldStop = { RunJob.interrupted }
         try replay.run(executor) {
             guard !RunJob.interrupted, limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() else { return nil }
             n += 1
@@ -117,6 +120,7 @@ public struct RunJob {
         summary.pausesFailed = worker.lifecycle.pausesFailed
         summary.installsFailed = worker.lifecycle.installsFailed
         summary.queued = replay.queued; summary.maxWaiting = replay.maxWaiting
+        if replay.dropped > 0 { progress("interrupted: \(replay.dropped) requests waiting for the core were not started") }
         try records?.commit()
         try decisions?.commit()
         return summary

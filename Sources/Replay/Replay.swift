@@ -54,6 +54,13 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
     /// Requests refused because `queueLimit` requests were already waiting (a worker answers them 503).
     public var rejected: Int { _rejected }
     @usableFromInline var _events = 0, _queued = 0, _maxWaiting = 0, _rejected = 0
+    /// Asked whenever a core frees up: true drops every request still waiting (counted in `dropped`, never
+    /// started), as an interrupted real replay must not go on serving a queue of minutes. Arrivals are the
+    /// caller's to stop (its `next` returns nil).
+    public var shouldStop: (() -> Bool)?
+    /// Requests that were waiting when `shouldStop` said to stop.
+    public var dropped: Int { _dropped }
+    @usableFromInline var _dropped = 0
     /// How many requests may wait for a core; an arrival that finds this many waiting is refused (counted
     /// in `rejected`, never started), as `pipsqueak serve --queue` does.
     public var queueLimit = Int.max
@@ -99,6 +106,10 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
 
     /// A core is free: the longest-waiting request takes it.
     @inlinable func release(_ executor: Executor) {
+        if !waiting.isEmpty, let stop = shouldStop, stop() {
+            _dropped += waiting.count
+            waiting.removeAll()
+        }
         if let w = waiting.popFirst() {
             executor.start(w, now: _clock.now, queue: &queue)
         } else {

@@ -350,6 +350,36 @@ final class SimulationTests: XCTestCase {
         }
     }
 
+    /// A replay asked to stop drops the requests still waiting when a core frees up (never starts them), as an
+    /// interrupted real replay does; the one running finishes.
+    func testAReplayAskedToStopDropsTheRequestsWaiting() throws {
+        final class Counter: ReplayExecutor {
+            var started: [Int32] = []
+            func start(_ inv: Invocation, now: Int64, queue: inout EventQueue<Int32>) {
+                started.append(inv.handler); queue.schedule(at: now + 1_000, inv.handler)
+            }
+            func handle(_ e: Int32, now: Int64, queue: inout EventQueue<Int32>) -> Bool { true }
+        }
+        var arrivals = (0..<5).map { Invocation(arrivalNanos: Int64($0), handler: Int32($0)) }[...]
+        let c = Counter()
+        let replay = Replay<Counter, VirtualClock>(cores: 1, clock: VirtualClock())
+        var stop = false
+        replay.shouldStop = { stop }
+        try replay.run(c) {
+            // Every arrival is read at once (they come within 5 ns); the stop comes after the first.
+            if arrivals.isEmpty { stop = true; return nil }
+            return arrivals.popFirst()
+        }
+        XCTAssertEqual(c.started, [0], "the running request finishes; the four waiting are not started")
+        XCTAssertEqual(replay.dropped, 4)
+        // Never asked to stop: all five run.
+        let all = Counter()
+        let r2 = Replay<Counter, VirtualClock>(cores: 1, clock: VirtualClock())
+        var more = (0..<5).map { Invocation(arrivalNanos: Int64($0), handler: Int32($0)) }[...]
+        try r2.run(all) { more.popFirst() }
+        XCTAssertEqual(all.started, [0, 1, 2, 3, 4]); XCTAssertEqual(r2.dropped, 0)
+    }
+
     func testEventQueueBreaksTiesBySequence() {
         var q = EventQueue<Int>()
         q.schedule(at: 5, 1); q.schedule(at: 3, 2); q.schedule(at: 5, 3); q.schedule(at: 3, 4)
