@@ -119,11 +119,9 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(loads[0], busy / 10_000, accuracy: 1e-9)
     }
 
-    /// Zygotes are built one after another by one builder beside the cores, as the real worker's one
-    /// maintenance thread builds them; while it builds with every core running a request, three things run
-    /// on two cores and installs and imports (the requests' and the build's) take 3/2 as long.
-    func testZygotesAreBuiltAfterTheRequestOneAfterAnotherBesideTheCores() throws {
-        // a and c: nothing to install (download and install free), 100 ms imports each.
+    /// a and c: nothing to install (download and install free), 100 ms imports each; ha imports a, hc imports c
+    /// (init 5, exec 20); `all` without the handler cache, a zygote built for a package's first request.
+    var twoInstalledPackages: (PackageTable, HandlerTable, PolicyConfig) {
         let t = PackageTable([
             Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
             Package(name: "c", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
@@ -132,6 +130,14 @@ final class SimulationTests: XCTestCase {
                                Handler(id: "hc", customer: "y", packages: ["c"], initMillis: 5, execMillis: 20)])
         var c = PolicyConfig.presets["all"]!
         c.handlerCache.enabled = false; c.importCache.threshold = 1
+        return (t, hs, c)
+    }
+
+    /// Zygotes are built one after another by one builder beside the cores, as the real worker's one
+    /// maintenance thread builds them; while it builds with every core running a request, three things run
+    /// on two cores and installs and imports (the requests' and the build's) take 3/2 as long.
+    func testZygotesAreBuiltAfterTheRequestOneAfterAnotherBesideTheCores() throws {
+        let (t, hs, c) = twoInstalledPackages
         let arrivals: [(Double, String)] = [(0, "ha"), (0, "hc"), (0.200, "ha"), (0.200, "hc"), (0.400, "hc")]
         // At 0 ha and hc start on the two cores, nothing else running: imports 100 each, both done at 130
         // (create 2 + fork 3 + import 100 + init 5 + exec 20). Then, as the real worker does, the builder
@@ -161,14 +167,7 @@ final class SimulationTests: XCTestCase {
     /// request running and one waiting, too (after {a}: ready at 436). The two waiting requests start at 130
     /// and import, init and execute beside the busy builder: create 2 + fork 3 + 150 + 7.5 + 30, ending at 322.5 (latency 321.5).
     func testABuildBesideWaitingRequestsSharesTheCoresWithThem() throws {
-        let t = PackageTable([
-            Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
-            Package(name: "c", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20),
-        ])
-        let hs = HandlerTable([Handler(id: "ha", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20),
-                               Handler(id: "hc", customer: "y", packages: ["c"], initMillis: 5, execMillis: 20)])
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false; c.importCache.threshold = 1
+        let (t, hs, c) = twoInstalledPackages
         let arrivals: [(Double, String)] = [(0, "ha"), (0, "hc"), (0.001, "ha"), (0.001, "hc")]
         var builds: (count: UInt64, min: Int64, max: Int64) = (0, 0, 0)
         let r = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs) {
