@@ -13,7 +13,7 @@ requests, or whose measured median is under 0.1 ms, are left out: their relative
 compare ran the real side twice (`--repeat-real`), the second real run's p50 and p99 errors against the first's
 per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
 compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
-core, in either run, that waited less in both), where the start's queue, which differs 2-3x between real runs,
+core, in either run, that waited less in both), where the start's queue, which differed up to 5.6x between two real runs,
 is over. Failed or refused requests are left out of every latency figure.
 """
 import os

@@ -362,7 +362,7 @@ public struct CompareJob {
     static let burstWaitNanos: Int64 = 1_000_000
 
     /// 4d. The first burst (the start's first requests arrive faster than cold starts are served, and how long
-    /// they queue depends on the order things happen to run in: a second real run's differs by 2-3x) told
+    /// they queue depends on the order things happen to run in: two real runs' differed by up to 5.6x here) told
     /// apart from what follows it: its median queue wait in each run, and the tiers from its end on.
     func compareAfterBurst(_ all: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]?, into report: inout Report) {
         let real = all.filter { $0.error.isEmpty }

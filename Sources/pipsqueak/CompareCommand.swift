@@ -63,7 +63,7 @@ struct CompareCommand: ParsableCommand {
         starts found a standby child and how long zygote builds took. The first burst (from the first request \
         that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \
         told apart: its median wait in each run, and the tiers' errors from its end on (`first burst:`; a start's \
-        queue differs 2-3x between real runs). Budgets make the exit code non-zero when exceeded.
+        queue differed up to 5.6x between two real runs here). Budgets make the exit code non-zero when exceeded.
         """)
 
     @OptionGroup var replay: ReplayOptions
