@@ -53,6 +53,15 @@ def pct(x):
     return "–" if x is None or np.isnan(x) else "%+.0f%%" % (100 * x)
 
 
+def errors(real, other, count=True):
+    """p50 and p99 of `other`'s latencies against `real`'s, as "p50 / p99" (with real's count), or "–" when
+    either has none."""
+    if len(real) == 0 or len(other) == 0:
+        return "–"
+    e = [pr.quantile(other, q) / pr.quantile(real, q) - 1 for q in (0.5, 0.99)]
+    return "%s / %s" % (pct(e[0]), pct(e[1])) + (" (%d)" % len(real) if count else "")
+
+
 def row(workload, cores, load, path):
     df = pr.read_csv(path)
     failed = df.error_real.notna() & (df.error_real.astype(str) != "")
@@ -67,27 +76,13 @@ def row(workload, cores, load, path):
     refused = "%s / %s" % (m.group(2), m.group(3)) if m else "?"
     tiers = []
     for t in ("handler", "import", "cold"):
-        r = ok[ok.tier_real == t].latency_real_ms
-        s = ok[ok.tier_sim == t].latency_sim_ms
-        if len(r) == 0 or len(s) == 0:
-            tiers.append("–")
-            continue
-        e50 = pr.quantile(s, 0.5) / pr.quantile(r, 0.5) - 1
-        e99 = pr.quantile(s, 0.99) / pr.quantile(r, 0.99) - 1
-        tiers.append("%s / %s (%d)" % (pct(e50), pct(e99), len(r)))
+        tiers.append(errors(ok[ok.tier_real == t].latency_real_ms, ok[ok.tier_sim == t].latency_sim_ms))
     # A second real run (compare --repeat-real): its errors against the first, as the simulation's are
     # computed: the real system's own repeatability.
     again = "–"
     if "latency_real2_ms" in df:
-        parts = []
-        for t in ("handler", "import"):
-            r = ok[ok.tier_real == t].latency_real_ms
-            r2 = df[df.tier_real2 == t].latency_real2_ms
-            if len(r) and len(r2):
-                parts.append("%s / %s" % (pct(pr.quantile(r2, 0.5) / pr.quantile(r, 0.5) - 1), pct(pr.quantile(r2, 0.99) / pr.quantile(r, 0.99) - 1)))
-            else:
-                parts.append("–")
-        again = "; ".join(parts)
+        again = "; ".join(errors(ok[ok.tier_real == t].latency_real_ms, df[df.tier_real2 == t].latency_real2_ms, count=False)
+                          for t in ("handler", "import"))
     # After the first burst (compare's definition): the tiers once the start's queue is over.
     waited = (ok.queue_real_ms >= 1) | (ok.queue_sim_ms >= 1)
     after = "–"
@@ -97,13 +92,8 @@ def row(workload, cores, load, path):
         ends = [i for i in range(start + 1, len(ok)) if calm[i]]
         if ends:
             rest = ok.iloc[ends[0]:]
-            parts = []
-            for t in ("handler", "import"):
-                r = rest[rest.tier_real == t].latency_real_ms
-                s = rest[rest.tier_sim == t].latency_sim_ms
-                parts.append("%s / %s (%d)" % (pct(pr.quantile(s, 0.5) / pr.quantile(r, 0.5) - 1), pct(pr.quantile(s, 0.99) / pr.quantile(r, 0.99) - 1), len(r))
-                             if len(r) and len(s) else "–")
-            after = "; ".join(parts)
+            after = "; ".join(errors(rest[rest.tier_real == t].latency_real_ms, rest[rest.tier_sim == t].latency_sim_ms)
+                              for t in ("handler", "import"))
     same = ok[ok.tier_real == ok.tier_sim]
     worst = None
     for ph in PHASES:

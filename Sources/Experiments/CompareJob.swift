@@ -305,9 +305,7 @@ public struct CompareJob {
     /// and each phase's absolute and relative error over the requests started the same way.
     func comparePerRequest(_ all: [RequestRecord], _ sim: [RequestRecord], into report: inout Report) {
         let real = all.filter { $0.error.isEmpty }
-        let simByRequest = Dictionary(sim.map { ($0.request, $0) }, uniquingKeysWith: { a, _ in a })
-        var pairs: [(RequestRecord, RequestRecord)] = []
-        for r in real { if let s = simByRequest[r.request] { pairs.append((r, s)) } }
+        let pairs = CompareJob.join(real, sim)
         report.joined = pairs.count
         guard !pairs.isEmpty else { return }
         let sameTier = pairs.map { $0.0.tier == $0.1.tier }
@@ -349,6 +347,12 @@ public struct CompareJob {
         report.realLoad = rs.offeredLoad; report.simulatedLoad = ss.offeredLoad
     }
 
+    /// The requests both served, paired by place in the trace, in `real`'s order.
+    static func join(_ real: [RequestRecord], _ sim: [RequestRecord]) -> [(RequestRecord, RequestRecord)] {
+        let simByRequest = Dictionary(sim.map { ($0.request, $0) }, uniquingKeysWith: { a, _ in a })
+        return real.compactMap { r in simByRequest[r.request].map { (r, $0) } }
+    }
+
     /// 4c. The second real run against the first: per tier latencies, and tier agreement request by request.
     func compareAgain(_ first: [RequestRecord], _ second: [RequestRecord], into report: inout Report) {
         let a = first.filter { $0.error.isEmpty }, b = second.filter { $0.error.isEmpty }
@@ -366,8 +370,7 @@ public struct CompareJob {
     /// apart from what follows it: its median queue wait in each run, and the tiers from its end on.
     func compareAfterBurst(_ all: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]?, into report: inout Report) {
         let real = all.filter { $0.error.isEmpty }
-        let simByRequest = Dictionary(sim.map { ($0.request, $0) }, uniquingKeysWith: { a, _ in a })
-        let pairs = real.compactMap { r in simByRequest[r.request].map { (r, $0) } }
+        let pairs = CompareJob.join(real, sim)
         let w = CompareJob.burstWaitNanos
         guard let start = pairs.firstIndex(where: { $0.0.queueNanos >= w || $0.1.queueNanos >= w }) else { return }
         let end = pairs[(start + 1)...].firstIndex { $0.0.queueNanos < w && $0.1.queueNanos < w }
