@@ -62,7 +62,7 @@ public struct CalibrateJob {
         try costs.write(path: output, comments: [
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
-            "value: median over \(repeats) starts, one at a time (import hits 50 ms apart, their standby child ready), of a handler importing a tiny synthetic package; min..max: the spread",
+            "value: median over \(repeats) starts, one at a time (import hits 50 ms apart, their standby child ready), of a handler importing a tiny synthetic package (import hits forked from the zygote holding it, a child of the root); min..max: the spread",
             "standby_prep_ms, standby_ready_ms, cgroup_create_ms: the maintenance thread's work per standby child, the child's time to be ready, a pooled cgroup, over \(repeats) rounds of \(cores) import hits at once, back to back; direct_fork_ms: the same with no standby children",
             "zygote_build_ms: a child zygote's build from start to ready less its own imports (fork, cgroup, start), over \(CalibrationBench.buildPackages) builds",
             "the simulator draws each request's cost from (scaled to the modeled value); contended_NAME: the same with \(cores) starts at once",
@@ -223,8 +223,15 @@ final class CalibrationBench {
     let cores: Int
     let python: PythonInterpreter
     let work: String
-    let tiny = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096)
-    let ballast = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096)
+    /// The synthetic packages have import costs as the planner sees them (not what importing them takes): a
+    /// zygote holding a package that saves nothing is never forked from, so without them every import hit
+    /// came from the root zygote and imported the package itself (the 256 MB ballast too: `fork_per_gb_ms`
+    /// came out 0). Import-cache hits are forks from the zygote holding the handler's packages, a child of
+    /// the root; a handler forked from one has nothing left to import, and its init took 0.5 ms more than one
+    /// forked from the root after importing the tiny package (1.71 against 1.22 ms, 40 hits 100 ms apart).
+    let tiny = Package(name: "pipsqueak-calib", version: "1.0", topLevelModules: ["pipsqueak_calib"], installedBytes: 4096, importMillis: 1)
+    let ballast = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096,
+                          importMillis: 100, importMemoryBytes: 256 << 20)
 
     init(repeats: Int, cores: Int) throws {
         self.repeats = repeats
@@ -290,7 +297,7 @@ final class CalibrationBench {
         let imports = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         // 50 ms between rounds: every start finds its standby child ready (running out of them is modeled
         // on its own, `standbys()`), so what is left is the cores' contention.
-        let rs = try serveConcurrently(imports, threads: threads, tier: .import, pause: true)
+        let rs = try fromPackageZygote(serveConcurrently(imports, threads: threads, tier: .import, pause: true), "concurrent import hits")
         imports.shutdown()
         let hits = ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
                               rootMemoryBytes: 0, zygoteGB: 0)
@@ -318,6 +325,16 @@ final class CalibrationBench {
         return out
     }
 
+    /// Import hits are timed from the zygote holding the handler's package, a child of the root, as the
+    /// import cache serves them: throws when any came from the root (the planner chose otherwise).
+    func fromPackageZygote(_ rs: [RequestRecord], _ what: String) throws -> [RequestRecord] {
+        let fromRoot = rs.filter { $0.tier == .import && ($0.zygote ?? 0) == 0 }.count
+        guard fromRoot == 0 else {
+            throw RuntimeError.unavailable("calibration: \(fromRoot) of \(rs.count) \(what) forked from the root zygote, not from the one holding the package")
+        }
+        return rs
+    }
+
     func interpreterStarts() throws -> [Int64] {
         try (0..<repeats).map { _ in try ChildProcess.run(python.executable, ["-S", "-c", "pass"], environment: PythonInterpreter.cleanEnvironment()).elapsedNanos }
     }
@@ -330,7 +347,7 @@ final class CalibrationBench {
         defer { w.shutdown() }
         // 50 ms apart: the zygote's standby child is in its cgroup before each request comes (a start that
         // comes sooner waits for it, which `standbys()` measures).
-        let rs = try serve(w, tier: .import, pause: true)
+        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits")
         let root = w.zygoteMemory(0) ?? 0
         // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
         return ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
@@ -346,13 +363,13 @@ final class CalibrationBench {
     /// zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
     func standbys() throws -> Standbys {
         let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        _ = try serveConcurrently(w, threads: cores, tier: .import)
+        _ = try fromPackageZygote(serveConcurrently(w, threads: cores, tier: .import), "import hits with standby children")
         w.settle()
         let st = w.maintenanceStats
         w.shutdown()
         let d = try worker(tiny, standbys: 0) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { d.shutdown() }
-        let direct = try serveConcurrently(d, threads: cores, tier: .import)
+        let direct = try fromPackageZygote(serveConcurrently(d, threads: cores, tier: .import), "import hits without standby children")
         let sd = d.maintenanceStats
         guard st.standbyReadyNanos.count >= repeats / 2, sd.directForks >= repeats else {
             throw RuntimeError.unavailable("calibration: \(st.standbyReadyNanos.count) of \(repeats) starts used a standby child, \(sd.directForks) of \(repeats) forked without one")
@@ -406,7 +423,7 @@ final class CalibrationBench {
     func bigZygoteForks() throws -> BigForks {
         let w = try worker(ballast) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        let rs = try serve(w, tier: .import, pause: true)
+        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits from the big zygote")
         return BigForks(fork: rs.map(\.forkNanos), zygoteGB: Bytes.gb((w.zygoteMemory(0) ?? 0) + (w.zygoteMemory(1) ?? 0)))
     }
 

@@ -42,6 +42,21 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
     }
 
+    /// Import hits are timed only from the zygote holding the handler's package: one from the root (the
+    /// handler imported the package itself) stops the calibration, saying how many.
+    func testImportHitsFromTheRootZygoteAreRefused() throws {
+        guard getuid() == 0 else { throw XCTSkip("the calibration bench needs root") }
+        let bench = try CalibrationBench(repeats: 1, cores: 1)
+        defer { bench.remove() }
+        func start(_ zygote: Int64?) -> RequestRecord {
+            RequestRecord(request: 0, handler: 0, arrivalNanos: 0, startNanos: 0, endNanos: 0, tier: .import, zygote: zygote)
+        }
+        XCTAssertEqual(try bench.fromPackageZygote([start(1), start(2)], "import hits").count, 2)
+        XCTAssertThrowsError(try bench.fromPackageZygote([start(1), start(0), start(nil)], "import hits")) { e in
+            XCTAssert("\(e)".contains("2 of 3 import hits forked from the root zygote"), "\(e)")
+        }
+    }
+
     /// Which hits ran alone: none overlapped them (one starting as another ends does not overlap it).
     func testServedAloneAreTheHitsNoOtherOverlapped() {
         func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {
