@@ -8,8 +8,9 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Measure the runtime's primitives on this machine and write the simulator's runtime cost model.",
         discussion: """
         Starts handlers of a tiny synthetic package on the real runtime (needs root) and times container \
-        create, fork and relocate, invoke round trip, handler load, freeze, thaw, cold interpreter start, a \
-        sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
+        create, fork and relocate (import hits forked, as the import cache serves them, from the zygote that \
+        holds the package, a child of the root), invoke round trip, handler load, freeze, thaw, cold interpreter \
+        start, a sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
         quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
