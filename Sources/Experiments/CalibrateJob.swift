@@ -297,7 +297,7 @@ final class CalibrationBench {
         let imports = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         // 50 ms between rounds: every start finds its standby child ready (running out of them is modeled
         // on its own, `standbys()`), so what is left is the cores' contention.
-        let rs = try fromPackageZygote(serveConcurrently(imports, threads: threads, tier: .import, pause: true), "concurrent import hits")
+        let rs = try fromPackageZygote(serveConcurrently(imports, threads: threads, tier: .import, pause: true), "concurrent import hits", of: imports)
         imports.shutdown()
         let hits = ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
                               rootMemoryBytes: 0, zygoteGB: 0)
@@ -326,10 +326,12 @@ final class CalibrationBench {
     }
 
     /// Import hits are timed from the zygote holding the handler's package, a child of the root, as the
-    /// import cache serves them: throws when any came from the root (the planner chose otherwise).
-    func fromPackageZygote(_ rs: [RequestRecord], _ what: String) throws -> [RequestRecord] {
+    /// import cache serves them: throws when any came from the root (the planner chose otherwise), after
+    /// shutting `worker` down (as `serve` does when a request fails).
+    func fromPackageZygote(_ rs: [RequestRecord], _ what: String, of worker: RuntimeWorker? = nil) throws -> [RequestRecord] {
         let fromRoot = rs.filter { $0.tier == .import && ($0.zygote ?? 0) == 0 }.count
         guard fromRoot == 0 else {
+            worker?.shutdown()
             throw RuntimeError.unavailable("calibration: \(fromRoot) of \(rs.count) \(what) forked from the root zygote, not from the one holding the package")
         }
         return rs
@@ -347,7 +349,7 @@ final class CalibrationBench {
         defer { w.shutdown() }
         // 50 ms apart: the zygote's standby child is in its cgroup before each request comes (a start that
         // comes sooner waits for it, which `standbys()` measures).
-        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits")
+        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits", of: w)
         let root = w.zygoteMemory(0) ?? 0
         // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
         return ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
@@ -363,13 +365,13 @@ final class CalibrationBench {
     /// zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
     func standbys() throws -> Standbys {
         let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        _ = try fromPackageZygote(serveConcurrently(w, threads: cores, tier: .import), "import hits with standby children")
+        _ = try fromPackageZygote(serveConcurrently(w, threads: cores, tier: .import), "import hits with standby children", of: w)
         w.settle()
         let st = w.maintenanceStats
         w.shutdown()
         let d = try worker(tiny, standbys: 0) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { d.shutdown() }
-        let direct = try fromPackageZygote(serveConcurrently(d, threads: cores, tier: .import), "import hits without standby children")
+        let direct = try fromPackageZygote(serveConcurrently(d, threads: cores, tier: .import), "import hits without standby children", of: d)
         let sd = d.maintenanceStats
         guard st.standbyReadyNanos.count >= repeats / 2, sd.directForks >= repeats else {
             throw RuntimeError.unavailable("calibration: \(st.standbyReadyNanos.count) of \(repeats) starts used a standby child, \(sd.directForks) of \(repeats) forked without one")
@@ -423,7 +425,7 @@ final class CalibrationBench {
     func bigZygoteForks() throws -> BigForks {
         let w = try worker(ballast) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits from the big zygote")
+        let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits from the big zygote", of: w)
         return BigForks(fork: rs.map(\.forkNanos), zygoteGB: Bytes.gb((w.zygoteMemory(0) ?? 0) + (w.zygoteMemory(1) ?? 0)))
     }
 

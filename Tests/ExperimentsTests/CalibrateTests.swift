@@ -43,9 +43,11 @@ final class CalibrateTests: XCTestCase {
     }
 
     /// Import hits are timed only from the zygote holding the handler's package: one from the root (the
-    /// handler imported the package itself) stops the calibration, saying how many.
+    /// handler imported the package itself) stops the calibration, saying how many, and the worker that
+    /// served it is shut down (no cgroup left).
     func testImportHitsFromTheRootZygoteAreRefused() throws {
         guard getuid() == 0 else { throw XCTSkip("the calibration bench needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
         let bench = try CalibrationBench(repeats: 1, cores: 1)
         defer { bench.remove() }
         func start(_ zygote: Int64?) -> RequestRecord {
@@ -55,6 +57,10 @@ final class CalibrateTests: XCTestCase {
         XCTAssertThrowsError(try bench.fromPackageZygote([start(1), start(0), start(nil)], "import hits")) { e in
             XCTAssert("\(e)".contains("2 of 3 import hits forked from the root zygote"), "\(e)")
         }
+        let before = Set(try Cgroups.detect().leftovers())
+        let w = try bench.worker(bench.tiny) { $0.handlerCache.enabled = false }
+        XCTAssertThrowsError(try bench.fromPackageZygote([start(0)], "import hits", of: w))
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the refused worker left")
     }
 
     /// Which hits ran alone: none overlapped them (one starting as another ends does not overlap it).
