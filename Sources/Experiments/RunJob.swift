@@ -140,6 +140,22 @@ public enum CleanupJob {
         return nil
     }
 
+    /// What a process leaves in the temporary directory and removes itself unless it is killed first:
+    /// `ChildProcess`'s output files and `calibrate`'s workbench, each named `PREFIX<pid>-…` or `PREFIX<pid>`.
+    static let temporaryPrefixes = ["pipsqueak-out-", "pipsqueak-err-", "pipsqueak-calibrate-"]
+
+    /// The pid in a temporary entry's name (`temporaryPrefixes`), if it is one of them.
+    static func temporaryOwner(of name: String) -> Int32? {
+        for prefix in temporaryPrefixes where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0.isNumber }
+            // The pid ends the name or a dash follows it (not a UUID's first hex group).
+            guard !digits.isEmpty, rest.count == digits.count || rest.dropFirst(digits.count).first == "-" else { return nil }
+            return Int32(digits)
+        }
+        return nil
+    }
+
     /// Whether the owner named in `name` is alive (and is not this process).
     static func ownerIsAlive(_ name: String) -> Int32? {
         guard let pid = owner(of: name), pid != Sys.pid, Sys.isAlive(pid) else { return nil }
@@ -188,6 +204,17 @@ public enum CleanupJob {
                 if !dryRun { try? FileManager.default.removeItem(atPath: dir + "/" + e) }
                 done.append("\(verb) directory \(dir)/\(e)")
             }
+        }
+        // Temporary files and directories of processes that are gone (a live one's, this process's included,
+        // may be in use: left alone without a word). `calibrate`'s workbench is under /tmp, ChildProcess's
+        // files under $TMPDIR.
+        let temporary = Set([FileManager.default.temporaryDirectory.path, "/tmp"]).sorted().flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { (dir, $0) }
+        }
+        for (dir, e) in temporary {
+            guard let pid = temporaryOwner(of: e), only == nil || pid == only, pid != Sys.pid, !Sys.isAlive(pid) else { continue }
+            if !dryRun { try? FileManager.default.removeItem(atPath: dir + "/" + e) }
+            done.append("\(verb) \(dir)/\(e)")
         }
         if !failures.isEmpty {
             throw RuntimeError.unavailable("cleanup removed \(done.count) things but not: \(failures.joined(separator: "; ")) (run it again)")

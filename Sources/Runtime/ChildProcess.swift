@@ -81,8 +81,10 @@ public struct ChildProcess {
                            currentDirectory: String? = nil, timeoutSeconds: Double = 600) throws -> Result {
         // Output goes to files, not pipes: a child that prints much cannot block on a full pipe meanwhile.
         let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("pipsqueak-out-\(UUID().uuidString)")
-        let errURL = dir.appendingPathComponent("pipsqueak-err-\(UUID().uuidString)")
+        // Named with this process's id: if it is killed before the `defer` below, `pipsqueak cleanup` knows
+        // whose they were.
+        let outURL = dir.appendingPathComponent("pipsqueak-out-\(Sys.pid)-\(UUID().uuidString)")
+        let errURL = dir.appendingPathComponent("pipsqueak-err-\(Sys.pid)-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }

@@ -127,11 +127,14 @@ struct ReplayOptions: ParsableArguments {
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Remove what a crashed run left: processes in pipsqueak cgroups, the cgroups, mounts, run directories.",
+        abstract: "Remove what a crashed run left: processes in pipsqueak cgroups, the cgroups, mounts, run directories, temporary files.",
         discussion: """
         Every cgroup and run directory a run makes carries its process id in its name (run<pid>w<n>, \
         install-<pid>-…). Those whose process is still alive belong to a live run or worker and are left \
-        alone, and said so, unless --force. --dry-run lists what would be removed and removes nothing.
+        alone, and said so, unless --force. --dry-run lists what would be removed and removes nothing. Also \
+        removes, from the temporary directory, the files and directories a killed process could not \
+        (pipsqueak-out-<pid>-…, pipsqueak-err-<pid>-…, pipsqueak-calibrate-<pid>), when that process is gone: \
+        a live process's are left alone, even with --force.
         """)
 
     @Flag(help: "Also remove what a live run owns (its processes are killed).")

@@ -50,4 +50,35 @@ final class CrashCleanupTests: XCTestCase {
         XCTAssertEqual(pipsqueak.finish(next), 0)
         XCTAssertEqual(cg.leftovers(), [])
     }
+
+    /// A process killed while a child process ran leaves that child's output files (and `calibrate` its
+    /// workbench) in the temporary directory: `cleanup` removes those of processes that are gone, and never a
+    /// live process's (this one's included) nor a name it cannot read a pid from.
+    func testCleanupRemovesTheTemporaryFilesOfProcessesThatAreGone() throws {
+        XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-out-123-0A95462D"), 123)
+        XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-calibrate-77"), 77)
+        XCTAssertNil(CleanupJob.temporaryOwner(of: "pipsqueak-out-03AB4FA1-B7FF"), "a UUID's first group is no pid")
+        XCTAssertNil(CleanupJob.temporaryOwner(of: "pipsqueak-notebook-test-8H76wk"))
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let gone = exited.processIdentifier, tag = UUID().uuidString
+        let tmp = FileManager.default.temporaryDirectory.path
+        let removed = ["pipsqueak-out-\(gone)-\(tag)", "pipsqueak-err-\(gone)-\(tag)", "pipsqueak-calibrate-\(gone)"]
+        let kept = ["pipsqueak-out-1-\(tag)", "pipsqueak-err-\(Sys.pid)-\(tag)", "pipsqueak-out-0A\(tag)"]
+        for n in removed + kept { XCTAssert(FileManager.default.createFile(atPath: tmp + "/" + n, contents: Data("x".utf8)), n) }
+        try? FileManager.default.removeItem(atPath: tmp + "/" + removed[2])
+        try FileManager.default.createDirectory(atPath: tmp + "/" + removed[2] + "/wheelhouse", withIntermediateDirectories: true)
+        defer { for n in removed + kept { try? FileManager.default.removeItem(atPath: tmp + "/" + n) } }
+        let dry = try CleanupJob.run(dryRun: true, owner: gone)
+        for n in removed { XCTAssert(dry.contains("would remove \(tmp)/\(n)"), "\(n): \(dry)") }
+        XCTAssert(removed.allSatisfy { FileManager.default.fileExists(atPath: tmp + "/" + $0) }, "a dry run removes nothing")
+        let done = try CleanupJob.run()
+        for n in removed {
+            XCTAssert(done.contains("removed \(tmp)/\(n)"), "\(n): \(done)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/" + n), n)
+        }
+        for n in kept { XCTAssert(FileManager.default.fileExists(atPath: tmp + "/" + n), "\(n) was removed") }
+    }
 }
