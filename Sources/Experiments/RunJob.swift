@@ -141,8 +141,10 @@ public enum CleanupJob {
     }
 
     /// What a process leaves in the temporary directory and removes itself unless it is killed first:
-    /// `ChildProcess`'s output files and `calibrate`'s workbench, each named `PREFIX<pid>-…` or `PREFIX<pid>`.
-    static let temporaryPrefixes = ["pipsqueak-out-", "pipsqueak-err-", "pipsqueak-calibrate-"]
+    /// `ChildProcess`'s output files, `calibrate`'s workbench and `reproduce`'s generated traces, each named
+    /// `PREFIX<pid>-…` or `PREFIX<pid>`.
+    static let temporaryPrefixes = ["pipsqueak-out-", "pipsqueak-err-", "pipsqueak-calibrate-", "pipsqueak-reproduce-",
+                                    "pipsqueak-reproduce-real-"]
 
     /// The pid in a temporary entry's name (`temporaryPrefixes`), if it is one of them.
     static func temporaryOwner(of name: String) -> Int32? {
@@ -150,8 +152,7 @@ public enum CleanupJob {
             let rest = name.dropFirst(prefix.count)
             let digits = rest.prefix { $0.isNumber }
             // The pid ends the name or a dash follows it (not a UUID's first hex group).
-            guard !digits.isEmpty, rest.count == digits.count || rest.dropFirst(digits.count).first == "-" else { return nil }
-            return Int32(digits)
+            if !digits.isEmpty, rest.count == digits.count || rest.dropFirst(digits.count).first == "-" { return Int32(digits) }
         }
         return nil
     }

@@ -133,7 +133,7 @@ struct CleanupCommand: ParsableCommand {
         install-<pid>-…). Those whose process is still alive belong to a live run or worker and are left \
         alone, and said so, unless --force. --dry-run lists what would be removed and removes nothing. Also \
         removes, from the temporary directory, the files and directories a killed process could not \
-        (pipsqueak-out-<pid>-…, pipsqueak-err-<pid>-…, pipsqueak-calibrate-<pid>), when that process is gone: \
+        (pipsqueak-out-<pid>-…, pipsqueak-err-<pid>-…, pipsqueak-calibrate-<pid>, pipsqueak-reproduce-<pid>), when that process is gone: \
         a live process's are left alone, even with --force.
         """)
 

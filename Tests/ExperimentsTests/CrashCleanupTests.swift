@@ -57,6 +57,8 @@ final class CrashCleanupTests: XCTestCase {
     func testCleanupRemovesTheTemporaryFilesOfProcessesThatAreGone() throws {
         XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-out-123-0A95462D"), 123)
         XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-calibrate-77"), 77)
+        XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-reproduce-real-2773"), 2773)
+        XCTAssertEqual(CleanupJob.temporaryOwner(of: "pipsqueak-reproduce-13173"), 13173)
         XCTAssertNil(CleanupJob.temporaryOwner(of: "pipsqueak-out-03AB4FA1-B7FF"), "a UUID's first group is no pid")
         XCTAssertNil(CleanupJob.temporaryOwner(of: "pipsqueak-notebook-test-8H76wk"))
         let exited = Process()
@@ -65,7 +67,7 @@ final class CrashCleanupTests: XCTestCase {
         exited.waitUntilExit()
         let gone = exited.processIdentifier, tag = UUID().uuidString
         let tmp = FileManager.default.temporaryDirectory.path
-        let removed = ["pipsqueak-out-\(gone)-\(tag)", "pipsqueak-err-\(gone)-\(tag)", "pipsqueak-calibrate-\(gone)"]
+        let removed = ["pipsqueak-out-\(gone)-\(tag)", "pipsqueak-err-\(gone)-\(tag)", "pipsqueak-calibrate-\(gone)", "pipsqueak-reproduce-real-\(gone)"]
         let kept = ["pipsqueak-out-1-\(tag)", "pipsqueak-err-\(Sys.pid)-\(tag)", "pipsqueak-out-0A\(tag)"]
         for n in removed + kept { XCTAssert(FileManager.default.createFile(atPath: tmp + "/" + n, contents: Data("x".utf8)), n) }
         try? FileManager.default.removeItem(atPath: tmp + "/" + removed[2])
