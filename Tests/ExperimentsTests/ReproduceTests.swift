@@ -165,7 +165,8 @@ final class ReproduceTests: XCTestCase {
     }
 
     /// `pipsqueak reproduce` killed with SIGKILL part-way, then rerun: no result file is half-written, and
-    /// the store ends with every run exactly once (a rerun replaces a run by its key, it never adds a copy).
+    /// the store ends with every run exactly once (a rerun replaces a run by its key, it never adds a copy);
+    /// the traces it was generating are left in the temporary directory, and `cleanup` removes them.
     func testAReproductionKilledWithSIGKILLAndRerunStoresEveryRunOnce() throws {
         let pipsqueak = try PipsqueakBinary()
         let out = dir + "/repro"
@@ -182,8 +183,15 @@ final class ReproduceTests: XCTestCase {
         let expected = Set(keys())
         XCTAssertGreaterThan(expected.count, 10)
         try FileManager.default.removeItem(atPath: out)
-        pipsqueak.kill(try reproduce(), when: { keys().count >= 3 })
+        let killed = try reproduce()
+        pipsqueak.kill(killed, when: { keys().count >= 3 })
         XCTAssertLessThan(keys().count, expected.count, "the kill landed part-way")
+        // Killed while it simulated the packages (its first stored runs), it leaves their traces.
+        let traces = NSTemporaryDirectory() + "pipsqueak-reproduce-\(killed.pid)"
+        if Sys.exists(traces) {
+            let cleaned = try CleanupJob.run(owner: killed.pid)
+            XCTAssertFalse(Sys.exists(traces), "\(cleaned)")
+        }
         // Whatever result file exists is whole: it parses to the end (written to a temporary file, renamed).
         for f in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where f.hasSuffix(".csv") {
             let csv = try CSVReader(path: out + "/" + f)
