@@ -131,11 +131,15 @@ public struct RunJob {
 public enum CleanupJob {
     /// The pid of the process that owns a cgroup or run directory, from its name (`run<pid>w<n>…`,
     /// `install-<pid>-…`, `download-<pid>-…`), if it has one.
-    static func owner(of name: String) -> Int32? {
-        var digits = Substring(name)
-        for prefix in ["run", "install-", "download-"] where digits.hasPrefix(prefix) {
-            digits = digits.dropFirst(prefix.count)
-            return Int32(digits.prefix { $0.isNumber })
+    static func owner(of name: String) -> Int32? { pid(in: name, after: ["run", "install-", "download-"]) }
+
+    /// The pid that follows whichever of `prefixes` `name` starts with, when `ends` accepts the character after
+    /// it (nil: the name ends there).
+    static func pid(in name: String, after prefixes: [String], ends: (Character?) -> Bool = { _ in true }) -> Int32? {
+        for prefix in prefixes where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0.isNumber }
+            if !digits.isEmpty, ends(rest.dropFirst(digits.count).first) { return Int32(digits) }
         }
         return nil
     }
@@ -148,13 +152,8 @@ public enum CleanupJob {
 
     /// The pid in a temporary entry's name (`temporaryPrefixes`), if it is one of them.
     static func temporaryOwner(of name: String) -> Int32? {
-        for prefix in temporaryPrefixes where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            let digits = rest.prefix { $0.isNumber }
-            // The pid ends the name or a dash follows it (not a UUID's first hex group).
-            if !digits.isEmpty, rest.count == digits.count || rest.dropFirst(digits.count).first == "-" { return Int32(digits) }
-        }
-        return nil
+        // The pid ends the name or a dash follows it (not a UUID's first hex group).
+        pid(in: name, after: temporaryPrefixes, ends: { $0 == nil || $0 == "-" })
     }
 
     /// Whether the owner named in `name` is alive (and is not this process).
