@@ -62,6 +62,32 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
+    /// A standby child warms the import machinery before it says ready (it imports a small standard-library
+    /// module, `colorsys`, and drops it), so the handler's own import does not pay for copying the zygote's
+    /// pages. The warm-up leaves nothing behind: the handler finds the module not loaded and can import it.
+    func testAStandbyChildsWarmUpLeavesNoModuleBehind() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let code = "import sys\nimport slow\nHELD = 'colorsys' in sys.modules\nimport colorsys\nHUE = colorsys.rgb_to_hsv(0.0, 1.0, 0.0)[0]\ndef f(event):\n    return {'held': HELD, 'hue': HUE}\n"
+        let sources = try fx.writeHandlers([(name: "a", code: code), (name: "b", code: code)])
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"]), Handler(id: "b", customer: "y", packages: ["slow"])])
+        var c = PolicyConfig.presets["all"]!
+        c.importCache.threshold = 1
+        let w = try fx.worker(handlers: handlers, config: c, handlerSources: sources)
+        defer { w.shutdown() }
+        let (root, _) = try w.serveReturningResult(handler: 0, now: 1)
+        XCTAssertEqual(root.error, "")
+        w.settle() // the {slow} zygote and its standby child are made after the request
+        let (child, result) = try w.serveReturningResult(handler: 1, now: 2)
+        XCTAssertEqual(child.error, ""); XCTAssertEqual(child.tier, .import); XCTAssertEqual(child.zygote, 1)
+        XCTAssertFalse(w.locked { w.stats.standbyReadyNanos.isEmpty }, "the container was forked by a standby child")
+        let r = try XCTUnwrap(result as? [String: Any])
+        XCTAssertEqual(r["held"] as? Bool, false, "the warm-up's module is dropped again")
+        XCTAssertEqual(try XCTUnwrap(r["hue"] as? Double), 1.0 / 3.0, accuracy: 1e-9, "and the handler imports it itself")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     /// `--no-zygote-sandbox` (for machines without user namespaces): zygotes run as host processes and an
     /// import hit still works.
     func testZygotesWithoutTheirSandbox() throws {
