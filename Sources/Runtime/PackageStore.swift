@@ -39,12 +39,19 @@ public final class PackageStore {
 
     /// Finds the package's wheel in the wheelhouse (names compared after PEP 503 normalisation).
     func wheel(_ p: Package) throws -> String {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
-        let want = p.name.replacingOccurrences(of: "-", with: "_") + "-" + p.version + "-"
-        guard let f = files.sorted().first(where: { $0.hasSuffix(".whl") && PackageName.canonical($0).replacingOccurrences(of: "-", with: "_").hasPrefix(PackageName.canonical(want).replacingOccurrences(of: "-", with: "_")) }) else {
+        guard let f = PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse) else {
             throw RuntimeError.unavailable("no wheel for \(p.name) \(p.version) in the wheelhouse \(wheelhouse) (fill it with `pipsqueak measure \(p.name)`, or let the run fetch missing wheels from the package index with --online)")
         }
-        return wheelhouse + "/" + f
+        return f
+    }
+
+    /// The path of `name` `version`'s wheel in `wheelhouse` (names compared after PEP 503 normalisation), or
+    /// nil when it has none.
+    public static func wheel(name: String, version: String, in wheelhouse: String) -> String? {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        let want = PackageName.canonical(name.replacingOccurrences(of: "-", with: "_") + "-" + version + "-").replacingOccurrences(of: "-", with: "_")
+        return files.sorted().first(where: { $0.hasSuffix(".whl") && PackageName.canonical($0).replacingOccurrences(of: "-", with: "_").hasPrefix(want) })
+            .map { wheelhouse + "/" + $0 }
     }
 
     /// "Download": fetch the wheel from the mirror into staging (with `online`, from the index into the

@@ -99,6 +99,10 @@ struct CompareCommand: ParsableCommand {
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
     var repeatReal = false
 
+    @Flag(help: ArgumentHelp("Fetch the wheels the trace needs and the wheelhouse lacks from the package index, before the run starts.",
+                             discussion: "A fresh machine's wheelhouse is empty; without this, compare stops and names the missing wheels. They are fetched before anything is timed, so no request's latency holds a download from the internet."))
+    var online = false
+
     func validate() throws {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
@@ -114,6 +118,7 @@ struct CompareCommand: ParsableCommand {
         job.cores = cores; job.queueLimit = queue
         job.speedProbe = speedProbe
         job.repeatReal = repeatReal
+        job.run.runtime.online = online
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
         print(report.text)

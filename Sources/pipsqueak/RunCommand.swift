@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Memory limit of each container, MB.")
     var containerMemoryMB: Int = 1024
 
-    @Flag(help: "Fetch wheels missing from the wheelhouse from the package index (sandboxed pip download).")
+    @Flag(help: "Fetch the wheels the trace needs and the wheelhouse lacks from the package index, before the run starts.")
     var online = false
 
     @Option(parsing: .unconditional, help: "The share of requests that may fail (0 to 1) before the exit status is 1.")

@@ -20,30 +20,62 @@ final class HonestToolsTests: XCTestCase {
         do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
     }
 
-    /// Every request fails (the wheelhouse is empty): the summary has an error row and no tier latencies,
-    /// the records say `error`, the message names `--online`, and the exit status is 1. (Before: "import
+    /// Every request fails (its package's wheel is there but broken: pip cannot install it): the summary has
+    /// an error row and no tier latencies, the records say `error`, and the exit status is 1. (Before: "import
     /// 100.0% 40 0.000", tier=import, latency 0, exit 0.)
     func testARunWhoseRequestsFailSaysSoAndExitsNonZero() throws {
         try requireRuntime()
         let pipsqueak = try PipsqueakBinary()
         try TinyWheels.make(in: dir, [("tiny", "V = 1\n", 1)])
-        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/broken", withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir + "/wheelhouse") {
+            try "not a zip file".write(toFile: dir + "/broken/" + f, atomically: true, encoding: .utf8)
+        }
         let (hs, body) = try TraceGenerator.microbenchmark(package: "tiny", handlers: 5, rate: 20, seconds: 10, seed: 1)
         try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
-        let args = ["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv", "--wheelhouse", dir + "/empty",
+        let args = ["run", "--trace", dir + "/t.csv", "--preset", "all", "--packages", dir + "/packages.csv", "--wheelhouse", dir + "/broken",
                     "--limit", "6", "--speed", "10", "--out", dir + "/records.csv"]
         let r = try pipsqueak.run(args)
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssert(r.stdout.contains("requests 6 (6 failed)"), r.stdout)
-        XCTAssert(r.stdout.contains(where: { _ in true }) && r.stdout.split(separator: "\n").contains { $0.hasPrefix("error") && $0.contains("100.0%") && $0.contains("6") }, r.stdout)
+        XCTAssert(r.stdout.split(separator: "\n").contains { $0.hasPrefix("error") && $0.contains("100.0%") && $0.contains("6") }, r.stdout)
         XCTAssertFalse(r.stdout.split(separator: "\n").contains { $0.hasPrefix("import") && !$0.contains(" 0.0%") }, "no tier holds a failed request: \(r.stdout)")
-        XCTAssert(r.stderr.contains("--online"), "the way out is named: \(r.stderr)")
         XCTAssert(r.stderr.contains("6 of 6 requests failed"), r.stderr)
         let rows = try String(contentsOfFile: dir + "/records.csv", encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst()
         XCTAssertEqual(rows.count, 6)
         XCTAssert(rows.allSatisfy { $0.split(separator: ",")[6] == "error" }, "records: \(rows.first ?? "")")
         // A share may be allowed.
         XCTAssertEqual(try pipsqueak.run(args + ["--max-error-share", "1"]).status, 0)
+    }
+
+    /// A fresh machine's wheelhouse is empty: `run` and `compare` stop before the first request, naming the
+    /// wheels the trace needs and the way to get them (--online, which fetches them before anything is timed),
+    /// instead of failing every request or stopping in compare's speed probe.
+    func testMissingWheelsStopARunBeforeItStarts() throws {
+        try requireRuntime()
+        let pipsqueak = try PipsqueakBinary()
+        try TinyWheels.make(in: dir, [("tiny", "V = 1\n", 1)])
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        let (hs, body) = try TraceGenerator.microbenchmark(package: "tiny", handlers: 5, rate: 20, seconds: 10, seed: 1)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        let r = try pipsqueak.run(["run", "--out", dir + "/records.csv", "--trace", dir + "/t.csv", "--packages", dir + "/packages.csv",
+                                   "--wheelhouse", dir + "/empty", "--limit", "6", "--speed", "10"])
+        XCTAssertNotEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssert(r.stderr.contains("tiny 1.0") && r.stderr.contains("--online"), "names the wheel and the way out: \(r.stderr)")
+        XCTAssertFalse(r.stdout.contains("requests 6"), "no request was sent: \(r.stdout)")
+        // compare: before its speed probe (which installs from the wheelhouse too) and before any run.
+        var job = CompareJob()
+        job.name = "wheels"; job.outputDirectory = dir + "/results"
+        job.run.tracePath = dir + "/t.csv"; job.run.packagesPath = dir + "/packages.csv"; job.run.wheelhouse = dir + "/empty"
+        job.run.runtime.stateDirectory = dir + "/state"; job.run.runtime.packageDirectory = dir + "/pkgs"
+        job.measureCache = dir + "/measure-cache"
+        var said: [String] = []
+        XCTAssertThrowsError(try job.execute { said.append($0) }) { e in
+            XCTAssert("\(e)".contains("tiny 1.0") && "\(e)".contains("--online"), "\(e)")
+        }
+        XCTAssertFalse(said.contains { $0.contains("real run") || $0.contains("timing again") }, "stopped before anything ran: \(said)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/results"), "nothing written")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/records.csv"), "nothing written")
     }
 
     /// Unknown package names are errors, not empty results.
