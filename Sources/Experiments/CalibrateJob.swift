@@ -44,8 +44,10 @@ public struct CalibrateJob {
         let thawed = try bench.handlerHits()
         log("cold starts: interpreter start and relocation in a container; sandboxed pip installs of a tiny wheel")
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
-        let mbps = bench.mirrorThroughput(wheelhouse: wheelhouse)
-        var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mbps)
+        let mirror = bench.mirrorThroughput(wheelhouse: wheelhouse)
+        log(String(format: "the local mirror: %.0f MB/s (%@)", mirror.mbps, mirror.source))
+        guard mirror.mbps > 0 else { throw RuntimeError.unavailable("calibration: the local mirror's throughput could not be measured: \(mirror.source)") }
+        var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mirror.mbps)
         CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP: the server's and client's core time per request")
@@ -540,19 +542,36 @@ final class CalibrationBench {
         return ColdStarts(create: rs.map(\.createNanos), installs: installs)
     }
 
-    /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5; 0 without one.
-    func mirrorThroughput(wheelhouse: String) -> Double {
+    /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5. A fresh machine's
+    /// wheelhouse is empty: then a 64 MB file of the workbench's (on the same disk when both are) stands in for
+    /// the wheel, and `source` says so. Before, an empty wheelhouse gave 0 and the simulator silently charged
+    /// every download the package table's time from the index (seconds, against milliseconds for real).
+    func mirrorThroughput(wheelhouse: String) -> (mbps: Double, source: String) {
         func size(_ p: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.int64Value ?? 0 }
         let wheels = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
-        guard let biggest = wheels.max(by: { size(wheelhouse + "/" + $0) < size(wheelhouse + "/" + $1) }) else { return 0 }
-        let src = wheelhouse + "/" + biggest, dst = work + "/copy.whl"
+        var src: String, source: String
+        if let biggest = wheels.max(by: { size(wheelhouse + "/" + $0) < size(wheelhouse + "/" + $1) }), size(wheelhouse + "/" + biggest) >= 1 << 20 {
+            src = wheelhouse + "/" + biggest
+            source = "copying \(biggest) from the wheelhouse"
+        } else {
+            src = work + "/mirror-stand-in.bin"
+            var g = SystemRandomNumberGenerator()
+            let block = Data((0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &g) })
+            _ = FileManager.default.createFile(atPath: src, contents: nil)
+            guard let h = FileHandle(forWritingAtPath: src) else { return (0, "no file to copy") }
+            for _ in 0..<64 { h.write(block) }
+            try? h.close()
+            source = "the wheelhouse \(wheelhouse) holds no wheel of 1 MB or more: copying a 64 MB file in \(work) instead"
+        }
+        let dst = work + "/copy.whl"
         var mbps: [Double] = []
         for _ in 0..<5 {
             let t0 = Sys.monotonicNanos()
             try? FileManager.default.removeItem(atPath: dst)
-            guard (try? FileManager.default.copyItem(atPath: src, toPath: dst)) != nil else { return 0 }
+            guard (try? FileManager.default.copyItem(atPath: src, toPath: dst)) != nil else { return (0, "copying \(src) failed") }
             mbps.append(Bytes.mb(size(src)) / (Double(Sys.monotonicNanos() - t0) / 1e9))
         }
-        return Summary(mbps).p50
+        try? FileManager.default.removeItem(atPath: dst)
+        return (Summary(mbps).p50, source)
     }
 }

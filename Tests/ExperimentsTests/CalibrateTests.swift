@@ -63,6 +63,24 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the refused worker left")
     }
 
+    /// A fresh machine's wheelhouse is empty: the mirror's throughput is measured on a 64 MB stand-in file, and
+    /// says so, instead of coming out 0 (with which the simulator charged every download the package table's
+    /// time from the index); with a wheel of 1 MB or more there, on that wheel.
+    func testTheMirrorIsMeasuredWithAnEmptyWheelhouse() throws {
+        let bench = try CalibrationBench(repeats: 1, cores: 1)
+        defer { bench.remove() }
+        let empty = bench.work + "/empty-wheelhouse", full = bench.work + "/wheelhouse-2"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let m = bench.mirrorThroughput(wheelhouse: empty)
+        XCTAssertGreaterThan(m.mbps, 0)
+        XCTAssert(m.source.contains("64 MB"), m.source)
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        try Data(count: 2 << 20).write(to: URL(fileURLWithPath: full + "/big-1.0-py3-none-any.whl"))
+        let w = bench.mirrorThroughput(wheelhouse: full)
+        XCTAssertGreaterThan(w.mbps, 0)
+        XCTAssert(w.source.contains("big-1.0-py3-none-any.whl"), w.source)
+    }
+
     /// Which hits ran alone: none overlapped them (one starting as another ends does not overlap it).
     func testServedAloneAreTheHitsNoOtherOverlapped() {
         func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {

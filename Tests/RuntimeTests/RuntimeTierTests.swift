@@ -37,13 +37,12 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
-    /// A zygote collects and freezes its heap once it has imported: a container forked from it (here from a
-    /// child zygote holding `slow`, whose import allocates) finds the zygote's objects in the permanent
-    /// generation, where its own collections never walk them (and so never copy their pages).
-    func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
-        try RuntimeFixture.requireRuntime()
+    /// Two handlers of `code`, both needing `slow`: the first served from the root zygote, then (once the
+    /// {slow} zygote and its standby child are made) the second from that child zygote. Checks both started
+    /// as said, shuts the worker down and checks nothing is left; returns both results and the worker's
+    /// maintenance figures.
+    func fromRootThenFromChildZygote(_ code: String) throws -> (fromRoot: Any?, fromChild: Any?, stats: RuntimeWorker.MaintenanceStats) {
         let fx = try RuntimeFixture()
-        let code = "import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\ndef f(event):\n    return {'frozen': AT_LOAD}\n"
         let sources = try fx.writeHandlers([(name: "a", code: code), (name: "b", code: code)])
         let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"]), Handler(id: "b", customer: "y", packages: ["slow"])])
         var c = PolicyConfig.presets["all"]!
@@ -52,14 +51,24 @@ final class RuntimeTierTests: XCTestCase {
         defer { w.shutdown() }
         let (root, fromRoot) = try w.serveReturningResult(handler: 0, now: 1)
         XCTAssertEqual(root.error, ""); XCTAssertEqual(root.zygote, 0)
-        w.settle() // the {slow} zygote is built after the request
+        w.settle() // the {slow} zygote and its standby child are made after the request
         let (child, fromChild) = try w.serveReturningResult(handler: 1, now: 2)
         XCTAssertEqual(child.error, ""); XCTAssertEqual(child.tier, .import); XCTAssertEqual(child.zygote, 1)
-        let a = try XCTUnwrap((fromRoot as? [String: Any])?["frozen"] as? Int), b = try XCTUnwrap((fromChild as? [String: Any])?["frozen"] as? Int)
-        XCTAssertGreaterThan(a, 1000, "the root zygote's heap (the worker script, json, socket, ctypes) is frozen")
-        XCTAssertGreaterThan(b, a, "the child zygote froze what its import of slow left too")
+        let stats = w.locked { w.stats }
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
+        return (fromRoot, fromChild, stats)
+    }
+
+    /// A zygote collects and freezes its heap once it has imported: a container forked from it (here from a
+    /// child zygote holding `slow`, whose import allocates) finds the zygote's objects in the permanent
+    /// generation, where its own collections never walk them (and so never copy their pages).
+    func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
+        try RuntimeFixture.requireRuntime()
+        let r = try fromRootThenFromChildZygote("import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\ndef f(event):\n    return {'frozen': AT_LOAD}\n")
+        let a = try XCTUnwrap((r.fromRoot as? [String: Any])?["frozen"] as? Int), b = try XCTUnwrap((r.fromChild as? [String: Any])?["frozen"] as? Int)
+        XCTAssertGreaterThan(a, 1000, "the root zygote's heap (the worker script, json, socket, ctypes) is frozen")
+        XCTAssertGreaterThan(b, a, "the child zygote froze what its import of slow left too")
     }
 
     /// A standby child warms the import machinery before it says ready (it imports a small standard-library
@@ -67,25 +76,11 @@ final class RuntimeTierTests: XCTestCase {
     /// pages. The warm-up leaves nothing behind: the handler finds the module not loaded and can import it.
     func testAStandbyChildsWarmUpLeavesNoModuleBehind() throws {
         try RuntimeFixture.requireRuntime()
-        let fx = try RuntimeFixture()
-        let code = "import sys\nimport slow\nHELD = 'colorsys' in sys.modules\nimport colorsys\nHUE = colorsys.rgb_to_hsv(0.0, 1.0, 0.0)[0]\ndef f(event):\n    return {'held': HELD, 'hue': HUE}\n"
-        let sources = try fx.writeHandlers([(name: "a", code: code), (name: "b", code: code)])
-        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["slow"]), Handler(id: "b", customer: "y", packages: ["slow"])])
-        var c = PolicyConfig.presets["all"]!
-        c.importCache.threshold = 1
-        let w = try fx.worker(handlers: handlers, config: c, handlerSources: sources)
-        defer { w.shutdown() }
-        let (root, _) = try w.serveReturningResult(handler: 0, now: 1)
-        XCTAssertEqual(root.error, "")
-        w.settle() // the {slow} zygote and its standby child are made after the request
-        let (child, result) = try w.serveReturningResult(handler: 1, now: 2)
-        XCTAssertEqual(child.error, ""); XCTAssertEqual(child.tier, .import); XCTAssertEqual(child.zygote, 1)
-        XCTAssertFalse(w.locked { w.stats.standbyReadyNanos.isEmpty }, "the container was forked by a standby child")
-        let r = try XCTUnwrap(result as? [String: Any])
-        XCTAssertEqual(r["held"] as? Bool, false, "the warm-up's module is dropped again")
-        XCTAssertEqual(try XCTUnwrap(r["hue"] as? Double), 1.0 / 3.0, accuracy: 1e-9, "and the handler imports it itself")
-        w.shutdown()
-        try RuntimeFixture.assertNothingLeft(w)
+        let r = try fromRootThenFromChildZygote("import sys\nimport slow\nHELD = 'colorsys' in sys.modules\nimport colorsys\nHUE = colorsys.rgb_to_hsv(0.0, 1.0, 0.0)[0]\ndef f(event):\n    return {'held': HELD, 'hue': HUE}\n")
+        XCTAssertFalse(r.stats.standbyReadyNanos.isEmpty, "the container was forked by a standby child")
+        let out = try XCTUnwrap(r.fromChild as? [String: Any])
+        XCTAssertEqual(out["held"] as? Bool, false, "the warm-up's module is dropped again")
+        XCTAssertEqual(try XCTUnwrap(out["hue"] as? Double), 1.0 / 3.0, accuracy: 1e-9, "and the handler imports it itself")
     }
 
     /// `--no-zygote-sandbox` (for machines without user namespaces): zygotes run as host processes and an
