@@ -157,7 +157,7 @@ public struct CompareJob {
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var retimer: PackageMeasurer?, retimed: [String] = []
         let table = try PackageTable.read(path: run.packagesPath)
-        try run.ensureWheels(trace, progress: progress) // the speed probe installs from the wheelhouse too
+        try run.ensureWheels(trace, table: table, progress: progress) // the speed probe installs from the wheelhouse too
         if speedProbe {
             retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages)
             var o = MeasureOptions(wheelhouse: run.wheelhouse, cache: measureCache)

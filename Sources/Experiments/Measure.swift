@@ -281,12 +281,23 @@ public final class PackageMeasurer {
     }
 
     func findWheel(_ m: MeasuredPackage) throws -> String {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: options.wheelhouse)) ?? []
-        let prefix = m.name.replacingOccurrences(of: "-", with: "_").lowercased() + "-" + m.version + "-"
-        guard let f = files.first(where: { $0.lowercased().replacingOccurrences(of: "-", with: "_").hasPrefix(prefix.replacingOccurrences(of: "-", with: "_")) && $0.hasSuffix(".whl") }) else {
+        guard let w = PackageStore.wheel(name: m.name, version: m.version, in: options.wheelhouse) else {
             throw RuntimeError.python("no wheel for \(m.name) \(m.version) in the wheelhouse \(options.wheelhouse)")
         }
-        return options.wheelhouse + "/" + f
+        return w
+    }
+
+    /// Fetches `name` `version`'s wheel (not its dependencies) from the package index into `wheelhouse` with
+    /// `pip download` on the host (pip only fetches here; installs run sandboxed). Returns its path.
+    static func downloadWheel(name: String, version: String, into wheelhouse: String, python: PythonInterpreter) throws -> String {
+        try Sys.mkdirs(wheelhouse)
+        let r = try ChildProcess.run(python.executable, ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                                                         "--disable-pip-version-check", "--dest", wheelhouse, "\(name)==\(version)"],
+                                     environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 900)
+        guard r.succeeded, let w = PackageStore.wheel(name: name, version: version, in: wheelhouse) else {
+            throw RuntimeError.python("pip download \(name)==\(version) into \(wheelhouse) failed: \(r.lastErrorLine)")
+        }
+        return w
     }
 
     /// Transitive dependencies of `name`, dependencies before dependents.
@@ -556,10 +567,7 @@ public final class PackageMeasurer {
         let wheel: String
         if let w = try? findWheel(m) { wheel = w } else {
             guard !options.offline else { _ = try findWheel(m); return }
-            let r = try py(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--disable-pip-version-check",
-                            "--dest", options.wheelhouse, "\(p.name)==\(p.version)"], timeout: 900)
-            guard r.succeeded else { throw RuntimeError.python("pip download \(p.name)==\(p.version) failed: \(r.lastErrorLine)") }
-            wheel = try findWheel(m)
+            wheel = try PackageMeasurer.downloadWheel(name: p.name, version: p.version, into: options.wheelhouse, python: python)
         }
         try? FileManager.default.removeItem(atPath: dir)
         let r = try pip(["install", "--no-deps", "--no-index", "--quiet", "--target", dir, wheel], timeout: 900)

@@ -50,28 +50,22 @@ public struct RunJob {
     /// included) before anything runs: with `runtime.online`, fetches the missing ones from the package index
     /// now (`pip download`), so no request's latency holds a download from the internet; otherwise throws,
     /// naming them and saying how to get them. A fresh machine's wheelhouse is empty.
-    public func ensureWheels(_ trace: Trace, progress: (String) -> Void = { _ in }) throws {
-        let table = try PackageTable.read(path: packagesPath)
+    public func ensureWheels(_ trace: Trace, table: PackageTable, progress: (String) -> Void = { _ in }) throws {
         var names = Set<String>()
         for h in trace.handlers.handlers {
             for n in h.packages { if let p = table[n] { names.insert(p.name); names.formUnion(p.transitiveDependencies) } }
         }
-        let missing = names.sorted().compactMap { table[$0] }.filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse) == nil }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        let missing = names.sorted().compactMap { table[$0] }.filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) == nil }
         guard !missing.isEmpty else { return }
         let list = missing.prefix(8).map { "\($0.name) \($0.version)" }.joined(separator: ", ") + (missing.count > 8 ? " and \(missing.count - 8) more" : "")
         guard runtime.online else {
             throw RuntimeError.unavailable("the wheelhouse \(wheelhouse) lacks the wheels of \(missing.count) package(s) the trace needs: \(list). Pass --online to fetch them from the package index before the run starts, or fill it with `pipsqueak measure NAME …`.")
         }
-        try Sys.mkdirs(wheelhouse)
         let python = try PythonInterpreter.resolve()
         for (i, p) in missing.enumerated() {
             progress("fetching \(p.name) \(p.version) into the wheelhouse (\(i + 1) of \(missing.count)) before the run")
-            let r = try ChildProcess.run(python.executable, ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                                                             "--dest", wheelhouse, "\(p.name)==\(p.version)"],
-                                         environment: PythonInterpreter.cleanEnvironment(), timeoutSeconds: 900)
-            guard r.succeeded, PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse) != nil else {
-                throw RuntimeError.unavailable("pip download \(p.name)==\(p.version) into \(wheelhouse) failed: \(r.lastErrorLine)")
-            }
+            _ = try PackageMeasurer.downloadWheel(name: p.name, version: p.version, into: wheelhouse, python: python)
         }
     }
 
@@ -84,7 +78,7 @@ public struct RunJob {
         guard missing.isEmpty else {
             throw CostModelError("the real runtime can only install measured packages; not in \(packagesPath): \(missing.sorted().prefix(10).joined(separator: ", "))\(missing.count > 10 ? " …" : ""). Generate the trace with `trace generate mixed --only-measured \(packagesPath)`.")
         }
-        try ensureWheels(trace, progress: progress)
+        try ensureWheels(trace, table: table, progress: progress)
         let job = SimulateJob()
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try job.runtimeCosts(),
                                   overlap: try ImportOverlap.beside(packagesPath: packagesPath), importScale: importScale, seed: seed)

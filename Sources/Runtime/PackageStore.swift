@@ -46,9 +46,9 @@ public final class PackageStore {
     }
 
     /// The path of `name` `version`'s wheel in `wheelhouse` (names compared after PEP 503 normalisation), or
-    /// nil when it has none.
-    public static func wheel(name: String, version: String, in wheelhouse: String) -> String? {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+    /// nil when it has none. `files`: the wheelhouse's listing, when the caller looks up many (else it is read).
+    public static func wheel(name: String, version: String, in wheelhouse: String, files: [String]? = nil) -> String? {
+        let files = files ?? (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
         let want = PackageName.canonical(name.replacingOccurrences(of: "-", with: "_") + "-" + version + "-").replacingOccurrences(of: "-", with: "_")
         return files.sorted().first(where: { $0.hasSuffix(".whl") && PackageName.canonical($0).replacingOccurrences(of: "-", with: "_").hasPrefix(want) })
             .map { wheelhouse + "/" + $0 }
