@@ -91,7 +91,10 @@ extension RuntimeWorker {
                 locked { stats.note(ready - sb.askedNanos, in: \.standbyReadyNanos) }
             }
             if ProcessInfo.processInfo.environment["PIPSQUEAK_DEBUG_STAMPS"] != nil {
-                FileHandle.standardError.write(Data("stamps: send→received \(Nanos.formatMillis(stamp("received") - t1)) received→forked \(Nanos.formatMillis(stamp("forked") - stamp("received"))) join \(Nanos.formatMillis(stamp("joined") - stamp("forked"))) unshare \(Nanos.formatMillis(stamp("unshared") - stamp("joined"))) mounts \(Nanos.formatMillis(stamp("mounted") - stamp("unshared"))) chroot+pidfork \(Nanos.formatMillis(stamp("relocated") - stamp("mounted")))\n".utf8))
+                // A standby child: from being asked for until ready, and from ready until the request was sent.
+                let standbyNote = standby.flatMap { sb in (t["standby_ready"] as? NSNumber).map { r in
+                    " standby asked→ready \(Nanos.formatMillis(r.int64Value - sb.askedNanos)) ready→send \(Nanos.formatMillis(t1 - r.int64Value))" } } ?? ""
+                FileHandle.standardError.write(Data("stamps: send→received \(Nanos.formatMillis(stamp("received") - t1)) received→forked \(Nanos.formatMillis(stamp("forked") - stamp("received"))) join \(Nanos.formatMillis(stamp("joined") - stamp("forked"))) unshare \(Nanos.formatMillis(stamp("unshared") - stamp("joined"))) mounts \(Nanos.formatMillis(stamp("mounted") - stamp("unshared"))) chroot+pidfork \(Nanos.formatMillis(stamp("relocated") - stamp("mounted")))\(standbyNote)\n".utf8))
             }
             // Relocation ends when the process has hardened itself (descriptors, capabilities, seccomp): that
             // is part of entering the container, not of importing.

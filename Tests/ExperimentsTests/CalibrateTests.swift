@@ -16,8 +16,18 @@ final class CalibrateTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: out) }
         var job = CalibrateJob()
         job.repeats = 5; job.cores = 2; job.output = out
+        let lines = LockedLines()
+        job.log = { lines.append($0) }
         let before = Set(try Cgroups.detect().leftovers())
         let costs = try job.run()
+        // Import hits served over HTTP among handler-cache hits: every one of the 15 came back as an import
+        // hit forked from the zygote holding the package (else the job throws); too few to replace the figures
+        // served directly, which it says.
+        XCTAssert(lines.all.contains { $0.hasPrefix("import hits over HTTP: ") && $0.contains("(100 of each needed)") }, lines.all.joined(separator: "\n"))
+        if let l = lines.all.first(where: { $0.hasPrefix("import hits over HTTP: ") }) {
+            let n = l.split(separator: " ").compactMap { Int($0) }
+            XCTAssertEqual(n.prefix(2).reduce(0, +), 15, l)
+        }
         let read = try RuntimeCosts.read(path: out)
         XCTAssertEqual(read.contentionCores, 2)
         for p in ["thaw_ms", "fork_ms", "container_create_ms", "interpreter_start_ms", "invoke_overhead_ms", "thawed_invoke_overhead_ms", "init_overhead_ms"] {
@@ -92,6 +102,49 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(CalibrateJob.servedAlone(rs.shuffled()).map(\.request), [3, 4])
     }
 
+    /// Which starts began alone: no other request in flight when they started (others may come during them).
+    func testStartedAloneAreTheStartsWithNoneInFlight() {
+        func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {
+            RequestRecord(request: n, handler: 0, arrivalNanos: Nanos.fromMillis(start), startNanos: Nanos.fromMillis(start),
+                          endNanos: Nanos.fromMillis(end), tier: .import, zygote: 1)
+        }
+        // 1 began alone (2 came during it); 2 began beside 1; 3 alone though 4 came during it; 4 as 3 ran;
+        // 5 began as 3 and 4 had ended; 6 inside 5.
+        let rs = [hit(1, 0, 10), hit(2, 5, 15), hit(3, 20, 30), hit(4, 25, 28), hit(5, 30, 60), hit(6, 45, 50)]
+        XCTAssertEqual(CalibrateJob.startedAlone(rs.shuffled()).map(\.request), [1, 3, 5])
+    }
+
+    /// Import hits served over HTTP: those that started alone give create, fork, init and invoke their medians
+    /// and spreads, those that started beside another their contended spreads (on the same footing); too few
+    /// of either leaves the figures served directly.
+    func testServedImportHitsGiveTheirPhasesAloneAndBesideOthers() {
+        func hits(_ n: Int, fork: Double, initMs: Double, exec: Double) -> [RequestRecord] {
+            (0..<n).map { i in
+                var r = RequestRecord(request: Int64(i), handler: 0, arrivalNanos: 0, startNanos: 0, endNanos: 0, tier: .import, zygote: 1)
+                r.createNanos = Nanos.fromMillis(0.1); r.forkNanos = Nanos.fromMillis(fork)
+                r.initNanos = Nanos.fromMillis(initMs); r.execNanos = Nanos.fromMillis(exec)
+                return r
+            }
+        }
+        var costs = RuntimeCosts()
+        costs.forkMillis = 1.2; costs.initOverheadMillis = 0.3; costs.invokeOverheadMillis = 0.2
+        let alone = hits(100, fork: 1.5, initMs: 1.4, exec: 1.25), beside = hits(100, fork: 2.5, initMs: 1.8, exec: 1.75)
+        XCTAssertFalse(CalibrateJob.useServedImportHits(alone: alone, beside: Array(beside.prefix(99)), zygoteGB: 0.01, in: &costs, log: { _ in }))
+        XCTAssertEqual(costs.forkMillis, 1.2)
+        XCTAssertNil(costs.contendedSpreads["fork_ms"])
+        costs.forkPerGBMillis = 10 // a fork's median less what the zygote's size adds: 1.5 - 10 × 0.01
+        XCTAssertTrue(CalibrateJob.useServedImportHits(alone: alone, beside: beside, zygoteGB: 0.01, in: &costs, log: { _ in }))
+        XCTAssertEqual(costs.forkMillis, 1.4, accuracy: 1e-9)
+        XCTAssertEqual(costs.initOverheadMillis, 0.4, accuracy: 1e-9)
+        XCTAssertEqual(costs.invokeOverheadMillis, 0.25, accuracy: 1e-9)
+        XCTAssertEqual(costs.containerCreateMillis, 0.1, accuracy: 1e-9)
+        XCTAssertEqual(costs.spreads["fork_ms"]?.median ?? 0, 1.4, accuracy: 1e-9)
+        // Contended spreads on the footing of the value: beside / alone as measured.
+        XCTAssertEqual(costs.contendedSpreads["fork_ms"]?.median ?? 0, 2.5 * 1.4 / 1.5, accuracy: 1e-9)
+        XCTAssertEqual(costs.contendedSpreads["init_overhead_ms"]?.median ?? 0, 0.8, accuracy: 1e-9)
+        XCTAssertEqual(costs.contendedSpreads["invoke_overhead_ms"]?.median ?? 0, 0.75, accuracy: 1e-9)
+    }
+
     /// Hits served over HTTP: those that ran alone give thaw and invoke their median and spread, those
     /// served with every core busy their contended spread; too few of either leaves the direct figures.
     func testServedHitsGiveThawAndInvokeAloneAndBesideOthers() throws {
@@ -114,4 +167,12 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(costs.contendedSpreads["thaw_ms"]?.median ?? 0, 0.08, accuracy: 1e-9)
         XCTAssertEqual(costs.contendedSpreads["thawed_invoke_overhead_ms"]?.median ?? 0, 0.9, accuracy: 1e-9)
     }
+}
+
+/// Lines logged from any thread.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ l: String) { lock.withLock { lines.append(l) } }
+    var all: [String] { lock.withLock { lines } }
 }
