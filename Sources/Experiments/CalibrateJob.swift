@@ -58,6 +58,7 @@ public struct CalibrateJob {
         let m = repeats * 3 // 300 by default: enough of both alone and beside (`minimumServedHits`)
         log("import-cache hits over HTTP among handler-cache hits: \(m) import hits, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second: the phases of a start as a served request pays them")
         let si = try bench.servedImportHits(count: m)
+        if si.refused > 0 { log("import hits over HTTP: \(si.refused) requests of the stream refused with the worker's queue full (the machine is busy with something else)") }
         let importsInSitu = CalibrateJob.useServedImportHits(alone: si.alone, beside: si.beside, zygoteGB: hits.zygoteGB, in: &costs, log: log)
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
@@ -521,21 +522,14 @@ final class CalibrationBench {
             guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
         }
         let direct = Sys.processCPUNanos() - c0
-        let registry = HandlerRegistry(root: "/nonexistent", worker: w)
-        let names = (0..<k).map { w.handlers[Int32($0)].id }
-        for (h, name) in names.enumerated() { registry.preregister(name, id: Int32(h)) }
-        var o = ServeOptions()
-        o.port = 0; o.cores = cores; o.queueLimit = 64
-        let server = WorkerServer(worker: w, registry: registry, options: o)
-        let port = try server.startInBackground()
+        let (server, client, names) = try overHTTP(w, handlers: k)
         defer { server.stopAndWait() }
-        let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
+        defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
         var i = 0
         let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
         var t = 0.0
         c0 = Sys.processCPUNanos()
-        defer { try? waitFor { await client.shutdown() } }
         try waitFor {
             try await client.replay(names: names, speed: 1, next: {
                 guard i < n else { return nil }
@@ -560,6 +554,19 @@ final class CalibrationBench {
         return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, try closedLoop(clients: cores))
     }
 
+    /// `w` behind a `WorkerServer` on loopback, set up as `serve` sets one up for `cores` cores (queue bound
+    /// 64), its first `count` handlers registered by name; and an open-loop client of it. The caller stops both.
+    func overHTTP(_ w: RuntimeWorker, handlers count: Int) throws -> (server: WorkerServer, client: OpenLoopClient, names: [String]) {
+        let registry = HandlerRegistry(root: "/nonexistent", worker: w)
+        let names = (0..<count).map { w.handlers[Int32($0)].id }
+        for (h, name) in names.enumerated() { registry.preregister(name, id: Int32(h)) }
+        var o = ServeOptions()
+        o.port = 0; o.cores = cores; o.queueLimit = 64
+        let server = WorkerServer(worker: w, registry: registry, options: o)
+        let port = try server.startInBackground()
+        return (server, OpenLoopClient(baseURL: "http://127.0.0.1:\(port)"), names)
+    }
+
     /// One request in this many of `servedImportHits`' stream is an import hit: 8 per second, so that the
     /// maintenance after one (its standby child replaced, 10-12 ms) is seldom still running when the next
     /// comes. One in 10 (40 per second) had half of them start beside the previous one's maintenance, and the
@@ -571,8 +578,9 @@ final class CalibrationBench {
     /// open loop at `dispatchRate` per second (Poisson) where one request in `importHitEvery` is the first of
     /// a handler not seen before (an import hit from the zygote holding the tiny package, which the handler
     /// cache then keeps paused) and the rest are hits on `dispatchHandlers` paused containers. Returns the
-    /// import hits that started with no other request in flight and those that started beside another.
-    func servedImportHits(count n: Int) throws -> (alone: [RequestRecord], beside: [RequestRecord]) {
+    /// import hits that started with no other request in flight, those that started beside another, and how
+    /// many requests of the stream were refused with the queue full (more than one in 10 throws).
+    func servedImportHits(count n: Int) throws -> (alone: [RequestRecord], beside: [RequestRecord], refused: Int) {
         let k = CalibrationBench.dispatchHandlers, every = CalibrationBench.importHitEvery
         let w = try worker(tiny, handlers: k + n) { $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
@@ -581,15 +589,8 @@ final class CalibrationBench {
             guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
         }
         w.settle()
-        let registry = HandlerRegistry(root: "/nonexistent", worker: w)
-        let names = (0..<(k + n)).map { w.handlers[Int32($0)].id }
-        for (h, name) in names.enumerated() { registry.preregister(name, id: Int32(h)) }
-        var o = ServeOptions()
-        o.port = 0; o.cores = cores; o.queueLimit = 64
-        let server = WorkerServer(worker: w, registry: registry, options: o)
-        let port = try server.startInBackground()
+        let (server, client, names) = try overHTTP(w, handlers: k + n)
         defer { server.stopAndWait() }
-        let client = OpenLoopClient(baseURL: "http://127.0.0.1:\(port)")
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
         let gaps = RandomSource(seed: 1).substream("calibrate-import-hits")
@@ -602,23 +603,31 @@ final class CalibrationBench {
                 let h: Int
                 if i % every == 0 { h = fresh; fresh += 1 } else { h = i % k }
                 return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(h))
-            }) { o in if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) } }
+            }) { o in
+                if o.status == 503 { served.refuse() } else if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) }
+            }
         }
         if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(i)): \(e)") }
+        // A few refused on a machine busy with something else leave the rest to measure; many mean no measure.
+        guard served.refused * 10 <= i else {
+            throw RuntimeError.unavailable("calibration: \(served.refused) of \(i) requests over HTTP were refused with the worker's queue full: the machine is too busy to calibrate")
+        }
         let all = served.kept
         let imports = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
         // Alone: no request of any tier in flight when it started, as the simulator draws (in a stream this
         // busy, hardly any import hit overlaps nothing at all: 18 of 400).
         let alone = Set(CalibrateJob.startedAlone(all).filter { $0.tier == .import }.map(\.request))
-        return (imports.filter { alone.contains($0.request) }, imports.filter { !alone.contains($0.request) })
+        return (imports.filter { alone.contains($0.request) }, imports.filter { !alone.contains($0.request) }, served.refused)
     }
 
     /// Outcomes from the client's threads: failures counted (the first one's error kept), served records kept.
     final class HTTPOutcomes: @unchecked Sendable {
         private let lock = NSLock()
-        private(set) var count = 0, first: String?
+        private(set) var count = 0, first: String?, refused = 0
         private var records: [RequestRecord] = []
         func add(_ e: String) { lock.withLock { count += 1; if first == nil { first = e } } }
+        /// An arrival answered 503 with the worker's queue full (a machine busy with something else).
+        func refuse() { lock.withLock { refused += 1 } }
         func keep(_ r: RequestRecord) { lock.withLock { records.append(r) } }
         var kept: [RequestRecord] { lock.withLock { records } }
     }

@@ -20,13 +20,14 @@ final class CalibrateTests: XCTestCase {
         job.log = { lines.append($0) }
         let before = Set(try Cgroups.detect().leftovers())
         let costs = try job.run()
-        // Import hits served over HTTP among handler-cache hits: every one of the 15 came back as an import
-        // hit forked from the zygote holding the package (else the job throws); too few to replace the figures
-        // served directly, which it says.
+        // Import hits served over HTTP among handler-cache hits: every one of the 15 new handlers' first
+        // requests came back as an import hit forked from the zygote holding the package (else the job throws),
+        // and a hit whose paused container was still busy (a loaded machine) is one too; too few to replace the
+        // figures served directly, which it says.
         XCTAssert(lines.all.contains { $0.hasPrefix("import hits over HTTP: ") && $0.contains("(100 of each needed)") }, lines.all.joined(separator: "\n"))
         if let l = lines.all.first(where: { $0.hasPrefix("import hits over HTTP: ") }) {
             let n = l.split(separator: " ").compactMap { Int($0) }
-            XCTAssertEqual(n.prefix(2).reduce(0, +), 15, l)
+            XCTAssertGreaterThanOrEqual(n.prefix(2).reduce(0, +), 15, l)
         }
         let read = try RuntimeCosts.read(path: out)
         XCTAssertEqual(read.contentionCores, 2)
