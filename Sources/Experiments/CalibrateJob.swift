@@ -148,9 +148,9 @@ public struct CalibrateJob {
     static let servedImportTimed: Set<RuntimeCosts.Timed> = [.create, .fork, .invoke, .initOverhead]
 
     /// An import-cache hit's phases (container create, fork, the handler's init, the first invoke) as a served
-    /// request pays them, among handler-cache hits over HTTP: from those that overlapped no other request, the
-    /// median and spread from those that started with no other request in flight, the contended spread from
-    /// those that started beside another (the simulator's condition for each draw). Measured one at a time
+    /// request pays them, among handler-cache hits over HTTP: the median and spread from those that started
+    /// with no other request in flight, the contended spread from those that started beside another (the
+    /// simulator's condition for each draw). Measured one at a time
     /// 50 ms apart, and with every core starting one at once, the spreads missed the real tails under load
     /// (micro-numpy at 30% of 2 cores, after the first burst, p90 real against simulated: fork 2.6 against 1.7
     /// ms, init 3.2 against 1.6, invoke 2.5 against 1.7): a process woken by a request (the standby child for
@@ -614,8 +614,8 @@ final class CalibrationBench {
         }
         let all = served.kept
         let imports = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
-        // Alone: no request of any tier in flight when it started, as the simulator draws (in a stream this
-        // busy, hardly any import hit overlaps nothing at all: 18 of 400).
+        // Alone: no request of any tier in flight when it started, as the simulator conditions its draws (among
+        // 400 requests a second hardly any import hit overlaps nothing for its whole run: 18 of 400 did).
         let alone = Set(CalibrateJob.startedAlone(all).filter { $0.tier == .import }.map(\.request))
         return (imports.filter { alone.contains($0.request) }, imports.filter { !alone.contains($0.request) }, served.refused)
     }
