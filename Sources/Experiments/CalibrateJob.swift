@@ -127,21 +127,34 @@ public struct CalibrateJob {
             log("hits over HTTP: \(alone.count) alone, \(beside.count) beside others (\(minimumServedHits) of each needed): thaw and invoke as served directly")
             return false
         }
-        func thaw(_ rs: [RequestRecord]) -> [Double] { rs.map { Double($0.createNanos) / 1e6 } }
-        func invoke(_ rs: [RequestRecord]) -> [Double] { rs.map { max(0, Double($0.execNanos) / 1e6 - workMillis) } }
-        let direct = costs.spreads[RuntimeCosts.Timed.thawedInvoke.name]
-        let (t, v) = (Summary(thaw(alone)), Summary(invoke(alone)))
-        let vb = Summary(invoke(beside))
+        let direct = (thaw: costs.thawMillis, invoke: costs.thawedInvokeOverheadMillis, spread: costs.spreads[RuntimeCosts.Timed.thawedInvoke.name])
+        let m = takeServed(Array(servedTimed), alone: alone, beside: beside, in: &costs)
+        let (t, v, vb) = (m[.thaw]!.alone, m[.thawedInvoke]!.alone, m[.thawedInvoke]!.beside)
         log(String(format: "hits over HTTP: %d alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d with every core busy, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
-                   alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, Summary(thaw(beside)).p50, vb.p50, vb.quantile(0.9),
-                   vb.quantile(0.99), costs.thawMillis, costs.thawedInvokeOverheadMillis, direct?.quantiles[5] ?? .nan, direct?.quantiles[6] ?? .nan))
-        costs.thawMillis = t.p50
-        costs.thawedInvokeOverheadMillis = v.p50
-        costs.spreads[RuntimeCosts.Timed.thaw.name] = spread(thaw(alone), value: t.p50)
-        costs.spreads[RuntimeCosts.Timed.thawedInvoke.name] = spread(invoke(alone), value: v.p50)
-        costs.contendedSpreads[RuntimeCosts.Timed.thaw.name] = CostSpread(samples: thaw(beside))
-        costs.contendedSpreads[RuntimeCosts.Timed.thawedInvoke.name] = CostSpread(samples: invoke(beside))
+                   alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, m[.thaw]!.beside.p50, vb.p50, vb.quantile(0.9),
+                   vb.quantile(0.99), direct.thaw, direct.invoke, direct.spread?.quantiles[5] ?? .nan, direct.spread?.quantiles[6] ?? .nan))
         return true
+    }
+
+    /// Primitives `ps` as served: each one's median (through `value`, from the primitive and that median: the
+    /// modeled value) and spread from `alone`, its contended spread from `beside` on the same footing; samples
+    /// taken from the records as `timedSamples` takes them. Returns each one's summaries alone and beside.
+    static func takeServed(_ ps: [RuntimeCosts.Timed], alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts,
+                           value: (RuntimeCosts.Timed, Double) -> Double = { $1 }) -> [RuntimeCosts.Timed: (alone: Summary, beside: Summary)] {
+        func samples(_ rs: [RequestRecord]) -> [RuntimeCosts.Timed: [Double]] {
+            timedSamples(hits: CalibrationBench.ImportHits(rs), thawed: CalibrationBench.HandlerHits(rs), cold: [])
+        }
+        let (a, b) = (samples(alone), samples(beside))
+        var out: [RuntimeCosts.Timed: (alone: Summary, beside: Summary)] = [:]
+        for p in ps {
+            let (sa, sb) = (Summary(a[p]!), Summary(b[p]!))
+            let v = value(p, sa.p50)
+            costs[keyPath: p.keyPath] = v
+            costs.spreads[p.name] = spread(a[p]!, value: v)
+            costs.contendedSpreads[p.name] = CostSpread(samples: b[p]!).scaled(by: sa.p50 > 0 ? v / sa.p50 : 1)
+            out[p] = (sa, sb)
+        }
+        return out
     }
 
     /// The import-hit primitives taken from import hits served over HTTP.
@@ -150,8 +163,8 @@ public struct CalibrateJob {
     /// An import-cache hit's phases (container create, fork, the handler's init, the first invoke) as a served
     /// request pays them, among handler-cache hits over HTTP: the median and spread from those that started
     /// with no other request in flight, the contended spread from those that started beside another (the
-    /// simulator's condition for each draw). Measured one at a time
-    /// 50 ms apart, and with every core starting one at once, the spreads missed the real tails under load
+    /// simulator's condition for each draw). Measured one at a time 50 ms apart, and with every core starting
+    /// one at once, the spreads missed the real tails under load
     /// (micro-numpy at 30% of 2 cores, after the first burst, p90 real against simulated: fork 2.6 against 1.7
     /// ms, init 3.2 against 1.6, invoke 2.5 against 1.7): a process woken by a request (the standby child for
     /// the fork, the handler for its init and invoke) waits for a core that another request, the server's
@@ -163,27 +176,15 @@ public struct CalibrateJob {
             log("import hits over HTTP: \(alone.count) alone, \(beside.count) beside others (\(minimumServedHits) of each needed): their phases as served directly")
             return false
         }
-        func samples(_ rs: [RequestRecord], _ p: RuntimeCosts.Timed) -> [Double] {
-            rs.map { r in
-                switch p {
-                case .create: return Double(r.createNanos) / 1e6
-                case .fork: return Double(r.forkNanos) / 1e6
-                case .invoke: return max(0, Double(r.execNanos) / 1e6 - workMillis)
-                default: return max(0, Double(r.initNanos) / 1e6 - workMillis)
-                }
-            }
-        }
-        var parts: [String] = []
-        for p in [RuntimeCosts.Timed.create, .fork, .initOverhead, .invoke] {
-            let (a, b) = (Summary(samples(alone, p)), Summary(samples(beside, p)))
-            let before = costs[keyPath: p.keyPath]
-            // A fork's median less what the zygote's size adds (the fitted slope), as `fit` takes it.
-            let value = p == .fork ? max(0, a.p50 - costs.forkPerGBMillis * zygoteGB) : a.p50
-            costs[keyPath: p.keyPath] = value
-            costs.spreads[p.name] = spread(samples(alone, p), value: value)
-            costs.contendedSpreads[p.name] = CostSpread(samples: samples(beside, p)).scaled(by: a.p50 > 0 ? value / a.p50 : 1)
-            parts.append(String(format: "%@ %.3f ms alone (p90 %.3f, p99 %.3f; served directly %.3f), beside another %.3f (p90 %.3f, p99 %.3f)", p.name, a.p50,
-                                a.quantile(0.9), a.quantile(0.99), before, b.p50, b.quantile(0.9), b.quantile(0.99)))
+        let ps = RuntimeCosts.Timed.allCases.filter(servedImportTimed.contains)
+        let before = ps.map { costs[keyPath: $0.keyPath] }
+        // A fork's median less what the zygote's size adds (the fitted slope), as `fit` takes it.
+        let sizeMillis = costs.forkPerGBMillis * zygoteGB
+        let m = takeServed(ps, alone: alone, beside: beside, in: &costs) { p, median in p == .fork ? max(0, median - sizeMillis) : median }
+        let parts = zip(ps, before).map { p, direct in
+            let (a, b) = m[p]!
+            return String(format: "%@ %.3f ms alone (p90 %.3f, p99 %.3f; served directly %.3f), beside another %.3f (p90 %.3f, p99 %.3f)", p.name, a.p50,
+                          a.quantile(0.9), a.quantile(0.99), direct, b.p50, b.quantile(0.9), b.quantile(0.99))
         }
         log("import hits over HTTP: \(alone.count) alone, \(beside.count) beside another: " + parts.joined(separator: "; "))
         return true
@@ -363,8 +364,7 @@ final class CalibrationBench {
         // on its own, `standbys()`), so what is left is the cores' contention.
         let rs = try fromPackageZygote(serveConcurrently(imports, threads: threads, tier: .import, pause: true), "concurrent import hits", of: imports)
         imports.shutdown()
-        let hits = ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
-                              rootMemoryBytes: 0, zygoteGB: 0)
+        let hits = ImportHits(rs)
         let paused = try worker(tiny) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { paused.shutdown() }
         // One container per thread in the handler cache first.
@@ -373,8 +373,7 @@ final class CalibrationBench {
         let cold = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { cold.shutdown() }
         let cs = try serveConcurrently(cold, threads: threads, tier: .cold)
-        return Contended(hits: hits, thawed: HandlerHits(thaw: th.map(\.createNanos), freeze: [], invoke: th.map(\.execNanos), containerMemoryBytes: nil),
-                         cold: cs.map(\.createNanos))
+        return Contended(hits: hits, thawed: HandlerHits(th), cold: cs.map(\.createNanos))
     }
 
     /// `count` (default `repeats`) requests on `w`, each of `tier`; the worker is shut down if one fails.
@@ -416,8 +415,7 @@ final class CalibrationBench {
         let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits", of: w)
         let root = w.zygoteMemory(0) ?? 0
         // A zygote's size as the simulator counts it: the interpreter (root) plus what it imported itself.
-        return ImportHits(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
-                          rootMemoryBytes: root, zygoteGB: Bytes.gb(root + (w.zygoteMemory(1) ?? 0)))
+        return ImportHits(rs, rootMemoryBytes: root, zygoteGB: Bytes.gb(root + (w.zygoteMemory(1) ?? 0)))
     }
 
     struct Standbys { var prep: [Int64], ready: [Int64], cgroupCreate: [Int64], direct: [Int64] }
@@ -697,4 +695,17 @@ final class CalibrationBench {
         try? FileManager.default.removeItem(atPath: dst)
         return (Summary(mbps).p50, source)
     }
+}
+
+extension CalibrationBench.ImportHits {
+    /// The phases of served records (memory figures as given).
+    init(_ rs: [RequestRecord], rootMemoryBytes: Int64 = 0, zygoteGB: Double = 0) {
+        self.init(create: rs.map(\.createNanos), fork: rs.map(\.forkNanos), invoke: rs.map(\.execNanos), initialize: rs.map(\.initNanos),
+                  rootMemoryBytes: rootMemoryBytes, zygoteGB: zygoteGB)
+    }
+}
+
+extension CalibrationBench.HandlerHits {
+    /// The thaw (create phase) and invoke of served records (no freezes, no memory figure).
+    init(_ rs: [RequestRecord]) { self.init(thaw: rs.map(\.createNanos), freeze: [], invoke: rs.map(\.execNanos), containerMemoryBytes: nil) }
 }
