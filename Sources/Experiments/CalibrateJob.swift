@@ -50,10 +50,10 @@ public struct CalibrateJob {
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mirror.mbps)
         CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
         let n = max(200, repeats * 10)
-        log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP: the server's and client's core time per request")
+        log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
         let d = try bench.dispatch(requests: n)
-        costs.dispatchMillis = max(0, d.httpMillis - d.directMillis)
-        log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly: dispatch %.3f ms", d.httpMillis, d.directMillis, costs.dispatchMillis))
+        costs.dispatchMillis = d.dispatchMillis
+        log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly (medians of the rounds): dispatch %.3f ms (the median of the rounds' differences)", d.httpMillis, d.directMillis, costs.dispatchMillis))
         let inSitu = CalibrateJob.useServedHits(alone: d.alone, beside: d.beside, in: &costs, log: log)
         let m = repeats * 3 // 300 by default: enough of both alone and beside (`minimumServedHits`)
         log("import-cache hits over HTTP among handler-cache hits: \(m) import hits, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second: the phases of a start as a served request pays them")
@@ -76,36 +76,28 @@ public struct CalibrateJob {
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
-            "hits served directly: core time per request beyond its own phases, which the simulator holds a core for after each request",
-            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), those that ran alone among \(Int(CalibrationBench.dispatchRate)) per second (Poisson); their contended spreads: \(cores) clients at once in a closed loop"
+            "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator holds a core for after each request",
+            inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP ran alone)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: served directly (too few import hits over HTTP ran alone or beside another)"])
         return costs
     }
 
-    /// Hits served over HTTP that overlapped no other request: each started after every earlier one ended
-    /// and ended before the next started (records in any order).
-    static func servedAlone(_ rs: [RequestRecord]) -> [RequestRecord] {
-        let s = rs.sorted { $0.startNanos < $1.startNanos }
-        var out: [RequestRecord] = []
-        var endedBy = Int64.min // the latest end of the records before
-        for (i, r) in s.enumerated() {
-            let nextStart = i + 1 < s.count ? s[i + 1].startNanos : Int64.max
-            if r.startNanos >= endedBy && r.endNanos <= nextStart { out.append(r) }
+    /// The records that started with no other request in flight (each started after every earlier-started
+    /// one ended; records in any order): what the simulator conditions a primitive's draw on.
+    static func startedAlone(_ rs: [RequestRecord]) -> [RequestRecord] { splitByStart(rs).alone }
+
+    /// The records split by how they started: with no other request in flight, or beside another; each part
+    /// in start order (records in any order; request numbers need not be unique).
+    static func splitByStart(_ rs: [RequestRecord]) -> (alone: [RequestRecord], beside: [RequestRecord]) {
+        var endedBy = Int64.min
+        var out: (alone: [RequestRecord], beside: [RequestRecord]) = ([], [])
+        for r in rs.sorted(by: { $0.startNanos < $1.startNanos }) {
+            if r.startNanos >= endedBy { out.alone.append(r) } else { out.beside.append(r) }
             endedBy = max(endedBy, r.endNanos)
         }
         return out
-    }
-
-    /// The records that started with no other request in flight (each started after every earlier-started
-    /// one ended; records in any order): what the simulator conditions a primitive's draw on.
-    static func startedAlone(_ rs: [RequestRecord]) -> [RequestRecord] {
-        var endedBy = Int64.min
-        return rs.sorted { $0.startNanos < $1.startNanos }.filter { r in
-            defer { endedBy = max(endedBy, r.endNanos) }
-            return r.startNanos >= endedBy
-        }
     }
 
     /// Hits served over HTTP, at least this many alone and this many beside others, replace the directly
@@ -115,13 +107,15 @@ public struct CalibrateJob {
     static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke]
 
     /// Thaw and the just-thawed invoke as a served request pays them, with the HTTP server's and the client's
-    /// threads on the same cores (what `compare` and `serve` run): from hits that ran alone among open-loop
-    /// arrivals, the median and spread; from hits served with every core busy, the contended spread. Served
-    /// directly, one at a time with pauses between, a hit's invoke overhead was slower alone (median 0.46–0.52
-    /// ms against 0.25–0.36 served) and far narrower beside another (micro-numpy at 30% of 2 cores measured
-    /// p90 1.8 ms beside another request, 0.7 ms alone; calibrated directly, 1.0 and 0.6 ms). A closed loop of
-    /// one client is no measure of alone: back to back, with no idle gap, its hits ran 0.2 ms. Returns whether
-    /// there were enough of both; if not, the directly served figures stay.
+    /// threads on the same cores (what `compare` and `serve` run), among open-loop arrivals: the median and
+    /// spread from the hits that started with no other request in flight, the contended spread from those that
+    /// started beside another (the simulator's condition for each draw, as for import hits). Served directly,
+    /// one at a time with pauses between, a hit's invoke overhead was slower alone (median 0.46–0.52 ms against
+    /// 0.25–0.36 served) and far narrower beside another. Hits that *ran* alone (overlapped no other request
+    /// from start to end) are no measure of alone: a slow hit is the likelier to be overlapped by the next
+    /// arrival, so choosing those that were not kept the fast ones (campaign J: invoke overhead p90 0.32 ms
+    /// calibrated so, against 1.2 ms real on micro-numpy at 30% of 2 cores for hits that started alone). Returns
+    /// whether there were enough of both; if not, the directly served figures stay.
     static func useServedHits(alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts, log: (String) -> Void) -> Bool {
         guard alone.count >= minimumServedHits, beside.count >= minimumServedHits else {
             log("hits over HTTP: \(alone.count) alone, \(beside.count) beside others (\(minimumServedHits) of each needed): thaw and invoke as served directly")
@@ -130,7 +124,7 @@ public struct CalibrateJob {
         let direct = (thaw: costs.thawMillis, invoke: costs.thawedInvokeOverheadMillis, spread: costs.spreads[RuntimeCosts.Timed.thawedInvoke.name])
         let m = takeServed(Array(servedTimed), alone: alone, beside: beside, in: &costs)
         let (t, v, vb) = (m[.thaw]!.alone, m[.thawedInvoke]!.alone, m[.thawedInvoke]!.beside)
-        log(String(format: "hits over HTTP: %d alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d with every core busy, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
+        log(String(format: "hits over HTTP: %d started alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
                    alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, m[.thaw]!.beside.p50, vb.p50, vb.quantile(0.9),
                    vb.quantile(0.99), direct.thaw, direct.invoke, direct.spread?.quantiles[5] ?? .nan, direct.spread?.quantiles[6] ?? .nan))
         return true
@@ -495,61 +489,65 @@ final class CalibrationBench {
 
     /// Requests per second of the dispatch measurement: handler-cache hits, rarely two at once.
     static let dispatchRate = 400.0
-    /// Handlers the dispatch measurement cycles through, each with its paused container: each waits this many
-    /// requests (80 ms) between its hits, as a replay's containers wait, so its caches go cold.
-    static let dispatchHandlers = 32
+    /// Handlers the dispatch measurement cycles through, each with its paused container: as many as the
+    /// microbenchmark's handlers, each waiting this many requests (250 ms) between its hits, as a replay's
+    /// containers wait, so its caches go cold. (32 containers measured the just-thawed invoke overhead 0.22-0.25
+    /// ms, 100 measured 0.27-0.28; in a micro workload's real run the time since a container's last use, 100 ms
+    /// to over 1 s, did not change it: a container's own idle time is not modeled.)
+    static let dispatchHandlers = 100
 
-    /// What serving handler-cache hits over HTTP costs: this process's CPU time per request, ms (`n` hits at
-    /// `dispatchRate` per second served directly, then `n` more over HTTP: the worker behind `WorkerServer` on
-    /// loopback, an `OpenLoopClient` in this process, as `compare` runs them; the difference is what serving
-    /// over HTTP costs the cores; arrivals at that rate, Poisson), and the hits as a served request pays them,
-    /// the server's and the client's threads beside it: those of the `n` over HTTP that overlapped no other
-    /// request (alone, in an open loop, as a trace's requests arrive), and `n` more from as many clients as
-    /// cores in a closed loop (each beside cores − 1 others).
-    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, alone: [RequestRecord], beside: [RequestRecord]) {
+    /// Rounds of `dispatch`: each serves its share directly, then over HTTP.
+    static let dispatchRounds = 5
+
+    /// What serving handler-cache hits over HTTP costs: this process's CPU time per request, ms, and the hits
+    /// as a served request pays them. `n` hits at `dispatchRate` per second served directly and `n` more over
+    /// HTTP (the worker behind `WorkerServer` on loopback, an `OpenLoopClient` in this process, as `compare`
+    /// runs them; arrivals Poisson), in `dispatchRounds` rounds of both one after the other: the dispatch is
+    /// the median of the rounds' differences, so that the machine's speed moving during the measurement (one
+    /// round of each measured 0.79 to 1.07 ms on one afternoon) moves both sides of a difference alike. The
+    /// hits over HTTP split as the simulator conditions its draws: those that started with no other request
+    /// in flight, and those that started beside another.
+    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, dispatchMillis: Double, alone: [RequestRecord], beside: [RequestRecord]) {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
         // A paused container for each handler first, so that every request is a hit.
         for h in 0..<k { _ = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now()) }
-        let gap = Int64(1e6 / CalibrationBench.dispatchRate)
-        var c0 = Sys.processCPUNanos()
-        for i in 0..<n {
-            Sys.sleep(micros: gap)
-            let r = w.serve(handler: Int32(i % k), arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-        }
-        let direct = Sys.processCPUNanos() - c0
         let (server, client, names) = try overHTTP(w, handlers: k)
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
-        let served = HTTPOutcomes()
-        var i = 0
+        let gap = Int64(1e6 / CalibrationBench.dispatchRate)
         let gaps = RandomSource(seed: 1).substream("calibrate-dispatch")
-        var t = 0.0
-        c0 = Sys.processCPUNanos()
-        try waitFor {
-            try await client.replay(names: names, speed: 1, next: {
-                guard i < n else { return nil }
+        let served = HTTPOutcomes()
+        let rounds = CalibrationBench.dispatchRounds, per = max(1, n / rounds)
+        var direct: [Double] = [], http: [Double] = []
+        var i = 0
+        for _ in 0..<rounds {
+            var c0 = Sys.processCPUNanos()
+            for _ in 0..<per {
+                Sys.sleep(micros: gap)
                 i += 1
-                t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
-                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-            }) { o in if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) } }
-        }
-        let http = Sys.processCPUNanos() - c0
-        if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(n)): \(e)") }
-        func closedLoop(clients: Int) throws -> [RequestRecord] {
-            let outcomes = HTTPOutcomes()
-            try waitFor {
-                await client.closedLoop(names: names, clients: clients, requests: n) { o in
-                    if o.status != 200 { outcomes.add(o.record.error) } else { outcomes.keep(o.record) }
-                }
+                let r = w.serve(handler: Int32(i % k), arrivalNanos: w.now(), startNanos: w.now())
+                guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             }
-            if let e = outcomes.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(outcomes.count) of \(n)): \(e)") }
-            return outcomes.kept.filter { $0.tier == .handler }
+            direct.append(Double(Sys.processCPUNanos() - c0) / 1e6 / Double(per))
+            var (j, t) = (0, 0.0)
+            c0 = Sys.processCPUNanos()
+            try waitFor {
+                try await client.replay(names: names, speed: 1, next: {
+                    guard j < per else { return nil }
+                    j += 1; i += 1
+                    t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
+                    return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
+                }) { o in if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) } }
+            }
+            http.append(Double(Sys.processCPUNanos() - c0) / 1e6 / Double(per))
+            if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(per)): \(e)") }
         }
-        let alone = CalibrateJob.servedAlone(served.kept.filter { $0.tier == .handler })
-        return (Double(direct) / 1e6 / Double(n), Double(http) / 1e6 / Double(n), alone, try closedLoop(clients: cores))
+        // Request numbers start again each round: split the records themselves.
+        let (alone, beside) = CalibrateJob.splitByStart(served.kept)
+        return (Summary(direct).p50, Summary(http).p50, max(0, Summary(zip(http, direct).map { $0 - $1 }).p50),
+                alone.filter { $0.tier == .handler }, beside.filter { $0.tier == .handler })
     }
 
     /// `w` behind a `WorkerServer` on loopback, set up as `serve` sets one up for `cores` cores (queue bound
@@ -611,11 +609,11 @@ final class CalibrationBench {
             throw RuntimeError.unavailable("calibration: \(served.refused) of \(i) requests over HTTP were refused with the worker's queue full: the machine is too busy to calibrate")
         }
         let all = served.kept
-        let imports = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
+        _ = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
         // Alone: no request of any tier in flight when it started, as the simulator conditions its draws (among
         // 400 requests a second hardly any import hit overlaps nothing for its whole run: 18 of 400 did).
-        let alone = Set(CalibrateJob.startedAlone(all).filter { $0.tier == .import }.map(\.request))
-        return (imports.filter { alone.contains($0.request) }, imports.filter { !alone.contains($0.request) }, served.refused)
+        let (alone, beside) = CalibrateJob.splitByStart(all)
+        return (alone.filter { $0.tier == .import }, beside.filter { $0.tier == .import }, served.refused)
     }
 
     /// Outcomes from the client's threads: failures counted (the first one's error kept), served records kept.

@@ -7,8 +7,7 @@ import Workload
 /// Replays requests against a worker over HTTP, open loop: each is sent at its arrival time whatever the
 /// replies to earlier ones (a closed loop would slow down with the worker and hide its queueing). Each
 /// reply becomes a `RequestRecord` from its `Pipsqueak-Record` header; a request that got no answer, or an
-/// answer other than 200, is an error (it has no tier). `closedLoop` keeps a fixed number in flight instead
-/// (calibration: starts with every core busy).
+/// answer other than 200, is an error (it has no tier).
 public final class OpenLoopClient: @unchecked Sendable {
     public let baseURL: String
     let client: HTTPClient
@@ -50,28 +49,6 @@ public final class OpenLoopClient: @unchecked Sendable {
                 let request = n, handler = inv.handler, name = names[Int(inv.handler)]
                 group.addTask { [self] in
                     onOutcome(await send(name, request: request, handler: handler, clock: now))
-                }
-            }
-        }
-    }
-
-    /// Closed loop: `clients` senders each send a request (cycling through `names`, `{"request": N}`), wait
-    /// for its reply and send the next, until `requests` have been sent; so `clients` requests are in flight
-    /// at every moment. Hands each outcome to `onOutcome` (from any thread). Returns when every reply is in.
-    /// (`calibrate` measures starts this way with one client and with every core busy.)
-    public func closedLoop(names: [String], clients: Int, requests: Int, onOutcome: @escaping @Sendable (Outcome) -> Void) async {
-        let origin = DispatchTime.now().uptimeNanoseconds
-        let now: @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds - origin) }
-        let counter = RequestCounter()
-        await withDiscardingTaskGroup { group in
-            for _ in 0..<clients {
-                group.addTask { [self] in
-                    while true {
-                        let n = counter.next()
-                        guard n <= requests else { return }
-                        let h = Int32((n - 1) % names.count)
-                        onOutcome(await send(names[Int(h)], request: Int64(n), handler: h, clock: now))
-                    }
                 }
             }
         }
@@ -137,11 +114,4 @@ public final class OpenLoopClient: @unchecked Sendable {
     }
 
     public func shutdown() async { try? await client.shutdown() }
-}
-
-/// A shared count from 1, for the closed loop's senders.
-final class RequestCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func next() -> Int { lock.withLock { n += 1; return n } }
 }

@@ -15,12 +15,12 @@ struct CalibrateCommand: ParsableCommand {
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
         (dispatch_ms: this process's CPU per handler-cache hit with the server and an open-loop client in it, \
-        less the same hits served directly; the simulator holds a core that long after each request). Starts are \
-        then taken as served over HTTP, with the server's threads beside them: a handler-cache hit's thaw and \
-        invoke (hits that ran alone among 400 per second, and a client per core in a closed loop), and an import \
-        hit's create, fork, init and invoke (3 × --repeat import hits among handler-cache hits, one request in \
-        50: those that started with no other request in flight, and those that started beside another, for the \
-        contended spread); with too few of either, the figures served directly stay, as it says. Also the \
+        less the same hits served directly, the median of 5 rounds of both; the simulator holds a core that long \
+        after each request). Starts are then taken as served over HTTP, with the server's threads beside them, \
+        among 400 requests per second: a handler-cache hit's thaw and invoke, and an import hit's create, fork, \
+        init and invoke (3 × --repeat import hits among handler-cache hits, one request in 50): those that \
+        started with no other request in flight, and those that started beside another, for the contended \
+        spread; with too few of either, the figures served directly stay, as it says. Also the \
         worker's off-path work, which the simulator's builder does beside the cores: with a start per core back to \
         back, a fork from a zygote with no standby child ready (direct_fork_ms), the maintenance thread's time per \
         standby child (standby_prep_ms) and the child's time to be ready (standby_ready_ms), a pooled cgroup \

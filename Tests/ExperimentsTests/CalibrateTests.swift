@@ -92,17 +92,6 @@ final class CalibrateTests: XCTestCase {
         XCTAssert(w.source.contains("big-1.0-py3-none-any.whl"), w.source)
     }
 
-    /// Which hits ran alone: none overlapped them (one starting as another ends does not overlap it).
-    func testServedAloneAreTheHitsNoOtherOverlapped() {
-        func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {
-            RequestRecord(request: n, handler: 0, arrivalNanos: Nanos.fromMillis(start), startNanos: Nanos.fromMillis(start),
-                          endNanos: Nanos.fromMillis(end), tier: .handler, zygote: nil)
-        }
-        // 1 and 2 overlap; 3 is alone; 4 starts as 3 ends; 5 lies inside 6.
-        let rs = [hit(1, 0, 10), hit(2, 5, 15), hit(3, 20, 30), hit(4, 30, 35), hit(6, 40, 60), hit(5, 45, 50)]
-        XCTAssertEqual(CalibrateJob.servedAlone(rs.shuffled()).map(\.request), [3, 4])
-    }
-
     /// Which starts began alone: no other request in flight when they started (others may come during them).
     func testStartedAloneAreTheStartsWithNoneInFlight() {
         func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {
@@ -113,6 +102,10 @@ final class CalibrateTests: XCTestCase {
         // 5 began as 3 and 4 had ended; 6 inside 5.
         let rs = [hit(1, 0, 10), hit(2, 5, 15), hit(3, 20, 30), hit(4, 25, 28), hit(5, 30, 60), hit(6, 45, 50)]
         XCTAssertEqual(CalibrateJob.startedAlone(rs.shuffled()).map(\.request), [1, 3, 5])
+        // Split by how they started, the others beside; request numbers repeated (rounds) are kept apart.
+        let (alone, beside) = CalibrateJob.splitByStart(rs + [hit(1, 100, 110), hit(2, 105, 108)])
+        XCTAssertEqual(alone.map(\.startNanos), [0, 20, 30, 100].map(Nanos.fromMillis))
+        XCTAssertEqual(beside.map(\.startNanos), [5, 25, 45, 105].map(Nanos.fromMillis))
     }
 
     /// Import hits served over HTTP: those that started alone give create, fork, init and invoke their medians
@@ -146,8 +139,8 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(costs.contendedSpreads["invoke_overhead_ms"]?.median ?? 0, 0.75, accuracy: 1e-9)
     }
 
-    /// Hits served over HTTP: those that ran alone give thaw and invoke their median and spread, those
-    /// served with every core busy their contended spread; too few of either leaves the direct figures.
+    /// Hits served over HTTP: those that started alone give thaw and invoke their median and spread, those
+    /// that started beside another their contended spread; too few of either leaves the direct figures.
     func testServedHitsGiveThawAndInvokeAloneAndBesideOthers() throws {
         func hits(_ n: Int, thaw: Double, exec: Double) -> [RequestRecord] {
             (0..<n).map { i in
