@@ -14,7 +14,9 @@ compare ran the real side twice (`--repeat-real`), the second real run's p50 and
 per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
 compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
 core, in either run, that waited less in both), where the start's queue, which differed up to 5.6x between two real runs,
-is over. Failed or refused requests are left out of every latency figure.
+is over. Failed or refused requests are left out of every latency figure. Under the table, one line counts the
+issue's goals at 30% and 60% load (agreement, and the handler and import tiers' p50 and p99) from the unrounded
+errors, and the tier figures where the simulation is as close to the first real run as the second real run is.
 """
 import os
 import re
@@ -53,13 +55,42 @@ def pct(x):
     return "–" if x is None or np.isnan(x) else "%+.0f%%" % (100 * x)
 
 
+def relative(real, other):
+    """p50 and p99 of `other`'s latencies against `real`'s, as fractions ([p50, p99]), or None when either has
+    none."""
+    if len(real) == 0 or len(other) == 0:
+        return None
+    return [pr.quantile(other, q) / pr.quantile(real, q) - 1 for q in (0.5, 0.99)]
+
+
 def errors(real, other, count=True):
     """p50 and p99 of `other`'s latencies against `real`'s, as "p50 / p99" (with real's count), or "–" when
     either has none."""
-    if len(real) == 0 or len(other) == 0:
+    e = relative(real, other)
+    if e is None:
         return "–"
-    e = [pr.quantile(other, q) / pr.quantile(real, q) - 1 for q in (0.5, 0.99)]
     return "%s / %s" % (pct(e[0]), pct(e[1])) + (" (%d)" % len(real) if count else "")
+
+
+# The issue's goals at 30% and 60% load: tier and zygote agree for at least this share; per tier, p50 within
+# the first and p99 within the second (relative error).
+AGREE_GOAL, P50_GOAL, P99_GOAL = 0.99, 0.10, 0.25
+
+
+def goals(agree, sim, again):
+    """One comparison against the goals: (met, of) over agreement and the handler and import tiers' p50 and p99,
+    and (as close as the second real run, of): the tier figures where the simulation's error is no larger than
+    the second real run's (`again`: per tier [p50, p99] or None)."""
+    met, of = int(agree >= AGREE_GOAL), 1
+    close = n = 0
+    for e, r in zip(sim, again or [None, None]):
+        for k, bound in enumerate((P50_GOAL, P99_GOAL)):
+            of += 1
+            met += int(e is not None and abs(e[k]) <= bound)
+            if e is not None and r is not None:
+                n += 1
+                close += int(abs(e[k]) <= abs(r[k]))
+    return met, of, close, n
 
 
 def row(workload, cores, load, path):
@@ -77,12 +108,14 @@ def row(workload, cores, load, path):
     tiers = []
     for t in ("handler", "import", "cold"):
         tiers.append(errors(ok[ok.tier_real == t].latency_real_ms, ok[ok.tier_sim == t].latency_sim_ms))
+    sim = [relative(ok[ok.tier_real == t].latency_real_ms, ok[ok.tier_sim == t].latency_sim_ms) for t in ("handler", "import")]
     # A second real run (compare --repeat-real): its errors against the first, as the simulation's are
     # computed: the real system's own repeatability.
-    again = "–"
+    again, real2 = "–", None
     if "latency_real2_ms" in df:
         again = "; ".join(errors(ok[ok.tier_real == t].latency_real_ms, df[df.tier_real2 == t].latency_real2_ms, count=False)
                           for t in ("handler", "import"))
+        real2 = [relative(ok[ok.tier_real == t].latency_real_ms, df[df.tier_real2 == t].latency_real2_ms) for t in ("handler", "import")]
     # After the first burst (compare's definition): the tiers once the start's queue is over.
     waited = (ok.queue_real_ms >= 1) | (ok.queue_sim_ms >= 1)
     after = "–"
@@ -100,16 +133,24 @@ def row(workload, cores, load, path):
         e = phase_error(same["%s_real_ms" % ph].tolist(), same["%s_sim_ms" % ph].tolist())
         if e is not None and (worst is None or e[0] > worst[1]):
             worst = (ph, e[0], e[1])
-    return "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s |" % (
+    line = "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
         "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again, after)
+    return line, goals(agree, sim, real2)
 
 
 def table(results):
     lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) | a second real run: handler; import p50 / p99 | after the first burst: handler; import p50 / p99 err (n) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    met = of = close = n = 0
     for c in comparisons(results):
-        lines.append(row(*c))
+        line, g = row(*c)
+        lines.append(line)
+        if c[2] in (30, 60):
+            met, of, close, n = met + g[0], of + g[1], close + g[2], n + g[3]
+    lines += ["", "Goals at 30%% and 60%% load (tier and zygote agree for ≥ %.0f%%; handler and import p50 within %.0f%%, p99 "
+              "within %.0f%%): %d of %d met; the simulation as close to the first real run as the second real run is: %d of %d "
+              "tier figures." % (100 * AGREE_GOAL, 100 * P50_GOAL, 100 * P99_GOAL, met, of, close, n)]
     return "\n".join(lines) + "\n"
 
 

@@ -78,7 +78,7 @@ public struct CalibrateJob {
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator holds a core for after each request",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
-                : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP ran alone)",
+                : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: served directly (too few import hits over HTTP ran alone or beside another)"])
         return costs
@@ -487,7 +487,8 @@ final class CalibrationBench {
 
     struct HandlerHits { var thaw: [Int64], freeze: [Int64], invoke: [Int64], containerMemoryBytes: Int64? }
 
-    /// Requests per second of the dispatch measurement: handler-cache hits, rarely two at once.
+    /// Requests per second of the dispatch measurement and the served import hits' stream: about 40% of 2 cores
+    /// with the server's work (campaign K: 383 of 1000 hits started beside another).
     static let dispatchRate = 400.0
     /// Handlers the dispatch measurement cycles through, each with its paused container: as many as the
     /// microbenchmark's handlers, each waiting this many requests (250 ms) between its hits, as a replay's
