@@ -63,13 +63,16 @@ def relative(real, other):
     return [pr.quantile(other, q) / pr.quantile(real, q) - 1 for q in (0.5, 0.99)]
 
 
-def errors(real, other, count=True):
-    """p50 and p99 of `other`'s latencies against `real`'s, as "p50 / p99" (with real's count), or "–" when
-    either has none."""
-    e = relative(real, other)
+def show(e, n=None):
+    """Errors from `relative` as "p50 / p99" (with the count `n` when given), or "–" for none."""
     if e is None:
         return "–"
-    return "%s / %s" % (pct(e[0]), pct(e[1])) + (" (%d)" % len(real) if count else "")
+    return "%s / %s" % (pct(e[0]), pct(e[1])) + (" (%d)" % n if n is not None else "")
+
+
+def errors(real, other):
+    """p50 and p99 of `other`'s latencies against `real`'s, as "p50 / p99 (real's count)", or "–"."""
+    return show(relative(real, other), len(real))
 
 
 # The issue's goals at 30% and 60% load: tier and zygote agree for at least this share; per tier, p50 within
@@ -105,17 +108,15 @@ def row(workload, cores, load, path):
     m = re.match(r"([\d.]+)% real.*refused with the queue full: (\d+) real, (\d+) simulated", prov.get("load", ""))
     measured_load = "%s%%" % m.group(1) if m else "?"
     refused = "%s / %s" % (m.group(2), m.group(3)) if m else "?"
-    tiers = []
-    for t in ("handler", "import", "cold"):
-        tiers.append(errors(ok[ok.tier_real == t].latency_real_ms, ok[ok.tier_sim == t].latency_sim_ms))
-    sim = [relative(ok[ok.tier_real == t].latency_real_ms, ok[ok.tier_sim == t].latency_sim_ms) for t in ("handler", "import")]
+    real = {t: ok[ok.tier_real == t].latency_real_ms for t in ("handler", "import", "cold")}
+    sim = [relative(real[t], ok[ok.tier_sim == t].latency_sim_ms) for t in ("handler", "import", "cold")]
+    tiers = [show(e, len(real[t])) for e, t in zip(sim, ("handler", "import", "cold"))]
     # A second real run (compare --repeat-real): its errors against the first, as the simulation's are
     # computed: the real system's own repeatability.
     again, real2 = "–", None
     if "latency_real2_ms" in df:
-        again = "; ".join(errors(ok[ok.tier_real == t].latency_real_ms, df[df.tier_real2 == t].latency_real2_ms, count=False)
-                          for t in ("handler", "import"))
-        real2 = [relative(ok[ok.tier_real == t].latency_real_ms, df[df.tier_real2 == t].latency_real2_ms) for t in ("handler", "import")]
+        real2 = [relative(real[t], df[df.tier_real2 == t].latency_real2_ms) for t in ("handler", "import")]
+        again = "; ".join(show(e) for e in real2)
     # After the first burst (compare's definition): the tiers once the start's queue is over.
     waited = (ok.queue_real_ms >= 1) | (ok.queue_sim_ms >= 1)
     after = "–"
@@ -136,7 +137,7 @@ def row(workload, cores, load, path):
     line = "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
         "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again, after)
-    return line, goals(agree, sim, real2)
+    return line, goals(agree, sim[:2], real2)
 
 
 def table(results):

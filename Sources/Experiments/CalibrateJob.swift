@@ -540,11 +540,11 @@ final class CalibrationBench {
                     j += 1; i += 1
                     t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
                     return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-                }) { o in if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) } }
+                }, onOutcome: served.take)
             }
             http.append(Double(Sys.processCPUNanos() - c0) / 1e6 / Double(per))
-            if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(per)): \(e)") }
         }
+        try served.check(sent: rounds * per)
         // Request numbers start again each round: split the records themselves.
         let (alone, beside) = CalibrateJob.splitByStart(served.kept)
         return (Summary(direct).p50, Summary(http).p50, max(0, Summary(zip(http, direct).map { $0 - $1 }).p50),
@@ -600,15 +600,9 @@ final class CalibrationBench {
                 let h: Int
                 if i % every == 0 { h = fresh; fresh += 1 } else { h = i % k }
                 return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(h))
-            }) { o in
-                if o.status == 503 { served.refuse() } else if o.status != 200 { served.add(o.record.error) } else { served.keep(o.record) }
-            }
+            }, onOutcome: served.take)
         }
-        if let e = served.first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(served.count) of \(i)): \(e)") }
-        // A few refused on a machine busy with something else leave the rest to measure; many mean no measure.
-        guard served.refused * 10 <= i else {
-            throw RuntimeError.unavailable("calibration: \(served.refused) of \(i) requests over HTTP were refused with the worker's queue full: the machine is too busy to calibrate")
-        }
+        try served.check(sent: i)
         let all = served.kept
         _ = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
         // Alone: no request of any tier in flight when it started, as the simulator conditions its draws (among
@@ -617,16 +611,29 @@ final class CalibrationBench {
         return (alone.filter { $0.tier == .import }, beside.filter { $0.tier == .import }, served.refused)
     }
 
-    /// Outcomes from the client's threads: failures counted (the first one's error kept), served records kept.
+    /// Outcomes from the client's threads: served records kept, arrivals refused with the queue full (503: a
+    /// machine busy with something else) counted, other failures counted with the first one's error kept.
     final class HTTPOutcomes: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var count = 0, first: String?, refused = 0
         private var records: [RequestRecord] = []
-        func add(_ e: String) { lock.withLock { count += 1; if first == nil { first = e } } }
-        /// An arrival answered 503 with the worker's queue full (a machine busy with something else).
-        func refuse() { lock.withLock { refused += 1 } }
-        func keep(_ r: RequestRecord) { lock.withLock { records.append(r) } }
+        @Sendable func take(_ o: OpenLoopClient.Outcome) {
+            lock.withLock {
+                if o.status == 200 { records.append(o.record) } else if o.status == 503 { refused += 1 } else {
+                    count += 1
+                    if first == nil { first = o.record.error }
+                }
+            }
+        }
         var kept: [RequestRecord] { lock.withLock { records } }
+        /// Throws on any failure, or when more than one in 10 of the `sent` requests were refused (a few refused
+        /// leave the rest to measure; many mean no measure).
+        func check(sent: Int) throws {
+            if let e = first { throw RuntimeError.unavailable("calibration request over HTTP failed (\(count) of \(sent)): \(e)") }
+            guard refused * 10 <= sent else {
+                throw RuntimeError.unavailable("calibration: \(refused) of \(sent) requests over HTTP were refused with the worker's queue full: the machine is too busy to calibrate")
+            }
+        }
     }
 
     /// Handler-cache hits: thaw, the freeze after each, the invoke of a just-thawed process, and a paused
