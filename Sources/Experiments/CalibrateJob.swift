@@ -508,7 +508,9 @@ final class CalibrationBench {
     /// round of each measured 0.79 to 1.07 ms on one afternoon) moves both sides of a difference alike. The
     /// hits over HTTP split as the simulator conditions its draws: those that started with no other request
     /// in flight, and those that started beside another.
-    func dispatch(requests n: Int) throws -> (directMillis: Double, httpMillis: Double, dispatchMillis: Double, alone: [RequestRecord], beside: [RequestRecord]) {
+    struct Dispatch { var directMillis: Double, httpMillis: Double, dispatchMillis: Double, alone: [RequestRecord], beside: [RequestRecord] }
+
+    func dispatch(requests n: Int) throws -> Dispatch {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
@@ -547,8 +549,8 @@ final class CalibrationBench {
         try served.check(sent: rounds * per)
         // Request numbers start again each round: split the records themselves.
         let (alone, beside) = CalibrateJob.splitByStart(served.kept)
-        return (Summary(direct).p50, Summary(http).p50, max(0, Summary(zip(http, direct).map { $0 - $1 }).p50),
-                alone.filter { $0.tier == .handler }, beside.filter { $0.tier == .handler })
+        return Dispatch(directMillis: Summary(direct).p50, httpMillis: Summary(http).p50, dispatchMillis: max(0, Summary(zip(http, direct).map { $0 - $1 }).p50),
+                        alone: alone.filter { $0.tier == .handler }, beside: beside.filter { $0.tier == .handler })
     }
 
     /// `w` behind a `WorkerServer` on loopback, set up as `serve` sets one up for `cores` cores (queue bound

@@ -32,6 +32,14 @@ public struct CompareJob {
     /// latencies are from the first run's, the same way as the simulation's: the real system's own
     /// repeatability, against which the simulator's errors can be judged.
     public var repeatReal = false
+    /// With more than one core: just before the real run and again after it, serve handler-cache hits over
+    /// HTTP as `calibrate` does to time `dispatch_ms` and a served hit (its rounds, rate and containers), and
+    /// give the simulation and both loads what they measure now instead of the runtime cost file's: the
+    /// machine's speed moves between a calibration and a run (campaign K: one run faster than calibrated,
+    /// another slower).
+    public var hitProbe = true
+    /// Hits per side (direct, over HTTP) of each probe: `calibrate`'s own count by default.
+    public var hitProbeRequests = 1000
     /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
     /// of 5 moved by a third between two checks minutes apart).
     static let retimeRepeats = 11
@@ -53,6 +61,20 @@ public struct CompareJob {
         /// What the simulated imports are charged: the speed over the real run, the mean of before and after
         /// (the simulation runs once both are known).
         public var runScale: Double { ((before + (after ?? before)) / 2) / measured }
+    }
+
+    /// The hit probe's figures, before and after the real run, and the runtime cost file's.
+    public struct HitCheck {
+        /// `dispatch_ms`: the file's, then as timed before and after the real run.
+        public var dispatch: (file: Double, before: Double, after: Double?)
+        /// Thaw and thawed-invoke overhead medians of the hits that started alone: the file's, then as
+        /// timed around the run (both probes' hits together; nil when too few started alone or beside another
+        /// for `calibrate`'s rule: the file's are kept).
+        public var thaw: (file: Double, run: Double?), invoke: (file: Double, run: Double?)
+        /// Hits that started alone and beside another, both probes together.
+        public var alone = 0, beside = 0
+        /// What the simulation and both loads use: the mean of before and after.
+        public var runDispatch: Double { (dispatch.before + (dispatch.after ?? dispatch.before)) / 2 }
     }
 
     public struct TierRow {
@@ -129,6 +151,9 @@ public struct CompareJob {
         public var speed: SpeedCheck?
         /// Why the probe was not used, when it was not.
         public var speedNote = ""
+        /// The hit probe (nil: not run; `hitNote` says why).
+        public var hits: HitCheck?
+        public var hitNote = ""
         public var text = ""
     }
 
@@ -176,6 +201,19 @@ public struct CompareJob {
         } else {
             speedNote = speedProbe ? "not scaled: no package of the trace has an import cost in \(run.packagesPath)" : "not scaled (--no-speed-probe)"
         }
+        var sj = SimulateJob()
+        sj.runtimeCostsPath = runtimeCostsPath
+        var runtime = try sj.runtimeCosts()
+        var probes: [CalibrationBench.Dispatch] = []
+        let hitNote = !hitProbe ? "the runtime cost file's (--no-hit-probe)" : cores == 1 ? "the runtime cost file's (one core: no server)" : ""
+        func probeHits(_ when: String) throws {
+            progress("timing handler-cache hits and the dispatch again \(when), as calibrate does (\(hitProbeRequests) served directly and \(hitProbeRequests) over HTTP at \(Int(CalibrationBench.dispatchRate)) per second)")
+            let bench = try CalibrationBench(repeats: 10, cores: cores)
+            defer { bench.remove() }
+            probes.append(try bench.dispatch(requests: hitProbeRequests))
+            progress(String(format: "dispatch %.3f ms (%.3f in %@)", probes.last!.dispatchMillis, runtime.dispatchMillis, runtime.source))
+        }
+        if hitNote.isEmpty { try probeHits("before the real run") }
         var job = self
         job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
@@ -184,19 +222,19 @@ public struct CompareJob {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
         }
+        if hitNote.isEmpty { try probeHits("after the real run") }
+        let hits = probes.isEmpty ? nil : CompareJob.useProbes(probes, in: &runtime)
         var again: Run?
         if repeatReal {
             progress("the real run again: how far a second real run is from the first")
             again = try job.realRun(progress: progress)
         }
         progress("simulating the same \(real.records.count) requests")
-        var sj = SimulateJob()
-        sj.runtimeCostsPath = runtimeCostsPath
-        let runtime = try sj.runtimeCosts()
         let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
                                    importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
         var report = Report()
         report.speed = speed; report.speedNote = speedNote
+        report.hits = hits; report.hitNote = hitNote
         report.cores = cores
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
@@ -209,7 +247,7 @@ public struct CompareJob {
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
-        try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: try sj.runtimeCosts().source,
+        try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: runtime.source,
                       report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
@@ -432,10 +470,11 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(repeatReal ? " --repeat-real" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(repeatReal ? " --repeat-real" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
+        out.write("# handler-cache hits: \(CompareJob.hitLine(report))\n")
         out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
@@ -485,6 +524,35 @@ public struct CompareJob {
     }
 
     /// What the speed check found and did, in a line.
+    /// The hit probes' figures in `runtime`: `dispatch_ms` the mean of before and after; thaw and thawed
+    /// invoke overhead (medians, spreads alone and beside another) from both probes' hits together, as
+    /// `calibrate` takes them (kept when too few started alone or beside another).
+    static func useProbes(_ probes: [CalibrationBench.Dispatch], in runtime: inout RuntimeCosts) -> HitCheck {
+        var h = HitCheck(dispatch: (runtime.dispatchMillis, probes[0].dispatchMillis, probes.count > 1 ? probes[1].dispatchMillis : nil),
+                         thaw: (runtime.thawMillis, nil), invoke: (runtime.thawedInvokeOverheadMillis, nil))
+        let alone = probes.flatMap(\.alone), beside = probes.flatMap(\.beside)
+        h.alone = alone.count; h.beside = beside.count
+        runtime.dispatchMillis = h.runDispatch
+        if CalibrateJob.useServedHits(alone: alone, beside: beside, in: &runtime, log: { _ in }) {
+            h.thaw.run = runtime.thawMillis; h.invoke.run = runtime.thawedInvokeOverheadMillis
+        }
+        return h
+    }
+
+    static func hitLine(_ r: Report) -> String {
+        guard let h = r.hits else { return r.hitNote }
+        var s = String(format: "timed again as calibrate times them: dispatch %.3f ms before the real run", h.dispatch.before)
+        if let a = h.dispatch.after { s += String(format: ", %.3f after it", a) }
+        s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (the mean)", h.dispatch.file, h.runDispatch)
+        if let t = h.thaw.run, let v = h.invoke.run {
+            s += String(format: "; of %d hits that started alone: thaw %.3f ms (%.3f in the runtime costs), thawed invoke overhead %.3f (%.3f), their spreads and those of %d that started beside another used by the simulation",
+                        h.alone, t, h.thaw.file, v, h.invoke.file, h.beside)
+        } else {
+            s += "; thaw and thawed invoke overhead: the runtime costs' (\(h.alone) hits started alone, \(h.beside) beside another: \(CalibrateJob.minimumServedHits) of each needed)"
+        }
+        return s
+    }
+
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
         return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors' planners, simulated imports × %.3f (the mean of before and after)",
@@ -562,6 +630,7 @@ public struct CompareJob {
                         r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
             if r.refused.real + r.refused.sim > 0 { s += "refused with the queue full: \(r.refused.real) real, \(r.refused.sim) simulated\n" }
             s += "import speed: \(speedLine(r))\n"
+            s += "handler-cache hits: \(hitLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }

@@ -100,6 +100,10 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "Shared machines drift (one numpy import: 47 ms at one hour, 80 ms two hours later). Just before the real run, compare times again the imports of the trace's three costliest packages (measured import time × requests of the handlers that import them), exactly as `measure` timed them (11 fresh interpreters each, dependencies first, installs in measure's cache, from the run's wheelhouse), and multiplies every import cost by their time now over the table's in both executors' planners; it times them again after the run, and the simulation (run after it) charges imports by the mean of before and after. The CSV header and the report give the figures. (The standard-library probe `measure` records in the table's header tracked numpy's import poorly: 37% slower while numpy was 15% faster.)"))
     var speedProbe = true
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("With --cores above 1: time handler-cache hits and the server's dispatch again around the real run.",
+                                                    discussion: "The machine's speed moves between a calibration and a run (one compare's real run faster than calibrated, the next slower). Just before the real run and again after it, compare serves handler-cache hits as `calibrate` does (100 paused containers; 1000 served directly and 1000 over HTTP at 400 per second, in 5 rounds; about 10 s each time) and the simulation and both loads use what they measure: `dispatch_ms` the mean of before and after, the thaw and the thawed invoke overhead (median and spread of the hits that started alone, spread of those that started beside another) from both together. The CSV header's `handler-cache hits` line gives the figures against the runtime cost file's."))
+    var hitProbe = true
+
     @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
     var repeatReal = false
@@ -122,6 +126,7 @@ struct CompareCommand: ParsableCommand {
         job.requireIdenticalDecisions = requireIdenticalDecisions
         job.cores = cores; job.queueLimit = queue
         job.speedProbe = speedProbe
+        job.hitProbe = hitProbe
         job.repeatReal = repeatReal
         job.run.runtime.online = online
         RunJob.stopOnInterrupt()
