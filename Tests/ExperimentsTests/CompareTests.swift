@@ -49,6 +49,7 @@ final class CompareTests: XCTestCase {
         XCTAssertNil(report.speed, "--no-speed-probe")
         XCTAssert(join.contains("# import speed: not scaled (--no-speed-probe)"), join)
         XCTAssert(join.contains(" --no-speed-probe\n"), "the made-by line says so")
+        XCTAssert(join.contains("# handler-cache hits: the runtime cost file's (one core: no server)\n"), join)
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
 
@@ -68,6 +69,8 @@ final class CompareTests: XCTestCase {
         job.cores = 2
         // The real side twice: the second run is reported against the first (the real system's repeatability).
         job.repeatReal = true
+        // Handler-cache hits and the dispatch timed again around the real run (fewer than calibrate's 1000).
+        job.hitProbeRequests = 100
         // What this compare makes is checked, not what earlier tests of this process left (see the end).
         let before = Set(try Cgroups.detect().leftovers())
         if !before.isEmpty { print("CompareTests: cgroups already there before the compare (another test's): \(before.sorted())") }
@@ -95,6 +98,12 @@ final class CompareTests: XCTestCase {
         let rows = join.split(separator: "\n").filter { !$0.hasPrefix("#") }
         XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms"), String(rows[0]))
         for r in rows.dropFirst() { XCTAssertEqual(r.split(separator: ",", omittingEmptySubsequences: false).count, rows[0].split(separator: ",").count, String(r)) }
+        // The hit probe: dispatch timed before and after the run, the simulation given the mean.
+        let hits = try XCTUnwrap(report.hits, report.hitNote)
+        XCTAssertNotNil(hits.dispatch.after)
+        XCTAssertGreaterThan(hits.runDispatch, 0)
+        XCTAssertEqual(report.dispatchNanos, Nanos.fromMillis(hits.runDispatch), "both loads count the probed dispatch")
+        XCTAssert(join.contains(String(format: "# handler-cache hits: timed again as calibrate times them: dispatch %.3f ms before the real run", hits.dispatch.before)), join)
         // How the real run's import starts forked is counted (this cost model has no standby children).
         XCTAssert(join.contains("# standby children: import starts that took one: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
