@@ -65,16 +65,21 @@ public struct CompareJob {
 
     /// The hit probe's figures, before and after the real run, and the runtime cost file's.
     public struct HitCheck {
-        /// `dispatch_ms`: the file's, then as timed before and after the real run.
-        public var dispatch: (file: Double, before: Double, after: Double?)
+        /// `dispatch_ms`: the file's, then as timed before and after the real run (nil: that probe failed).
+        public var dispatch: (file: Double, before: Double?, after: Double?)
         /// Thaw and thawed-invoke overhead medians of the hits that started alone: the file's, then as
         /// timed around the run (both probes' hits together; nil when too few started alone or beside another
         /// for `calibrate`'s rule: the file's are kept).
         public var thaw: (file: Double, run: Double?), invoke: (file: Double, run: Double?)
         /// Hits that started alone and beside another, both probes together.
         public var alone = 0, beside = 0
-        /// What the simulation and both loads use: the mean of before and after.
-        public var runDispatch: Double { (dispatch.before + (dispatch.after ?? dispatch.before)) / 2 }
+        /// A probe that failed (the machine too busy to serve its stream, say): when, and why.
+        public var failed: [String] = []
+        /// What the simulation and both loads use: the mean of before and after (of the one that worked).
+        public var runDispatch: Double {
+            let d = [dispatch.before, dispatch.after].compactMap { $0 }
+            return d.isEmpty ? dispatch.file : d.reduce(0, +) / Double(d.count)
+        }
     }
 
     public struct TierRow {
@@ -204,16 +209,24 @@ public struct CompareJob {
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
         var runtime = try sj.runtimeCosts()
-        var probes: [CalibrationBench.Dispatch] = []
-        let hitNote = !hitProbe ? "the runtime cost file's (--no-hit-probe)" : cores == 1 ? "the runtime cost file's (one core: no server)" : ""
-        func probeHits(_ when: String) throws {
+        var probes: (before: CalibrationBench.Dispatch?, after: CalibrationBench.Dispatch?, failed: [String]) = (nil, nil, [])
+        var hitNote = !hitProbe ? "the runtime cost file's (--no-hit-probe)" : cores == 1 ? "the runtime cost file's (one core: no server)" : ""
+        // A probe that fails costs only its figure (the run, minutes of it, is kept): the file's stands in.
+        func probeHits(_ when: String) -> CalibrationBench.Dispatch? {
             progress("timing handler-cache hits and the dispatch again \(when), as calibrate does (\(hitProbeRequests) served directly and \(hitProbeRequests) over HTTP at \(Int(CalibrationBench.dispatchRate)) per second)")
-            let bench = try CalibrationBench(repeats: 10, cores: cores)
-            defer { bench.remove() }
-            probes.append(try bench.dispatch(requests: hitProbeRequests))
-            progress(String(format: "dispatch %.3f ms (%.3f in %@)", probes.last!.dispatchMillis, runtime.dispatchMillis, runtime.source))
+            do {
+                let bench = try CalibrationBench(repeats: 10, cores: cores)
+                defer { bench.remove() }
+                let d = try bench.dispatch(requests: hitProbeRequests)
+                progress(String(format: "dispatch %.3f ms (%.3f in %@)", d.dispatchMillis, runtime.dispatchMillis, runtime.source))
+                return d
+            } catch {
+                progress("the hits could not be timed \(when): \(error)")
+                probes.failed.append("\(when): \(error)")
+                return nil
+            }
         }
-        if hitNote.isEmpty { try probeHits("before the real run") }
+        if hitNote.isEmpty { probes.before = probeHits("before the real run") }
         var job = self
         job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
@@ -222,8 +235,14 @@ public struct CompareJob {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
         }
-        if hitNote.isEmpty { try probeHits("after the real run") }
-        let hits = probes.isEmpty ? nil : CompareJob.useProbes(probes, in: &runtime)
+        if hitNote.isEmpty { probes.after = probeHits("after the real run") }
+        var hits: HitCheck?
+        if probes.before != nil || probes.after != nil {
+            hits = CompareJob.useProbes(before: probes.before, after: probes.after, in: &runtime)
+            hits!.failed = probes.failed
+        } else if hitNote.isEmpty {
+            hitNote = "the runtime cost file's (the probes failed: \(probes.failed.joined(separator: "; ")))"
+        }
         var again: Run?
         if repeatReal {
             progress("the real run again: how far a second real run is from the first")
@@ -523,13 +542,13 @@ public struct CompareJob {
         }
     }
 
-    /// What the speed check found and did, in a line.
-    /// The hit probes' figures in `runtime`: `dispatch_ms` the mean of before and after; thaw and thawed
-    /// invoke overhead (medians, spreads alone and beside another) from both probes' hits together, as
-    /// `calibrate` takes them (kept when too few started alone or beside another).
-    static func useProbes(_ probes: [CalibrationBench.Dispatch], in runtime: inout RuntimeCosts) -> HitCheck {
-        var h = HitCheck(dispatch: (runtime.dispatchMillis, probes[0].dispatchMillis, probes.count > 1 ? probes[1].dispatchMillis : nil),
+    /// The hit probes' figures in `runtime`: `dispatch_ms` the mean of before and after (of the one there is);
+    /// thaw and thawed invoke overhead (medians, spreads alone and beside another) from both probes' hits
+    /// together, as `calibrate` takes them (kept when too few started alone or beside another).
+    static func useProbes(before: CalibrationBench.Dispatch?, after: CalibrationBench.Dispatch?, in runtime: inout RuntimeCosts) -> HitCheck {
+        var h = HitCheck(dispatch: (runtime.dispatchMillis, before?.dispatchMillis, after?.dispatchMillis),
                          thaw: (runtime.thawMillis, nil), invoke: (runtime.thawedInvokeOverheadMillis, nil))
+        let probes = [before, after].compactMap { $0 }
         let alone = probes.flatMap(\.alone), beside = probes.flatMap(\.beside)
         h.alone = alone.count; h.beside = beside.count
         runtime.dispatchMillis = h.runDispatch
@@ -539,11 +558,13 @@ public struct CompareJob {
         return h
     }
 
+    /// What the hit probe found and what the simulation used, in a line.
     static func hitLine(_ r: Report) -> String {
         guard let h = r.hits else { return r.hitNote }
-        var s = String(format: "timed again as calibrate times them: dispatch %.3f ms before the real run", h.dispatch.before)
-        if let a = h.dispatch.after { s += String(format: ", %.3f after it", a) }
-        s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (the mean)", h.dispatch.file, h.runDispatch)
+        let timed = [h.dispatch.before.map { String(format: "%.3f ms before the real run", $0) }, h.dispatch.after.map { String(format: "%.3f after it", $0) }]
+        var s = "timed again as calibrate times them: dispatch " + timed.compactMap { $0 }.joined(separator: ", ")
+        s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (%@)", h.dispatch.file, h.runDispatch,
+                    h.failed.isEmpty ? "the mean" : "a probe failed, " + h.failed.joined(separator: "; "))
         if let t = h.thaw.run, let v = h.invoke.run {
             s += String(format: "; of %d hits that started alone: thaw %.3f ms (%.3f in the runtime costs), thawed invoke overhead %.3f (%.3f), their spreads and those of %d that started beside another used by the simulation",
                         h.alone, t, h.thaw.file, v, h.invoke.file, h.beside)
@@ -553,6 +574,7 @@ public struct CompareJob {
         return s
     }
 
+    /// What the speed check found and did, in a line.
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
         return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors' planners, simulated imports × %.3f (the mean of before and after)",

@@ -2,6 +2,7 @@ import XCTest
 import CachePolicy
 import Foundation
 import Runtime
+import Simulation
 import Workload
 @testable import Experiments
 
@@ -103,10 +104,32 @@ final class CompareTests: XCTestCase {
         XCTAssertNotNil(hits.dispatch.after)
         XCTAssertGreaterThan(hits.runDispatch, 0)
         XCTAssertEqual(report.dispatchNanos, Nanos.fromMillis(hits.runDispatch), "both loads count the probed dispatch")
-        XCTAssert(join.contains(String(format: "# handler-cache hits: timed again as calibrate times them: dispatch %.3f ms before the real run", hits.dispatch.before)), join)
+        XCTAssert(join.contains(String(format: "# handler-cache hits: timed again as calibrate times them: dispatch %.3f ms before the real run", try XCTUnwrap(hits.dispatch.before))), join)
+        XCTAssertEqual(hits.failed, [])
         // How the real run's import starts forked is counted (this cost model has no standby children).
         XCTAssert(join.contains("# standby children: import starts that took one: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
+    }
+
+    /// A hit probe that failed leaves the other's figure (and the run) standing, and the CSV header says so;
+    /// with too few hits to split by how they started, the file's thaw and invoke overhead are kept.
+    func testAFailedHitProbeLeavesTheOtherOnesFigure() throws {
+        var runtime = RuntimeCosts()
+        runtime.dispatchMillis = 0.7; runtime.thawedInvokeOverheadMillis = 0.2
+        let after = CalibrationBench.Dispatch(directMillis: 0.2, httpMillis: 1.1, dispatchMillis: 0.9, alone: [], beside: [])
+        var h = CompareJob.useProbes(before: nil, after: after, in: &runtime)
+        XCTAssertEqual(h.runDispatch, 0.9)
+        XCTAssertEqual(runtime.dispatchMillis, 0.9)
+        XCTAssertNil(h.invoke.run)
+        XCTAssertEqual(runtime.thawedInvokeOverheadMillis, 0.2)
+        h.failed = ["before the real run: too busy"]
+        var r = CompareJob.Report()
+        r.hits = h
+        let line = CompareJob.hitLine(r)
+        XCTAssert(line.hasPrefix("timed again as calibrate times them: dispatch 0.900 after it, 0.700 in the runtime costs: the simulation and both loads use 0.900 (a probe failed, before the real run: too busy)"), line)
+        XCTAssert(line.contains("thaw and thawed invoke overhead: the runtime costs' (0 hits started alone, 0 beside another"), line)
+        let both = CompareJob.useProbes(before: after, after: CalibrationBench.Dispatch(directMillis: 0.2, httpMillis: 1.4, dispatchMillis: 1.2, alone: [], beside: []), in: &runtime)
+        XCTAssertEqual(both.runDispatch, 1.05, accuracy: 1e-9)
     }
 
     /// The packages a compare times again: the trace's costliest imports (import time × requests of the
