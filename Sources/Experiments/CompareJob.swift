@@ -40,6 +40,10 @@ public struct CompareJob {
     public var hitProbe = true
     /// Hits per side (direct, over HTTP) of each probe: `calibrate`'s own count by default.
     public var hitProbeRequests = 1000
+    /// Simulations of the same requests, seeds `run.seed` on: the first is joined request by request, and
+    /// all of them give the spread of each tier's errors over the simulator's own draws (a p99 or a burst's
+    /// import p50 moves by tens of percent from one seed to the next), reported beside the second real run's.
+    public var simSeeds = 5
     /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
     /// of 5 moved by a third between two checks minutes apart).
     static let retimeRepeats = 11
@@ -156,6 +160,11 @@ public struct CompareJob {
         public var speed: SpeedCheck?
         /// Why the probe was not used, when it was not.
         public var speedNote = ""
+        /// Per tier: its p50 and p99 errors against the real run under each simulated seed (`simSeeds`; the
+        /// first is the joined simulation's).
+        public var seedErrors: [(tier: String, p50: [Double], p99: [Double])] = []
+        /// The first simulated seed (the joined simulation's).
+        public var firstSeed: UInt64 = 1
         /// The hit probe (nil: not run; `hitNote` says why).
         public var hits: HitCheck?
         public var hitNote = ""
@@ -252,6 +261,17 @@ public struct CompareJob {
         let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
                                    importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
         var report = Report()
+        let served = real.records.filter { $0.error.isEmpty }
+        var seeds = [CompareJob.tierRows(served, sim.records)]
+        if simSeeds > 1 { progress("simulating them again with seeds \(run.seed + 1) to \(run.seed + UInt64(simSeeds - 1)): the spread of the simulator's own draws") }
+        for k in 1..<max(1, simSeeds) {
+            var other = job
+            other.run.seed = run.seed &+ UInt64(k)
+            let s = try other.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
+                                       importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
+            seeds.append(CompareJob.tierRows(served, s.records))
+        }
+        report.seedErrors = CompareJob.seedErrors(seeds); report.firstSeed = run.seed
         report.speed = speed; report.speedNote = speedNote
         report.hits = hits; report.hitNote = hitNote
         report.cores = cores
@@ -471,6 +491,27 @@ public struct CompareJob {
         }
     }
 
+    /// Each tier's p50 and p99 errors under every seed, from each seed's tier rows (tiers with requests on both
+    /// sides under every seed; "all" left out).
+    static func seedErrors(_ seeds: [[TierRow]]) -> [(tier: String, p50: [Double], p99: [Double])] {
+        guard let first = seeds.first else { return [] }
+        return first.compactMap { row in
+            guard row.tier != "all" else { return nil }
+            let rows = seeds.compactMap { $0.first { $0.tier == row.tier && $0.count.real > 0 && $0.count.sim > 0 } }
+            guard rows.count == seeds.count else { return nil }
+            return (row.tier, rows.map { $0.relError(0.5) }, rows.map { $0.relError(0.99) })
+        }
+    }
+
+    /// The spread of the tier errors over the simulated seeds, in a line (nil with one seed).
+    static func seedsLine(_ r: Report) -> String? {
+        let firstSeed = r.firstSeed
+        guard let n = r.seedErrors.first?.p50.count, n > 1 else { return nil }
+        func range(_ v: [Double]) -> String { String(format: "%+.0f%% to %+.0f%%", 100 * v.min()!, 100 * v.max()!) }
+        return "seeds \(firstSeed) to \(firstSeed + UInt64(n - 1)), each tier's error against the real run from the lowest to the highest: "
+            + r.seedErrors.map { "\($0.tier) p50 \(range($0.p50)), p99 \(range($0.p99))" }.joined(separator: "; ")
+    }
+
     /// The second real run against the first, in a line (nil without one).
     static func againLine(_ r: Report) -> String? {
         guard !r.realAgain.isEmpty else { return nil }
@@ -500,6 +541,7 @@ public struct CompareJob {
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
+        if let d = CompareJob.seedsLine(report) { out.write("# simulation's own draws: \(d)\n") }
         if let b = CompareJob.burstLine(report) { out.write("# first burst: \(b)\n") }
         out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
                          100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
@@ -656,6 +698,7 @@ public struct CompareJob {
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }
+            if let d = seedsLine(r) { s += "simulation's own draws: \(d)\n" }
             if let b = burstLine(r) { s += "first burst: \(b)\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"

@@ -104,6 +104,10 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "The machine's speed moves between a calibration and a run (one compare's real run faster than calibrated, the next slower). Just before the real run and again after it, compare serves handler-cache hits as `calibrate` does (100 paused containers; 1000 served directly and 1000 over HTTP at 400 per second, in 5 rounds; about 10 s each time) and the simulation and both loads use what they measure: `dispatch_ms` the mean of before and after, the thaw and the thawed invoke overhead (median and spread of the hits that started alone, spread of those that started beside another) from both together. The CSV header's `handler-cache hits` line gives the figures against the runtime cost file's."))
     var hitProbe = true
 
+    @Option(help: ArgumentHelp("Simulations of the same requests, seeds --seed on: the spread of the simulator's own draws.",
+                               discussion: "The first is joined to the real run request by request; every one gives each tier's p50 and p99 errors against the real run, and the report and the CSV header (`simulation's own draws`) give their lowest and highest: a p99, or an import p50 made in the first burst, moves by tens of percent from one seed to the next, so one draw against one real run is a noisy judge. Each is a simulation only (well under a second for a micro workload)."))
+    var simSeeds = 5
+
     @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
     var repeatReal = false
@@ -115,6 +119,7 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
+        if simSeeds < 1 { throw ValidationError("--sim-seeds must be at least 1, found \(simSeeds)") }
     }
 
     func run() throws {
@@ -128,6 +133,7 @@ struct CompareCommand: ParsableCommand {
         job.speedProbe = speedProbe
         job.hitProbe = hitProbe
         job.repeatReal = repeatReal
+        job.simSeeds = simSeeds
         job.run.runtime.online = online
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }

@@ -106,6 +106,11 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.dispatchNanos, Nanos.fromMillis(hits.runDispatch), "both loads count the probed dispatch")
         XCTAssert(join.contains(String(format: "# handler-cache hits: timed again as calibrate times them: dispatch %.3f ms before the real run", try XCTUnwrap(hits.dispatch.before))), join)
         XCTAssertEqual(hits.failed, [])
+        // The simulator's own draws: five seeds, each tier's errors under each, their range in the header.
+        XCTAssert(report.seedErrors.contains { $0.tier == "handler" && $0.p50.count == 5 && $0.p99.count == 5 }, "\(report.seedErrors)")
+        XCTAssertEqual(report.seedErrors.first { $0.tier == "handler" }?.p50.first ?? .nan,
+                       try XCTUnwrap(report.tiers.first { $0.tier == "handler" }).relError(0.5), accuracy: 1e-12, "the first seed is the joined simulation")
+        XCTAssert(join.contains("# simulation's own draws: seeds 1 to 5, each tier's error against the real run from the lowest to the highest: handler p50 "), join)
         // How the real run's import starts forked is counted (this cost model has no standby children).
         XCTAssert(join.contains("# standby children: import starts that took one: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
