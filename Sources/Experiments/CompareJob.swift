@@ -43,7 +43,8 @@ public struct CompareJob {
     /// Simulations of the same requests, seeds `run.seed` on: the first is joined request by request, and
     /// all of them give the spread of each tier's errors over the simulator's own draws (a p99 or a burst's
     /// import p50 moves by tens of percent from one seed to the next), reported beside the second real run's.
-    public var simSeeds = 5
+    public var simSeeds = CompareJob.defaultSimSeeds
+    public static let defaultSimSeeds = 5
     /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
     /// of 5 moved by a third between two checks minutes apart).
     static let retimeRepeats = 11
@@ -231,7 +232,8 @@ public struct CompareJob {
                 return d
             } catch {
                 progress("the hits could not be timed \(when): \(error)")
-                probes.failed.append("\(when): \(error)")
+                // One line: it goes into the CSV's header.
+                probes.failed.append("\(when): \(error)".split(whereSeparator: \.isNewline).joined(separator: " "))
                 return nil
             }
         }
@@ -530,12 +532,12 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(repeatReal ? " --repeat-real" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(repeatReal ? " --repeat-real" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
         out.write("# handler-cache hits: \(CompareJob.hitLine(report))\n")
-        out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the calibrated dispatch, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
+        out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the dispatch per request, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
