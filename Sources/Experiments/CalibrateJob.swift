@@ -273,8 +273,8 @@ public struct CalibrateJob {
     }
 }
 
-/// The calibration's workbench: a scratch directory with two synthetic wheels (a tiny package and a 256 MB
-/// ballast), and real workers over them, one per measurement.
+/// The calibration's workbench: a scratch directory with two synthetic wheels (a tiny package, and a 256 MB
+/// ballast made by the one measurement that forks it), and real workers over them, one per measurement.
 final class CalibrationBench {
     let repeats: Int
     /// Every worker is set up as `serve` sets one up for this many cores (standby children, cgroup pool,
@@ -299,7 +299,6 @@ final class CalibrationBench {
         work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
         try? FileManager.default.removeItem(atPath: work)
         try makeWheel(tiny, code: "VALUE = 1\n")
-        try makeWheel(ballast, code: "B = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n")
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: work) }
@@ -479,6 +478,8 @@ final class CalibrationBench {
 
     /// Import-cache hits from a zygote holding 256 MB more: the cost of forking a big zygote.
     func bigZygoteForks() throws -> BigForks {
+        // Made here, its one user (compare's hit probe makes a bench too and needs only the tiny package).
+        try makeWheel(ballast, code: "B = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(B), 4096):\n    B[i] = 1\n")
         let w = try worker(ballast) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
         let rs = try fromPackageZygote(serve(w, tier: .import, pause: true), "import hits from the big zygote", of: w)

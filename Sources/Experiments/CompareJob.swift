@@ -260,18 +260,16 @@ public struct CompareJob {
             again = try job.realRun(progress: progress)
         }
         progress("simulating the same \(real.records.count) requests")
-        let sim = try job.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
-                                   importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
+        // Read once for every seed's simulation.
+        let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: sj.popularPackages(),
+                               importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
+        let sim = try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed)
         var report = Report()
         let served = real.records.filter { $0.error.isEmpty }
         var seeds = [CompareJob.tierRows(served, sim.records)]
         if simSeeds > 1 { progress("simulating them again with seeds \(run.seed + 1) to \(run.seed + UInt64(simSeeds - 1)): the spread of the simulator's own draws") }
         for k in 1..<max(1, simSeeds) {
-            var other = job
-            other.run.seed = run.seed &+ UInt64(k)
-            let s = try other.simulate(trace, like: real, runtime: runtime, popular: sj.popularPackages(),
-                                       importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
-            seeds.append(CompareJob.tierRows(served, s.records))
+            seeds.append(CompareJob.tierRows(served, try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed &+ UInt64(k)).records))
         }
         report.seedErrors = CompareJob.seedErrors(seeds); report.firstSeed = run.seed
         report.speed = speed; report.speedNote = speedNote
@@ -320,14 +318,17 @@ public struct CompareJob {
     /// the same cores; with one, zygotes built in line as the one-thread runtime builds them. Each record's
     /// `request` becomes its place in the trace (the planner numbers only what it started: refused arrivals
     /// have none), so the two runs join request by request.
-    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, popular: [String], importCharge: Double = 1) throws -> Run {
-        let table = try PackageTable.read(path: run.packagesPath)
-        let costs = try CostModel(table: table, handlers: trace.handlers, runtime: runtime,
-                                  overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), importScale: run.importScale, seed: run.seed)
-        let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popular)
-        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: run.seed)
+    /// What every simulation of a compare is built from, read once: the package table, its import overlap, the
+    /// popular packages, and what each simulated import is charged (`Simulation.importCharge`).
+    struct SimInputs { var table: PackageTable, overlap: ImportOverlap?, popular: [String], importCharge: Double }
+
+    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, _ inputs: SimInputs, seed: UInt64) throws -> Run {
+        let costs = try CostModel(table: inputs.table, handlers: trace.handlers, runtime: runtime,
+                                  overlap: inputs.overlap, importScale: run.importScale, seed: seed)
+        let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: inputs.popular)
+        let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         sim.synchronousZygoteBuilds = cores == 1
-        sim.importCharge = importCharge
+        sim.importCharge = inputs.importCharge
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)
