@@ -76,7 +76,8 @@ public struct CalibrateJob {
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
-            "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator holds a core for after each request",
+            "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
+            "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
@@ -104,7 +105,7 @@ public struct CalibrateJob {
     /// served ones' thaw and invoke.
     static let minimumServedHits = 100
     /// The primitives taken from hits served over HTTP.
-    static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke]
+    static let servedTimed: Set<RuntimeCosts.Timed> = [.thaw, .thawedInvoke, .handoff]
 
     /// Thaw and the just-thawed invoke as a served request pays them, with the HTTP server's and the client's
     /// threads on the same cores (what `compare` and `serve` run), among open-loop arrivals: the median and
@@ -123,9 +124,9 @@ public struct CalibrateJob {
         }
         let direct = (thaw: costs.thawMillis, invoke: costs.thawedInvokeOverheadMillis, spread: costs.spreads[RuntimeCosts.Timed.thawedInvoke.name])
         let m = takeServed(Array(servedTimed), alone: alone, beside: beside, in: &costs)
-        let (t, v, vb) = (m[.thaw]!.alone, m[.thawedInvoke]!.alone, m[.thawedInvoke]!.beside)
-        log(String(format: "hits over HTTP: %d started alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
-                   alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), beside.count, m[.thaw]!.beside.p50, vb.p50, vb.quantile(0.9),
+        let (t, v, vb, h) = (m[.thaw]!.alone, m[.thawedInvoke]!.alone, m[.thawedInvoke]!.beside, m[.handoff]!.alone)
+        log(String(format: "hits over HTTP: %d started alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f), hand-off to a core %.3f ms (p90 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
+                   alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), h.p50, h.quantile(0.9), beside.count, m[.thaw]!.beside.p50, vb.p50, vb.quantile(0.9),
                    vb.quantile(0.99), direct.thaw, direct.invoke, direct.spread?.quantiles[5] ?? .nan, direct.spread?.quantiles[6] ?? .nan))
         return true
     }
@@ -136,7 +137,9 @@ public struct CalibrateJob {
     static func takeServed(_ ps: [RuntimeCosts.Timed], alone: [RequestRecord], beside: [RequestRecord], in costs: inout RuntimeCosts,
                            value: (RuntimeCosts.Timed, Double) -> Double = { $1 }) -> [RuntimeCosts.Timed: (alone: Summary, beside: Summary)] {
         func samples(_ rs: [RequestRecord]) -> [RuntimeCosts.Timed: [Double]] {
-            timedSamples(hits: CalibrationBench.ImportHits(rs), thawed: CalibrationBench.HandlerHits(rs), cold: [])
+            var s = timedSamples(hits: CalibrationBench.ImportHits(rs), thawed: CalibrationBench.HandlerHits(rs), cold: [])
+            s[.handoff] = rs.map { Double($0.queueNanos) / 1e6 } // served: arrival at the server to start on a core
+            return s
         }
         let (a, b) = (samples(alone), samples(beside))
         var out: [RuntimeCosts.Timed: (alone: Summary, beside: Summary)] = [:]

@@ -23,6 +23,8 @@ public struct CompareJob {
     /// cores and bound; completion order can differ, so agreement is reported request by request.
     public var cores = 1
     public var queueLimit = 64
+    /// How the simulated cores give out CPU time (`Simulation.CPUModel`).
+    public var cpuModel = CPUModelName.share
     /// Just before the real run, time again the imports of the trace's costliest packages (as `measure`
     /// timed them) and scale the package table's import costs, both executors', by now over the table's.
     public var speedProbe = true
@@ -76,6 +78,8 @@ public struct CompareJob {
         /// timed around the run (both probes' hits together; nil when too few started alone or beside another
         /// for `calibrate`'s rule: the file's are kept).
         public var thaw: (file: Double, run: Double?), invoke: (file: Double, run: Double?)
+        /// The hand-off to a core's thread (`handoff_ms`) of the hits that started alone, the same way.
+        public var handoff: (file: Double, run: Double?) = (0, nil)
         /// Hits that started alone and beside another, both probes together.
         public var alone = 0, beside = 0
         /// A probe that failed (the machine too busy to serve its stream, say): when, and why.
@@ -329,6 +333,7 @@ public struct CompareJob {
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         sim.synchronousZygoteBuilds = cores == 1
         sim.importCharge = inputs.importCharge
+        sim.cpuModel = cpuModel.model
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)
@@ -533,7 +538,7 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(repeatReal ? " --repeat-real" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(repeatReal ? " --repeat-real" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
@@ -592,13 +597,13 @@ public struct CompareJob {
     /// together, as `calibrate` takes them (kept when too few started alone or beside another).
     static func useProbes(before: CalibrationBench.Dispatch?, after: CalibrationBench.Dispatch?, in runtime: inout RuntimeCosts) -> HitCheck {
         var h = HitCheck(dispatch: (runtime.dispatchMillis, before?.dispatchMillis, after?.dispatchMillis),
-                         thaw: (runtime.thawMillis, nil), invoke: (runtime.thawedInvokeOverheadMillis, nil))
+                         thaw: (runtime.thawMillis, nil), invoke: (runtime.thawedInvokeOverheadMillis, nil), handoff: (runtime.handoffMillis, nil))
         let probes = [before, after].compactMap { $0 }
         let alone = probes.flatMap(\.alone), beside = probes.flatMap(\.beside)
         h.alone = alone.count; h.beside = beside.count
         runtime.dispatchMillis = h.runDispatch
         if CalibrateJob.useServedHits(alone: alone, beside: beside, in: &runtime, log: { _ in }) {
-            h.thaw.run = runtime.thawMillis; h.invoke.run = runtime.thawedInvokeOverheadMillis
+            h.thaw.run = runtime.thawMillis; h.invoke.run = runtime.thawedInvokeOverheadMillis; h.handoff.run = runtime.handoffMillis
         }
         return h
     }
@@ -611,8 +616,8 @@ public struct CompareJob {
         s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (%@)", h.dispatch.file, h.runDispatch,
                     h.failed.isEmpty ? "the mean" : "a probe failed, " + h.failed.joined(separator: "; "))
         if let t = h.thaw.run, let v = h.invoke.run {
-            s += String(format: "; of %d hits that started alone: thaw %.3f ms (%.3f in the runtime costs), thawed invoke overhead %.3f (%.3f), their spreads and those of %d that started beside another used by the simulation",
-                        h.alone, t, h.thaw.file, v, h.invoke.file, h.beside)
+            s += String(format: "; of %d hits that started alone: thaw %.3f ms (%.3f in the runtime costs), thawed invoke overhead %.3f (%.3f), hand-off to a core %.3f (%.3f), their spreads and those of %d that started beside another used by the simulation",
+                        h.alone, t, h.thaw.file, v, h.invoke.file, h.handoff.run ?? .nan, h.handoff.file, h.beside)
         } else {
             s += "; thaw and thawed invoke overhead: the runtime costs' (\(h.alone) hits started alone, \(h.beside) beside another: \(CalibrateJob.minimumServedHits) of each needed)"
         }

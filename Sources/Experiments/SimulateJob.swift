@@ -15,6 +15,8 @@ public struct SimulateJob {
     /// Requests that may wait for a core (nil: no bound).
     public var queueLimit: Int?
     public var noiseSigma = 0.0
+    /// How the simulated cores give out CPU time (`Simulation.CPUModel`).
+    public var cpuModel = CPUModelName.share
     public var packagesPath = ProjectPaths.packages
     public var runtimeCostsPath: String? = nil
     public var recordsPath: String?
@@ -47,6 +49,7 @@ public struct SimulateJob {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         if let q = queueLimit { sim.queueLimit = q }
+        sim.cpuModel = cpuModel.model
         let header = provenance
         var records: RecordWriter?, decisions: DecisionLog?
         if let r = recordsPath {
@@ -69,7 +72,13 @@ public struct SimulateJob {
     }
 
     public var provenance: [String] {
-        ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(queueLimit.map { " --queue-limit \($0)" } ?? "")\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")"),
+        ["made by: " + Provenance.madeBy("pipsqueak simulate --trace \(tracePath) --seed \(seed) --cores \(cores)\(queueLimit.map { " --queue-limit \($0)" } ?? "")\(noiseSigma > 0 ? " --noise \(noiseSigma)" : "")\(cpuModel != .share ? " --cpu-model \(cpuModel.rawValue)" : "")"),
          "config: \(config.summary)", "packages: \(packagesPath)\(ImportOverlap.describe(besidePackages: packagesPath))", "machine: \(MachineDescription.summary)"]
     }
+}
+
+/// `Simulation.CPUModel` by name, for the commands (which import `Experiments` only).
+public enum CPUModelName: String, CaseIterable, Sendable {
+    case share, hold
+    public var model: Simulation.CPUModel { Simulation.CPUModel(rawValue: rawValue)! }
 }

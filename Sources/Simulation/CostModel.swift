@@ -48,8 +48,14 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// beyond its imports (cost models calibrated before builds were measured).
     public var zygoteBuildMillis = 0.0
     /// Core time per request beyond its own phases: the HTTP server and an in-process client (`compare`'s
-    /// setup). The simulator holds the request's core this long after it ends (not part of its latency).
+    /// setup). The simulator runs it beside the requests from the request's end, sharing the cores
+    /// (`Simulation.CPUModel.share`), or holds the request's core this long after it ends (`.hold`); never
+    /// part of its latency.
     public var dispatchMillis = 0.0
+    /// From a request's arrival at the worker (the server has read it) until its phases begin on a free core:
+    /// the hand-off to a core's thread. Charged with the cores shared (`Simulation.CPUModel.share`); 0: none
+    /// measured (files calibrated before it was).
+    public var handoffMillis = 0.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
     /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
@@ -70,7 +76,7 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// and its value here.
     public enum Timed: Int, CaseIterable, Sendable {
         case thaw, thawedInvoke, create, interpreterStart, fork, invoke, initOverhead
-        case directFork, standbyPrep, standbyReady, cgroupCreate, zygoteBuild
+        case directFork, standbyPrep, standbyReady, cgroupCreate, zygoteBuild, handoff
         public var name: String {
             switch self {
             case .thaw: return "thaw_ms"
@@ -85,6 +91,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             case .standbyReady: return "standby_ready_ms"
             case .cgroupCreate: return "cgroup_create_ms"
             case .zygoteBuild: return "zygote_build_ms"
+            case .handoff: return "handoff_ms"
             }
         }
         public var keyPath: WritableKeyPath<RuntimeCosts, Double> {
@@ -101,6 +108,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             case .standbyReady: return \.standbyReadyMillis
             case .cgroupCreate: return \.cgroupCreateMillis
             case .zygoteBuild: return \.zygoteBuildMillis
+            case .handoff: return \.handoffMillis
             }
         }
     }
@@ -115,7 +123,7 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
          ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
          ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
-         ("zygote_build_ms", zygoteBuildMillis, "ms")]
+         ("zygote_build_ms", zygoteBuildMillis, "ms"), ("handoff_ms", handoffMillis, "ms")]
     }
 
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
@@ -153,7 +161,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
             "standby_ready_ms": \.standbyReadyMillis, "cgroup_create_ms": \.cgroupCreateMillis,
-            "zygote_build_ms": \.zygoteBuildMillis]
+            "zygote_build_ms": \.zygoteBuildMillis, "handoff_ms": \.handoffMillis]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {

@@ -12,7 +12,24 @@ import Workload
 /// when it arrives. Memory stays flat however long the trace: invocations are streamed, records handed on
 /// as they finish.
 public final class Simulation: ReplayExecutor {
-    public enum Event: Sendable { case done(Int32), zygoteReady(Int64), coreFree }
+    public enum Event: Sendable {
+        case done(Int32), zygoteReady(Int64), coreFree
+        /// The earliest end among the jobs sharing the cores, of this generation (`cpuModel` `.share`).
+        case shared(Int64)
+        /// The builder may start the build at its head (a package it counts on is installed by now).
+        case builderWake
+    }
+
+    /// How the simulator gives CPU time to requests, the builder and the worker's own per-request work.
+    public enum CPUModel: String, CaseIterable, Sendable {
+        /// The cores shared equally among all that is runnable, re-timed as work comes and goes
+        /// (`ProcessorSharing`); a request frees its core when it ends and the worker's per-request work
+        /// (`dispatch_ms`) runs beside the requests as one more runnable job.
+        case share
+        /// Each request's CPU phases stretched once, at its start, by how oversubscribed the cores are then;
+        /// its core held for `dispatch_ms` after it ends (before processor sharing was modeled).
+        case hold
+    }
 
     struct Running {
         var record: RequestRecord
@@ -23,6 +40,11 @@ public final class Simulation: ReplayExecutor {
         var forkedFrom: Int64? = nil
         /// It took a pooled cgroup (a cold start, or a fork with no standby child): one to be made after.
         var tookCgroup = false
+        /// With the cores shared: its CPU work (every phase but waiting for another's install), and how long
+        /// it waits for installs started by others, ns.
+        var work: Int64 = 0, wait: Int64 = 0
+        /// With the cores shared: its hand-off to the core's thread (before its phases; part of its queue time), ns.
+        var handoff: Int64 = 0
     }
 
     /// A standby child given to a zygote: in its list (the start can take it) from `available`, ready (in its
@@ -62,6 +84,17 @@ public final class Simulation: ReplayExecutor {
     /// Stretch installs, imports, init and execution by the share of a core each gets when more runs than
     /// there are cores (every core running a request while the builder works); off: as measured alone.
     public var modelsOversubscription = true
+    /// How CPU time is given out (`share`: processor sharing; `hold`: the earlier snapshot stretch and a held
+    /// core). `synchronousZygoteBuilds` (the one-thread runtime) always holds.
+    public var cpuModel = CPUModel.share
+    /// Whether the cores are shared (processor sharing) in this run.
+    var sharesCores: Bool { cpuModel == .share && !synchronousZygoteBuilds }
+    var sharing: ProcessorSharing
+    /// With the cores shared: the builder's work in order (zygote builds, maintenance) and the one it is on.
+    enum BuilderTask { case build(ZygoteSpec), maintain(Running) }
+    var builderTasks: [BuilderTask] = []
+    var builderHead = 0
+    var builderCurrent: (task: BuilderTask, began: Int64, work: Int64, installs: Int64)? = nil
     /// Every simulated import takes this many times the catalog's cost, which the planner's estimates keep
     /// (`compare`: how much faster or slower the machine imported over the real run than just before it,
     /// when the real planner's estimates were fixed).
@@ -86,7 +119,7 @@ public final class Simulation: ReplayExecutor {
     var builderFreeAt: Int64 = 0
     /// When each package's latest install ends, ns (0: never installed here); by package id.
     var installedAt: [Int64]
-    public private(set) var summary = SimulationSummary()
+    public internal(set) var summary = SimulationSummary()
 
     /// Memory now: running containers plus the caches (paused containers, zygotes), bytes.
     public var memoryBytes: Int64 { runningMemory + planner.cachedMemoryBytes }
@@ -101,6 +134,7 @@ public final class Simulation: ReplayExecutor {
         initMillis = handlers.handlers.map(\.initMillis)
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
+        sharing = ProcessorSharing(cores: cores)
         standbysPerZygote = cores
         installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil
@@ -133,10 +167,12 @@ public final class Simulation: ReplayExecutor {
 
     /// `millis` of primitive `p` for one request, scaled by a draw: from its contended spread with
     /// probability the share of the other cores busy (against the calibration's all busy), else from its
-    /// spread alone; ms.
+    /// spread alone; ms. With the cores shared, always from its spread alone: the contended spreads were
+    /// measured with the server's threads sharing the cores too, which the sharing now models itself (drawn
+    /// from both, every hit beside another ran about 1.5× too slow: micro-numpy at 90%, handler p50 +170%).
     @inline(__always) func primitiveMillis(_ p: Primitive, _ millis: Double) -> Double {
         guard drawsSpreads, millis > 0 else { return millis }
-        if let c = contended[p.rawValue], busyCores > 1, contentionCores > 1,
+        if !sharesCores, let c = contended[p.rawValue], busyCores > 1, contentionCores > 1,
            spreadDraws.uniform() < min(1, Double(busyCores - 1) / Double(contentionCores - 1)) {
             return millis * c.spread.value(at: spreadDraws.uniform()) / c.aloneMedian
         }
@@ -184,10 +220,13 @@ public final class Simulation: ReplayExecutor {
         var memory: Int64
         var forkedFrom: Int64? = nil, tookCgroup = false
         // The builder, while it builds, runs beside the requests: it counts as one more busy core.
-        busyCores = busyRequests(including: true) + (builderFreeAt > now ? 1 : 0)
+        let shares = sharesCores
+        busyCores = busyRequests(including: true) + ((shares ? builderCurrent != nil : builderFreeAt > now) ? 1 : 0)
         // Installs, imports, the handler's init and execution are CPU work: with every core running a request
-        // and the builder busy too, more runs than there are cores, and each gets a share of one.
-        let cpu = slowdown(runnable: busyCores)
+        // and the builder busy too, more runs than there are cores, and each gets a share of one. Shared
+        // cores re-time it as work comes and goes; else stretched once, now.
+        let cpu = shares ? 1 : slowdown(runnable: busyCores)
+        var wait: Int64 = 0
         switch plan.tier {
         case .handler:
             r.createNanos = cost(.thaw, costs.runtime.thawMillis)
@@ -206,6 +245,7 @@ public final class Simulation: ReplayExecutor {
             var until = ready
             for p in catalog.profiles[hi].importOrder where installedAt[Int(p)] > until { until = installedAt[Int(p)] }
             r.installNanos += until - ready
+            wait = until - ready
             r.createNanos = cost(.create, costs.runtime.containerCreateMillis)
             if plan.tier == .cold {
                 r.createNanos += cost(.interpreterStart, costs.runtime.interpreterStartMillis)
@@ -250,8 +290,19 @@ public final class Simulation: ReplayExecutor {
         var running = Running(record: r, container: plan.container, memoryBytes: memory, forkedFrom: forkedFrom, tookCgroup: tookCgroup)
         // The zygotes the plan asks for are built once the request is done, as the real worker does.
         running.pendingBuilds = plan.createZygotes
+        if shares {
+            running.wait = wait; running.work = total - wait
+            // The worker hands the request to a core's thread before its phases begin (its queue time).
+            running.handoff = cost(.handoff, costs.runtime.handoffMillis)
+            running.record.startNanos += running.handoff
+        }
         if let s = freeSlots.popLast() { slot = s; slots[Int(s)] = running } else { slot = Int32(slots.count); slots.append(running) }
-        queue.schedule(at: r.endNanos, .done(slot))
+        if shares {
+            sharing.add(.request(slot), work: total - wait, now: now)
+            reschedule(now: now, queue: &queue)
+        } else {
+            queue.schedule(at: r.endNanos, .done(slot))
+        }
         if checkInvariants { try! planner.checkInvariants() }
     }
 
@@ -286,6 +337,15 @@ public final class Simulation: ReplayExecutor {
         case .done(let slot): return finish(slot: slot, now: now, queue: &queue)
         case .zygoteReady(let id): zygoteReady(id, now: now); return false
         case .coreFree: return true
+        case .shared(let generation):
+            guard generation == sharing.generation else { return false } // re-timed since
+            for job in sharing.takeDone(now: now) { ended(job, now: now, queue: &queue) }
+            reschedule(now: now, queue: &queue)
+            return false
+        case .builderWake:
+            builderStartNext(now: now, queue: &queue)
+            reschedule(now: now, queue: &queue)
+            return false
         }
     }
 
@@ -297,6 +357,20 @@ public final class Simulation: ReplayExecutor {
         lifecycle.finish(run.record, container: run.container, memoryBytes: run.memoryBytes, failed: false, now: now)
         summary.add(run.record)
         if checkInvariants { try! planner.checkInvariants() }
+        if sharesCores {
+            // The core is free; the worker's own per-request work (HTTP, the client) runs beside the requests,
+            // and the builder takes the zygotes, then the rest of the maintenance, after what it was given.
+            for z in run.pendingBuilds {
+                summary.zygotesCreated += 1
+                buildEnds[z.id] = .max // being built: ready when the builder is done with it
+                builderTasks.append(.build(z))
+            }
+            if hasMaintenance(after: run) { builderTasks.append(.maintain(run)) }
+            builderStartNext(now: now, queue: &queue)
+            if dispatchNanos > 0 { sharing.add(.dispatch, work: dispatchNanos, now: now) }
+            reschedule(now: now, queue: &queue)
+            return true
+        }
         // The worker's own per-request work (HTTP, the client) holds the core a little longer.
         let hold = dispatchNanos
         if !synchronousZygoteBuilds {

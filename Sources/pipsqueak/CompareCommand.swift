@@ -108,6 +108,10 @@ struct CompareCommand: ParsableCommand {
                                discussion: "The first is joined to the real run request by request; every one gives each tier's p50 and p99 errors against the real run, and the report and the CSV header (`simulation's own draws`) give their lowest and highest: a p99, or an import p50 made in the first burst, moves by tens of percent from one seed to the next, so one draw against one real run is a noisy judge. Each is a simulation only (well under a second for a micro workload)."))
     var simSeeds = CompareJob.defaultSimSeeds
 
+    @Option(help: ArgumentHelp("How the simulated cores give out CPU time: share or hold (as `pipsqueak simulate --cpu-model`).",
+                               discussion: "share (default): processor sharing among the requests, the builder and the worker's per-request dispatch work; hold: the earlier model (stretched once at a request's start, its core held for dispatch_ms after it)."))
+    var cpuModel: CPUModelOption = .share
+
     @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
     var repeatReal = false
@@ -134,6 +138,7 @@ struct CompareCommand: ParsableCommand {
         job.hitProbe = hitProbe
         job.repeatReal = repeatReal
         job.simSeeds = simSeeds
+        job.cpuModel = cpuModel.model
         job.run.runtime.online = online
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }

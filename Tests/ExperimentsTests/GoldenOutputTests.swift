@@ -14,6 +14,7 @@ final class GoldenOutputTests: XCTestCase {
 
     struct Case {
         var name: String, trace: String, config: PolicyConfig, cores = 2, seed: UInt64 = 1, noise = 0.0
+        var cpuModel = CPUModelName.share
     }
 
     static var cases: [Case] {
@@ -24,13 +25,19 @@ final class GoldenOutputTests: XCTestCase {
         staticTree.handlerCache.memoryMB = 128; staticTree.importCache.memoryMB = 256
         var tight = PolicyConfig.presets["all"]!
         tight.name = "all-tight"; tight.handlerCache.memoryMB = 64; tight.importCache.memoryMB = 96; tight.installCache.diskMB = 200
+        // The first goldens were made with the cores held (before processor sharing): those cases hold them
+        // still, so the earlier model's outputs stay byte for byte; the -share cases are the default.
         return [
-            Case(name: "micro-numpy-all", trace: "micro-numpy.csv", config: PolicyConfig.presets["all"]!),
+            Case(name: "micro-numpy-all", trace: "micro-numpy.csv", config: PolicyConfig.presets["all"]!, cpuModel: .hold),
+            Case(name: "micro-numpy-all-share", trace: "micro-numpy.csv", config: PolicyConfig.presets["all"]!),
             Case(name: "micro-numpy-none", trace: "micro-numpy.csv", config: PolicyConfig.presets["none"]!, cores: 1),
-            Case(name: "mixed-all", trace: "mixed.csv", config: PolicyConfig.presets["all"]!),
+            Case(name: "mixed-all", trace: "mixed.csv", config: PolicyConfig.presets["all"]!, cpuModel: .hold),
+            Case(name: "mixed-all-share", trace: "mixed.csv", config: PolicyConfig.presets["all"]!),
             Case(name: "mixed-h-gdsf", trace: "mixed.csv", config: gdsf, cores: 1),
-            Case(name: "mixed-all-static-noise", trace: "mixed.csv", config: staticTree, seed: 7, noise: 0.3),
-            Case(name: "mixed-all-tight", trace: "mixed.csv", config: tight, cores: 4),
+            Case(name: "mixed-all-static-noise", trace: "mixed.csv", config: staticTree, seed: 7, noise: 0.3, cpuModel: .hold),
+            Case(name: "mixed-all-static-noise-share", trace: "mixed.csv", config: staticTree, seed: 7, noise: 0.3),
+            Case(name: "mixed-all-tight", trace: "mixed.csv", config: tight, cores: 4, cpuModel: .hold),
+            Case(name: "mixed-all-tight-share", trace: "mixed.csv", config: tight, cores: 4),
         ]
     }
 
@@ -55,6 +62,7 @@ final class GoldenOutputTests: XCTestCase {
             job.cores = c.cores
             job.seed = c.seed
             job.noiseSigma = c.noise
+            job.cpuModel = c.cpuModel
             job.recordsPath = tmp + "/\(c.name).records.csv"
             job.decisionsPath = tmp + "/\(c.name).decisions.log"
             _ = try job.run()

@@ -37,13 +37,15 @@ final class CostSpreadTests: XCTestCase {
         XCTAssertThrowsError(try RuntimeCosts.read(path: p)) { XCTAssert("\($0)".contains(":2: the quantiles of 'thaw_ms'"), "\($0)") }
     }
 
-    func sim(_ runtime: RuntimeCosts, cores: Int = 1, seed: UInt64 = 1, draws: Bool = true, arrivals: [Double]) throws -> [RequestRecord] {
+    func sim(_ runtime: RuntimeCosts, cores: Int = 1, seed: UInt64 = 1, draws: Bool = true, model: Simulation.CPUModel = .share,
+             arrivals: [Double]) throws -> [RequestRecord] {
         let table = PackageTable([Package(name: "a", version: "1", installedBytes: 1 << 20, downloadMillis: 10, installMillis: 10, importMillis: 10, importMemoryBytes: 1 << 20)])
         let hs = HandlerTable([Handler(id: "h", customer: "x", packages: ["a"], initMillis: 0, execMillis: 10)])
         let costs = try CostModel(table: table, handlers: hs, runtime: runtime, seed: seed)
         let planner = try Planner(config: PolicyConfig.presets["h"]!, catalog: costs.catalog(handlers: hs), popularPackages: [])
         let s = Simulation(planner: planner, costs: costs, handlers: hs, cores: cores, seed: seed)
         s.drawsSpreads = draws
+        s.cpuModel = model
         var out: [RequestRecord] = []
         s.lifecycle.onRecord = { out.append($0) }
         var it = arrivals.makeIterator()
@@ -67,6 +69,8 @@ final class CostSpreadTests: XCTestCase {
         XCTAssert(flat.allSatisfy { $0.createNanos == Nanos.fromMillis(1) }, "without draws every hit pays the median")
     }
 
+    /// With the cores held (`--cpu-model hold`), a request that starts beside others draws from the contended
+    /// spread; shared, never (the sharing itself slows it).
     func testABusyCoreDrawsFromTheContendedSpread() throws {
         var rt = RuntimeCosts()
         rt.thawMillis = 1
@@ -76,13 +80,15 @@ final class CostSpreadTests: XCTestCase {
         // At t=100 s two arrive together: a hit on the first request's container and a cold start; at
         // t=200 s two at once again, both hits: the first starts with the other core idle, the second with
         // it busy (all of the calibration's other cores busy: always the contended spread).
-        let r = try sim(rt, cores: 2, arrivals: [0, 100, 100, 200, 200])
+        let r = try sim(rt, cores: 2, model: .hold, arrivals: [0, 100, 100, 200, 200])
         let hits = r.filter { $0.tier == .handler && $0.arrivalNanos == Nanos.fromSeconds(200) }.map { Nanos.millis($0.createNanos) }
         XCTAssertEqual(hits, [1, 3])
+        let shared = try sim(rt, cores: 2, arrivals: [0, 100, 100, 200, 200])
+        XCTAssertEqual(shared.filter { $0.tier == .handler && $0.arrivalNanos == Nanos.fromSeconds(200) }.map { Nanos.millis($0.createNanos) }, [1, 1])
         // Three cores against a two-core calibration: one other busy is already all of its others.
         var three = rt
         three.contentionCores = 3
-        let mixed = try sim(three, cores: 2, arrivals: [0] + (1...400).flatMap { [Double($0) * 10, Double($0) * 10] })
+        let mixed = try sim(three, cores: 2, model: .hold, arrivals: [0] + (1...400).flatMap { [Double($0) * 10, Double($0) * 10] })
             .filter { $0.tier == .handler }.map { Nanos.millis($0.createNanos) }
         let share = Double(mixed.filter { $0 == 3 }.count) / Double(mixed.count)
         XCTAssertEqual(share, 0.25, accuracy: 0.05, "half the hits start with 1 of 2 other cores busy: drawn contended half the time")

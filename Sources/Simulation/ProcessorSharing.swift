@@ -1,0 +1,133 @@
+import Replay
+
+/// The worker's cores shared equally among everything runnable (egalitarian processor sharing): the
+/// requests on their cores, the one builder (zygote builds, standby children) and the worker's own
+/// per-request work (HTTP, the client: `dispatch`). With no more runnable than cores each runs at full
+/// speed; with n > cores each gets cores/n of one, and when one ends or another starts the rest speed up or
+/// slow down from then on. Work is conserved: the cores are never idle while more work waits than there are
+/// cores, and never run more than `cores` at once.
+///
+/// Kept in virtual time: `virtual` is the work every runnable job has received since the origin (it grows at
+/// `rate` ns per ns), so a job with `w` ns of work begun when it stood at `v` ends when it reaches `v + w`,
+/// whatever comes and goes meanwhile. Only the earliest end is on the event queue, re-timed (a new
+/// generation; older ones ignored) whenever a job comes or goes.
+struct ProcessorSharing {
+    enum Owner: Equatable { case request(Int32), builder, dispatch }
+    struct Job { var owner: Owner; var finish: Double; var work: Int64; var began: Int64 }
+
+    let cores: Int
+    private(set) var jobs: [Job] = []
+    private(set) var virtual: Double = 0
+    private var last: Int64 = 0
+    /// The generation of the one end event that counts.
+    var generation: Int64 = 0
+
+    init(cores: Int) { self.cores = cores }
+
+    /// ns of work each runnable job gets per ns.
+    @inline(__always) var rate: Double { jobs.count > cores ? Double(cores) / Double(jobs.count) : 1 }
+
+    @inline(__always) mutating func advance(to now: Int64) {
+        if now > last { virtual += Double(now - last) * rate; last = now }
+    }
+
+    /// `owner` becomes runnable at `now` with `work` ns of CPU work.
+    mutating func add(_ owner: Owner, work: Int64, now: Int64) {
+        advance(to: now)
+        jobs.append(Job(owner: owner, finish: virtual + Double(max(0, work)), work: max(0, work), began: now))
+    }
+
+    /// When the earliest runnable job ends if nothing comes or goes before, ns (nil: none runnable).
+    func nextEnd(now: Int64) -> Int64? {
+        guard var m = jobs.first?.finish else { return nil }
+        for j in jobs where j.finish < m { m = j.finish }
+        return now + max(0, Int64(((m - virtual) / rate).rounded(.up)))
+    }
+
+    /// Removes and returns the jobs done at `now` (within a ns of work: the end was rounded up to a ns).
+    mutating func takeDone(now: Int64) -> [Job] {
+        advance(to: now)
+        var done: [Job] = []
+        var i = 0
+        while i < jobs.count {
+            if jobs[i].finish <= virtual + 1 { done.append(jobs.remove(at: i)) } else { i += 1 }
+        }
+        return done
+    }
+}
+
+extension Simulation {
+    /// Puts the earliest end among the jobs sharing the cores on the queue (a new generation: the one there
+    /// before no longer counts).
+    func reschedule(now: Int64, queue: inout EventQueue<Event>) {
+        sharing.generation += 1
+        if let t = sharing.nextEnd(now: now) { queue.schedule(at: t, .shared(sharing.generation)) }
+    }
+
+    /// `job`'s CPU work is done at `now`.
+    func ended(_ job: ProcessorSharing.Job, now: Int64, queue: inout EventQueue<Event>) {
+        switch job.owner {
+        case .dispatch: break
+        case .builder: builderDone(now: now, queue: &queue)
+        case .request(let slot):
+            // Its phases took as much longer than their work as the sharing made them; then it waits for the
+            // installs started by others it counts on (if any), then it is done.
+            let i = Int(slot)
+            let f = job.work > 0 ? Double(now - job.began) / Double(job.work) : 1
+            var r = slots[i].record
+            if f != 1 {
+                r.downloadNanos = stretch(r.downloadNanos, f)
+                r.installNanos = stretch(r.installNanos - slots[i].wait, f) + slots[i].wait
+                r.createNanos = stretch(r.createNanos, f)
+                r.forkNanos = stretch(r.forkNanos, f)
+                r.importNanos = stretch(r.importNanos, f)
+                r.initNanos = stretch(r.initNanos, f)
+            }
+            r.endNanos = now + slots[i].wait + slots[i].handoff
+            // The execution takes what rounding left, so the phases add up to the request's time exactly.
+            r.execNanos = max(0, r.endNanos - r.startNanos - (r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos))
+            slots[i].record = r
+            queue.schedule(at: r.endNanos, .done(slot))
+        }
+    }
+
+    /// The builder, when idle, takes its next task: a zygote build (once the packages it counts on as
+    /// installed are, else it waits for them), or the maintenance after a start.
+    func builderStartNext(now: Int64, queue: inout EventQueue<Event>) {
+        while builderCurrent == nil, builderHead < builderTasks.count {
+            let task = builderTasks[builderHead]
+            switch task {
+            case .build(let z):
+                var start = now
+                for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
+                if start > now { queue.schedule(at: start, .builderWake); return }
+                let cost = zygoteBuildCost(z, startingAt: now)
+                builderCurrent = (task, now, cost.total, cost.installs)
+                sharing.add(.builder, work: cost.total, now: now)
+            case .maintain(let run):
+                let work = maintain(after: run, at: now) - now
+                if work > 0 {
+                    builderCurrent = (task, now, work, 0)
+                    sharing.add(.builder, work: work, now: now)
+                }
+            }
+            builderHead += 1
+            if builderHead > 64, builderHead * 2 > builderTasks.count {
+                builderTasks.removeFirst(builderHead); builderHead = 0
+            }
+        }
+    }
+
+    /// The builder's task is done at `now`: a zygote is ready (as the worker times a build: its installs
+    /// done, stretched as the sharing stretched the whole); it takes the next.
+    func builderDone(now: Int64, queue: inout EventQueue<Event>) {
+        guard let c = builderCurrent else { return }
+        builderCurrent = nil
+        if case .build(let z) = c.task {
+            let f = c.work > 0 ? Double(now - c.began) / Double(c.work) : 1
+            summary.zygoteBuilds.record(stretch(c.work - c.installs, f))
+            zygoteReady(z.id, now: now)
+        }
+        builderStartNext(now: now, queue: &queue)
+    }
+}
