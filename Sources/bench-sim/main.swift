@@ -24,6 +24,8 @@ func peakRSSMB() -> Double {
 
 let args = CommandLine.arguments
 let requests = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
+/// How the simulated cores give out CPU time (second argument: share, the default, or hold).
+let cpuModel = args.count > 2 ? Simulation.CPUModel(rawValue: args[2]) ?? .share : .share
 let dir = NSTemporaryDirectory() + "pipsqueak-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -48,6 +50,7 @@ func simulate(_ trace: Trace, records: String?, next: (() throws -> Invocation?)
     let costs = try CostModel(table: table, handlers: trace.handlers, overlap: overlap, seed: 1)
     let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: [])
     let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: 64, seed: 1)
+    sim.cpuModel = cpuModel
     var writer: RecordWriter?
     if let r = records {
         let w = try RecordWriter(path: r, handlers: trace.handlers, comments: [])
@@ -59,7 +62,7 @@ func simulate(_ trace: Trace, records: String?, next: (() throws -> Invocation?)
     return summary
 }
 
-print("bench-sim: \(requests) requests, 2000 handlers, config \(config.summary), cores 64")
+print("bench-sim: \(requests) requests, 2000 handlers, config \(config.summary), cores 64, cpu model \(cpuModel.rawValue)")
 let small = try makeTrace(requests / 4, "small")
 let t0 = now()
 _ = try simulate(small, records: dir + "/small-records.csv")
