@@ -100,7 +100,10 @@ extension Simulation {
             case .build(let z):
                 var start = now
                 for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
-                if start > now { queue.schedule(at: start, .builderWake); return }
+                if start > now {
+                    if builderWakeAt != start { builderWakeAt = start; queue.schedule(at: start, .builderWake) }
+                    return
+                }
                 let cost = zygoteBuildCost(z, startingAt: now)
                 builderCurrent = (task, now, cost.total, cost.installs)
                 sharing.add(.builder, work: cost.total, now: now)

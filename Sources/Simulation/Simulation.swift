@@ -95,6 +95,8 @@ public final class Simulation: ReplayExecutor {
     var builderTasks: [BuilderTask] = []
     var builderHead = 0
     var builderCurrent: (task: BuilderTask, began: Int64, work: Int64, installs: Int64)? = nil
+    /// When the builder is to look at its head again (a build waiting for installs), ns; -1: not waiting.
+    var builderWakeAt: Int64 = -1
     /// Every simulated import takes this many times the catalog's cost, which the planner's estimates keep
     /// (`compare`: how much faster or slower the machine imported over the real run than just before it,
     /// when the real planner's estimates were fixed).
@@ -169,7 +171,7 @@ public final class Simulation: ReplayExecutor {
     /// probability the share of the other cores busy (against the calibration's all busy), else from its
     /// spread alone; ms. With the cores shared, always from its spread alone: the contended spreads were
     /// measured with the server's threads sharing the cores too, which the sharing now models itself (drawn
-    /// from both, every hit beside another ran about 1.5× too slow: micro-numpy at 90%, handler p50 +170%).
+    /// from both as well, campaign L's micro-numpy at 90% came out at handler p50 +160..+175%, against +1..+3%).
     @inline(__always) func primitiveMillis(_ p: Primitive, _ millis: Double) -> Double {
         guard drawsSpreads, millis > 0 else { return millis }
         if !sharesCores, let c = contended[p.rawValue], busyCores > 1, contentionCores > 1,
