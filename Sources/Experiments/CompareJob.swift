@@ -333,7 +333,7 @@ public struct CompareJob {
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         sim.synchronousZygoteBuilds = cores == 1
         sim.importCharge = inputs.importCharge
-        sim.cpuModel = cpuModel.model
+        sim.cpuModel = cpuModel
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)

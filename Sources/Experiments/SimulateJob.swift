@@ -49,7 +49,7 @@ public struct SimulateJob {
         let planner = try Planner(config: config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: popularPackages())
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         if let q = queueLimit { sim.queueLimit = q }
-        sim.cpuModel = cpuModel.model
+        sim.cpuModel = cpuModel
         let header = provenance
         var records: RecordWriter?, decisions: DecisionLog?
         if let r = recordsPath {
@@ -77,8 +77,5 @@ public struct SimulateJob {
     }
 }
 
-/// `Simulation.CPUModel` by name, for the commands (which import `Experiments` only).
-public enum CPUModelName: String, CaseIterable, Sendable {
-    case share, hold
-    public var model: Simulation.CPUModel { Simulation.CPUModel(rawValue: rawValue)! }
-}
+/// `Simulation.CPUModel` under a name the commands see (they import `Experiments` only).
+public typealias CPUModelName = Simulation.CPUModel

@@ -13,7 +13,11 @@ import Replay
 /// generation; older ones ignored) whenever a job comes or goes.
 struct ProcessorSharing {
     enum Owner: Equatable { case request(Int32), builder, dispatch }
-    struct Job { var owner: Owner; var finish: Double; var work: Int64; var began: Int64 }
+    struct Job {
+        var owner: Owner; var finish: Double; var work: Int64; var began: Int64
+        /// How many times its work its time from start to `now` was (1: it ran at full speed throughout).
+        func stretch(endingAt now: Int64) -> Double { work > 0 ? Double(now - began) / Double(work) : 1 }
+    }
 
     let cores: Int
     private(set) var jobs: [Job] = []
@@ -68,12 +72,12 @@ extension Simulation {
     func ended(_ job: ProcessorSharing.Job, now: Int64, queue: inout EventQueue<Event>) {
         switch job.owner {
         case .dispatch: break
-        case .builder: builderDone(now: now, queue: &queue)
+        case .builder: builderDone(job, now: now, queue: &queue)
         case .request(let slot):
             // Its phases took as much longer than their work as the sharing made them; then it waits for the
             // installs started by others it counts on (if any), then it is done.
             let i = Int(slot)
-            let f = job.work > 0 ? Double(now - job.began) / Double(job.work) : 1
+            let f = job.stretch(endingAt: now)
             var r = slots[i].record
             if f != 1 {
                 r.downloadNanos = stretch(r.downloadNanos, f)
@@ -98,19 +102,18 @@ extension Simulation {
             let task = builderTasks[builderHead]
             switch task {
             case .build(let z):
-                var start = now
-                for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
+                let start = installsDone(for: z, from: now)
                 if start > now {
                     if builderWakeAt != start { builderWakeAt = start; queue.schedule(at: start, .builderWake) }
                     return
                 }
                 let cost = zygoteBuildCost(z, startingAt: now)
-                builderCurrent = (task, now, cost.total, cost.installs)
+                builderCurrent = (task, cost.installs)
                 sharing.add(.builder, work: cost.total, now: now)
             case .maintain(let run):
                 let work = maintain(after: run, at: now) - now
                 if work > 0 {
-                    builderCurrent = (task, now, work, 0)
+                    builderCurrent = (task, 0)
                     sharing.add(.builder, work: work, now: now)
                 }
             }
@@ -123,12 +126,11 @@ extension Simulation {
 
     /// The builder's task is done at `now`: a zygote is ready (as the worker times a build: its installs
     /// done, stretched as the sharing stretched the whole); it takes the next.
-    func builderDone(now: Int64, queue: inout EventQueue<Event>) {
+    func builderDone(_ job: ProcessorSharing.Job, now: Int64, queue: inout EventQueue<Event>) {
         guard let c = builderCurrent else { return }
         builderCurrent = nil
         if case .build(let z) = c.task {
-            let f = c.work > 0 ? Double(now - c.began) / Double(c.work) : 1
-            summary.zygoteBuilds.record(stretch(c.work - c.installs, f))
+            summary.zygoteBuilds.record(stretch(job.work - c.installs, job.stretch(endingAt: now)))
             zygoteReady(z.id, now: now)
         }
         builderStartNext(now: now, queue: &queue)

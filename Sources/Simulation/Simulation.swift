@@ -40,9 +40,8 @@ public final class Simulation: ReplayExecutor {
         var forkedFrom: Int64? = nil
         /// It took a pooled cgroup (a cold start, or a fork with no standby child): one to be made after.
         var tookCgroup = false
-        /// With the cores shared: its CPU work (every phase but waiting for another's install), and how long
-        /// it waits for installs started by others, ns.
-        var work: Int64 = 0, wait: Int64 = 0
+        /// With the cores shared: how long it waits for installs started by others (not CPU work), ns.
+        var wait: Int64 = 0
         /// With the cores shared: its hand-off to the core's thread (before its phases; part of its queue time), ns.
         var handoff: Int64 = 0
     }
@@ -94,7 +93,7 @@ public final class Simulation: ReplayExecutor {
     enum BuilderTask { case build(ZygoteSpec), maintain(Running) }
     var builderTasks: [BuilderTask] = []
     var builderHead = 0
-    var builderCurrent: (task: BuilderTask, began: Int64, work: Int64, installs: Int64)? = nil
+    var builderCurrent: (task: BuilderTask, installs: Int64)? = nil
     /// When the builder is to look at its head again (a build waiting for installs), ns; -1: not waiting.
     var builderWakeAt: Int64 = -1
     /// Every simulated import takes this many times the catalog's cost, which the planner's estimates keep
@@ -293,7 +292,7 @@ public final class Simulation: ReplayExecutor {
         // The zygotes the plan asks for are built once the request is done, as the real worker does.
         running.pendingBuilds = plan.createZygotes
         if shares {
-            running.wait = wait; running.work = total - wait
+            running.wait = wait
             // The worker hands the request to a core's thread before its phases begin (its queue time).
             running.handoff = cost(.handoff, costs.runtime.handoffMillis)
             running.record.startNanos += running.handoff
@@ -454,14 +453,21 @@ public final class Simulation: ReplayExecutor {
         return (cost, installs)
     }
 
+    /// When a build of `z` can start, from `t` on: once every package it imports but does not install itself
+    /// (counted on as installed) is, ns.
+    func installsDone(for z: ZygoteSpec, from t: Int64) -> Int64 {
+        var start = t
+        for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
+        return start
+    }
+
     func buildZygote(_ z: ZygoteSpec, now: Int64, queue: inout EventQueue<Event>) {
         summary.zygotesCreated += 1
         let parentReady = z.parent.flatMap { buildEnds[$0] } ?? now // a parent still being built
         // A package it counts on as installed may still be installing for a request (the real worker's
         // build waits for it too); its own shared installs are there for others once done.
         // One builder: a build starts when the builds given before it are done.
-        var start = max(now, parentReady, builderFreeAt)
-        for p in z.imports where !z.install.contains(p) && installedAt[Int(p)] > start { start = installedAt[Int(p)] }
+        let start = installsDone(for: z, from: max(now, parentReady, builderFreeAt))
         // The builder's CPU work shares the cores with the requests running when it starts and those waiting
         // that take the cores as they free up (the request that asked for it hands its core to the next one):
         // in a burst every core runs a request for the whole build, and the builder is one more.

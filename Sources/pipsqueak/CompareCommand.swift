@@ -110,7 +110,7 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("How the simulated cores give out CPU time: share or hold (as `pipsqueak simulate --cpu-model`).",
                                discussion: "share (default): processor sharing among the requests, the builder and the worker's per-request dispatch work; hold: the earlier model (stretched once at a request's start, its core held for dispatch_ms after it)."))
-    var cpuModel: CPUModelOption = .share
+    var cpuModel: CPUModelName = .share
 
     @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
@@ -138,7 +138,7 @@ struct CompareCommand: ParsableCommand {
         job.hitProbe = hitProbe
         job.repeatReal = repeatReal
         job.simSeeds = simSeeds
-        job.cpuModel = cpuModel.model
+        job.cpuModel = cpuModel
         job.run.runtime.online = online
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }

@@ -62,7 +62,7 @@ struct SimulateCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("How the simulated cores give out CPU time: share or hold.",
                                discussion: "share (default): the cores are shared equally among the running requests, the one zygote builder and the worker's own per-request work (runtime costs' dispatch_ms), re-timed whenever one starts or ends; a request frees its core when it ends, and waits the runtime costs' handoff_ms (the server's hand-off to a core's thread) before its phases. hold: each request's CPU phases are stretched once, at its start, by how oversubscribed the cores are then, and its core is held for dispatch_ms after it ends (the model before processor sharing; kept to compare against)."))
-    var cpuModel: CPUModelOption = .share
+    var cpuModel: CPUModelName = .share
 
     @Option(help: "Runtime primitive costs (default: traces/runtime-costs.csv if present, else built-in).")
     var runtimeCosts: String?
@@ -85,7 +85,7 @@ struct SimulateCommand: ParsableCommand {
         job.config = try policy.load()
         job.seed = seed; job.cores = cores; job.noiseSigma = noise
         job.queueLimit = queueLimit
-        job.cpuModel = cpuModel.model
+        job.cpuModel = cpuModel
         if let p = packages { job.packagesPath = p }
         job.runtimeCostsPath = runtimeCosts
         job.recordsPath = out; job.decisionsPath = decisions
@@ -100,8 +100,5 @@ struct SimulateCommand: ParsableCommand {
     }
 }
 
-/// `--cpu-model`: `CPUModelName` as an option value.
-enum CPUModelOption: String, ExpressibleByArgument, CaseIterable {
-    case share, hold
-    var model: CPUModelName { CPUModelName(rawValue: rawValue)! }
-}
+/// `--cpu-model`: the simulator's CPU model by its name.
+extension CPUModelName: ExpressibleByArgument {}
