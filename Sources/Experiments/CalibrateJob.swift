@@ -55,6 +55,24 @@ public struct CalibrateJob {
         costs.dispatchMillis = d.dispatchMillis
         log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly (medians of the rounds): dispatch %.3f ms (the median of the rounds' differences)", d.httpMillis, d.directMillis, costs.dispatchMillis))
         let inSitu = CalibrateJob.useServedHits(alone: d.alone, beside: d.beside, in: &costs, log: log)
+        var weighed: String? = nil
+        if inSitu, cores > 1 {
+            let perHit = Summary(d.alone.map { Double($0.latencyNanos) / 1e6 }).p50 + costs.dispatchMillis
+            let rate = (CalibrationBench.loadedShare * Double(cores) * 1000 / perHit).rounded()
+            log(String(format: "handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×: the dispatch's weight against the handlers", rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
+            let loaded = try bench.servedHits(count: n, rate: rate)
+            let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
+                           DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
+            let fit = try DispatchWeightFit(costs: costs, cores: cores, queueLimit: 64, handlers: CalibrationBench.dispatchHandlers).fit(streams)
+            costs.dispatchWeight = fit.weight
+            for p in fit.points where [0, 0.25, 0.5, 1].contains(p.weight) || p.weight == fit.weight {
+                log(String(format: "  weight %.2f: ", p.weight) + zip(streams, zip(p.p50, p.p90)).map { String(format: "%@ p50 %.3f p90 %.3f", $0.name, $1.0, $1.1) }.joined(separator: ", ")
+                    + (p.weight == fit.weight ? "  (the fit)" : ""))
+            }
+            weighed = "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90 ("
+                + zip(streams, fit.measured).map { String(format: "%@ measured %.3f/%.3f ms", $0.name, $1.p50, $1.p90) }.joined(separator: ", ") + String(format: "; simulated %@ at %.2f)", zip(fit.points.first { $0.weight == fit.weight }!.p50, fit.points.first { $0.weight == fit.weight }!.p90).map { String(format: "%.3f/%.3f", $0, $1) }.joined(separator: ", "), fit.weight)
+            log(String(format: "dispatch weight %.2f: measured latency p50/p90 ", fit.weight) + zip(streams, fit.measured).map { String(format: "%@ %.3f/%.3f ms", $0.name, $1.p50, $1.p90) }.joined(separator: ", "))
+        }
         let m = repeats * 3 // 300 by default: enough of both alone and beside (`minimumServedHits`)
         log("import-cache hits over HTTP among handler-cache hits: \(m) import hits, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second: the phases of a start as a served request pays them")
         let si = try bench.servedImportHits(count: m)
@@ -78,6 +96,7 @@ public struct CalibrateJob {
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
+            weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, or too few hits over HTTP)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"

@@ -80,6 +80,8 @@ public struct CompareJob {
         public var thaw: (file: Double, run: Double?), invoke: (file: Double, run: Double?)
         /// The hand-off to a core's thread (`handoff_ms`) of the hits that started alone, the same way.
         public var handoff: (file: Double, run: Double?) = (0, nil)
+        /// The dispatch's weight with the cores shared (`dispatch_weight`): the runtime costs', not probed.
+        public var dispatchWeight = 1.0
         /// Hits that started alone and beside another, both probes together.
         public var alone = 0, beside = 0
         /// A probe that failed (the machine too busy to serve its stream, say): when, and why.
@@ -601,6 +603,7 @@ public struct CompareJob {
         let probes = [before, after].compactMap { $0 }
         let alone = probes.flatMap(\.alone), beside = probes.flatMap(\.beside)
         h.alone = alone.count; h.beside = beside.count
+        h.dispatchWeight = runtime.dispatchWeight
         runtime.dispatchMillis = h.runDispatch
         if CalibrateJob.useServedHits(alone: alone, beside: beside, in: &runtime, log: { _ in }) {
             h.thaw.run = runtime.thawMillis; h.invoke.run = runtime.thawedInvokeOverheadMillis; h.handoff.run = runtime.handoffMillis
@@ -613,8 +616,8 @@ public struct CompareJob {
         guard let h = r.hits else { return r.hitNote }
         let timed = [h.dispatch.before.map { String(format: "%.3f ms before the real run", $0) }, h.dispatch.after.map { String(format: "%.3f after it", $0) }]
         var s = "timed again as calibrate times them: dispatch " + timed.compactMap { $0 }.joined(separator: ", ")
-        s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (%@)", h.dispatch.file, h.runDispatch,
-                    h.failed.isEmpty ? "the mean" : "a probe failed, " + h.failed.joined(separator: "; "))
+        s += String(format: ", %.3f in the runtime costs: the simulation and both loads use %.3f (%@), at the runtime costs' weight %.2f", h.dispatch.file, h.runDispatch,
+                    h.failed.isEmpty ? "the mean" : "a probe failed, " + h.failed.joined(separator: "; "), h.dispatchWeight)
         if let t = h.thaw.run, let v = h.invoke.run {
             s += String(format: "; of %d hits that started alone: thaw %.3f ms (%.3f in the runtime costs), thawed invoke overhead %.3f (%.3f), hand-off to a core %.3f (%.3f), their spreads and those of %d that started beside another used by the simulation",
                         h.alone, t, h.thaw.file, v, h.invoke.file, h.handoff.run ?? .nan, h.handoff.file, h.beside)

@@ -56,6 +56,10 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// the hand-off to a core's thread. Charged with the cores shared (`Simulation.CPUModel.share`); 0: none
     /// measured (files calibrated before it was).
     public var handoffMillis = 0.0
+    /// With the cores shared (`Simulation.CPUModel.share`): the dispatch's weight against a request's 1 when
+    /// more is runnable than there are cores (0...1; 1: an equal share). Calibrated as the weight with which
+    /// the simulator's replay of served hits matches their measured latencies; 1 in files calibrated before.
+    public var dispatchWeight = 1.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
     /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
@@ -123,7 +127,8 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
          ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
          ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
-         ("zygote_build_ms", zygoteBuildMillis, "ms"), ("handoff_ms", handoffMillis, "ms")]
+         ("zygote_build_ms", zygoteBuildMillis, "ms"), ("handoff_ms", handoffMillis, "ms"),
+         ("dispatch_weight", dispatchWeight, "share")]
     }
 
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
@@ -161,7 +166,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
             "standby_ready_ms": \.standbyReadyMillis, "cgroup_create_ms": \.cgroupCreateMillis,
-            "zygote_build_ms": \.zygoteBuildMillis, "handoff_ms": \.handoffMillis]
+            "zygote_build_ms": \.zygoteBuildMillis, "handoff_ms": \.handoffMillis, "dispatch_weight": \.dispatchWeight]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {
@@ -173,7 +178,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             guard let kp = setters[base] else {
                 throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores"]).joined(separator: ", "))")
             }
-            let value = try csv.double(f, v, name: "value")
+            let value = base == "dispatch_weight" ? try csv.double(f, v, name: "value", min: 0, max: 1) : try csv.double(f, v, name: "value")
             if !contended { c[keyPath: kp] = value }
             var spread: CostSpread? = nil
             if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {

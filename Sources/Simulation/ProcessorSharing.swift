@@ -1,16 +1,19 @@
 import Replay
 
-/// The worker's cores shared equally among everything runnable (egalitarian processor sharing): the
-/// requests on their cores, the one builder (zygote builds, standby children) and the worker's own
-/// per-request work (HTTP, the client: `dispatch`). With no more runnable than cores each runs at full
-/// speed; with n > cores each gets cores/n of one, and when one ends or another starts the rest speed up or
-/// slow down from then on. Work is conserved: the cores are never idle while more work waits than there are
-/// cores, and never run more than `cores` at once.
+/// The worker's cores shared among everything runnable (processor sharing): the requests on their cores, the
+/// one builder (zygote builds, standby children) and the worker's own per-request work (HTTP, the client:
+/// `dispatch`). With no more runnable than cores each runs at full speed; with more, the cores are shared in
+/// proportion to weights (a request or the builder 1, the dispatch `dispatchWeight`, each job at most one
+/// core), and when one ends or another starts the rest speed up or slow down from then on. Work is conserved:
+/// the cores are never idle while more work waits than there are cores, and never run more than `cores` at
+/// once. A dispatch weight below 1 says the server's threads take less than an equal share from the
+/// handlers running beside them (calibrated: `RuntimeCosts.dispatchWeight`); at 1 all share equally.
 ///
-/// Kept in virtual time: `virtual` is the work every runnable job has received since the origin (it grows at
-/// `rate` ns per ns), so a job with `w` ns of work begun when it stood at `v` ends when it reaches `v + w`,
-/// whatever comes and goes meanwhile. Only the earliest end is on the event queue, re-timed (a new
-/// generation; older ones ignored) whenever a job comes or goes.
+/// Kept in virtual time, one clock per weight: `virtual` is the work every runnable request or builder job has
+/// received since the origin (it grows at `rate` ns per ns), `virtualDispatch` the same for dispatch jobs, so a
+/// job with `w` ns of work begun when its clock stood at `v` ends when it reaches `v + w`, whatever comes and
+/// goes meanwhile. Only the earliest end is on the event queue, re-timed (a new generation; older ones
+/// ignored) whenever a job comes or goes.
 struct ProcessorSharing {
     enum Owner: Equatable { case request(Int32), builder, dispatch }
     struct Job {
@@ -20,32 +23,65 @@ struct ProcessorSharing {
     }
 
     let cores: Int
+    /// A dispatch job's weight against a request's or the builder's 1 (0...1).
+    let dispatchWeight: Double
     private(set) var jobs: [Job] = []
     private(set) var virtual: Double = 0
+    private(set) var virtualDispatch: Double = 0
+    /// Runnable dispatch jobs (the rest are requests and the builder).
+    private var dispatching = 0
     private var last: Int64 = 0
     /// The generation of the one end event that counts.
     var generation: Int64 = 0
 
-    init(cores: Int) { self.cores = cores }
+    init(cores: Int, dispatchWeight: Double = 1) {
+        self.cores = cores
+        self.dispatchWeight = min(1, max(0, dispatchWeight))
+    }
 
-    /// ns of work each runnable job gets per ns.
-    @inline(__always) var rate: Double { jobs.count > cores ? Double(cores) / Double(jobs.count) : 1 }
+    /// ns of work per ns each runnable request or builder job gets (`full`) and each dispatch job gets.
+    @inline(__always) var rates: (full: Double, dispatch: Double) {
+        let n = jobs.count
+        guard n > cores else { return (1, 1) }
+        let a = Double(n - dispatching), b = Double(dispatching), c = Double(cores)
+        let weight = a + b * dispatchWeight
+        // Weighted shares while no job would get more than a core; else the others run at full speed and the
+        // dispatch jobs share what is left.
+        if weight >= c { let f = c / weight; return (f, f * dispatchWeight) }
+        return (1, (c - a) / b)
+    }
 
     @inline(__always) mutating func advance(to now: Int64) {
-        if now > last { virtual += Double(now - last) * rate; last = now }
+        if now > last {
+            let r = rates, dt = Double(now - last)
+            virtual += dt * r.full; virtualDispatch += dt * r.dispatch
+            last = now
+        }
     }
 
     /// `owner` becomes runnable at `now` with `work` ns of CPU work.
     mutating func add(_ owner: Owner, work: Int64, now: Int64) {
         advance(to: now)
-        jobs.append(Job(owner: owner, finish: virtual + Double(max(0, work)), work: max(0, work), began: now))
+        let v = owner == .dispatch ? virtualDispatch : virtual
+        if owner == .dispatch { dispatching += 1 }
+        jobs.append(Job(owner: owner, finish: v + Double(max(0, work)), work: max(0, work), began: now))
     }
 
-    /// When the earliest runnable job ends if nothing comes or goes before, ns (nil: none runnable).
+    /// When the earliest runnable job ends if nothing comes or goes before, ns (nil: none runnable, or only
+    /// dispatch jobs that get no share while the requests fill every core).
     func nextEnd(now: Int64) -> Int64? {
-        guard var m = jobs.first?.finish else { return nil }
-        for j in jobs where j.finish < m { m = j.finish }
-        return now + max(0, Int64(((m - virtual) / rate).rounded(.up)))
+        var full = Double.infinity, dispatch = Double.infinity
+        for j in jobs {
+            if j.owner == .dispatch { dispatch = min(dispatch, j.finish) } else { full = min(full, j.finish) }
+        }
+        let r = rates
+        var end: Int64? = nil
+        if full.isFinite { end = now + max(0, Int64(((full - virtual) / r.full).rounded(.up))) }
+        if dispatch.isFinite, r.dispatch > 0 {
+            let t = now + max(0, Int64(((dispatch - virtualDispatch) / r.dispatch).rounded(.up)))
+            end = min(end ?? t, t)
+        }
+        return end
     }
 
     /// Removes and returns the jobs done at `now` (within a ns of work: the end was rounded up to a ns).
@@ -54,7 +90,11 @@ struct ProcessorSharing {
         var done: [Job] = []
         var i = 0
         while i < jobs.count {
-            if jobs[i].finish <= virtual + 1 { done.append(jobs.remove(at: i)) } else { i += 1 }
+            let isDispatch = jobs[i].owner == .dispatch
+            if jobs[i].finish <= (isDispatch ? virtualDispatch : virtual) + 1 {
+                if isDispatch { dispatching -= 1 }
+                done.append(jobs.remove(at: i))
+            } else { i += 1 }
         }
         return done
     }

@@ -135,7 +135,7 @@ public final class Simulation: ReplayExecutor {
         initMillis = handlers.handlers.map(\.initMillis)
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
-        sharing = ProcessorSharing(cores: cores)
+        sharing = ProcessorSharing(cores: cores, dispatchWeight: costs.runtime.dispatchWeight)
         standbysPerZygote = cores
         installedAt = [Int64](repeating: 0, count: planner.catalog.count)
         noise = costs.noiseSigma > 0 ? RandomSource(seed: seed).substream("costs") : nil

@@ -15,12 +15,16 @@ struct CalibrateCommand: ParsableCommand {
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
         (dispatch_ms: this process's CPU per handler-cache hit with the server and an open-loop client in it, \
-        less the same hits served directly, the median of 5 rounds of both; the simulator holds a core that long \
-        after each request). Starts are then taken as served over HTTP, with the server's threads beside them, \
+        less the same hits served directly, the median of 5 rounds of both; the simulator runs it beside the \
+        requests from each request's end, sharing the cores). Starts are then taken as served over HTTP, with the server's threads beside them, \
         among 400 requests per second: a handler-cache hit's thaw and invoke, and an import hit's create, fork, \
         init and invoke (3 × --repeat import hits among handler-cache hits, one request in 50): those that \
         started with no other request in flight, and those that started beside another, for the contended \
-        spread; with too few of either, the figures served directly stay, as it says. Also the \
+        spread; with too few of either, the figures served directly stay, as it says. With more than one core, \
+        the dispatch's weight in the simulator's sharing of the cores (dispatch_weight, 0 to 1: how much of an \
+        equal share the server's threads take from the handlers beside them): 10 × --repeat more hits over \
+        HTTP at 75% of what the cores can serve, and the weight (of 0, 0.05, ..., 1) with which the simulator, \
+        replaying both streams' arrivals, comes closest to their measured latency p50 and p90. Also the \
         worker's off-path work, which the simulator's builder does beside the cores: with a start per core back to \
         back, a fork from a zygote with no standby child ready (direct_fork_ms), the maintenance thread's time per \
         standby child (standby_prep_ms) and the child's time to be ready (standby_ready_ms), a pooled cgroup \

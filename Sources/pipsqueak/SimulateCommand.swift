@@ -61,7 +61,7 @@ struct SimulateCommand: ParsableCommand {
     var packages: String?
 
     @Option(help: ArgumentHelp("How the simulated cores give out CPU time: share or hold.",
-                               discussion: "share (default): the cores are shared equally among the running requests, the one zygote builder and the worker's own per-request work (runtime costs' dispatch_ms), re-timed whenever one starts or ends; a request frees its core when it ends, and waits the runtime costs' handoff_ms (the server's hand-off to a core's thread) before its phases. hold: each request's CPU phases are stretched once, at its start, by how oversubscribed the cores are then, and its core is held for dispatch_ms after it ends (the model before processor sharing; kept to compare against)."))
+                               discussion: "share (default): the cores are shared among the running requests, the one zygote builder and the worker's own per-request work (runtime costs' dispatch_ms), re-timed whenever one starts or ends; each request and the builder with weight 1, the dispatch with the runtime costs' dispatch_weight (calibrated; 1 when the file has none), no job more than a core; a request frees its core when it ends, and waits the runtime costs' handoff_ms (the server's hand-off to a core's thread) before its phases. hold: each request's CPU phases are stretched once, at its start, by how oversubscribed the cores are then, and its core is held for dispatch_ms after it ends (the model before processor sharing; kept to compare against)."))
     var cpuModel: CPUModelName = .share
 
     @Option(help: "Runtime primitive costs (default: traces/runtime-costs.csv if present, else built-in).")

@@ -4,6 +4,7 @@ import Runtime
 import Simulation
 import CachePolicy
 import Workload
+import Statistics
 @testable import Experiments
 
 /// `pipsqueak calibrate` on the real runtime: every timed primitive gets its spread, and with two cores its
@@ -160,6 +161,40 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(costs.spreads["thawed_invoke_overhead_ms"]?.median ?? 0, 0.2, accuracy: 1e-9)
         XCTAssertEqual(costs.contendedSpreads["thaw_ms"]?.median ?? 0, 0.08, accuracy: 1e-9)
         XCTAssertEqual(costs.contendedSpreads["thawed_invoke_overhead_ms"]?.median ?? 0, 0.9, accuracy: 1e-9)
+    }
+
+    /// The dispatch's weight is fitted by replaying the served hits' arrivals in the simulator: hits the
+    /// simulator itself made at a known weight (no spreads: every draw the median, so seeds agree) fit back
+    /// to that weight, whatever the load, and a stream too light for anything to share a core gives no
+    /// preference (every weight the same error, the first, 0, taken).
+    func testTheDispatchWeightFitsBackTheWeightThatMadeTheHits() throws {
+        var costs = RuntimeCosts()
+        costs.thawMillis = 0.05; costs.thawedInvokeOverheadMillis = 0.3; costs.dispatchMillis = 1; costs.handoffMillis = 0.04
+        costs.interpreterStartMillis = 50
+        let fit = DispatchWeightFit(costs: costs, cores: 2, queueLimit: 64, handlers: 20)
+        func arrivals(rate: Double, count: Int) -> [RequestRecord] {
+            let gaps = RandomSource(seed: 3).substream("test")
+            var t = 0.0
+            return (0..<count).map { i in
+                t += gaps.exponential(mean: 1 / rate)
+                return RequestRecord(request: Int64(i), handler: Int32(i % 20), arrivalNanos: Int64(t * 1e9), startNanos: 0, endNanos: 0, tier: .handler, zygote: nil)
+            }
+        }
+        let busy = arrivals(rate: 700, count: 600), light = arrivals(rate: 400, count: 300)
+        for w in [0.25, 0.6] {
+            let made = [DispatchWeightFit.Stream(name: "700/s", hits: try fit.simulate(busy, weight: w, seed: 9)),
+                        DispatchWeightFit.Stream(name: "400/s", hits: try fit.simulate(light, weight: w, seed: 9))]
+            XCTAssertEqual(made[0].hits.count, 600, "every request of the stream is a hit")
+            let r = try fit.fit(made)
+            XCTAssertEqual(r.weight, w, accuracy: 1e-9)
+            XCTAssertEqual(r.points.count, DispatchWeightFit.candidates.count)
+            // The latencies grow with the weight: the dispatch takes more from the hits.
+            XCTAssertLessThan(r.points.first!.p50[0], r.points.last!.p50[0])
+        }
+        let sparse = arrivals(rate: 5, count: 50)
+        let r = try fit.fit([DispatchWeightFit.Stream(name: "5/s", hits: try fit.simulate(sparse, weight: 0.5, seed: 9))])
+        XCTAssertEqual(Set(r.points.map(\.error)).count, 1, "nothing shares a core at 5 per second")
+        XCTAssertEqual(r.weight, 0)
     }
 }
 

@@ -149,6 +149,45 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(ho[2].queueNanos), 21.5 + 1, accuracy: 1e-5)
     }
 
+    /// The dispatch's weight (`dispatch_weight`, calibrated) below 1: it takes less than an equal share from
+    /// a request beside it. Worked by hand as above (one core, dispatch 10 ms, request 3's 20.5 ms of work
+    /// beside request 2's dispatch): at weight 0.25 the request runs at 1/1.25 = 0.8 of the core and the
+    /// dispatch at 0.2, so the request's 20.5 take 25.625 ms (the dispatch, 5.125 of its 10 done, then runs
+    /// alone); at 0 the dispatch gets the core only when no request wants it (20.5 ms); at 1 as above (30.5).
+    func testAWeightedDispatchTakesLessThanAnEqualShare() throws {
+        var r = runtime
+        r.dispatchMillis = 10
+        let arrivals: [(Double, String)] = [(0, "h1"), (10, "h1"), (10, "h1")]
+        for (w, startup) in [(0.25, 25.625), (0, 20.5), (1, 30.5)] {
+            r.dispatchWeight = w
+            let h = try simulate(PolicyConfig.presets["h"]!, arrivals: arrivals, runtime: r)
+            XCTAssertEqual(Nanos.millis(h[2].queueNanos), 20.5, accuracy: 1e-5, "weight \(w)")
+            XCTAssertEqual(Nanos.millis(h[2].startupNanos), startup, accuracy: 1e-5, "weight \(w)")
+        }
+    }
+
+    /// Weighted sharing never gives a job more than a core: with the requests' weight and the dispatch's
+    /// under the cores, the requests run at full speed and the dispatch jobs share what is left. Two cores,
+    /// weight 0.25, a request of 10 ms and three dispatches of 3 ms: 1.75 of weight, so the request gets a
+    /// core and the dispatches a third of the other each, done at 9 ms; the request at 10. Then three
+    /// requests and a dispatch: 3.25 of weight on two cores, the requests at 2/3.25 each, the dispatch at
+    /// 0.5/3.25.
+    func testWeightedSharingGivesNoJobMoreThanACore() {
+        var ps = ProcessorSharing(cores: 2, dispatchWeight: 0.25)
+        ps.add(.request(0), work: 10_000_000, now: 0)
+        for _ in 0..<3 { ps.add(.dispatch, work: 3_000_000, now: 0) }
+        XCTAssertEqual(ps.nextEnd(now: 0), 9_000_000)
+        XCTAssertEqual(ps.takeDone(now: 9_000_000).map(\.owner), [.dispatch, .dispatch, .dispatch])
+        XCTAssertEqual(ps.nextEnd(now: 9_000_000), 10_000_000)
+        XCTAssertEqual(ps.takeDone(now: 10_000_000).map(\.owner), [.request(0)])
+        for i in 1...3 { ps.add(.request(Int32(i)), work: 2_000_000, now: 10_000_000) }
+        ps.add(.dispatch, work: 1_000_000, now: 10_000_000)
+        XCTAssertEqual(ps.rates.full, 2 / 3.25, accuracy: 1e-12)
+        XCTAssertEqual(ps.rates.dispatch, 0.5 / 3.25, accuracy: 1e-12)
+        // The requests' 2 ms at 2/3.25: 3.25 ms, before the dispatch's 1 ms at 0.5/3.25 (6.5 ms).
+        XCTAssertEqual(ps.nextEnd(now: 10_000_000), 13_250_000)
+    }
+
     /// The builder shares the cores with the requests, re-timed as work comes and goes. Worked by hand (two
     /// cores, a and c import in 100 ms): ha and hc start at 0 and end at 130 (create 2 + fork 3 + import 100
     /// + init 5 + exec 20). Then the builder takes {a} (fork 3 + import 100 = 103 of work) and the two requests

@@ -1,0 +1,120 @@
+import CachePolicy
+import Foundation
+import Runtime
+import Simulation
+import Statistics
+import Workload
+
+/// The dispatch's weight in the simulator's processor sharing (`RuntimeCosts.dispatchWeight`), fitted to
+/// served hits: the server's and client's threads on a real machine need not take an equal share of a core
+/// from the handlers beside them (the kernel favours a handler woken for its request over threads that have
+/// run for a while; the containers sit in cgroups of their own). The simulator replays the served hits'
+/// arrivals at the server (the same handlers, each container paused beforehand, the cores shared, the queue
+/// bound of `serve`) with each candidate weight, and the weight whose simulated latencies come closest to the
+/// measured ones is taken: closest as the sum over the streams of |ln(simulated / measured)| of the hits'
+/// latency p50 and p90, the simulated figures the mean over `seeds` seeds.
+struct DispatchWeightFit {
+    /// The weights tried (0: the dispatch only gets cores no request wants; 1: an equal share).
+    static let candidates = (0...20).map { Double($0) / 20 }
+    static let seeds: [UInt64] = [1, 2, 3]
+
+    struct Stream { var name: String; var hits: [RequestRecord] }
+    struct Point { var weight: Double; var p50: [Double]; var p90: [Double]; var error: Double }
+    struct Result { var weight: Double; var measured: [(p50: Double, p90: Double)]; var points: [Point] }
+
+    let costs: RuntimeCosts
+    let cores: Int
+    let queueLimit: Int
+    /// The handlers the streams cycle through (each record's `handler` is one of them).
+    let handlers: Int
+
+    func fit(_ streams: [Stream]) throws -> Result {
+        let measured = streams.map { s -> (p50: Double, p90: Double) in
+            let l = Summary(s.hits.map { Double($0.latencyNanos) / 1e6 })
+            return (l.p50, l.quantile(0.9))
+        }
+        var points: [Point] = []
+        for w in DispatchWeightFit.candidates {
+            var p = Point(weight: w, p50: [], p90: [], error: 0)
+            for (i, s) in streams.enumerated() {
+                var p50 = 0.0, p90 = 0.0
+                for seed in DispatchWeightFit.seeds {
+                    let l = Summary(try simulate(s.hits, weight: w, seed: seed).map { Double($0.latencyNanos) / 1e6 })
+                    p50 += l.p50 / Double(DispatchWeightFit.seeds.count); p90 += l.quantile(0.9) / Double(DispatchWeightFit.seeds.count)
+                }
+                p.p50.append(p50); p.p90.append(p90)
+                p.error += abs(log(p50 / measured[i].p50)) + abs(log(p90 / measured[i].p90))
+            }
+            points.append(p)
+        }
+        let best = points.min { $0.error < $1.error }!
+        return Result(weight: best.weight, measured: measured, points: points)
+    }
+
+    /// The simulator's handler-cache hits for `hits`' arrivals (in arrival order) with the dispatch at
+    /// `weight`: each handler started once first, 100 ms apart, so that every request of the stream finds its
+    /// container paused, as the real stream did.
+    func simulate(_ hits: [RequestRecord], weight: Double, seed: UInt64) throws -> [RequestRecord] {
+        let table = HandlerTable((0..<handlers).map {
+            Handler(id: "calib-\($0)", customer: "c", packages: [], initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis)
+        })
+        var runtime = costs
+        runtime.dispatchWeight = weight
+        let model = try CostModel(table: PackageTable(), handlers: table, runtime: runtime, seed: seed)
+        var config = PolicyConfig.presets["all"]!
+        config.importCache.enabled = false
+        let planner = try Planner(config: config, catalog: model.catalog(handlers: table), popularPackages: [])
+        let sim = Simulation(planner: planner, costs: model, handlers: table, cores: cores, seed: seed)
+        sim.cpuModel = .share
+        sim.queueLimit = queueLimit
+        let warm = Int64(handlers) * 100_000_000
+        var out: [RequestRecord] = []
+        sim.lifecycle.onRecord = { r in if r.arrivalNanos >= warm, r.error.isEmpty, r.tier == .handler { out.append(r) } }
+        let sorted = hits.sorted { $0.arrivalNanos < $1.arrivalNanos }
+        guard let first = sorted.first?.arrivalNanos else { return [] }
+        var i = 0
+        _ = try sim.run(next: {
+            defer { i += 1 }
+            if i < handlers { return Invocation(arrivalNanos: Int64(i) * 100_000_000, handler: Int32(i)) }
+            let j = i - handlers
+            guard j < sorted.count else { return nil }
+            return Invocation(arrivalNanos: warm + 1_000_000_000 + sorted[j].arrivalNanos - first, handler: sorted[j].handler)
+        })
+        return out
+    }
+}
+
+extension CalibrationBench {
+    /// How far the streams of `servedHits` load the cores: the second stream's rate is this share of what the
+    /// cores could serve of hits that cost what the first measured (its median latency plus the dispatch).
+    static let loadedShare = 0.75
+
+    /// `n` handler-cache hits over HTTP at `rate` per second (Poisson) across `dispatchHandlers` paused
+    /// containers, as `dispatch` serves its hits over HTTP: the records served (hits only).
+    func servedHits(count n: Int, rate: Double) throws -> [RequestRecord] {
+        let k = CalibrationBench.dispatchHandlers
+        let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
+        defer { w.shutdown() }
+        for h in 0..<k {
+            let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
+            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+        }
+        w.settle()
+        let (server, client, names) = try overHTTP(w, handlers: k)
+        defer { server.stopAndWait() }
+        defer { try? waitFor { await client.shutdown() } }
+        let served = HTTPOutcomes()
+        let gaps = RandomSource(seed: 1).substream("calibrate-loaded-hits")
+        var (i, t) = (0, 0.0)
+        try waitFor {
+            try await client.replay(names: names, speed: 1, next: {
+                guard i < n else { return nil }
+                i += 1
+                t += gaps.exponential(mean: 1 / rate)
+                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
+            }, onOutcome: served.take)
+        }
+        try served.check(sent: n)
+        return served.kept.filter { $0.tier == .handler }
+    }
+}
