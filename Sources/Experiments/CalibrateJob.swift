@@ -63,15 +63,14 @@ public struct CalibrateJob {
             let loaded = try bench.servedHits(count: n, rate: rate)
             let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
                            DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
-            let fit = try DispatchWeightFit(costs: costs, cores: cores, queueLimit: 64, handlers: CalibrationBench.dispatchHandlers).fit(streams)
+            let fit = try DispatchWeightFit(costs: costs, cores: cores, queueLimit: CalibrationBench.servedQueueLimit,
+                                            handlers: CalibrationBench.dispatchHandlers).fit(streams)
             costs.dispatchWeight = fit.weight
             for p in fit.points where [0, 0.25, 0.5, 1].contains(p.weight) || p.weight == fit.weight {
-                log(String(format: "  weight %.2f: ", p.weight) + zip(streams, zip(p.p50, p.p90)).map { String(format: "%@ p50 %.3f p90 %.3f", $0.name, $1.0, $1.1) }.joined(separator: ", ")
-                    + (p.weight == fit.weight ? "  (the fit)" : ""))
+                log(String(format: "  weight %.2f: ", p.weight) + fit.simulatedText(p) + (p.weight == fit.weight ? "  (the fit)" : ""))
             }
-            weighed = "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90 ("
-                + zip(streams, fit.measured).map { String(format: "%@ measured %.3f/%.3f ms", $0.name, $1.p50, $1.p90) }.joined(separator: ", ") + String(format: "; simulated %@ at %.2f)", zip(fit.points.first { $0.weight == fit.weight }!.p50, fit.points.first { $0.weight == fit.weight }!.p90).map { String(format: "%.3f/%.3f", $0, $1) }.joined(separator: ", "), fit.weight)
-            log(String(format: "dispatch weight %.2f: measured latency p50/p90 ", fit.weight) + zip(streams, fit.measured).map { String(format: "%@ %.3f/%.3f ms", $0.name, $1.p50, $1.p90) }.joined(separator: ", "))
+            log(String(format: "dispatch weight %.2f: measured latency p50/p90 ", fit.weight) + fit.measuredText)
+            weighed = fit.header
         }
         let m = repeats * 3 // 300 by default: enough of both alone and beside (`minimumServedHits`)
         log("import-cache hits over HTTP among handler-cache hits: \(m) import hits, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second: the phases of a start as a served request pays them")
@@ -585,7 +584,7 @@ final class CalibrationBench {
         let names = (0..<count).map { w.handlers[Int32($0)].id }
         for (h, name) in names.enumerated() { registry.preregister(name, id: Int32(h)) }
         var o = ServeOptions()
-        o.port = 0; o.cores = cores; o.queueLimit = 64
+        o.port = 0; o.cores = cores; o.queueLimit = CalibrationBench.servedQueueLimit
         let server = WorkerServer(worker: w, registry: registry, options: o)
         let port = try server.startInBackground()
         return (server, OpenLoopClient(baseURL: "http://127.0.0.1:\(port)"), names)

@@ -7,8 +7,8 @@ import Workload
 
 /// The dispatch's weight in the simulator's processor sharing (`RuntimeCosts.dispatchWeight`), fitted to
 /// served hits: the server's and client's threads on a real machine need not take an equal share of a core
-/// from the handlers beside them (the kernel favours a handler woken for its request over threads that have
-/// run for a while; the containers sit in cgroups of their own). The simulator replays the served hits'
+/// from the handlers beside them (not measured why; likely the kernel running a handler woken for its request
+/// ahead of threads that have been running, and the containers sitting in cgroups of their own). The simulator replays the served hits'
 /// arrivals at the server (the same handlers, each container paused beforehand, the cores shared, the queue
 /// bound of `serve`) with each candidate weight, and the weight whose simulated latencies come closest to the
 /// measured ones is taken: closest as the sum over the streams of |ln(simulated / measured)| of the hits'
@@ -20,7 +20,26 @@ struct DispatchWeightFit {
 
     struct Stream { var name: String; var hits: [RequestRecord] }
     struct Point { var weight: Double; var p50: [Double]; var p90: [Double]; var error: Double }
-    struct Result { var weight: Double; var measured: [(p50: Double, p90: Double)]; var points: [Point] }
+    struct Result {
+        var streams: [Stream]; var measured: [(p50: Double, p90: Double)]; var points: [Point]; var best: Point
+        var weight: Double { best.weight }
+
+        /// The measured latency p50/p90 of each stream, ms, as "name p50/p90 ms, ...".
+        var measuredText: String {
+            zip(streams, measured).map { String(format: "%@ %.3f/%.3f ms", $0.name, $1.p50, $1.p90) }.joined(separator: ", ")
+        }
+
+        /// The simulated p50 and p90 of each stream at `p`'s weight.
+        func simulatedText(_ p: Point) -> String {
+            zip(streams, zip(p.p50, p.p90)).map { String(format: "%@ p50 %.3f p90 %.3f", $0.name, $1.0, $1.1) }.joined(separator: ", ")
+        }
+
+        /// What the cost file's header says of the weight.
+        var header: String {
+            String(format: "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90 (measured %@; simulated at %.2f: %@)",
+                   measuredText, weight, simulatedText(best))
+        }
+    }
 
     let costs: RuntimeCosts
     let cores: Int
@@ -47,8 +66,7 @@ struct DispatchWeightFit {
             }
             points.append(p)
         }
-        let best = points.min { $0.error < $1.error }!
-        return Result(weight: best.weight, measured: measured, points: points)
+        return Result(streams: streams, measured: measured, points: points, best: points.min { $0.error < $1.error }!)
     }
 
     /// The simulator's handler-cache hits for `hits`' arrivals (in arrival order) with the dispatch at
@@ -85,6 +103,9 @@ struct DispatchWeightFit {
 }
 
 extension CalibrationBench {
+    /// The worker's queue bound in the streams served over HTTP (`overHTTP`), as `serve` sets one up.
+    static let servedQueueLimit = 64
+
     /// How far the streams of `servedHits` load the cores: the second stream's rate is this share of what the
     /// cores could serve of hits that cost what the first measured (its median latency plus the dispatch).
     static let loadedShare = 0.75
