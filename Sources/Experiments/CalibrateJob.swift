@@ -536,8 +536,7 @@ final class CalibrationBench {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        // A paused container for each handler first, so that every request is a hit.
-        for h in 0..<k { _ = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now()) }
+        try pauseEach(w, handlers: k)
         let (server, client, names) = try overHTTP(w, handlers: k)
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
@@ -556,16 +555,12 @@ final class CalibrationBench {
                 guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
             }
             direct.append(Double(Sys.processCPUNanos() - c0) / 1e6 / Double(per))
-            var (j, t) = (0, 0.0)
             let servedBefore = served.kept.count
             c0 = Sys.processCPUNanos()
-            try waitFor {
-                try await client.replay(names: names, speed: 1, next: {
-                    guard j < per else { return nil }
-                    j += 1; i += 1
-                    t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
-                    return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-                }, onOutcome: served.take)
+            try openLoop(client, names: names, rate: CalibrationBench.dispatchRate, gaps: gaps, into: served) { j in
+                guard j <= per else { return nil }
+                i += 1
+                return Int32(i % k)
             }
             // Per request served: one refused with the queue full (a few are tolerated) did not run a hit.
             http.append(Double(Sys.processCPUNanos() - c0) / 1e6 / Double(max(1, served.kept.count - servedBefore)))
@@ -590,6 +585,34 @@ final class CalibrationBench {
         return (server, OpenLoopClient(baseURL: "http://127.0.0.1:\(port)"), names)
     }
 
+    /// A paused container for each of `w`'s first `count` handlers (each served once; the handler cache keeps it),
+    /// so that every later request to them is a hit; then the worker's maintenance after them is done.
+    func pauseEach(_ w: RuntimeWorker, handlers count: Int) throws {
+        for h in 0..<count {
+            let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
+            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
+        }
+        w.settle()
+    }
+
+    /// Requests over HTTP from `client`, open loop, arrivals Poisson at `rate` per second drawn from `gaps`:
+    /// `handler(i)` gives the `i`-th one's handler (from 1; nil ends the stream); outcomes go to `served`.
+    /// Returns how many were sent.
+    @discardableResult
+    func openLoop(_ client: OpenLoopClient, names: [String], rate: Double, gaps: RandomSource, into served: HTTPOutcomes,
+                  handler: @escaping (Int) -> Int32?) throws -> Int {
+        var (sent, t) = (0, 0.0)
+        try waitFor {
+            try await client.replay(names: names, speed: 1, next: {
+                guard let h = handler(sent + 1) else { return nil }
+                sent += 1
+                t += gaps.exponential(mean: 1 / rate)
+                return Invocation(arrivalNanos: Int64(t * 1e9), handler: h)
+            }, onOutcome: served.take)
+        }
+        return sent
+    }
+
     /// One request in this many of `servedImportHits`' stream is an import hit: 8 per second, so that the
     /// maintenance after one (its standby child replaced, 10-12 ms) is seldom still running when the next
     /// comes. One in 10 (40 per second) had half of them start beside the previous one's maintenance, and the
@@ -607,28 +630,19 @@ final class CalibrationBench {
         let k = CalibrationBench.dispatchHandlers, every = CalibrationBench.importHitEvery
         let w = try worker(tiny, handlers: k + n) { $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        for h in 0..<k {
-            let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-        }
-        w.settle()
+        try pauseEach(w, handlers: k)
         let (server, client, names) = try overHTTP(w, handlers: k + n)
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
-        let gaps = RandomSource(seed: 1).substream("calibrate-import-hits")
-        var (i, t, fresh) = (0, 0.0, k)
-        try waitFor {
-            try await client.replay(names: names, speed: 1, next: {
-                guard fresh < k + n else { return nil }
-                i += 1
-                t += gaps.exponential(mean: 1 / CalibrationBench.dispatchRate)
-                let h: Int
-                if i % every == 0 { h = fresh; fresh += 1 } else { h = i % k }
-                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(h))
-            }, onOutcome: served.take)
+        var fresh = k
+        let sent = try openLoop(client, names: names, rate: CalibrationBench.dispatchRate,
+                                gaps: RandomSource(seed: 1).substream("calibrate-import-hits"), into: served) { i in
+            guard fresh < k + n else { return nil }
+            if i % every == 0 { fresh += 1; return Int32(fresh - 1) }
+            return Int32(i % k)
         }
-        try served.check(sent: i)
+        try served.check(sent: sent)
         let all = served.kept
         _ = try fromPackageZygote(all.filter { $0.tier == .import }, "import hits over HTTP")
         // Alone: no request of any tier in flight when it started, as the simulator conditions its draws (among

@@ -46,6 +46,15 @@ struct DispatchWeightFit {
     let queueLimit: Int
     /// The handlers the streams cycle through (each record's `handler` is one of them).
     let handlers: Int
+    /// Those handlers as the simulator sees them: no packages, the calibration's 1 ms of work in init and per request.
+    let table: HandlerTable
+
+    init(costs: RuntimeCosts, cores: Int, queueLimit: Int, handlers: Int) {
+        self.costs = costs; self.cores = cores; self.queueLimit = queueLimit; self.handlers = handlers
+        table = HandlerTable((0..<handlers).map {
+            Handler(id: "calib-\($0)", customer: "c", packages: [], initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis)
+        })
+    }
 
     func fit(_ streams: [Stream]) throws -> Result {
         let measured = streams.map { s -> (p50: Double, p90: Double) in
@@ -73,9 +82,6 @@ struct DispatchWeightFit {
     /// `weight`: each handler started once first, 100 ms apart, so that every request of the stream finds its
     /// container paused, as the real stream did.
     func simulate(_ hits: [RequestRecord], weight: Double, seed: UInt64) throws -> [RequestRecord] {
-        let table = HandlerTable((0..<handlers).map {
-            Handler(id: "calib-\($0)", customer: "c", packages: [], initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis)
-        })
         var runtime = costs
         runtime.dispatchWeight = weight
         let model = try CostModel(table: PackageTable(), handlers: table, runtime: runtime, seed: seed)
@@ -116,24 +122,13 @@ extension CalibrationBench {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
-        for h in 0..<k {
-            let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
-            guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
-        }
-        w.settle()
+        try pauseEach(w, handlers: k)
         let (server, client, names) = try overHTTP(w, handlers: k)
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
-        let gaps = RandomSource(seed: 1).substream("calibrate-loaded-hits")
-        var (i, t) = (0, 0.0)
-        try waitFor {
-            try await client.replay(names: names, speed: 1, next: {
-                guard i < n else { return nil }
-                i += 1
-                t += gaps.exponential(mean: 1 / rate)
-                return Invocation(arrivalNanos: Int64(t * 1e9), handler: Int32(i % k))
-            }, onOutcome: served.take)
+        try openLoop(client, names: names, rate: rate, gaps: RandomSource(seed: 1).substream("calibrate-loaded-hits"), into: served) { i in
+            i <= n ? Int32(i % k) : nil
         }
         try served.check(sent: n)
         return served.kept.filter { $0.tier == .handler }
