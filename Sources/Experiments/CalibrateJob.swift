@@ -25,6 +25,8 @@ public struct CalibrateJob {
     /// handler hides. (Forked from a zygote holding numpy, the same handler's init takes 0.5-0.7 ms more than
     /// from this tiny one: not modeled.)
     static let workMillis = 1.0
+    /// Rounds of the loaded stream the dispatch's weight is fitted to (the median of their fits is kept).
+    static let weightRounds = 3
 
     /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
@@ -55,32 +57,46 @@ public struct CalibrateJob {
         costs.dispatchMillis = d.dispatchMillis
         log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly (medians of the rounds): dispatch %.3f ms (the median of the rounds' differences)", d.httpMillis, d.directMillis, costs.dispatchMillis))
         let inSitu = CalibrateJob.useServedHits(alone: d.alone, beside: d.beside, in: &costs, log: log)
-        var weighed: String? = nil
-        if inSitu, cores > 1 {
+        // The dispatch's weight: fitted to a loaded stream of hits in each of `weightRounds` rounds spread
+        // over what follows (one stream at 75% amplifies the machine's speed of the moment: four single
+        // fits one morning gave 0.20, 0.50, 0.20, 0.00), the median of the rounds' weights kept.
+        var rounds: [DispatchWeightFit.Result] = []
+        let weightFit = inSitu && cores > 1 ? DispatchWeightFit(costs: costs, cores: cores, queueLimit: CalibrationBench.servedQueueLimit,
+                                                                handlers: CalibrationBench.dispatchHandlers) : nil
+        func weightRound() throws {
+            guard let weightFit else { return }
+            let k = rounds.count + 1
             let perHit = Summary(d.alone.map { Double($0.latencyNanos) / 1e6 }).p50 + costs.dispatchMillis
             let rate = (CalibrationBench.loadedShare * Double(cores) * 1000 / perHit).rounded()
-            log(String(format: "handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×: the dispatch's weight against the handlers", rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
-            let loaded = try bench.servedHits(count: n, rate: rate)
+            log(String(format: "the dispatch's weight, round %d of %d: handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×", k, CalibrateJob.weightRounds, rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
+            let loaded = try bench.servedHits(count: n, rate: rate, round: k)
             let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
                            DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
-            let fit = try DispatchWeightFit(costs: costs, cores: cores, queueLimit: CalibrationBench.servedQueueLimit,
-                                            handlers: CalibrationBench.dispatchHandlers).fit(streams)
-            costs.dispatchWeight = fit.weight
+            let fit = try weightFit.fit(streams)
             for p in fit.points where [0, 0.25, 0.5, 1].contains(p.weight) || p.weight == fit.weight {
                 log(String(format: "  weight %.2f: ", p.weight) + fit.simulatedText(p) + (p.weight == fit.weight ? "  (the fit)" : ""))
             }
-            log(String(format: "dispatch weight %.2f: measured latency p50/p90 ", fit.weight) + fit.measuredText)
-            weighed = fit.header
+            log(String(format: "round %d: weight %.2f; measured latency p50/p90 ", k, fit.weight) + fit.measuredText)
+            rounds.append(fit)
         }
+        try weightRound()
         let m = repeats * 3 // 300 by default: enough of both alone and beside (`minimumServedHits`)
         log("import-cache hits over HTTP among handler-cache hits: \(m) import hits, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second: the phases of a start as a served request pays them")
         let si = try bench.servedImportHits(count: m)
         if si.refused > 0 { log("import hits over HTTP: \(si.refused) requests of the stream refused with the worker's queue full (the machine is busy with something else)") }
         let importsInSitu = CalibrateJob.useServedImportHits(alone: si.alone, beside: si.beside, zygoteGB: hits.zygoteGB, in: &costs, log: log)
+        try weightRound()
         if cores > 1 {
             log("the same starts \(cores) at a time (every core busy), \(repeats)× each: contention")
             addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores),
                           keeping: (inSitu ? CalibrateJob.servedTimed : []).union(importsInSitu ? CalibrateJob.servedImportTimed : []))
+        }
+        while weightFit != nil, rounds.count < CalibrateJob.weightRounds { try weightRound() }
+        var weighed: String? = nil
+        if let median = DispatchWeightFit.median(rounds) {
+            costs.dispatchWeight = median.weight
+            log(String(format: "dispatch weight %.2f: the median of the rounds' %@", median.weight, rounds.map { String(format: "%.2f", $0.weight) }.joined(separator: ", ")))
+            weighed = DispatchWeightFit.header(rounds, median: median)
         }
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [

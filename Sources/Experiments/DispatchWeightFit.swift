@@ -34,11 +34,18 @@ struct DispatchWeightFit {
             zip(streams, zip(p.p50, p.p90)).map { String(format: "%@ p50 %.3f p90 %.3f", $0.name, $1.0, $1.1) }.joined(separator: ", ")
         }
 
-        /// What the cost file's header says of the weight.
-        var header: String {
-            String(format: "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90 (measured %@; simulated at %.2f: %@)",
-                   measuredText, weight, simulatedText(best))
-        }
+    }
+
+    /// The round whose weight is the median of the rounds' (the lower middle one of an even count; nil
+    /// when there are none).
+    static func median(_ rounds: [Result]) -> Result? {
+        rounds.isEmpty ? nil : rounds.sorted { $0.weight < $1.weight }[(rounds.count - 1) / 2]
+    }
+
+    /// What the cost file's header says of the weight: every round's fit, and the median round's figures.
+    static func header(_ rounds: [Result], median: Result) -> String {
+        String(format: "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90, in each of %d rounds of the loaded stream spread over the calibration (%@), the median kept (its round: measured %@; simulated at %.2f: %@)",
+               rounds.count, rounds.map { String(format: "%.2f", $0.weight) }.joined(separator: ", "), median.measuredText, median.weight, median.simulatedText(median.best))
     }
 
     let costs: RuntimeCosts
@@ -116,9 +123,9 @@ extension CalibrationBench {
     /// cores could serve of hits that cost what the first measured (its median latency plus the dispatch).
     static let loadedShare = 0.75
 
-    /// `n` handler-cache hits over HTTP at `rate` per second (Poisson) across `dispatchHandlers` paused
-    /// containers, as `dispatch` serves its hits over HTTP: the records served (hits only).
-    func servedHits(count n: Int, rate: Double) throws -> [RequestRecord] {
+    /// `n` handler-cache hits over HTTP at `rate` per second (Poisson; round `round`'s arrivals) across
+    /// `dispatchHandlers` paused containers, as `dispatch` serves its hits over HTTP: the records served (hits only).
+    func servedHits(count n: Int, rate: Double, round: Int = 1) throws -> [RequestRecord] {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
@@ -127,7 +134,7 @@ extension CalibrationBench {
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
-        try openLoop(client, names: names, rate: rate, gaps: RandomSource(seed: 1).substream("calibrate-loaded-hits"), into: served) { i in
+        try openLoop(client, names: names, rate: rate, gaps: RandomSource(seed: 1).substream(round == 1 ? "calibrate-loaded-hits" : "calibrate-loaded-hits-\(round)"), into: served) { i in
             i <= n ? Int32(i % k) : nil
         }
         try served.check(sent: n)

@@ -22,9 +22,11 @@ struct CalibrateCommand: ParsableCommand {
         started with no other request in flight, and those that started beside another, for the contended \
         spread; with too few of either, the figures served directly stay, as it says. With more than one core, \
         the dispatch's weight in the simulator's sharing of the cores (dispatch_weight, 0 to 1: how much of an \
-        equal share the server's threads take from the handlers beside them): 10 × --repeat more hits over \
-        HTTP at 75% of what the cores can serve, and the weight (of 0, 0.05, ..., 1) with which the simulator, \
-        replaying both streams' arrivals, comes closest to their measured latency p50 and p90. Also the \
+        equal share the server's threads take from the handlers beside them): in each of 3 rounds spread over \
+        the calibration, 10 × --repeat more hits over HTTP at 75% of what the cores can serve, and the weight (of \
+        0, 0.05, ..., 1) with which the simulator, replaying that round's and the 400-per-second stream's \
+        arrivals, comes closest to their measured latency p50 and p90; the median of the rounds' weights is \
+        kept (one loaded stream follows the machine's speed of the moment). Also the \
         worker's off-path work, which the simulator's builder does beside the cores: with a start per core back to \
         back, a fork from a zygote with no standby child ready (direct_fork_ms), the maintenance thread's time per \
         standby child (standby_prep_ms) and the child's time to be ready (standby_ready_ms), a pooled cgroup \

@@ -196,6 +196,22 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(r.points.map(\.error)).count, 1, "nothing shares a core at 5 per second")
         XCTAssertEqual(r.weight, 0)
     }
+
+    /// The weight kept is the median of the rounds' fits (the lower middle of an even count), and the cost
+    /// file's header names every round's weight and the kept round's figures.
+    func testTheDispatchWeightIsTheMedianOfTheRounds() throws {
+        func round(_ w: Double, p50: Double) -> DispatchWeightFit.Result {
+            let p = DispatchWeightFit.Point(weight: w, p50: [p50], p90: [2 * p50], error: 0)
+            return DispatchWeightFit.Result(streams: [.init(name: "600/s", hits: [])], measured: [(p50, 2 * p50)], points: [p], best: p)
+        }
+        let rounds = [round(0.5, p50: 2.8), round(0, p50: 2.2), round(0.2, p50: 2.6)]
+        let m = try XCTUnwrap(DispatchWeightFit.median(rounds))
+        XCTAssertEqual(m.weight, 0.2)
+        XCTAssertEqual(DispatchWeightFit.median(Array(rounds.prefix(2)))?.weight, 0, "of two, the lower")
+        XCTAssertNil(DispatchWeightFit.median([]))
+        let h = DispatchWeightFit.header(rounds, median: m)
+        XCTAssert(h.contains("in each of 3 rounds") && h.contains("(0.50, 0.00, 0.20)") && h.contains("measured 600/s 2.600/5.200 ms") && h.contains("simulated at 0.20"), h)
+    }
 }
 
 /// Lines logged from any thread.
