@@ -46,10 +46,11 @@ public struct CalibrateJob {
         let thawed = try bench.handlerHits()
         log("cold starts: interpreter start and relocation in a container; sandboxed pip installs of a tiny wheel")
         let cold = try bench.coldStartsAndInstalls(installs: min(repeats, 10))
-        let mirror = bench.mirrorThroughput(wheelhouse: wheelhouse)
-        log(String(format: "the local mirror: %.0f MB/s (%@)", mirror.mbps, mirror.source))
+        let mirror = try bench.mirror(wheelhouse: wheelhouse)
+        log(String(format: "the local mirror: %.3f ms a wheel + %.0f MB/s (%@)", mirror.overheadMillis, mirror.mbps, mirror.source))
         guard mirror.mbps > 0 else { throw RuntimeError.unavailable("calibration: the local mirror's throughput could not be measured: \(mirror.source)") }
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mirror.mbps)
+        costs.downloadOverheadMillis = mirror.overheadMillis
         CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
@@ -111,6 +112,7 @@ public struct CalibrateJob {
             "threads) per handler-cache hit over HTTP (the server and an open-loop client in one process, as compare runs them) less the same",
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
+            "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, or too few hits over HTTP)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
@@ -723,6 +725,64 @@ final class CalibrationBench {
             installs.append(try w.store.install(tiny, wheel: staged, python: python))
         }
         return ColdStarts(create: rs.map(\.createNanos), installs: installs)
+    }
+
+    /// Wheels of the wheelhouse `mirror` fetches as the worker does, at most (spread over their sizes).
+    static let mirrorWheels = 9
+
+    /// What the worker's fetch of a wheel from the mirror costs: `store.download` (finding the wheel in the
+    /// wheelhouse, a staging folder, the copy), timed on up to `mirrorWheels` wheels of `wheelhouse` spread
+    /// from the smallest to the biggest (the median of 3 fetches each), fitted as a fixed cost per wheel plus
+    /// bytes over a throughput (least squares). Before, a download was the bytes alone at the throughput of
+    /// copying the biggest wheel, and the worker's fetches took 2 to 80 times that (campaign N: 2.3 ms against
+    /// 0.03 for a small wheel). With fewer than 3 wheels, or sizes too alike to fit, the bytes alone at
+    /// `mirrorThroughput`'s figure, as `source` says.
+    func mirror(wheelhouse: String) throws -> (overheadMillis: Double, mbps: Double, source: String) {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
+        func size(_ f: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: wheelhouse + "/" + f))?[.size] as? NSNumber)?.int64Value ?? 0 }
+        var sized: [(file: String, bytes: Int64)] = []
+        for f in files { let b = size(f); if b > 0 { sized.append((f, b)) } }
+        sized.sort { $0.bytes != $1.bytes ? $0.bytes < $1.bytes : $0.file < $1.file }
+        let k = min(CalibrationBench.mirrorWheels, sized.count)
+        var pkgs: [(package: Package, bytes: Int64)] = []
+        // A wheel's file name: NAME-VERSION-...whl (PEP 427), which the worker's lookup matches.
+        for i in 0..<(k < 2 ? 0 : k) {
+            let (f, bytes) = sized[i * (sized.count - 1) / (k - 1)]
+            let parts = f.split(separator: "-")
+            if parts.count >= 3 { pkgs.append((Package(name: String(parts[0]), version: String(parts[1])), bytes)) }
+        }
+        guard pkgs.count >= 3, Set(pkgs.map { $0.bytes }).count >= 3 else {
+            let m = mirrorThroughput(wheelhouse: wheelhouse)
+            return (0, m.mbps, m.source + "; no fixed cost a wheel: fewer than 3 wheels of different sizes in \(wheelhouse)")
+        }
+        let handlers = HandlerTable([Handler(id: "mirror", customer: "c", packages: pkgs.map { $0.package.name }, execMillis: CalibrateJob.workMillis)])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.enabled = false
+        let planner = try Planner(config: c, catalog: Catalog(packages: pkgs.map { $0.package }, handlers: handlers), popularPackages: [])
+        var o = RuntimeOptions(wheelhouse: wheelhouse)
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/mirror-probe"
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(pkgs.map { ($0.package.name, $0.package) }, uniquingKeysWith: { a, _ in a }),
+                                  options: o, python: python)
+        defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/mirror-probe") }
+        var xs: [Double] = [], ys: [Double] = []
+        for (p, bytes) in pkgs {
+            var ms: [Double] = []
+            for _ in 0..<3 {
+                let (staged, ns) = try w.store.download(p)
+                try? FileManager.default.removeItem(atPath: (staged as NSString).deletingLastPathComponent)
+                ms.append(Nanos.millis(ns))
+            }
+            xs.append(Bytes.mb(bytes)); ys.append(Summary(ms).p50)
+        }
+        let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+        let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }, sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        let slope = sxy / sxx // ms per MB
+        guard slope > 0, slope.isFinite else {
+            let m = mirrorThroughput(wheelhouse: wheelhouse)
+            return (0, m.mbps, m.source + "; no fixed cost a wheel: the fetches of \(pkgs.count) wheels did not grow with their size")
+        }
+        let overhead = max(0, my - slope * mx)
+        return (overhead, 1000 / slope, String(format: "the worker's fetch of %d wheels of %@ from %.2f to %.1f MB, median of 3 each, fitted: the smallest took %.3f ms, the biggest %.1f ms", pkgs.count, wheelhouse, xs.first!, xs.last!, ys.first!, ys.last!))
     }
 
     /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5. A fresh machine's

@@ -21,9 +21,13 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Fixed cost of one package install beyond the package's own (the runtime starts pip in a sandbox per
     /// package); 0 charges the measured per-package cost alone.
     public var installOverheadMillis = 0.0
-    /// Throughput of the local package mirror, MB/s; when > 0 a download costs wheel bytes / throughput
-    /// instead of the measured fetch from the index.
+    /// Throughput of the local package mirror, MB/s; when > 0 a download costs `downloadOverheadMillis` +
+    /// wheel bytes / throughput instead of the measured fetch from the index.
     public var mirrorMBPerSecond = 0.0
+    /// With `mirrorMBPerSecond`: what the worker's fetch of one wheel costs beyond its bytes (finding it in
+    /// the mirror, a staging folder, opening and closing the copy). 0: the bytes alone (files calibrated
+    /// before it was measured).
+    public var downloadOverheadMillis = 0.0
     /// Round trip of one request to a freshly started handler process beyond the handler's own execution.
     public var invokeOverheadMillis = 0.0
     /// The same for a process just thawed from the handler cache (its caches are cold: slower).
@@ -123,7 +127,7 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("fork_ms", forkMillis, "ms"), ("fork_per_gb_ms", forkPerGBMillis, "ms/GB"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
          ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
-         ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
+         ("download_overhead_ms", downloadOverheadMillis, "ms"), ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
          ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
          ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
@@ -161,7 +165,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "interpreter_start_ms": \.interpreterStartMillis, "container_create_ms": \.containerCreateMillis,
             "fork_ms": \.forkMillis, "fork_per_gb_ms": \.forkPerGBMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
-            "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond,
+            "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond, "download_overhead_ms": \.downloadOverheadMillis,
             "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
@@ -294,7 +298,9 @@ public struct CostModel: Sendable {
             est.insert(n)
         }
         for (n, var p) in pk {
-            if runtime.mirrorMBPerSecond > 0 { p.downloadMillis = Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000 }
+            if runtime.mirrorMBPerSecond > 0 {
+                p.downloadMillis = runtime.downloadOverheadMillis + Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000
+            }
             p.installMillis += runtime.installOverheadMillis
             p.importMillis *= importScale
             pk[n] = p

@@ -10,7 +10,9 @@ struct CalibrateCommand: ParsableCommand {
         Starts handlers of a tiny synthetic package on the real runtime (needs root) and times container \
         create, fork and relocate (import hits forked, as the import cache serves them, from the zygote that \
         holds the package, a child of the root), invoke round trip, handler load, freeze, thaw, cold interpreter \
-        start, a sandboxed pip install and the local mirror's throughput, each one at a time (its median and its spread: \
+        start, a sandboxed pip install and the local mirror (the worker's own fetch of up to 9 wheels of the \
+        wheelhouse, smallest to biggest: a fixed cost per wheel, download_overhead_ms, plus bytes over a throughput, \
+        mirror_mb_per_s), each one at a time (its median and its spread: \
         quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \

@@ -91,6 +91,31 @@ final class CalibrateTests: XCTestCase {
         let w = bench.mirrorThroughput(wheelhouse: full)
         XCTAssertGreaterThan(w.mbps, 0)
         XCTAssert(w.source.contains("big-1.0-py3-none-any.whl"), w.source)
+        // One wheel: nothing to fit a fixed cost to; the bytes alone, and it says why.
+        let one = try bench.mirror(wheelhouse: full)
+        XCTAssertEqual(one.overheadMillis, 0)
+        XCTAssertGreaterThan(one.mbps, 0)
+        XCTAssert(one.source.contains("fewer than 3 wheels"), one.source)
+    }
+
+    /// The mirror as the worker fetches from it: wheels of 4 sizes fetched through the worker's own
+    /// `store.download`, fitted as a fixed cost per wheel plus bytes over a throughput; the fetches' staging
+    /// folders and the worker's cgroups are all removed.
+    func testTheMirrorIsFittedOnTheWorkersOwnFetches() throws {
+        let bench = try CalibrationBench(repeats: 1, cores: 1)
+        defer { bench.remove() }
+        let house = bench.work + "/wheelhouse-sizes"
+        try FileManager.default.createDirectory(atPath: house, withIntermediateDirectories: true)
+        for (i, mb) in [1, 4, 16, 32].enumerated() {
+            try Data(count: mb << 20).write(to: URL(fileURLWithPath: house + "/w\(i)-1.0-py3-none-any.whl"))
+        }
+        let before = Set(try Cgroups.detect().leftovers())
+        let m = try bench.mirror(wheelhouse: house)
+        XCTAssertGreaterThan(m.mbps, 0)
+        XCTAssertGreaterThanOrEqual(m.overheadMillis, 0)
+        XCTAssert(m.source.contains("the worker's fetch of 4 wheels") && m.source.contains("from 1.00 to 32.0 MB"), m.source)
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the fetching worker left")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bench.work + "/mirror-probe"), "the fetches' install root")
     }
 
     /// Which starts began alone: no other request in flight when they started (others may come during them).

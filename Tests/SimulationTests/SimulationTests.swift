@@ -98,6 +98,26 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(c.importNanos([c.id(of: "a")!, c.id(of: "b")!], on: nil)), 225, accuracy: 1e-6)
     }
 
+    /// With a calibrated mirror a download is its fixed cost per wheel plus the wheel's bytes over the
+    /// mirror's throughput (5 MB at 500 MB/s: 10 ms, + 0.6), not the table's fetch from the index; without
+    /// the fixed cost (files calibrated before it), the bytes alone; without a mirror, the table's.
+    func testADownloadFromTheMirrorIsAFixedCostPlusItsBytes() throws {
+        let t = PackageTable([Package(name: "a", version: "1", wheelBytes: 5 << 20, installedBytes: 5 << 20, downloadMillis: 1000, installMillis: 2000,
+                                      importMillis: 100, importMemoryBytes: 10 << 20)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"])])
+        var r = runtime
+        XCTAssertEqual(try CostModel(table: t, handlers: hs, runtime: r, seed: 1).packages["a"]!.downloadMillis, 1000, accuracy: 1e-9)
+        r.mirrorMBPerSecond = 500
+        XCTAssertEqual(try CostModel(table: t, handlers: hs, runtime: r, seed: 1).packages["a"]!.downloadMillis, 10, accuracy: 1e-9)
+        r.downloadOverheadMillis = 0.6
+        XCTAssertEqual(try CostModel(table: t, handlers: hs, runtime: r, seed: 1).packages["a"]!.downloadMillis, 10.6, accuracy: 1e-9)
+        // The row is written and read back.
+        let path = NSTemporaryDirectory() + "pipsqueak-costs-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(path: path, comments: [])
+        XCTAssertEqual(try RuntimeCosts.read(path: path).downloadOverheadMillis, 0.6, accuracy: 1e-9)
+    }
+
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
     /// phases, the HTTP server and client) holds the core after each request: the next one waits for it, its
     /// own latency does not include it, and the load counts it.
