@@ -61,16 +61,22 @@ public struct CalibrateJob {
         // The dispatch's weight: fitted to a loaded stream of hits in each of `weightRounds` rounds spread
         // over what follows (one stream at 75% amplifies the machine's speed of the moment: four single
         // fits one morning gave 0.20, 0.50, 0.20, 0.00), the median of the rounds' weights kept.
-        var rounds: [DispatchWeightFit.Result] = []
+        var rounds: [DispatchWeightFit.Result] = [], failedRounds = 0
         let weightFit = inSitu && cores > 1 ? DispatchWeightFit(costs: costs, cores: cores, queueLimit: CalibrationBench.servedQueueLimit,
                                                                 handlers: CalibrationBench.dispatchHandlers) : nil
         func weightRound() throws {
             guard let weightFit else { return }
-            let k = rounds.count + 1
+            let k = rounds.count + failedRounds + 1
             let perHit = Summary(d.alone.map { Double($0.latencyNanos) / 1e6 }).p50 + costs.dispatchMillis
             let rate = (CalibrationBench.loadedShare * Double(cores) * 1000 / perHit).rounded()
             log(String(format: "the dispatch's weight, round %d of %d: handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×", k, CalibrateJob.weightRounds, rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
-            let loaded = try bench.servedHits(count: n, rate: rate, round: k)
+            // A round the machine was too busy to serve (refusals, a failed request) costs only that round.
+            let loaded: [RequestRecord]
+            do { loaded = try bench.servedHits(count: n, rate: rate, round: k) } catch {
+                log("round \(k): not fitted: \(error)")
+                failedRounds += 1
+                return
+            }
             let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
                            DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
             let fit = try weightFit.fit(streams)
@@ -92,7 +98,7 @@ public struct CalibrateJob {
             addContention(&costs, alone: CalibrateJob.timedSamples(hits: hits, thawed: thawed, cold: cold.create), try bench.contended(threads: cores),
                           keeping: (inSitu ? CalibrateJob.servedTimed : []).union(importsInSitu ? CalibrateJob.servedImportTimed : []))
         }
-        while weightFit != nil, rounds.count < CalibrateJob.weightRounds { try weightRound() }
+        while weightFit != nil, rounds.count + failedRounds < CalibrateJob.weightRounds { try weightRound() }
         var weighed: String? = nil
         if let median = DispatchWeightFit.median(rounds) {
             costs.dispatchWeight = median.weight
@@ -113,7 +119,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
-            weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, or too few hits over HTTP)",
+            weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
@@ -764,25 +770,31 @@ final class CalibrationBench {
         let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(pkgs.map { ($0.package.name, $0.package) }, uniquingKeysWith: { a, _ in a }),
                                   options: o, python: python)
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/mirror-probe") }
-        var xs: [Double] = [], ys: [Double] = []
+        var xs: [Double] = [], ys: [Double] = [], unread: [String] = []
         for (p, bytes) in pkgs {
             var ms: [Double] = []
             for _ in 0..<3 {
-                let (staged, ns) = try w.store.download(p)
+                // A file the worker's lookup does not take for this name and version is left out, not fatal.
+                guard let (staged, ns) = try? w.store.download(p) else { break }
                 try? FileManager.default.removeItem(atPath: (staged as NSString).deletingLastPathComponent)
                 ms.append(Nanos.millis(ns))
             }
-            xs.append(Bytes.mb(bytes)); ys.append(Summary(ms).p50)
+            if ms.count == 3 { xs.append(Bytes.mb(bytes)); ys.append(Summary(ms).p50) } else { unread.append(p.name) }
+        }
+        let skipped = unread.isEmpty ? "" : " (left out, the worker could not fetch them: \(unread.joined(separator: ", ")))"
+        guard xs.count >= 3 else {
+            let m = mirrorThroughput(wheelhouse: wheelhouse)
+            return (0, m.mbps, m.source + "; no fixed cost a wheel: fewer than 3 wheels the worker could fetch" + skipped)
         }
         let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
         let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }, sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
         let slope = sxy / sxx // ms per MB
         guard slope > 0, slope.isFinite else {
             let m = mirrorThroughput(wheelhouse: wheelhouse)
-            return (0, m.mbps, m.source + "; no fixed cost a wheel: the fetches of \(pkgs.count) wheels did not grow with their size")
+            return (0, m.mbps, m.source + "; no fixed cost a wheel: the fetches of \(xs.count) wheels did not grow with their size" + skipped)
         }
         let overhead = max(0, my - slope * mx)
-        return (overhead, 1000 / slope, String(format: "the worker's fetch of %d wheels of %@ from %.2f to %.1f MB, median of 3 each, fitted: the smallest took %.3f ms, the biggest %.1f ms", pkgs.count, wheelhouse, xs.first!, xs.last!, ys.first!, ys.last!))
+        return (overhead, 1000 / slope, String(format: "the worker's fetch of %d wheels of %@ from %.2f to %.1f MB, median of 3 each, fitted: the smallest took %.3f ms, the biggest %.1f ms", xs.count, wheelhouse, xs.first!, xs.last!, ys.first!, ys.last!) + skipped)
     }
 
     /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5. A fresh machine's
