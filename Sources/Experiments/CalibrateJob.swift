@@ -64,11 +64,13 @@ public struct CalibrateJob {
         var rounds: [DispatchWeightFit.Result] = [], failedRounds = 0
         let weightFit = inSitu && cores > 1 ? DispatchWeightFit(costs: costs, cores: cores, queueLimit: CalibrationBench.servedQueueLimit,
                                                                 handlers: CalibrationBench.dispatchHandlers) : nil
+        // The loaded stream's rate, the same every round: a share of what the cores serve of hits that cost
+        // what the 400/s stream's alone hits measured (latency p50) with the dispatch.
+        let perHit = Summary(d.alone.map { Double($0.latencyNanos) / 1e6 }).p50 + costs.dispatchMillis
+        let rate = (CalibrationBench.loadedShare * Double(cores) * 1000 / perHit).rounded()
         func weightRound() throws {
             guard let weightFit else { return }
             let k = rounds.count + failedRounds + 1
-            let perHit = Summary(d.alone.map { Double($0.latencyNanos) / 1e6 }).p50 + costs.dispatchMillis
-            let rate = (CalibrationBench.loadedShare * Double(cores) * 1000 / perHit).rounded()
             log(String(format: "the dispatch's weight, round %d of %d: handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×", k, CalibrateJob.weightRounds, rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
             // A round the machine was too busy to serve (refusals, a failed request) costs only that round.
             let loaded: [RequestRecord]
@@ -733,6 +735,11 @@ final class CalibrationBench {
         return ColdStarts(create: rs.map(\.createNanos), installs: installs)
     }
 
+    /// The size of the file at `path`, bytes (0 when it cannot be read).
+    static func fileBytes(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
     /// Wheels of the wheelhouse `mirror` fetches as the worker does, at most (spread over their sizes).
     static let mirrorWheels = 9
 
@@ -745,9 +752,8 @@ final class CalibrationBench {
     /// `mirrorThroughput`'s figure, as `source` says.
     func mirror(wheelhouse: String) throws -> (overheadMillis: Double, mbps: Double, source: String) {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
-        func size(_ f: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: wheelhouse + "/" + f))?[.size] as? NSNumber)?.int64Value ?? 0 }
         var sized: [(file: String, bytes: Int64)] = []
-        for f in files { let b = size(f); if b > 0 { sized.append((f, b)) } }
+        for f in files { let b = CalibrationBench.fileBytes(wheelhouse + "/" + f); if b > 0 { sized.append((f, b)) } }
         sized.sort { $0.bytes != $1.bytes ? $0.bytes < $1.bytes : $0.file < $1.file }
         let k = min(CalibrationBench.mirrorWheels, sized.count)
         var pkgs: [(package: Package, bytes: Int64)] = []
@@ -802,7 +808,7 @@ final class CalibrationBench {
     /// the wheel, and `source` says so. Before, an empty wheelhouse gave 0 and the simulator silently charged
     /// every download the package table's time from the index (seconds, against milliseconds for real).
     func mirrorThroughput(wheelhouse: String) -> (mbps: Double, source: String) {
-        func size(_ p: String) -> Int64 { ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.int64Value ?? 0 }
+        let size = CalibrationBench.fileBytes
         let wheels = ((try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []).filter { $0.hasSuffix(".whl") }
         var src: String, source: String
         if let biggest = wheels.max(by: { size(wheelhouse + "/" + $0) < size(wheelhouse + "/" + $1) }), size(wheelhouse + "/" + biggest) >= 1 << 20 {
