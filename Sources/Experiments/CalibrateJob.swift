@@ -14,6 +14,8 @@ public struct CalibrateJob {
     public var cores = ProcessInfo.processInfo.activeProcessorCount
     public var output = ProjectPaths.traces("runtime-costs.csv")
     public var wheelhouse = MeasureOptions.defaultCache + "/wheelhouse"
+    /// The package table whose `install_ms` the worker's installs are fitted against.
+    public var packages = ProjectPaths.traces("packages.csv")
     public var log: (String) -> Void = { _ in }
 
     public init() {}
@@ -30,6 +32,7 @@ public struct CalibrateJob {
 
     /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
+        let table = try PackageTable.read(path: packages)
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         log("interpreter start (python -S), \(repeats)×")
@@ -51,6 +54,19 @@ public struct CalibrateJob {
         guard mirror.mbps > 0 else { throw RuntimeError.unavailable("calibration: the local mirror's throughput could not be measured: \(mirror.source)") }
         var costs = fit(hits: hits, big: big, thawed: thawed, cold: cold, mirrorMBPerSecond: mirror.mbps)
         costs.downloadOverheadMillis = mirror.overheadMillis
+        log("installs as the worker runs them: up to \(CalibrationBench.installPackages) packages of \(packages) from the wheelhouse, 3× each")
+        let tinyInstall = costs.installOverheadMillis
+        let inst = bench.installs(table: table, wheelhouse: wheelhouse, log: log)
+        let installed: String
+        if let f = inst.fit {
+            costs.installOverheadMillis = f.overheadMillis
+            costs.installScale = f.scale
+            costs.spreads["install_overhead_ms"] = CalibrateJob.spread(cold.installs.map { Double($0) / 1e6 }, value: f.overheadMillis)
+            installed = String(format: "install_overhead_ms, install_scale: a package's install is install_overhead_ms + install_scale × its install_ms in the package table: %@; a tiny wheel's sandboxed install took %.1f ms (the row's spread is its, scaled)", inst.source, tinyInstall)
+        } else {
+            installed = "install_overhead_ms: a tiny wheel's sandboxed install; install_scale 1 (not fitted: \(inst.source))"
+        }
+        log(String(format: "installs: %.1f ms + %.3f × install_ms (%@)", costs.installOverheadMillis, costs.installScale, inst.source))
         CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
@@ -121,6 +137,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
+            installed,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
@@ -767,14 +784,7 @@ final class CalibrationBench {
             let m = mirrorThroughput(wheelhouse: wheelhouse)
             return (0, m.mbps, m.source + "; no fixed cost a wheel: fewer than 3 wheels of different sizes in \(wheelhouse)")
         }
-        let handlers = HandlerTable([Handler(id: "mirror", customer: "c", packages: pkgs.map { $0.package.name }, execMillis: CalibrateJob.workMillis)])
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false; c.importCache.enabled = false
-        let planner = try Planner(config: c, catalog: Catalog(packages: pkgs.map { $0.package }, handlers: handlers), popularPackages: [])
-        var o = RuntimeOptions(wheelhouse: wheelhouse)
-        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/mirror-probe"
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(pkgs.map { ($0.package.name, $0.package) }, uniquingKeysWith: { a, _ in a }),
-                                  options: o, python: python)
+        let w = try storeWorker(pkgs.map { $0.package }, wheelhouse: wheelhouse, directory: "mirror-probe")
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/mirror-probe") }
         var xs: [Double] = [], ys: [Double] = [], unread: [String] = []
         for (p, bytes) in pkgs {
@@ -792,15 +802,87 @@ final class CalibrationBench {
             let m = mirrorThroughput(wheelhouse: wheelhouse)
             return (0, m.mbps, m.source + "; no fixed cost a wheel: fewer than 3 wheels the worker could fetch" + skipped)
         }
-        let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
-        let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }, sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
-        let slope = sxy / sxx // ms per MB
-        guard slope > 0, slope.isFinite else {
+        guard let (intercept, slope) = CalibrationBench.line(xs, ys), slope > 0 else { // slope: ms per MB
             let m = mirrorThroughput(wheelhouse: wheelhouse)
             return (0, m.mbps, m.source + "; no fixed cost a wheel: the fetches of \(xs.count) wheels did not grow with their size" + skipped)
         }
-        let overhead = max(0, my - slope * mx)
+        let overhead = max(0, intercept)
         return (overhead, 1000 / slope, String(format: "the worker's fetch of %d wheels of %@ from %.2f to %.1f MB, median of 3 each, fitted: the smallest took %.3f ms, the biggest %.1f ms", xs.count, wheelhouse, xs.first!, xs.last!, ys.first!, ys.last!) + skipped)
+    }
+
+    /// The least-squares line through (xs, ys): its intercept and slope; nil with fewer than 2 points or xs all
+    /// alike.
+    static func line(_ xs: [Double], _ ys: [Double]) -> (intercept: Double, slope: Double)? {
+        guard xs.count == ys.count, xs.count >= 2 else { return nil }
+        let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+        let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }, sxx = xs.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+        guard sxx > 0 else { return nil }
+        let slope = sxy / sxx
+        return slope.isFinite ? (my - slope * mx, slope) : nil
+    }
+
+    /// A worker over `packages` from `wheelhouse`, installing into `work/directory`, with no cache to serve
+    /// anything: its store fetches and installs as the worker's requests do (`mirror`, `installs`).
+    func storeWorker(_ packages: [Package], wheelhouse: String, directory: String) throws -> RuntimeWorker {
+        let handlers = HandlerTable([Handler(id: "store", customer: "c", packages: packages.map(\.name), execMillis: CalibrateJob.workMillis)])
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.enabled = false
+        let planner = try Planner(config: c, catalog: Catalog(packages: packages, handlers: handlers), popularPackages: [])
+        var o = RuntimeOptions(wheelhouse: wheelhouse)
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/" + directory
+        return try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(packages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                 options: o, python: python)
+    }
+
+    /// Packages of the table `installs` installs as the worker does, at most: spread by rank over their
+    /// install_ms, and the `installCostliest` costliest.
+    static let installPackages = 9
+    static let installCostliest = 3
+
+    /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,
+    /// less pip's fixed cost, as `measure` times it): the worker's own fetch and sandboxed install
+    /// (`store.install`: a cgroup, namespaces, a read-only root, pip in it) of up to `installPackages` packages
+    /// of `table` whose wheels `wheelhouse` holds, spread by rank from the cheapest, and the 3 costliest, the
+    /// median of 3 installs each, fitted by least squares as `overhead + scale × install_ms`. Before, an install was
+    /// the table's figure plus a tiny wheel's sandboxed install (376 ms), while real packages with no install
+    /// time in the table took 510-730 ms in the worker (2026-12-03). nil (with why) with fewer than 3 packages of
+    /// different install_ms, or a fit that does not grow with install_ms: then the tiny wheel's figure stands.
+    func installs(table: PackageTable, wheelhouse: String, log: (String) -> Void = { _ in })
+        -> (fit: (overheadMillis: Double, scale: Double)?, source: String) {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        let held = table.names.compactMap { table[$0] }.filter { !$0.estimated && PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) != nil }
+            .sorted { $0.installMillis != $1.installMillis ? $0.installMillis < $1.installMillis : $0.name < $1.name }
+        // Spread by rank (the intercept), and the costliest few (one costly package alone sets the slope:
+        // pandas installed at 1.3 times its table figure while numpy and fonttools took 0.87, 2026-12-03).
+        let top = Array(held.suffix(CalibrationBench.installCostliest))
+        let rest = Array(held.dropLast(top.count)), k = min(CalibrationBench.installPackages - top.count, rest.count)
+        let picks = (0..<k).map { rest[k == 1 ? 0 : $0 * (rest.count - 1) / (k - 1)] } + top
+        guard Set(picks.map(\.installMillis)).count >= 3 else {
+            return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)")
+        }
+        guard let w = try? storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") else {
+            return (nil, "no worker to install with")
+        }
+        defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
+        var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = []
+        for p in picks {
+            var ms: [Double] = []
+            for _ in 0..<3 {
+                // A package the worker cannot install here is left out (and named), not fatal.
+                guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { break }
+                ms.append(Nanos.millis(ns))
+            }
+            w.store.remove(p)
+            if ms.count == 3 {
+                xs.append(p.installMillis); ys.append(Summary(ms).p50); fitted.append(p.name)
+                log(String(format: "  %@ %@: %.0f ms in the package table, %.0f ms installed by the worker (median of 3)", p.name, p.version, p.installMillis, Summary(ms).p50))
+            } else { failed.append(p.name) }
+        }
+        let skipped = failed.isEmpty ? "" : " (left out, the worker could not install them: \(failed.joined(separator: ", ")))"
+        guard Set(xs).count >= 3, let (intercept, slope) = CalibrationBench.line(xs, ys), slope > 0 else {
+            return (nil, "the installs of \(xs.count) packages did not fit a line growing with install_ms" + skipped)
+        }
+        return ((max(0, intercept), slope), String(format: "the worker's fetch and sandboxed install of %d packages of the table (%@; %.0f to %.0f ms in it), median of 3 each, fitted: the cheapest took %.0f ms, the costliest %.0f ms", xs.count, fitted.joined(separator: ", "), xs.first!, xs.last!, ys.first!, ys.last!) + skipped)
     }
 
     /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5. A fresh machine's

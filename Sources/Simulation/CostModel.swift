@@ -21,6 +21,10 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Fixed cost of one package install beyond the package's own (the runtime starts pip in a sandbox per
     /// package); 0 charges the measured per-package cost alone.
     public var installOverheadMillis = 0.0
+    /// A package's install as the worker runs it over the package table's `install_ms` (measured by `measure`
+    /// with pip on the host, less pip's fixed cost): an install costs `installOverheadMillis` + this ×
+    /// `install_ms`. 1: the table's figure as it is (files calibrated before it was fitted).
+    public var installScale = 1.0
     /// Throughput of the local package mirror, MB/s; when > 0 a download costs `downloadOverheadMillis` +
     /// wheel bytes / throughput instead of the measured fetch from the index.
     public var mirrorMBPerSecond = 0.0
@@ -126,7 +130,7 @@ public struct RuntimeCosts: Equatable, Sendable {
         [("interpreter_start_ms", interpreterStartMillis, "ms"), ("container_create_ms", containerCreateMillis, "ms"),
          ("fork_ms", forkMillis, "ms"), ("fork_per_gb_ms", forkPerGBMillis, "ms/GB"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
-         ("install_overhead_ms", installOverheadMillis, "ms"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
+         ("install_overhead_ms", installOverheadMillis, "ms"), ("install_scale", installScale, "x"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
          ("download_overhead_ms", downloadOverheadMillis, "ms"), ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
          ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
@@ -165,7 +169,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "interpreter_start_ms": \.interpreterStartMillis, "container_create_ms": \.containerCreateMillis,
             "fork_ms": \.forkMillis, "fork_per_gb_ms": \.forkPerGBMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
-            "install_overhead_ms": \.installOverheadMillis, "mirror_mb_per_s": \.mirrorMBPerSecond, "download_overhead_ms": \.downloadOverheadMillis,
+            "install_overhead_ms": \.installOverheadMillis, "install_scale": \.installScale, "mirror_mb_per_s": \.mirrorMBPerSecond, "download_overhead_ms": \.downloadOverheadMillis,
             "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
@@ -182,7 +186,8 @@ public struct RuntimeCosts: Equatable, Sendable {
             guard let kp = setters[base] else {
                 throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores"]).joined(separator: ", "))")
             }
-            let value = base == "dispatch_weight" ? try csv.double(f, v, name: "value", min: 0, max: 1) : try csv.double(f, v, name: "value")
+            let value = base == "dispatch_weight" ? try csv.double(f, v, name: "value", min: 0, max: 1)
+                : base == "install_scale" ? try csv.double(f, v, name: "value", min: 0, max: 100) : try csv.double(f, v, name: "value")
             if !contended { c[keyPath: kp] = value }
             var spread: CostSpread? = nil
             if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
@@ -301,7 +306,7 @@ public struct CostModel: Sendable {
             if runtime.mirrorMBPerSecond > 0 {
                 p.downloadMillis = runtime.downloadOverheadMillis + Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000
             }
-            p.installMillis += runtime.installOverheadMillis
+            p.installMillis = p.installMillis * runtime.installScale + runtime.installOverheadMillis
             p.importMillis *= importScale
             pk[n] = p
         }

@@ -10,7 +10,7 @@ struct CalibrateCommand: ParsableCommand {
         Starts handlers of a tiny synthetic package on the real runtime (needs root) and times container \
         create, fork and relocate (import hits forked, as the import cache serves them, from the zygote that \
         holds the package, a child of the root), invoke round trip, handler load, freeze, thaw, cold interpreter \
-        start, a sandboxed pip install and the local mirror (the worker's own fetch of up to 9 wheels of the \
+        start, a sandboxed pip install (of a tiny wheel, and of up to 9 packages of --packages whose wheels the wheelhouse holds, spread from the cheapest and the 3 costliest, installed as the worker installs them: install_overhead_ms plus install_scale × the table's install_ms, least squares; without 3 such wheels, the tiny wheel's install and a scale of 1) and the local mirror (the worker's own fetch of up to 9 wheels of the \
         wheelhouse, smallest to biggest: a fixed cost per wheel, download_overhead_ms, plus bytes over a throughput, \
         mirror_mb_per_s), each one at a time (its median and its spread: \
         quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
@@ -45,6 +45,9 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Output file.")
     var out: String?
 
+    @Option(help: "Package cost table whose install_ms the worker's installs are fitted against (default: traces/packages.csv).")
+    var packages: String?
+
     func validate() throws {
         if repeats < 3 { throw ValidationError("--repeat must be at least 3") }
         if cores < 1 { throw ValidationError("--cores must be at least 1") }
@@ -55,6 +58,7 @@ struct CalibrateCommand: ParsableCommand {
         job.repeats = repeats
         job.cores = cores
         if let o = out { job.output = o }
+        if let p = packages { job.packages = p }
         job.log = { printProgress($0) }
         let c = try job.run()
         for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }

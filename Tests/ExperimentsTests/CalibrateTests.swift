@@ -118,6 +118,40 @@ final class CalibrateTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: bench.work + "/mirror-probe"), "the fetches' install root")
     }
 
+    /// Installs are fitted on the worker's own fetch and sandboxed install of the table's packages whose wheels
+    /// the wheelhouse holds (a package it lacks is not picked): a fixed cost per package plus a scale on the
+    /// table's install_ms, the source naming what was installed; nothing of the installs is left behind. With
+    /// fewer than 3 packages of different install_ms, no fit, and it says why.
+    func testTheInstallsAreFittedOnTheWorkersOwnInstalls() throws {
+        guard getuid() == 0 else { throw XCTSkip("the sandboxed installs need root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let bench = try CalibrationBench(repeats: 1, cores: 1)
+        defer { bench.remove() }
+        // Four packages whose installs grow with their code (pip compiles it), and one with no wheel.
+        var table = PackageTable()
+        for (i, lines) in [0, 4_000, 20_000, 60_000].enumerated() {
+            let p = Package(name: "pq-inst\(i)", version: "1.0", topLevelModules: ["pq_inst\(i)"], installMillis: Double(lines) / 100)
+            try bench.makeWheel(p, code: (0..<lines).map { "x\($0) = \($0)\n" }.joined() + "VALUE = 1\n")
+            table.insert(p)
+        }
+        table.insert(Package(name: "pq-missing", version: "1.0", installMillis: 50))
+        let before = Set(try Cgroups.detect().leftovers())
+        var lines: [String] = []
+        let r = bench.installs(table: table, wheelhouse: bench.work + "/wheelhouse", log: { lines.append($0) })
+        let fit = try XCTUnwrap(r.fit, r.source)
+        XCTAssertGreaterThan(fit.overheadMillis, 0)
+        XCTAssertGreaterThan(fit.scale, 0)
+        XCTAssert(r.source.contains("install of 4 packages of the table (pq-inst0, pq-inst1, pq-inst2, pq-inst3; 0 to 600 ms in it)"), r.source)
+        XCTAssertEqual(lines.count, 4, lines.joined(separator: "\n"))
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the installing worker left")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bench.work + "/install-probe"), "the installs' root")
+        // Two packages with wheels: no fit.
+        let two = PackageTable([table["pq-inst0"]!, table["pq-inst1"]!, table["pq-missing"]!])
+        let none = bench.installs(table: two, wheelhouse: bench.work + "/wheelhouse")
+        XCTAssertNil(none.fit)
+        XCTAssert(none.source.contains("fewer than 3 packages"), none.source)
+    }
+
     /// Which starts began alone: no other request in flight when they started (others may come during them).
     func testStartedAloneAreTheStartsWithNoneInFlight() {
         func hit(_ n: Int64, _ start: Double, _ end: Double) -> RequestRecord {

@@ -118,6 +118,24 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(try RuntimeCosts.read(path: path).downloadOverheadMillis, 0.6, accuracy: 1e-9)
     }
 
+    /// An install is the calibrated overhead plus the scale times the table's install_ms (the planners'
+    /// catalog is built from the same packages); the row round-trips; a file without it charges the table's
+    /// figure as it is.
+    func testAnInstallIsTheFittedOverheadPlusTheScaledTableFigure() throws {
+        let t = PackageTable([Package(name: "a", version: "1", installMillis: 1000)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"])])
+        var r = runtime
+        r.installOverheadMillis = 550; r.installScale = 0.9
+        XCTAssertEqual(try CostModel(table: t, handlers: hs, runtime: r, seed: 1).packages["a"]!.installMillis, 1450, accuracy: 1e-9) // 550 + 0.9 × 1000
+        let path = NSTemporaryDirectory() + "pipsqueak-costs-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(path: path, comments: [])
+        XCTAssertEqual(try RuntimeCosts.read(path: path).installScale, 0.9, accuracy: 1e-9)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try (text.split(separator: "\n").filter { !$0.hasPrefix("install_scale,") }.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try RuntimeCosts.read(path: path).installScale, 1)
+    }
+
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
     /// phases, the HTTP server and client) holds the core after each request: the next one waits for it, its
     /// own latency does not include it, and the load counts it.
