@@ -860,15 +860,18 @@ final class CalibrationBench {
         guard Set(picks.map(\.installMillis)).count >= 3 else {
             return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)")
         }
-        guard let w = try? storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") else {
-            return (nil, "no worker to install with")
+        let w: RuntimeWorker
+        do { w = try storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") } catch {
+            return (nil, "no worker to install with: \(error)")
         }
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
         var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = []
         for p in picks {
             var ms: [Double] = []
             for _ in 0..<3 {
-                // A package the worker cannot install here is left out (and named), not fatal.
+                // Into an empty directory, as a request's install (the last one's removal is not timed). A
+                // package the worker cannot install here is left out (and named), not fatal.
+                w.store.remove(p)
                 guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { break }
                 ms.append(Nanos.millis(ns))
             }
