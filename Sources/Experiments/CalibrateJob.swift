@@ -772,11 +772,9 @@ final class CalibrationBench {
         var sized: [(file: String, bytes: Int64)] = []
         for f in files { let b = CalibrationBench.fileBytes(wheelhouse + "/" + f); if b > 0 { sized.append((f, b)) } }
         sized.sort { $0.bytes != $1.bytes ? $0.bytes < $1.bytes : $0.file < $1.file }
-        let k = min(CalibrationBench.mirrorWheels, sized.count)
         var pkgs: [(package: Package, bytes: Int64)] = []
         // A wheel's file name: NAME-VERSION-...whl (PEP 427), which the worker's lookup matches.
-        for i in 0..<(k < 2 ? 0 : k) {
-            let (f, bytes) = sized[i * (sized.count - 1) / (k - 1)]
+        for (f, bytes) in CalibrationBench.byRank(sized, CalibrationBench.mirrorWheels) {
             let parts = f.split(separator: "-")
             if parts.count >= 3 { pkgs.append((Package(name: String(parts[0]), version: String(parts[1])), bytes)) }
         }
@@ -788,14 +786,13 @@ final class CalibrationBench {
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/mirror-probe") }
         var xs: [Double] = [], ys: [Double] = [], unread: [String] = []
         for (p, bytes) in pkgs {
-            var ms: [Double] = []
-            for _ in 0..<3 {
-                // A file the worker's lookup does not take for this name and version is left out, not fatal.
-                guard let (staged, ns) = try? w.store.download(p) else { break }
+            // A file the worker's lookup does not take for this name and version is left out, not fatal.
+            let m = CalibrationBench.medianOf3 { () -> Double? in
+                guard let (staged, ns) = try? w.store.download(p) else { return nil }
                 try? FileManager.default.removeItem(atPath: (staged as NSString).deletingLastPathComponent)
-                ms.append(Nanos.millis(ns))
+                return Nanos.millis(ns)
             }
-            if ms.count == 3 { xs.append(Bytes.mb(bytes)); ys.append(Summary(ms).p50) } else { unread.append(p.name) }
+            if let m { xs.append(Bytes.mb(bytes)); ys.append(m) } else { unread.append(p.name) }
         }
         let skipped = unread.isEmpty ? "" : " (left out, the worker could not fetch them: \(unread.joined(separator: ", ")))"
         guard xs.count >= 3 else {
@@ -808,6 +805,20 @@ final class CalibrationBench {
         }
         let overhead = max(0, intercept)
         return (overhead, 1000 / slope, String(format: "the worker's fetch of %d wheels of %@ from %.2f to %.1f MB, median of 3 each, fitted: the smallest took %.3f ms, the biggest %.1f ms", xs.count, wheelhouse, xs.first!, xs.last!, ys.first!, ys.last!) + skipped)
+    }
+
+    /// `k` of `sorted` spread evenly by rank, its first and last among them (all of them when it holds no more
+    /// than `k`; with `k` 1, the first).
+    static func byRank<T>(_ sorted: [T], _ k: Int) -> [T] {
+        let k = min(k, sorted.count)
+        return (0..<k).map { sorted[k == 1 ? 0 : $0 * (sorted.count - 1) / (k - 1)] }
+    }
+
+    /// The median of 3 timings by `once` (ms); nil as soon as one fails.
+    static func medianOf3(_ once: () -> Double?) -> Double? {
+        var ms: [Double] = []
+        for _ in 0..<3 { guard let x = once() else { return nil }; ms.append(x) }
+        return Summary(ms).p50
     }
 
     /// The least-squares line through (xs, ys): its intercept and slope; nil with fewer than 2 points or xs all
@@ -855,8 +866,7 @@ final class CalibrationBench {
         // Spread by rank (the intercept), and the costliest few (one costly package alone sets the slope:
         // pandas installed at 1.3 times its table figure while numpy and fonttools took 0.87, 2026-12-03).
         let top = Array(held.suffix(CalibrationBench.installCostliest))
-        let rest = Array(held.dropLast(top.count)), k = min(CalibrationBench.installPackages - top.count, rest.count)
-        let picks = (0..<k).map { rest[k == 1 ? 0 : $0 * (rest.count - 1) / (k - 1)] } + top
+        let picks = CalibrationBench.byRank(Array(held.dropLast(top.count)), CalibrationBench.installPackages - top.count) + top
         guard Set(picks.map(\.installMillis)).count >= 3 else {
             return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)")
         }
@@ -867,18 +877,16 @@ final class CalibrationBench {
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
         var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = []
         for p in picks {
-            var ms: [Double] = []
-            for _ in 0..<3 {
-                // Into an empty directory, as a request's install (the last one's removal is not timed). A
-                // package the worker cannot install here is left out (and named), not fatal.
+            // Each install into an empty directory, as a request's (the copy is removed after it, untimed). A
+            // package the worker cannot install here is left out (and named), not fatal.
+            let m = CalibrationBench.medianOf3 { () -> Double? in
+                guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { return nil }
                 w.store.remove(p)
-                guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { break }
-                ms.append(Nanos.millis(ns))
+                return Nanos.millis(ns)
             }
-            w.store.remove(p)
-            if ms.count == 3 {
-                xs.append(p.installMillis); ys.append(Summary(ms).p50); fitted.append(p.name)
-                log(String(format: "  %@ %@: %.0f ms in the package table, %.0f ms installed by the worker (median of 3)", p.name, p.version, p.installMillis, Summary(ms).p50))
+            if let m {
+                xs.append(p.installMillis); ys.append(m); fitted.append(p.name)
+                log(String(format: "  %@ %@: %.0f ms in the package table, %.0f ms installed by the worker (median of 3)", p.name, p.version, p.installMillis, m))
             } else { failed.append(p.name) }
         }
         let skipped = failed.isEmpty ? "" : " (left out, the worker could not install them: \(failed.joined(separator: ", ")))"
