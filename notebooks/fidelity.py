@@ -17,8 +17,9 @@
 # by the concurrent worker on C cores and simulated on the same cores with the same queue bound; their header
 # says the load measured and how many arrivals each side refused with the queue full. The others are the
 # one-core comparisons (one request at a time, the trace sped up as its header says, decisions identical).
-# Per tier: latency CDFs simulated against measured; per phase: the per-request error. Failed requests
-# (`error_real` set, refusals included) are left out of every latency figure and counted.
+# Per tier: latency CDFs simulated against measured, each executor's over the requests it served (a request
+# the real worker failed or refused has `error_real` set; one the simulation refused has `tier_sim` `refused`);
+# per phase: the per-request error over the requests both served.
 #
 # Latency is from arrival to end, so where the worker is saturated it is mostly queueing; the queue column shows
 # how much.
@@ -72,18 +73,19 @@ print("comparisons:", ", ".join(files) or "none (pipsqueak compare writes result
 rows = []
 for f in files:
     df = pr.read_csv(os.path.join(results, f))
-    failed = df.error_real.notna() & (df.error_real.astype(str) != "")
-    ok = df[~failed]
-    same_zygote = (ok.zygote_real == ok.zygote_sim) | (ok.zygote_real.isna() & ok.zygote_sim.isna())
-    agree = (ok.tier_real == ok.tier_sim) & same_zygote
-    for tier, g in ok.groupby("tier_real"):
-        rows.append({"comparison": f, "tier": tier, "requests": len(g),
-                     "p50 real": pr.quantile(g.latency_real_ms, 0.5), "p50 sim": pr.quantile(g.latency_sim_ms, 0.5),
-                     "p50 error %": 100 * (pr.quantile(g.latency_sim_ms, 0.5) / pr.quantile(g.latency_real_ms, 0.5) - 1),
-                     "p99 real": pr.quantile(g.latency_real_ms, 0.99), "p99 sim": pr.quantile(g.latency_sim_ms, 0.99),
-                     "p99 error %": 100 * (pr.quantile(g.latency_sim_ms, 0.99) / pr.quantile(g.latency_real_ms, 0.99) - 1)})
-    print("%s: %d requests, %d failed, tier and zygote agree for %.1f%%; queue median %.0f ms real\n  %s"
-          % (f, len(df), failed.sum(), 100 * agree.mean(), pr.quantile(ok.queue_real_ms, 0.5), pr.provenance(df)))
+    real, sim, both = fidelity_table.sides(df)
+    agree = fidelity_table.agreement(both)
+    for tier, g in real.groupby("tier_real"):
+        s = sim[sim.tier_sim == tier].latency_sim_ms
+        if len(s) == 0:
+            continue
+        rows.append({"comparison": f, "tier": tier, "requests real": len(g), "requests sim": len(s),
+                     "p50 real": pr.quantile(g.latency_real_ms, 0.5), "p50 sim": pr.quantile(s, 0.5),
+                     "p50 error %": 100 * (pr.quantile(s, 0.5) / pr.quantile(g.latency_real_ms, 0.5) - 1),
+                     "p99 real": pr.quantile(g.latency_real_ms, 0.99), "p99 sim": pr.quantile(s, 0.99),
+                     "p99 error %": 100 * (pr.quantile(s, 0.99) / pr.quantile(g.latency_real_ms, 0.99) - 1)})
+    print("%s: %d requests, %d failed or refused real, %d refused simulated, tier and zygote agree for %.1f%%; queue median %.0f ms real\n  %s"
+          % (f, len(df), len(df) - len(real), len(df) - len(sim), 100 * agree.mean(), pr.quantile(real.queue_real_ms, 0.5), pr.provenance(df)))
 pd.DataFrame(rows).round(2)
 
 # %% [markdown]
@@ -92,16 +94,15 @@ pd.DataFrame(rows).round(2)
 # %%
 for f in files:
     df = pr.read_csv(os.path.join(results, f))
-    df = df[df.error_real.isna() | (df.error_real.astype(str) == "")]
-    tiers = sorted(df.tier_real.unique())
+    real, sim, _ = fidelity_table.sides(df)
+    tiers = sorted(real.tier_real.unique())
     fig, axes = plt.subplots(1, len(tiers), figsize=(4.5 * len(tiers), 3.6), squeeze=False)
     for ax, t in zip(axes[0], tiers):
-        g = df[df.tier_real == t]
-        for col, label in [("latency_real_ms", "measured"), ("latency_sim_ms", "simulated")]:
-            v = np.sort(g[col].values)
-            ax.plot(v, np.arange(1, len(v) + 1) / len(v), label=label)
+        for v, label in [(real[real.tier_real == t].latency_real_ms, "measured"), (sim[sim.tier_sim == t].latency_sim_ms, "simulated")]:
+            v = np.sort(v.values)
+            ax.plot(v, np.arange(1, len(v) + 1) / len(v), label="%s (%d)" % (label, len(v)))
         ax.set_xscale("log"); ax.set_xlabel("latency (ms, log)"); ax.set_ylabel("fraction of requests")
-        ax.set_title("%s tier (%d requests)" % (t, len(g)), fontsize=9)
+        ax.set_title("%s tier" % t, fontsize=9)
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle("%s (%s)" % (f, df.attrs["provenance"].get("made by", "")[:110]), fontsize=9)
     fig.tight_layout()
@@ -116,8 +117,7 @@ for f in files:
 # %%
 rows = []
 for f in files:
-    df = pr.read_csv(os.path.join(results, f))
-    df = df[df.error_real.isna() | (df.error_real.astype(str) == "")]
+    df = fidelity_table.sides(pr.read_csv(os.path.join(results, f)))[2]  # the requests both served
     for ph in phases:
         r, s = df["%s_real_ms" % ph], df["%s_sim_ms" % ph]
         used = (r > 0) | (s > 0)

@@ -14,7 +14,10 @@ compare ran the real side twice (`--repeat-real`), the second real run's p50 and
 per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
 compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
 core, in either run, that waited less in both), where the start's queue, which differed up to 5.6x between two real runs,
-is over. Failed or refused requests are left out of every latency figure. Under the table, one line counts the
+is over. Each executor's tier latencies are over the requests it served (as compare's own tier table takes
+them: where the queue bound refuses different requests on each side, a request one side refused still counts for
+the other); agreement, the phases and "requests" are over the requests both served. A failed or refused request is
+left out of every latency figure of the side that failed or refused it. Under the table, one line counts the
 issue's goals at 30% and 60% load (agreement, and the handler and import tiers' p50 and p99) from the unrounded
 errors, and the tier figures where the simulation is as close to the first real run as the second real run is.
 """
@@ -39,6 +42,24 @@ def phase_error(real, sim):
     if len(pairs) < 5 or pr.quantile([r for r, _ in pairs], 0.5) < 0.1:
         return None
     return pr.quantile([abs(s - r) / r for r, s in pairs], 0.5), len(pairs)
+
+
+def sides(df):
+    """The rows each executor served, and those both served: (real, sim, both). The real worker failed or refused
+    a request where `error_real` is set; the simulation refused one where `tier_sim` is `refused` (compare writes
+    such rows since campaign Q; older files have no row for them)."""
+    real = df.error_real.isna() | (df.error_real.astype(str) == "")
+    sim = df.tier_sim.astype(str) != "refused"
+    return df[real], df[sim], df[real & sim]
+
+
+def agreement(both):
+    """The share of requests both served whose tier and zygote agree (a zygote agrees when it holds the same
+    packages, whatever id each executor gave it), as a Series of booleans."""
+    same_zygote = (both.zygote_real == both.zygote_sim) | (both.zygote_real.isna() & both.zygote_sim.isna())
+    if "zygote_packages_real" in both:
+        same_zygote |= both.zygote_packages_real.notna() & (both.zygote_packages_real == both.zygote_packages_sim)
+    return (both.tier_real == both.tier_sim) & same_zygote
 
 
 def comparisons(results):
@@ -98,18 +119,14 @@ def goals(agree, sim, again):
 
 def row(workload, cores, load, path):
     df = pr.read_csv(path)
-    failed = df.error_real.notna() & (df.error_real.astype(str) != "")
-    ok = df[~failed]
-    same_zygote = (ok.zygote_real == ok.zygote_sim) | (ok.zygote_real.isna() & ok.zygote_sim.isna())
-    if "zygote_packages_real" in ok:  # the same packages, whatever each executor numbered the zygote
-        same_zygote |= ok.zygote_packages_real.notna() & (ok.zygote_packages_real == ok.zygote_packages_sim)
-    agree = ((ok.tier_real == ok.tier_sim) & same_zygote).mean() if len(ok) else float("nan")
+    served_real, served_sim, ok = sides(df)
+    agree = agreement(ok).mean() if len(ok) else float("nan")
     prov = df.attrs["provenance"]
     m = re.match(r"([\d.]+)% real.*refused with the queue full: (\d+) real, (\d+) simulated", prov.get("load", ""))
     measured_load = "%s%%" % m.group(1) if m else "?"
     refused = "%s / %s" % (m.group(2), m.group(3)) if m else "?"
-    real = {t: ok[ok.tier_real == t].latency_real_ms for t in ("handler", "import", "cold")}
-    sim = [relative(real[t], ok[ok.tier_sim == t].latency_sim_ms) for t in ("handler", "import", "cold")]
+    real = {t: served_real[served_real.tier_real == t].latency_real_ms for t in ("handler", "import", "cold")}
+    sim = [relative(real[t], served_sim[served_sim.tier_sim == t].latency_sim_ms) for t in ("handler", "import", "cold")]
     tiers = [show(e, len(real[t])) for e, t in zip(sim, ("handler", "import", "cold"))]
     # A second real run (compare --repeat-real): its errors against the first, as the simulation's are
     # computed: the real system's own repeatability.

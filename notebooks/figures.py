@@ -102,13 +102,17 @@ PHASES = fidelity_table.PHASES
 
 
 def fidelity_runs(res):
-    """The load campaign's comparisons (scripts/fidelity): (workload, cores, load, rows without failures)."""
+    """The load campaign's comparisons (scripts/fidelity): (workload, cores, load, rows) where rows is
+    (served real, served simulated, served by both), as fidelity_table.sides splits them."""
     out = []
     for f in sorted(os.listdir(res)):
         m = FIDELITY.match(f)
         if m:
-            ok = [x for x in rows(os.path.join(res, f)) if not x["error_real"]]
-            out.append((m.group("w"), int(m.group("c")), int(m.group("l")), ok))
+            all_rows = rows(os.path.join(res, f))
+            real = [x for x in all_rows if not x["error_real"]]
+            sim = [x for x in all_rows if x["tier_sim"] != "refused"]
+            both = [x for x in real if x["tier_sim"] != "refused"]
+            out.append((m.group("w"), int(m.group("c")), int(m.group("l")), (real, sim, both)))
     return out
 
 
@@ -117,17 +121,18 @@ def fidelity(res, out):
     if not runs:
         return
     workloads = sorted({w for w, _, _, _ in runs}, key=lambda w: (["micro-numpy", "micro-pyyaml", "mixed", "azure"] + [w]).index(w))
-    tiers = [t for t in ("handler", "import", "cold") if any(x["tier_real"] == t or x["tier_sim"] == t for _, _, _, ok in runs for x in ok)]
+    tiers = [t for t in ("handler", "import", "cold") if any(x["tier_real"] == t or x["tier_sim"] == t for _, _, _, (_, _, ok) in runs for x in ok)]
     colors = {30: "tab:green", 60: "tab:orange", 90: "tab:red"}
     fig, axes = plt.subplots(len(workloads), len(tiers), figsize=(4.2 * len(tiers), 2.8 * len(workloads)), squeeze=False)
     for i, w in enumerate(workloads):
         for j, t in enumerate(tiers):
             ax = axes[i][j]
-            for ww, cores, load, ok in runs:
+            for ww, cores, load, (real, sim, _) in runs:
                 if ww != w:
                     continue
-                for col, tiercol, style, who in [("latency_real_ms", "tier_real", "-", "measured"), ("latency_sim_ms", "tier_sim", "--", "simulated")]:
-                    v = sorted(float(x[col]) for x in ok if x[tiercol] == t)
+                # Each executor's over the requests it served.
+                for served, col, tiercol, style, who in [(real, "latency_real_ms", "tier_real", "-", "measured"), (sim, "latency_sim_ms", "tier_sim", "--", "simulated")]:
+                    v = sorted(float(x[col]) for x in served if x[tiercol] == t)
                     if v:
                         ax.plot(v, [(k + 1) / len(v) for k in range(len(v))], style, color=colors.get(load, "k"),
                                 label="%d%% %s (%d)" % (load, who, len(v)), linewidth=1.2)
@@ -140,7 +145,7 @@ def fidelity(res, out):
     fig.tight_layout(); fig.savefig(os.path.join(out, "fidelity-cdf.png"), dpi=110); plt.close(fig)
     # Per-phase median relative error, request by request (requests whose tiers agree, measured >= 0.01 ms).
     labels, grid = [], []
-    for w, cores, load, ok in sorted(runs, key=lambda r: (workloads.index(r[0]), r[2])):
+    for w, cores, load, (_, _, ok) in sorted(runs, key=lambda r: (workloads.index(r[0]), r[2])):
         same = [x for x in ok if x["tier_real"] == x["tier_sim"]]
         line = []
         for ph in PHASES:

@@ -532,8 +532,12 @@ public struct CompareJob {
             + (r.realAgainTierAgreement.map { String(format: "; tier agrees for %.1f%%", 100 * $0) } ?? "")
     }
 
-    /// 5. The per-request join, one row per request both executors served; with a second real run, its tier
-    /// and latency too (`tier_real2`, `latency_real2_ms`: "error" and empty where it failed or was refused).
+    /// 5. The per-request join, one row per request the real run was given: `tier_real` "error" where the real
+    /// worker failed or refused it (`error_real` says which), `tier_sim` "refused" and the simulated columns
+    /// empty where the simulation refused it with its queue full, so each executor's own served requests can be
+    /// told from the file (compare's tier table takes each side's; agreement and phases take those both served);
+    /// with a second real run, its tier and latency too (`tier_real2`, `latency_real2_ms`: "error" and empty where
+    /// it failed or was refused).
     func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]? = nil, handlers: HandlerTable, runtimeCosts: String,
                    report: Report, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
@@ -560,14 +564,16 @@ public struct CompareJob {
         out.write(",error_real" + (again != nil ? ",tier_real2,latency_real2_ms" : "") + "\n")
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
         let againByRequest = again.map { Dictionary($0.map { ($0.request, $0) }, uniquingKeysWith: { x, _ in x }) }
+        // The packages of each side's zygote ("-" for the root, which holds none; empty without a zygote).
+        func packages(_ z: Int64?, _ sets: [Int64: String]) -> String { z.flatMap { sets[$0] }.map { $0.isEmpty ? "-" : $0 } ?? "" }
+        // A simulated figure, empty for a request the simulation refused.
+        func simMs(_ s: RequestRecord?, _ k: KeyPath<RequestRecord, Int64>) -> String { s.map { String(format: "%.3f", ms($0[keyPath: k])) } ?? "" }
         for r in real {
-            guard let s = simByRequest[r.request] else { continue }
-            out.write("\(r.request),\(handlers[r.handler].id),\(r.error.isEmpty ? r.tier.rawValue : "error"),\(s.tier.rawValue),\(r.zygote.map(String.init) ?? ""),\(s.zygote.map(String.init) ?? ""),")
-            // The packages of each side's zygote ("-" for the root, which holds none; empty without a zygote).
-            func packages(_ z: Int64?, _ sets: [Int64: String]) -> String { z.flatMap { sets[$0] }.map { $0.isEmpty ? "-" : $0 } ?? "" }
-            out.write("\(packages(r.zygote, report.zygotePackages.real)),\(packages(s.zygote, report.zygotePackages.sim)),")
-            out.write(String(format: "%.3f,%.3f", ms(r.latencyNanos), ms(s.latencyNanos)))
-            for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,%.3f", ms(r[keyPath: k]), ms(s[keyPath: k]))) }
+            let s = simByRequest[r.request]
+            out.write("\(r.request),\(handlers[r.handler].id),\(r.error.isEmpty ? r.tier.rawValue : "error"),\(s?.tier.rawValue ?? "refused"),\(r.zygote.map(String.init) ?? ""),\(s?.zygote.map(String.init) ?? ""),")
+            out.write("\(packages(r.zygote, report.zygotePackages.real)),\(s.map { packages($0.zygote, report.zygotePackages.sim) } ?? ""),")
+            out.write(String(format: "%.3f,", ms(r.latencyNanos)) + simMs(s, \.latencyNanos))
+            for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,", ms(r[keyPath: k])) + simMs(s, k)) }
             out.write(",\(CSVReader.escape(r.error))")
             if let byRequest = againByRequest {
                 if let x = byRequest[r.request], x.error.isEmpty {

@@ -194,6 +194,47 @@ final class CompareTests: XCTestCase {
         XCTAssertNil(none.burst); XCTAssertNil(CompareJob.burstLine(none))
     }
 
+    /// The join has a row for every request the real run was given, whichever executor served it: one the
+    /// real worker refused is `error` with its error, one the simulation refused is `refused` with its
+    /// simulated columns empty (each side's own served requests, as compare's tier table takes them).
+    func testTheJoinKeepsRequestsEitherExecutorRefused() throws {
+        let dir = "/tmp/pipsqueak-join-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (hs, _) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 2, rate: 1, seconds: 1, seed: 1)
+        let ms: Int64 = 1_000_000
+        func record(_ n: Int64, _ tier: Tier, _ latency: Int64) -> RequestRecord {
+            var r = RequestRecord(request: n, handler: 0, arrivalNanos: n * ms, startNanos: n * ms, endNanos: (n + latency) * ms, tier: tier, zygote: nil)
+            r.execNanos = latency * ms
+            return r
+        }
+        var refusedReal = record(2, .cold, 0)
+        refusedReal.error = "refused: the queue is full"
+        let real = [record(1, .import, 10), refusedReal, record(3, .handler, 2)]
+        let sim = [record(1, .import, 11), record(2, .handler, 3)] // request 3 refused by the simulation
+        var job = CompareJob()
+        job.outputDirectory = dir
+        var report = CompareJob.Report()
+        report.zygotePackages = ([:], [:])
+        let path = dir + "/join.csv"
+        try job.writeJoin(real, sim, handlers: hs, runtimeCosts: "test", report: report, to: path)
+        let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.count, 4, "a header and one row per request: \(rows)")
+        let header = rows[0]
+        func field(_ row: [String], _ name: String) -> String { row[header.firstIndex(of: name)!] }
+        for r in rows { XCTAssertEqual(r.count, header.count, "\(r)") }
+        XCTAssertEqual(field(rows[1], "tier_real"), "import"); XCTAssertEqual(field(rows[1], "tier_sim"), "import")
+        XCTAssertEqual(field(rows[1], "latency_sim_ms"), "11.000")
+        XCTAssertEqual(field(rows[2], "tier_real"), "error"); XCTAssertEqual(field(rows[2], "error_real"), "refused: the queue is full")
+        XCTAssertEqual(field(rows[2], "tier_sim"), "handler"); XCTAssertEqual(field(rows[2], "latency_sim_ms"), "3.000")
+        XCTAssertEqual(field(rows[3], "tier_real"), "handler"); XCTAssertEqual(field(rows[3], "latency_real_ms"), "2.000")
+        XCTAssertEqual(field(rows[3], "tier_sim"), "refused"); XCTAssertEqual(field(rows[3], "error_real"), "")
+        for c in ["zygote_sim", "zygote_packages_sim", "latency_sim_ms"] + CompareJob.phases.map({ "\($0.0)_sim_ms" }) {
+            XCTAssertEqual(field(rows[3], c), "", "\(c) of a request the simulation refused")
+        }
+        XCTAssertEqual(field(rows[3], "exec_real_ms"), "2.000")
+    }
+
     /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
     func testZygotePackagesFromADecisionLog() {
         let log = ["plan t=0.1 req=1 h=a tier=cold c=1 z=- install=numpy cached=numpy import=1 evict=- create=z1<z0:numpy",
