@@ -54,8 +54,8 @@ def sides(df):
 
 
 def agreement(both):
-    """The share of requests both served whose tier and zygote agree (a zygote agrees when it holds the same
-    packages, whatever id each executor gave it), as a Series of booleans."""
+    """Per request both served (`both`, from `sides`), whether its tier and zygote agree (a zygote agrees when it
+    holds the same packages, whatever id each executor gave it): a Series of booleans, whose mean is the share."""
     same_zygote = (both.zygote_real == both.zygote_sim) | (both.zygote_real.isna() & both.zygote_sim.isna())
     if "zygote_packages_real" in both:
         same_zygote |= both.zygote_packages_real.notna() & (both.zygote_packages_real == both.zygote_packages_sim)

@@ -73,7 +73,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
         The simulator runs the same requests on the same cores (--cores, default this machine's) with the calibrated costs (traces/runtime-costs.csv), \
         building zygotes in line as the runtime does, and is fed the real run's measured memory, so with a \
-        faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request) \
+        faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request; one \
+        that either side refused with its queue full stays: `error` in tier_real with error_real, or `refused` in \
+        tier_sim with the simulated columns empty, so each tier's quantiles are over each executor's own served requests) \
         and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
         by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
         and each phase's median and p90 absolute error and median relative error. The load the requests put on \
