@@ -1,13 +1,14 @@
 """Figures from pipsqueak's result CSVs: speedup bars per package (log axis), latency CDFs per preset,
 the cache-interaction timeline, sweep heatmaps, and simulated against measured at realistic load (latency
 CDFs per tier, per-phase error). Usage: figures.py RESULTS_DIR OUT_DIR"""
-import csv, os, re, sys
+import csv, os, sys
 import matplotlib
 if __name__ == "__main__":
     matplotlib.use("Agg")  # a script writes files; imported by a notebook, its inline backend stays
 import matplotlib.pyplot as plt
 
 import fidelity_table
+import pipsqueak_results as pr
 
 
 def rows(path):
@@ -97,23 +98,13 @@ def sweeps(res, out):
         fig.tight_layout(); fig.savefig(os.path.join(out, f.replace(".csv", ".png")), dpi=110); plt.close(fig)
 
 
-FIDELITY = re.compile(r"^compare-(?P<w>.+)-(?P<c>\d+)c-load(?P<l>\d+)\.csv$")
 PHASES = fidelity_table.PHASES
 
 
 def fidelity_runs(res):
-    """The load campaign's comparisons (scripts/fidelity): (workload, cores, load, rows) where rows is
-    (served real, served simulated, served by both), as fidelity_table.sides splits them."""
-    out = []
-    for f in sorted(os.listdir(res)):
-        m = FIDELITY.match(f)
-        if m:
-            all_rows = rows(os.path.join(res, f))
-            real = [x for x in all_rows if not x["error_real"]]
-            sim = [x for x in all_rows if x["tier_sim"] != "refused"]
-            both = [x for x in real if x["tier_sim"] != "refused"]
-            out.append((m.group("w"), int(m.group("c")), int(m.group("l")), (real, sim, both)))
-    return out
+    """The load campaign's comparisons (scripts/fidelity, as fidelity_table.comparisons finds them): (workload,
+    cores, load, (served real, served simulated, served by both)), split by fidelity_table.sides."""
+    return [(w, cores, load, fidelity_table.sides(pr.read_csv(path))) for w, cores, load, path in fidelity_table.comparisons(res)]
 
 
 def fidelity(res, out):
@@ -121,7 +112,7 @@ def fidelity(res, out):
     if not runs:
         return
     workloads = sorted({w for w, _, _, _ in runs}, key=lambda w: (["micro-numpy", "micro-pyyaml", "mixed", "azure"] + [w]).index(w))
-    tiers = [t for t in ("handler", "import", "cold") if any(x["tier_real"] == t or x["tier_sim"] == t for _, _, _, (_, _, ok) in runs for x in ok)]
+    tiers = [t for t in ("handler", "import", "cold") if any(((ok.tier_real == t) | (ok.tier_sim == t)).any() for _, _, _, (_, _, ok) in runs)]
     colors = {30: "tab:green", 60: "tab:orange", 90: "tab:red"}
     fig, axes = plt.subplots(len(workloads), len(tiers), figsize=(4.2 * len(tiers), 2.8 * len(workloads)), squeeze=False)
     for i, w in enumerate(workloads):
@@ -132,7 +123,7 @@ def fidelity(res, out):
                     continue
                 # Each executor's over the requests it served.
                 for served, col, tiercol, style, who in [(real, "latency_real_ms", "tier_real", "-", "measured"), (sim, "latency_sim_ms", "tier_sim", "--", "simulated")]:
-                    v = sorted(float(x[col]) for x in served if x[tiercol] == t)
+                    v = sorted(served[served[tiercol] == t][col])
                     if v:
                         ax.plot(v, [(k + 1) / len(v) for k in range(len(v))], style, color=colors.get(load, "k"),
                                 label="%d%% %s (%d)" % (load, who, len(v)), linewidth=1.2)
@@ -146,12 +137,12 @@ def fidelity(res, out):
     # Per-phase median relative error, request by request (requests whose tiers agree, measured >= 0.01 ms).
     labels, grid = [], []
     for w, cores, load, (_, _, ok) in sorted(runs, key=lambda r: (workloads.index(r[0]), r[2])):
-        same = [x for x in ok if x["tier_real"] == x["tier_sim"]]
+        same = ok[ok.tier_real == ok.tier_sim]
         line = []
         for ph in PHASES:
             # As the fidelity table (one rule, fidelity_table.phase_error): too few requests or too small a phase
             # is left blank.
-            e = fidelity_table.phase_error([float(x[ph + "_real_ms"]) for x in same], [float(x[ph + "_sim_ms"]) for x in same])
+            e = fidelity_table.phase_error(same[ph + "_real_ms"].tolist(), same[ph + "_sim_ms"].tolist())
             line.append(100 * e[0] if e else float("nan"))
         labels.append("%s %d%%" % (w, load)); grid.append(line)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(labels) + 1.6))

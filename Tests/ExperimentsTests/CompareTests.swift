@@ -213,10 +213,8 @@ final class CompareTests: XCTestCase {
         let sim = [record(1, .import, 11), record(2, .handler, 3)] // request 3 refused by the simulation
         var job = CompareJob()
         job.outputDirectory = dir
-        var report = CompareJob.Report()
-        report.zygotePackages = ([:], [:])
         let path = dir + "/join.csv"
-        try job.writeJoin(real, sim, handlers: hs, runtimeCosts: "test", report: report, to: path)
+        try job.writeJoin(real, sim, handlers: hs, runtimeCosts: "test", report: CompareJob.Report(), to: path)
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
             .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         XCTAssertEqual(rows.count, 4, "a header and one row per request: \(rows)")
