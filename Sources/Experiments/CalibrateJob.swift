@@ -16,6 +16,10 @@ public struct CalibrateJob {
     public var wheelhouse = MeasureOptions.defaultCache + "/wheelhouse"
     /// The package table whose `install_ms` the worker's installs are fitted against.
     public var packages = ProjectPaths.traces("packages.csv")
+    /// Fetch from the package index, before anything is timed, the wheels the install fit picks that the
+    /// wheelhouse lacks, and pick over every measured package of the table (not only those whose wheels it
+    /// holds): a fresh machine's wheelhouse is empty (no fit, scale 1), and a used one's contents decided the picks.
+    public var online = false
     public var log: (String) -> Void = { _ in }
 
     public init() {}
@@ -35,6 +39,15 @@ public struct CalibrateJob {
         let table = try PackageTable.read(path: packages)
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
+        if online {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+            let missing = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
+                .filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) == nil }
+            for (i, p) in missing.enumerated() {
+                log("fetching \(p.name) \(p.version) into the wheelhouse (\(i + 1) of \(missing.count)), for the install fit")
+                _ = try PackageMeasurer.downloadWheel(name: p.name, version: p.version, into: wheelhouse, python: bench.python)
+            }
+        }
         log("interpreter start (python -S), \(repeats)×")
         let starts = try bench.interpreterStarts()
         log("import-cache hits: container create, fork and relocate, invoke round trip, \(repeats)×")
@@ -56,11 +69,12 @@ public struct CalibrateJob {
         costs.downloadOverheadMillis = mirror.overheadMillis
         log("installs as the worker runs them: up to \(CalibrationBench.installPackages) packages of \(packages) from the wheelhouse, 3× each")
         let tinyInstall = costs.installOverheadMillis
-        let inst = bench.installs(table: table, wheelhouse: wheelhouse, log: log)
+        let inst = bench.installs(table: table, wheelhouse: wheelhouse, everyPackage: online, log: log)
         let installed: String
         if let f = inst.fit {
             costs.installOverheadMillis = f.overheadMillis
             costs.installScale = f.scale
+            costs.installedMillis = inst.installed
             costs.spreads["install_overhead_ms"] = CalibrateJob.spread(cold.installs.map { Double($0) / 1e6 }, value: f.overheadMillis)
             installed = String(format: "install_overhead_ms, install_scale: a package's install is install_overhead_ms + install_scale × its install_ms in the package table: %@; a tiny wheel's sandboxed install took %.1f ms (the row's spread is its, scaled)", inst.source, tinyInstall)
         } else {
@@ -125,7 +139,7 @@ public struct CalibrateJob {
         }
         try ProjectPaths.ensureParent(of: output)
         try costs.write(path: output, comments: [
-            "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)"), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
+            "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)" + (online ? " --online" : "") + (output == ProjectPaths.traces("runtime-costs.csv") ? "" : " --out \(output)")), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
             "value: median over \(repeats) starts, one at a time (import hits 50 ms apart, their standby child ready), of a handler importing a tiny synthetic package (import hits forked from the zygote holding it, a child of the root); min..max: the spread",
             "standby_prep_ms, standby_ready_ms, cgroup_create_ms: the maintenance thread's work per standby child, the child's time to be ready, a pooled cgroup, over \(repeats) rounds of \(cores) import hits at once, back to back; direct_fork_ms: the same with no standby children",
@@ -850,6 +864,19 @@ final class CalibrationBench {
     static let installPackages = 9
     static let installCostliest = 3
 
+    /// The packages `installs` fits over: of the table's measured packages (those whose wheels `wheelhouse`
+    /// holds, unless `everyPackage`), ranked by install_ms, `installPackages` spread by rank (the intercept) and
+    /// the `installCostliest` costliest (one costly package alone sets the slope: pandas installed at 1.3 times
+    /// its table figure while numpy and fonttools took 0.87, 2026-12-03).
+    static func installPicks(_ table: PackageTable, wheelhouse: String, everyPackage: Bool) -> [Package] {
+        let files = everyPackage ? [] : (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        let held = table.names.compactMap { table[$0] }
+            .filter { !$0.estimated && (everyPackage || PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) != nil) }
+            .sorted { $0.installMillis != $1.installMillis ? $0.installMillis < $1.installMillis : $0.name < $1.name }
+        let top = Array(held.suffix(installCostliest))
+        return byRank(Array(held.dropLast(top.count)), installPackages - top.count) + top
+    }
+
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,
     /// less pip's fixed cost, as `measure` times it): the worker's own fetch and sandboxed install
     /// (`store.install`: a cgroup, namespaces, a read-only root, pip in it) of up to `installPackages` packages
@@ -858,42 +885,55 @@ final class CalibrationBench {
     /// the table's figure plus a tiny wheel's sandboxed install (376 ms), while real packages with no install
     /// time in the table took 510-730 ms in the worker (2026-12-03). nil (with why) with fewer than 3 packages of
     /// different install_ms, or a fit that does not grow with install_ms: then the tiny wheel's figure stands.
-    func installs(table: PackageTable, wheelhouse: String, log: (String) -> Void = { _ in })
-        -> (fit: (overheadMillis: Double, scale: Double)?, source: String) {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
-        let held = table.names.compactMap { table[$0] }.filter { !$0.estimated && PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) != nil }
-            .sorted { $0.installMillis != $1.installMillis ? $0.installMillis < $1.installMillis : $0.name < $1.name }
-        // Spread by rank (the intercept), and the costliest few (one costly package alone sets the slope:
-        // pandas installed at 1.3 times its table figure while numpy and fonttools took 0.87, 2026-12-03).
-        let top = Array(held.suffix(CalibrationBench.installCostliest))
-        let picks = CalibrationBench.byRank(Array(held.dropLast(top.count)), CalibrationBench.installPackages - top.count) + top
+    /// `everyPackage`: picked over every measured package of the table (their wheels fetched: `--online`), not
+    /// only those whose wheels the wheelhouse holds.
+    func installs(table: PackageTable, wheelhouse: String, everyPackage: Bool = false, log: (String) -> Void = { _ in })
+        -> (fit: (overheadMillis: Double, scale: Double)?, source: String, installed: [String: Double]) {
+        let picks = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
         guard Set(picks.map(\.installMillis)).count >= 3 else {
-            return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)")
+            return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)", [:])
         }
         let w: RuntimeWorker
         do { w = try storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") } catch {
-            return (nil, "no worker to install with: \(error)")
+            return (nil, "no worker to install with: \(error)", [:])
         }
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
-        var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = []
+        var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = [], installed: [String: Double] = [:]
         for p in picks {
             // Each install into an empty directory, as a request's (the copy is removed after it, untimed). A
             // package the worker cannot install here is left out (and named), not fatal.
-            let m = CalibrationBench.medianOf3 { () -> Double? in
-                guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { return nil }
-                w.store.remove(p)
-                return Nanos.millis(ns)
-            }
+            let m = CalibrationBench.medianOf3 { timedInstall(p, by: w) }
             if let m {
-                xs.append(p.installMillis); ys.append(m); fitted.append(p.name)
+                xs.append(p.installMillis); ys.append(m); fitted.append(p.name); installed[p.name] = m
                 log(String(format: "  %@ %@: %.0f ms in the package table, %.0f ms installed by the worker (median of 3)", p.name, p.version, p.installMillis, m))
             } else { failed.append(p.name) }
         }
         let skipped = failed.isEmpty ? "" : " (left out, the worker could not install them: \(failed.joined(separator: ", ")))"
         guard Set(xs).count >= 3, let (intercept, slope) = CalibrationBench.line(xs, ys), slope > 0 else {
-            return (nil, "the installs of \(xs.count) packages did not fit a line growing with install_ms" + skipped)
+            return (nil, "the installs of \(xs.count) packages did not fit a line growing with install_ms" + skipped, [:])
         }
-        return ((max(0, intercept), slope), String(format: "the worker's fetch and sandboxed install of %d packages of the table (%@; %.0f to %.0f ms in it), median of 3 each, fitted: the cheapest took %.0f ms, the costliest %.0f ms", xs.count, fitted.joined(separator: ", "), xs.first!, xs.last!, ys.first!, ys.last!) + skipped)
+        return ((max(0, intercept), slope), String(format: "the worker's fetch and sandboxed install of %d packages of the table (%@; %.0f to %.0f ms in it), median of 3 each, fitted: the cheapest took %.0f ms, the costliest %.0f ms; each one's median: rows installed_ms:NAME, which compare times again", xs.count, fitted.joined(separator: ", "), xs.first!, xs.last!, ys.first!, ys.last!) + skipped, installed)
+    }
+
+    /// One install of `p` by `w`'s store into an empty directory, as a request's, ms (the wheel fetched first,
+    /// untimed; the copy removed after, untimed); nil when the worker could not install it.
+    func timedInstall(_ p: Package, by w: RuntimeWorker) -> Double? {
+        guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { return nil }
+        w.store.remove(p)
+        return Nanos.millis(ns)
+    }
+
+    /// One install each of `packages` from `wheelhouse` as the worker runs them (`timedInstall`), in order: ms
+    /// by name. - Throws: when no worker can be set up or a package cannot be installed.
+    func reinstall(_ packages: [Package], wheelhouse: String) throws -> [String: Double] {
+        let w = try storeWorker(packages, wheelhouse: wheelhouse, directory: "install-probe")
+        defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
+        var out: [String: Double] = [:]
+        for p in packages {
+            guard let m = timedInstall(p, by: w) else { throw RuntimeError.unavailable("the worker could not install \(p.name) \(p.version) from \(wheelhouse)") }
+            out[p.name] = m
+        }
+        return out
     }
 
     /// MB/s copying the biggest wheel in `wheelhouse` (the local mirror), median of 5. A fresh machine's

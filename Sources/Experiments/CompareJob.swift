@@ -30,6 +30,14 @@ public struct CompareJob {
     public var speedProbe = true
     /// Packages re-timed for `speedProbe`: the trace's costliest imports (measured import time × requests).
     public var speedProbePackages = 3
+    /// Just before the real run and again after it, install the trace's costliest packages among those
+    /// `calibrate` timed (the runtime cost file's `installed_ms:NAME` rows) as the worker does, once each, and
+    /// charge every simulated install now over then: installs drift with the machine like imports (campaign
+    /// Q's, an hour after its calibration, simulated at 0.49-0.72 of real), and are the one primitive the
+    /// other probes do not re-time. The planners' estimates (both executors') keep the file's figures.
+    public var installProbe = true
+    /// Packages installed by `installProbe`: the costliest the calibration timed that the trace's requests need.
+    public var installProbePackages = 2
     /// Run the real side a second time (after the first, before the simulation) and report how far its
     /// latencies are from the first run's, the same way as the simulation's: the real system's own
     /// repeatability, against which the simulator's errors can be judged.
@@ -68,6 +76,21 @@ public struct CompareJob {
         /// What the simulated imports are charged: the speed over the real run, the mean of before and after
         /// (the simulation runs once both are known).
         public var runScale: Double { ((before + (after ?? before)) / 2) / measured }
+    }
+
+    /// The install probe's figures: the packages installed again, the sum of the calibration's installs of
+    /// them, and the sums now, before and after the real run (nil: that probe failed; `failed` says why).
+    public struct InstallCheck {
+        public var packages: [String]
+        public var calibrated: Double
+        public var before: Double?, after: Double?
+        public var failed: [String] = []
+        /// What every simulated install is charged: the mean of the probes that worked over the calibration's
+        /// (1 when both failed).
+        public var charge: Double {
+            let now = [before, after].compactMap { $0 }
+            return now.isEmpty || calibrated <= 0 ? 1 : now.reduce(0, +) / Double(now.count) / calibrated
+        }
     }
 
     /// The hit probe's figures, before and after the real run, and the runtime cost file's.
@@ -172,6 +195,9 @@ public struct CompareJob {
         public var seedErrors: [(tier: String, p50: [Double], p99: [Double])] = []
         /// The first simulated seed (the joined simulation's).
         public var firstSeed: UInt64 = 1
+        /// The install probe (nil: not run; `installNote` says why).
+        public var installs: InstallCheck?
+        public var installNote = ""
         /// The hit probe (nil: not run; `hitNote` says why).
         public var hits: HitCheck?
         public var hitNote = ""
@@ -243,6 +269,39 @@ public struct CompareJob {
                 return nil
             }
         }
+        var installs: InstallCheck?, installNote = ""
+        var probed: [Package] = []
+        if !installProbe {
+            installNote = "the runtime cost file's (--no-install-probe)"
+        } else {
+            probed = CompareJob.costliestInstalls(try CompareJob.requestedPackages(trace, table: table, limit: run.limit), table: table,
+                                                  calibrated: runtime.installedMillis, count: installProbePackages)
+            if probed.isEmpty {
+                installNote = runtime.installedMillis.isEmpty
+                    ? "the runtime cost file's (\(runtime.source) records no package installs: calibrate again)"
+                    : "the runtime cost file's (the trace needs none of the packages \(runtime.source) installed)"
+            } else {
+                installs = InstallCheck(packages: probed.map(\.name), calibrated: probed.reduce(0) { $0 + runtime.installedMillis[$1.name]! })
+            }
+        }
+        // Like the hit probe's, a failure costs only its figure.
+        func probeInstalls(_ when: String) -> Double? {
+            guard let c = installs else { return nil }
+            progress("installing \(c.packages.joined(separator: ", ")) again \(when), as calibrate did (the trace's costliest it timed)")
+            do {
+                let bench = try CalibrationBench(repeats: 1, cores: cores)
+                defer { bench.remove() }
+                let ms = try bench.reinstall(probed, wheelhouse: run.wheelhouse).values.reduce(0, +)
+                progress(String(format: "their installs: %.0f ms now, %.0f ms in %@: simulated installs × %.2f", ms, c.calibrated, runtime.source, ms / c.calibrated))
+                return ms
+            } catch {
+                progress("the installs could not be timed \(when): \(error)")
+                installs!.failed.append("\(when): \(error)".split(whereSeparator: \.isNewline).joined(separator: " "))
+                return nil
+            }
+        }
+        let installedBefore = probeInstalls("before the real run") // (the probe writes `installs` when it fails)
+        installs?.before = installedBefore
         if hitNote.isEmpty { probes.before = probeHits("before the real run") }
         var job = self
         job.run.importScale = speed?.scale ?? 1
@@ -252,6 +311,8 @@ public struct CompareJob {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
         }
+        let installedAfter = probeInstalls("after the real run") // (the probe writes `installs` when it fails)
+        installs?.after = installedAfter
         if hitNote.isEmpty { probes.after = probeHits("after the real run") }
         var hits: HitCheck?
         if probes.before != nil || probes.after != nil {
@@ -268,7 +329,7 @@ public struct CompareJob {
         progress("simulating the same \(real.records.count) requests")
         // Read once for every seed's simulation.
         let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: sj.popularPackages(),
-                               importCharge: speed.map { $0.runScale / $0.scale } ?? 1)
+                               importCharge: speed.map { $0.runScale / $0.scale } ?? 1, installCharge: installs?.charge ?? 1)
         let sim = try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed)
         var report = Report()
         let served = real.records.filter { $0.error.isEmpty }
@@ -280,6 +341,7 @@ public struct CompareJob {
         report.seedErrors = CompareJob.seedErrors(seeds); report.firstSeed = run.seed
         report.speed = speed; report.speedNote = speedNote
         report.hits = hits; report.hitNote = hitNote
+        report.installs = installs; report.installNote = installNote
         report.cores = cores
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
@@ -325,8 +387,9 @@ public struct CompareJob {
     /// `request` becomes its place in the trace (the planner numbers only what it started: refused arrivals
     /// have none), so the two runs join request by request.
     /// What every simulation of a compare is built from, read once: the package table, its import overlap, the
-    /// popular packages, and what each simulated import is charged (`Simulation.importCharge`).
-    struct SimInputs { var table: PackageTable, overlap: ImportOverlap?, popular: [String], importCharge: Double }
+    /// popular packages, and what each simulated import and install is charged (`Simulation.importCharge`,
+    /// `installCharge`).
+    struct SimInputs { var table: PackageTable, overlap: ImportOverlap?, popular: [String], importCharge: Double, installCharge: Double = 1 }
 
     func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, _ inputs: SimInputs, seed: UInt64) throws -> Run {
         let costs = try CostModel(table: inputs.table, handlers: trace.handlers, runtime: runtime,
@@ -335,6 +398,7 @@ public struct CompareJob {
         let sim = Simulation(planner: planner, costs: costs, handlers: trace.handlers, cores: cores, seed: seed)
         sim.synchronousZygoteBuilds = cores == 1
         sim.importCharge = inputs.importCharge
+        sim.installCharge = inputs.installCharge
         sim.cpuModel = cpuModel
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
@@ -544,10 +608,11 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(repeatReal ? " --repeat-real" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(repeatReal ? " --repeat-real" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
+        out.write("# installs: \(CompareJob.installLine(report))\n")
         out.write("# handler-cache hits: \(CompareJob.hitLine(report))\n")
         out.write(String(format: "# load: %@ real, %@ simulated, of %d core%@ (time on a core, start to end plus the dispatch per request, over the arrivals' span); queue bound: %@; refused with the queue full: %d real, %d simulated\n",
                          report.realLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-", report.simulatedLoad.map { String(format: "%.1f%%", 100 * $0) } ?? "-",
@@ -633,6 +698,15 @@ public struct CompareJob {
         return s
     }
 
+    /// What the install probe found and what the simulation charged, in a line.
+    static func installLine(_ r: Report) -> String {
+        guard let c = r.installs else { return r.installNote }
+        let timed = [c.before.map { String(format: "%.0f ms before the real run", $0) }, c.after.map { String(format: "%.0f after it", $0) }].compactMap { $0 }
+        return String(format: "%@ installed again as calibrate installs them: %@%@, %.0f ms at calibration: simulated installs × %.3f (%@; the planners' estimates keep the runtime costs')",
+                      c.packages.joined(separator: ", "), timed.isEmpty ? "no figure" : timed.joined(separator: ", "), c.failed.isEmpty ? "" : " (failed: " + c.failed.joined(separator: "; ") + ")",
+                      c.calibrated, c.charge, timed.count == 2 ? "the mean of before and after" : timed.isEmpty ? "1: both probes failed" : "the one probe that worked")
+    }
+
     /// What the speed check found and did, in a line.
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
@@ -644,17 +718,36 @@ public struct CompareJob {
     /// each one's measured import time × the requests (the first `limit`) of handlers that import it; at most
     /// `count`, costliest first, only packages with an import cost in `table`.
     static func costliestImports(_ trace: Trace, table: PackageTable, limit: Int?, count: Int) throws -> [String] {
+        var cost: [String: Double] = [:]
+        for (p, n) in try requestedPackages(trace, table: table, limit: limit) {
+            if let m = table[p]?.importMillis, m > 0 { cost[p] = m * Double(n) }
+        }
+        return cost.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
+    }
+
+    /// Each package the first `limit` requests of `trace` need (their handlers' packages and those packages'
+    /// dependencies in `table`): how many of those requests need it.
+    static func requestedPackages(_ trace: Trace, table: PackageTable, limit: Int?) throws -> [String: Int] {
         var requests = [Int](repeating: 0, count: trace.handlers.count)
         let reader = try trace.makeReader()
         var n = 0
         while limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() { requests[Int(inv.handler)] += 1; n += 1 }
-        var cost: [String: Double] = [:]
+        var out: [String: Int] = [:]
         for (i, h) in trace.handlers.handlers.enumerated() where requests[i] > 0 {
             var names = Set<String>()
             for p in h.packages { names.insert(p); for d in table[p]?.transitiveDependencies ?? [] { names.insert(d) } }
-            for p in names { if let m = table[p]?.importMillis, m > 0 { cost[p, default: 0] += m * Double(requests[i]) } }
+            for p in names { out[p, default: 0] += requests[i] }
         }
-        return cost.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
+        return out
+    }
+
+    /// The `count` packages of `needed` with the costliest installs in `calibrated` (`calibrate`'s, by name)
+    /// that `table` holds, costliest first.
+    static func costliestInstalls(_ needed: [String: Int], table: PackageTable, calibrated: [String: Double], count: Int) -> [Package] {
+        var held: [(package: Package, ms: Double)] = []
+        for n in needed.keys { if let ms = calibrated[n], let p = table[n] { held.append((p, ms)) } }
+        held.sort { $0.ms != $1.ms ? $0.ms > $1.ms : $0.package.name < $1.package.name }
+        return held.prefix(count).map(\.package)
     }
 
     /// How import starts forked, real and simulated: from a standby child or without one.
@@ -711,6 +804,7 @@ public struct CompareJob {
                         r.cores == 1 ? "" : "s", 100 * l, 100 * (r.simulatedLoad ?? 0))
             if r.refused.real + r.refused.sim > 0 { s += "refused with the queue full: \(r.refused.real) real, \(r.refused.sim) simulated\n" }
             s += "import speed: \(speedLine(r))\n"
+            s += "installs: \(installLine(r))\n"
             s += "handler-cache hits: \(hitLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }

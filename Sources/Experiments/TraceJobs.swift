@@ -148,6 +148,8 @@ public struct TraceFit {
     public var load = 0.5
     public var config: PolicyConfig = PolicyConfig.presets["all"]!
     public var packagesPath = ProjectPaths.packages
+    /// The runtime cost model the load is simulated with (nil: `SimulateJob`'s default).
+    public var runtimeCostsPath: String?
     public var seed: UInt64 = 1
     /// Keep the arrival times and drop requests instead (each kept with one probability, seeded): the span
     /// and each function's bursts stay, the rate falls. A trace too heavy for the machine (the Azure sample
@@ -197,7 +199,8 @@ public struct TraceFit {
         guard load > 0 else { throw CostModelError("--load must be positive") }
         let trace = try Trace(path: tracePath, handlersPath: handlersPath)
         let table = try PackageTable.read(path: packagesPath)
-        let sj = SimulateJob()
+        var sj = SimulateJob()
+        sj.runtimeCostsPath = runtimeCostsPath
         let costs = try CostModel(table: table, handlers: trace.handlers, runtime: try sj.runtimeCosts(),
                                   overlap: try ImportOverlap.beside(packagesPath: packagesPath), seed: seed)
         let popular = sj.popularPackages()

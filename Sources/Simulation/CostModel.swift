@@ -79,6 +79,13 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var contendedSpreads: [String: CostSpread] = [:]
     /// How many cores were busy for `contendedSpreads` (the calibrating machine's); 1: none measured.
     public var contentionCores = 1
+    /// The worker's install of each package `calibrate` fitted the installs over (rows `installed_ms:NAME`),
+    /// ms, the median of 3: what `compare` times again around its real run, since installs drift with the
+    /// machine's speed (campaign Q: installs simulated at 0.49-0.72 of real an hour after the calibration).
+    /// Empty in files calibrated before they were kept.
+    public var installedMillis: [String: Double] = [:]
+    /// The row prefix of `installedMillis`.
+    public static let installedPrefix = "installed_ms:"
 
     public init() {}
 
@@ -153,12 +160,16 @@ public struct RuntimeCosts: Equatable, Sendable {
         }
         for (n, v, u) in rows { out.write(([n, f(v), u] + quantiles(spreads[n])).joined(separator: ",") + "\n") }
         for (n, _, u) in rows { if let s = contendedSpreads[n] { out.write((["contended_" + n, f(s.median), u] + quantiles(s)).joined(separator: ",") + "\n") } }
+        for (n, v) in installedMillis.sorted(by: { $0.key < $1.key }) {
+            out.write([RuntimeCosts.installedPrefix + n, f(v), "ms"].joined(separator: ",") + String(repeating: ",", count: CostSpread.columns.count) + "\n")
+        }
         out.write("contention_cores,\(contentionCores),cores" + String(repeating: ",", count: CostSpread.columns.count) + "\n")
         try out.commit()
     }
 
-    /// Reads `primitive,value,unit` rows, with the optional spread columns and `contended_NAME` rows (unknown
-    /// primitives are an error naming the known ones; quantiles must not decrease).
+    /// Reads `primitive,value,unit` rows, with the optional spread columns, `contended_NAME` and
+    /// `installed_ms:PACKAGE` rows (unknown primitives are an error naming the known ones; quantiles must not
+    /// decrease).
     public static func read(path: String) throws -> RuntimeCosts {
         let csv = try CSVReader(path: path)
         let p = try csv.column("primitive"), v = try csv.column("value")
@@ -181,10 +192,16 @@ public struct RuntimeCosts: Equatable, Sendable {
                 c.contentionCores = Int(try csv.double(f, v, name: "value", min: 1, max: 1e6))
                 continue
             }
+            if name.hasPrefix(installedPrefix) {
+                let package = String(name.dropFirst(installedPrefix.count))
+                guard !package.isEmpty else { throw csv.error("'\(name)': expected a package's name after '\(installedPrefix)'") }
+                c.installedMillis[package] = try csv.double(f, v, name: "value", min: 0, max: 1e9)
+                continue
+            }
             let contended = name.hasPrefix("contended_")
             let base = contended ? String(name.dropFirst("contended_".count)) : name
             guard let kp = setters[base] else {
-                throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores"]).joined(separator: ", "))")
+                throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores", installedPrefix + "PACKAGE"]).joined(separator: ", "))")
             }
             let value = base == "dispatch_weight" ? try csv.double(f, v, name: "value", min: 0, max: 1)
                 : base == "install_scale" ? try csv.double(f, v, name: "value", min: 0, max: 100) : try csv.double(f, v, name: "value")

@@ -100,6 +100,9 @@ public final class Simulation: ReplayExecutor {
     /// (`compare`: how much faster or slower the machine imported over the real run than just before it,
     /// when the real planner's estimates were fixed).
     public var importCharge = 1.0
+    /// Every simulated install takes this many times the catalog's cost, which the planner's estimates keep
+    /// (`compare`: how much faster or slower the machine installed around the real run than at calibration).
+    public var installCharge = 1.0
     /// Requests that may wait for a core; more are refused (`summary.rejected`), as a worker's queue bound.
     public var queueLimit = Int.max
     /// Standby children each zygote keeps (the real worker's `standbysPerZygote`: `serve` keeps one per core).
@@ -236,7 +239,7 @@ public final class Simulation: ReplayExecutor {
         case .import, .cold:
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
-                r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu)
+                r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu * installCharge)
                 installedAt[Int(p)] = now + r.downloadNanos + r.installNanos
             }
             // A package the plan counts on as installed may still be being installed for a request started

@@ -48,6 +48,10 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Package cost table whose install_ms the worker's installs are fitted against (default: traces/packages.csv).")
     var packages: String?
 
+    @Flag(help: ArgumentHelp("Fetch the wheels the install fit picks from the package index first, and pick over every measured package of the table.",
+                             discussion: "Without it the fit picks among the packages whose wheels the wheelhouse already holds (a fresh machine's holds none: then no fit, the tiny wheel's install and a scale of 1, and no installed_ms rows for compare's install probe). The wheels (up to 9 of the table) are fetched before anything is timed; the mirror's throughput is then timed on them too."))
+    var online = false
+
     func validate() throws {
         if repeats < 3 { throw ValidationError("--repeat must be at least 3") }
         if cores < 1 { throw ValidationError("--cores must be at least 1") }
@@ -59,6 +63,7 @@ struct CalibrateCommand: ParsableCommand {
         job.cores = cores
         if let o = out { job.output = o }
         if let p = packages { job.packages = p }
+        job.online = online
         job.log = { printProgress($0) }
         let c = try job.run()
         for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }
@@ -118,6 +123,10 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "The machine's speed moves between a calibration and a run (one compare's real run faster than calibrated, the next slower). Just before the real run and again after it, compare serves handler-cache hits as `calibrate` does (100 paused containers; 1000 served directly and 1000 over HTTP at 400 per second, in 5 rounds; about 10 s each time) and the simulation and both loads use what they measure: `dispatch_ms` the mean of before and after, the thaw and the thawed invoke overhead (median and spread of the hits that started alone, spread of those that started beside another) from both together. The CSV header's `handler-cache hits` line gives the figures against the runtime cost file's."))
     var hitProbe = true
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by how fast this machine installs now against the calibration.",
+                                                    discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory), and charges every simulated install their time now over the calibration's (the mean of before and after); the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures; a probe that fails leaves the other's (or 1) and says why."))
+    var installProbe = true
+
     @Option(help: ArgumentHelp("Simulations of the same requests, seeds --seed on: the spread of the simulator's own draws.",
                                discussion: "The first is joined to the real run request by request; every one gives each tier's p50 and p99 errors against the real run, and the report and the CSV header (`simulation's own draws`) give their lowest and highest: a p99, or an import p50 made in the first burst, moves by tens of percent from one seed to the next, so one draw against one real run is a noisy judge. Each is a simulation only (well under a second for a micro workload)."))
     var simSeeds = CompareJob.defaultSimSeeds
@@ -150,6 +159,7 @@ struct CompareCommand: ParsableCommand {
         job.cores = cores; job.queueLimit = queue
         job.speedProbe = speedProbe
         job.hitProbe = hitProbe
+        job.installProbe = installProbe
         job.repeatReal = repeatReal
         job.simSeeds = simSeeds
         job.cpuModel = cpuModel

@@ -273,6 +273,9 @@ struct TraceFitCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Root seed (cost estimates of unmeasured packages).")
     var seed: UInt64 = 1
 
+    @Option(help: "Runtime cost model the load is simulated with (default traces/runtime-costs.csv).")
+    var runtimeCosts: String?
+
     @Option(help: "Output trace CSV (default: NAME-load<L>.csv beside the input).")
     var out: String?
 
@@ -296,8 +299,10 @@ struct TraceFitCommand: ParsableCommand {
         job.handlersPath = handlers; job.cores = cores; job.load = load; job.seed = seed; job.thin = thin
         job.config = try policy.load()
         if let p = packages { job.packagesPath = p }
+        job.runtimeCostsPath = runtimeCosts
         job.progress = { printProgress($0) }
-        let command = Provenance.madeBy("pipsqueak trace fit \(file) --cores \(cores) --load \(load)" + (thin ? " --thin" : "") + (policy.given.map { " " + $0 } ?? "") + " --out \(target)")
+        let command = Provenance.madeBy("pipsqueak trace fit \(file) --cores \(cores) --load \(load)" + (thin ? " --thin" : "") + (policy.given.map { " " + $0 } ?? "")
+                                        + (runtimeCosts.map { " --runtime-costs \($0)" } ?? "") + " --out \(target)")
         let r = try job.run(out: target, command: command)
         print(String(format: "%@: %d requests over %.1f s (%@); load %.1f%% of %d cores (was %.1f%%), simulated",
                      target, r.requests, r.seconds, thin ? String(format: "%.2f%% of requests kept", 100 * r.kept) : String(format: "arrivals × %.4f", r.factor),

@@ -54,6 +54,11 @@ final class CalibrateTests: XCTestCase {
         XCTAssert(text.contains("made by: pipsqueak calibrate --repeat 5 --cores 2"))
         // How installs were fitted, or why not (a fresh machine's wheelhouse may hold too few of the table's).
         XCTAssert(text.contains("# install_overhead_ms, install_scale: a package's install is") || text.contains("# install_overhead_ms: a tiny wheel's sandboxed install; install_scale 1 (not fitted: "), text)
+        // Fitted: each package's install is kept (what compare installs again), one row each.
+        if text.contains("# install_overhead_ms, install_scale: a package's install is") {
+            XCTAssertGreaterThanOrEqual(read.installedMillis.count, 3, text)
+            XCTAssertEqual(read.installedMillis, costs.installedMillis)
+        }
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
     }
 

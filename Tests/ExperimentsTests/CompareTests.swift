@@ -51,6 +51,8 @@ final class CompareTests: XCTestCase {
         XCTAssert(join.contains("# import speed: not scaled (--no-speed-probe)"), join)
         XCTAssert(join.contains(" --no-speed-probe\n"), "the made-by line says so")
         XCTAssert(join.contains("# handler-cache hits: the runtime cost file's (one core: no server)\n"), join)
+        XCTAssertNil(report.installs)
+        XCTAssert(join.contains("# installs: the runtime cost file's ("), join)
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
 
@@ -72,6 +74,11 @@ final class CompareTests: XCTestCase {
         job.repeatReal = true
         // Handler-cache hits and the dispatch timed again around the real run (fewer than calibrate's 1000).
         job.hitProbeRequests = 100
+        // alpha's install as if calibrate had timed it at 400 ms: compare installs it again around the run.
+        var costs = try SimulateJob().runtimeCosts()
+        costs.installedMillis = ["alpha": 400, "not-in-the-trace": 9000]
+        job.runtimeCostsPath = dir + "/runtime-costs.csv"
+        try costs.write(path: job.runtimeCostsPath!, comments: [])
         // What this compare makes is checked, not what earlier tests of this process left (see the end).
         let before = Set(try Cgroups.detect().leftovers())
         if !before.isEmpty { print("CompareTests: cgroups already there before the compare (another test's): \(before.sorted())") }
@@ -106,6 +113,14 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.dispatchNanos, Nanos.fromMillis(hits.runDispatch), "both loads count the probed dispatch")
         XCTAssert(join.contains(String(format: "# handler-cache hits: timed again as calibrate times them: dispatch %.3f ms before the real run", try XCTUnwrap(hits.dispatch.before))), join)
         XCTAssertEqual(hits.failed, [])
+        // The install probe: alpha installed again before and after the run, the simulation charged by them.
+        let installs = try XCTUnwrap(report.installs, report.installNote)
+        XCTAssertEqual(installs.packages, ["alpha"])
+        XCTAssertEqual(installs.calibrated, 400)
+        XCTAssertEqual(installs.failed, [])
+        XCTAssertGreaterThan(try XCTUnwrap(installs.before), 0); XCTAssertGreaterThan(try XCTUnwrap(installs.after), 0)
+        XCTAssert(join.contains(String(format: "# installs: alpha installed again as calibrate installs them: %.0f ms before the real run, %.0f after it, 400 ms at calibration: simulated installs × %.3f (the mean of before and after",
+                                       installs.before!, installs.after!, installs.charge)), join)
         // The simulator's own draws: five seeds, each tier's errors under each, their range in the header.
         XCTAssert(report.seedErrors.contains { $0.tier == "handler" && $0.p50.count == 5 && $0.p99.count == 5 }, "\(report.seedErrors)")
         XCTAssertEqual(report.seedErrors.first { $0.tier == "handler" }?.p50.first ?? .nan,
@@ -135,6 +150,41 @@ final class CompareTests: XCTestCase {
         XCTAssert(line.contains("thaw and thawed invoke overhead: the runtime costs' (0 hits started alone, 0 beside another"), line)
         let both = CompareJob.useProbes(before: after, after: CalibrationBench.Dispatch(directMillis: 0.2, httpMillis: 1.4, dispatchMillis: 1.2, alone: [], beside: []), in: &runtime)
         XCTAssertEqual(both.runDispatch, 1.05, accuracy: 1e-9)
+    }
+
+    /// The install probe: the trace's costliest installs among those the calibration timed (dependencies
+    /// counted, of the requests it runs); the charge is the probes' mean over the calibration's, or the one
+    /// that worked; the line says which.
+    func testTheInstallProbeTakesTheTracesCostliestCalibratedInstalls() throws {
+        let dir = NSTemporaryDirectory() + "pipsqueak-installs-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = PackageTable([Package(name: "a", installMillis: 100), Package(name: "b", dependencies: ["c"], transitiveDependencies: ["c"], installMillis: 10),
+                                  Package(name: "c", installMillis: 50), Package(name: "d", installMillis: 5000)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"]), Handler(id: "h2", customer: "y", packages: ["b"]),
+                               Handler(id: "h3", customer: "z", packages: ["d"])])
+        _ = try TraceJobs.write(table: hs, body: { w in
+            w.append(Invocation(arrivalNanos: 0, handler: 1))
+            w.append(Invocation(arrivalNanos: 1_000_000, handler: 0))
+        }, to: dir + "/t.csv", comments: [])
+        let needed = try CompareJob.requestedPackages(try Trace(path: dir + "/t.csv", handlersPath: nil), table: table, limit: nil)
+        XCTAssertEqual(needed, ["a": 1, "b": 1, "c": 1], "d's handler gets no request")
+        // Calibrated: c (b's dependency) 900, a 700, d 9000 (not needed), e (not in the table).
+        let calibrated = ["c": 900.0, "a": 700, "d": 9000, "e": 5000]
+        XCTAssertEqual(CompareJob.costliestInstalls(needed, table: table, calibrated: calibrated, count: 2).map(\.name), ["c", "a"])
+        XCTAssertEqual(CompareJob.costliestInstalls(needed, table: table, calibrated: calibrated, count: 1).map(\.name), ["c"])
+        XCTAssertEqual(CompareJob.costliestInstalls(needed, table: table, calibrated: ["d": 1], count: 2).map(\.name), [])
+        var check = CompareJob.InstallCheck(packages: ["c", "a"], calibrated: 1600, before: 2000, after: 2400)
+        XCTAssertEqual(check.charge, 1.375, accuracy: 1e-12)
+        var r = CompareJob.Report()
+        r.installs = check
+        XCTAssertEqual(CompareJob.installLine(r), "c, a installed again as calibrate installs them: 2000 ms before the real run, 2400 after it, 1600 ms at calibration: simulated installs × 1.375 (the mean of before and after; the planners' estimates keep the runtime costs')")
+        check.before = nil; check.failed = ["before the real run: no wheel"]
+        r.installs = check
+        XCTAssertEqual(check.charge, 1.5, accuracy: 1e-12)
+        XCTAssert(CompareJob.installLine(r).contains("2400 after it (failed: before the real run: no wheel), 1600 ms at calibration: simulated installs × 1.500 (the one probe that worked;"), CompareJob.installLine(r))
+        check.after = nil
+        XCTAssertEqual(check.charge, 1)
     }
 
     /// The packages a compare times again: the trace's costliest imports (import time × requests of the

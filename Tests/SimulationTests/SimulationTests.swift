@@ -136,6 +136,26 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(try RuntimeCosts.read(path: path).installScale, 1)
     }
 
+    /// Each package's install as calibrate timed it (rows `installed_ms:NAME`) round-trips; a row with no
+    /// name is an error naming the line; a simulated install is charged `installCharge` times the catalog's
+    /// figure (compare's install probe), while the planner's estimate keeps it.
+    func testCalibratedInstallsRoundTripAndTheInstallChargeScalesSimulatedInstalls() throws {
+        var r = runtime
+        r.installedMillis = ["pandas": 6769.5, "numpy": 1800]
+        let path = NSTemporaryDirectory() + "pipsqueak-costs-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(path: path, comments: [])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssert(text.contains("\ninstalled_ms:numpy,1800.0000,ms,,,,,,,\ninstalled_ms:pandas,6769.5000,ms,,,,,,,\n"), text)
+        XCTAssertEqual(try RuntimeCosts.read(path: path).installedMillis, r.installedMillis)
+        try (text + "installed_ms:,5,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: path)) { XCTAssert("\($0)".contains(":\(text.split(separator: "\n").count + 1): 'installed_ms:': expected a package's name"), "\($0)") }
+        // h1 cold with nothing installed: download 1000 + install 2000 (a's), charged twice: 4000.
+        let c = PolicyConfig.presets["none"]!
+        XCTAssertEqual(try simulate(c, arrivals: [(0, "h1")]).map { Nanos.millis($0.installNanos) }, [2000])
+        XCTAssertEqual(try simulate(c, arrivals: [(0, "h1")]) { $0.installCharge = 2 }.map { Nanos.millis($0.installNanos) }, [4000])
+    }
+
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
     /// phases, the HTTP server and client) holds the core after each request: the next one waits for it, its
     /// own latency does not include it, and the load counts it.
