@@ -37,16 +37,12 @@ public struct CalibrateJob {
     /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
         let table = try PackageTable.read(path: packages)
+        let cpuBefore = MachineCPUTimes.now()
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         if online {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
-            let missing = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
-                .filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) == nil }
-            for (i, p) in missing.enumerated() {
-                log("fetching \(p.name) \(p.version) into the wheelhouse (\(i + 1) of \(missing.count)), for the install fit")
-                _ = try PackageMeasurer.downloadWheel(name: p.name, version: p.version, into: wheelhouse, python: bench.python)
-            }
+            let missing = PackageMeasurer.missingWheels(CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true), in: wheelhouse)
+            try PackageMeasurer.fetchWheels(missing, into: wheelhouse, python: bench.python, purpose: "for the install fit", progress: log)
         }
         log("interpreter start (python -S), \(repeats)×")
         let starts = try bench.interpreterStarts()
@@ -138,6 +134,11 @@ public struct CalibrateJob {
             weighed = DispatchWeightFit.header(rounds, median: median)
         }
         try ProjectPaths.ensureParent(of: output)
+        var cpu: [String] = []
+        if let a = cpuBefore, let c = MachineCPUTimes.now()?.shares(since: a) {
+            cpu = [String(format: "machine cpu: over the calibration, of the machine's %d cores' time (/proc/stat): %.1f%% busy, %.1f%% stolen (the hypervisor ran other guests)",
+                          ProcessInfo.processInfo.activeProcessorCount, 100 * c.busy, 100 * c.steal)]
+        }
         try costs.write(path: output, comments: [
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)" + (online ? " --online" : "") + (output == ProjectPaths.traces("runtime-costs.csv") ? "" : " --out \(output)")), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
@@ -156,7 +157,7 @@ public struct CalibrateJob {
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
-                : "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: served directly (too few import hits over HTTP ran alone or beside another)"])
+                : "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: served directly (too few import hits over HTTP ran alone or beside another)"] + cpu)
         return costs
     }
 
@@ -370,13 +371,15 @@ final class CalibrationBench {
     let ballast = Package(name: "pipsqueak-ballast", version: "1.0", topLevelModules: ["pipsqueak_ballast"], installedBytes: 4096,
                           importMillis: 100, importMemoryBytes: 256 << 20)
 
-    init(repeats: Int, cores: Int) throws {
+    /// `tinyWheel` false: without the tiny calibration package's wheel (for `reinstall` alone, which installs
+    /// real packages from the wheelhouse).
+    init(repeats: Int, cores: Int, tinyWheel: Bool = true) throws {
         self.repeats = repeats
         self.cores = cores
         python = try PythonInterpreter.resolve()
         work = "/tmp/pipsqueak-calibrate-\(Sys.pid)"
         try? FileManager.default.removeItem(atPath: work)
-        try makeWheel(tiny, code: "VALUE = 1\n")
+        if tinyWheel { try makeWheel(tiny, code: "VALUE = 1\n") }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: work) }

@@ -178,6 +178,9 @@ public struct CompareJob {
         public var afterBurst: [TierRow] = [], afterBurstAgain: [TierRow] = []
         /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
         public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
+        /// The machine's CPU over each real run (the first, the second with `repeatReal`): the share of its
+        /// time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
+        public var cpu: (real: (busy: Double, steal: Double)?, again: (busy: Double, steal: Double)?) = (nil, nil)
         public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
@@ -222,6 +225,8 @@ public struct CompareJob {
         /// Zygote builds after start-up: how many, median ms from start to ready, median ms of their imports
         /// (the real zygote's own timing; the simulated ones are all imports and fork).
         var builds: (count: Int, medianMs: Double, importsMs: Double)?
+        /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
+        var cpu: (busy: Double, steal: Double)?
     }
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
@@ -289,7 +294,7 @@ public struct CompareJob {
             guard let c = installs else { return nil }
             progress("installing \(c.packages.joined(separator: ", ")) again \(when), as calibrate did (the trace's costliest it timed)")
             do {
-                let bench = try CalibrationBench(repeats: 1, cores: cores)
+                let bench = try CalibrationBench(repeats: 1, cores: cores, tinyWheel: false)
                 defer { bench.remove() }
                 let ms = try bench.reinstall(probed, wheelhouse: run.wheelhouse).values.reduce(0, +)
                 progress(String(format: "their installs: %.0f ms now, %.0f ms in %@: simulated installs × %.2f", ms, c.calibrated, runtime.source, ms / c.calibrated))
@@ -354,6 +359,7 @@ public struct CompareJob {
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
+        report.cpu = (real.cpu, again?.cpu)
         try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: runtime.source,
                       report: report, to: report.joinPath)
         checkBudgets(&report)
@@ -367,6 +373,7 @@ public struct CompareJob {
         var job = run
         job.progress = progress
         if cores > 1 { job.overHTTP = true; job.url = nil; job.cores = cores; job.queueLimit = queueLimit }
+        let cpuBefore = MachineCPUTimes.now()
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { w in
                             real.outcomes = w.lifecycle.outcomes
@@ -379,6 +386,7 @@ public struct CompareJob {
                         }).rejected
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
+        if let a = cpuBefore, let b = MachineCPUTimes.now() { real.cpu = b.shares(since: a) }
         return real
     }
 
@@ -619,6 +627,7 @@ public struct CompareJob {
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
+        if let c = CompareJob.cpuLine(report) { out.write("# machine cpu: \(c)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
         if let d = CompareJob.seedsLine(report) { out.write("# simulation's own draws: \(d)\n") }
         if let b = CompareJob.burstLine(report) { out.write("# first burst: \(b)\n") }
@@ -766,6 +775,16 @@ public struct CompareJob {
         return real + "; " + sim
     }
 
+    /// The machine's CPU over the real runs: busy with any work (the worker, the load generator, the kernel,
+    /// anything else running) and taken by the hypervisor (steal), as shares of all its cores' time.
+    static func cpuLine(_ r: Report) -> String? {
+        guard let c = r.cpu.real else { return nil }
+        func f(_ c: (busy: Double, steal: Double)) -> String { String(format: "%.1f%% busy, %.1f%% stolen", 100 * c.busy, 100 * c.steal) }
+        let n = ProcessInfo.processInfo.activeProcessorCount
+        return "over the real run, of the machine's \(n) core\(n == 1 ? "" : "s")' time (/proc/stat: every process and the kernel; stolen: the hypervisor ran other guests): " + f(c)
+            + (r.cpu.again.map { "; the second real run: " + f($0) } ?? "")
+    }
+
     static func render(_ r: Report) -> String {
         var s = ""
         if let d = r.firstDivergence {
@@ -808,6 +827,7 @@ public struct CompareJob {
             s += "handler-cache hits: \(hitLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
+            if let c = cpuLine(r) { s += "machine cpu: \(c)\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }
             if let d = seedsLine(r) { s += "simulation's own draws: \(d)\n" }
             if let b = burstLine(r) { s += "first burst: \(b)\n" }

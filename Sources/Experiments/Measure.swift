@@ -300,6 +300,22 @@ public final class PackageMeasurer {
         return w
     }
 
+    /// The packages of `packages` whose wheel `wheelhouse` lacks, in the order given.
+    static func missingWheels(_ packages: [Package], in wheelhouse: String) -> [Package] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        return packages.filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) == nil }
+    }
+
+    /// Fetches each of `packages`' wheels into `wheelhouse` (`downloadWheel`: not their dependencies; pass
+    /// them), one after another, telling `progress` which and why (`purpose`: "before the run").
+    static func fetchWheels(_ packages: [Package], into wheelhouse: String, python: PythonInterpreter, purpose: String,
+                            progress: (String) -> Void) throws {
+        for (i, p) in packages.enumerated() {
+            progress("fetching \(p.name) \(p.version) into the wheelhouse (\(i + 1) of \(packages.count)) \(purpose)")
+            _ = try downloadWheel(name: p.name, version: p.version, into: wheelhouse, python: python)
+        }
+    }
+
     /// Transitive dependencies of `name`, dependencies before dependents.
     func closure(_ name: String, _ all: [String: MeasuredPackage]) -> [String] {
         var out: [String] = [], visiting = Set<String>()

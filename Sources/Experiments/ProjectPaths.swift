@@ -107,3 +107,35 @@ public enum Interruptions {
     /// `run` and `compare` replace it with `RunJob.stopOnInterrupt`, a clean stop).
     public static func removeTemporaryFiles() { TemporaryFiles.removeOnInterrupt() }
 }
+
+/// The machine's CPU time so far, from the first line of `/proc/stat` (Linux; every core, in clock ticks):
+/// what a run shared its cores with. On a virtual machine `steal` is time the hypervisor ran other guests
+/// while this one had work; a comparison whose real run lost cores that way ran on a slower machine than
+/// its calibration, which no probe of the worker's own primitives says.
+public struct MachineCPUTimes: Equatable, Sendable {
+    public var busy: Int64, idle: Int64, steal: Int64
+
+    /// The counters now; nil where `/proc/stat` cannot be read.
+    public static func now(path: String = "/proc/stat") -> MachineCPUTimes? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return parse(text)
+    }
+
+    /// The aggregate `cpu` line: user nice system idle iowait irq softirq steal (guest time is inside user);
+    /// nil when it is missing or short.
+    public static func parse(_ text: String) -> MachineCPUTimes? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+        let v = line.split(separator: " ").dropFirst().compactMap { Int64($0) }
+        guard v.count >= 8 else { return nil }
+        return MachineCPUTimes(busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3] + v[4], steal: v[7])
+    }
+
+    /// From `start` to this: the share of the machine's CPU time its own work took (every process, the
+    /// kernel's interrupts), and the share the hypervisor took (steal); nil when no time passed.
+    public func shares(since start: MachineCPUTimes) -> (busy: Double, steal: Double)? {
+        let b = busy - start.busy, i = idle - start.idle, s = steal - start.steal
+        let total = b + i + s
+        guard total > 0, b >= 0, i >= 0, s >= 0 else { return nil }
+        return (Double(b) / Double(total), Double(s) / Double(total))
+    }
+}

@@ -55,18 +55,13 @@ public struct RunJob {
         for h in trace.handlers.handlers {
             for n in h.packages { if let p = table[n] { names.insert(p.name); names.formUnion(p.transitiveDependencies) } }
         }
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
-        let missing = names.sorted().compactMap { table[$0] }.filter { PackageStore.wheel(name: $0.name, version: $0.version, in: wheelhouse, files: files) == nil }
+        let missing = PackageMeasurer.missingWheels(names.sorted().compactMap { table[$0] }, in: wheelhouse)
         guard !missing.isEmpty else { return }
         let list = missing.prefix(8).map { "\($0.name) \($0.version)" }.joined(separator: ", ") + (missing.count > 8 ? " and \(missing.count - 8) more" : "")
         guard runtime.online else {
             throw RuntimeError.unavailable("the wheelhouse \(wheelhouse) lacks the wheels of \(missing.count) package(s) the trace needs: \(list). Pass --online to fetch them from the package index before the run starts, or fill it with `pipsqueak measure NAME …`.")
         }
-        let python = try PythonInterpreter.resolve()
-        for (i, p) in missing.enumerated() {
-            progress("fetching \(p.name) \(p.version) into the wheelhouse (\(i + 1) of \(missing.count)) before the run")
-            _ = try PackageMeasurer.downloadWheel(name: p.name, version: p.version, into: wheelhouse, python: python)
-        }
+        try PackageMeasurer.fetchWheels(missing, into: wheelhouse, python: try PythonInterpreter.resolve(), purpose: "before the run", progress: progress)
     }
 
     /// The real worker for `trace`'s handlers with this job's configuration (every package of the trace must

@@ -128,6 +128,10 @@ final class CompareTests: XCTestCase {
         XCTAssert(join.contains("# simulation's own draws: seeds 1 to 5, each tier's error against the real run from the lowest to the highest: handler p50 "), join)
         // How the real run's import starts forked is counted (this cost model has no standby children).
         XCTAssert(join.contains("# standby children: import starts that took one: "), join)
+        // What the machine's cores did over the real run: busy with it, and none taken by a hypervisor here.
+        let cpu = try XCTUnwrap(report.cpu.real)
+        XCTAssertGreaterThan(cpu.busy, 0); XCTAssertLessThanOrEqual(cpu.busy + cpu.steal, 1)
+        XCTAssert(join.contains("# machine cpu: over the real run, of the machine's "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
     }
 
@@ -284,6 +288,20 @@ final class CompareTests: XCTestCase {
     }
 
     /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
+    /// The machine's CPU over a run from two readings of /proc/stat: its own work (user, nice, system, irq,
+    /// softirq), idle (with iowait) and steal, as shares of all the time that passed.
+    func testTheMachinesCPUSharesFromProcStat() throws {
+        let a = try XCTUnwrap(MachineCPUTimes.parse("cpu  100 0 50 1000 10 0 5 20 0 0\ncpu0 50 0 25 500 5 0 2 10 0 0\nintr 1\n"))
+        XCTAssertEqual(a, MachineCPUTimes(busy: 155, idle: 1010, steal: 20))
+        let b = MachineCPUTimes(busy: 155 + 600, idle: 1010 + 300, steal: 20 + 100)
+        let s = try XCTUnwrap(b.shares(since: a))
+        XCTAssertEqual(s.busy, 0.6, accuracy: 1e-12); XCTAssertEqual(s.steal, 0.1, accuracy: 1e-12)
+        XCTAssertNil(a.shares(since: a), "no time passed")
+        XCTAssertNil(MachineCPUTimes.parse("cpu  1 2 3\n"), "a short line")
+        XCTAssertNil(MachineCPUTimes.parse("intr 1\n"), "no cpu line")
+        XCTAssertNotNil(MachineCPUTimes.now(), "this machine's /proc/stat")
+    }
+
     func testZygotePackagesFromADecisionLog() {
         let log = ["plan t=0.1 req=1 h=a tier=cold c=1 z=- install=numpy cached=numpy import=1 evict=- create=z1<z0:numpy",
                    "ready t=0.2 z=1 keep evict=-",
