@@ -82,7 +82,8 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// The worker's install of each package `calibrate` fitted the installs over (rows `installed_ms:NAME`),
     /// ms, the median of 3: what `compare` times again around its real run, since installs drift with the
     /// machine's speed (campaign Q: installs simulated at 0.49-0.72 of real an hour after the calibration).
-    /// Empty in files calibrated before they were kept.
+    /// A package here is charged this instead of the fitted line (`CostModel`). Empty in files calibrated
+    /// before they were kept.
     public var installedMillis: [String: Double] = [:]
     /// The row prefix of `installedMillis`.
     public static let installedPrefix = "installed_ms:"
@@ -323,7 +324,10 @@ public struct CostModel: Sendable {
             if runtime.mirrorMBPerSecond > 0 {
                 p.downloadMillis = runtime.downloadOverheadMillis + Double(p.wheelBytes) / (runtime.mirrorMBPerSecond * Double(Bytes.perMB)) * 1000
             }
-            p.installMillis = p.installMillis * runtime.installScale + runtime.installOverheadMillis
+            // A package calibrate installed: what it took then (the line misses single packages by up to
+            // 30%: the table's install_ms was measured at another time); any other: the fitted line.
+            if let m = runtime.installedMillis[n], !p.estimated { p.installMillis = m }
+            else { p.installMillis = p.installMillis * runtime.installScale + runtime.installOverheadMillis }
             p.importMillis *= importScale
             pk[n] = p
         }

@@ -154,6 +154,15 @@ final class SimulationTests: XCTestCase {
         let c = PolicyConfig.presets["none"]!
         XCTAssertEqual(try simulate(c, arrivals: [(0, "h1")]).map { Nanos.millis($0.installNanos) }, [2000])
         XCTAssertEqual(try simulate(c, arrivals: [(0, "h1")]) { $0.installCharge = 2 }.map { Nanos.millis($0.installNanos) }, [4000])
+        // A package calibrate installed is charged what it took then, not the fitted line; others the line.
+        let t = PackageTable([Package(name: "pandas", version: "1", installMillis: 1000), Package(name: "b", version: "1", installMillis: 1000)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["pandas", "b"])])
+        r.installOverheadMillis = 550; r.installScale = 0.9
+        let m = try CostModel(table: t, handlers: hs, runtime: r, seed: 1)
+        XCTAssertEqual(m.packages["pandas"]!.installMillis, 6769.5, accuracy: 1e-9)
+        XCTAssertEqual(m.packages["b"]!.installMillis, 1450, accuracy: 1e-9)
+        let cat = m.catalog(handlers: hs)
+        XCTAssertEqual(cat.installNanos[Int(try XCTUnwrap(cat.id(of: "pandas")))], Nanos.fromMillis(6769.5), "the planners' figure too")
     }
 
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
