@@ -136,8 +136,7 @@ public struct CalibrateJob {
         try ProjectPaths.ensureParent(of: output)
         var cpu: [String] = []
         if let a = cpuBefore, let c = MachineCPUTimes.now()?.shares(since: a) {
-            cpu = [String(format: "machine cpu: over the calibration, of the machine's %d cores' time (/proc/stat): %.1f%% busy, %.1f%% stolen (the hypervisor ran other guests)",
-                          ProcessInfo.processInfo.activeProcessorCount, 100 * c.busy, 100 * c.steal)]
+            cpu = ["machine cpu: over the calibration, of the machine's " + MachineCPUTimes.describe(c)]
         }
         try costs.write(path: output, comments: [
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)" + (online ? " --online" : "") + (output == ProjectPaths.traces("runtime-costs.csv") ? "" : " --out \(output)")), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
@@ -854,8 +853,9 @@ final class CalibrationBench {
 
     /// The line through (xs, ys) with the least squared relative errors (each residual over its y): the
     /// install fit's. Unweighted, the few costly packages set the intercept and the many small ones, which
-    /// are mostly intercept (the table's median install_ms is 44 ms), came out 20-45% short (here: 375 ms +
-    /// 1.55× against 510-585 ms measured for the five under 180 ms in the table; relative: 478 + 1.32×).
+    /// are mostly intercept (the table's median install_ms is 44 ms), came out 21% short at their median, up to 31%
+    /// (here: 375 ms + 1.55× against 510-585 ms measured for the five under 180 ms in the table; relative:
+    /// 478 + 1.32×, 10% at their median).
     static func relativeLine(_ xs: [Double], _ ys: [Double]) -> (intercept: Double, slope: Double)? {
         guard ys.allSatisfy({ $0 > 0 }) else { return nil }
         return line(xs, ys, weights: ys.map { 1 / ($0 * $0) })

@@ -779,10 +779,8 @@ public struct CompareJob {
     /// anything else running) and taken by the hypervisor (steal), as shares of all its cores' time.
     static func cpuLine(_ r: Report) -> String? {
         guard let c = r.cpu.real else { return nil }
-        func f(_ c: (busy: Double, steal: Double)) -> String { String(format: "%.1f%% busy, %.1f%% stolen", 100 * c.busy, 100 * c.steal) }
-        let n = ProcessInfo.processInfo.activeProcessorCount
-        return "over the real run, of the machine's \(n) core\(n == 1 ? "" : "s")' time (/proc/stat: every process and the kernel; stolen: the hypervisor ran other guests): " + f(c)
-            + (r.cpu.again.map { "; the second real run: " + f($0) } ?? "")
+        return "over the real run, of the machine's " + MachineCPUTimes.describe(c)
+            + (r.cpu.again.map { String(format: "; the second real run: %.1f%% busy, %.1f%% stolen", 100 * $0.busy, 100 * $0.steal) } ?? "")
     }
 
     static func render(_ r: Report) -> String {

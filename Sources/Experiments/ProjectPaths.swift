@@ -138,4 +138,11 @@ public struct MachineCPUTimes: Equatable, Sendable {
         guard total > 0, b >= 0, i >= 0, s >= 0 else { return nil }
         return (Double(b) / Double(total), Double(s) / Double(total))
     }
+
+    /// `shares` as the headers write them: "N cores' time (/proc/stat): B% busy, S% stolen (…)".
+    public static func describe(_ shares: (busy: Double, steal: Double)) -> String {
+        let n = ProcessInfo.processInfo.activeProcessorCount
+        return String(format: "%d core%@' time (/proc/stat: every process and the kernel; stolen: the hypervisor ran other guests): %.1f%% busy, %.1f%% stolen",
+                      n, n == 1 ? "" : "s", 100 * shares.busy, 100 * shares.steal)
+    }
 }

@@ -287,7 +287,6 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(field(rows[3], "exec_real_ms"), "2.000")
     }
 
-    /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
     /// The machine's CPU over a run from two readings of /proc/stat: its own work (user, nice, system, irq,
     /// softirq), idle (with iowait) and steal, as shares of all the time that passed.
     func testTheMachinesCPUSharesFromProcStat() throws {
@@ -302,6 +301,7 @@ final class CompareTests: XCTestCase {
         XCTAssertNotNil(MachineCPUTimes.now(), "this machine's /proc/stat")
     }
 
+    /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
     func testZygotePackagesFromADecisionLog() {
         let log = ["plan t=0.1 req=1 h=a tier=cold c=1 z=- install=numpy cached=numpy import=1 evict=- create=z1<z0:numpy",
                    "ready t=0.2 z=1 keep evict=-",
