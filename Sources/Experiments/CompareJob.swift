@@ -38,10 +38,17 @@ public struct CompareJob {
     public var installProbe = true
     /// Packages installed by `installProbe`: the costliest the calibration timed that the trace's requests need.
     public var installProbePackages = 2
-    /// Run the real side a second time (after the first, before the simulation) and report how far its
-    /// latencies are from the first run's, the same way as the simulation's: the real system's own
-    /// repeatability, against which the simulator's errors can be judged.
-    public var repeatReal = false
+    /// Real runs of the trace (after the first, before the simulation, each on a fresh worker): the second is
+    /// reported against the first the same way as the simulation is (the real system's own repeatability,
+    /// against which the simulator's errors can be judged), and every run's latencies are pooled per tier
+    /// against every simulated seed's (`Report.pooled`): one run's start-up burst, and so its import tier and
+    /// its p99s, moved by half from one real run to the next here.
+    public var realRuns = 1
+    /// A second real run (`realRuns` at least 2).
+    public var repeatReal: Bool {
+        get { realRuns >= 2 }
+        set { realRuns = newValue ? max(realRuns, 2) : 1 }
+    }
     /// With more than one core: just before the real run and again after it, serve handler-cache hits over
     /// HTTP as `calibrate` does to time `dispatch_ms` and a served hit (its rounds, rate and containers), and
     /// give the simulation and both loads what they measure now instead of the runtime cost file's: the
@@ -168,6 +175,12 @@ public struct CompareJob {
         /// `sim` place), and the share of requests whose tier agrees between the two real runs.
         public var realAgain: [TierRow] = []
         public var realAgainTierAgreement: Double?
+        /// Per tier, the latencies of every real run's served requests (in `TierRow`'s `real` place) against
+        /// those of every simulated seed (`sim` place), all together, and how many runs of each: the
+        /// simulator judged on the distribution the trace gives, not on one sample path of it. Empty with one
+        /// real run and one seed.
+        public var pooled: [TierRow] = []
+        public var pooledRuns = (real: 1, sim: 1)
         /// The first burst: from the first request that waited for a core (1 ms or more, in either run) up to,
         /// not including, the first request after it that waited less in both (`end`, arriving `endSeconds`
         /// into the trace); nil when no request waited. Its median queue wait, ms: real, simulated, the second
@@ -326,11 +339,12 @@ public struct CompareJob {
         } else if hitNote.isEmpty {
             hitNote = "the runtime cost file's (the probes failed: \(probes.failed.joined(separator: "; ")))"
         }
-        var again: Run?
-        if repeatReal {
-            progress("the real run again: how far a second real run is from the first")
-            again = try job.realRun(progress: progress)
+        var others: [Run] = []
+        for k in stride(from: 2, through: realRuns, by: 1) {
+            progress("real run \(k) of \(realRuns): how far the real system is from itself")
+            others.append(try job.realRun(progress: progress))
         }
+        let again = others.first
         progress("simulating the same \(real.records.count) requests")
         // Read once for every seed's simulation.
         let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: sj.popularPackages(),
@@ -339,11 +353,17 @@ public struct CompareJob {
         var report = Report()
         let served = real.records.filter { $0.error.isEmpty }
         var seeds = [CompareJob.tierRows(served, sim.records)]
+        var otherSims: [[RequestRecord]] = []
         if simSeeds > 1 { progress("simulating them again with seeds \(run.seed + 1) to \(run.seed + UInt64(simSeeds - 1)): the spread of the simulator's own draws") }
         for k in 1..<max(1, simSeeds) {
-            seeds.append(CompareJob.tierRows(served, try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed &+ UInt64(k)).records))
+            otherSims.append(try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed &+ UInt64(k)).records)
+            seeds.append(CompareJob.tierRows(served, otherSims.last!))
         }
         report.seedErrors = CompareJob.seedErrors(seeds); report.firstSeed = run.seed
+        if !others.isEmpty || !otherSims.isEmpty {
+            report.pooled = CompareJob.pooledRows(real: ([real] + others).map(\.records), sim: [sim.records] + otherSims)
+            report.pooledRuns = (1 + others.count, 1 + otherSims.count)
+        }
         report.speed = speed; report.speedNote = speedNote
         report.hits = hits; report.hitNote = hitNote
         report.installs = installs; report.installNote = installNote
@@ -360,8 +380,8 @@ public struct CompareJob {
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
         report.cpu = (real.cpu, again?.cpu)
-        try writeJoin(real.records, sim.records, again: again?.records, handlers: trace.handlers, runtimeCosts: runtime.source,
-                      report: report, to: report.joinPath)
+        try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, handlers: trace.handlers,
+                      runtimeCosts: runtime.source, report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
         return report
@@ -594,6 +614,23 @@ public struct CompareJob {
             + r.seedErrors.map { "\($0.tier) p50 \(range($0.p50)), p99 \(range($0.p99))" }.joined(separator: "; ")
     }
 
+    /// Per tier, the latencies of every real run's served requests (a failed or refused one has none) against
+    /// every simulated run's (which hold only what they served), each side's runs together.
+    static func pooledRows(real: [[RequestRecord]], sim: [[RequestRecord]]) -> [TierRow] {
+        tierRows(real.flatMap { $0.filter { $0.error.isEmpty } }, sim.flatMap { $0 })
+    }
+
+    /// Every real run against every simulated seed, each tier's latencies pooled, in a line (nil with one of each).
+    static func pooledLine(_ r: Report) -> String? {
+        guard !r.pooled.isEmpty else { return nil }
+        let (n, k) = r.pooledRuns
+        let tiers = r.pooled.filter { $0.tier != "all" && $0.count.real > 0 && $0.count.sim > 0 }.map {
+            String(format: "%@ p50 %+.0f%%, p99 %+.0f%% (%d real, %d simulated)", $0.tier, 100 * $0.relError(0.5), 100 * $0.relError(0.99), $0.count.real, $0.count.sim)
+        }
+        return "\(n) real run\(n == 1 ? "" : "s") and \(k) simulation\(k == 1 ? "" : "s") (seeds \(r.firstSeed) to \(r.firstSeed + UInt64(k - 1))), "
+            + "each tier's latencies of all of them together, simulated against real: " + tiers.joined(separator: "; ")
+    }
+
     /// The second real run against the first, in a line (nil without one).
     static func againLine(_ r: Report) -> String? {
         guard !r.realAgain.isEmpty else { return nil }
@@ -608,15 +645,16 @@ public struct CompareJob {
     /// worker failed or refused it (`error_real` says which), `tier_sim` "refused" and the simulated columns
     /// empty where the simulation refused it with its queue full, so each executor's own served requests can be
     /// told from the file (compare's tier table takes each side's; agreement and phases take those both served);
-    /// with a second real run, its tier and latency too (`tier_real2`, `latency_real2_ms`: "error" and empty where
-    /// it failed or was refused).
-    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], again: [RequestRecord]? = nil, handlers: HandlerTable, runtimeCosts: String,
-                   report: Report, to path: String) throws {
+    /// with more real runs, each one's tier and latency too (`tier_real2`, `latency_real2_ms`, … : "error" and empty
+    /// where it failed or was refused), and with more simulated seeds each one's (`tier_sim2`, `latency_sim2_ms`,
+    /// …: "refused" and empty where it refused), so the pooled figures can be made again from the file.
+    func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], others: [[RequestRecord]] = [], otherSims: [[RequestRecord]] = [],
+                   handlers: HandlerTable, runtimeCosts: String, report: Report, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(repeatReal ? " --repeat-real" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")") + "\n")
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
@@ -630,14 +668,19 @@ public struct CompareJob {
         if let c = CompareJob.cpuLine(report) { out.write("# machine cpu: \(c)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
         if let d = CompareJob.seedsLine(report) { out.write("# simulation's own draws: \(d)\n") }
+        if let p = CompareJob.pooledLine(report) { out.write("# pooled: \(p)\n") }
         if let b = CompareJob.burstLine(report) { out.write("# first burst: \(b)\n") }
         out.write(String(format: "# agreement: tier %.1f%%, tier and zygote %.1f%% (zygotes holding the same packages; the same id: %.1f%%)\n",
                          100 * report.tierAgreement, 100 * report.tierAndZygoteAgreement, 100 * report.tierAndZygoteIDAgreement))
         out.write("request,handler,tier_real,tier_sim,zygote_real,zygote_sim,zygote_packages_real,zygote_packages_sim,latency_real_ms,latency_sim_ms")
         for (n, _) in CompareJob.phases { out.write(",\(n)_real_ms,\(n)_sim_ms") }
-        out.write(",error_real" + (again != nil ? ",tier_real2,latency_real2_ms" : "") + "\n")
+        out.write(",error_real")
+        for k in others.indices { out.write(",tier_real\(k + 2),latency_real\(k + 2)_ms") }
+        for k in otherSims.indices { out.write(",tier_sim\(k + 2),latency_sim\(k + 2)_ms") }
+        out.write("\n")
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
-        let againByRequest = again.map { Dictionary($0.map { ($0.request, $0) }, uniquingKeysWith: { x, _ in x }) }
+        func byRequest(_ rs: [RequestRecord]) -> [Int64: RequestRecord] { Dictionary(rs.map { ($0.request, $0) }, uniquingKeysWith: { x, _ in x }) }
+        let othersByRequest = others.map(byRequest), otherSimsByRequest = otherSims.map(byRequest)
         // The packages of each side's zygote ("-" for the root, which holds none; empty without a zygote).
         func packages(_ z: Int64?, _ sets: [Int64: String]) -> String { z.flatMap { sets[$0] }.map { $0.isEmpty ? "-" : $0 } ?? "" }
         // A simulated figure, empty for a request the simulation refused.
@@ -649,12 +692,15 @@ public struct CompareJob {
             out.write(String(format: "%.3f,", ms(r.latencyNanos)) + simMs(s, \.latencyNanos))
             for (_, k) in CompareJob.phases { out.write(String(format: ",%.3f,", ms(r[keyPath: k])) + simMs(s, k)) }
             out.write(",\(CSVReader.escape(r.error))")
-            if let byRequest = againByRequest {
+            for byRequest in othersByRequest {
                 if let x = byRequest[r.request], x.error.isEmpty {
                     out.write(String(format: ",%@,%.3f", x.tier.rawValue, ms(x.latencyNanos)))
                 } else {
                     out.write(",error,")
                 }
+            }
+            for byRequest in otherSimsByRequest {
+                out.write(byRequest[r.request].map { String(format: ",%@,%.3f", $0.tier.rawValue, ms($0.latencyNanos)) } ?? ",refused,")
             }
             out.write("\n")
         }
@@ -828,6 +874,7 @@ public struct CompareJob {
             if let c = cpuLine(r) { s += "machine cpu: \(c)\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }
             if let d = seedsLine(r) { s += "simulation's own draws: \(d)\n" }
+            if let p = pooledLine(r) { s += "pooled: \(p)\n" }
             if let b = burstLine(r) { s += "first burst: \(b)\n" }
             if l > 1 || (r.simulatedLoad ?? 0) > 1 {
                 s += "warning: saturated: requests queue without bound, so latencies are mostly queueing, not starts\n"

@@ -135,9 +135,13 @@ struct CompareCommand: ParsableCommand {
                                discussion: "share (default): processor sharing among the requests, the builder and the worker's per-request dispatch work; hold: the earlier model (stretched once at a request's start, its core held for dispatch_ms after it)."))
     var cpuModel: CPUModelName = .share
 
-    @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first.",
+    @Flag(help: ArgumentHelp("Run the real side twice and report how far the second run is from the first (--real-runs 2).",
                              discussion: "The real system's own repeatability: the second run's per-tier p50 and p99 against the first's, the same errors the simulation is judged by, and how many requests start in the same tier. Both are written to the CSV (`tier_real2`, `latency_real2_ms`; the header's `real again` line). Doubles the real time."))
     var repeatReal = false
+
+    @Option(help: ArgumentHelp("Real runs of the trace, each on a fresh worker; their latencies are pooled per tier against every simulated seed's.",
+                               discussion: "One real run is one sample path: its start-up burst (100 cold handlers arriving faster than they start) queued 16 ms at the median in one run and 196 ms in the next here, and a micro workload's import tier and p99s are made in it. With N above 1, the report and the CSV header (`pooled`) give each tier's p50 and p99 error of all real runs' latencies together against all --sim-seeds simulations' together, beside the one-run figures; the CSV gets every run's tier and latency (`tier_realK`, `latency_realK_ms`) and every seed's (`tier_simK`, `latency_simK_ms`). 2 is --repeat-real. Multiplies the real time by N."))
+    var realRuns = 1
 
     @Flag(help: ArgumentHelp("Fetch the wheels the trace needs and the wheelhouse lacks from the package index, before the run starts.",
                              discussion: "A fresh machine's wheelhouse is empty; without this, compare stops and names the missing wheels. They are fetched before anything is timed, so no request's latency holds a download from the internet."))
@@ -147,6 +151,7 @@ struct CompareCommand: ParsableCommand {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
         if simSeeds < 1 { throw ValidationError("--sim-seeds must be at least 1, found \(simSeeds)") }
+        if realRuns < 1 { throw ValidationError("--real-runs must be at least 1, found \(realRuns)") }
     }
 
     func run() throws {
@@ -160,7 +165,8 @@ struct CompareCommand: ParsableCommand {
         job.speedProbe = speedProbe
         job.hitProbe = hitProbe
         job.installProbe = installProbe
-        job.repeatReal = repeatReal
+        job.realRuns = realRuns
+        if repeatReal { job.repeatReal = true }
         job.simSeeds = simSeeds
         job.cpuModel = cpuModel
         job.run.runtime.online = online

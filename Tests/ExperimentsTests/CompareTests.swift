@@ -70,8 +70,9 @@ final class CompareTests: XCTestCase {
         var job = compareJob(in: dir, name: "concurrent")
         job.run.limit = 40
         job.cores = 2
-        // The real side twice: the second run is reported against the first (the real system's repeatability).
-        job.repeatReal = true
+        // The real side three times: the second run is reported against the first (the real system's
+        // repeatability), and all three are pooled against the five simulated seeds.
+        job.realRuns = 3
         // Handler-cache hits and the dispatch timed again around the real run (fewer than calibrate's 1000).
         job.hitProbeRequests = 100
         // alpha's install as if calibrate had timed it at 400 ms: compare installs it again around the run.
@@ -102,9 +103,15 @@ final class CompareTests: XCTestCase {
         XCTAssertNotNil(report.realAgainTierAgreement)
         XCTAssert(report.text.contains("real again: a second real run against the first: "), report.text)
         XCTAssert(join.contains("# real again: a second real run against the first: "), join)
-        XCTAssert(join.contains(" --repeat-real"), "the made-by line says so")
+        XCTAssert(join.contains(" --real-runs 3"), "the made-by line says so")
         let rows = join.split(separator: "\n").filter { !$0.hasPrefix("#") }
-        XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms"), String(rows[0]))
+        XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms,tier_real3,latency_real3_ms,tier_sim2,latency_sim2_ms,tier_sim3,latency_sim3_ms,tier_sim4,latency_sim4_ms,tier_sim5,latency_sim5_ms"), String(rows[0]))
+        // Pooled: three real runs' served requests against five simulations', per tier.
+        XCTAssert(report.pooledRuns == (3, 5), "\(report.pooledRuns)")
+        let pooledAll = try XCTUnwrap(report.pooled.first { $0.tier == "all" })
+        XCTAssertEqual(pooledAll.count.real, 3 * 40, report.text); XCTAssertEqual(pooledAll.count.sim, 5 * 40, report.text)
+        XCTAssert(join.contains("# pooled: 3 real runs and 5 simulations (seeds 1 to 5), each tier's latencies of all of them together, simulated against real: "), join)
+        XCTAssert(report.text.contains("pooled: 3 real runs and 5 simulations"), report.text)
         for r in rows.dropFirst() { XCTAssertEqual(r.split(separator: ",", omittingEmptySubsequences: false).count, rows[0].split(separator: ",").count, String(r)) }
         // The hit probe: dispatch timed before and after the run, the simulation given the mean.
         let hits = try XCTUnwrap(report.hits, report.hitNote)
@@ -285,6 +292,45 @@ final class CompareTests: XCTestCase {
             XCTAssertEqual(field(rows[3], c), "", "\(c) of a request the simulation refused")
         }
         XCTAssertEqual(field(rows[3], "exec_real_ms"), "2.000")
+    }
+
+    /// Pooled tiers: every real run's served requests (a failed or refused one left out) against every
+    /// simulated run's, each side's runs together; the join has each further run's tier and latency.
+    func testPooledTiersTakeEveryRunsServedRequests() throws {
+        let ms: Int64 = 1_000_000
+        func record(_ n: Int64, _ tier: Tier, _ latency: Int64, error: String = "") -> RequestRecord {
+            var r = RequestRecord(request: n, handler: 0, arrivalNanos: n * ms, startNanos: n * ms, endNanos: (n + latency) * ms, tier: tier, zygote: nil)
+            r.execNanos = latency * ms
+            r.error = error
+            return r
+        }
+        let real = [[record(1, .import, 10), record(2, .handler, 2)],
+                    [record(1, .import, 30), record(2, .handler, 4, error: "refused: the queue is full")]]
+        let sim = [[record(1, .import, 20), record(2, .handler, 3)], [record(1, .import, 40)], [record(2, .handler, 5)]]
+        let rows = CompareJob.pooledRows(real: real, sim: sim)
+        let imp = try XCTUnwrap(rows.first { $0.tier == "import" }), hit = try XCTUnwrap(rows.first { $0.tier == "handler" })
+        XCTAssert(imp.count == (2, 2) && hit.count == (1, 2), "\(rows)")
+        XCTAssertEqual(imp.real.quantile(1), 30); XCTAssertEqual(imp.sim.quantile(0), 20)
+        XCTAssertEqual(hit.real.quantile(1), 2, "the refused request has no latency")
+        var report = CompareJob.Report()
+        report.pooled = rows; report.pooledRuns = (2, 3)
+        let line = try XCTUnwrap(CompareJob.pooledLine(report))
+        XCTAssert(line.hasPrefix("2 real runs and 3 simulations (seeds 1 to 3), each tier's latencies of all of them together, simulated against real: "), line)
+        XCTAssert(line.contains(String(format: "import p50 %+.0f%%, p99 %+.0f%% (2 real, 2 simulated)", 100 * imp.relError(0.5), 100 * imp.relError(0.99))), line)
+        XCTAssertNil(CompareJob.pooledLine(CompareJob.Report()), "one run of each: no line")
+        // The join: each further run's tier and latency, "error" / "refused" and empty where it served none.
+        let dir = "/tmp/pipsqueak-pooled-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (hs, _) = try TraceGenerator.microbenchmark(package: "alpha", handlers: 2, rate: 1, seconds: 1, seed: 1)
+        var job = CompareJob()
+        job.outputDirectory = dir
+        try job.writeJoin(real[0], sim[0], others: [real[1]], otherSims: [sim[1], sim[2]], handlers: hs, runtimeCosts: "test", report: report, to: dir + "/j.csv")
+        let text = try String(contentsOfFile: dir + "/j.csv", encoding: .utf8)
+        XCTAssert(text.contains("# pooled: 2 real runs and 3 simulations"), text)
+        let csv = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        XCTAssert(csv[0].hasSuffix(",error_real,tier_real2,latency_real2_ms,tier_sim2,latency_sim2_ms,tier_sim3,latency_sim3_ms"), csv[0])
+        XCTAssert(csv[1].hasSuffix(",,import,30.000,import,40.000,refused,"), csv[1])
+        XCTAssert(csv[2].hasSuffix(",,error,,refused,,handler,5.000"), csv[2])
     }
 
     /// The machine's CPU over a run from two readings of /proc/stat: its own work (user, nice, system, irq,
