@@ -13,18 +13,18 @@ requests, or whose measured median is under 0.1 ms, are left out: their relative
 compare ran the real side twice (`--repeat-real`), the second real run's p50 and p99 errors against the first's
 per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
 compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
-core, in either run, that waited less in both), where the start's queue, which differed up to 5.6x between two real runs,
-is over; and, when compare ran the real side more than once and kept every simulated seed's latencies (`--real-runs
-N`, columns `latency_realK_ms` and `latency_simK_ms`), the pooled p50 and p99 errors per tier: every real run's
-served requests against every simulation's, each side's runs together (the distribution the trace gives, not one
-sample path of it; older files have no `latency_sim2_ms` and show "–"). Each executor's tier latencies are over the requests it served (as compare's own tier table takes
-them: where the queue bound refuses different requests on each side, a request one side refused still counts for
-the other); agreement, the phases and "requests" are over the requests both served. A failed or refused request is
-left out of every latency figure of the side that failed or refused it. Under the table, one line counts the
-issue's goals at 30% and 60% load (agreement, and the handler and import tiers' p50 and p99) from the unrounded
-errors, twice: by the one-run figures, and by the pooled ones where a comparison has them (its one-run figures
-where it has not); and the tier figures where the simulation is as close to the first real run as the second real
-run is.
+core, in either run, that waited less in both), where the start's queue, which differed up to 5.6x between two
+real runs, is over; and, when compare kept every simulated seed's latencies (since `--real-runs N`: columns `latency_realK_ms`
+and `latency_simK_ms`), the pooled p50 and p99 errors per tier: every real run's served requests against every
+simulation's, each side's runs together (the distribution the trace gives, not one sample path of it; older files
+have no `latency_sim2_ms` and show "–"). Each executor's tier latencies are over the requests it served (as
+compare's own tier table takes them: where the queue bound refuses different requests on each side, a request one
+side refused still counts for the other); agreement, the phases and "requests" are over the requests both
+served. A failed or refused request is left out of every latency figure of the side that failed or refused it.
+Under the table, one line counts the issue's goals at 30% and 60% load (agreement, and the handler and import
+tiers' p50 and p99) from the unrounded errors, twice: by the one-run figures, and by the pooled ones where a
+comparison has them (its one-run figures where it has not); and the tier figures where the simulation is as close
+to the first real run as the second real run is.
 """
 import os
 import re
