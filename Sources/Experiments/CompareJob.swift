@@ -191,9 +191,9 @@ public struct CompareJob {
         public var afterBurst: [TierRow] = [], afterBurstAgain: [TierRow] = []
         /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
         public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
-        /// The machine's CPU over each real run (the first, the second with `repeatReal`): the share of its
-        /// time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
-        public var cpu: (real: (busy: Double, steal: Double)?, again: (busy: Double, steal: Double)?) = (nil, nil)
+        /// The machine's CPU over each real run (the first, then each further one of `realRuns`, in order): the
+        /// share of its time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
+        public var cpu: (real: (busy: Double, steal: Double)?, again: [(busy: Double, steal: Double)?]) = (nil, [])
         public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
@@ -379,7 +379,7 @@ public struct CompareJob {
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
-        report.cpu = (real.cpu, again?.cpu)
+        report.cpu = (real.cpu, others.map(\.cpu))
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
         checkBudgets(&report)
@@ -627,7 +627,8 @@ public struct CompareJob {
         let tiers = r.pooled.filter { $0.tier != "all" && $0.count.real > 0 && $0.count.sim > 0 }.map {
             String(format: "%@ p50 %+.0f%%, p99 %+.0f%% (%d real, %d simulated)", $0.tier, 100 * $0.relError(0.5), 100 * $0.relError(0.99), $0.count.real, $0.count.sim)
         }
-        return "\(n) real run\(n == 1 ? "" : "s") and \(k) simulation\(k == 1 ? "" : "s") (seeds \(r.firstSeed) to \(r.firstSeed + UInt64(k - 1))), "
+        let seeds = k == 1 ? "seed \(r.firstSeed)" : "seeds \(r.firstSeed) to \(r.firstSeed + UInt64(k - 1))"
+        return "\(n) real run\(n == 1 ? "" : "s") and \(k) simulation\(k == 1 ? "" : "s") (\(seeds)), "
             + "each tier's latencies of all of them together, simulated against real: " + tiers.joined(separator: "; ")
     }
 
@@ -826,7 +827,9 @@ public struct CompareJob {
     static func cpuLine(_ r: Report) -> String? {
         guard let c = r.cpu.real else { return nil }
         return "over the real run, of the machine's " + MachineCPUTimes.describe(c)
-            + (r.cpu.again.map { String(format: "; the second real run: %.1f%% busy, %.1f%% stolen", 100 * $0.busy, 100 * $0.steal) } ?? "")
+            + r.cpu.again.enumerated().compactMap { k, c in
+                c.map { String(format: "; real run %d: %.1f%% busy, %.1f%% stolen", k + 2, 100 * $0.busy, 100 * $0.steal) }
+            }.joined()
     }
 
     static func render(_ r: Report) -> String {

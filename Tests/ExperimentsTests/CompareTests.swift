@@ -139,6 +139,8 @@ final class CompareTests: XCTestCase {
         let cpu = try XCTUnwrap(report.cpu.real)
         XCTAssertGreaterThan(cpu.busy, 0); XCTAssertLessThanOrEqual(cpu.busy + cpu.steal, 1)
         XCTAssert(join.contains("# machine cpu: over the real run, of the machine's "), join)
+        XCTAssertEqual(report.cpu.again.count, 2, "the CPU over real runs 2 and 3")
+        XCTAssert(join.contains("; real run 3: "), "every further real run's CPU in the header")
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
     }
 
