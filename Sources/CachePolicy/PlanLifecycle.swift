@@ -3,7 +3,7 @@ import Workload
 /// What an executor reports back about the work a plan asked for. One vocabulary for both executors: the
 /// simulator reports modeled outcomes, the real runtime measured ones, and `compare` feeds the runtime's
 /// outcomes to the simulator in order (`PlanLifecycle.replay`).
-public enum Outcome: Equatable, Sendable, CustomStringConvertible {
+public enum Outcome: Equatable, Sendable, Codable, CustomStringConvertible {
     /// A request's container is done: its memory (bytes) and whether it broke (its start or its request failed).
     case container(id: Int64, memoryBytes: Int64, failed: Bool)
     /// A zygote finished building, with its memory (bytes).

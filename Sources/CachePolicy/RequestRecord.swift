@@ -1,7 +1,7 @@
 import Workload
 
 /// One request's outcome, in the same columns for the simulator and the real runtime. Times in ns.
-public struct RequestRecord: Sendable, Equatable {
+public struct RequestRecord: Sendable, Equatable, Codable {
     public var request: Int64
     public var handler: Int32
     public var arrivalNanos: Int64

@@ -1,5 +1,5 @@
 /// Which tier served a start.
-public enum Tier: String, Sendable, CaseIterable {
+public enum Tier: String, Sendable, CaseIterable, Codable {
     /// A paused container of the handler was thawed.
     case handler
     /// A zygote was forked and the child moved into a new container.

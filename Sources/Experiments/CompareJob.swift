@@ -36,6 +36,12 @@ public struct CompareJob {
     /// Q's, an hour after its calibration, simulated at 0.49-0.72 of real), and are the one primitive the
     /// other probes do not re-time. The planners' estimates (both executors') keep the file's figures.
     public var installProbe = true
+    /// Charge simulated installs by the install probe's figure (off: the probe's figures are reported, installs
+    /// simulated at the runtime cost file's).
+    public var chargeInstalls = true
+    /// When this job simulates again a real side kept before (`init(resimulating:path:)`): its file, and the
+    /// compare that measured it (command, date, machine).
+    public var resimulated: (path: String, madeBy: String, date: String, machine: String)?
     /// Packages installed by `installProbe`: the costliest the calibration timed that the trace's requests need.
     public var installProbePackages = 2
     /// Real runs of the trace (after the first, before the simulation, each on a fresh worker): the second is
@@ -73,7 +79,7 @@ public struct CompareJob {
     /// The speed check's figures: the packages whose imports were timed again, the sum of their table
     /// figures (when measured) and of their medians before and after the real run, ms, and the factor import
     /// costs were multiplied by.
-    public struct SpeedCheck {
+    public struct SpeedCheck: Codable {
         public var packages: [String]
         public var measured: Double
         public var before: Double
@@ -87,7 +93,7 @@ public struct CompareJob {
 
     /// The install probe's figures: the packages installed again, the sum of the calibration's installs of
     /// them, and the sums now, before and after the real run (nil: that probe failed; `failed` says why).
-    public struct InstallCheck {
+    public struct InstallCheck: Codable {
         public var packages: [String]
         public var calibrated: Double
         public var before: Double?, after: Double?
@@ -214,6 +220,8 @@ public struct CompareJob {
         /// The install probe (nil: not run; `installNote` says why).
         public var installs: InstallCheck?
         public var installNote = ""
+        /// Whether the simulation charged installs by the probe's figure (`CompareJob.chargeInstalls`).
+        public var installsCharged = true
         /// The hit probe (nil: not run; `hitNote` says why).
         public var hits: HitCheck?
         public var hitNote = ""
@@ -238,6 +246,8 @@ public struct CompareJob {
         /// Zygote builds after start-up: how many, median ms from start to ready, median ms of their imports
         /// (the real zygote's own timing; the simulated ones are all imports and fork).
         var builds: (count: Int, medianMs: Double, importsMs: Double)?
+        /// Each zygote build after start-up, in order (the real ones): ns from start to ready, and of its imports.
+        var buildTimes: [(wall: Int64, imports: Int64)] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
         var cpu: (busy: Double, steal: Double)?
     }
@@ -344,11 +354,38 @@ public struct CompareJob {
             progress("real run \(k) of \(realRuns): how far the real system is from itself")
             others.append(try job.realRun(progress: progress))
         }
-        let again = others.first
+        var side = RealSide()
+        side.madeBy = Provenance.madeBy(madeByFallback); side.date = MachineDescription.date; side.machine = MachineDescription.summary
+        side.setup = realSetup
+        for p in [run.tracePath, run.handlersPath, run.packagesPath].compactMap({ $0 }) { side.digests[CompareJob.portable(p)] = try RealSide.digest(p) }
+        side.popular = sj.popularPackages()
+        side.importScale = job.run.importScale
+        try side.setRuntime(runtime)
+        side.speed = speed; side.speedNote = speedNote
+        side.installs = installs; side.installNote = installNote
+        side.hits = hits; side.hitNote = hitNote
+        side.runs = [real] + others
+        // Kept first: minutes of real runs are not lost to a failure of what follows.
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let sidePath = outputDirectory + "/compare-\(name).real.json.gz"
+        try side.write(path: sidePath)
+        progress("the real side is kept in \(sidePath) (`pipsqueak resimulate \(sidePath)` simulates it again)")
+        return try judge(side, trace: trace, table: table, progress: progress)
+    }
+
+    /// Simulates the requests of `side`'s real runs (fed the first one's outcomes) with every seed, and
+    /// reports and writes the comparison: what `execute` does after its real runs, and `resimulate` on a real
+    /// side kept from before.
+    func judge(_ side: RealSide, trace: Trace, table: PackageTable, progress: @escaping (String) -> Void) throws -> Report {
+        var job = self
+        job.run.importScale = side.importScale
+        let real = side.runs[0], others = Array(side.runs.dropFirst()), again = others.first
+        let runtime = try side.runtime()
         progress("simulating the same \(real.records.count) requests")
         // Read once for every seed's simulation.
-        let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: sj.popularPackages(),
-                               importCharge: speed.map { $0.runScale / $0.scale } ?? 1, installCharge: installs?.charge ?? 1)
+        let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: side.popular,
+                               importCharge: side.speed.map { $0.runScale / $0.scale } ?? 1,
+                               installCharge: chargeInstalls ? side.installs?.charge ?? 1 : 1)
         let sim = try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed)
         var report = Report()
         let served = real.records.filter { $0.error.isEmpty }
@@ -364,9 +401,10 @@ public struct CompareJob {
             report.pooled = CompareJob.pooledRows(real: ([real] + others).map(\.records), sim: [sim.records] + otherSims)
             report.pooledRuns = (1 + others.count, 1 + otherSims.count)
         }
-        report.speed = speed; report.speedNote = speedNote
-        report.hits = hits; report.hitNote = hitNote
-        report.installs = installs; report.installNote = installNote
+        report.speed = side.speed; report.speedNote = side.speedNote
+        report.hits = side.hits; report.hitNote = side.hitNote
+        report.installs = side.installs; report.installNote = side.installNote
+        report.installsCharged = chargeInstalls
         report.cores = cores
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
         compareDecisions(real.decisions, sim.decisions, into: &report)
@@ -400,6 +438,7 @@ public struct CompareJob {
                             let st = w.maintenanceStats
                             real.forks = (st.standbyForks, st.directForks)
                             let b = st.zygoteBuilds.dropFirst(w.planner.initialZygotes.count)
+                            real.buildTimes = Array(b)
                             if !b.isEmpty {
                                 real.builds = (b.count, Summary(b.map { Double($0.wall) / 1e6 }).p50, Summary(b.map { Double($0.imports) / 1e6 }).p50)
                             }
@@ -655,7 +694,8 @@ public struct CompareJob {
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let out = try OutputFile(path: path)
-        out.write("# made by: " + Provenance.madeBy("pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")") + "\n")
+        out.write("# made by: " + Provenance.madeBy(madeByFallback) + "\n")
+        if let r = resimulated { out.write("# real side: \(r.path), made by: \(r.madeBy); date: \(r.date); machine: \(r.machine)\n") }
         out.write("# config: \(run.config.summary)\n# machine: \(MachineDescription.summary)\n# date: \(MachineDescription.date)\n")
         out.write("# runtime costs: \(runtimeCosts); packages: \(run.packagesPath)\n")
         out.write("# import speed: \(CompareJob.speedLine(report))\n")
@@ -708,6 +748,14 @@ public struct CompareJob {
         try out.commit()
     }
 
+    /// The made-by line's command when the process's own command line is not known (a test, a library user).
+    var madeByFallback: String {
+        if let r = resimulated {
+            return "pipsqueak resimulate \(r.path)\(chargeInstalls ? "" : " --no-charge-installs")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")"
+        }
+        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
+    }
+
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
     func checkBudgets(_ report: inout Report) {
         // Arrivals refused with the queue full are the worker keeping its bound (the simulator refuses its own,
@@ -757,10 +805,12 @@ public struct CompareJob {
     /// What the install probe found and what the simulation charged, in a line.
     static func installLine(_ r: Report) -> String {
         guard let c = r.installs else { return r.installNote }
+        let charged = r.installsCharged ? String(format: "simulated installs × %.3f", c.charge)
+            : String(format: "not charged (--no-charge-installs: simulated installs at the runtime costs'; the probe's figure × %.3f)", c.charge)
         let timed = [c.before.map { String(format: "%.0f ms before the real run", $0) }, c.after.map { String(format: "%.0f after it", $0) }].compactMap { $0 }
-        return String(format: "%@ installed again as calibrate installs them: %@%@, %.0f ms at calibration: simulated installs × %.3f (%@; the planners' estimates keep the runtime costs')",
+        return String(format: "%@ installed again as calibrate installs them: %@%@, %.0f ms at calibration: %@ (%@; the planners' estimates keep the runtime costs')",
                       c.packages.joined(separator: ", "), timed.isEmpty ? "no figure" : timed.joined(separator: ", "), c.failed.isEmpty ? "" : " (failed: " + c.failed.joined(separator: "; ") + ")",
-                      c.calibrated, c.charge, timed.count == 2 ? "the mean of before and after" : timed.isEmpty ? "1: both probes failed" : "the one probe that worked")
+                      c.calibrated, charged, timed.count == 2 ? "the mean of before and after" : timed.isEmpty ? "1: both probes failed" : "the one probe that worked")
     }
 
     /// What the speed check found and did, in a line.

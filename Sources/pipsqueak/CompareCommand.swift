@@ -80,7 +80,9 @@ struct CompareCommand: ParsableCommand {
         building zygotes in line as the runtime does, and is fed the real run's measured memory, so with a \
         faithful model the decision logs are identical. Writes results/compare-NAME.csv (one row per request; one \
         that either side refused with its queue full stays: `error` in tier_real with error_real, or `refused` in \
-        tier_sim with the simulated columns empty, so each tier's quantiles are over each executor's own served requests) \
+        tier_sim with the simulated columns empty, so each tier's quantiles are over each executor's own served requests), \
+        keeps the real side (every real run's requests, decisions and outcomes, the probes' figures) in \
+        results/compare-NAME.real.json.gz for `pipsqueak resimulate`, \
         and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
         by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
         and each phase's median and p90 absolute error and median relative error. The load the requests put on \
@@ -127,6 +129,10 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory), and charges every simulated install their time now over the calibration's (the mean of before and after); the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures; a probe that fails leaves the other's (or 1) and says why."))
     var installProbe = true
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (with --install-probe).",
+                                                    discussion: "Off: the probe still runs and its figures are reported, but simulated installs take the runtime cost file's."))
+    var chargeInstalls = true
+
     @Option(help: ArgumentHelp("Simulations of the same requests, seeds --seed on: the spread of the simulator's own draws.",
                                discussion: "The first is joined to the real run request by request; every one gives each tier's p50 and p99 errors against the real run, and the report and the CSV header (`simulation's own draws`) give their lowest and highest: a p99, or an import p50 made in the first burst, moves by tens of percent from one seed to the next, so one draw against one real run is a noisy judge. Each is a simulation only (well under a second for a micro workload)."))
     var simSeeds = CompareJob.defaultSimSeeds
@@ -165,6 +171,7 @@ struct CompareCommand: ParsableCommand {
         job.speedProbe = speedProbe
         job.hitProbe = hitProbe
         job.installProbe = installProbe
+        job.chargeInstalls = chargeInstalls
         job.realRuns = realRuns
         if repeatReal { job.repeatReal = true }
         job.simSeeds = simSeeds
@@ -172,6 +179,54 @@ struct CompareCommand: ParsableCommand {
         job.run.runtime.online = online
         RunJob.stopOnInterrupt()
         let report = try job.execute { printProgress($0) }
+        print(report.text)
+        if !report.failures.isEmpty { throw ExitCode(2) }
+    }
+}
+
+struct ResimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resimulate",
+        abstract: "Simulate again the real side a compare kept, and compare as it did, without running anything real.",
+        discussion: """
+        `compare` keeps what its real side measured (every real run's requests, decisions and outcomes, and \
+        the probes' figures) in results/compare-NAME.real.json.gz. This simulates those requests again with \
+        this pipsqueak's simulator (the trace, config, cores, queue bound and seeds of the compare that \
+        measured them; its runtime costs with its probes' figures in) and writes results/compare-NAME.csv as \
+        compare does, with a `real side:` header line naming the file and the compare that made it: a change to \
+        the simulator is judged in seconds against real runs already made. The trace, its handlers and the \
+        package table must be the ones the real side ran (their digests are checked). Prints the report.
+        """)
+
+    @Argument(help: "The real side a compare kept (results/compare-NAME.real.json.gz).")
+    var realSide: String
+
+    @Option(help: "Name of the output (results/compare-NAME.csv; default: the compare's own name, whose CSV it replaces).")
+    var name: String?
+
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (default: as the compare did).",
+                                                    discussion: "The probe's figures stay in the header's `installs` line either way."))
+    var chargeInstalls: Bool?
+
+    @Option(help: "Simulations of the same requests (default: as the compare did).")
+    var simSeeds: Int?
+
+    @Option(help: "How the simulated cores give out CPU time: share or hold (default: as the compare did).")
+    var cpuModel: CPUModelName?
+
+    func validate() throws {
+        if let s = simSeeds, s < 1 { throw ValidationError("--sim-seeds must be at least 1, found \(s)") }
+        if let n = name, n.isEmpty || n.contains("/") { throw ValidationError("--name must be a plain name (no '/'), found '\(n)'") }
+    }
+
+    func run() throws {
+        let side = try CompareJob.RealSide.read(path: realSide)
+        var job = try CompareJob(resimulating: side, path: realSide)
+        if let n = name { job.name = n }
+        if let c = chargeInstalls { job.chargeInstalls = c }
+        if let s = simSeeds { job.simSeeds = s }
+        if let m = cpuModel { job.cpuModel = m }
+        let report = try job.resimulate(side) { printProgress($0) }
         print(report.text)
         if !report.failures.isEmpty { throw ExitCode(2) }
     }

@@ -11,7 +11,7 @@ struct Pipsqueak: ParsableCommand {
         zygote interpreters with packages pre-imported (import cache) and installed packages (install cache). \
         Data shipped in traces/ drives the defaults; every command that samples takes --seed.
         """,
-        subcommands: [ServeCommand.self, TraceCommand.self, MeasureCommand.self, SimulateCommand.self, RunCommand.self, CompareCommand.self, CalibrateCommand.self, ReproduceCommand.self, SweepCommand.self, ResultsCommand.self, ConfigCommand.self, CleanupCommand.self])
+        subcommands: [ServeCommand.self, TraceCommand.self, MeasureCommand.self, SimulateCommand.self, RunCommand.self, CompareCommand.self, ResimulateCommand.self, CalibrateCommand.self, ReproduceCommand.self, SweepCommand.self, ResultsCommand.self, ConfigCommand.self, CleanupCommand.self])
 }
 
 /// Progress and warnings go to standard error, a line each, so standard output stays the result.
