@@ -60,7 +60,7 @@ extension CompareJob {
             let tmp = FileManager.default.temporaryDirectory.path + "/pipsqueak-runtime-costs-\(Sys.pid).csv"
             TemporaryFiles.register(tmp)
             defer { TemporaryFiles.forget(tmp); Sys.unlink(tmp) }
-            try r.write(path: tmp, comments: [])
+            try r.write(path: tmp, comments: [], exact: true)
             runtimeText = try String(contentsOfFile: tmp, encoding: .utf8)
             runtimeSource = r.source
         }

@@ -150,11 +150,13 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
     /// spread's quantiles (empty where not measured), then each contended spread as row `contended_NAME` and
     /// how many cores were busy for those (`contention_cores`).
-    public func write(path: String, comments: [String]) throws {
+    /// `exact`: every figure as the shortest text that reads back as the same double (the real side a compare
+    /// keeps), instead of 4 decimals.
+    public func write(path: String, comments: [String], exact: Bool = false) throws {
         let out = try OutputFile(path: path)
         for c in comments { out.write("# \(c)\n") }
         out.write(RuntimeCosts.columns.joined(separator: ",") + "\n")
-        func f(_ x: Double) -> String { String(format: "%.4f", x) }
+        func f(_ x: Double) -> String { exact ? "\(x)" : String(format: "%.4f", x) }
         func quantiles(_ s: CostSpread?) -> [String] {
             s.map { s in s.quantiles.enumerated().filter { $0.offset != CostSpread.medianIndex }.map { f($0.element) } }
                 ?? Array(repeating: "", count: CostSpread.columns.count)

@@ -142,6 +142,72 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.cpu.again.count, 2, "the CPU over real runs 2 and 3")
         XCTAssert(join.contains("; real run 3: "), "every further real run's CPU in the header")
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
+        // The real side is kept: simulated again from it, the same comparison row for row, and the header says
+        // where the real runs came from.
+        let sidePath = dir + "/results/compare-concurrent.real.json.gz"
+        let side = try CompareJob.RealSide.read(path: sidePath)
+        XCTAssertEqual(side.runs.map(\.records.count), [40, 40, 40])
+        XCTAssertEqual(side.setup.realRuns, 3); XCTAssertEqual(side.setup.cores, 2)
+        var again = try CompareJob(resimulating: side, path: sidePath)
+        again.name = "concurrent-again"
+        let re = try again.resimulate(side)
+        let joinAgain = try String(contentsOfFile: re.joinPath, encoding: .utf8)
+        func dataRows(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("#") } }
+        XCTAssertEqual(dataRows(joinAgain), dataRows(join))
+        XCTAssertEqual(re.pooled.map { $0.relError(0.99) }, report.pooled.map { $0.relError(0.99) })
+        XCTAssert(joinAgain.contains("# real side: \(sidePath), made by: "), joinAgain)
+        XCTAssert(joinAgain.contains(String(format: "simulated installs × %.3f", installs.charge)), joinAgain)
+        // Installs not charged: the probe's figures stay in the header, the simulation takes the file's.
+        again.chargeInstalls = false; again.name = "uncharged"
+        let uncharged = try String(contentsOfFile: try again.resimulate(side).joinPath, encoding: .utf8)
+        XCTAssert(uncharged.contains("400 ms at calibration: not charged (--no-charge-installs"), uncharged)
+        // A trace changed since the real runs is refused, naming it.
+        try (try String(contentsOfFile: dir + "/t.csv", encoding: .utf8) + "\n").write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try again.resimulate(side)) { XCTAssert("\($0)".contains("t.csv") && "\($0)".contains("changed since the real side was measured"), "\($0)") }
+    }
+
+    /// The real side reads back as written: records, outcomes, the tuples of a run and of the hit probe, the
+    /// runtime costs; a file of another format is refused with what to do.
+    func testTheRealSideReadsBackAsWritten() throws {
+        let dir = "/tmp/pipsqueak-realside-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rec = RequestRecord(request: 1, handler: 0, arrivalNanos: 5, startNanos: 6, endNanos: 9, tier: .import, zygote: 3)
+        rec.importNanos = 2; rec.error = "refused, \"queue full\""
+        var run = CompareJob.Run()
+        run.records = [rec]; run.decisions = ["t=1 start h0"]; run.refused = 2
+        run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
+        run.forks = (3, 4); run.builds = (1, 2.5, .nan); run.cpu = (0.5, 0.01); run.buildTimes = [(10, 7), (20, 9)]
+        var side = CompareJob.RealSide()
+        side.runs = [run, CompareJob.Run()]
+        side.hits = CompareJob.HitCheck(dispatch: (1, 2, nil), thaw: (0.1, nil), invoke: (0.2, 0.3), handoff: (0.04, nil))
+        side.installs = CompareJob.InstallCheck(packages: ["a"], calibrated: 400, before: 300, after: nil)
+        var costs = RuntimeCosts()
+        costs.dispatchMillis = 0.973_456_789_123; costs.thawMillis = 0.04; costs.installedMillis = ["a": 400]; costs.source = "somewhere/runtime-costs.csv"
+        costs.spreads["thaw_ms"] = CostSpread(quantiles: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
+        try side.setRuntime(costs)
+        let path = dir + "/compare-x.real.json.gz"
+        try side.write(path: path)
+        let back = try CompareJob.RealSide.read(path: path)
+        XCTAssertEqual(back.runs.count, 2)
+        let r = back.runs[0]
+        XCTAssertEqual(r.records, [rec]); XCTAssertEqual(r.decisions, run.decisions); XCTAssertEqual(r.outcomes, run.outcomes)
+        XCTAssertEqual(r.refused, 2)
+        XCTAssert(r.forks! == (3, 4)); XCTAssert(r.cpu! == (0.5, 0.01))
+        XCTAssertEqual(r.builds?.count, 1); XCTAssert(r.builds!.importsMs.isNaN, "a median not known stays not known")
+        XCTAssert(r.buildTimes.map { [$0.wall, $0.imports] } == [[10, 7], [20, 9]])
+        XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu)
+        let h = try XCTUnwrap(back.hits)
+        XCTAssert(h.dispatch == (1, 2, nil) && h.thaw == (0.1, nil) && h.invoke == (0.2, 0.3) && h.handoff == (0.04, nil))
+        XCTAssertEqual(back.installs?.charge, 0.75)
+        let c = try back.runtime()
+        XCTAssertEqual(c, costs, "every figure reads back as it was"); XCTAssertEqual(c.dispatchMillis, 0.973_456_789_123); XCTAssertEqual(c.installedMillis, ["a": 400]); XCTAssertEqual(c.source, costs.source)
+        XCTAssertEqual(c.spreads["thaw_ms"], costs.spreads["thaw_ms"])
+        // Not a real side, and a real side of another format: errors that name the file and say what to do.
+        try CompareJob.RealSide.gzip(Data("{\"format\": 99}".utf8), to: dir + "/other.gz")
+        XCTAssertThrowsError(try CompareJob.RealSide.read(path: dir + "/other.gz")) { XCTAssert("\($0)".contains("format 99") && "\($0)".contains("run the compare again"), "\($0)") }
+        try Data("a,b\n".utf8).write(to: URL(fileURLWithPath: dir + "/plain.csv"))
+        XCTAssertThrowsError(try CompareJob.RealSide.read(path: dir + "/plain.csv")) { XCTAssert("\($0)".contains("plain.csv: not a gzip file"), "\($0)") }
     }
 
     /// A hit probe that failed leaves the other's figure (and the run) standing, and the CSV header says so;
