@@ -753,7 +753,7 @@ public struct CompareJob {
         if let r = resimulated {
             return "pipsqueak resimulate \(r.path)\(chargeInstalls ? "" : " --no-charge-installs")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")"
         }
-        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
+        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(chargeInstalls ? "" : " --no-charge-installs")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
     }
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.

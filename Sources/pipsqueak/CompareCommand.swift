@@ -192,16 +192,18 @@ struct ResimulateCommand: ParsableCommand {
         `compare` keeps what its real side measured (every real run's requests, decisions and outcomes, and \
         the probes' figures) in results/compare-NAME.real.json.gz. This simulates those requests again with \
         this pipsqueak's simulator (the trace, config, cores, queue bound and seeds of the compare that \
-        measured them; its runtime costs with its probes' figures in) and writes results/compare-NAME.csv as \
-        compare does, with a `real side:` header line naming the file and the compare that made it: a change to \
+        measured them; its runtime costs with its probes' figures in) and writes compare-NAME.csv beside the \
+        file (results/ for a compare's own) as compare does, with a `real side:` header line naming the file and \
+        the compare that made it: a change to \
         the simulator is judged in seconds against real runs already made. The trace, its handlers and the \
-        package table must be the ones the real side ran (their digests are checked). Prints the report.
+        package table must be the ones the real side ran (their digests are checked; paths inside the project \
+        are found from its root). Prints the report.
         """)
 
     @Argument(help: "The real side a compare kept (results/compare-NAME.real.json.gz).")
     var realSide: String
 
-    @Option(help: "Name of the output (results/compare-NAME.csv; default: the compare's own name, whose CSV it replaces).")
+    @Option(help: "Name of the output (compare-NAME.csv beside the real side; default: the compare's own name, whose CSV it replaces).")
     var name: String?
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (default: as the compare did).",
