@@ -2,6 +2,7 @@ import CachePolicy
 import Foundation
 import POSIX
 import Simulation
+import Statistics
 import Workload
 
 /// What a compare's real side measured, kept beside its CSV (`results/compare-NAME.real.json.gz`) so that the
@@ -36,7 +37,7 @@ extension CompareJob {
 
         /// The job's fields the simulation and the report depend on.
         public struct Setup: Codable {
-            public var name = "", outputDirectory = "", tracePath = "", handlersPath: String?, packagesPath = ""
+            public var name = "", tracePath = "", handlersPath: String?, packagesPath = ""
             public var runtimeCostsPath: String?
             public var config = PolicyConfig.presets["all"]!
             public var seed: UInt64 = 1, speed = 1.0, limit: Int?
@@ -47,22 +48,28 @@ extension CompareJob {
 
         /// The runtime costs the simulation uses.
         public func runtime() throws -> RuntimeCosts {
-            let tmp = FileManager.default.temporaryDirectory.path + "/pipsqueak-runtime-costs-\(Sys.pid).csv"
-            TemporaryFiles.register(tmp)
-            defer { TemporaryFiles.forget(tmp); Sys.unlink(tmp) }
-            try Data(runtimeText.utf8).write(to: URL(fileURLWithPath: tmp))
-            var r = try RuntimeCosts.read(path: tmp)
+            var r = try RealSide.throughScratchFile { path in
+                try Data(runtimeText.utf8).write(to: URL(fileURLWithPath: path))
+                return try RuntimeCosts.read(path: path)
+            }
             r.source = runtimeSource
             return r
         }
 
         public mutating func setRuntime(_ r: RuntimeCosts) throws {
+            runtimeText = try RealSide.throughScratchFile { path in
+                try r.write(path: path, comments: [], exact: true)
+                return try String(contentsOfFile: path, encoding: .utf8)
+            }
+            runtimeSource = r.source
+        }
+
+        /// `body` given a scratch file's path (the cost file's reader and writer work on files), removed after.
+        static func throughScratchFile<T>(_ body: (String) throws -> T) throws -> T {
             let tmp = FileManager.default.temporaryDirectory.path + "/pipsqueak-runtime-costs-\(Sys.pid).csv"
             TemporaryFiles.register(tmp)
             defer { TemporaryFiles.forget(tmp); Sys.unlink(tmp) }
-            try r.write(path: tmp, comments: [], exact: true)
-            runtimeText = try String(contentsOfFile: tmp, encoding: .utf8)
-            runtimeSource = r.source
+            return try body(tmp)
         }
 
         /// Writes it gzipped, atomically (a temporary file renamed into place).
@@ -75,7 +82,7 @@ extension CompareJob {
             TemporaryFiles.register(tmp)
             defer { TemporaryFiles.forget(tmp); Sys.unlink(tmp) }
             try RealSide.gzip(json, to: tmp)
-            guard rename(tmp, path) == 0 else { throw InputError(file: path, line: 0, "cannot write: \(Sys.errorMessage(errno))") }
+            try Sys.rename(tmp, path)
         }
 
         /// Reads one `write` made; a missing or foreign file is an error naming it and what was expected.
@@ -113,9 +120,9 @@ extension CompareJob {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw InputError(file: path, line: 0, "cannot read (the real side was measured with it)")
             }
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            return String(h, radix: 16)
+            var h = FNV1a()
+            h.add(data)
+            return String(h.value, radix: 16)
         }
 
         static func gzip(_ data: Data, to path: String) throws {
@@ -164,7 +171,7 @@ extension CompareJob {
     /// The setup of this job, as the real side records it.
     var realSetup: RealSide.Setup {
         var s = RealSide.Setup()
-        s.name = name; s.outputDirectory = outputDirectory; s.tracePath = CompareJob.portable(run.tracePath); s.handlersPath = run.handlersPath.map(CompareJob.portable)
+        s.name = name; s.tracePath = CompareJob.portable(run.tracePath); s.handlersPath = run.handlersPath.map(CompareJob.portable)
         s.packagesPath = CompareJob.portable(run.packagesPath); s.runtimeCostsPath = runtimeCostsPath.map(CompareJob.portable); s.config = run.config
         s.seed = run.seed; s.speed = run.speed; s.limit = run.limit
         s.cores = cores; s.queueLimit = queueLimit; s.realRuns = realRuns; s.simSeeds = simSeeds; s.cpuModel = cpuModel.rawValue
@@ -201,9 +208,8 @@ extension CompareJob {
 }
 
 extension CompareJob.Run: Codable {
-    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, builds, buildTimes, cpu }
+    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, buildTimes, cpu }
     struct Forks: Codable { var standby: Int, direct: Int }
-    struct Builds: Codable { var count: Int, medianMs: Double, importsMs: Double? }
     struct CPU: Codable { var busy: Double, steal: Double }
 
     public init(from decoder: Decoder) throws {
@@ -214,9 +220,9 @@ extension CompareJob.Run: Codable {
         outcomes = try c.decode([Outcome].self, forKey: .outcomes)
         refused = try c.decode(Int.self, forKey: .refused)
         forks = try c.decodeIfPresent(Forks.self, forKey: .forks).map { ($0.standby, $0.direct) }
-        builds = try c.decodeIfPresent(Builds.self, forKey: .builds).map { ($0.count, $0.medianMs, $0.importsMs ?? .nan) }
         cpu = try c.decodeIfPresent(CPU.self, forKey: .cpu).map { ($0.busy, $0.steal) }
         buildTimes = try c.decode([[Int64]].self, forKey: .buildTimes).map { ($0.first ?? 0, $0.last ?? 0) }
+        builds = CompareJob.Run.summary(ofBuilds: buildTimes)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -226,8 +232,6 @@ extension CompareJob.Run: Codable {
         try c.encode(outcomes, forKey: .outcomes)
         try c.encode(refused, forKey: .refused)
         try c.encodeIfPresent(forks.map { Forks(standby: $0.standby, direct: $0.direct) }, forKey: .forks)
-        // (JSON has no NaN: a median not known is left out.)
-        try c.encodeIfPresent(builds.map { Builds(count: $0.count, medianMs: $0.medianMs, importsMs: $0.importsMs.isNaN ? nil : $0.importsMs) }, forKey: .builds)
         try c.encodeIfPresent(cpu.map { CPU(busy: $0.busy, steal: $0.steal) }, forKey: .cpu)
         try c.encode(buildTimes.map { [$0.wall, $0.imports] }, forKey: .buildTimes)
     }

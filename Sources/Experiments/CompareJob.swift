@@ -250,6 +250,11 @@ public struct CompareJob {
         var buildTimes: [(wall: Int64, imports: Int64)] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
         var cpu: (busy: Double, steal: Double)?
+
+        /// `builds` of a real run, from its builds' times (nil: none).
+        static func summary(ofBuilds b: [(wall: Int64, imports: Int64)]) -> (count: Int, medianMs: Double, importsMs: Double)? {
+            b.isEmpty ? nil : (b.count, Summary(b.map { Double($0.wall) / 1e6 }).p50, Summary(b.map { Double($0.imports) / 1e6 }).p50)
+        }
     }
 
     public func execute(progress: @escaping (String) -> Void = { _ in }) throws -> Report {
@@ -439,9 +444,7 @@ public struct CompareJob {
                             real.forks = (st.standbyForks, st.directForks)
                             let b = st.zygoteBuilds.dropFirst(w.planner.initialZygotes.count)
                             real.buildTimes = Array(b)
-                            if !b.isEmpty {
-                                real.builds = (b.count, Summary(b.map { Double($0.wall) / 1e6 }).p50, Summary(b.map { Double($0.imports) / 1e6 }).p50)
-                            }
+                            real.builds = Run.summary(ofBuilds: real.buildTimes)
                         }).rejected
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
