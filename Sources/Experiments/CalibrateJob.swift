@@ -50,8 +50,10 @@ public struct CalibrateJob {
         let hits = try bench.importHits()
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
         let big = try bench.bigZygoteForks()
-        log("import-cache hits, \(repeats) rounds of \(cores) at once back to back, with and without standby children: the maintenance thread's work and a fork without one")
+        log("import-cache hits with and without standby children, \(repeats) one at a time, then \(repeats) rounds of \(cores) at once back to back: the maintenance thread's work and a fork without one")
         let standbys = try bench.standbys()
+        log("cgroup joins \(CalibrationBench.attachGaps.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms apart: what a join waits after a quiet spell")
+        let attaches = try bench.cgroupAttaches()
         log("\(CalibrationBench.buildPackages) zygotes built after start-up, 100 ms apart: a build's own cost beyond its imports")
         let builds = try bench.zygoteBuilds()
         log("handler-cache hits: thaw and freeze, \(repeats)×")
@@ -77,7 +79,7 @@ public struct CalibrateJob {
             installed = "install_overhead_ms: a tiny wheel's sandboxed install; install_scale 1 (not fitted: \(inst.source))"
         }
         log(String(format: "installs: %.1f ms + %.3f × install_ms (%@)", costs.installOverheadMillis, costs.installScale, inst.source))
-        CalibrateJob.addOffPathCosts(standbys, builds: builds, to: &costs, log: log)
+        CalibrateJob.addOffPathCosts(standbys, attaches: attaches, builds: builds, cores: cores, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
         let d = try bench.dispatch(requests: n)
@@ -142,8 +144,9 @@ public struct CalibrateJob {
             "made by: " + Provenance.madeBy("pipsqueak calibrate --repeat \(repeats) --cores \(cores)" + (online ? " --online" : "") + (output == ProjectPaths.traces("runtime-costs.csv") ? "" : " --out \(output)")), "machine: \(MachineDescription.summary)", "date: \(MachineDescription.date)",
             "python: \(bench.python.version); bare python -S start \(String(format: "%.2f", CalibrateJob.median(starts))) ms (outside any container)",
             "value: median over \(repeats) starts, one at a time (import hits 50 ms apart, their standby child ready), of a handler importing a tiny synthetic package (import hits forked from the zygote holding it, a child of the root); min..max: the spread",
-            "standby_prep_ms, standby_ready_ms, cgroup_create_ms: the maintenance thread's work per standby child, the child's time to be ready, a pooled cgroup, over \(repeats) rounds of \(cores) import hits at once, back to back; direct_fork_ms: the same with no standby children",
-            "zygote_build_ms: a child zygote's build from start to ready less its own imports (fork, cgroup, start), over \(CalibrationBench.buildPackages) builds",
+            "standby_prep_ms, cgroup_create_ms: the maintenance thread's work per standby child, a pooled cgroup, over \(repeats) import hits one at a time, 50 ms apart (their contended_ rows: \(repeats) rounds of \(cores) at once, back to back); standby_ready_ms: a child's time to be ready after it is asked for, and direct_fork_ms: a fork with no standby child, over those rounds (cgroup joins back to back)",
+            "cgroup_attach_wait_ms: what a process's joining a cgroup waits more when the last join was long ago (100 ms) than back to back; cgroup_attach_window_ms: the largest gap between joins (of \(CalibrationBench.attachGaps.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms) still cheap",
+            "zygote_build_ms: a child zygote's build from start to ready less its own imports (fork, cgroup, start), over \(CalibrationBench.buildPackages) builds 100 ms apart, less cgroup_attach_wait_ms",
             "the simulator draws each request's cost from (scaled to the modeled value); contended_NAME: the same with \(cores) starts at once",
             "(contention_cores), drawn from with the probability the share of the simulator's other cores busy; interpreter_start_ms is a cold start's",
             "create phase (interpreter start + entering the container) minus container_create_ms; dispatch_ms: this process's CPU time (all",
@@ -262,24 +265,43 @@ public struct CalibrateJob {
         return true
     }
 
-    /// The worker's off-path primitives: medians and spreads of the maintenance thread's time per standby
-    /// child, a child's time to be ready, a pooled cgroup's making, a fork without a standby child, and a
-    /// zygote build beyond its imports.
-    static func addOffPathCosts(_ s: CalibrationBench.Standbys, builds: [Int64], to costs: inout RuntimeCosts, log: (String) -> Void) {
-        let pairs: [(RuntimeCosts.Timed, [Int64])] = [(.standbyPrep, s.prep), (.standbyReady, s.ready), (.cgroupCreate, s.cgroupCreate),
-                                                      (.directFork, s.direct), (.zygoteBuild, builds)]
-        for (p, xs) in pairs where !xs.isEmpty {
-            let ms = xs.map { Double($0) / 1e6 }
-            let v = Summary(ms).p50
+    /// The worker's off-path primitives, medians and spreads: the maintenance thread's time per standby child
+    /// and a pooled cgroup's making one start at a time (work the simulator shares the cores with, so not
+    /// timed with every core busy; those spreads are kept as the contended ones); a fork without a standby
+    /// child and a child's time to be ready after it is asked for with a start per core back to back (their
+    /// cgroup joins coming back to back, as in a burst of first requests: the simulator adds the join's wait
+    /// after a quiet spell, `cgroup_attach_wait_ms`); a zygote build beyond its imports less that wait (the
+    /// builds, 100 ms apart, each waited it); and the cgroup join's wait and window themselves.
+    static func addOffPathCosts(_ s: CalibrationBench.Standbys, attaches: CalibrationBench.Attaches, builds: [Int64], cores: Int,
+                                to costs: inout RuntimeCosts, log: (String) -> Void) {
+        func ms(_ xs: [Int64], less offset: Double = 0) -> [Double] { xs.map { max(0, Double($0) / 1e6 - offset) } }
+        costs.cgroupAttachWaitMillis = attaches.waitMillis
+        costs.cgroupAttachWindowMillis = attaches.windowMillis
+        let pairs: [(RuntimeCosts.Timed, [Double], [Int64]?)] = [
+            (.standbyPrep, ms(s.alone.prep), s.contended.prep), (.standbyReady, ms(s.contended.ready), nil),
+            (.cgroupCreate, ms(s.alone.cgroupCreate), s.contended.cgroupCreate), (.directFork, ms(s.contended.direct), nil),
+            (.zygoteBuild, ms(builds, less: attaches.waitMillis), nil)]
+        for (p, xs, contended) in pairs where !xs.isEmpty {
+            let v = Summary(xs).p50
             costs[keyPath: p.keyPath] = v
-            costs.spreads[p.name] = spread(ms, value: v)
+            costs.spreads[p.name] = spread(xs, value: v)
+            if cores > 1, let c = contended, !c.isEmpty { costs.contendedSpreads[p.name] = CostSpread(samples: ms(c)) }
         }
-        log(String(format: "standby children: %.3f ms of the maintenance thread each (p90 %.3f), ready %.3f ms after being asked for (p90 %.3f); a pooled cgroup %.3f ms; a fork with no standby child %.3f ms (p90 %.3f) against %.3f from one",
-                   costs.standbyPrepMillis, costs.spreads["standby_prep_ms"]?.quantiles[5] ?? .nan, costs.standbyReadyMillis,
-                   costs.spreads["standby_ready_ms"]?.quantiles[5] ?? .nan, costs.cgroupCreateMillis, costs.directForkMillis,
-                   costs.spreads["direct_fork_ms"]?.quantiles[5] ?? .nan, costs.forkMillis))
-        log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds", costs.zygoteBuildMillis,
-                   costs.spreads["zygote_build_ms"]?.quantiles[5] ?? .nan, builds.count))
+        log("a cgroup join (every controller) by the time since the last one: " + attaches.byGap.map { g in
+            String(format: "%.0f ms apart %.3f ms", g.gapMillis, Summary(ms(g.nanos)).p50) }.joined(separator: ", ")
+            + String(format: "; after a quiet spell it waits %.3f ms more (cgroup_attach_wait_ms), up to %.0f ms apart it does not (cgroup_attach_window_ms)",
+                     costs.cgroupAttachWaitMillis, costs.cgroupAttachWindowMillis))
+        func alone(_ p: RuntimeCosts.Timed) -> String {
+            let c = costs.contendedSpreads[p.name]
+            return String(format: "%.3f ms alone (p90 %.3f), %.3f with %d at once (p90 %.3f)", costs[keyPath: p.keyPath], costs.spreads[p.name]?.quantiles[5] ?? .nan,
+                          c?.median ?? .nan, cores, c?.quantiles[5] ?? .nan)
+        }
+        log("standby children: the maintenance thread's time each " + alone(.standbyPrep) + "; a pooled cgroup " + alone(.cgroupCreate)
+            + String(format: "; with %d at once, a child ready %.3f ms after being asked for (p90 %.3f), a fork with no standby child %.3f ms (p90 %.3f; one at a time, its join after a quiet spell: %.3f) against %.3f from one",
+                     cores, costs.standbyReadyMillis, costs.spreads["standby_ready_ms"]?.quantiles[5] ?? .nan, costs.directForkMillis,
+                     costs.spreads["direct_fork_ms"]?.quantiles[5] ?? .nan, Summary(ms(s.alone.direct)).p50, costs.forkMillis))
+        log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds, less the join's wait after a quiet spell (%.3f ms)",
+                   costs.zygoteBuildMillis, costs.spreads["zygote_build_ms"]?.quantiles[5] ?? .nan, builds.count, costs.cgroupAttachWaitMillis))
     }
 
     /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the
@@ -491,28 +513,93 @@ final class CalibrationBench {
         return ImportHits(rs, rootMemoryBytes: root, zygoteGB: Bytes.gb(root + (w.zygoteMemory(1) ?? 0)))
     }
 
-    struct Standbys { var prep: [Int64], ready: [Int64], cgroupCreate: [Int64], direct: [Int64] }
+    /// The worker's off-path work from one set of starts: the maintenance thread's time per standby child,
+    /// a child's time to be ready after it is asked for, a pooled cgroup's making, and a fork with no standby
+    /// child (ns).
+    struct OffPath { var prep: [Int64], ready: [Int64], cgroupCreate: [Int64], direct: [Int64] }
+    /// `alone`: one start at a time, 50 ms apart (the maintenance thread and the zygote alone on the cores);
+    /// `contended`: a start per core back to back (every core busy, as in a burst of first requests).
+    struct Standbys { var alone: OffPath, contended: OffPath }
 
-    /// What giving zygotes standby children costs and what a start without one pays: rounds of a start per
-    /// core, back to back (as in a burst of first requests), each taking a standby child the maintenance thread then
-    /// replaces — its time per child, how long a child takes to be ready after it is asked for, a pooled
-    /// cgroup made again — then the same starts from a worker whose zygotes have no standby children (the
-    /// zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
+    /// What giving zygotes standby children costs and what a start without one pays, measured twice: one
+    /// start at a time, 50 ms apart (each taking a standby child the maintenance thread then replaces while
+    /// nothing else runs), and rounds of a start per core, back to back (as in a burst of first requests) —
+    /// each time the maintenance thread's time per child, how long a child takes to be ready after it is asked
+    /// for, a pooled cgroup made again — then the same starts from a worker whose zygotes have no standby
+    /// children (the zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
+    /// The simulator shares the cores among what runs, so it takes the figures alone; the contended ones are
+    /// their spreads with every core busy.
     func standbys() throws -> Standbys {
-        let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        _ = try fromPackageZygote(serveConcurrently(w, threads: cores, tier: .import), "import hits with standby children", of: w)
-        w.settle()
-        let st = w.maintenanceStats
-        w.shutdown()
-        let d = try worker(tiny, standbys: 0) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
-        defer { d.shutdown() }
-        let direct = try fromPackageZygote(serveConcurrently(d, threads: cores, tier: .import), "import hits without standby children", of: d)
-        let sd = d.maintenanceStats
-        guard st.standbyReadyNanos.count >= repeats / 2, sd.directForks >= repeats else {
-            throw RuntimeError.unavailable("calibration: \(st.standbyReadyNanos.count) of \(repeats) starts used a standby child, \(sd.directForks) of \(repeats) forked without one")
+        func offPath(threads: Int) throws -> OffPath {
+            let pause = threads == 1 && cores > 1
+            let what = pause ? "one at a time" : "\(threads) at once"
+            let w = try worker(tiny) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+            _ = try fromPackageZygote(pause ? serve(w, tier: .import, pause: true) : serveConcurrently(w, threads: threads, tier: .import),
+                                      "import hits with standby children, \(what)", of: w)
+            w.settle()
+            let st = w.maintenanceStats
+            w.shutdown()
+            let d = try worker(tiny, standbys: 0) { $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1 }
+            defer { d.shutdown() }
+            let direct = try fromPackageZygote(pause ? serve(d, tier: .import, pause: true) : serveConcurrently(d, threads: threads, tier: .import),
+                                               "import hits without standby children, \(what)", of: d)
+            let sd = d.maintenanceStats
+            guard st.standbyReadyNanos.count >= repeats / 2, sd.directForks >= repeats else {
+                throw RuntimeError.unavailable("calibration, \(what): \(st.standbyReadyNanos.count) of \(repeats) starts used a standby child, \(sd.directForks) of \(repeats) forked without one")
+            }
+            return OffPath(prep: st.standbyPrepNanos, ready: st.standbyReadyNanos, cgroupCreate: st.cgroupCreateNanos + sd.cgroupCreateNanos,
+                           direct: direct.map(\.forkNanos))
         }
-        return Standbys(prep: st.standbyPrepNanos, ready: st.standbyReadyNanos, cgroupCreate: st.cgroupCreateNanos + sd.cgroupCreateNanos,
-                        direct: direct.map(\.forkNanos))
+        let alone = try offPath(threads: 1)
+        return Standbys(alone: alone, contended: cores > 1 ? try offPath(threads: cores) : alone)
+    }
+
+    /// Gaps between cgroup joins, ms, at which `cgroupAttaches` times one (the last is taken as a join after a
+    /// quiet spell).
+    static let attachGaps: [Double] = [0, 5, 10, 20, 30, 50, 100]
+
+    struct Attaches {
+        /// Each gap's joins, ns.
+        var byGap: [(gapMillis: Double, nanos: [Int64])]
+        /// The cold join's wait beyond a back-to-back one, and the largest gap still cheap (the median join
+        /// under half the wait beyond back to back), ms.
+        var waitMillis: Double, windowMillis: Double
+    }
+
+    /// What a process's joining a cgroup costs as a function of the time since the last join: a sleeping
+    /// process moved between two groups of ours (every controller the runtime uses), `repeats / 4` (at
+    /// least 5) times at each of `attachGaps` ms apart. On cgroup v1 here the first join after a quiet spell
+    /// waits for an RCU grace period (the lock that guards moving processes), later ones do not.
+    func cgroupAttaches() throws -> Attaches {
+        let cg = try Cgroups.detect()
+        try cg.ensureParent()
+        let groups = ["a", "b"].map { cg.group("calib-attach-\(Sys.pid)-\($0)") }
+        var made: [Cgroup] = []
+        defer { for g in made { try? g.destroy() }; cg.removeParent() }
+        for g in groups { try g.create(memoryLimitBytes: 64 << 20, pidsLimit: 8); made.append(g) }
+        let sleeper = try SpawnedProcess("/bin/sleep", ["600"])
+        defer { sleeper.signal(SIGKILL); sleeper.wait(timeoutSeconds: 5) }
+        let n = max(5, repeats / 4)
+        var byGap: [(gapMillis: Double, nanos: [Int64])] = []
+        var k = 0
+        for gap in CalibrationBench.attachGaps {
+            var xs: [Int64] = []
+            for _ in 0..<n {
+                if gap > 0 { Sys.sleep(micros: Int64(gap * 1000)) }
+                k += 1
+                let t0 = Sys.monotonicNanos()
+                for f in groups[k % 2].procsFiles { try Sys.writeFile(f, String(sleeper.pid)) }
+                xs.append(Sys.monotonicNanos() - t0)
+            }
+            byGap.append((gap, xs))
+        }
+        let medians = byGap.map { Summary($0.nanos.map { Double($0) / 1e6 }).p50 }
+        let warm = medians.first!, cold = medians.last!
+        let wait = max(0, cold - warm)
+        // The window: the gaps from the first on whose joins stay cheap.
+        var window = 0.0
+        for (g, m) in zip(CalibrationBench.attachGaps, medians) { if m < warm + wait / 2 { window = g } else { break } }
+        return Attaches(byGap: byGap, waitMillis: wait, windowMillis: window)
     }
 
     /// Packages (each a tiny module of its own) whose zygotes `zygoteBuilds` builds one after another.

@@ -39,8 +39,8 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// Loading a handler's module beyond its own init time.
     public var initOverheadMillis = 0.0
     /// Forking a zygote that has no standby child ready (`forkMillis` is a fork from one): the child joins
-    /// its cgroup (on v1 an RCU grace period) and makes its namespaces on the request's path. 0: standby
-    /// children are not modeled (every fork is `forkMillis`).
+    /// its cgroup and makes its namespaces on the request's path (calibrated in a burst of starts: joins back
+    /// to back). 0: standby children are not modeled (every fork is `forkMillis`).
     public var directForkMillis = 0.0
     /// The worker's maintenance thread's time to give a zygote one standby child (the zygote forks it and
     /// answers; the child then joins its cgroup and makes its namespaces by itself).
@@ -51,10 +51,21 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// The maintenance thread's time to make one pooled cgroup (every controller, delegated), after each
     /// start that took one from the pool.
     public var cgroupCreateMillis = 0.0
-    /// A zygote build beyond its installs and imports: the fork from its parent, joining its cgroup (an RCU
-    /// grace period on v1), its start as a zygote until its socket answers. 0: a build costs `forkMillis`
-    /// beyond its imports (cost models calibrated before builds were measured).
+    /// A zygote build beyond its installs and imports: the fork from its parent, joining its cgroup, its start
+    /// as a zygote until its socket answers (calibrated files since `cgroupAttachWaitMillis`: less the wait of
+    /// a join after a quiet spell, which the simulator adds when one is). 0: a build costs `forkMillis` beyond
+    /// its imports (cost models calibrated before builds were measured).
     public var zygoteBuildMillis = 0.0
+    /// What a process's joining a cgroup waits when no other process joined one lately: the kernel's
+    /// cgroup-wide lock for moving processes waits for an RCU grace period on its first use after a quiet
+    /// spell, none while joins keep coming (measured here: 7.8 ms with 100 ms between joins, 0.05-0.4 ms
+    /// with 0-20 ms between). Charged, beyond the figures calibrated with joins coming back to back, to a fork
+    /// with no standby child, a standby child's readiness and a zygote build whose join comes more than
+    /// `cgroupAttachWindowMillis` after the last one. 0: not modeled (files calibrated before it was measured).
+    public var cgroupAttachWaitMillis = 0.0
+    /// How long after a cgroup join the next one is still cheap, ms (the largest gap between joins measured
+    /// cheap).
+    public var cgroupAttachWindowMillis = 0.0
     /// Core time per request beyond its own phases: the HTTP server and an in-process client (`compare`'s
     /// setup). The simulator runs it beside the requests from the request's end, sharing the cores
     /// (`Simulation.CPUModel.share`), or holds the request's core this long after it ends (`.hold`); never
@@ -143,7 +154,8 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
          ("direct_fork_ms", directForkMillis, "ms"), ("standby_prep_ms", standbyPrepMillis, "ms"),
          ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
-         ("zygote_build_ms", zygoteBuildMillis, "ms"), ("handoff_ms", handoffMillis, "ms"),
+         ("zygote_build_ms", zygoteBuildMillis, "ms"), ("cgroup_attach_wait_ms", cgroupAttachWaitMillis, "ms"),
+         ("cgroup_attach_window_ms", cgroupAttachWindowMillis, "ms"), ("handoff_ms", handoffMillis, "ms"),
          ("dispatch_weight", dispatchWeight, "share")]
     }
 
@@ -188,7 +200,8 @@ public struct RuntimeCosts: Equatable, Sendable {
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
             "standby_ready_ms": \.standbyReadyMillis, "cgroup_create_ms": \.cgroupCreateMillis,
-            "zygote_build_ms": \.zygoteBuildMillis, "handoff_ms": \.handoffMillis, "dispatch_weight": \.dispatchWeight]
+            "zygote_build_ms": \.zygoteBuildMillis, "cgroup_attach_wait_ms": \.cgroupAttachWaitMillis,
+            "cgroup_attach_window_ms": \.cgroupAttachWindowMillis, "handoff_ms": \.handoffMillis, "dispatch_weight": \.dispatchWeight]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {

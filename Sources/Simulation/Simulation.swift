@@ -112,6 +112,11 @@ public final class Simulation: ReplayExecutor {
     public var modelsStandbys: Bool { costs.runtime.directForkMillis > 0 && standbysPerZygote > 0 }
     /// Each zygote's standby children, oldest first (the worker's maintenance gives them one after another).
     var standbys: [Int64: [StandbyChild]] = [:]
+    /// The modeled cgroup joins' wait when none came lately (`cgroup_attach_wait_ms`) and how long after one
+    /// the next is still cheap, ns; 0: not modeled.
+    let attachWaitNanos: Int64, attachWindowNanos: Int64
+    /// When the latest modeled cgroup join ended, ns.
+    var lastAttach = Int64.min / 2
 
     var slots: [Running] = []
     var freeSlots: [Int32] = []
@@ -149,6 +154,8 @@ public final class Simulation: ReplayExecutor {
             return (c, alone)
         }
         contentionCores = costs.runtime.contentionCores
+        attachWaitNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWaitMillis)
+        attachWindowNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWindowMillis)
         dispatchNanos = Nanos.fromMillis(costs.runtime.dispatchMillis)
         spreadDraws = RandomSource(seed: seed).substream("primitives")
         summary.estimatedPackages = costs.estimated.count
@@ -185,6 +192,17 @@ public final class Simulation: ReplayExecutor {
     }
 
     @inline(__always) func cost(_ p: Primitive, _ millis: Double) -> Int64 { ms(primitiveMillis(p, millis)) }
+
+    /// A process joins a cgroup at `t` (a fork with no standby child, a standby child, a zygote's build): what
+    /// it waits beyond the back-to-back figure, the grace period when the latest join ended more than the
+    /// window before (0 when not modeled), ns. Joins come in the order the simulator works them out, which
+    /// is near enough the order they happen in.
+    @inline(__always) func attachWait(at t: Int64) -> Int64 {
+        guard attachWaitNanos > 0 else { return 0 }
+        let wait = t - lastAttach > attachWindowNanos ? attachWaitNanos : 0
+        lastAttach = max(lastAttach, t + wait)
+        return wait
+    }
 
     /// Runs the whole trace. - Throws: `InputError` from the trace reader.
     @discardableResult
@@ -267,7 +285,7 @@ public final class Simulation: ReplayExecutor {
                         r.forkNanos = cost(.fork, costs.runtime.forkMillis + sizeMillis) + max(0, c.ready - forkAt)
                     } else {
                         summary.directForks += 1
-                        r.forkNanos = cost(.directFork, costs.runtime.directForkMillis + sizeMillis)
+                        r.forkNanos = cost(.directFork, costs.runtime.directForkMillis + sizeMillis) + attachWait(at: forkAt)
                         tookCgroup = true
                     }
                 } else {
@@ -430,7 +448,8 @@ public final class Simulation: ReplayExecutor {
         var list = standbys[z] ?? []
         while list.count < standbysPerZygote {
             let prep = cost(.standbyPrep, costs.runtime.standbyPrepMillis)
-            let ready = max(prep, cost(.standbyReady, costs.runtime.standbyReadyMillis))
+            var ready = max(prep, cost(.standbyReady, costs.runtime.standbyReadyMillis))
+            ready += attachWait(at: t + ready)
             list.append(StandbyChild(available: t + prep, ready: t + ready))
             t += prep + cost(.cgroupCreate, costs.runtime.cgroupCreateMillis)
         }
@@ -449,6 +468,8 @@ public final class Simulation: ReplayExecutor {
         }
         let installs = cost
         // The build's own cost beyond its imports (fork, cgroup, start), as calibrated; else a fork.
+        // It joins its cgroup right after its fork, when its installs are done.
+        cost += attachWait(at: start + cost)
         cost += costs.runtime.zygoteBuildMillis > 0 ? self.cost(.zygoteBuild, costs.runtime.zygoteBuildMillis)
             : self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))

@@ -29,10 +29,15 @@ struct CalibrateCommand: ParsableCommand {
         0, 0.05, ..., 1) with which the simulator, replaying that round's and the 400-per-second stream's \
         arrivals, comes closest to their measured latency p50 and p90; the median of the rounds' weights is \
         kept (one loaded stream follows the machine's speed of the moment). Also the \
-        worker's off-path work, which the simulator's builder does beside the cores: with a start per core back to \
-        back, a fork from a zygote with no standby child ready (direct_fork_ms), the maintenance thread's time per \
-        standby child (standby_prep_ms) and the child's time to be ready (standby_ready_ms), a pooled cgroup \
-        (cgroup_create_ms); and a child zygote's build beyond its imports (zygote_build_ms, 20 builds). Writes \
+        worker's off-path work, which the simulator's builder does beside the cores: one start at a time, 50 ms \
+        apart, the maintenance thread's time per standby child (standby_prep_ms) and a pooled cgroup \
+        (cgroup_create_ms) (the simulator shares the cores among what runs beside them), then with a start per \
+        core back to back their contended spreads, a fork from a zygote with no standby child ready \
+        (direct_fork_ms) and the child's time to be ready after it is asked for (standby_ready_ms); what a \
+        process's joining a cgroup waits after a quiet spell (cgroup_attach_wait_ms: joins 0 to 100 ms apart, \
+        and cgroup_attach_window_ms, the largest gap still cheap), which the simulator charges to such forks, \
+        standby children and zygote builds when no join came within the window; and a child zygote's build \
+        beyond its imports less that wait (zygote_build_ms, 20 builds 100 ms apart). Writes \
         traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 

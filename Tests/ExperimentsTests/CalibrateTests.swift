@@ -47,10 +47,31 @@ final class CalibrateTests: XCTestCase {
             XCTAssertGreaterThan(v, 0, p)
             XCTAssertEqual(try XCTUnwrap(read.spreads[p], p).median, v, accuracy: 1e-4, p)
         }
+        // The maintenance thread's work timed one start at a time (the simulator shares the cores itself), its
+        // spreads with both cores starting requests kept as the contended ones; the readiness delay and a fork
+        // with no standby child are the burst's (joins back to back), with no contended row.
+        for p in ["standby_prep_ms", "cgroup_create_ms"] {
+            let c = try XCTUnwrap(read.contendedSpreads[p], p)
+            XCTAssertEqual(c.quantiles, c.quantiles.sorted(), p)
+            XCTAssertGreaterThan(c.median, 0, p)
+        }
+        XCTAssertNil(read.contendedSpreads["standby_ready_ms"])
+        XCTAssertNil(read.contendedSpreads["direct_fork_ms"])
+        XCTAssert(lines.all.contains { $0.hasPrefix("standby children: the maintenance thread's time each ") && $0.contains(" alone (p90 ") && $0.contains(" with 2 at once (p90 ") },
+                  lines.all.joined(separator: "\n"))
+        // A cgroup join by the time since the last one: what it waits after a quiet spell, and the largest of
+        // the gaps measured after which it does not; as calibrated, in the file.
+        XCTAssertGreaterThanOrEqual(read.cgroupAttachWaitMillis, 0)
+        XCTAssertEqual(read.cgroupAttachWaitMillis, costs.cgroupAttachWaitMillis, accuracy: 1e-4)
+        XCTAssert(CalibrationBench.attachGaps.contains(read.cgroupAttachWindowMillis), "\(read.cgroupAttachWindowMillis)")
+        XCTAssert(lines.all.contains { $0.hasPrefix("a cgroup join (every controller) by the time since the last one: 0 ms apart ") && $0.contains("100 ms apart ") },
+                  lines.all.joined(separator: "\n"))
         // Serving over HTTP (server and client in this process) costs the cores more than serving directly.
         XCTAssertGreaterThan(read.dispatchMillis, 0)
         XCTAssertEqual(read.dispatchMillis, costs.dispatchMillis, accuracy: 1e-4)
         let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssert(text.contains("(their contended_ rows: 5 rounds of 2 at once, back to back)"), text)
+        XCTAssert(text.contains("# cgroup_attach_wait_ms: what a process's joining a cgroup waits more"), text)
         XCTAssert(text.contains("made by: pipsqueak calibrate --repeat 5 --cores 2"))
         // How installs were fitted, or why not (a fresh machine's wheelhouse may hold too few of the table's).
         XCTAssert(text.contains("# install_overhead_ms, install_scale: a package's install is") || text.contains("# install_overhead_ms: a tiny wheel's sandboxed install; install_scale 1 (not fitted: "), text)

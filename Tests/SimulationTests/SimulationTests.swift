@@ -376,6 +376,42 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(none.map { Nanos.millis($0.forkNanos) }, [3, 3, 3, 3])
     }
 
+    /// A cgroup join after a quiet spell waits `cgroup_attach_wait_ms` more; one within
+    /// `cgroup_attach_window_ms` of the last join's end does not; not modeled (0) it never does.
+    func testACgroupJoinAfterAQuietSpellWaits() throws {
+        var rt = runtime
+        rt.cgroupAttachWaitMillis = 8; rt.cgroupAttachWindowMillis = 20
+        func sim(_ rt: RuntimeCosts) throws -> Simulation {
+            let costs = try CostModel(table: table, handlers: handlers, runtime: rt, seed: 1)
+            return Simulation(planner: try Planner(config: PolicyConfig.presets["all"]!, catalog: costs.catalog(handlers: handlers)),
+                              costs: costs, handlers: handlers, cores: 2, seed: 1)
+        }
+        let s = try sim(rt)
+        // The first join waits (it ends at 8 ms); 5 ms later, within the window: none; 30 ms after that one: again.
+        XCTAssertEqual([0, 13, 43, 44].map { Nanos.millis(s.attachWait(at: Nanos.fromMillis($0))) }, [8, 0, 8, 0])
+        XCTAssertEqual(try sim(runtime).attachWait(at: 0), 0)
+    }
+
+    /// The standby scenario above with joins that wait after a quiet spell: h2's fork with no standby child is
+    /// the first join (20 + 8); h4's comes right after the builder's joins for the standby children (20).
+    func testADirectForkAfterAQuietSpellWaitsForTheJoin() throws {
+        let t = PackageTable([Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20)])
+        let hs = HandlerTable((1...4).map { Handler(id: "h\($0)", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20) })
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false; c.importCache.threshold = 1
+        var rt = runtime
+        rt.directForkMillis = 20; rt.standbyPrepMillis = 4; rt.standbyReadyMillis = 10; rt.cgroupCreateMillis = 1
+        rt.cgroupAttachWaitMillis = 8; rt.cgroupAttachWindowMillis = 20
+        let arrivals: [(Double, String)] = [(0, "h1"), (0, "h2"), (0.26, "h3"), (0.26, "h4")]
+        var builds: Int64 = 0
+        let r = try simulate(c, arrivals: arrivals, cores: 2, table: t, handlers: hs, runtime: rt, configure: { $0.standbysPerZygote = 1 }) { builds = $0.zygoteBuilds.max }
+        XCTAssertEqual(r.map(\.zygote), [0, 0, 1, 1])
+        XCTAssertEqual(Nanos.millis(r[1].forkNanos), 28, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(r[3].forkNanos), 20, accuracy: 1e-6)
+        // The build of {a} starts at 130, 120 ms after h2's join ended: its own join waits (fork 3 + import 100 + 8).
+        XCTAssertEqual(Nanos.millis(builds), 111, accuracy: 1e-6)
+    }
+
     /// Latencies worked out by hand from the costs above (see each line).
     func testHandWorkedLatenciesPerPreset() throws {
         // cold h1 = download 1000 + install 2000 + create 2 + interpreter 10 + import 100 + init 5 + exec 20
