@@ -344,16 +344,24 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(alone), 103, accuracy: 1e-6)
     }
 
-    /// Standby children, worked out by hand: a fork from one costs `forkMillis` (and waits for one not yet in
-    /// its group); with none, the zygote forks on the request's path (`directForkMillis`); the maintenance
-    /// thread replaces each one used, after the request, one after another with the zygote builds.
-    func testForksTakeStandbyChildrenThatTheBuilderReplaces() throws {
+    /// One package (import 100 ms), four handlers of it, no handler cache, zygotes made on first sight, and
+    /// the standby children's costs: a direct fork 20, the maintenance thread's 4 per child, ready 10 after
+    /// being asked for, a pooled cgroup 1.
+    var standbyScenario: (PackageTable, HandlerTable, PolicyConfig, RuntimeCosts) {
         let t = PackageTable([Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20)])
         let hs = HandlerTable((1...4).map { Handler(id: "h\($0)", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20) })
         var c = PolicyConfig.presets["all"]!
         c.handlerCache.enabled = false; c.importCache.threshold = 1
         var rt = runtime
         rt.directForkMillis = 20; rt.standbyPrepMillis = 4; rt.standbyReadyMillis = 10; rt.cgroupCreateMillis = 1
+        return (t, hs, c, rt)
+    }
+
+    /// Standby children, worked out by hand: a fork from one costs `forkMillis` (and waits for one not yet in
+    /// its group); with none, the zygote forks on the request's path (`directForkMillis`); the maintenance
+    /// thread replaces each one used, after the request, one after another with the zygote builds.
+    func testForksTakeStandbyChildrenThatTheBuilderReplaces() throws {
+        let (t, hs, c, rt) = standbyScenario
         let arrivals: [(Double, String)] = [(0, "h1"), (0, "h2"), (0.244, "h3"), (0.244, "h4")]
         // The root zygote has its one standby child at start-up. At 0, h1 takes it (fork 3; create 2, import
         // 100, init 5, exec 20: ends at 130); h2 finds none: direct fork 20, ends at 147. After h1 the builder
@@ -395,12 +403,8 @@ final class SimulationTests: XCTestCase {
     /// The standby scenario above with joins that wait after a quiet spell: h2's fork with no standby child is
     /// the first join (20 + 8); h4's comes right after the builder's joins for the standby children (20).
     func testADirectForkAfterAQuietSpellWaitsForTheJoin() throws {
-        let t = PackageTable([Package(name: "a", version: "1", installedBytes: 5 << 20, downloadMillis: 0, installMillis: 0, importMillis: 100, importMemoryBytes: 10 << 20)])
-        let hs = HandlerTable((1...4).map { Handler(id: "h\($0)", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20) })
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false; c.importCache.threshold = 1
-        var rt = runtime
-        rt.directForkMillis = 20; rt.standbyPrepMillis = 4; rt.standbyReadyMillis = 10; rt.cgroupCreateMillis = 1
+        let (t, hs, c, scenario) = standbyScenario
+        var rt = scenario
         rt.cgroupAttachWaitMillis = 8; rt.cgroupAttachWindowMillis = 20
         let arrivals: [(Double, String)] = [(0, "h1"), (0, "h2"), (0.26, "h3"), (0.26, "h4")]
         var builds: Int64 = 0
