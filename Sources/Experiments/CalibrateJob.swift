@@ -527,8 +527,9 @@ final class CalibrationBench {
     /// each time the maintenance thread's time per child, how long a child takes to be ready after it is asked
     /// for, a pooled cgroup made again — then the same starts from a worker whose zygotes have no standby
     /// children (the zygote forks, the child joins its cgroup and makes its namespaces on the request's path).
-    /// The simulator shares the cores among what runs, so it takes the figures alone; the contended ones are
-    /// their spreads with every core busy.
+    /// `CalibrateJob.addOffPathCosts` takes from each what the simulator needs (the maintenance thread's work
+    /// alone, which it shares the cores with; the forks and readiness of the burst, whose cgroup joins come
+    /// back to back).
     func standbys() throws -> Standbys {
         func offPath(threads: Int) throws -> OffPath {
             let pause = threads == 1 && cores > 1
