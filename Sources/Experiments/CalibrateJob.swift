@@ -288,7 +288,7 @@ public struct CalibrateJob {
             if cores > 1, let c = contended, !c.isEmpty { costs.contendedSpreads[p.name] = CostSpread(samples: ms(c)) }
         }
         log("a cgroup join (every controller) by the time since the last one: " + attaches.byGap.map { g in
-            String(format: "%.0f ms apart %.3f ms", g.gapMillis, Summary(ms(g.nanos)).p50) }.joined(separator: ", ")
+            String(format: "%.0f ms apart %.3f ms", g.gapMillis, g.medianMillis) }.joined(separator: ", ")
             + String(format: "; after a quiet spell it waits %.3f ms more (cgroup_attach_wait_ms), up to %.0f ms apart it does not (cgroup_attach_window_ms)",
                      costs.cgroupAttachWaitMillis, costs.cgroupAttachWindowMillis))
         func alone(_ p: RuntimeCosts.Timed) -> String {
@@ -560,8 +560,8 @@ final class CalibrationBench {
     static let attachGaps: [Double] = [0, 5, 10, 20, 30, 50, 100]
 
     struct Attaches {
-        /// Each gap's joins, ns.
-        var byGap: [(gapMillis: Double, nanos: [Int64])]
+        /// Each gap's median join, ms.
+        var byGap: [(gapMillis: Double, medianMillis: Double)]
         /// The cold join's wait beyond a back-to-back one, and the largest gap still cheap (the median join
         /// under half the wait beyond back to back), ms.
         var waitMillis: Double, windowMillis: Double
@@ -581,7 +581,7 @@ final class CalibrationBench {
         let sleeper = try SpawnedProcess("/bin/sleep", ["600"])
         defer { sleeper.signal(SIGKILL); sleeper.wait(timeoutSeconds: 5) }
         let n = max(5, repeats / 4)
-        var byGap: [(gapMillis: Double, nanos: [Int64])] = []
+        var byGap: [(gapMillis: Double, medianMillis: Double)] = []
         var k = 0
         for gap in CalibrationBench.attachGaps {
             var xs: [Int64] = []
@@ -592,9 +592,9 @@ final class CalibrationBench {
                 for f in groups[k % 2].procsFiles { try Sys.writeFile(f, String(sleeper.pid)) }
                 xs.append(Sys.monotonicNanos() - t0)
             }
-            byGap.append((gap, xs))
+            byGap.append((gap, Summary(xs.map { Double($0) / 1e6 }).p50))
         }
-        let medians = byGap.map { Summary($0.nanos.map { Double($0) / 1e6 }).p50 }
+        let medians = byGap.map(\.medianMillis)
         let warm = medians.first!, cold = medians.last!
         let wait = max(0, cold - warm)
         // The window: the gaps from the first on whose joins stay cheap.
