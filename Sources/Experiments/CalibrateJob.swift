@@ -41,7 +41,12 @@ public struct CalibrateJob {
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         if online {
-            let missing = PackageMeasurer.missingWheels(CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true), in: wheelhouse)
+            let imports = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: true,
+                                                       count: max(CalibrationBench.importContentionPackages, CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages))
+            let wanted = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
+                + imports + imports.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }
+            var seen = Set<String>()
+            let missing = PackageMeasurer.missingWheels(wanted.filter { seen.insert($0.name).inserted }, in: wheelhouse)
             try PackageMeasurer.fetchWheels(missing, into: wheelhouse, python: bench.python, purpose: "for the install fit", progress: log)
         }
         log("interpreter start (python -S), \(repeats)×")
@@ -67,7 +72,7 @@ public struct CalibrateJob {
         costs.downloadOverheadMillis = mirror.overheadMillis
         log("installs as the worker runs them: up to \(CalibrationBench.installPackages) packages of \(packages) from the wheelhouse, 3× each")
         let tinyInstall = costs.installOverheadMillis
-        let inst = bench.installs(table: table, wheelhouse: wheelhouse, everyPackage: online, log: log)
+        let inst = bench.installs(table: table, wheelhouse: wheelhouse, everyPackage: online, together: cores, log: log)
         let installed: String
         if let f = inst.fit {
             costs.installOverheadMillis = f.overheadMillis
@@ -79,6 +84,25 @@ public struct CalibrateJob {
             installed = "install_overhead_ms: a tiny wheel's sandboxed install; install_scale 1 (not fitted: \(inst.source))"
         }
         log(String(format: "installs: %.1f ms + %.3f × install_ms (%@)", costs.installOverheadMillis, costs.installScale, inst.source))
+        var contention = "import_contention, install_contention: 1 (with one core nothing runs beside a start)"
+        var speed: Double? = nil
+        if cores > 1 {
+            log("imports of the table's costliest (as measure times them), \(CalibrationBench.importContentionRounds) rounds alone and \(cores) at once")
+            let imports = bench.importContention(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, together: cores)
+            if let c = imports.contention { costs.importContention = c.factor }
+            if let c = inst.contention { costs.installContention = c.factor }
+            let importText = imports.contention.map { String(format: "import_contention %.3f: %@ ms", $0.factor, $0.text) } ?? "import_contention 1 (not measured: \(imports.why))"
+            let installText = inst.contention.map { String(format: "install_contention %.3f: %@ ms (the worker's sandboxed installs)", $0.factor, $0.text) }
+                ?? "install_contention 1 (not measured: \(inst.fit == nil ? inst.source : "no costly install could be timed \(cores) at once"))"
+            log("contention beyond the cores' sharing, \(cores) at once on \(cores) cores: " + importText + "; " + installText)
+            speed = imports.contention.map { c in Summary(c.each.compactMap { e in table[e.name].map { e.alone / $0.importMillis } }).p50 }
+            contention = "import_contention, install_contention: how many times longer the imports of the table's costliest (as measure times them, \(CalibrationBench.importContentionRounds) rounds) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache and the kernel): \(importText); \(installText)"
+        }
+        log("packages imported together against the sum of their own imports: what the import overlap saves")
+        let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, speed: speed ?? 1)
+        if let c = credit.credit { costs.importOverlapCredit = c }
+        log("import_overlap_credit " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text))
+        let overlapText = "import_overlap_credit: the share of the import overlap's saving that packages imported together save: " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text)
         CalibrateJob.addOffPathCosts(standbys, attaches: attaches, builds: builds, cores: cores, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
@@ -154,7 +178,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
-            installed,
+            installed, contention, overlapText,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
@@ -980,6 +1004,85 @@ final class CalibrationBench {
         return byRank(Array(held.dropLast(top.count)), installPackages - top.count) + top
     }
 
+    /// Packages whose imports are timed alone and at once (`importContention`).
+    static let importContentionPackages = 3
+    static let importContentionRounds = 8
+
+    /// The `importContentionPackages` of the table with the costliest imports whose own and dependencies' wheels
+    /// `wheelhouse` holds (every measured package when `everyPackage`), costliest first.
+    static func importPicks(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, count: Int = importContentionPackages) -> [Package] {
+        let files = everyPackage ? [] : (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        func held(_ p: Package) -> Bool { everyPackage || PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse, files: files) != nil }
+        return table.names.compactMap { table[$0] }
+            .filter { p in !p.estimated && p.importMillis > 0 && held(p) && p.transitiveDependencies.allSatisfy { table[$0].map(held) ?? false } }
+            .sorted { $0.importMillis != $1.importMillis ? $0.importMillis > $1.importMillis : $0.name < $1.name }
+            .prefix(count).map { $0 }
+    }
+
+    /// The imports of `importPicks`, as `measure` times them (its cache of installed packages beside
+    /// `wheelhouse`'s default), `importContentionRounds` rounds alone and `together` at once; nil when the
+    /// wheelhouse holds none of them, or one cannot be installed or imported (and why).
+    func importContention(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, together: Int)
+        -> (contention: Contention?, why: String) {
+        let picks = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
+        guard !picks.isEmpty else { return (nil, "no package of the table with an import cost has its and its dependencies' wheels in \(wheelhouse)") }
+        var o = MeasureOptions(wheelhouse: wheelhouse)
+        o.output = packagesPath; o.offline = !everyPackage
+        do {
+            let m = try PackageMeasurer(options: o, log: { _ in })
+            let each = try m.importContention(picks.map(\.name), of: table, together: together, rounds: CalibrationBench.importContentionRounds)
+            return (Contention(each), "")
+        } catch {
+            return (nil, "\(error)")
+        }
+    }
+
+    /// Sets of packages imported together for `importOverlapCredit`, and packages in each (with their
+    /// dependencies): the costliest imports with wheels, in turn.
+    static let overlapSets = 3
+    static let overlapSetPackages = 3
+    static let overlapRepeats = 5
+
+    /// What importing several packages together saves of the sum of their own imports, against what the
+    /// import overlap (`ImportOverlap`, beside `packagesPath`) says it saves: `overlapSets` sets of the table's
+    /// costliest imports with wheels (`overlapSetPackages` each, their dependencies too) imported together in
+    /// a fresh interpreter after the worker's own modules, as a handler imports them, `overlapRepeats` times
+    /// (median), against the table's figures × `speed` (how fast this machine imports now against the table:
+    /// the costliest imports timed alone). The share kept is the median over the sets, within 0...1. nil (and
+    /// why) without an overlap file, or with no set whose wheels the wheelhouse holds.
+    func importOverlapCredit(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, speed: Double)
+        -> (credit: Double?, text: String) {
+        let overlap: ImportOverlap?
+        do { overlap = try ImportOverlap.beside(packagesPath: packagesPath) } catch { return (nil, "\(error)") }
+        guard let overlap else { return (nil, "no import overlap beside \(packagesPath): nothing credited") }
+        let picks = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage,
+                                                 count: CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages)
+        let sets = stride(from: 0, to: picks.count, by: CalibrationBench.overlapSetPackages)
+            .map { Array(picks[$0..<min(picks.count, $0 + CalibrationBench.overlapSetPackages)]) }.filter { $0.count > 1 }
+        guard !sets.isEmpty else { return (nil, "fewer than 2 packages of the table with an import cost have their and their dependencies' wheels in \(wheelhouse)") }
+        let catalog = Catalog(packages: table.names.compactMap { table[$0] }, handlers: HandlerTable(), overlap: overlap)
+        var o = MeasureOptions(wheelhouse: wheelhouse)
+        o.output = packagesPath; o.offline = !everyPackage
+        var shares: [Double] = [], parts: [String] = []
+        do {
+            let m = try PackageMeasurer(options: o, log: { _ in })
+            for set in sets {
+                let order = catalog.dependencyOrder(set.compactMap { catalog.id(of: $0.name) })
+                let sum = Double(order.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6 * speed
+                let credited = Double(catalog.importNanos(order, on: nil)) / 1e6 * speed
+                let together = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats)
+                guard sum - credited > 1 else { continue }
+                shares.append((sum - together) / (sum - credited))
+                parts.append(String(format: "%@ (%d packages with their dependencies): %.0f ms together, %.0f their own imports summed, %.0f less the overlap", set.map(\.name).joined(separator: "+"), order.count, together, sum, credited))
+            }
+        } catch {
+            return (nil, "\(error)")
+        }
+        guard !shares.isEmpty else { return (nil, "no set's imports overlap") }
+        let share = min(1, max(0, Summary(shares).p50))
+        return (share, String(format: "%.3f (the sets' %@; imports at %.2f × the table's now): ", share, shares.map { String(format: "%.2f", $0) }.joined(separator: ", "), speed) + parts.joined(separator: "; "))
+    }
+
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,
     /// less pip's fixed cost, as `measure` times it): the worker's own fetch and sandboxed install
     /// (`store.install`: a cgroup, namespaces, a read-only root, pip in it) of up to `installPackages` packages
@@ -990,15 +1093,17 @@ final class CalibrationBench {
     /// different install_ms, or a fit that does not grow with install_ms: then the tiny wheel's figure stands.
     /// `everyPackage`: picked over every measured package of the table (their wheels fetched: `--online`), not
     /// only those whose wheels the wheelhouse holds.
-    func installs(table: PackageTable, wheelhouse: String, everyPackage: Bool = false, log: (String) -> Void = { _ in })
-        -> (fit: (overheadMillis: Double, scale: Double)?, source: String, installed: [String: Double]) {
+    /// `together` > 1: then the `installCostliest` costliest that installed, each `together` at once (one
+    /// round), against their installs alone: `contention` (nil when none could be timed).
+    func installs(table: PackageTable, wheelhouse: String, everyPackage: Bool = false, together: Int = 1, log: (String) -> Void = { _ in })
+        -> (fit: (overheadMillis: Double, scale: Double)?, source: String, installed: [String: Double], contention: Contention?) {
         let picks = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
         guard Set(picks.map(\.installMillis)).count >= 3 else {
-            return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)", [:])
+            return (nil, "fewer than 3 packages of the table with different install_ms have a wheel in \(wheelhouse)", [:], nil)
         }
         let w: RuntimeWorker
         do { w = try storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") } catch {
-            return (nil, "no worker to install with: \(error)", [:])
+            return (nil, "no worker to install with: \(error)", [:], nil)
         }
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
         var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = [], installed: [String: Double] = [:]
@@ -1012,10 +1117,51 @@ final class CalibrationBench {
             } else { failed.append(p.name) }
         }
         let skipped = failed.isEmpty ? "" : " (left out, the worker could not install them: \(failed.joined(separator: ", ")))"
-        guard Set(xs).count >= 3, let (intercept, slope) = CalibrationBench.relativeLine(xs, ys), slope > 0 else {
-            return (nil, "the installs of \(xs.count) packages did not fit a line growing with install_ms" + skipped, [:])
+        var contention: Contention? = nil
+        if together > 1 {
+            let costliest = picks.filter { installed[$0.name] != nil }.suffix(CalibrationBench.installCostliest)
+            var each: [(name: String, alone: Double, together: Double)] = []
+            for p in costliest {
+                log("  \(p.name) \(p.version): \(together) installs at once")
+                guard let at = timedInstalls(p, together: together, by: w) else { continue }
+                each.append((p.name, installed[p.name]!, Summary(at).p50))
+            }
+            contention = Contention(each)
         }
-        return ((max(0, intercept), slope), String(format: "the worker's fetch and sandboxed install of %d packages of the table (%@; %.0f to %.0f ms in it), median of 3 each, fitted for the least relative error: the cheapest took %.0f ms, the costliest %.0f ms; each one's median: rows installed_ms:NAME, which compare times again", xs.count, fitted.joined(separator: ", "), xs.first!, xs.last!, ys.first!, ys.last!) + skipped, installed)
+        guard Set(xs).count >= 3, let (intercept, slope) = CalibrationBench.relativeLine(xs, ys), slope > 0 else {
+            return (nil, "the installs of \(xs.count) packages did not fit a line growing with install_ms" + skipped, [:], contention)
+        }
+        return ((max(0, intercept), slope), String(format: "the worker's fetch and sandboxed install of %d packages of the table (%@; %.0f to %.0f ms in it), median of 3 each, fitted for the least relative error: the cheapest took %.0f ms, the costliest %.0f ms; each one's median: rows installed_ms:NAME, which compare times again", xs.count, fitted.joined(separator: ", "), xs.first!, xs.last!, ys.first!, ys.last!) + skipped, installed, contention)
+    }
+
+    /// Contention beyond the cores' sharing: packages' costs alone and with as many at once as cores (medians,
+    /// ms), and the factor the simulator takes: the median of their ratios, at least 1.
+    struct Contention {
+        var each: [(name: String, alone: Double, together: Double)]
+        init?(_ each: [(name: String, alone: Double, together: Double)]) {
+            guard !each.isEmpty, each.allSatisfy({ $0.alone > 0 }) else { return nil }
+            self.each = each
+        }
+        var factor: Double { max(1, Summary(each.map { $0.together / $0.alone }).p50) }
+        var text: String { each.map { String(format: "%@ %.0f alone, %.0f at once", $0.name, $0.alone, $0.together) }.joined(separator: "; ") }
+    }
+
+    /// `together` installs of `p` at once by `w`'s store, each into its own empty directory (the wheels fetched
+    /// first, untimed; the copies removed after): ms each; nil when one failed.
+    func timedInstalls(_ p: Package, together: Int, by w: RuntimeWorker) -> [Double]? {
+        var staged: [String] = []
+        for _ in 0..<together { guard let (s, _) = try? w.store.download(p) else { return nil }; staged.append(s) }
+        let targets = (0..<together).map { work + "/install-probe/contention-\($0)" }
+        let results = UnsafeMutableBufferPointer<Int64?>.allocate(capacity: together)
+        defer { results.deallocate() }
+        results.initialize(repeating: nil)
+        let python = self.python
+        DispatchQueue.concurrentPerform(iterations: together) { i in
+            results[i] = try? w.store.install(p, wheel: staged[i], python: python, into: targets[i])
+        }
+        for t in targets { try? FileManager.default.removeItem(atPath: t) }
+        let ns = results.compactMap { $0 }
+        return ns.count == together ? ns.map(Nanos.millis) : nil
     }
 
     /// One install of `p` by `w`'s store into an empty directory, as a request's, ms (the wheel fetched first,

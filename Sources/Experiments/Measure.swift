@@ -349,26 +349,39 @@ public final class PackageMeasurer {
         }
     }
 
-    func measureImport(_ m: inout MeasuredPackage, all: [String: MeasuredPackage], partners: [String]) throws {
+    /// The helper's arguments that time `m`'s import in a fresh interpreter, its dependencies (and `partners`
+    /// with theirs) imported first.
+    func importArguments(_ m: MeasuredPackage, all: [String: MeasuredPackage], partners: [String]) -> [String] {
         var names = closure(m.name, all)
         for p in partners { names += [p] + closure(p, all) }
         var seen = Set<String>([m.name])
         let deps = names.filter { seen.insert($0).inserted }.compactMap { all[$0] }.filter { $0.failure == nil }
         let paths = ([m] + deps).map(installDir).joined(separator: ":")
         let depModules = deps.flatMap(\.topLevel).joined(separator: ",")
+        return ["-S", "-I", helper, "import", paths, depModules, m.topLevel.joined(separator: ",")]
+    }
+
+    /// Runs the helper's import with `arguments`: ms, memory before and after, the modules that failed.
+    func timedImport(_ arguments: [String]) throws -> (millis: Double, before: Int64, after: Int64, failures: String) {
+        let r = try py(arguments, timeout: 300)
+        guard r.succeeded else { throw RuntimeError.python("import run failed: \(r.lastErrorLine)") }
+        // The figures are the last line: a package may print warnings of its own while importing.
+        let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
+        let f = last.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        guard f.count == 4, let ms = Double(f[0]), let before = Int64(f[1]), let after = Int64(f[2]) else {
+            throw RuntimeError.python("unexpected import output: \(r.stdout)")
+        }
+        return (ms, before, after, f[3])
+    }
+
+    func measureImport(_ m: inout MeasuredPackage, all: [String: MeasuredPackage], partners: [String]) throws {
+        let arguments = importArguments(m, all: all, partners: partners)
         m.importMillis = []; m.importMemoryBytes = []
         for _ in 0..<options.repeats {
-            let r = try py(["-S", "-I", helper, "import", paths, depModules, m.topLevel.joined(separator: ",")], timeout: 300)
-            guard r.succeeded else { throw RuntimeError.python("import run failed: \(r.lastErrorLine)") }
-            // The figures are the last line: a package may print warnings of its own while importing.
-            let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
-            let f = last.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
-            guard f.count == 4, let ms = Double(f[0]), let before = Int64(f[1]), let after = Int64(f[2]) else {
-                throw RuntimeError.python("unexpected import output: \(r.stdout)")
-            }
+            let (ms, before, after, failures) = try timedImport(arguments)
             m.importMillis.append(ms)
             m.importMemoryBytes.append(max(0, after - before))
-            m.importFailures = f[3] == "-" ? [] : f[3].split(separator: ";").map(String.init)
+            m.importFailures = failures == "-" ? [] : failures.split(separator: ";").map(String.init)
         }
         if m.importFailures.count == m.topLevel.count {
             m.failure = "import failed: \(m.importFailures.joined(separator: ", "))"
@@ -468,11 +481,7 @@ public final class PackageMeasurer {
     /// the table's were measured (`options.repeats` fresh interpreters, installs in the cache, dependencies
     /// imported first): each one's median now, and the table's figure. Writes nothing.
     public func retimeImports(_ names: [String], of table: PackageTable) throws -> [(name: String, now: Double, then: Double)] {
-        var all: [String: MeasuredPackage] = [:]
-        for n in table.names {
-            let p = table[n]!
-            all[n] = MeasuredPackage(name: n, version: p.version, requires: p.dependencies, topLevel: p.topLevelModules)
-        }
+        let all = measuredPackages(table)
         return try names.map { n in
             guard let p = table[n], var m = all[n] else { throw RuntimeError.python("\(n) is not in \(options.output)") }
             for q in [p] + p.transitiveDependencies.compactMap({ table[$0] }) { try ensureInstalled(q) }
@@ -480,6 +489,58 @@ public final class PackageMeasurer {
             if let f = m.failure { throw RuntimeError.python("\(n): \(f)") }
             return (n, Summary(m.importMillis).p50, p.importMillis)
         }
+    }
+
+    func measuredPackages(_ table: PackageTable) -> [String: MeasuredPackage] {
+        var all: [String: MeasuredPackage] = [:]
+        for n in table.names {
+            let p = table[n]!
+            all[n] = MeasuredPackage(name: n, version: p.version, requires: p.dependencies, topLevel: p.topLevelModules)
+        }
+        return all
+    }
+
+    /// How contention for the disk, the page cache and the kernel slows imports: each of `names` imported (as
+    /// `measure` times it, its dependencies first, in a fresh interpreter) `rounds` times alone and `rounds`
+    /// times `together` at once (as many as cores: the cores themselves are not shared), alternating. Returns
+    /// each package's medians, ms. - Throws: when one is not in `table`, cannot be installed or fails to import.
+    public func importContention(_ names: [String], of table: PackageTable, together: Int, rounds: Int)
+        throws -> [(name: String, alone: Double, together: Double)] {
+        let all = measuredPackages(table)
+        return try names.map { n in
+            guard let p = table[n], let m = all[n] else { throw RuntimeError.python("\(n) is not in \(options.output)") }
+            for q in [p] + p.transitiveDependencies.compactMap({ table[$0] }) { try ensureInstalled(q) }
+            let arguments = importArguments(m, all: all, partners: [])
+            _ = try timedImport(arguments) // the files read once, untimed: every round starts from a warm page cache
+            var alone: [Double] = [], at: [Double] = []
+            for _ in 0..<rounds {
+                alone.append(try timedImport(arguments).millis)
+                let results = UnsafeMutableBufferPointer<Result<Double, Error>?>.allocate(capacity: together)
+                defer { results.deallocate() }
+                results.initialize(repeating: nil)
+                DispatchQueue.concurrentPerform(iterations: together) { i in results[i] = Result { try timedImport(arguments).millis } }
+                for r in results { at.append(try r!.get()) }
+            }
+            return (n, Summary(alone).p50, Summary(at).p50)
+        }
+    }
+
+    /// `names` and their dependencies imported together in one fresh interpreter (dependencies first, as the
+    /// worker's handler imports them), after `preload` (what the worker's script has loaded), untimed: the
+    /// median of `repeats` runs, ms. - Throws: when one is not in `table` or cannot be installed.
+    public func combinedImport(_ names: [String], of table: PackageTable, preload: [String], repeats: Int) throws -> Double {
+        let all = measuredPackages(table)
+        var order: [String] = [], seen = Set<String>()
+        for n in names {
+            guard all[n] != nil else { throw RuntimeError.python("\(n) is not in \(options.output)") }
+            for q in closure(n, all) + [n] where seen.insert(q).inserted { order.append(q) }
+        }
+        for q in order { if let p = table[q] { try ensureInstalled(p) } }
+        let ms = order.compactMap { all[$0] }
+        let arguments = ["-S", "-I", helper, "import", ms.map(installDir).joined(separator: ":"), preload.joined(separator: ","),
+                         ms.flatMap(\.topLevel).joined(separator: ",")]
+        _ = try timedImport(arguments) // untimed: a warm page cache, as every other import figure
+        return Summary(try (0..<repeats).map { _ in try timedImport(arguments).millis }).p50
     }
 
     func writeRemeasured(_ t: PackageTable, measured: Int, of total: Int) throws {

@@ -79,6 +79,19 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// more is runnable than there are cores (0...1; 1: an equal share). Calibrated as the weight with which
     /// the simulator's replay of served hits matches their measured latencies; 1 in files calibrated before.
     public var dispatchWeight = 1.0
+    /// How many times longer a package's import takes with every other core busy starting requests than
+    /// alone, beyond what sharing the cores explains (calibrated with as many starts at once as cores, so the
+    /// sharing stretches nothing): the contention for the disk, the page cache and the kernel that the
+    /// package table's figures, timed alone, lack. The simulator stretches an import by the share of it that
+    /// its other cores are busy at its start. 1: none (files calibrated before it was measured).
+    public var importContention = 1.0
+    /// The same for a package's install.
+    public var installContention = 1.0
+    /// The share of the import overlap's saving (`ImportOverlap`: a package's standard-library modules another
+    /// import already loaded) that imports of several packages together really save, 0...1: calibrated by
+    /// timing sets of packages imported together against the sum of their own imports. 1: the overlap's
+    /// figure as it is (files calibrated before it was measured).
+    public var importOverlapCredit = 1.0
     /// Where these figures came from, for headers.
     public var source = "defaults (reference machine)"
     /// Each timed primitive's measured spread, by file name (`thaw_ms`, ...): the simulator draws every
@@ -156,7 +169,8 @@ public struct RuntimeCosts: Equatable, Sendable {
          ("standby_ready_ms", standbyReadyMillis, "ms"), ("cgroup_create_ms", cgroupCreateMillis, "ms"),
          ("zygote_build_ms", zygoteBuildMillis, "ms"), ("cgroup_attach_wait_ms", cgroupAttachWaitMillis, "ms"),
          ("cgroup_attach_window_ms", cgroupAttachWindowMillis, "ms"), ("handoff_ms", handoffMillis, "ms"),
-         ("dispatch_weight", dispatchWeight, "share")]
+         ("dispatch_weight", dispatchWeight, "share"), ("import_contention", importContention, "x"),
+         ("install_contention", installContention, "x"), ("import_overlap_credit", importOverlapCredit, "share")]
     }
 
     /// Writes the primitives atomically, with `comments` first: each row's value (the median alone) and its
@@ -201,7 +215,9 @@ public struct RuntimeCosts: Equatable, Sendable {
             "direct_fork_ms": \.directForkMillis, "standby_prep_ms": \.standbyPrepMillis,
             "standby_ready_ms": \.standbyReadyMillis, "cgroup_create_ms": \.cgroupCreateMillis,
             "zygote_build_ms": \.zygoteBuildMillis, "cgroup_attach_wait_ms": \.cgroupAttachWaitMillis,
-            "cgroup_attach_window_ms": \.cgroupAttachWindowMillis, "handoff_ms": \.handoffMillis, "dispatch_weight": \.dispatchWeight]
+            "cgroup_attach_window_ms": \.cgroupAttachWindowMillis, "handoff_ms": \.handoffMillis, "dispatch_weight": \.dispatchWeight,
+            "import_contention": \.importContention, "install_contention": \.installContention,
+            "import_overlap_credit": \.importOverlapCredit]
         while let f = try csv.next() {
             let name = f[p].trimmingCharacters(in: .whitespaces)
             if name == "contention_cores" {
@@ -219,8 +235,9 @@ public struct RuntimeCosts: Equatable, Sendable {
             guard let kp = setters[base] else {
                 throw csv.error("unknown primitive '\(name)'; known: \((setters.keys.sorted() + ["contended_NAME", "contention_cores", installedPrefix + "PACKAGE"]).joined(separator: ", "))")
             }
-            let value = base == "dispatch_weight" ? try csv.double(f, v, name: "value", min: 0, max: 1)
-                : base == "install_scale" ? try csv.double(f, v, name: "value", min: 0, max: 100) : try csv.double(f, v, name: "value")
+            let value = base == "dispatch_weight" || base == "import_overlap_credit" ? try csv.double(f, v, name: "value", min: 0, max: 1)
+                : base == "install_scale" ? try csv.double(f, v, name: "value", min: 0, max: 100)
+                : base.hasSuffix("_contention") ? try csv.double(f, v, name: "value", min: 1, max: 100) : try csv.double(f, v, name: "value")
             if !contended { c[keyPath: kp] = value }
             var spread: CostSpread? = nil
             if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {

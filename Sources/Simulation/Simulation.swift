@@ -115,6 +115,8 @@ public final class Simulation: ReplayExecutor {
     /// The modeled cgroup joins' wait when none came lately (`cgroup_attach_wait_ms`) and how long after one
     /// the next is still cheap, ns; 0: not modeled.
     let attachWaitNanos: Int64, attachWindowNanos: Int64
+    /// `RuntimeCosts.importOverlapCredit`, within 0...1.
+    let overlapCredit: Double
     /// When the latest modeled cgroup join ended, ns.
     var lastAttach = Int64.min / 2
 
@@ -154,6 +156,7 @@ public final class Simulation: ReplayExecutor {
             return (c, alone)
         }
         contentionCores = costs.runtime.contentionCores
+        overlapCredit = min(1, max(0, costs.runtime.importOverlapCredit))
         attachWaitNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWaitMillis)
         attachWindowNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWindowMillis)
         dispatchNanos = Nanos.fromMillis(costs.runtime.dispatchMillis)
@@ -248,6 +251,8 @@ public final class Simulation: ReplayExecutor {
         // and the builder busy too, more runs than there are cores, and each gets a share of one. Shared
         // cores re-time it as work comes and goes; else stretched once, now.
         let cpu = shares ? 1 : slowdown(runnable: busyCores)
+        let importContention = contention(costs.runtime.importContention, others: busyCores - 1)
+        let installContention = contention(costs.runtime.installContention, others: busyCores - 1)
         var wait: Int64 = 0
         switch plan.tier {
         case .handler:
@@ -257,7 +262,7 @@ public final class Simulation: ReplayExecutor {
         case .import, .cold:
             for p in plan.install {
                 r.downloadNanos += noisy(catalog.downloadNanos[Int(p)])
-                r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu * installCharge)
+                r.installNanos += stretch(noisy(catalog.installNanos[Int(p)]), cpu * installCharge * installContention)
                 installedAt[Int(p)] = now + r.downloadNanos + r.installNanos
             }
             // A package the plan counts on as installed may still be being installed for a request started
@@ -294,7 +299,7 @@ public final class Simulation: ReplayExecutor {
             }
             // Each import is charged for the standard-library modules the interpreter has not loaded yet.
             var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
-            for p in plan.imports { r.importNanos += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
+            for p in plan.imports { r.importNanos += stretch(noisy(importCost(p, loaded: &loaded)), cpu * importCharge * importContention) }
             r.initNanos = stretch(ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis)), cpu)
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }
@@ -336,6 +341,22 @@ public final class Simulation: ReplayExecutor {
     /// phase (processor sharing, not re-timed as others start and end).
     @inline(__always) func slowdown(runnable: Int) -> Double {
         modelsOversubscription && runnable > cores ? Double(runnable) / Double(cores) : 1
+    }
+
+    /// What importing `p` costs with the modules `loaded` loaded: its import less the calibrated share
+    /// (`RuntimeCosts.importOverlapCredit`) of what the overlap says those modules save.
+    @inline(__always) func importCost(_ p: Int32, loaded: inout PackageSet) -> Int64 {
+        let credited = catalog.importNanos(p, loaded: &loaded)
+        guard overlapCredit != 1 else { return credited }
+        let full = catalog.importNanos[Int(p)]
+        return full - Int64((Double(full - credited) * overlapCredit).rounded())
+    }
+
+    /// How many times longer an import or install takes (`factor`: with every other core busy, calibrated)
+    /// with `others` of the other cores busy: the calibrated excess in proportion to the share busy.
+    @inline(__always) func contention(_ factor: Double, others: Int) -> Double {
+        guard factor != 1, cores > 1, others > 0 else { return 1 }
+        return 1 + (factor - 1) * min(1, Double(others) / Double(cores - 1))
     }
 
     @inline(__always) func stretch(_ ns: Int64, _ factor: Double) -> Int64 {
@@ -462,8 +483,12 @@ public final class Simulation: ReplayExecutor {
     /// takes, and how much of that its installs took.
     func zygoteBuildCost(_ z: ZygoteSpec, startingAt start: Int64, cpu: Double = 1) -> (total: Int64, installs: Int64) {
         var cost: Int64 = 0
+        // The requests running beside it contend for the disk and the kernel as for the cores.
+        let others = busyRequests(including: false)
+        let installContention = contention(costs.runtime.installContention, others: others)
+        let importContention = contention(costs.runtime.importContention, others: others)
         for p in z.install {
-            cost += noisy(catalog.downloadNanos[Int(p)]) + stretch(noisy(catalog.installNanos[Int(p)]), cpu)
+            cost += noisy(catalog.downloadNanos[Int(p)]) + stretch(noisy(catalog.installNanos[Int(p)]), cpu * installContention)
             if z.installCached { installedAt[Int(p)] = max(installedAt[Int(p)], start + cost) }
         }
         let installs = cost
@@ -473,7 +498,7 @@ public final class Simulation: ReplayExecutor {
         cost += costs.runtime.zygoteBuildMillis > 0 ? self.cost(.zygoteBuild, costs.runtime.zygoteBuildMillis)
             : self.cost(.fork, costs.runtime.forkMillis)
         var loaded = catalog.loadedModules(holding: zygotePackages(z.parent))
-        for p in z.imports { cost += stretch(noisy(catalog.importNanos(p, loaded: &loaded)), cpu * importCharge) }
+        for p in z.imports { cost += stretch(noisy(importCost(p, loaded: &loaded)), cpu * importCharge * importContention) }
         return (cost, installs)
     }
 

@@ -88,6 +88,43 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(c2.importNanos([a, b], on: nil)), 150, accuracy: 1e-6)
     }
 
+    /// The calibrated share of the overlap's saving (`import_overlap_credit`) scales what the simulator
+    /// charges, not the planner's estimates: cold h2 saves 15 ms by the overlap (135 against 150), so 142.5 at
+    /// half the credit and 150 at none; the catalog still says 135.
+    func testTheOverlapCreditScalesTheSavingTheSimulatorCharges() throws {
+        for (credit, charged) in [(1.0, 135.0), (0.5, 142.5), (0.0, 150.0)] {
+            var r = runtime
+            r.importOverlapCredit = credit
+            let rs = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h2")], runtime: r, overlap: overlap)
+            XCTAssertEqual(Nanos.millis(rs[0].importNanos), charged, accuracy: 1e-6, "credit \(credit)")
+        }
+        var r = runtime
+        r.importOverlapCredit = 0
+        let c = try CostModel(table: table, handlers: handlers, runtime: r, overlap: overlap, seed: 1).catalog(handlers: handlers)
+        XCTAssertEqual(Nanos.millis(c.importNanos([c.id(of: "a")!, c.id(of: "b")!], on: nil)), 135, accuracy: 1e-6)
+    }
+
+    /// Contention beyond the cores' sharing (`import_contention`, `install_contention`: calibrated with every
+    /// core starting at once) stretches a start's imports and installs by the share of the other cores busy
+    /// at its start: on two cores, h1 alone pays a's install and import as they are; a second start beside it
+    /// pays 1.5× (the first still runs); nothing changes where nothing runs beside.
+    func testContentionStretchesImportsAndInstallsBesideOtherStarts() throws {
+        var r = runtime
+        r.importContention = 1.5; r.installContention = 1.2
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20),
+                               Handler(id: "h3", customer: "z", packages: ["a"], initMillis: 5, execMillis: 20)])
+        var c = PolicyConfig.presets["none"]!
+        c.installCache.enabled = false
+        let rs = try simulate(c, arrivals: [(0, "h1"), (0.001, "h3")], cores: 2, handlers: hs, runtime: r)
+        XCTAssertEqual(Nanos.millis(rs[0].importNanos), 100, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(rs[0].installNanos), 2000, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(rs[1].importNanos), 150, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(rs[1].installNanos), 2400, accuracy: 1e-6)
+        let alone = try simulate(c, arrivals: [(0, "h1"), (10, "h3")], cores: 2, handlers: hs, runtime: r)
+        XCTAssertEqual(Nanos.millis(alone[1].importNanos), 100, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(alone[1].installNanos), 2000, accuracy: 1e-6)
+    }
+
     /// `importScale` (compare's import speed probe) multiplies every measured import cost, in the simulator's
     /// charges and in the planner's catalog alike.
     func testImportScaleMultipliesImports() throws {
@@ -608,5 +645,12 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(r.forkMillis, 2.5); XCTAssertEqual(r.thawMillis, 0.2)
         try "primitive,value,unit\nwarp_ms,1,ms\n".write(toFile: p, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RuntimeCosts.read(path: p)) { XCTAssert("\($0)".contains(":2: unknown primitive 'warp_ms'")) }
+        // Files calibrated before contention and the overlap's credit were measured: none, and the overlap as it is.
+        XCTAssertEqual(RuntimeCosts().importContention, 1); XCTAssertEqual(RuntimeCosts().installContention, 1)
+        XCTAssertEqual(RuntimeCosts().importOverlapCredit, 1)
+        try "primitive,value,unit\nimport_overlap_credit,1.5,share\n".write(toFile: p, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: p)) { XCTAssert("\($0)".contains(":2:"), "\($0)") }
+        try "primitive,value,unit\nimport_contention,0.5,x\n".write(toFile: p, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: p)) { XCTAssert("\($0)".contains(":2:"), "\($0)") }
     }
 }
