@@ -37,8 +37,16 @@ struct CalibrateCommand: ParsableCommand {
         process's joining a cgroup waits after a quiet spell (cgroup_attach_wait_ms: joins 0 to 100 ms apart, \
         and cgroup_attach_window_ms, the largest gap still cheap), which the simulator charges to such forks, \
         standby children and zygote builds when no join came within the window; and a child zygote's build \
-        beyond its imports less that wait (zygote_build_ms, 20 builds 100 ms apart). Writes \
-        traces/runtime-costs.csv, which `simulate` and `compare` use when present.
+        beyond its imports less that wait (zygote_build_ms, 20 builds 100 ms apart). With more than one core, \
+        contention that sharing the cores does not explain: the 3 costliest imports of --packages whose wheels \
+        the wheelhouse holds (timed as `measure` does, 8 rounds) and the worker's installs of the 3 costliest \
+        install picks, alone and --cores at once (import_contention, install_contention: the median of \
+        together over alone, at least 1), which the simulator charges a start by the share of its other cores \
+        busy. And how much of the import overlap's saving (traces/import-overlap.csv) packages imported \
+        together really save (import_overlap_credit, 0 to 1: 3 sets of 3 of the costliest imports with their \
+        dependencies imported together after the worker's own modules, against the sum of their own imports \
+        and that sum less the overlap; the median of the sets), which the simulator's import charges take. \
+        Writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Starts per primitive (the median, and quantiles for the spread, are kept).")
