@@ -81,7 +81,43 @@ final class CalibrateTests: XCTestCase {
             XCTAssertEqual(Set(read.installedMillis.keys), Set(costs.installedMillis.keys))
             for (n, ms) in costs.installedMillis { XCTAssertEqual(read.installedMillis[n] ?? .nan, ms, accuracy: 1e-3, "\(n): written with 4 decimals") }
         }
+        // Contention beyond the cores' sharing and the overlap's real saving: measured where the wheelhouse
+        // holds the table's costliest packages, else 1 with why; either way in the file and its header.
+        XCTAssertGreaterThanOrEqual(read.importContention, 1); XCTAssertGreaterThanOrEqual(read.installContention, 1)
+        XCTAssert((0...1).contains(read.importOverlapCredit), "\(read.importOverlapCredit)")
+        XCTAssertEqual(read.importOverlapCredit, costs.importOverlapCredit, accuracy: 1e-4)
+        XCTAssert(text.contains("# import_contention, install_contention: how many times longer"), text)
+        XCTAssert(text.contains("# import_overlap_credit: the share of the import overlap's saving"), text)
+        XCTAssert(lines.all.contains { $0.hasPrefix("contention beyond the cores' sharing, 2 at once on 2 cores: import_contention ") },
+                  lines.all.joined(separator: "\n"))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
+    }
+
+    /// The imports timed for contention and the overlap's credit are the table's costliest whose own and
+    /// dependencies' wheels the wheelhouse holds, costliest first; a contention factor is the median of the
+    /// packages' together-over-alone, never below 1.
+    func testImportPicksAreTheCostliestWithTheirWheels() throws {
+        let house = NSTemporaryDirectory() + "pipsqueak-picks-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: house, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: house) }
+        for w in ["big_pkg-1.0-py3-none-any.whl", "dep-1.0-py3-none-any.whl", "mid-1.0-py3-none-any.whl", "small-1.0-py3-none-any.whl", "orphan-1.0-py3-none-any.whl"] {
+            XCTAssert(FileManager.default.createFile(atPath: house + "/" + w, contents: Data()))
+        }
+        let table = PackageTable([
+            Package(name: "big-pkg", version: "1.0", dependencies: ["dep"], transitiveDependencies: ["dep"], importMillis: 500),
+            Package(name: "dep", version: "1.0", importMillis: 50),
+            Package(name: "mid", version: "1.0", importMillis: 200),
+            Package(name: "small", version: "1.0", importMillis: 10),
+            Package(name: "orphan", version: "1.0", dependencies: ["gone"], transitiveDependencies: ["gone"], importMillis: 900),
+            Package(name: "gone", version: "1.0", importMillis: 5),
+        ])
+        XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: false).map(\.name), ["big-pkg", "mid", "dep"])
+        XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: false, count: 5).map(\.name), ["big-pkg", "mid", "dep", "small"])
+        XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: true, count: 1).map(\.name), ["orphan"])
+        let c = try XCTUnwrap(CalibrationBench.Contention([("a", 100, 150), ("b", 200, 220), ("c", 300, 240)]))
+        XCTAssertEqual(c.factor, 1.1, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(CalibrationBench.Contention([("a", 100, 80)])).factor, 1)
+        XCTAssertNil(CalibrationBench.Contention([]))
     }
 
     /// Import hits are timed only from the zygote holding the handler's package: one from the root (the
