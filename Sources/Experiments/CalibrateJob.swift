@@ -1026,15 +1026,21 @@ final class CalibrationBench {
         -> (contention: Contention?, why: String) {
         let picks = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
         guard !picks.isEmpty else { return (nil, "no package of the table with an import cost has its and its dependencies' wheels in \(wheelhouse)") }
-        var o = MeasureOptions(wheelhouse: wheelhouse)
-        o.output = packagesPath; o.offline = !everyPackage
         do {
-            let m = try PackageMeasurer(options: o, log: { _ in })
+            let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
             let each = try m.importContention(picks.map(\.name), of: table, together: together, rounds: CalibrationBench.importContentionRounds)
             return (Contention(each), "")
         } catch {
             return (nil, "\(error)")
         }
+    }
+
+    /// `measure`'s machinery over the table at `packagesPath` (its cache of installed packages), offline
+    /// unless `everyPackage` (`--online`).
+    func measurer(packagesPath: String, wheelhouse: String, everyPackage: Bool) throws -> PackageMeasurer {
+        var o = MeasureOptions(wheelhouse: wheelhouse)
+        o.output = packagesPath; o.offline = !everyPackage
+        return try PackageMeasurer(options: o, log: { _ in })
     }
 
     /// Sets of packages imported together for `importOverlapCredit`, and packages in each (with their
@@ -1061,11 +1067,9 @@ final class CalibrationBench {
             .map { Array(picks[$0..<min(picks.count, $0 + CalibrationBench.overlapSetPackages)]) }.filter { $0.count > 1 }
         guard !sets.isEmpty else { return (nil, "fewer than 2 packages of the table with an import cost have their and their dependencies' wheels in \(wheelhouse)") }
         let catalog = Catalog(packages: table.names.compactMap { table[$0] }, handlers: HandlerTable(), overlap: overlap)
-        var o = MeasureOptions(wheelhouse: wheelhouse)
-        o.output = packagesPath; o.offline = !everyPackage
         var shares: [Double] = [], parts: [String] = []
         do {
-            let m = try PackageMeasurer(options: o, log: { _ in })
+            let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
             for set in sets {
                 let order = catalog.dependencyOrder(set.compactMap { catalog.id(of: $0.name) })
                 let sum = Double(order.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6 * speed
@@ -1152,15 +1156,9 @@ final class CalibrationBench {
         var staged: [String] = []
         for _ in 0..<together { guard let (s, _) = try? w.store.download(p) else { return nil }; staged.append(s) }
         let targets = (0..<together).map { work + "/install-probe/contention-\($0)" }
-        let results = UnsafeMutableBufferPointer<Int64?>.allocate(capacity: together)
-        defer { results.deallocate() }
-        results.initialize(repeating: nil)
         let python = self.python
-        DispatchQueue.concurrentPerform(iterations: together) { i in
-            results[i] = try? w.store.install(p, wheel: staged[i], python: python, into: targets[i])
-        }
+        let ns = atOnce(together) { i in try? w.store.install(p, wheel: staged[i], python: python, into: targets[i]) }.compactMap { $0 }
         for t in targets { try? FileManager.default.removeItem(atPath: t) }
-        let ns = results.compactMap { $0 }
         return ns.count == together ? ns.map(Nanos.millis) : nil
     }
 

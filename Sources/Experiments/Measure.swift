@@ -515,11 +515,7 @@ public final class PackageMeasurer {
             var alone: [Double] = [], at: [Double] = []
             for _ in 0..<rounds {
                 alone.append(try timedImport(arguments).millis)
-                let results = UnsafeMutableBufferPointer<Result<Double, Error>?>.allocate(capacity: together)
-                defer { results.deallocate() }
-                results.initialize(repeating: nil)
-                DispatchQueue.concurrentPerform(iterations: together) { i in results[i] = Result { try timedImport(arguments).millis } }
-                for r in results { at.append(try r!.get()) }
+                for r in atOnce(together, { _ in Result { try timedImport(arguments).millis } }) { at.append(try r.get()) }
             }
             return (n, Summary(alone).p50, Summary(at).p50)
         }
@@ -674,4 +670,14 @@ public final class PackageMeasurer {
         }
         return total
     }
+}
+
+/// `body(0..<n)` run on `n` threads at once (each start as close to the others' as the threads allow): the
+/// results in index order.
+func atOnce<T>(_ n: Int, _ body: (Int) -> T) -> [T] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: n)
+    defer { results.deallocate() }
+    results.initialize(repeating: nil)
+    DispatchQueue.concurrentPerform(iterations: n) { i in results[i] = body(i) }
+    return results.map { $0! }
 }
