@@ -46,14 +46,50 @@ extension CompareJob {
             public var speedProbe = true, hitProbe = true, installProbe = true, chargeInstalls = true
         }
 
-        /// The runtime costs the simulation uses.
-        public func runtime() throws -> RuntimeCosts {
-            var r = try RealSide.throughScratchFile { path in
-                try Data(runtimeText.utf8).write(to: URL(fileURLWithPath: path))
-                return try RuntimeCosts.read(path: path)
+        /// The runtime costs the simulation uses, with `settings` (`resimulate --set NAME=VALUE`) in place of the
+        /// kept rows' values: a row with a spread keeps its shape, scaled by new over old (a constant where the
+        /// old value was 0); a row the kept text lacks is added. The reader validates them as it does a file's
+        /// (an unknown name or a value out of range is an error naming the row).
+        public func runtime(setting settings: [(name: String, value: Double)] = []) throws -> RuntimeCosts {
+            let text = try RealSide.setting(settings, in: runtimeText)
+            var r: RuntimeCosts
+            do {
+                r = try RealSide.throughScratchFile { path in
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                    return try RuntimeCosts.read(path: path)
+                }
+            } catch let e as InputError where !settings.isEmpty {
+                // The scratch file's name means nothing to the user: say which setting it was.
+                let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(max(0, e.line - 1)).first.map(String.init) ?? ""
+                throw InputError(file: "resimulate --set", line: 0, "the runtime cost row '\(line.split(separator: ",").first ?? "")' as set (\(settings.map { "\($0.name)=\(String(format: "%g", $0.value))" }.joined(separator: " "))): \(e.message)")
             }
-            r.source = runtimeSource
+            r.source = runtimeSource + settings.map { String(format: ", %@ set to %g by resimulate", $0.name, $0.value) }.joined()
             return r
+        }
+
+        /// A runtime cost file's text with each setting's row's value replaced (or the row added).
+        static func setting(_ settings: [(name: String, value: Double)], in text: String) throws -> String {
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let width = RuntimeCosts.columns.count
+            for (name, value) in settings {
+                guard !name.isEmpty, !name.contains(","), value.isFinite else {
+                    throw InputError(file: "--set", line: 0, "expected NAME=VALUE with a runtime cost row's name and a number, found '\(name)=\(value)'")
+                }
+                let v = String(format: "%.6f", value)
+                if let i = lines.firstIndex(where: { $0.hasPrefix(name + ",") }) {
+                    var f = lines[i].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    let old = Double(f[1]) ?? 0
+                    for k in 3..<f.count where !f[k].isEmpty {
+                        f[k] = old > 0 ? String(format: "%.6f", (Double(f[k]) ?? 0) * value / old) : ""
+                    }
+                    f[1] = v
+                    lines[i] = f.joined(separator: ",")
+                } else {
+                    let at = lines.last == "" ? lines.count - 1 : lines.count
+                    lines.insert(([name, v, ""] + Array(repeating: "", count: width - 3)).joined(separator: ","), at: at)
+                }
+            }
+            return lines.joined(separator: "\n")
         }
 
         public mutating func setRuntime(_ r: RuntimeCosts) throws {

@@ -36,12 +36,17 @@ public struct CompareJob {
     /// Q's, an hour after its calibration, simulated at 0.49-0.72 of real), and are the one primitive the
     /// other probes do not re-time. The planners' estimates (both executors') keep the file's figures.
     public var installProbe = true
-    /// Charge simulated installs by the install probe's figure (off: the probe's figures are reported, installs
-    /// simulated at the runtime cost file's).
-    public var chargeInstalls = true
+    /// Charge simulated installs by the install probe's figure (off, the default: the probe's figures are
+    /// reported, installs simulated at the runtime cost file's). Off since stop 42: over the 12 install-heavy
+    /// comparisons of campaigns V, W and X (`resimulate` of their kept real sides), real installs over simulated
+    /// summed to 1.00 on average uncharged (0.68-1.32) and 1.21 charged (0.94-1.50): the probe, one install of
+    /// two packages on an idle machine, ran faster than the run's installs (11 of 12 charges below 1).
+    public var chargeInstalls = false
     /// When this job simulates again a real side kept before (`init(resimulating:path:)`): its file, and the
     /// compare that measured it (command, date, machine).
     public var resimulated: (path: String, madeBy: String, date: String, machine: String)?
+    /// Runtime cost rows `resimulate --set` gives another value than the real side's (name, value), in order.
+    public var runtimeSettings: [(name: String, value: Double)] = []
     /// Packages installed by `installProbe`: the costliest the calibration timed that the trace's requests need.
     public var installProbePackages = 2
     /// Real runs of the trace (after the first, before the simulation, each on a fresh worker): the second is
@@ -385,7 +390,7 @@ public struct CompareJob {
         var job = self
         job.run.importScale = side.importScale
         let real = side.runs[0], others = Array(side.runs.dropFirst()), again = others.first
-        let runtime = try side.runtime()
+        let runtime = try side.runtime(setting: runtimeSettings)
         progress("simulating the same \(real.records.count) requests")
         // Read once for every seed's simulation.
         let inputs = SimInputs(table: table, overlap: try ImportOverlap.beside(packagesPath: run.packagesPath), popular: side.popular,
@@ -754,9 +759,9 @@ public struct CompareJob {
     /// The made-by line's command when the process's own command line is not known (a test, a library user).
     var madeByFallback: String {
         if let r = resimulated {
-            return "pipsqueak resimulate \(r.path)\(chargeInstalls ? "" : " --no-charge-installs")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")"
+            return "pipsqueak resimulate \(r.path)\(chargeInstalls ? " --charge-installs" : " --no-charge-installs")\(runtimeSettings.map { " --set \($0.name)=\(String(format: "%g", $0.value))" }.joined())\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")"
         }
-        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(chargeInstalls ? "" : " --no-charge-installs")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
+        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(chargeInstalls ? " --charge-installs" : "")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
     }
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
@@ -809,7 +814,7 @@ public struct CompareJob {
     static func installLine(_ r: Report) -> String {
         guard let c = r.installs else { return r.installNote }
         let charged = r.installsCharged ? String(format: "simulated installs × %.3f", c.charge)
-            : String(format: "not charged (--no-charge-installs: simulated installs at the runtime costs'; the probe's figure × %.3f)", c.charge)
+            : String(format: "not charged (simulated installs at the runtime costs'; the probe's figure × %.3f: --charge-installs charges it)", c.charge)
         let timed = [c.before.map { String(format: "%.0f ms before the real run", $0) }, c.after.map { String(format: "%.0f after it", $0) }].compactMap { $0 }
         return String(format: "%@ installed again as calibrate installs them: %@%@, %.0f ms at calibration: %@ (%@; the planners' estimates keep the runtime costs')",
                       c.packages.joined(separator: ", "), timed.isEmpty ? "no figure" : timed.joined(separator: ", "), c.failed.isEmpty ? "" : " (failed: " + c.failed.joined(separator: "; ") + ")",

@@ -138,13 +138,13 @@ struct CompareCommand: ParsableCommand {
                                                     discussion: "The machine's speed moves between a calibration and a run (one compare's real run faster than calibrated, the next slower). Just before the real run and again after it, compare serves handler-cache hits as `calibrate` does (100 paused containers; 1000 served directly and 1000 over HTTP at 400 per second, in 5 rounds; about 10 s each time) and the simulation and both loads use what they measure: `dispatch_ms` the mean of before and after, the thaw and the thawed invoke overhead (median and spread of the hits that started alone, spread of those that started beside another) from both together. The CSV header's `handler-cache hits` line gives the figures against the runtime cost file's."))
     var hitProbe = true
 
-    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by how fast this machine installs now against the calibration.",
-                                                    discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory), and charges every simulated install their time now over the calibration's (the mean of before and after); the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures; a probe that fails leaves the other's (or 1) and says why."))
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Time installs again around the real run: how fast this machine installs now against the calibration.",
+                                                    discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory): their time now over the calibration's (the mean of before and after) is reported and, with --charge-installs, charged to every simulated install; the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures; a probe that fails leaves the other's (or 1) and says why."))
     var installProbe = true
 
-    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (with --install-probe).",
-                                                    discussion: "Off: the probe still runs and its figures are reported, but simulated installs take the runtime cost file's."))
-    var chargeInstalls = true
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (with --install-probe; default off).",
+                                                    discussion: "Off: the probe still runs and its figures are reported, but simulated installs take the runtime cost file's. Off by default: over 12 comparisons of three campaigns the probe (one install of two packages on an idle machine) ran faster than the run's own installs, and charging by it left simulated installs 21% short on average; uncharged they were right on average (each campaign calibrates minutes before its runs)."))
+    var chargeInstalls = false
 
     @Option(help: ArgumentHelp("Simulations of the same requests, seeds --seed on: the spread of the simulator's own draws.",
                                discussion: "The first is joined to the real run request by request; every one gives each tier's p50 and p99 errors against the real run, and the report and the CSV header (`simulation's own draws`) give their lowest and highest: a p99, or an import p50 made in the first burst, moves by tens of percent from one seed to the next, so one draw against one real run is a noisy judge. Each is a simulation only (well under a second for a micro workload)."))
@@ -229,7 +229,25 @@ struct ResimulateCommand: ParsableCommand {
     @Option(help: "How the simulated cores give out CPU time: share or hold (default: as the compare did).")
     var cpuModel: CPUModelName?
 
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Simulate with a runtime cost row at another value than the real side's (repeatable), e.g. --set import_overlap_credit=0.",
+        discussion: "NAME is a row of the runtime cost file (calibrate --help names them); a row with a spread keeps its shape, scaled to the new median. The CSV's `made by` and `runtime costs` header lines say what was set: a what-if judged against real runs already made.",
+        valueName: "NAME=VALUE"))
+    var settings: [String] = []
+
+    /// `--set`'s NAME=VALUE pairs.
+    func parsedSettings() throws -> [(name: String, value: Double)] {
+        try settings.map { s in
+            let parts = s.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let v = Double(parts[1]), v.isFinite else {
+                throw ValidationError("--set expects NAME=VALUE (a runtime cost row and a number, e.g. import_overlap_credit=0), found '\(s)'")
+            }
+            return (parts[0], v)
+        }
+    }
+
     func validate() throws {
+        _ = try parsedSettings()
         if let s = simSeeds, s < 1 { throw ValidationError("--sim-seeds must be at least 1, found \(s)") }
         if let n = name, n.isEmpty || n.contains("/") { throw ValidationError("--name must be a plain name (no '/'), found '\(n)'") }
     }
@@ -241,6 +259,7 @@ struct ResimulateCommand: ParsableCommand {
         if let c = chargeInstalls { job.chargeInstalls = c }
         if let s = simSeeds { job.simSeeds = s }
         if let m = cpuModel { job.cpuModel = m }
+        job.runtimeSettings = try parsedSettings()
         let report = try job.resimulate(side) { printProgress($0) }
         print(report.text)
         if !report.failures.isEmpty { throw ExitCode(2) }

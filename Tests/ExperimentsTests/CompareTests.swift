@@ -78,6 +78,7 @@ final class CompareTests: XCTestCase {
         // alpha's install as if calibrate had timed it at 400 ms: compare installs it again around the run.
         var costs = try SimulateJob().runtimeCosts()
         costs.installedMillis = ["alpha": 400, "not-in-the-trace": 9000]
+        job.chargeInstalls = true
         job.runtimeCostsPath = dir + "/runtime-costs.csv"
         try costs.write(path: job.runtimeCostsPath!, comments: [])
         // What this compare makes is checked, not what earlier tests of this process left (see the end).
@@ -160,10 +161,37 @@ final class CompareTests: XCTestCase {
         // Installs not charged: the probe's figures stay in the header, the simulation takes the file's.
         again.chargeInstalls = false; again.name = "uncharged"
         let uncharged = try String(contentsOfFile: try again.resimulate(side).joinPath, encoding: .utf8)
-        XCTAssert(uncharged.contains("400 ms at calibration: not charged (--no-charge-installs"), uncharged)
+        XCTAssert(uncharged.contains("400 ms at calibration: not charged (simulated installs at the runtime costs'"), uncharged)
+        XCTAssert(uncharged.contains("# made by: pipsqueak resimulate \(sidePath) --no-charge-installs"), uncharged)
+        // A runtime cost row set to another value (`resimulate --set`): the header says so, and a row the
+        // simulation reads changes what it charges.
+        again.runtimeSettings = [("import_overlap_credit", 0), ("install_scale", 2)]; again.name = "set"
+        let set = try String(contentsOfFile: try again.resimulate(side).joinPath, encoding: .utf8)
+        XCTAssert(set.contains(" --set import_overlap_credit=0 --set install_scale=2"), set)
+        XCTAssert(set.contains("import_overlap_credit set to 0 by resimulate, install_scale set to 2 by resimulate"), set)
+        again.runtimeSettings = [("no_such_row", 1)]
+        XCTAssertThrowsError(try again.resimulate(side)) { XCTAssert("\($0)".contains("unknown primitive 'no_such_row'"), "\($0)") }
+        again.runtimeSettings = []
         // A trace changed since the real runs is refused, naming it.
         try (try String(contentsOfFile: dir + "/t.csv", encoding: .utf8) + "\n").write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try again.resimulate(side)) { XCTAssert("\($0)".contains("t.csv") && "\($0)".contains("changed since the real side was measured"), "\($0)") }
+    }
+
+    /// `resimulate --set`: a row's value replaced, its spread scaled to keep its shape, a missing row added, and
+    /// the reader's checks still apply (a value out of range is refused naming the row).
+    func testSettingARuntimeCostRowKeepsItsSpreadsShape() throws {
+        var costs = RuntimeCosts()
+        costs.thawMillis = 2
+        costs.spreads["thaw_ms"] = CostSpread(quantiles: [1, 1.5, 1.8, 2, 2.5, 3, 3.5, 4])
+        var side = CompareJob.RealSide()
+        try side.setRuntime(costs)
+        let r = try side.runtime(setting: [("thaw_ms", 4), ("import_overlap_credit", 0.25)])
+        XCTAssertEqual(r.thawMillis, 4)
+        XCTAssertEqual(try XCTUnwrap(r.spreads["thaw_ms"]).quantiles, [2, 3, 3.6, 4, 5, 6, 7, 8])
+        XCTAssertEqual(r.importOverlapCredit, 0.25)
+        XCTAssert(r.source.hasSuffix("thaw_ms set to 4 by resimulate, import_overlap_credit set to 0.25 by resimulate"), r.source)
+        XCTAssertEqual(try side.runtime().thawMillis, 2, "the kept text is unchanged")
+        XCTAssertThrowsError(try side.runtime(setting: [("import_overlap_credit", 2)])) { XCTAssert("\($0)".contains("import_overlap_credit"), "\($0)") }
     }
 
     /// The real side reads back as written: records, outcomes, the tuples of a run and of the hit probe, the
