@@ -85,7 +85,6 @@ public struct CalibrateJob {
         }
         log(String(format: "installs: %.1f ms + %.3f × install_ms (%@)", costs.installOverheadMillis, costs.installScale, inst.source))
         var contention = "import_contention, install_contention: 1 (with one core nothing runs beside a start)"
-        var speed: Double? = nil
         if cores > 1 {
             log("imports of the table's costliest (as measure times them), \(CalibrationBench.importContentionRounds) rounds alone and \(cores) at once")
             let imports = bench.importContention(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, together: cores)
@@ -95,11 +94,10 @@ public struct CalibrateJob {
             let installText = inst.contention.map { String(format: "install_contention %.3f: %@ ms (the worker's sandboxed installs)", $0.factor, $0.text) }
                 ?? "install_contention 1 (not measured: \(inst.fit == nil ? inst.source : "no costly install could be timed \(cores) at once"))"
             log("contention beyond the cores' sharing, \(cores) at once on \(cores) cores: " + importText + "; " + installText)
-            speed = imports.contention.map { c in Summary(c.each.compactMap { e in table[e.name].map { e.alone / $0.importMillis } }).p50 }
             contention = "import_contention, install_contention: how many times longer the imports of the table's costliest (as measure times them, \(CalibrationBench.importContentionRounds) rounds) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache and the kernel): \(importText); \(installText)"
         }
         log("packages imported together against the sum of their own imports: what the import overlap saves")
-        let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, speed: speed ?? 1)
+        let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online)
         if let c = credit.credit { costs.importOverlapCredit = c }
         log("import_overlap_credit " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text))
         let overlapText = "import_overlap_credit: the share of the import overlap's saving that packages imported together save: " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text)
@@ -1047,16 +1045,21 @@ final class CalibrationBench {
     /// dependencies): the costliest imports with wheels, in turn.
     static let overlapSets = 3
     static let overlapSetPackages = 3
-    static let overlapRepeats = 5
+    static let overlapRepeats = 7
 
     /// What importing several packages together saves of the sum of their own imports, against what the
     /// import overlap (`ImportOverlap`, beside `packagesPath`) says it saves: `overlapSets` sets of the table's
     /// costliest imports with wheels (`overlapSetPackages` each, their dependencies too) imported together in
-    /// a fresh interpreter after the worker's own modules, as a handler imports them, `overlapRepeats` times
-    /// (median), against the table's figures × `speed` (how fast this machine imports now against the table:
-    /// the costliest imports timed alone). The share kept is the median over the sets, within 0...1. nil (and
-    /// why) without an overlap file, or with no set whose wheels the wheelhouse holds.
-    func importOverlapCredit(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, speed: Double)
+    /// a fresh interpreter after the worker's own modules, as a handler imports them, against the sum of every
+    /// one of those packages' own imports timed in the same rounds (as `measure` times them), `overlapRepeats`
+    /// rounds (medians); what the overlap says it saves is the table's figure at this moment's speed (the
+    /// set's own imports summed over the table's). The share kept pools the sets: their savings summed over
+    /// what the overlap says they save summed, within 0...1 (a set whose overlap saves little weighs little:
+    /// its share is a small difference of two noisy sums). Stop 41's version took the sum from the table at
+    /// a speed timed on 3 other packages and the median of the sets' shares: 0.36, 0.76 and 0.35 in three
+    /// calibrations, one set 0.18 then 0.93. nil (and why) without an overlap file, or with no set whose
+    /// wheels the wheelhouse holds.
+    func importOverlapCredit(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool)
         -> (credit: Double?, text: String) {
         let overlap: ImportOverlap?
         do { overlap = try ImportOverlap.beside(packagesPath: packagesPath) } catch { return (nil, "\(error)") }
@@ -1067,24 +1070,32 @@ final class CalibrationBench {
             .map { Array(picks[$0..<min(picks.count, $0 + CalibrationBench.overlapSetPackages)]) }.filter { $0.count > 1 }
         guard !sets.isEmpty else { return (nil, "fewer than 2 packages of the table with an import cost have their and their dependencies' wheels in \(wheelhouse)") }
         let catalog = Catalog(packages: table.names.compactMap { table[$0] }, handlers: HandlerTable(), overlap: overlap)
-        var shares: [Double] = [], parts: [String] = []
+        var shares: [Double] = [], saved = 0.0, credited = 0.0, parts: [String] = []
         do {
             let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
             for set in sets {
                 let order = catalog.dependencyOrder(set.compactMap { catalog.id(of: $0.name) })
-                let sum = Double(order.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6 * speed
-                let credited = Double(catalog.importNanos(order, on: nil)) / 1e6 * speed
-                let together = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats)
-                guard sum - credited > 1 else { continue }
-                shares.append((sum - together) / (sum - credited))
-                parts.append(String(format: "%@ (%d packages with their dependencies): %.0f ms together, %.0f their own imports summed, %.0f less the overlap", set.map(\.name).joined(separator: "+"), order.count, together, sum, credited))
+                let timed = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats)
+                // The packages timed both ways (one that failed to import is in neither).
+                let both = order.filter { timed.own[catalog.packages[Int($0)].name] != nil }
+                let table = Double(both.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6
+                let sum = both.reduce(0.0) { $0 + timed.own[catalog.packages[Int($1)].name]! }
+                guard table > 0 else { continue }
+                let speed = sum / table
+                let overlapSaves = (table - Double(catalog.importNanos(both, on: nil)) / 1e6) * speed
+                guard overlapSaves > 1 else { continue }
+                shares.append((sum - timed.together) / overlapSaves)
+                saved += sum - timed.together; credited += overlapSaves
+                parts.append(String(format: "%@ (%d packages with their dependencies): %.0f ms together, %.0f their own imports summed (%.2f × the table's), %.0f less the overlap",
+                                    set.map(\.name).joined(separator: "+"), both.count, timed.together, sum, speed, sum - overlapSaves))
             }
         } catch {
             return (nil, "\(error)")
         }
-        guard !shares.isEmpty else { return (nil, "no set's imports overlap") }
-        let share = min(1, max(0, Summary(shares).p50))
-        return (share, String(format: "%.3f (the sets' %@; imports at %.2f × the table's now): ", share, shares.map { String(format: "%.2f", $0) }.joined(separator: ", "), speed) + parts.joined(separator: "; "))
+        guard credited > 0 else { return (nil, "no set's imports overlap") }
+        let share = min(1, max(0, saved / credited))
+        return (share, String(format: "%.3f (pooled: %.0f ms saved of %.0f the overlap says; the sets' own %@; %d rounds, each package's own import timed in the same rounds): ",
+                              share, saved, credited, shares.map { String(format: "%.2f", $0) }.joined(separator: ", "), CalibrationBench.overlapRepeats) + parts.joined(separator: "; "))
     }
 
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,

@@ -522,9 +522,12 @@ public final class PackageMeasurer {
     }
 
     /// `names` and their dependencies imported together in one fresh interpreter (dependencies first, as the
-    /// worker's handler imports them), after `preload` (what the worker's script has loaded), untimed: the
-    /// median of `repeats` runs, ms. - Throws: when one is not in `table` or cannot be installed.
-    public func combinedImport(_ names: [String], of table: PackageTable, preload: [String], repeats: Int) throws -> Double {
+    /// worker's handler imports them), after `preload` (what the worker's script has loaded), untimed; and in
+    /// the same rounds, each of those packages' own import as `measure` times it (its dependencies loaded
+    /// first, untimed), so that both are of the same moment. `repeats` rounds, each the combined import then
+    /// every package's own; the medians, ms. - Throws: when one is not in `table` or cannot be installed.
+    public func combinedImport(_ names: [String], of table: PackageTable, preload: [String], repeats: Int) throws
+        -> (together: Double, own: [String: Double]) {
         let all = measuredPackages(table)
         var order: [String] = [], seen = Set<String>()
         for n in names {
@@ -532,11 +535,19 @@ public final class PackageMeasurer {
             for q in closure(n, all) + [n] where seen.insert(q).inserted { order.append(q) }
         }
         for q in order { if let p = table[q] { try ensureInstalled(p) } }
-        let ms = order.compactMap { all[$0] }
+        let ms = order.compactMap { all[$0] }.filter { $0.failure == nil }
         let arguments = ["-S", "-I", helper, "import", ms.map(installDir).joined(separator: ":"), preload.joined(separator: ","),
                          ms.flatMap(\.topLevel).joined(separator: ",")]
-        _ = try timedImport(arguments) // untimed: a warm page cache, as every other import figure
-        return Summary(try (0..<repeats).map { _ in try timedImport(arguments).millis }).p50
+        let alone = ms.map { importArguments($0, all: all, partners: []) }
+        // Untimed: a warm page cache, as every other import figure.
+        _ = try timedImport(arguments)
+        for a in alone { _ = try timedImport(a) }
+        var together: [Double] = [], own = Array(repeating: [Double](), count: ms.count)
+        for _ in 0..<repeats {
+            together.append(try timedImport(arguments).millis)
+            for (k, a) in alone.enumerated() { own[k].append(try timedImport(a).millis) }
+        }
+        return (Summary(together).p50, Dictionary(uniqueKeysWithValues: zip(ms.map(\.name), own.map { Summary($0).p50 })))
     }
 
     func writeRemeasured(_ t: PackageTable, measured: Int, of total: Int) throws {
