@@ -44,8 +44,9 @@ struct CalibrateCommand: ParsableCommand {
         together over alone, at least 1), which the simulator charges a start by the share of its other cores \
         busy. And how much of the import overlap's saving (traces/import-overlap.csv) packages imported \
         together really save (import_overlap_credit, 0 to 1: 3 sets of 3 of the costliest imports with their \
-        dependencies imported together after the worker's own modules, against the sum of their own imports \
-        and that sum less the overlap; the median of the sets), which the simulator's import charges take. \
+        dependencies imported together after the worker's own modules, against the sum of every one of those \
+        packages' own imports timed in the same 7 rounds, and that sum less the overlap; pooled over the sets), \
+        which the simulator's import charges take. \
         Writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
