@@ -1078,11 +1078,11 @@ final class CalibrationBench {
                 let timed = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats)
                 // The packages timed both ways (one that failed to import is in neither).
                 let both = order.filter { timed.own[catalog.packages[Int($0)].name] != nil }
-                let table = Double(both.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6
+                let inTable = Double(both.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6
                 let sum = both.reduce(0.0) { $0 + timed.own[catalog.packages[Int($1)].name]! }
-                guard table > 0 else { continue }
-                let speed = sum / table
-                let overlapSaves = (table - Double(catalog.importNanos(both, on: nil)) / 1e6) * speed
+                guard inTable > 0 else { continue }
+                let speed = sum / inTable
+                let overlapSaves = (inTable - Double(catalog.importNanos(both, on: nil)) / 1e6) * speed
                 guard overlapSaves > 1 else { continue }
                 shares.append((sum - timed.together) / overlapSaves)
                 saved += sum - timed.together; credited += overlapSaves
