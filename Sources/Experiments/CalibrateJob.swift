@@ -20,6 +20,9 @@ public struct CalibrateJob {
     /// wheelhouse lacks, and pick over every measured package of the table (not only those whose wheels it
     /// holds): a fresh machine's wheelhouse is empty (no fit, scale 1), and a used one's contents decided the picks.
     public var online = false
+    /// A trace whose handlers weigh the imports timed again (`CalibrationBench.retimePicks`); nil: the table's
+    /// costliest.
+    public var trace: String?
     public var log: (String) -> Void = { _ in }
 
     public init() {}
@@ -37,12 +40,14 @@ public struct CalibrateJob {
     /// Measures every primitive, fits the cost model and writes it to `output`.
     public func run() throws -> RuntimeCosts {
         let table = try PackageTable.read(path: packages)
+        let handlers = try trace.map { try Trace(path: $0, handlersPath: nil).handlers.handlers }
         let cpuBefore = MachineCPUTimes.now()
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         if online {
             let imports = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: true,
                                                        count: max(CalibrationBench.importContentionPackages, CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages))
+                + CalibrationBench.retimePicks(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers)
             let wanted = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
                 + imports + imports.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }
             var seen = Set<String>()
@@ -101,6 +106,12 @@ public struct CalibrateJob {
         if let c = credit.credit { costs.importOverlapCredit = c }
         log("import_overlap_credit " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text))
         let overlapText = "import_overlap_credit: the share of the import overlap's saving that packages imported together save: " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text)
+        let retimedWhat = trace.map { "the imports that weigh most in \($0) (import_ms × its handlers that need them)" } ?? "the table's costliest imports"
+        log("\(retimedWhat), \(CalibrationBench.retimeRounds) rounds each as measure times them: charged instead of the table's")
+        let again = bench.importsAgain(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, handlers: handlers)
+        costs.importedMillis = again.timed
+        log("imports timed again: " + again.text)
+        let againText = "imported_ms:NAME: \(retimedWhat) timed again as measure times them, charged instead of the table's import_ms (the table was measured once, elsewhere: its costliest imports drift apart from the rest): " + again.text
         CalibrateJob.addOffPathCosts(standbys, attaches: attaches, builds: builds, cores: cores, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
@@ -176,7 +187,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
-            installed, contention, overlapText,
+            installed, contention, overlapText, againText,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
@@ -1002,6 +1013,59 @@ final class CalibrationBench {
         return byRank(Array(held.dropLast(top.count)), installPackages - top.count) + top
     }
 
+    /// Packages whose imports `importsAgain` times again, and its rounds of each.
+    static let retimedImports = 12
+    static let retimeRounds = 7
+
+    /// The packages whose imports `importsAgain` times, heaviest first, `count` of them: with `handlers` (a
+    /// trace's), each package's import_ms × how many of them need it (itself or as a dependency: a handler's
+    /// imports are paid at its cold starts, not at its handler-cache hits), only those some handler needs;
+    /// without, the table's costliest imports. Only packages whose wheels the wheelhouse holds with their
+    /// dependencies' (all with `everyPackage`).
+    static func retimePicks(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]? = nil,
+                            count: Int = retimedImports) -> [Package] {
+        let files = everyPackage ? [] : (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
+        func held(_ p: Package) -> Bool { everyPackage || PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse, files: files) != nil }
+        var needers: [String: Int]? = nil
+        if let handlers {
+            var n: [String: Int] = [:]
+            for h in handlers {
+                var names = Set<String>()
+                for p in h.packages { names.insert(p); for d in table[p]?.transitiveDependencies ?? [] { names.insert(d) } }
+                for p in names { n[p, default: 0] += 1 }
+            }
+            needers = n
+        }
+        func weight(_ p: Package) -> Double { p.importMillis * Double(needers.map { $0[p.name, default: 0] } ?? 1) }
+        return table.names.compactMap { table[$0] }
+            .filter { p in !p.estimated && p.importMillis > 0 && weight(p) > 0 && held(p) && p.transitiveDependencies.allSatisfy { table[$0].map(held) ?? false } }
+            .sorted { weight($0) != weight($1) ? weight($0) > weight($1) : $0.name < $1.name }
+            .prefix(count).map { $0 }
+    }
+
+    /// The imports of `retimePicks` timed again as `measure` times them (a fresh interpreter, the package's
+    /// dependencies imported first), `retimeRounds` rounds each: the median of each, ms by name (the runtime
+    /// cost file's `imported_ms:NAME` rows, charged instead of the table's `import_ms`), and a line saying
+    /// what was timed. A package that cannot be installed or imported here is left out (and named).
+    func importsAgain(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, handlers: [Handler]?) -> (timed: [String: Double], text: String) {
+        let picks = CalibrationBench.retimePicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage, handlers: handlers)
+        guard !picks.isEmpty else { return ([:], "none timed: no package of the table with an import cost has its and its dependencies' wheels in \(wheelhouse)") }
+        let m: PackageMeasurer
+        do { m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage, repeats: CalibrationBench.retimeRounds) } catch {
+            return ([:], "none timed: \(error)")
+        }
+        var timed: [String: Double] = [:], parts: [String] = [], failed: [String] = []
+        for p in picks {
+            guard let r = try? m.retimeImports([p.name], of: table).first, r.now > 0 else { failed.append(p.name); continue }
+            timed[p.name] = r.now
+            parts.append(String(format: "%@ %.1f (%.1f in the table)", p.name, r.now, r.then))
+        }
+        let now = timed.values.reduce(0, +), then = picks.filter { timed[$0.name] != nil }.reduce(0) { $0 + $1.importMillis }
+        let text = String(format: "%d packages, %d rounds each (median), %.0f ms against %.0f in the table (× %.2f): ", timed.count, CalibrationBench.retimeRounds, now, then, then > 0 ? now / then : 1)
+            + parts.joined(separator: ", ") + (failed.isEmpty ? "" : "; left out (could not be installed or imported here): " + failed.joined(separator: ", "))
+        return (timed, text)
+    }
+
     /// Packages whose imports are timed alone and at once (`importContention`).
     static let importContentionPackages = 3
     static let importContentionRounds = 8
@@ -1035,9 +1099,10 @@ final class CalibrationBench {
 
     /// `measure`'s machinery over the table at `packagesPath` (its cache of installed packages), offline
     /// unless `everyPackage` (`--online`).
-    func measurer(packagesPath: String, wheelhouse: String, everyPackage: Bool) throws -> PackageMeasurer {
+    func measurer(packagesPath: String, wheelhouse: String, everyPackage: Bool, repeats: Int? = nil) throws -> PackageMeasurer {
         var o = MeasureOptions(wheelhouse: wheelhouse)
         o.output = packagesPath; o.offline = !everyPackage
+        if let repeats { o.repeats = repeats }
         return try PackageMeasurer(options: o, log: { _ in })
     }
 

@@ -89,6 +89,9 @@ public struct CompareJob {
         public var measured: Double
         public var before: Double
         public var after: Double?
+        /// Where `measured` is from: the runtime cost file's `imported_ms` rows (calibrate timed them again),
+        /// or (nil, as in real sides kept before) the package table.
+        public var atCalibration: Bool? = nil
         /// What the planners' estimates (both executors') are scaled by: known before the real run.
         public var scale: Double { before / measured }
         /// What the simulated imports are charged: the speed over the real run, the mean of before and after
@@ -268,27 +271,31 @@ public struct CompareJob {
         var retimer: PackageMeasurer?, retimed: [String] = []
         let table = try PackageTable.read(path: run.packagesPath)
         try run.ensureWheels(trace, table: table, progress: progress) // the speed probe installs from the wheelhouse too
+        var sj = SimulateJob()
+        sj.runtimeCostsPath = runtimeCostsPath
+        var runtime = try sj.runtimeCosts()
         if speedProbe {
-            retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages)
+            retimed = try CompareJob.costliestImports(trace, table: table, limit: run.limit, count: speedProbePackages, calibrated: runtime.importedMillis)
             var o = MeasureOptions(wheelhouse: run.wheelhouse, cache: measureCache)
             o.output = run.packagesPath; o.offline = !run.runtime.online; o.repeats = CompareJob.retimeRepeats
             retimer = try PackageMeasurer(options: o, log: { _ in })
         }
+        // Then: the calibration's figure where it timed the import again (what the simulation charges), else the table's.
+        let calibratedImports = runtime.importedMillis
         func retime() throws -> (now: Double, then: Double) {
             let r = try retimer!.retimeImports(retimed, of: table)
-            return (r.reduce(0) { $0 + $1.now }, r.reduce(0) { $0 + $1.then })
+            return (r.reduce(0) { $0 + $1.now }, r.reduce(0) { $0 + (calibratedImports[$1.name] ?? $1.then) })
         }
         if retimer != nil, !retimed.isEmpty {
             progress("timing again the imports of \(retimed.joined(separator: ", ")) (the trace's costliest)")
             let (now, then) = try retime()
-            speed = SpeedCheck(packages: retimed, measured: then, before: now)
-            progress(String(format: "their imports: %.1f ms now, %.1f ms in %@: its import costs × %.2f", now, then, run.packagesPath, now / then))
+            let atCalibration = retimed.allSatisfy { calibratedImports[$0] != nil }
+            speed = SpeedCheck(packages: retimed, measured: then, before: now, atCalibration: atCalibration)
+            progress(String(format: "their imports: %.1f ms now, %.1f ms %@: import costs × %.2f", now, then,
+                            atCalibration ? "at calibration (\(runtime.source))" : "in \(run.packagesPath)", now / then))
         } else {
             speedNote = speedProbe ? "not scaled: no package of the trace has an import cost in \(run.packagesPath)" : "not scaled (--no-speed-probe)"
         }
-        var sj = SimulateJob()
-        sj.runtimeCostsPath = runtimeCostsPath
-        var runtime = try sj.runtimeCosts()
         var probes: (before: CalibrationBench.Dispatch?, after: CalibrationBench.Dispatch?, failed: [String]) = (nil, nil, [])
         var hitNote = !hitProbe ? "the runtime cost file's (--no-hit-probe)" : cores == 1 ? "the runtime cost file's (one core: no server)" : ""
         // A probe that fails costs only its figure (the run, minutes of it, is kept): the file's stands in.
@@ -824,17 +831,22 @@ public struct CompareJob {
     /// What the speed check found and did, in a line.
     static func speedLine(_ r: Report) -> String {
         guard let p = r.speed else { return r.speedNote }
-        return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms in the package table: import costs × %.3f for both executors' planners, simulated imports × %.3f (the mean of before and after)",
-                      p.packages.joined(separator: ", "), p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured, p.scale, p.runScale)
+        return String(format: "the imports of %@ timed again as measure times them: %.1f ms before the real run%@, %.1f ms %@: import costs × %.3f for both executors' planners, simulated imports × %.3f (the mean of before and after)",
+                      p.packages.joined(separator: ", "), p.before, p.after.map { String(format: " (%.1f ms after it)", $0) } ?? "", p.measured,
+                      p.atCalibration == true ? "at calibration (the runtime costs' imported_ms rows, charged instead of the table's)" : "in the package table", p.scale, p.runScale)
     }
 
     /// The trace's packages (its handlers' and their dependencies) whose imports cost its requests the most:
     /// each one's measured import time × the requests (the first `limit`) of handlers that import it; at most
-    /// `count`, costliest first, only packages with an import cost in `table`.
-    static func costliestImports(_ trace: Trace, table: PackageTable, limit: Int?, count: Int) throws -> [String] {
+    /// `count`, costliest first, only packages with an import cost in `table`. With `calibrated` (the runtime
+    /// cost file's `imported_ms:NAME`, by name) holding any the trace needs, only those, at that cost.
+    static func costliestImports(_ trace: Trace, table: PackageTable, limit: Int?, count: Int, calibrated: [String: Double] = [:]) throws -> [String] {
         var cost: [String: Double] = [:]
-        for (p, n) in try requestedPackages(trace, table: table, limit: limit) {
-            if let m = table[p]?.importMillis, m > 0 { cost[p] = m * Double(n) }
+        let needed = try requestedPackages(trace, table: table, limit: limit)
+        // Those the calibration timed again when the trace needs any: their drift since is what the probe measures.
+        let onlyCalibrated = needed.keys.contains { calibrated[$0] != nil }
+        for (p, n) in needed where !onlyCalibrated || calibrated[p] != nil {
+            if let m = calibrated[p] ?? table[p]?.importMillis, m > 0 { cost[p] = m * Double(n) }
         }
         return cost.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
     }

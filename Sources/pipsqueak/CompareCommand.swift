@@ -47,6 +47,13 @@ struct CalibrateCommand: ParsableCommand {
         dependencies imported together after the worker's own modules, against the sum of every one of those \
         packages' own imports timed in the same 7 rounds, and that sum less the overlap; pooled over the sets), \
         which the simulator's import charges take. \
+        Finally the imports that weigh most are timed again as `measure` times them (7 rounds each, the \
+        median): the 12 whose import_ms × the handlers of --trace that need them is largest (without --trace, \
+        the table's 12 costliest), written as rows imported_ms:NAME and charged, by the simulator and both \
+        executors' planners, instead of the table's import_ms: the table is measured once, on some machine on \
+        some day, and its costliest imports drift apart from the rest (campaign Y: handlers' imports without \
+        scikit-learn, matplotlib, pandas or numpy simulated right, those where they weigh 30% or more 22-27% \
+        short). `compare`'s import speed probe then times those again. \
         Writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
@@ -66,6 +73,10 @@ struct CalibrateCommand: ParsableCommand {
                              discussion: "Without it the fit picks among the packages whose wheels the wheelhouse already holds (a fresh machine's holds none: then no fit, the tiny wheel's install and a scale of 1, and no installed_ms rows for compare's install probe). The wheels (up to 9 of the table) are fetched before anything is timed; the mirror's throughput is then timed on them too."))
     var online = false
 
+    @Option(help: ArgumentHelp("A trace whose handlers decide which imports are timed again (imported_ms rows): those that weigh most in it.",
+                               discussion: "Its handlers file beside it (NAME.handlers.csv). Without it: the package table's costliest imports."))
+    var trace: String?
+
     func validate() throws {
         if repeats < 3 { throw ValidationError("--repeat must be at least 3") }
         if cores < 1 { throw ValidationError("--cores must be at least 1") }
@@ -78,6 +89,7 @@ struct CalibrateCommand: ParsableCommand {
         if let o = out { job.output = o }
         if let p = packages { job.packages = p }
         job.online = online
+        job.trace = trace
         job.log = { printProgress($0) }
         let c = try job.run()
         for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }

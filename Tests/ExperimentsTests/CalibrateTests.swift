@@ -88,6 +88,14 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(read.importOverlapCredit, costs.importOverlapCredit, accuracy: 1e-4)
         XCTAssert(text.contains("# import_contention, install_contention: how many times longer"), text)
         XCTAssert(text.contains("# import_overlap_credit: the share of the import overlap's saving"), text)
+        // The table's costliest imports timed again (where the wheelhouse holds them): one row each, read back
+        // as written; the header says which and what they took against the table.
+        XCTAssert(text.contains("# imported_ms:NAME: the table's costliest imports timed again as measure times them"), text)
+        XCTAssertEqual(Set(read.importedMillis.keys), Set(costs.importedMillis.keys))
+        for (n, ms) in costs.importedMillis {
+            XCTAssertGreaterThan(ms, 0, n)
+            XCTAssertEqual(read.importedMillis[n] ?? .nan, ms, accuracy: 1e-3, "\(n): written with 4 decimals")
+        }
         XCTAssert(lines.all.contains { $0.hasPrefix("contention beyond the cores' sharing, 2 at once on 2 cores: import_contention ") },
                   lines.all.joined(separator: "\n"))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
@@ -114,6 +122,14 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: false).map(\.name), ["big-pkg", "mid", "dep"])
         XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: false, count: 5).map(\.name), ["big-pkg", "mid", "dep", "small"])
         XCTAssertEqual(CalibrationBench.importPicks(table, wheelhouse: house, everyPackage: true, count: 1).map(\.name), ["orphan"])
+        // The imports timed again: without a trace, the costliest (wheels held); with one, import_ms × its
+        // handlers that need the package (itself or as a dependency), only those some handler needs.
+        XCTAssertEqual(CalibrationBench.retimePicks(table, wheelhouse: house, everyPackage: false, count: 2).map(\.name), ["big-pkg", "mid"])
+        let handlers = [Handler(id: "h1", customer: "x", packages: ["big-pkg"]), Handler(id: "h2", customer: "x", packages: ["small"]),
+                        Handler(id: "h3", customer: "x", packages: ["small", "big-pkg"]), Handler(id: "h4", customer: "x", packages: ["orphan"])]
+        // big-pkg 500 × 2, dep 50 × 2 (big-pkg's), small 10 × 2; mid no handler needs; orphan's wheel's dependency is missing.
+        XCTAssertEqual(CalibrationBench.retimePicks(table, wheelhouse: house, everyPackage: false, handlers: handlers).map(\.name), ["big-pkg", "dep", "small"])
+        XCTAssertEqual(CalibrationBench.retimePicks(table, wheelhouse: house, everyPackage: true, handlers: handlers, count: 2).map(\.name), ["big-pkg", "orphan"])
         let c = try XCTUnwrap(CalibrationBench.Contention([("a", 100, 150), ("b", 200, 220), ("c", 300, 240)]))
         XCTAssertEqual(c.factor, 1.1, accuracy: 1e-9)
         XCTAssertEqual(try XCTUnwrap(CalibrationBench.Contention([("a", 100, 80)])).factor, 1)

@@ -78,6 +78,8 @@ final class CompareTests: XCTestCase {
         // alpha's install as if calibrate had timed it at 400 ms: compare installs it again around the run.
         var costs = try SimulateJob().runtimeCosts()
         costs.installedMillis = ["alpha": 400, "not-in-the-trace": 9000]
+        // And alpha's import as if calibrate had timed it again at 25 ms: the speed probe's figure then.
+        costs.importedMillis = ["alpha": 25]
         job.chargeInstalls = true
         job.runtimeCostsPath = dir + "/runtime-costs.csv"
         try costs.write(path: job.runtimeCostsPath!, comments: [])
@@ -94,11 +96,12 @@ final class CompareTests: XCTestCase {
         XCTAssert(report.text.contains("request by request (40 joined)"), report.text)
         let speed = try XCTUnwrap(report.speed)
         XCTAssertEqual(speed.packages, ["alpha"])
-        XCTAssertEqual(speed.measured, try PackageTable.read(path: dir + "/packages.csv")["alpha"]!.importMillis)
+        XCTAssertEqual(speed.measured, 25, "the calibration's figure, not the table's")
+        XCTAssertEqual(speed.atCalibration, true)
         // alpha's import sleeps 20 ms: timed again, it takes at least that.
         XCTAssertGreaterThanOrEqual(speed.before, 20); XCTAssertGreaterThanOrEqual(try XCTUnwrap(speed.after), 20)
         let join = try String(contentsOfFile: report.joinPath, encoding: .utf8)
-        XCTAssert(join.contains(String(format: "import costs × %.3f for both executors", speed.scale)))
+        XCTAssert(join.contains(String(format: "25.0 ms at calibration (the runtime costs' imported_ms rows, charged instead of the table's): import costs × %.3f for both executors", speed.scale)), join)
         // The second real run: per tier against the first, tier agreement, two more columns on every row.
         XCTAssert(report.realAgain.contains { $0.tier == "all" && $0.count.real > 0 && $0.count.sim > 0 }, report.text)
         XCTAssertNotNil(report.realAgainTierAgreement)
@@ -314,6 +317,10 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: nil, count: 1), ["c"])
         // Only the first request: h1's.
         XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: 1, count: 3), ["a"])
+        // Those calibrate timed again, when the trace needs any: only they, at the calibration's figure
+        // (a: 100 × 1 against b: 300 × 5); none the trace needs: as without.
+        XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: nil, count: 3, calibrated: ["a": 100, "b": 300, "zz": 1]), ["b", "a"])
+        XCTAssertEqual(try CompareJob.costliestImports(trace, table: table, limit: nil, count: 3, calibrated: ["zz": 1]), ["c", "a", "b"])
     }
 
     /// The first burst: from the first request that waited a millisecond or more in either run to the first

@@ -202,6 +202,31 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(cat.installNanos[Int(try XCTUnwrap(cat.id(of: "pandas")))], Nanos.fromMillis(6769.5), "the planners' figure too")
     }
 
+    /// Each package's import as calibrate timed it again (rows `imported_ms:NAME`) round-trips, and is what
+    /// the cost model (the simulator's and both planners' catalog) charges instead of the table's import_ms,
+    /// times the import scale (compare's speed probe); other packages keep the table's, scaled.
+    func testCalibratedImportsRoundTripAndReplaceTheTablesImport() throws {
+        var r = runtime
+        r.importedMillis = ["pandas": 290.5, "numpy": 101]
+        let path = NSTemporaryDirectory() + "pipsqueak-costs-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(path: path, comments: [])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssert(text.contains("\nimported_ms:numpy,101.0000,ms,,,,,,,\nimported_ms:pandas,290.5000,ms,,,,,,,\n"), text)
+        XCTAssertEqual(try RuntimeCosts.read(path: path).importedMillis, r.importedMillis)
+        try (text + "imported_ms:,5,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: path)) { XCTAssert("\($0)".contains(":\(text.split(separator: "\n").count + 1): 'imported_ms:': expected a package's name"), "\($0)") }
+        try (text + "imported_ms:numpy,-1,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: path))
+        let t = PackageTable([Package(name: "pandas", version: "1", importMillis: 170), Package(name: "b", version: "1", importMillis: 40)])
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["pandas", "b"])])
+        let m = try CostModel(table: t, handlers: hs, runtime: r, importScale: 2, seed: 1)
+        XCTAssertEqual(m.packages["pandas"]!.importMillis, 581, accuracy: 1e-9, "calibrate's 290.5 × the scale 2")
+        XCTAssertEqual(m.packages["b"]!.importMillis, 80, accuracy: 1e-9, "the table's 40 × 2")
+        let cat = m.catalog(handlers: hs)
+        XCTAssertEqual(cat.importNanos[Int(try XCTUnwrap(cat.id(of: "pandas")))], Nanos.fromMillis(581), "the planners' figure too")
+    }
+
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
     /// phases, the HTTP server and client) holds the core after each request: the next one waits for it, its
     /// own latency does not include it, and the load counts it.
