@@ -111,7 +111,7 @@ public struct CalibrateJob {
         let again = bench.importsAgain(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, handlers: handlers)
         costs.importedMillis = again.timed
         log("imports timed again: " + again.text)
-        let againText = "imported_ms:NAME: \(retimedWhat) timed again as measure times them, charged instead of the table's import_ms (the table was measured once, elsewhere: its costliest imports drift apart from the rest): " + again.text
+        let againText = "imported_ms:NAME: \(retimedWhat) timed again as measure times them, charged instead of the table's import_ms (the table was measured once, on another day: each of these imports' own drift since is taken, not one factor from a few packages): " + again.text
         CalibrateJob.addOffPathCosts(standbys, attaches: attaches, builds: builds, cores: cores, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")

@@ -117,7 +117,9 @@ public struct RuntimeCosts: Equatable, Sendable {
     /// apart from the rest: in campaign Y, handlers' imports without scikit-learn, matplotlib, pandas or numpy
     /// were simulated right (real over simulated 1.00, 82 requests) and those where they weigh 30% or more
     /// 1.22-1.27 short, and timed again those four took 1.14-1.40 × the table while fastapi, sqlalchemy and
-    /// redis took 0.86-1.00. Empty in files calibrated before they were kept.
+    /// redis took 0.86-1.00. (At campaign Z's calibrations they took 0.85-0.95 × the table like the rest, and the
+    /// served imports they weigh in were still 1.04-1.21 short: the table's drift is not the whole gap.) Empty in
+    /// files calibrated before they were kept.
     public var importedMillis: [String: Double] = [:]
     /// The row prefix of `importedMillis`.
     public static let importedPrefix = "imported_ms:"
