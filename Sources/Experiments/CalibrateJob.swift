@@ -1024,6 +1024,13 @@ final class CalibrationBench {
     /// dependencies' (all with `everyPackage`).
     static func retimePicks(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]? = nil,
                             count: Int = retimedImports) -> [Package] {
+        weighedImports(table, wheelhouse: wheelhouse, everyPackage: everyPackage, handlers: handlers, count: count)
+    }
+
+    /// `count` packages of `table` with an import cost, heaviest first: import_ms, × how many of `handlers` need
+    /// it when given (none needing it: left out); only those whose wheels the wheelhouse holds with their
+    /// dependencies' (all with `everyPackage`). `importPicks` and `retimePicks`.
+    static func weighedImports(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]? = nil, count: Int) -> [Package] {
         let files = everyPackage ? [] : (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
         func held(_ p: Package) -> Bool { everyPackage || PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse, files: files) != nil }
         var needers: [String: Int]? = nil
@@ -1073,12 +1080,7 @@ final class CalibrationBench {
     /// The `importContentionPackages` of the table with the costliest imports whose own and dependencies' wheels
     /// `wheelhouse` holds (every measured package when `everyPackage`), costliest first.
     static func importPicks(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, count: Int = importContentionPackages) -> [Package] {
-        let files = everyPackage ? [] : (try? FileManager.default.contentsOfDirectory(atPath: wheelhouse)) ?? []
-        func held(_ p: Package) -> Bool { everyPackage || PackageStore.wheel(name: p.name, version: p.version, in: wheelhouse, files: files) != nil }
-        return table.names.compactMap { table[$0] }
-            .filter { p in !p.estimated && p.importMillis > 0 && held(p) && p.transitiveDependencies.allSatisfy { table[$0].map(held) ?? false } }
-            .sorted { $0.importMillis != $1.importMillis ? $0.importMillis > $1.importMillis : $0.name < $1.name }
-            .prefix(count).map { $0 }
+        weighedImports(table, wheelhouse: wheelhouse, everyPackage: everyPackage, count: count)
     }
 
     /// The imports of `importPicks`, as `measure` times them (its cache of installed packages beside

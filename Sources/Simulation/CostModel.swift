@@ -201,11 +201,10 @@ public struct RuntimeCosts: Equatable, Sendable {
         }
         for (n, v, u) in rows { out.write(([n, f(v), u] + quantiles(spreads[n])).joined(separator: ",") + "\n") }
         for (n, _, u) in rows { if let s = contendedSpreads[n] { out.write((["contended_" + n, f(s.median), u] + quantiles(s)).joined(separator: ",") + "\n") } }
-        for (n, v) in installedMillis.sorted(by: { $0.key < $1.key }) {
-            out.write([RuntimeCosts.installedPrefix + n, f(v), "ms"].joined(separator: ",") + String(repeating: ",", count: CostSpread.columns.count) + "\n")
-        }
-        for (n, v) in importedMillis.sorted(by: { $0.key < $1.key }) {
-            out.write([RuntimeCosts.importedPrefix + n, f(v), "ms"].joined(separator: ",") + String(repeating: ",", count: CostSpread.columns.count) + "\n")
+        for (prefix, byName) in [(RuntimeCosts.installedPrefix, installedMillis), (RuntimeCosts.importedPrefix, importedMillis)] {
+            for (n, v) in byName.sorted(by: { $0.key < $1.key }) {
+                out.write([prefix + n, f(v), "ms"].joined(separator: ",") + String(repeating: ",", count: CostSpread.columns.count) + "\n")
+            }
         }
         out.write("contention_cores,\(contentionCores),cores" + String(repeating: ",", count: CostSpread.columns.count) + "\n")
         try out.commit()
