@@ -13,8 +13,19 @@ final class CostSpreadTests: XCTestCase {
         XCTAssertEqual(s.median, 50)
         XCTAssertEqual(s.ratio(at: 0.5), 1, accuracy: 1e-12)
         XCTAssertEqual(s.ratio(at: 0), 0, accuracy: 1e-12)
-        XCTAssertEqual(s.ratio(at: 0.95), 95.0 / 50, accuracy: 1e-12, "between p90 and p99, linearly")
-        XCTAssertEqual(s.ratio(at: 0.999), 99.9 / 50, accuracy: 1e-9)
+        XCTAssertEqual(s.ratio(at: 0.2), 20.0 / 50, accuracy: 1e-12, "below the median, linearly")
+        XCTAssertEqual(s.ratio(at: 0.999), 99.9 / 50, accuracy: 1e-9, "from the p99 to the max, linearly")
+        // From the median to the p99, a power law of the tail probability: at the p95 (tail 0.05, between 0.1 and
+        // 0.01), 90 × (99/90)^(log 2 / log 10).
+        XCTAssertEqual(s.value(at: 0.95), 90 * pow(99.0 / 90, log(2) / log(10)), accuracy: 1e-9)
+        XCTAssertEqual(s.value(at: 0.9), 90, accuracy: 1e-9); XCTAssertEqual(s.value(at: 0.75), 75, accuracy: 1e-9)
+        // A skewed tail (the hand-off to a core as calibrated: p90 0.167, p99 2.2 ms): a twentieth of the draws
+        // above 0.6 ms, not above 1.3 as linearly; monotone throughout.
+        let skewed = CostSpread(quantiles: [0.01, 0.014, 0.02, 0.046, 0.064, 0.167, 2.2, 5.7])
+        XCTAssertEqual(skewed.value(at: 0.95), 0.167 * pow(2.2 / 0.167, log(2) / log(10)), accuracy: 1e-9)
+        XCTAssertLessThan(skewed.value(at: 0.95), 0.6)
+        let us = stride(from: 0.0, to: 1.0, by: 0.001).map { skewed.value(at: $0) }
+        XCTAssert(zip(us, us.dropFirst()).allSatisfy { $0 <= $1 }, "monotone")
         XCTAssertEqual(CostSpread(quantiles: [0, 0, 0, 0, 0, 0, 0, 1]).ratio(at: 0.999), 1, "a zero median scales nothing")
     }
 
