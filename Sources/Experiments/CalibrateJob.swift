@@ -238,7 +238,7 @@ public struct CalibrateJob {
         let (t, v, vb, h) = (m[.thaw]!.alone, m[.thawedInvoke]!.alone, m[.thawedInvoke]!.beside, m[.handoff]!.alone)
         log(String(format: "hits over HTTP: %d started alone, thaw %.3f ms, invoke overhead %.3f ms (p90 %.3f, p99 %.3f), hand-off to a core %.3f ms (p90 %.3f); %d beside another, thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f); served directly one at a time: thaw %.3f, invoke overhead %.3f (p90 %.3f, p99 %.3f)",
                    alone.count, t.p50, v.p50, v.quantile(0.9), v.quantile(0.99), h.p50, h.quantile(0.9), beside.count, m[.thaw]!.beside.p50, vb.p50, vb.quantile(0.9),
-                   vb.quantile(0.99), direct.thaw, direct.invoke, direct.spread?.quantiles[5] ?? .nan, direct.spread?.quantiles[6] ?? .nan))
+                   vb.quantile(0.99), direct.thaw, direct.invoke, direct.spread?.p90 ?? .nan, direct.spread?.p99 ?? .nan))
         return true
     }
 
@@ -326,15 +326,15 @@ public struct CalibrateJob {
                      costs.cgroupAttachWaitMillis, costs.cgroupAttachWindowMillis))
         func alone(_ p: RuntimeCosts.Timed) -> String {
             let c = costs.contendedSpreads[p.name]
-            return String(format: "%.3f ms alone (p90 %.3f), %.3f with %d at once (p90 %.3f)", costs[keyPath: p.keyPath], costs.spreads[p.name]?.quantiles[5] ?? .nan,
-                          c?.median ?? .nan, cores, c?.quantiles[5] ?? .nan)
+            return String(format: "%.3f ms alone (p90 %.3f), %.3f with %d at once (p90 %.3f)", costs[keyPath: p.keyPath], costs.spreads[p.name]?.p90 ?? .nan,
+                          c?.median ?? .nan, cores, c?.p90 ?? .nan)
         }
         log("standby children: the maintenance thread's time each " + alone(.standbyPrep) + "; a pooled cgroup " + alone(.cgroupCreate)
             + String(format: "; with %d at once, a child ready %.3f ms after being asked for (p90 %.3f), a fork with no standby child %.3f ms (p90 %.3f; one at a time, its join after a quiet spell: %.3f) against %.3f from one",
-                     cores, costs.standbyReadyMillis, costs.spreads["standby_ready_ms"]?.quantiles[5] ?? .nan, costs.directForkMillis,
-                     costs.spreads["direct_fork_ms"]?.quantiles[5] ?? .nan, Summary(ms(s.alone.direct)).p50, costs.forkMillis))
+                     cores, costs.standbyReadyMillis, costs.spreads["standby_ready_ms"]?.p90 ?? .nan, costs.directForkMillis,
+                     costs.spreads["direct_fork_ms"]?.p90 ?? .nan, Summary(ms(s.alone.direct)).p50, costs.forkMillis))
         log(String(format: "a zygote build beyond its imports: %.3f ms (p90 %.3f) over %d builds, less the join's wait after a quiet spell (%.3f ms)",
-                   costs.zygoteBuildMillis, costs.spreads["zygote_build_ms"]?.quantiles[5] ?? .nan, builds.count, costs.cgroupAttachWaitMillis))
+                   costs.zygoteBuildMillis, costs.spreads["zygote_build_ms"]?.p90 ?? .nan, builds.count, costs.cgroupAttachWaitMillis))
     }
 
     /// Each drawn primitive's samples from a set of starts, ms, less what is not the primitive's own (the
@@ -364,7 +364,7 @@ public struct CalibrateJob {
             let s = CostSpread(samples: xs).scaled(by: raw > 0 ? value / raw : 1)
             costs.contendedSpreads[p.name] = s
             log(String(format: "%@: median %.3f ms alone, %.3f ms with %d at once (%+.0f%%); p90 %.3f and %.3f ms", p.name, value, s.median, cores,
-                       value > 0 ? (s.median / value - 1) * 100 : 0.0, costs.spreads[p.name]?.quantiles[5] ?? .nan, s.quantiles[5]))
+                       value > 0 ? (s.median / value - 1) * 100 : 0.0, costs.spreads[p.name]?.p90 ?? .nan, s.p90))
         }
     }
 

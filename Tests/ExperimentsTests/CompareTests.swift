@@ -185,12 +185,12 @@ final class CompareTests: XCTestCase {
     func testSettingARuntimeCostRowKeepsItsSpreadsShape() throws {
         var costs = RuntimeCosts()
         costs.thawMillis = 2
-        costs.spreads["thaw_ms"] = CostSpread(quantiles: [1, 1.5, 1.8, 2, 2.5, 3, 3.5, 4])
+        costs.spreads["thaw_ms"] = CostSpread(quantiles: [1, 1.5, 1.8, 2, 2.5, 3, 3.2, 3.5, 4])
         var side = CompareJob.RealSide()
         try side.setRuntime(costs)
         let r = try side.runtime(setting: [("thaw_ms", 4), ("import_overlap_credit", 0.25)])
         XCTAssertEqual(r.thawMillis, 4)
-        XCTAssertEqual(try XCTUnwrap(r.spreads["thaw_ms"]).quantiles, [2, 3, 3.6, 4, 5, 6, 7, 8])
+        XCTAssertEqual(try XCTUnwrap(r.spreads["thaw_ms"]).quantiles, [2, 3, 3.6, 4, 5, 6, 6.4, 7, 8])
         XCTAssertEqual(r.importOverlapCredit, 0.25)
         XCTAssert(r.source.hasSuffix("thaw_ms set to 4 by resimulate, import_overlap_credit set to 0.25 by resimulate"), r.source)
         XCTAssertEqual(try side.runtime().thawMillis, 2, "the kept text is unchanged")
@@ -216,7 +216,7 @@ final class CompareTests: XCTestCase {
         side.installs = CompareJob.InstallCheck(packages: ["a"], calibrated: 400, before: 300, after: nil)
         var costs = RuntimeCosts()
         costs.dispatchMillis = 0.973_456_789_123; costs.thawMillis = 0.04; costs.installedMillis = ["a": 400]; costs.source = "somewhere/runtime-costs.csv"
-        costs.spreads["thaw_ms"] = CostSpread(quantiles: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08])
+        costs.spreads["thaw_ms"] = CostSpread(quantiles: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.065, 0.07, 0.08])
         try side.setRuntime(costs)
         let path = dir + "/compare-x.real.json.gz"
         try side.write(path: path)

@@ -183,9 +183,9 @@ final class SimulationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try r.write(path: path, comments: [])
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        XCTAssert(text.contains("\ninstalled_ms:numpy,1800.0000,ms,,,,,,,\ninstalled_ms:pandas,6769.5000,ms,,,,,,,\n"), text)
+        XCTAssert(text.contains("\ninstalled_ms:numpy,1800.0000,ms,,,,,,,,\ninstalled_ms:pandas,6769.5000,ms,,,,,,,,\n"), text)
         XCTAssertEqual(try RuntimeCosts.read(path: path).installedMillis, r.installedMillis)
-        try (text + "installed_ms:,5,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (text + "installed_ms:,5,ms,,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RuntimeCosts.read(path: path)) { XCTAssert("\($0)".contains(":\(text.split(separator: "\n").count + 1): 'installed_ms:': expected a package's name"), "\($0)") }
         // h1 cold with nothing installed: download 1000 + install 2000 (a's), charged twice: 4000.
         let c = PolicyConfig.presets["none"]!
@@ -212,11 +212,11 @@ final class SimulationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try r.write(path: path, comments: [])
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        XCTAssert(text.contains("\nimported_ms:numpy,101.0000,ms,,,,,,,\nimported_ms:pandas,290.5000,ms,,,,,,,\n"), text)
+        XCTAssert(text.contains("\nimported_ms:numpy,101.0000,ms,,,,,,,,\nimported_ms:pandas,290.5000,ms,,,,,,,,\n"), text)
         XCTAssertEqual(try RuntimeCosts.read(path: path).importedMillis, r.importedMillis)
-        try (text + "imported_ms:,5,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (text + "imported_ms:,5,ms,,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RuntimeCosts.read(path: path)) { XCTAssert("\($0)".contains(":\(text.split(separator: "\n").count + 1): 'imported_ms:': expected a package's name"), "\($0)") }
-        try (text + "imported_ms:numpy,-1,ms,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (text + "imported_ms:numpy,-1,ms,,,,,,,,\n").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try RuntimeCosts.read(path: path))
         let t = PackageTable([Package(name: "pandas", version: "1", importMillis: 170), Package(name: "b", version: "1", importMillis: 40)])
         let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["pandas", "b"])])
