@@ -261,7 +261,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             if let cols = spreadColumns, !cols.allSatisfy({ f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
                 var q = try zip(cols, written!).map { try csv.double(f, $0, name: $1) }
                 q.insert(value, at: CostSpread.medianIndex)
-                if written! == CostSpread.columnsBeforeP95 { q.insert(q[5] + (q[6] - q[5]) * (0.95 - 0.90) / (0.99 - 0.90), at: 6) }
+                if written! == CostSpread.columnsBeforeP95 { q = CostSpread.withP95(beforeP95: q) }
                 guard zip(q, q.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                     throw csv.error("the quantiles of '\(name)' must not decrease from min through value (the median) to max")
                 }
@@ -302,6 +302,15 @@ public struct CostSpread: Equatable, Sendable {
         precondition(!samples.isEmpty)
         let s = Summary(samples)
         quantiles = CostSpread.levels.map(s.quantile)
+    }
+
+    /// Quantiles at the levels without the p95 (min, p10, p25, median, p75, p90, p99, max) with the p95 put
+    /// on the straight line from the p90 to the p99: what they were drawn from before the p95 level.
+    public static func withP95(beforeP95 q: [Double]) -> [Double] {
+        let (l90, l95, l99) = (levels[5], levels[6], levels[7])
+        var out = q
+        out.insert(q[5] + (q[6] - q[5]) * (l95 - l90) / (l99 - l90), at: 6)
+        return out
     }
 
     public var median: Double { quantiles[CostSpread.medianIndex] }
