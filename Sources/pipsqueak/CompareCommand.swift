@@ -13,7 +13,7 @@ struct CalibrateCommand: ParsableCommand {
         start, a sandboxed pip install (of a tiny wheel, and of up to 9 packages of --packages whose wheels the wheelhouse holds, spread from the cheapest and the 3 costliest, installed as the worker installs them: install_overhead_ms plus install_scale × the table's install_ms, least squares; without 3 such wheels, the tiny wheel's install and a scale of 1) and the local mirror (the worker's own fetch of up to 9 wheels of the \
         wheelhouse, smallest to biggest: a fixed cost per wheel, download_overhead_ms, plus bytes over a throughput, \
         mirror_mb_per_s), each one at a time (its median and its spread: \
-        quantiles from min to max, which the simulator draws each request's cost from), then the same starts \
+        quantiles from min to max (p10, p25, p75, p90, p95, p99 between), which the simulator draws each request's cost from, linearly between them), then the same starts \
         --cores at a time (the contended spread, which a simulated request draws from with the probability the \
         share of the simulator's other cores busy), and what serving over HTTP costs the cores per request \
         (dispatch_ms: this process's CPU per handler-cache hit with the server and an open-loop client in it, \
