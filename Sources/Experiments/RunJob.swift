@@ -196,6 +196,34 @@ public enum CleanupJob {
             done.append("left alone \(name): its owner, pid \(pid), is alive (--force removes it)")
             return true
         }
+        /// Detaches every mount under `path` (deepest first), then removes it; with a mount that stays, nothing
+        /// is removed (never through a mount: a killed calibration left its containers' read-only views of /usr
+        /// and the interpreter, and devices, mounted in its workbench), and a removal that fails is a failure,
+        /// not a line saying it was removed.
+        func remove(_ path: String, as what: String) {
+            for m in Sys.mounts(under: path + "/") {
+                if !dryRun { Sys.unmount(m) }
+                done.append("\(verb) mount \(m)")
+            }
+            if dryRun { done.append("\(verb) \(what)"); return }
+            let stuck = Sys.mounts(under: path + "/")
+            guard stuck.isEmpty else {
+                failures.append("\(path): \(stuck.count) mounts under it would not detach (\(stuck[0])): left in place")
+                return
+            }
+            // Its owner may be removing it meanwhile (a run ending as --force tears it down): a part gone under
+            // the removal is tried again, and a directory gone is gone.
+            for attempt in 1...3 {
+                do {
+                    try FileManager.default.removeItem(atPath: path)
+                    done.append("\(verb) \(what)")
+                    return
+                } catch {
+                    if !FileManager.default.fileExists(atPath: path) { done.append("\(what): gone already"); return }
+                    if attempt == 3 { failures.append("\(path): \(error)") } else { usleep(50_000) }
+                }
+            }
+        }
         var liveRuns = Set<String>()
         if let cg = try? Cgroups.detect() {
             for name in cg.leftovers() where mine(name) {
@@ -216,12 +244,7 @@ public enum CleanupJob {
                     done.append("left alone \(dir)/\(e): its owner, pid \(pid), is alive (--force removes it)")
                     continue
                 }
-                for m in Sys.mounts(under: dir + "/" + e + "/") {
-                    if !dryRun { Sys.unmount(m) }
-                    done.append("\(verb) mount \(m)")
-                }
-                if !dryRun { try? FileManager.default.removeItem(atPath: dir + "/" + e) }
-                done.append("\(verb) directory \(dir)/\(e)")
+                remove(dir + "/" + e, as: "directory \(dir)/\(e)")
             }
         }
         // Temporary files and directories of processes that are gone (a live one's, this process's included,
@@ -232,8 +255,7 @@ public enum CleanupJob {
         }
         for (dir, e) in temporary {
             guard let pid = temporaryOwner(of: e), only == nil || pid == only, pid != Sys.pid, !Sys.isAlive(pid) else { continue }
-            if !dryRun { try? FileManager.default.removeItem(atPath: dir + "/" + e) }
-            done.append("\(verb) \(dir)/\(e)")
+            remove(dir + "/" + e, as: "\(dir)/\(e)")
         }
         if !failures.isEmpty {
             throw RuntimeError.unavailable("cleanup removed \(done.count) things but not: \(failures.joined(separator: "; ")) (run it again)")

@@ -83,4 +83,31 @@ final class CrashCleanupTests: XCTestCase {
         }
         for n in kept { XCTAssert(FileManager.default.fileExists(atPath: tmp + "/" + n), "\(n) was removed") }
     }
+
+    /// A killed calibration leaves its containers' views mounted in its workbench (read-only binds of /usr and
+    /// the interpreter, devices): `cleanup` detaches them before it removes the directory, never removes through
+    /// a mount (the mount's source keeps its files), and says removed only when it was.
+    func testCleanupDetachesTheMountsInAGoneProcesssWorkbenchBeforeRemovingIt() throws {
+        guard getuid() == 0 else { throw XCTSkip("mounting needs root") }
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let gone = exited.processIdentifier
+        let bench = "/tmp/pipsqueak-calibrate-\(gone)", source = NSTemporaryDirectory() + "cleanup-source-\(UUID().uuidString)"
+        let view = bench + "/state/run\(gone)w1/roots/base/usr"
+        try FileManager.default.createDirectory(atPath: view, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        XCTAssert(FileManager.default.createFile(atPath: source + "/kept", contents: Data("x".utf8)))
+        defer { Sys.unmount(view); try? FileManager.default.removeItem(atPath: bench); try? FileManager.default.removeItem(atPath: source) }
+        try Sys.bindMount(source, view, writable: false)
+        XCTAssertEqual(Sys.mounts(under: bench + "/"), [view])
+        let dry = try CleanupJob.run(dryRun: true, owner: gone)
+        XCTAssert(dry.contains("would remove mount \(view)") && dry.contains("would remove \(bench)"), "\(dry)")
+        let done = try CleanupJob.run(owner: gone)
+        XCTAssert(done.contains("removed mount \(view)") && done.contains("removed \(bench)"), "\(done)")
+        XCTAssertEqual(Sys.mounts(under: bench + "/"), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bench))
+        XCTAssert(FileManager.default.fileExists(atPath: source + "/kept"), "removed through the mount")
+    }
 }
