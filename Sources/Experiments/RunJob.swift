@@ -220,7 +220,7 @@ public enum CleanupJob {
                     return
                 } catch {
                     if !FileManager.default.fileExists(atPath: path) { done.append("\(what): gone already"); return }
-                    if attempt == 3 { failures.append("\(path): \(error)") } else { usleep(50_000) }
+                    if attempt == 3 { failures.append("\(path): \(error)") } else { Sys.sleep(micros: 50_000) }
                 }
             }
         }
