@@ -134,7 +134,9 @@ struct CleanupCommand: ParsableCommand {
         alone, and said so, unless --force. --dry-run lists what would be removed and removes nothing. Also \
         removes, from the temporary directory, the files and directories a killed process could not \
         (pipsqueak-out-<pid>-…, pipsqueak-err-<pid>-…, pipsqueak-calibrate-<pid>, pipsqueak-reproduce-<pid>), when that process is gone: \
-        a live process's are left alone, even with --force.
+        a live process's are left alone, even with --force. Mounts under what it removes are detached first; \
+        nothing is removed through a mount, and what could not be removed is an error (exit non-zero), not a line \
+        saying removed.
         """)
 
     @Flag(help: "Also remove what a live run owns (its processes are killed).")
