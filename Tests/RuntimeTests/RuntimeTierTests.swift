@@ -62,13 +62,55 @@ final class RuntimeTierTests: XCTestCase {
 
     /// A zygote collects and freezes its heap once it has imported: a container forked from it (here from a
     /// child zygote holding `slow`, whose import allocates) finds the zygote's objects in the permanent
-    /// generation, where its own collections never walk them (and so never copy their pages).
+    /// generation, where its own collections never walk them (and so never copy their pages). Forked from the
+    /// root, the child imports `slow` itself and freezes what that import made.
     func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
         try RuntimeFixture.requireRuntime()
-        let r = try fromRootThenFromChildZygote("import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\ndef f(event):\n    return {'frozen': AT_LOAD}\n")
-        let a = try XCTUnwrap((r.fromRoot as? [String: Any])?["frozen"] as? Int), b = try XCTUnwrap((r.fromChild as? [String: Any])?["frozen"] as? Int)
-        XCTAssertGreaterThan(a, 1000, "the root zygote's heap (the worker script, json, socket, ctypes) is frozen")
-        XCTAssertGreaterThan(b, a, "the child zygote froze what its import of slow left too")
+        let code = "import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\nWALKED = id(slow.__dict__) in {id(o) for o in gc.get_objects()}\n"
+            + "def f(event):\n    return {'frozen': AT_LOAD, 'walked': WALKED}\n"
+        let r = try fromRootThenFromChildZygote(code)
+        for (from, out) in [("root", r.fromRoot), ("child zygote", r.fromChild)] {
+            let o = try XCTUnwrap(out as? [String: Any], from)
+            XCTAssertGreaterThan(try XCTUnwrap(o["frozen"] as? Int), 1000, "the zygote's heap (the worker script, json, socket, ctypes) is frozen (\(from))")
+            XCTAssertEqual(o["walked"] as? Bool, false, "slow's module is frozen too, out of the collector's walks (\(from))")
+        }
+    }
+
+    /// Packages import with the garbage collector paused, as `measure` times them (with it on, its full
+    /// collections walk everything the earlier packages left, so a set's import together cost more than its
+    /// packages' own): in a zygote, in a child forked from the root that imports the package itself, and in a
+    /// cold start. The handler then runs with the collector on, the imports' objects frozen (never walked).
+    func testPackagesImportWithTheCollectorPausedAndHandlersRunWithItOn() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture(extra: [(name: "gcprobe", code: "import gc\nON_AT_IMPORT = gc.isenabled()\n")])
+        let code = "import gc\nimport gcprobe\ndef f(event):\n    return {'at_import': gcprobe.ON_AT_IMPORT, 'on': gc.isenabled(), 'frozen': gc.get_freeze_count()}\n"
+        let sources = try fx.writeHandlers([(name: "a", code: code), (name: "b", code: code)])
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["gcprobe"]), Handler(id: "b", customer: "y", packages: ["gcprobe"])])
+        for importCache in [true, false] {
+            var c = PolicyConfig.presets["all"]!
+            c.importCache.threshold = 1
+            c.importCache.enabled = importCache
+            let w = try fx.worker(handlers: handlers, config: c, handlerSources: sources)
+            defer { w.shutdown() }
+            let (first, r1) = try w.serveReturningResult(handler: 0, now: 1)
+            w.settle()
+            let (second, r2) = try w.serveReturningResult(handler: 1, now: 2)
+            XCTAssertEqual(first.error, ""); XCTAssertEqual(second.error, "")
+            if importCache {
+                XCTAssertEqual(first.zygote, 0, "the root's child imports gcprobe itself")
+                XCTAssertEqual(second.tier, .import); XCTAssertEqual(second.zygote, 1, "from the {gcprobe} zygote")
+            } else {
+                XCTAssertEqual(first.tier, .cold); XCTAssertEqual(second.tier, .cold)
+            }
+            for r in [r1, r2] {
+                let out = try XCTUnwrap(r as? [String: Any], "import cache \(importCache)")
+                XCTAssertEqual(out["at_import"] as? Bool, false, "imported with the collector paused (import cache \(importCache))")
+                XCTAssertEqual(out["on"] as? Bool, true, "the handler runs with it on")
+                XCTAssertGreaterThan(try XCTUnwrap(out["frozen"] as? Int), 1000, "the imports' objects frozen")
+            }
+            w.shutdown()
+            try RuntimeFixture.assertNothingLeft(w)
+        }
     }
 
     /// A standby child warms the import machinery before it says ready (it imports a small standard-library

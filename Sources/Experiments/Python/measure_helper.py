@@ -7,7 +7,8 @@ Modes (argv[1]):
   toplevel DIR                       print the importable top-level modules installed in DIR, one per line
   import PATHS DEPS MODULES          (run with -S) put PATHS (os.pathsep-separated) on sys.path, import DEPS
                                      (comma-separated, failures ignored), then time importing MODULES;
-                                     print "ms rss_before rss_after failed_modules"
+                                     print "ms rss_before rss_after failed_modules". The collector is off
+                                     throughout, as the worker's is while it imports packages
   shared PATHS DEPS MODULES          the import mode again under `-X importtime` (in a child): print the
                                      standard-library modules importing MODULES loaded, each with its own
                                      (self) import time, and the self time of everything it loaded:
@@ -48,6 +49,8 @@ def mode_probe():
 
 def mode_import(paths, deps, modules, traced=False):
     import time
+    import gc
+    gc.disable()  # as the worker imports: its collector is paused while a zygote or a handler imports packages
     for p in [p for p in paths.split(":") if p]:
         sys.path.append(p)  # after the standard library, as the worker puts them
     for d in [d for d in deps.split(",") if d]:
