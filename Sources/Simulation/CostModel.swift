@@ -314,8 +314,14 @@ public struct CostSpread: Equatable, Sendable {
     }
 
     public var median: Double { quantiles[CostSpread.medianIndex] }
-    public var p90: Double { quantiles[5] }
-    public var p99: Double { quantiles[7] }
+    public var p90: Double { quantile(atLevel: 0.90) }
+    public var p99: Double { quantile(atLevel: 0.99) }
+
+    /// The quantile at `level`, one of `levels`.
+    public func quantile(atLevel level: Double) -> Double {
+        guard let i = CostSpread.levels.firstIndex(of: level) else { preconditionFailure("\(level) is not one of CostSpread.levels") }
+        return quantiles[i]
+    }
 
     /// Every quantile times `factor` (a spread of raw samples put on the footing of a fitted value).
     public func scaled(by factor: Double) -> CostSpread { CostSpread(quantiles: quantiles.map { $0 * factor }) }
