@@ -10,7 +10,8 @@ struct MeasureCommand: ParsableCommand {
         Resolves each distribution with pip's own resolver (wheels only), fetches every wheel of the closure \
         into the wheelhouse (the local package mirror), installs each alone into its own directory under the \
         cache (one directory per name-version: the install cache's layout), and imports each in fresh \
-        `python -S -I` interpreters with only it and its dependencies on sys.path, dependencies first. \
+        `python -S -I` interpreters with only it and its dependencies on sys.path, dependencies first, the garbage \
+        collector off (as the worker imports packages). \
         pip's fixed start-up cost is measured with a no-op wheel and subtracted. Writes traces/packages.csv \
         after every package (atomically) and results/startup-costs.csv at the end. An interrupted run resumes \
         where it stopped; --fresh starts over. Before and after the imports (here and with --imports-only) an \
