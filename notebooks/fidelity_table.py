@@ -268,7 +268,7 @@ def row(workload, cores, load, path):
     line = "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
         "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again, after, pool_cell)
-    # The pooled figures that miss their goal: (what, error, the real side's interval), for the line under the table.
+    # The pooled figures that miss their goal: (what, error, the real side's interval, the real runs' range), for the line under the table.
     misses = []
     for t, e, iv, sp in zip(("handler", "import"), pool_errors or [], intervals or [], spans or []):
         for k, (q, bound) in enumerate((("p50", P50_GOAL), ("p99", P99_GOAL))):
