@@ -201,12 +201,9 @@ public enum CleanupJob {
         /// and the interpreter, and devices, mounted in its workbench), and a removal that fails is a failure,
         /// not a line saying it was removed.
         func remove(_ path: String, as what: String) {
-            for m in Sys.mounts(under: path + "/") {
-                if !dryRun { Sys.unmount(m) }
-                done.append("\(verb) mount \(m)")
-            }
+            for m in Sys.mounts(under: path + "/") { done.append("\(verb) mount \(m)") }
             if dryRun { done.append("\(verb) \(what)"); return }
-            let stuck = Sys.mounts(under: path + "/")
+            let stuck = Sys.detachMounts(under: path + "/")
             guard stuck.isEmpty else {
                 failures.append("\(path): \(stuck.count) mounts under it would not detach (\(stuck[0])): left in place")
                 return

@@ -84,7 +84,8 @@ public final class ContainerRoot {
     /// Removes the skeleton (its mounts lived only in the container's namespace). Any mount that leaked into
     /// the host namespace is detached first.
     func remove() {
-        for m in Sys.mounts(under: path + "/") + Sys.mounts(under: path) { Sys.unmount(m) }
+        Sys.detachMounts(under: path + "/")
+        Sys.detachMounts(under: path)
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -411,7 +411,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         for name in cgroups.leftovers() where name.hasPrefix(runID + "-") || name.hasPrefix("install-\(Sys.pid)-") || name.hasPrefix("download-\(Sys.pid)-") {
             remove(cgroups.group(name))
         }
-        for m in Sys.mounts(under: runDir) { Sys.unmount(m) }
+        Sys.detachMounts(under: runDir)
         try? FileManager.default.removeItem(atPath: runDir)
         try? FileManager.default.removeItem(atPath: packageDir)
         if cgroups.leftovers().isEmpty { cgroups.removeParent() }

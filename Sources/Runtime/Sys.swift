@@ -224,6 +224,13 @@ extension Sys {
 
     public static func unmount(_ path: String) { _ = umount2(path, Int32(MNT_DETACH)) }
 
+    /// Detaches every mount under `prefix`, deepest first; returns those still mounted after (none, normally).
+    @discardableResult
+    public static func detachMounts(under prefix: String) -> [String] {
+        for m in mounts(under: prefix) { unmount(m) }
+        return mounts(under: prefix)
+    }
+
     public static func chown(_ path: String, uid: uid_t, gid: gid_t) throws {
         if Glibc.chown(path, uid, gid) != 0 { throw RuntimeError.system(call: "chown", errno: errno, path: path) }
     }
