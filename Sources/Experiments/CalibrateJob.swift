@@ -101,11 +101,14 @@ public struct CalibrateJob {
             log("contention beyond the cores' sharing, \(cores) at once on \(cores) cores: " + importText + "; " + installText)
             contention = "import_contention, install_contention: how many times longer the imports of the table's costliest (as measure times them, \(CalibrationBench.importContentionRounds) rounds) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache and the kernel): \(importText); \(installText)"
         }
-        log("packages imported together against the sum of their own imports: what the import overlap saves")
-        let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online)
+        log("packages imported together against the sum of their own imports (what the import overlap saves), and the same sets served by a worker, forked from its root zygote into containers")
+        let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, log: log)
         if let c = credit.credit { costs.importOverlapCredit = c }
+        if let s = credit.served { costs.servedImportScale = s }
         log("import_overlap_credit " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text))
+        log("served_import_scale " + (credit.served == nil ? "1 (not measured: \(credit.servedText))" : credit.servedText))
         let overlapText = "import_overlap_credit: the share of the import overlap's saving that packages imported together save: " + (credit.credit == nil ? "1 (not measured: \(credit.text))" : credit.text)
+            + "; served_import_scale: the same sets' imports in a request's container forked from the root zygote (a worker serving them in the same rounds) over a fresh interpreter's, which the simulator stretches a forked request's imports by: " + (credit.served == nil ? "1 (not measured: \(credit.servedText))" : credit.servedText)
         let retimedWhat = trace.map { "the imports that weigh most in \($0) (import_ms × its handlers that need them)" } ?? "the table's costliest imports"
         log("\(retimedWhat), \(CalibrationBench.retimeRounds) rounds each as measure times them: charged instead of the table's")
         let again = bench.importsAgain(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, handlers: handlers)
@@ -1126,23 +1129,50 @@ final class CalibrationBench {
     /// a speed timed on 3 other packages and the median of the sets' shares: 0.36, 0.76 and 0.35 in three
     /// calibrations, one set 0.18 then 0.93. nil (and why) without an overlap file, or with no set whose
     /// wheels the wheelhouse holds.
-    func importOverlapCredit(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool)
-        -> (credit: Double?, text: String) {
+    ///
+    /// `served` (nil, and why, when the sets could not be served): the same sets served by a worker in the same
+    /// rounds (`rootImportWorker`: each a fork from the root zygote that imports the whole set in its
+    /// container), their imports summed over the fresh interpreter's (medians): `served_import_scale`.
+    func importOverlapCredit(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, log: (String) -> Void = { _ in })
+        -> (credit: Double?, text: String, served: Double?, servedText: String) {
         let overlap: ImportOverlap?
-        do { overlap = try ImportOverlap.beside(packagesPath: packagesPath) } catch { return (nil, "\(error)") }
-        guard let overlap else { return (nil, "no import overlap beside \(packagesPath): nothing credited") }
+        do { overlap = try ImportOverlap.beside(packagesPath: packagesPath) } catch { return (nil, "\(error)", nil, "\(error)") }
+        guard let overlap else { return (nil, "no import overlap beside \(packagesPath): nothing credited", nil, "no import overlap beside \(packagesPath): no sets picked") }
         let picks = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage,
                                                  count: CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages)
         let sets = stride(from: 0, to: picks.count, by: CalibrationBench.overlapSetPackages)
             .map { Array(picks[$0..<min(picks.count, $0 + CalibrationBench.overlapSetPackages)]) }.filter { $0.count > 1 }
-        guard !sets.isEmpty else { return (nil, "fewer than 2 packages of the table with an import cost have their and their dependencies' wheels in \(wheelhouse)") }
+        guard !sets.isEmpty else {
+            let why = "fewer than 2 packages of the table with an import cost have their and their dependencies' wheels in \(wheelhouse)"
+            return (nil, why, nil, why)
+        }
         let catalog = Catalog(packages: table.names.compactMap { table[$0] }, handlers: HandlerTable(), overlap: overlap)
         var shares: [Double] = [], saved = 0.0, credited = 0.0, parts: [String] = []
+        // The worker serving the sets (none: `servedWhy` says why; a failed request ends the serving, not the rest).
+        var server: RuntimeWorker? = nil, servedWhy = ""
+        do {
+            log("  installing the sets' packages into a worker's install cache, untimed")
+            server = try rootImportWorker(sets, table: table, wheelhouse: wheelhouse)
+        } catch { servedWhy = "no worker to serve the sets: \(error)" }
+        defer { server?.shutdown() }
+        var served: [(set: String, served: Double, fresh: Double)] = []
         do {
             let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
-            for set in sets {
+            for (k, set) in sets.enumerated() {
                 let order = catalog.dependencyOrder(set.compactMap { catalog.id(of: $0.name) })
-                let timed = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats)
+                var imports: [Double] = []
+                let timed = try m.combinedImport(set.map(\.name), of: table, preload: overlap.preloaded, repeats: CalibrationBench.overlapRepeats) {
+                    guard let w = server else { return }
+                    Sys.sleep(micros: 50_000) // the root's standby child back in its cgroup
+                    let r = w.serve(handler: Int32(k), arrivalNanos: w.now(), startNanos: w.now())
+                    if !r.error.isEmpty || r.tier != .import || (r.zygote ?? 0) != 0 {
+                        servedWhy = r.error.isEmpty ? "a request for \(set.map(\.name).joined(separator: "+")) was a \(r.tier) start (zygote \(r.zygote.map(String.init) ?? "none")), not a fork from the root" : "serving \(set.map(\.name).joined(separator: "+")) failed: \(r.error)"
+                        w.shutdown(); server = nil
+                        return
+                    }
+                    imports.append(Double(r.importNanos) / 1e6)
+                }
+                if server != nil, !imports.isEmpty { served.append((set.map(\.name).joined(separator: "+"), Summary(imports).p50, timed.together)) }
                 // The packages timed both ways (one that failed to import is in neither).
                 let both = order.filter { timed.own[catalog.packages[Int($0)].name] != nil }
                 let inTable = Double(both.reduce(0) { $0 + catalog.importNanos[Int($1)] }) / 1e6
@@ -1157,12 +1187,48 @@ final class CalibrationBench {
                                     set.map(\.name).joined(separator: "+"), both.count, timed.together, sum, speed, sum - overlapSaves))
             }
         } catch {
-            return (nil, "\(error)")
+            return (nil, "\(error)", nil, "\(error)")
         }
-        guard credited > 0 else { return (nil, "no set's imports overlap") }
+        var scale: Double? = nil, servedText = servedWhy
+        if server != nil, !served.isEmpty {
+            let s = served.reduce(0) { $0 + $1.served }, f = served.reduce(0) { $0 + $1.fresh }
+            if f > 0 {
+                scale = s / f
+                servedText = String(format: "%.3f (pooled: %.0f ms served over %.0f in a fresh interpreter; %d rounds, the median of each): ", s / f, s, f, CalibrationBench.overlapRepeats)
+                    + served.map { String(format: "%@ %.0f served, %.0f fresh (× %.2f)", $0.set, $0.served, $0.fresh, $0.fresh > 0 ? $0.served / $0.fresh : 0) }.joined(separator: "; ")
+            }
+        }
+        guard credited > 0 else { return (nil, "no set's imports overlap", scale, servedText) }
         let share = min(1, max(0, saved / credited))
         return (share, String(format: "%.3f (pooled: %.0f ms saved of %.0f the overlap says; the sets' own %@; %d rounds, each package's own import timed in the same rounds): ",
-                              share, saved, credited, shares.map { String(format: "%.2f", $0) }.joined(separator: ", "), CalibrationBench.overlapRepeats) + parts.joined(separator: "; "))
+                              share, saved, credited, shares.map { String(format: "%.2f", $0) }.joined(separator: ", "), CalibrationBench.overlapRepeats) + parts.joined(separator: "; "),
+                scale, servedText)
+    }
+
+    /// A worker over `sets`' packages and their dependencies from `wheelhouse` (all installed at its start), set
+    /// up as `serve` sets one up for `cores` cores, serving handler `k` needing the `k`th set, with no handler
+    /// cache and nothing in the import cache but the root zygote: every request is a fork from the root (its
+    /// standby child) that imports the whole set in its container, as the worker serves a set no zygote holds.
+    func rootImportWorker(_ sets: [[Package]], table: PackageTable, wheelhouse: String) throws -> RuntimeWorker {
+        var packages: [Package] = [], seen = Set<String>()
+        for p in sets.joined() {
+            for q in p.transitiveDependencies.compactMap({ table[$0] }) + [p] where seen.insert(q.name).inserted { packages.append(q) }
+        }
+        let handlers = HandlerTable(sets.enumerated().map { k, set in
+            Handler(id: "set-\(k)", customer: "c", packages: set.map(\.name), initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis)
+        })
+        var c = PolicyConfig.presets["all"]!
+        c.handlerCache.enabled = false
+        c.importCache.tree = "static"; c.importCache.topK = 0
+        c.installCache.preinstallTop = packages.count
+        let planner = try Planner(config: c, catalog: Catalog(packages: packages, handlers: handlers), popularPackages: packages.map(\.name))
+        var o = RuntimeOptions(wheelhouse: wheelhouse)
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/served-imports"
+        o.standbysPerZygote = cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(packages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                  options: o, python: python)
+        w.backgroundMaintenance = cores > 1
+        return w
     }
 
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,

@@ -110,6 +110,19 @@ public final class PackageMeasurer {
         try ChildProcess.run(python.executable, args, environment: env, timeoutSeconds: timeout)
     }
 
+    /// Runs the helper with `args` in an empty HOME of its own, removed after: imports are timed as a request's
+    /// container pays them, whose HOME is its own fresh /tmp. A package that keeps a cache under HOME builds
+    /// it at every such import: matplotlib's font list took 117 ms of its 493 (pylab, fresh) against 376 with
+    /// the host's cache warm, the one package of the table that writes under HOME as it imports (2026-12-05).
+    func pyInFreshHome(_ args: [String], timeout: Double) throws -> ChildProcess.Result {
+        let home = stateDir + "/home-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        var e = env
+        e["HOME"] = home
+        return try ChildProcess.run(python.executable, args, environment: e, timeoutSeconds: timeout)
+    }
+
     func pip(_ args: [String], timeout: Double = 900) throws -> ChildProcess.Result {
         try py(["-m", "pip"] + args + ["--disable-pip-version-check", "--root-user-action=ignore"], timeout: timeout)
     }
@@ -363,7 +376,7 @@ public final class PackageMeasurer {
 
     /// Runs the helper's import with `arguments`: ms, memory before and after, the modules that failed.
     func timedImport(_ arguments: [String]) throws -> (millis: Double, before: Int64, after: Int64, failures: String) {
-        let r = try py(arguments, timeout: 300)
+        let r = try pyInFreshHome(arguments, timeout: 300)
         guard r.succeeded else { throw RuntimeError.python("import run failed: \(r.lastErrorLine)") }
         // The figures are the last line: a package may print warnings of its own while importing.
         let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
@@ -525,9 +538,11 @@ public final class PackageMeasurer {
     /// worker's handler imports them), after `preload` (what the worker's script has loaded), untimed; and in
     /// the same rounds, each of those packages' own import as `measure` times it (its dependencies loaded
     /// first, untimed), so that both are of the same moment. `repeats` rounds, each the combined import then
-    /// every package's own; the medians, ms. - Throws: when one is not in `table` or cannot be installed.
-    public func combinedImport(_ names: [String], of table: PackageTable, preload: [String], repeats: Int) throws
-        -> (together: Double, own: [String: Double]) {
+    /// every package's own; the medians, ms. `eachRound` runs after each round (`calibrate` serves the same set
+    /// from its worker there, to time it served in the same rounds). - Throws: when one is not in `table` or
+    /// cannot be installed, or what `eachRound` throws.
+    public func combinedImport(_ names: [String], of table: PackageTable, preload: [String], repeats: Int,
+                               eachRound: () throws -> Void = {}) throws -> (together: Double, own: [String: Double]) {
         let all = measuredPackages(table)
         var order: [String] = [], seen = Set<String>()
         for n in names {
@@ -546,6 +561,7 @@ public final class PackageMeasurer {
         for _ in 0..<repeats {
             together.append(try timedImport(arguments).millis)
             for (k, a) in alone.enumerated() { own[k].append(try timedImport(a).millis) }
+            try eachRound()
         }
         return (Summary(together).p50, Dictionary(uniqueKeysWithValues: zip(ms.map(\.name), own.map { Summary($0).p50 })))
     }
@@ -624,7 +640,7 @@ public final class PackageMeasurer {
 
     /// One traced import (`measure_helper.py shared`): the self time of all it loaded and its stdlib modules.
     func tracedImport(paths: [String], deps: [String], modules: [String]) throws -> (total: Double, modules: [(name: String, millis: Double)]) {
-        let r = try py(["-S", "-I", helper, "shared", paths.joined(separator: ":"), deps.joined(separator: ","), modules.joined(separator: ",")], timeout: 300)
+        let r = try pyInFreshHome(["-S", "-I", helper, "shared", paths.joined(separator: ":"), deps.joined(separator: ","), modules.joined(separator: ",")], timeout: 300)
         guard r.succeeded else { throw RuntimeError.python("traced import failed: \(r.lastErrorLine)") }
         let last = r.stdout.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) ?? ""
         let f = last.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 1).map(String.init)

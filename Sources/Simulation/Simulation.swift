@@ -117,6 +117,8 @@ public final class Simulation: ReplayExecutor {
     let attachWaitNanos: Int64, attachWindowNanos: Int64
     /// `RuntimeCosts.importOverlapCredit`, within 0...1.
     let overlapCredit: Double
+    /// `RuntimeCosts.servedImportScale` (1 when not positive).
+    let servedImportScale: Double
     /// When the latest modeled cgroup join ended, ns.
     var lastAttach = Int64.min / 2
 
@@ -157,6 +159,7 @@ public final class Simulation: ReplayExecutor {
         }
         contentionCores = costs.runtime.contentionCores
         overlapCredit = min(1, max(0, costs.runtime.importOverlapCredit))
+        servedImportScale = costs.runtime.servedImportScale > 0 ? costs.runtime.servedImportScale : 1
         attachWaitNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWaitMillis)
         attachWindowNanos = Nanos.fromMillis(costs.runtime.cgroupAttachWindowMillis)
         dispatchNanos = Nanos.fromMillis(costs.runtime.dispatchMillis)
@@ -299,7 +302,10 @@ public final class Simulation: ReplayExecutor {
             }
             // Each import is charged for the standard-library modules the interpreter has not loaded yet.
             var loaded = catalog.loadedModules(holding: plan.tier == .import ? zygotePackages(plan.zygote) : nil)
-            for p in plan.imports { r.importNanos += stretch(noisy(importCost(p, loaded: &loaded)), cpu * importCharge * importContention) }
+            // Forked from a zygote, in its container, a set imports slower than in a fresh interpreter
+            // (`RuntimeCosts.servedImportScale`); a cold start's fresh interpreter is charged the table's.
+            let charge = cpu * importCharge * importContention * (plan.tier == .import ? servedImportScale : 1)
+            for p in plan.imports { r.importNanos += stretch(noisy(importCost(p, loaded: &loaded)), charge) }
             r.initNanos = stretch(ms(initMillis[hi] + primitiveMillis(.initOverhead, costs.runtime.initOverheadMillis)), cpu)
             memory = planner.modeledMemoryBytes(container: plan.container) ?? 0
         }

@@ -46,7 +46,10 @@ struct CalibrateCommand: ParsableCommand {
         together really save (import_overlap_credit, 0 to 1: 3 sets of 3 of the costliest imports with their \
         dependencies imported together after the worker's own modules, against the sum of every one of those \
         packages' own imports timed in the same 7 rounds, and that sum less the overlap; pooled over the sets), \
-        which the simulator's import charges take. \
+        which the simulator's import charges take; and in the same rounds the same sets served by a worker \
+        (installed first, untimed; each request a fork from the root zygote importing the whole set in its \
+        container): served over fresh, summed (served_import_scale), which stretches the imports of every \
+        simulated start forked from a zygote. \
         Finally the imports that weigh most are timed again as `measure` times them (7 rounds each, the \
         median): the 12 whose import_ms × the handlers of --trace that need them is largest (without --trace, \
         the table's 12 costliest), written as rows imported_ms:NAME and charged, by the simulator and both \

@@ -11,7 +11,8 @@ struct MeasureCommand: ParsableCommand {
         into the wheelhouse (the local package mirror), installs each alone into its own directory under the \
         cache (one directory per name-version: the install cache's layout), and imports each in fresh \
         `python -S -I` interpreters with only it and its dependencies on sys.path, dependencies first, the garbage \
-        collector off (as the worker imports packages). \
+        collector off and HOME an empty directory of its own (as the worker imports packages: a container's HOME \
+        is its own fresh /tmp, so a package that caches under HOME, as matplotlib its font list, builds it every time). \
         pip's fixed start-up cost is measured with a no-op wheel and subtracted. Writes traces/packages.csv \
         after every package (atomically) and results/startup-costs.csv at the end. An interrupted run resumes \
         where it stopped; --fresh starts over. Before and after the imports (here and with --imports-only) an \

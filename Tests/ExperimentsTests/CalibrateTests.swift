@@ -88,6 +88,11 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(read.importOverlapCredit, costs.importOverlapCredit, accuracy: 1e-4)
         XCTAssert(text.contains("# import_contention, install_contention: how many times longer"), text)
         XCTAssert(text.contains("# import_overlap_credit: the share of the import overlap's saving"), text)
+        // The same sets served from the root zygote (where the wheelhouse holds them), else 1 with why.
+        XCTAssertGreaterThan(read.servedImportScale, 0)
+        XCTAssertEqual(read.servedImportScale, costs.servedImportScale, accuracy: 1e-4)
+        XCTAssert(text.contains("; served_import_scale: the same sets' imports in a request's container forked from the root zygote"), text)
+        XCTAssert(lines.all.contains { $0.hasPrefix("served_import_scale ") }, lines.all.joined(separator: "\n"))
         // The table's costliest imports timed again (where the wheelhouse holds them): one row each, read back
         // as written; the header says which and what they took against the table.
         XCTAssert(text.contains("# imported_ms:NAME: the table's costliest imports timed again as measure times them"), text)
@@ -99,6 +104,39 @@ final class CalibrateTests: XCTestCase {
         XCTAssert(lines.all.contains { $0.hasPrefix("contention beyond the cores' sharing, 2 at once on 2 cores: import_contention ") },
                   lines.all.joined(separator: "\n"))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
+    }
+
+    /// `served_import_scale`'s worker: every request is a fork from the root zygote (its standby child) that
+    /// imports the handler's whole set, dependencies first, in its container; what it took is the request's
+    /// import phase; nothing of the worker is left after.
+    func testTheRootImportWorkerServesEverySetFromTheRoot() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let before = Set(try Cgroups.detect().leftovers())
+        let bench = try CalibrationBench(repeats: 1, cores: 2)
+        defer { bench.remove() }
+        // b depends on a; each sleeps at import, so the set's import takes at least their sum.
+        let a = Package(name: "pq-served-a", version: "1.0", topLevelModules: ["pq_served_a"], installedBytes: 4096, importMillis: 30)
+        let b = Package(name: "pq-served-b", version: "1.0", dependencies: ["pq-served-a"], transitiveDependencies: ["pq-served-a"],
+                        topLevelModules: ["pq_served_b"], installedBytes: 4096, importMillis: 20)
+        let c = Package(name: "pq-served-c", version: "1.0", topLevelModules: ["pq_served_c"], installedBytes: 4096, importMillis: 10)
+        try bench.makeWheel(a, code: "import time\ntime.sleep(0.03)\n")
+        try bench.makeWheel(b, code: "import time, pq_served_a\ntime.sleep(0.02)\n")
+        try bench.makeWheel(c, code: "import time\ntime.sleep(0.01)\n")
+        let table = PackageTable([a, b, c])
+        let w = try bench.rootImportWorker([[b, c], [a]], table: table, wheelhouse: bench.work + "/wheelhouse")
+        defer { w.shutdown() }
+        for (k, least) in [(0, 60.0), (1, 30.0), (0, 60.0)] {
+            Sys.sleep(micros: 50_000)
+            let r = w.serve(handler: Int32(k), arrivalNanos: w.now(), startNanos: w.now())
+            XCTAssertEqual(r.error, "")
+            XCTAssertEqual(r.tier, .import)
+            XCTAssertEqual(r.zygote, 0, "forked from the root")
+            XCTAssertEqual(r.installNanos, 0, "installed at the worker's start")
+            XCTAssertGreaterThanOrEqual(Nanos.millis(r.importNanos), least, "set \(k)")
+        }
+        w.shutdown()
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the worker left")
     }
 
     /// The imports timed for contention and the overlap's credit are the table's costliest whose own and

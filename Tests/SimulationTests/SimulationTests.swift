@@ -104,6 +104,26 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(Nanos.millis(c.importNanos([c.id(of: "a")!, c.id(of: "b")!], on: nil)), 135, accuracy: 1e-6)
     }
 
+    /// `served_import_scale` (calibrated: a set's import in a request's container forked from the root zygote
+    /// over a fresh interpreter's) stretches the imports of a start forked from a zygote, not a cold start's
+    /// (a fresh interpreter), nor the planner's estimates.
+    func testTheServedImportScaleStretchesForkedStartsImportsOnly() throws {
+        var r = runtime
+        r.servedImportScale = 1.5
+        var forked = PolicyConfig.presets["all"]!
+        forked.handlerCache.enabled = false
+        let f = try simulate(forked, arrivals: [(0, "h1")], runtime: r)
+        XCTAssertEqual(f[0].tier, .import)
+        XCTAssertEqual(f[0].zygote, 0, "forked from the root")
+        XCTAssertEqual(Nanos.millis(f[0].importNanos), 150, accuracy: 1e-6)
+        XCTAssertEqual(Nanos.millis(try simulate(forked, arrivals: [(0, "h1")])[0].importNanos), 100, accuracy: 1e-6, "1: as the table")
+        let cold = try simulate(PolicyConfig.presets["none"]!, arrivals: [(0, "h1")], runtime: r)
+        XCTAssertEqual(cold[0].tier, .cold)
+        XCTAssertEqual(Nanos.millis(cold[0].importNanos), 100, accuracy: 1e-6)
+        let c = try CostModel(table: table, handlers: handlers, runtime: r, seed: 1).catalog(handlers: handlers)
+        XCTAssertEqual(Nanos.millis(c.importNanos([c.id(of: "a")!], on: nil)), 100, accuracy: 1e-6)
+    }
+
     /// Contention beyond the cores' sharing (`import_contention`, `install_contention`: calibrated with every
     /// core starting at once) stretches a start's imports and installs by the share of the other cores busy
     /// at its start: on two cores, h1 alone pays a's install and import as they are; a second start beside it
