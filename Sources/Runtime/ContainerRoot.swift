@@ -84,7 +84,6 @@ public final class ContainerRoot {
     /// Removes the skeleton (its mounts lived only in the container's namespace). Any mount that leaked into
     /// the host namespace is detached first.
     func remove() {
-        Sys.detachMounts(under: path + "/")
         Sys.detachMounts(under: path)
         try? FileManager.default.removeItem(atPath: path)
     }

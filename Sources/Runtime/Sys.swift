@@ -211,14 +211,22 @@ extension Sys {
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
-    /// Mount points under `prefix` (from /proc/self/mounts), deepest first.
+    /// Mount points under `prefix` (from /proc/self/mounts), deepest first: with a trailing slash, those below
+    /// that directory; without, the path itself and those below it (never a sibling that only shares the
+    /// prefix, as `/x/root-10` for `/x/root-1`).
     public static func mounts(under prefix: String) -> [String] {
         guard let s = try? readFile("/proc/self/mounts") else { return [] }
-        return s.split(separator: "\n").compactMap { line -> String? in
+        return mounts(in: s, under: prefix)
+    }
+
+    /// `mounts(under:)` over a mount table's text (`/proc/self/mounts`' format).
+    static func mounts(in table: String, under prefix: String) -> [String] {
+        let below = prefix.hasSuffix("/") ? prefix : prefix + "/"
+        return table.split(separator: "\n").compactMap { line -> String? in
             let f = line.split(separator: " ")
             guard f.count > 1 else { return nil }
             let p = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
-            return p.hasPrefix(prefix) ? p : nil
+            return p.hasPrefix(below) || p == prefix ? p : nil
         }.sorted { $0.count > $1.count }
     }
 

@@ -7,6 +7,24 @@ import Foundation
 /// Foundation's one manager thread blocked in waitpid on the stranger, so no later exit was ever seen.
 /// These tests force that pid reuse and check that every waiter still gets its own child's status.
 final class RuntimeProcessTests: XCTestCase {
+    /// The mounts under a path are the path itself and those below it, deepest first; a sibling that only
+    /// shares the prefix (another container's root, `root-10` for `root-1`) is never among them, so removing
+    /// one root never detaches another's mounts. With a trailing slash, only those below.
+    func testMountsUnderAPathNeverIncludeASiblingSharingItsPrefix() {
+        let table = """
+        proc /proc proc rw 0 0
+        tmpfs /s/root-1 tmpfs rw 0 0
+        /dev/sda1 /s/root-1/usr ext4 ro 0 0
+        tmpfs /s/root-1/tmp/a\\040b tmpfs rw 0 0
+        tmpfs /s/root-10 tmpfs rw 0 0
+        /dev/sda1 /s/root-10/usr ext4 ro 0 0
+        """
+        XCTAssertEqual(Sys.mounts(in: table, under: "/s/root-1"), ["/s/root-1/tmp/a b", "/s/root-1/usr", "/s/root-1"])
+        XCTAssertEqual(Sys.mounts(in: table, under: "/s/root-1/"), ["/s/root-1/tmp/a b", "/s/root-1/usr"])
+        XCTAssertEqual(Sys.mounts(in: table, under: "/s/root-10"), ["/s/root-10/usr", "/s/root-10"])
+        XCTAssertEqual(Sys.mounts(in: table, under: "/s/root"), [])
+    }
+
     func testExitStatusesTimeoutsAndSignalsAreReported() throws {
         XCTAssertEqual(try ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 7"]).status, 7)
         let r = try ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2"])
