@@ -461,10 +461,20 @@ final class CalibrationBench {
         var c = PolicyConfig.presets["all"]!
         edit(&c)
         let planner = try Planner(config: c, catalog: Catalog(packages: [package], handlers: handlers), popularPackages: [package.name])
-        var o = RuntimeOptions(wheelhouse: work + "/wheelhouse")
-        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/packages"
+        return try servingWorker(planner: planner, handlers: handlers, packages: [package], wheelhouse: work + "/wheelhouse",
+                                 directory: "packages", standbys: standbys)
+    }
+
+    /// A worker over `packages` from `wheelhouse`, installing into `work/directory`, set up as `serve` sets one
+    /// up for `cores` cores: `standbys` (default `cores`) standby children a zygote, a cgroup pool of at least
+    /// `cores` + 1, maintenance off the request path with more than one core.
+    func servingWorker(planner: Planner, handlers: HandlerTable, packages: [Package], wheelhouse: String, directory: String,
+                       standbys: Int? = nil) throws -> RuntimeWorker {
+        var o = RuntimeOptions(wheelhouse: wheelhouse)
+        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/" + directory
         o.standbysPerZygote = standbys ?? cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: [package.name: package], options: o, python: python)
+        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(packages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                  options: o, python: python)
         w.backgroundMaintenance = cores > 1
         return w
     }
@@ -1222,13 +1232,7 @@ final class CalibrationBench {
         c.importCache.tree = "static"; c.importCache.topK = 0
         c.installCache.preinstallTop = packages.count
         let planner = try Planner(config: c, catalog: Catalog(packages: packages, handlers: handlers), popularPackages: packages.map(\.name))
-        var o = RuntimeOptions(wheelhouse: wheelhouse)
-        o.stateDirectory = work + "/state"; o.packageDirectory = work + "/served-imports"
-        o.standbysPerZygote = cores; o.cgroupPoolSize = max(o.cgroupPoolSize, cores + 1)
-        let w = try RuntimeWorker(planner: planner, handlers: handlers, packages: Dictionary(packages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
-                                  options: o, python: python)
-        w.backgroundMaintenance = cores > 1
-        return w
+        return try servingWorker(planner: planner, handlers: handlers, packages: packages, wheelhouse: wheelhouse, directory: "served-imports")
     }
 
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,

@@ -106,8 +106,11 @@ public final class PackageMeasurer {
         } }
     }
 
-    func py(_ args: [String], timeout: Double = 900) throws -> ChildProcess.Result {
-        try ChildProcess.run(python.executable, args, environment: env, timeoutSeconds: timeout)
+    /// Runs the interpreter with `args` in the measurer's environment (with HOME `home` when given).
+    func py(_ args: [String], timeout: Double = 900, home: String? = nil) throws -> ChildProcess.Result {
+        var e = env
+        if let home { e["HOME"] = home }
+        return try ChildProcess.run(python.executable, args, environment: e, timeoutSeconds: timeout)
     }
 
     /// Runs the helper with `args` in an empty HOME of its own, removed after: imports are timed as a request's
@@ -118,9 +121,7 @@ public final class PackageMeasurer {
         let home = stateDir + "/home-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        var e = env
-        e["HOME"] = home
-        return try ChildProcess.run(python.executable, args, environment: e, timeoutSeconds: timeout)
+        return try py(args, timeout: timeout, home: home)
     }
 
     func pip(_ args: [String], timeout: Double = 900) throws -> ChildProcess.Result {
