@@ -244,7 +244,7 @@ extension CompareJob {
 }
 
 extension CompareJob.Run: Codable {
-    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, buildTimes, cpu }
+    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, buildTimes, cpu, settle }
     struct Forks: Codable { var standby: Int, direct: Int }
     struct CPU: Codable { var busy: Double, steal: Double }
 
@@ -257,6 +257,7 @@ extension CompareJob.Run: Codable {
         refused = try c.decode(Int.self, forKey: .refused)
         forks = try c.decodeIfPresent(Forks.self, forKey: .forks).map { ($0.standby, $0.direct) }
         cpu = try c.decodeIfPresent(CPU.self, forKey: .cpu).map { ($0.busy, $0.steal) }
+        settle = try c.decodeIfPresent(MachineSettle.self, forKey: .settle)
         buildTimes = try c.decode([[Int64]].self, forKey: .buildTimes).map { ($0.first ?? 0, $0.last ?? 0) }
         builds = CompareJob.Run.summary(ofBuilds: buildTimes)
     }
@@ -269,6 +270,7 @@ extension CompareJob.Run: Codable {
         try c.encode(refused, forKey: .refused)
         try c.encodeIfPresent(forks.map { Forks(standby: $0.standby, direct: $0.direct) }, forKey: .forks)
         try c.encodeIfPresent(cpu.map { CPU(busy: $0.busy, steal: $0.steal) }, forKey: .cpu)
+        try c.encodeIfPresent(settle, forKey: .settle)
         try c.encode(buildTimes.map { [$0.wall, $0.imports] }, forKey: .buildTimes)
     }
 }

@@ -55,6 +55,9 @@ public struct CompareJob {
     /// against every simulated seed's (`Report.pooled`): one run's start-up burst, and so its import tier and
     /// its p99s, moved by half from one real run to the next here.
     public var realRuns = 1
+    /// Before each real run, write back what the kernel still holds dirty and wait for the cores to be idle
+    /// (`MachineSettle`): every run starts on a machine at rest, as the calibration's measurements did.
+    public var settle = true
     /// A second real run (`realRuns` at least 2).
     public var repeatReal: Bool {
         get { realRuns >= 2 }
@@ -208,6 +211,8 @@ public struct CompareJob {
         /// The machine's CPU over each real run (the first, then each further one of `realRuns`, in order): the
         /// share of its time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
         public var cpu: (real: (busy: Double, steal: Double)?, again: [(busy: Double, steal: Double)?]) = (nil, [])
+        /// How the machine was brought to rest before each real run, in order (nil where it was not).
+        public var settle: [MachineSettle?] = []
         public var cores = 1
         public var tiers: [TierRow] = []
         /// Mean ms per phase: (phase, real, simulated).
@@ -258,6 +263,8 @@ public struct CompareJob {
         var buildTimes: [(wall: Int64, imports: Int64)] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
         var cpu: (busy: Double, steal: Double)?
+        /// How the machine was brought to rest before the run (nil: it was not, `settle` off or an older file).
+        var settle: MachineSettle?
 
         /// `builds` of a real run, from its builds' times (nil: none).
         static func summary(ofBuilds b: [(wall: Int64, imports: Int64)]) -> (count: Int, medianMs: Double, importsMs: Double)? {
@@ -435,6 +442,7 @@ public struct CompareJob {
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
         report.cpu = (real.cpu, others.map(\.cpu))
+        report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
         checkBudgets(&report)
@@ -448,6 +456,10 @@ public struct CompareJob {
         var job = run
         job.progress = progress
         if cores > 1 { job.overHTTP = true; job.url = nil; job.cores = cores; job.queueLimit = queueLimit }
+        if settle {
+            real.settle = MachineSettle.now()
+            progress("the machine brought to rest: \(real.settle!.summary)")
+        }
         let cpuBefore = MachineCPUTimes.now()
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { w in
@@ -768,7 +780,7 @@ public struct CompareJob {
         if let r = resimulated {
             return "pipsqueak resimulate \(r.path)\(chargeInstalls ? " --charge-installs" : " --no-charge-installs")\(runtimeSettings.map { " --set \($0.name)=\(String(format: "%g", $0.value))" }.joined())\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")"
         }
-        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(chargeInstalls ? " --charge-installs" : "")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")"
+        return "pipsqueak compare --trace \(run.tracePath) --preset/config \(run.config.name) --speed \(run.speed) --seed \(run.seed)\(run.limit.map { " --limit \($0)" } ?? "")\(speedProbe ? "" : " --no-speed-probe")\(hitProbe ? "" : " --no-hit-probe")\(installProbe ? "" : " --no-install-probe")\(chargeInstalls ? " --charge-installs" : "")\(runtimeCostsPath.map { " --runtime-costs \($0)" } ?? "")\(simSeeds == CompareJob.defaultSimSeeds ? "" : " --sim-seeds \(simSeeds)")\(cpuModel == .share ? "" : " --cpu-model \(cpuModel.rawValue)")\(realRuns == 2 ? " --repeat-real" : realRuns > 2 ? " --real-runs \(realRuns)" : "")\(settle ? "" : " --no-settle")"
     }
 
     /// 6. The budgets: identical decisions, and per-tier p50 and p99 errors.
@@ -896,10 +908,12 @@ public struct CompareJob {
     /// anything else running) and taken by the hypervisor (steal), as shares of all its cores' time.
     static func cpuLine(_ r: Report) -> String? {
         guard let c = r.cpu.real else { return nil }
+        let settled = r.settle.enumerated().compactMap { k, s in s.map { "run \(k + 1): \($0.summary)" } }
         return "over the real run, of the machine's " + MachineCPUTimes.describe(c)
             + r.cpu.again.enumerated().compactMap { k, c in
                 c.map { String(format: "; real run %d: %.1f%% busy, %.1f%% stolen", k + 2, 100 * $0.busy, 100 * $0.steal) }
             }.joined()
+            + (settled.isEmpty ? "" : "; each run started on a machine at rest (sync, then cores idle): " + settled.joined(separator: ", "))
     }
 
     static func render(_ r: Report) -> String {

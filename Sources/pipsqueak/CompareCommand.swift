@@ -178,6 +178,10 @@ struct CompareCommand: ParsableCommand {
                                discussion: "One real run is one sample path: its start-up burst (100 cold handlers arriving faster than they start) queued 16 ms at the median in one run and 196 ms in the next here, and a micro workload's import tier and p99s are made in it. With N above 1, the report and the CSV header (`pooled`) give each tier's p50 and p99 error of all real runs' latencies together against all --sim-seeds simulations' together, beside the one-run figures; the CSV gets every run's tier and latency (`tier_realK`, `latency_realK_ms`) and every seed's (`tier_simK`, `latency_simK_ms`). 2 is --repeat-real. Multiplies the real time by N."))
     var realRuns = 1
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Bring the machine to rest before each real run: write back dirty pages, wait for idle cores.",
+                                                    discussion: "Installs leave hundreds of MB of dirty pages (the probes' and the last run's), which the kernel writes out in bursts beside whatever runs next, and a worker's teardown leaves the kernel work for a moment. Before each real run compare calls sync(2), then watches the machine's cores (/proc/stat) in 0.25 s windows until one is under 10% busy (at most 20 s), so each run starts as the calibration's measurements did. The CSV header's `machine cpu` line says, per run, how much was written back, how long it took and how idle the cores were."))
+    var settle = true
+
     @Flag(help: ArgumentHelp("Fetch the wheels the trace needs and the wheelhouse lacks from the package index, before the run starts.",
                              discussion: "A fresh machine's wheelhouse is empty; without this, compare stops and names the missing wheels. They are fetched before anything is timed, so no request's latency holds a download from the internet."))
     var online = false
@@ -202,6 +206,7 @@ struct CompareCommand: ParsableCommand {
         job.installProbe = installProbe
         job.chargeInstalls = chargeInstalls
         job.realRuns = realRuns
+        job.settle = settle
         if repeatReal { job.repeatReal = true }
         job.simSeeds = simSeeds
         job.cpuModel = cpuModel

@@ -145,6 +145,10 @@ final class CompareTests: XCTestCase {
         XCTAssert(join.contains("# machine cpu: over the real run, of the machine's "), join)
         XCTAssertEqual(report.cpu.again.count, 2, "the CPU over real runs 2 and 3")
         XCTAssert(join.contains("; real run 3: "), "every further real run's CPU in the header")
+        // Each real run started on a machine at rest: synced, then its cores watched until idle.
+        XCTAssertEqual(report.settle.count, 3)
+        for s in report.settle { XCTAssertNotNil(try XCTUnwrap(s).dirtyKB); XCTAssertGreaterThan(try XCTUnwrap(s).waitedMs, 0) }
+        XCTAssert(join.contains("; each run started on a machine at rest (sync, then cores idle): run 1: ") && join.contains(", run 3: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
         // The real side is kept: simulated again from it, the same comparison row for row, and the header says
         // where the real runs came from.
@@ -208,7 +212,9 @@ final class CompareTests: XCTestCase {
         var run = CompareJob.Run()
         run.records = [rec]; run.decisions = ["t=1 start h0"]; run.refused = 2
         run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
-        run.forks = (3, 4); run.cpu = (0.5, 0.01); run.buildTimes = [(10_000_000, 7_000_000), (20_000_000, 9_000_000)]
+        run.forks = (3, 4); run.cpu = (0.5, 0.01)
+        run.settle = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1200, waitedMs: 250, busy: 0.04, idle: true)
+        run.buildTimes = [(10_000_000, 7_000_000), (20_000_000, 9_000_000)]
         run.builds = CompareJob.Run.summary(ofBuilds: run.buildTimes)
         var side = CompareJob.RealSide()
         side.runs = [run, CompareJob.Run()]
@@ -228,7 +234,8 @@ final class CompareTests: XCTestCase {
         XCTAssert(r.forks! == (3, 4)); XCTAssert(r.cpu! == (0.5, 0.01))
         XCTAssert(r.builds! == (2, 10, 7), "the builds' summary read back: from their times, as the real run makes it (nearest-rank medians)")
         XCTAssert(r.buildTimes.map { [$0.wall, $0.imports] } == [[10_000_000, 7_000_000], [20_000_000, 9_000_000]])
-        XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu)
+        XCTAssertEqual(r.settle, run.settle)
+        XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu); XCTAssertNil(back.runs[1].settle)
         let h = try XCTUnwrap(back.hits)
         XCTAssert(h.dispatch == (1, 2, nil) && h.thaw == (0.1, nil) && h.invoke == (0.2, 0.3) && h.handoff == (0.04, nil))
         XCTAssertEqual(back.installs?.charge, 0.75)
@@ -449,6 +456,26 @@ final class CompareTests: XCTestCase {
         XCTAssertNil(MachineCPUTimes.parse("cpu  1 2 3\n"), "a short line")
         XCTAssertNil(MachineCPUTimes.parse("intr 1\n"), "no cpu line")
         XCTAssertNotNil(MachineCPUTimes.now(), "this machine's /proc/stat")
+    }
+
+    /// Bringing the machine to rest: dirty and under-writeback memory from /proc/meminfo, and the wait for an
+    /// idle window (it stops at the first window under the threshold, gives up after the limit, and does not
+    /// wait where the cores cannot be read).
+    func testTheMachineIsBroughtToRestBeforeARun() throws {
+        XCTAssertEqual(MachineSettle.dirtyKB(meminfo: "MemTotal:       24000000 kB\nDirty:             1200 kB\nWriteback:          34 kB\nWritebackTmp:        0 kB\n"), 1234)
+        XCTAssertNil(MachineSettle.dirtyKB(meminfo: "MemTotal: 1 kB\nDirty: 5 kB\n"), "Writeback missing")
+        XCTAssertNotNil(MachineSettle.dirtyKB(meminfo: try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)), "this machine's")
+        var shares = [0.9, 0.5, 0.05, 0.01]
+        var w = MachineSettle.waitIdle(windows: 10) { shares.removeFirst() }
+        XCTAssert(w == (3, 0.05, true), "\(w)"); XCTAssertEqual(shares, [0.01])
+        w = MachineSettle.waitIdle(windows: 2) { 0.5 }
+        XCTAssert(w == (2, 0.5, false), "\(w)")
+        w = MachineSettle.waitIdle(windows: 5) { nil }
+        XCTAssert(w == (1, nil, false), "\(w)")
+        let s = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1234, waitedMs: 250, busy: 0.04, idle: true)
+        XCTAssertEqual(s.summary, "812 MB dirty written back in 1.2 s, idle (4% busy) after 0.2 s")
+        XCTAssertEqual(MachineSettle(dirtyKB: nil, syncMs: 1, waitedMs: 20_000, busy: 0.5, idle: false).summary,
+                       "synced in 0.0 s, not idle (50% busy) after 20.0 s")
     }
 
     /// A zygote's packages from a decision log: its parent's and its own imports; z0 holds none.
