@@ -3,12 +3,13 @@ import Foundation
 import Glibc
 #endif
 
-/// A machine at rest before a measured run: what the kernel still had to write back (the last run's and the
-/// probes' installs: hundreds of MB of dirty pages, which the kernel otherwise writes out in bursts beside the
-/// next run) written out with `sync(2)`, then the cores watched until they are idle. A real run that starts
-/// beside the previous one's writeback or teardown starts on a slower machine than its calibration, and a
-/// start-up burst (every handler cold at once, the queue near its bound) turns a few percent of slower starts
-/// into tens of percent more waiting.
+/// A machine at rest before a measured run. What the kernel still holds dirty (the last run's and the probes'
+/// installs: 86 MB before a compare's first run in campaign AE, up to 1.2 GB during a mixed campaign's runs), which
+/// it would otherwise write out in bursts beside the next run, is written back with `sync(2)`; then the cores are
+/// watched until they are idle. A start-up burst (every handler cold at once, the queue near its bound) turns a few
+/// percent of slower starts into tens of percent more waiting, so no run should start beside the last one's
+/// writeback or teardown. (In campaign AE every run was idle within 0.3 s, and the runs still differed: their
+/// first zygote builds did, 74-203 ms for the same numpy zygote.)
 public struct MachineSettle: Equatable, Sendable, Codable {
     /// Dirty and under-writeback memory before the sync, kB (`/proc/meminfo`; nil where it cannot be read).
     public var dirtyKB: Int64?

@@ -179,7 +179,7 @@ struct CompareCommand: ParsableCommand {
     var realRuns = 1
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("Bring the machine to rest before each real run: write back dirty pages, wait for idle cores.",
-                                                    discussion: "Installs leave hundreds of MB of dirty pages (the probes' and the last run's), which the kernel writes out in bursts beside whatever runs next, and a worker's teardown leaves the kernel work for a moment. Before each real run compare calls sync(2), then watches the machine's cores (/proc/stat) in 0.25 s windows until one is under 10% busy (at most 20 s), so each run starts as the calibration's measurements did. The CSV header's `machine cpu` line says, per run, how much was written back, how long it took and how idle the cores were."))
+                                                    discussion: "Installs leave dirty pages (the probes' and the last run's: 86 MB before a first run here, up to 1.2 GB during a mixed campaign), which the kernel writes out in bursts beside whatever runs next, and a worker's teardown leaves the kernel work for a moment. Before each real run compare calls sync(2), then watches the machine's cores (/proc/stat) in 0.25 s windows until one is under 10% busy (at most 20 s), so each run starts as the calibration's measurements did. The CSV header's `machine cpu` line says, per run, how much was written back, how long it took and how idle the cores were."))
     var settle = true
 
     @Flag(help: ArgumentHelp("Fetch the wheels the trace needs and the wheelhouse lacks from the package index, before the run starts.",
