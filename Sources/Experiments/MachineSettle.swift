@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import POSIX
 
 /// A machine at rest before a measured run. What the kernel still holds dirty (the last run's and the probes'
 /// installs: 86 MB before a compare's first run in campaign AE, up to 1.2 GB during a mixed campaign's runs), which
@@ -55,16 +53,16 @@ public struct MachineSettle: Equatable, Sendable, Codable {
     /// Syncs, then waits for an idle window of the cores (at most `limit` s).
     public static func now(limit: Double = MachineSettle.limit) -> MachineSettle {
         let dirty = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)).flatMap { dirtyKB(meminfo: $0) }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        sync()
-        let t1 = DispatchTime.now().uptimeNanoseconds
+        let t0 = Sys.monotonicNanos()
+        Sys.syncFileSystems()
+        let t1 = Sys.monotonicNanos()
         let w = waitIdle(windows: Int((limit / window).rounded(.up))) {
             guard let a = MachineCPUTimes.now() else { return nil }
-            usleep(useconds_t(window * 1e6))
+            Sys.sleep(micros: Int64(window * 1e6))
             guard let b = MachineCPUTimes.now() else { return nil }
             return b.shares(since: a)?.busy
         }
-        let t2 = DispatchTime.now().uptimeNanoseconds
+        let t2 = Sys.monotonicNanos()
         return MachineSettle(dirtyKB: dirty, syncMs: Double(t1 - t0) / 1e6, waitedMs: Double(t2 - t1) / 1e6, busy: w.busy, idle: w.idle)
     }
 

@@ -79,6 +79,10 @@ public enum Sys {
     /// Sleeps at least `micros` µs (at most an hour per call; a signal may end it early).
     public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
 
+    /// sync(2): asks the kernel to write every dirty page and inode back to its disk, and returns when it has
+    /// (on Linux; it cannot fail).
+    public static func syncFileSystems() { sync() }
+
     /// Renames `from` to `to` atomically (same file system).
     public static func rename(_ from: String, _ to: String) throws {
         try retrying("rename", path: to) { cRename(from, to) }
