@@ -91,15 +91,16 @@ public struct CalibrateJob {
         log(String(format: "installs: %.1f ms + %.3f × install_ms (%@)", costs.installOverheadMillis, costs.installScale, inst.source))
         var contention = "import_contention, install_contention: 1 (with one core nothing runs beside a start)"
         if cores > 1 {
-            log("imports of the table's costliest (as measure times them), \(CalibrationBench.importContentionRounds) rounds alone and \(cores) at once")
-            let imports = bench.importContention(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, together: cores)
+            let contendedWhat = trace == nil ? "the table's \(CalibrationBench.importContentionPackages) costliest imports" : "the imports (up to \(CalibrationBench.importContentionPackages)) that weigh most in \(trace!)"
+            log("\(contendedWhat) served by a worker (forks from its root zygote), \(CalibrationBench.importContentionRounds) rounds of one alone and \(cores) at once")
+            let imports = bench.importContention(table: table, wheelhouse: wheelhouse, everyPackage: online, handlers: handlers, together: cores)
             if let c = imports.contention { costs.importContention = c.factor }
             if let c = inst.contention { costs.installContention = c.factor }
-            let importText = imports.contention.map { String(format: "import_contention %.3f: %@ ms", $0.factor, $0.text) } ?? "import_contention 1 (not measured: \(imports.why))"
+            let importText = imports.contention.map { String(format: "import_contention %.3f: %@ ms (mean at once)", $0.factor, $0.text) } ?? "import_contention 1 (not measured: \(imports.why))"
             let installText = inst.contention.map { String(format: "install_contention %.3f: %@ ms (the worker's sandboxed installs)", $0.factor, $0.text) }
                 ?? "install_contention 1 (not measured: \(inst.fit == nil ? inst.source : "no costly install could be timed \(cores) at once"))"
             log("contention beyond the cores' sharing, \(cores) at once on \(cores) cores: " + importText + "; " + installText)
-            contention = "import_contention, install_contention: how many times longer the imports of the table's costliest (as measure times them, \(CalibrationBench.importContentionRounds) rounds) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache and the kernel): \(importText); \(installText)"
+            contention = "import_contention, install_contention: how many times longer \(contendedWhat) (each a request forked from the worker's root zygote importing it in its container, \(CalibrationBench.importContentionRounds) rounds: the mean of the imports started together over the median alone) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache, memory and the kernel): \(importText); \(installText)"
         }
         log("packages imported together against the sum of their own imports (what the import overlap saves), and the same sets served by a worker, forked from its root zygote into containers")
         let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, log: log)
@@ -190,7 +191,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
-            installed, contention, overlapText, againText,
+            installed, "disk: " + InstallDisk.describe(path: bench.timedInstallsDirectory) + "; each install timed into a directory of its own, all kept until every install was timed, then removed and written back (sync)", contention, overlapText, againText,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "thaw_ms, thawed_invoke_overhead_ms: served directly (too few hits over HTTP started alone or beside another)",
@@ -1096,20 +1097,53 @@ final class CalibrationBench {
         weighedImports(table, wheelhouse: wheelhouse, everyPackage: everyPackage, count: count)
     }
 
-    /// The imports of `importPicks`, as `measure` times them (its cache of installed packages beside
-    /// `wheelhouse`'s default), `importContentionRounds` rounds alone and `together` at once; nil when the
-    /// wheelhouse holds none of them, or one cannot be installed or imported (and why).
-    func importContention(table: PackageTable, packagesPath: String, wheelhouse: String, everyPackage: Bool, together: Int)
+    /// The imports of the packages that weigh most in the trace (`retimePicks` over `handlers`, the first
+    /// `importContentionPackages`; without a trace the table's costliest, `importPicks`) as the worker serves
+    /// them: each a request forked from the root zygote that imports the package (its dependencies first) in
+    /// its container, `importContentionRounds` rounds of one alone, then `together` at once, 50 ms apart (the
+    /// root's standby children back in their groups). A package's figure at once is the mean of every import
+    /// started together, the slower as much as the faster: two numpy imports started together here took 60 and
+    /// 88-103 ms against 60-65 alone (2026-12-05), which the median of all of them (stop 31's measure, over three
+    /// other packages' own imports in fresh interpreters) put at 1.0. nil when the wheelhouse holds none of
+    /// them, no worker could serve them, or a request failed (and why).
+    func importContention(table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]?, together: Int)
         -> (contention: Contention?, why: String) {
-        let picks = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
-        guard !picks.isEmpty else { return (nil, "no package of the table with an import cost has its and its dependencies' wheels in \(wheelhouse)") }
-        do {
-            let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
-            let each = try m.importContention(picks.map(\.name), of: table, together: together, rounds: CalibrationBench.importContentionRounds)
-            return (Contention(each), "")
-        } catch {
-            return (nil, "\(error)")
+        let picks = handlers == nil ? CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage)
+            : Array(CalibrationBench.retimePicks(table, wheelhouse: wheelhouse, everyPackage: everyPackage, handlers: handlers).prefix(CalibrationBench.importContentionPackages))
+        guard !picks.isEmpty else { return (nil, "no package \(handlers == nil ? "of the table" : "the trace needs") with an import cost has its and its dependencies' wheels in \(wheelhouse)") }
+        let w: RuntimeWorker
+        do { w = try rootImportWorker(picks.map { [$0] }, table: table, wheelhouse: wheelhouse, directory: "contended-imports") } catch {
+            return (nil, "no worker to serve them: \(error)")
         }
+        // Its install cache removed and written back now, minutes before the calibration ends (`removeTimedInstalls`).
+        defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/contended-imports"); Sys.syncFileSystems() }
+        var each: [(name: String, alone: Double, together: Double)] = []
+        for (k, p) in picks.enumerated() {
+            var alone: [Double] = [], at: [Double] = [], failure: String? = nil
+            // A request's import, ms, or why it is not one (a failure, or not a fork from the root).
+            func serveOne() -> Result<Double, RuntimeError> {
+                let r = w.serve(handler: Int32(k), arrivalNanos: w.now(), startNanos: w.now())
+                guard r.error.isEmpty, r.tier == .import, (r.zygote ?? 0) == 0 else {
+                    return .failure(.unavailable(r.error.isEmpty ? "a request for \(p.name) was a \(r.tier) start, not a fork from the root" : "serving \(p.name) failed: \(r.error)"))
+                }
+                return .success(Double(r.importNanos) / 1e6)
+            }
+            Sys.sleep(micros: 50_000)
+            if case .failure(let e) = serveOne() { failure = "\(e)" } // the files read once, untimed
+            for _ in 0..<CalibrationBench.importContentionRounds where failure == nil {
+                Sys.sleep(micros: 50_000)
+                switch serveOne() { case .success(let m): alone.append(m); case .failure(let e): failure = "\(e)" }
+                Sys.sleep(micros: 50_000)
+                for r in atOnce(together, { _ in serveOne() }) {
+                    switch r { case .success(let m): at.append(m); case .failure(let e): failure = "\(e)" }
+                }
+            }
+            if let failure { return (nil, failure) }
+            guard !alone.isEmpty, !at.isEmpty else { continue }
+            each.append((p.name, Summary(alone).p50, at.reduce(0, +) / Double(at.count)))
+        }
+        guard let c = Contention(each) else { return (nil, "none of \(picks.map(\.name).joined(separator: ", ")) could be timed") }
+        return (c, "")
     }
 
     /// `measure`'s machinery over the table at `packagesPath` (its cache of installed packages), offline
@@ -1164,7 +1198,9 @@ final class CalibrationBench {
             log("  installing the sets' packages into a worker's install cache, untimed")
             server = try rootImportWorker(sets, table: table, wheelhouse: wheelhouse)
         } catch { servedWhy = "no worker to serve the sets: \(error)" }
-        defer { server?.shutdown() }
+        // Its install cache (thousands of files) removed and written back now, minutes before the calibration
+        // ends, so that no install timed soon after (compare's) skips its freed inodes (`removeTimedInstalls`).
+        defer { server?.shutdown(); Sys.syncFileSystems() }
         var served: [(set: String, served: Double, fresh: Double)] = []
         do {
             let m = try measurer(packagesPath: packagesPath, wheelhouse: wheelhouse, everyPackage: everyPackage)
@@ -1219,7 +1255,7 @@ final class CalibrationBench {
     /// up as `serve` sets one up for `cores` cores, serving handler `k` needing the `k`th set, with no handler
     /// cache and nothing in the import cache but the root zygote: every request is a fork from the root (its
     /// standby child) that imports the whole set in its container, as the worker serves a set no zygote holds.
-    func rootImportWorker(_ sets: [[Package]], table: PackageTable, wheelhouse: String) throws -> RuntimeWorker {
+    func rootImportWorker(_ sets: [[Package]], table: PackageTable, wheelhouse: String, directory: String = "served-imports") throws -> RuntimeWorker {
         var packages: [Package] = [], seen = Set<String>()
         for p in sets.joined() {
             for q in p.transitiveDependencies.compactMap({ table[$0] }) + [p] where seen.insert(q.name).inserted { packages.append(q) }
@@ -1232,7 +1268,7 @@ final class CalibrationBench {
         c.importCache.tree = "static"; c.importCache.topK = 0
         c.installCache.preinstallTop = packages.count
         let planner = try Planner(config: c, catalog: Catalog(packages: packages, handlers: handlers), popularPackages: packages.map(\.name))
-        return try servingWorker(planner: planner, handlers: handlers, packages: packages, wheelhouse: wheelhouse, directory: "served-imports")
+        return try servingWorker(planner: planner, handlers: handlers, packages: packages, wheelhouse: wheelhouse, directory: directory)
     }
 
     /// What a package's install costs the worker against the package table's `install_ms` (pip on the host,
@@ -1257,11 +1293,15 @@ final class CalibrationBench {
         do { w = try storeWorker(picks, wheelhouse: wheelhouse, directory: "install-probe") } catch {
             return (nil, "no worker to install with: \(error)", [:], nil)
         }
-        defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }
+        defer {
+            w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe")
+            // Every copy kept until all were timed, then removed at once and written back (`timedInstall`).
+            removeTimedInstalls()
+        }
         var xs: [Double] = [], ys: [Double] = [], fitted: [String] = [], failed: [String] = [], installed: [String: Double] = [:]
         for p in picks {
-            // Each install into an empty directory, as a request's (the copy is removed after it, untimed). A
-            // package the worker cannot install here is left out (and named), not fatal.
+            // Each install into an empty directory of its own, as a request's (kept until every install was
+            // timed). A package the worker cannot install here is left out (and named), not fatal.
             let m = CalibrationBench.medianOf3 { timedInstall(p, by: w) }
             if let m {
                 xs.append(p.installMillis); ys.append(m); fitted.append(p.name); installed[p.name] = m
@@ -1299,27 +1339,50 @@ final class CalibrationBench {
     }
 
     /// `together` installs of `p` at once by `w`'s store, each into its own empty directory (the wheels fetched
-    /// first, untimed; the copies removed after): ms each; nil when one failed.
+    /// first, untimed; the copies kept, as `timedInstall`'s): ms each; nil when one failed.
     func timedInstalls(_ p: Package, together: Int, by w: RuntimeWorker) -> [Double]? {
         var staged: [String] = []
         for _ in 0..<together { guard let (s, _) = try? w.store.download(p) else { return nil }; staged.append(s) }
-        let targets = (0..<together).map { work + "/install-probe/contention-\($0)" }
+        let targets = (0..<together).map { _ in nextTimedInstallDirectory() }
         let python = self.python
         let ns = atOnce(together) { i in try? w.store.install(p, wheel: staged[i], python: python, into: targets[i]) }.compactMap { $0 }
-        for t in targets { try? FileManager.default.removeItem(atPath: t) }
         return ns.count == together ? ns.map(Nanos.millis) : nil
     }
 
-    /// One install of `p` by `w`'s store into an empty directory, as a request's, ms (the wheel fetched first,
-    /// untimed; the copy removed after, untimed); nil when the worker could not install it.
+    /// One install of `p` by `w`'s store into an empty directory of its own, as a request's, ms (the wheel
+    /// fetched first, untimed); nil when the worker could not install it. The copy is kept (under
+    /// `timedInstallsDirectory`, until `removeTimedInstalls` or the bench's removal): on ext4 without a
+    /// journal (this machine's root), inodes deleted in the last 60 s (360 s while their inode-table block is
+    /// unwritten) are skipped one by one at every file creation, so removing each copy right after it, as
+    /// before, made every install pay for the copies removed before it (django 2.1 s in a first install, 4.9-5.8
+    /// s after 40 installs and removals; calibrate's installs came out ~10% above the same installs in
+    /// compare's runs, campaigns AC and AD).
     func timedInstall(_ p: Package, by w: RuntimeWorker) -> Double? {
-        guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python) else { return nil }
-        w.store.remove(p)
+        let target = nextTimedInstallDirectory()
+        guard let (staged, _) = try? w.store.download(p), let ns = try? w.store.install(p, wheel: staged, python: python, into: target) else { return nil }
         return Nanos.millis(ns)
     }
 
+    /// Where `timedInstall` and `timedInstalls` keep their copies.
+    var timedInstallsDirectory: String { work + "/timed-installs" }
+    private var timedInstallCount = 0
+    /// A new directory for a timed install's copy (not made: the install makes it).
+    func nextTimedInstallDirectory() -> String {
+        timedInstallCount += 1
+        return timedInstallsDirectory + "/\(timedInstallCount)"
+    }
+
+    /// Removes every copy the timed installs kept, then writes back what the removal dirtied (`sync`): with the
+    /// inode tables written, ext4 without a journal skips the freed inodes for 60 s rather than 360.
+    func removeTimedInstalls() {
+        guard Sys.exists(timedInstallsDirectory) else { return }
+        try? FileManager.default.removeItem(atPath: timedInstallsDirectory)
+        Sys.syncFileSystems()
+    }
+
     /// One install each of `packages` from `wheelhouse` as the worker runs them (`timedInstall`), in order: ms
-    /// by name. - Throws: when no worker can be set up or a package cannot be installed.
+    /// by name. The copies stay until `removeTimedInstalls` or the bench's removal (`compare` removes its after
+    /// its last real run). - Throws: when no worker can be set up or a package cannot be installed.
     func reinstall(_ packages: [Package], wheelhouse: String) throws -> [String: Double] {
         let w = try storeWorker(packages, wheelhouse: wheelhouse, directory: "install-probe")
         defer { w.shutdown(); try? FileManager.default.removeItem(atPath: work + "/install-probe") }

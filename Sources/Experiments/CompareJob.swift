@@ -109,6 +109,8 @@ public struct CompareJob {
         public var calibrated: Double
         public var before: Double?, after: Double?
         public var failed: [String] = []
+        /// The filesystem the real runs install on (`InstallDisk`; nil in real sides kept before it was said).
+        public var disk: String?
         /// What every simulated install is charged: the mean of the probes that worked over the calibration's
         /// (1 when both failed).
         public var charge: Double {
@@ -277,6 +279,10 @@ public struct CompareJob {
         let trace = try Trace(path: run.tracePath, handlersPath: run.handlersPath)
         var retimer: PackageMeasurer?, retimed: [String] = []
         let table = try PackageTable.read(path: run.packagesPath)
+        // The install trees this compare makes are removed after its last real run, not between its timed
+        // installs (`DeferredRemovals`); also when it fails.
+        let removals = DeferredRemovals()
+        defer { removals.run() }
         try run.ensureWheels(trace, table: table, progress: progress) // the speed probe installs from the wheelhouse too
         var sj = SimulateJob()
         sj.runtimeCostsPath = runtimeCostsPath
@@ -334,6 +340,7 @@ public struct CompareJob {
                     : "the runtime cost file's (the trace needs none of the packages \(runtime.source) installed)"
             } else {
                 installs = InstallCheck(packages: probed.map(\.name), calibrated: probed.reduce(0) { $0 + runtime.installedMillis[$1.name]! })
+                installs!.disk = InstallDisk.describe(path: run.runtime.packageDirectory)
             }
         }
         // Like the hit probe's, a failure costs only its figure.
@@ -342,7 +349,7 @@ public struct CompareJob {
             progress("installing \(c.packages.joined(separator: ", ")) again \(when), as calibrate did (the trace's costliest it timed)")
             do {
                 let bench = try CalibrationBench(repeats: 1, cores: cores, tinyWheel: false)
-                defer { bench.remove() }
+                removals.add { bench.remove() } // its copies too, after the last real run
                 let ms = try bench.reinstall(probed, wheelhouse: run.wheelhouse).values.reduce(0, +)
                 progress(String(format: "their installs: %.0f ms now, %.0f ms in %@: simulated installs × %.2f", ms, c.calibrated, runtime.source, ms / c.calibrated))
                 return ms
@@ -358,7 +365,7 @@ public struct CompareJob {
         var job = self
         job.run.importScale = speed?.scale ?? 1
         progress("real run of \(run.tracePath) (\(run.config.summary)) at speed \(run.speed)")
-        let real = try job.realRun(progress: progress)
+        let real = try job.realRun(progress: progress, removals: removals)
         if speed != nil {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
@@ -376,7 +383,7 @@ public struct CompareJob {
         var others: [Run] = []
         for k in stride(from: 2, through: realRuns, by: 1) {
             progress("real run \(k) of \(realRuns): how far the real system is from itself")
-            others.append(try job.realRun(progress: progress))
+            others.append(try job.realRun(progress: progress, removals: removals))
         }
         var side = RealSide()
         side.madeBy = Provenance.madeBy(madeByFallback); side.date = MachineDescription.date; side.machine = MachineDescription.summary
@@ -450,8 +457,9 @@ public struct CompareJob {
         return report
     }
 
-    /// 1. The real run, keeping its records, decisions and outcomes.
-    func realRun(progress: @escaping (String) -> Void) throws -> Run {
+    /// 1. The real run, keeping its records, decisions and outcomes. With `removals`, its worker's install cache
+    /// is left for them (removed after the last real run).
+    func realRun(progress: @escaping (String) -> Void, removals: DeferredRemovals? = nil) throws -> Run {
         var real = Run()
         var job = run
         job.progress = progress
@@ -462,7 +470,10 @@ public struct CompareJob {
         }
         let cpuBefore = MachineCPUTimes.now()
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
-                        onStart: { $0.lifecycle.keepsOutcomes = true }, observe: { w in
+                        onStart: { w in
+                            w.lifecycle.keepsOutcomes = true
+                            if let removals { w.keepsInstallCache = true; removals.add(path: w.installCacheDirectory) }
+                        }, observe: { w in
                             real.outcomes = w.lifecycle.outcomes
                             let st = w.maintenanceStats
                             real.forks = (st.standbyForks, st.directForks)
@@ -838,6 +849,7 @@ public struct CompareJob {
         return String(format: "%@ installed again as calibrate installs them: %@%@, %.0f ms at calibration: %@ (%@; the planners' estimates keep the runtime costs')",
                       c.packages.joined(separator: ", "), timed.isEmpty ? "no figure" : timed.joined(separator: ", "), c.failed.isEmpty ? "" : " (failed: " + c.failed.joined(separator: "; ") + ")",
                       c.calibrated, charged, timed.count == 2 ? "the mean of before and after" : timed.isEmpty ? "1: both probes failed" : "the one probe that worked")
+            + (c.disk.map { "; \($0); the install trees of this compare (each real run's install cache, the probe's copies) removed only after its last real run" } ?? "")
     }
 
     /// What the speed check found and did, in a line.

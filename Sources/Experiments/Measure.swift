@@ -514,27 +514,6 @@ public final class PackageMeasurer {
         return all
     }
 
-    /// How contention for the disk, the page cache and the kernel slows imports: each of `names` imported (as
-    /// `measure` times it, its dependencies first, in a fresh interpreter) `rounds` times alone and `rounds`
-    /// times `together` at once (as many as cores: the cores themselves are not shared), alternating. Returns
-    /// each package's medians, ms. - Throws: when one is not in `table`, cannot be installed or fails to import.
-    public func importContention(_ names: [String], of table: PackageTable, together: Int, rounds: Int)
-        throws -> [(name: String, alone: Double, together: Double)] {
-        let all = measuredPackages(table)
-        return try names.map { n in
-            guard let p = table[n], let m = all[n] else { throw RuntimeError.python("\(n) is not in \(options.output)") }
-            for q in [p] + p.transitiveDependencies.compactMap({ table[$0] }) { try ensureInstalled(q) }
-            let arguments = importArguments(m, all: all, partners: [])
-            _ = try timedImport(arguments) // the files read once, untimed: every round starts from a warm page cache
-            var alone: [Double] = [], at: [Double] = []
-            for _ in 0..<rounds {
-                alone.append(try timedImport(arguments).millis)
-                for r in atOnce(together, { _ in Result { try timedImport(arguments).millis } }) { at.append(try r.get()) }
-            }
-            return (n, Summary(alone).p50, Summary(at).p50)
-        }
-    }
-
     /// `names` and their dependencies imported together in one fresh interpreter (dependencies first, as the
     /// worker's handler imports them), after `preload` (what the worker's script has loaded), untimed; and in
     /// the same rounds, each of those packages' own import as `measure` times it (its dependencies loaded

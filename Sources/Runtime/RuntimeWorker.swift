@@ -118,6 +118,13 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// thread before it returns. `serve` sets it; a one-core replay keeps it off, so the next request sees
     /// the zygotes built, as in the simulator.
     public var backgroundMaintenance = false
+    /// Leave the install cache (`installCacheDirectory`) in place at shutdown for the caller to remove later:
+    /// `compare` removes its runs' after the last one, so that no run installs just after thousands of files
+    /// were deleted (on ext4 without a journal, inodes deleted in the last 60-360 s are skipped one by one at
+    /// every file creation: an install after many deletions took up to 5 × as long here).
+    public var keepsInstallCache = false
+    /// This worker's install cache (under `RuntimeOptions.packageDirectory`, named after the run).
+    public var installCacheDirectory: String { packageDir }
     /// How long the last freeze took, ns (calibration reads it).
     public private(set) var lastFreezeNanos: Int64 = 0
     /// What the worker's own off-path work cost and how starts used it (calibration reads it; under `state`).
@@ -387,7 +394,8 @@ public final class RuntimeWorker: @unchecked Sendable {
         }
     }
 
-    /// Kills and removes every process, cgroup, mount and directory this worker made.
+    /// Kills and removes every process, cgroup, mount and directory this worker made (its install cache
+    /// left for the caller with `keepsInstallCache`).
     public func shutdown() {
         // Maintenance queued from now on does nothing; what is in progress finishes first (its processes
         // and cgroups are then removed below).
@@ -413,7 +421,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         }
         Sys.detachMounts(under: runDir)
         try? FileManager.default.removeItem(atPath: runDir)
-        try? FileManager.default.removeItem(atPath: packageDir)
+        if !keepsInstallCache { try? FileManager.default.removeItem(atPath: packageDir) }
         if cgroups.leftovers().isEmpty { cgroups.removeParent() }
         Sys.reapZombieChildren()
     }

@@ -38,11 +38,12 @@ struct CalibrateCommand: ParsableCommand {
         and cgroup_attach_window_ms, the largest gap still cheap), which the simulator charges to such forks, \
         standby children and zygote builds when no join came within the window; and a child zygote's build \
         beyond its imports less that wait (zygote_build_ms, 20 builds 100 ms apart). With more than one core, \
-        contention that sharing the cores does not explain: the 3 costliest imports of --packages whose wheels \
-        the wheelhouse holds (timed as `measure` does, 8 rounds) and the worker's installs of the 3 costliest \
-        install picks, alone and --cores at once (import_contention, install_contention: the median of \
-        together over alone, at least 1), which the simulator charges a start by the share of its other cores \
-        busy. And how much of the import overlap's saving (traces/import-overlap.csv) packages imported \
+        contention that sharing the cores does not explain: up to 3 imports that weigh most in --trace (else \
+        the costliest of --packages) whose wheels the wheelhouse holds, served by a worker (each a request \
+        forked from its root zygote importing the package in its container, 8 rounds; at once, the mean of \
+        every import started together), and the worker's installs of the 3 costliest install picks, alone and \
+        --cores at once (import_contention, install_contention: the median over the packages of together over \
+        alone, at least 1), which the simulator charges a start by the share of its other cores busy. And how much of the import overlap's saving (traces/import-overlap.csv) packages imported \
         together really save (import_overlap_credit, 0 to 1: 3 sets of 3 of the costliest imports with their \
         dependencies imported together after the worker's own modules, against the sum of every one of those \
         packages' own imports timed in the same 7 rounds, and that sum less the overlap; pooled over the sets), \
@@ -155,7 +156,7 @@ struct CompareCommand: ParsableCommand {
     var hitProbe = true
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("Time installs again around the real run: how fast this machine installs now against the calibration.",
-                                                    discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory): their time now over the calibration's (the mean of before and after) is reported and, with --charge-installs, charged to every simulated install; the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures; a probe that fails leaves the other's (or 1) and says why."))
+                                                    discussion: "Installs drift with the machine too (campaign Q's, an hour after its calibration, took up to twice what it fitted). `calibrate` keeps its install of each package it fitted over (rows installed_ms:NAME in the runtime cost file, median of 3). Just before the real run and again after it, compare installs the trace's two costliest of those (among the packages its requests need, dependencies included) once each as the worker does (fetched from the wheelhouse, a sandboxed pip into an empty directory): their time now over the calibration's (the mean of before and after) is reported and, with --charge-installs, charged to every simulated install; the planners' estimates, both executors', keep the runtime cost file's, so their decisions are unchanged. Not run when the trace needs none of them or the file records none (calibrated before they were kept). The CSV header's `installs` line gives the figures and the filesystem installed on; a probe that fails leaves the other's (or 1) and says why. The probe's copies and each real run's install cache are removed only after the last real run (also when compare fails; after a crash, `pipsqueak cleanup`): on ext4 without a journal, as this machine's root, a file's creation skips the inodes deleted in the last minutes, so an install just after thousands of files were deleted took up to 5 × as long."))
     var installProbe = true
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("Charge simulated installs by the install probe's figure (with --install-probe; default off).",

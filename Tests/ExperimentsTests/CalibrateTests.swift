@@ -87,6 +87,10 @@ final class CalibrateTests: XCTestCase {
         XCTAssert((0...1).contains(read.importOverlapCredit), "\(read.importOverlapCredit)")
         XCTAssertEqual(read.importOverlapCredit, costs.importOverlapCredit, accuracy: 1e-4)
         XCTAssert(text.contains("# import_contention, install_contention: how many times longer"), text)
+        // The filesystem the installs were timed on, and that their copies were kept until all were timed.
+        XCTAssert(text.contains("# disk: installs timed on ") && text.contains("all kept until every install was timed, then removed and written back (sync)"), text)
+        // Imports contended as the worker serves them: requests forked from its root zygote, at once and alone.
+        XCTAssert(text.contains("each a request forked from the worker's root zygote importing it in its container"), text)
         XCTAssert(text.contains("# import_overlap_credit: the share of the import overlap's saving"), text)
         // The same sets served from the root zygote (where the wheelhouse holds them), else 1 with why.
         XCTAssertGreaterThan(read.servedImportScale, 0)

@@ -23,6 +23,24 @@ final class CompareTests: XCTestCase {
         return job
     }
 
+    /// Removals held back run only when asked, each once, in order.
+    func testRemovalsHeldBackRunOnlyWhenAsked() throws {
+        let dir = "/tmp/pipsqueak-removals-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for d in ["a/x", "b"] { try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true) }
+        let r = DeferredRemovals()
+        var order: [String] = []
+        r.add(path: dir + "/a")
+        r.add { order.append("action") }
+        r.add(path: dir + "/b")
+        XCTAssert(FileManager.default.fileExists(atPath: dir + "/a/x") && FileManager.default.fileExists(atPath: dir + "/b"), "nothing removed before run")
+        XCTAssertEqual(r.run(), 3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a")); XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/b"))
+        XCTAssertEqual(order, ["action"])
+        XCTAssertEqual(r.run(), 0, "each once")
+        XCTAssertEqual(order, ["action"])
+    }
+
     func testAShortCompareHasIdenticalDecisionLogs() throws {
         guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
         do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
@@ -150,6 +168,10 @@ final class CompareTests: XCTestCase {
         for s in report.settle { XCTAssertNotNil(try XCTUnwrap(s).dirtyKB); XCTAssertGreaterThan(try XCTUnwrap(s).waitedMs, 0) }
         XCTAssert(join.contains("; each run started on a machine at rest (sync, then cores idle): run 1: ") && join.contains(", run 3: "), join)
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups this compare's worker left")
+        // Its install trees (each real run's install cache, the probe's copies) are removed after the last real
+        // run, and the header says so, with the filesystem they were timed on.
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: dir + "/pkgs")) ?? [], [], "install caches left")
+        XCTAssert(join.contains("; installs timed on ") && join.contains("; the install trees of this compare (each real run's install cache, the probe's copies) removed only after its last real run"), join)
         // The real side is kept: simulated again from it, the same comparison row for row, and the header says
         // where the real runs came from.
         let sidePath = dir + "/results/compare-concurrent.real.json.gz"

@@ -64,6 +64,54 @@ final class RuntimeTierTests: XCTestCase {
     /// child zygote holding `slow`, whose import allocates) finds the zygote's objects in the permanent
     /// generation, where its own collections never walk them (and so never copy their pages). Forked from the
     /// root, the child imports `slow` itself and freezes what that import made.
+    /// A worker told to keep its install cache leaves it (and only it) at shutdown, for `compare` to remove
+    /// after its last real run; by default the install cache goes with everything else.
+    func testAWorkerLeavesItsInstallCacheOnlyWhenAsked() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"], initMillis: 1, execMillis: 1)])
+        var c = PolicyConfig.presets["all"]!
+        c.installCache.preinstallTop = 1
+        for keeps in [true, false] {
+            let w = try fx.worker(handlers: handlers, config: c)
+            let r = w.serve(handler: 0, arrivalNanos: 1, startNanos: 1)
+            XCTAssertEqual(r.error, "")
+            let cache = w.installCacheDirectory
+            XCTAssert(cache.hasPrefix(fx.dir + "/packages/"), cache)
+            let installed = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
+            XCTAssertFalse(installed.isEmpty, "fast is installed in \(cache)")
+            w.keepsInstallCache = keeps
+            w.shutdown()
+            try RuntimeFixture.assertNothingLeft(w)
+            XCTAssertEqual(Sys.exists(cache), keeps, "install cache left: \(keeps)")
+            XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [], keeps ? installed : [])
+            try? FileManager.default.removeItem(atPath: cache)
+        }
+    }
+
+    /// The filesystem installs are timed on, said from the mount table: ext4 with and without a journal (the
+    /// jbd2 entries), another filesystem, the mount holding the path (the longest point, the last of a point
+    /// mounted over).
+    func testTheInstallDiskIsDescribedFromTheMountTable() {
+        let table = """
+        /dev/vda / ext4 rw,relatime,discard 0 0
+        tmpfs /tmp tmpfs rw 0 0
+        /dev/vdb /srv ext4 rw 0 0
+        /dev/vdc /srv ext4 rw 0 0
+        /dev/vdd /srv/data\\040x xfs rw 0 0
+        """
+        XCTAssertEqual(InstallDisk.mount(of: "/var/cache/pipsqueak/install-cache", in: table), .init(device: "/dev/vda", point: "/", type: "ext4"))
+        XCTAssertEqual(InstallDisk.mount(of: "/tmp/x", in: table)?.type, "tmpfs")
+        XCTAssertEqual(InstallDisk.mount(of: "/tmpx/y", in: table)?.point, "/", "a sibling sharing the prefix is not under /tmp")
+        XCTAssertEqual(InstallDisk.mount(of: "/srv/a", in: table)?.device, "/dev/vdc", "the last mount over a point is in effect")
+        XCTAssertEqual(InstallDisk.mount(of: "/srv/data x/w", in: table)?.type, "xfs")
+        let bare = InstallDisk.describe(path: "/var/x", table: table, journals: [])
+        XCTAssert(bare.hasPrefix("installs timed on ext4 (/dev/vda, mounted at /) without a journal: ") && bare.contains("60 s"), bare)
+        XCTAssertEqual(InstallDisk.describe(path: "/var/x", table: table, journals: ["vdb-8", "vda-8"]), "installs timed on ext4 (/dev/vda, mounted at /), with a journal")
+        XCTAssertEqual(InstallDisk.describe(path: "/tmp/w", table: table, journals: []), "installs timed on tmpfs (tmpfs, mounted at /tmp)")
+        XCTAssert(InstallDisk.describe(path: "/x", table: "", journals: []).contains("unknown"))
+    }
+
     func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
         try RuntimeFixture.requireRuntime()
         let code = "import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\nWALKED = id(slow.__dict__) in {id(o) for o in gc.get_objects()}\n"
