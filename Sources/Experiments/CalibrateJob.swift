@@ -1103,7 +1103,7 @@ final class CalibrationBench {
     /// its container, `importContentionRounds` rounds of one alone, then `together` at once, 50 ms apart (the
     /// root's standby children back in their groups). A package's figure at once is the mean of every import
     /// started together, the slower as much as the faster: two numpy imports started together here took 60 and
-    /// 88-103 ms against 60-65 alone (2026-12-05), which the median of all of them (stop 31's measure, over three
+    /// 88-103 ms against 60-65 alone (2026-12-05), which the median of all of them (the measure before, over three
     /// other packages' own imports in fresh interpreters) put at 1.0. nil when the wheelhouse holds none of
     /// them, no worker could serve them, or a request failed (and why).
     func importContention(table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]?, together: Int)
