@@ -14,13 +14,8 @@ public enum InstallDisk {
     /// line when one point is mounted over: the one in effect).
     static func mount(of path: String, in table: String) -> Mount? {
         var best: Mount?
-        for line in table.split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count > 2 else { continue }
-            let point = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
-            let holds = point == "/" || path == point || path.hasPrefix(point + "/")
-            guard holds, point.count >= (best?.point.count ?? 0) else { continue }
-            best = Mount(device: String(f[0]), point: point, type: String(f[2]))
+        for e in Sys.mountEntries(in: table) where e.point == "/" || path == e.point || path.hasPrefix(e.point + "/") {
+            if e.point.count >= (best?.point.count ?? 0) { best = Mount(device: e.device, point: e.point, type: e.type) }
         }
         return best
     }
@@ -38,7 +33,7 @@ public enum InstallDisk {
 
     /// `describe` for this machine (/proc/self/mounts, /proc/fs/jbd2).
     public static func describe(path: String) -> String {
-        let table = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
+        let table = (try? Sys.readFile("/proc/self/mounts")) ?? ""
         let journals = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/fs/jbd2")) ?? []
         return describe(path: path, table: table, journals: journals)
     }

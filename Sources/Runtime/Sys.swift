@@ -222,12 +222,17 @@ extension Sys {
     /// `mounts(under:)` over a mount table's text (`/proc/self/mounts`' format).
     static func mounts(in table: String, under prefix: String) -> [String] {
         let below = prefix.hasSuffix("/") ? prefix : prefix + "/"
-        return table.split(separator: "\n").compactMap { line -> String? in
+        return mountEntries(in: table).map(\.point).filter { $0.hasPrefix(below) || $0 == prefix }.sorted { $0.count > $1.count }
+    }
+
+    /// A mount table's lines (`/proc/self/mounts`' format), in order: device, mount point (a space in it
+    /// unescaped from `\\040`) and filesystem type; a line with fewer fields is left out.
+    static func mountEntries(in table: String) -> [(device: String, point: String, type: String)] {
+        table.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
-            guard f.count > 1 else { return nil }
-            let p = String(f[1]).replacingOccurrences(of: "\\040", with: " ")
-            return p.hasPrefix(below) || p == prefix ? p : nil
-        }.sorted { $0.count > $1.count }
+            guard f.count > 2 else { return nil }
+            return (String(f[0]), String(f[1]).replacingOccurrences(of: "\\040", with: " "), String(f[2]))
+        }
     }
 
     public static func unmount(_ path: String) { _ = umount2(path, Int32(MNT_DETACH)) }
