@@ -248,9 +248,10 @@ extension Sys {
         if Glibc.chown(path, uid, gid) != 0 { throw RuntimeError.system(call: "chown", errno: errno, path: path) }
     }
 
-    /// Mounts a fresh tmpfs of `megabytes` on `target`.
-    public static func mountTmpfs(_ target: String, megabytes: Int) throws {
-        try retry("mount tmpfs", path: target) { Glibc.mount("tmpfs", target, "tmpfs", 0, "size=\(megabytes)m") }
+    /// Mounts a fresh tmpfs of `megabytes` on `target`; its root directory gets `mode` (tmpfs's own 1777 if nil).
+    public static func mountTmpfs(_ target: String, megabytes: Int, mode: mode_t? = nil) throws {
+        let data = "size=\(megabytes)m" + (mode.map { ",mode=" + String($0, radix: 8) } ?? "")
+        try retry("mount tmpfs", path: target) { Glibc.mount("tmpfs", target, "tmpfs", UInt(MS_NOSUID | MS_NODEV), data) }
     }
 
     /// Bind-mounts `source` on `target` (recursively), read-only unless `writable`.

@@ -89,6 +89,23 @@ final class RuntimeTierTests: XCTestCase {
         }
     }
 
+    /// The zygotes' and standby children's sockets are bound in a tmpfs of the worker's own (on ext4 without a
+    /// journal each bind's new inode skipped the inodes deleted in the last minute), which goes with the worker.
+    func testSocketsAreBoundInATmpfsOfTheWorkersOwn() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"], initMillis: 1, execMillis: 1)])
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["all"]!)
+        XCTAssertEqual(w.serve(handler: 0, arrivalNanos: 1, startNanos: 1).error, "")
+        let sockets = w.runDir + "/sockets"
+        let table = try Sys.readFile("/proc/self/mounts")
+        XCTAssertEqual(Sys.mountEntries(in: table).last { $0.point == sockets }?.type, "tmpfs", table)
+        let bound = (try? FileManager.default.contentsOfDirectory(atPath: sockets)) ?? []
+        XCTAssert(bound.contains { $0.hasSuffix(".sock") }, "a zygote's socket in \(sockets): \(bound)")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     /// The filesystem installs are timed on, said from the mount table: ext4 with and without a journal (the
     /// jbd2 entries), another filesystem, the mount holding the path (the longest point, the last of a point
     /// mounted over).
