@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CachePolicy", "Workload", "TestSupport"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "CachePolicy", "Results", "Runtime", "Simulation", "Statistics", "Workload", "TestSupport",
+            "Experiments", "CachePolicy", "Results", "Runtime", "Server", "Simulation", "Statistics", "Workload", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], exclude: ["Golden"]),

@@ -297,7 +297,7 @@ public final class LineChannel {
 
     /// Writes `object` as one JSON line. - Throws: if the peer takes none of it for `timeoutSeconds`.
     public func send(_ object: [String: Any], timeoutSeconds: Double = 60) throws {
-        var data = try JSONSerialization.data(withJSONObject: object)
+        var data = try JSONLine.encode(object).map { Data($0) } ?? JSONSerialization.data(withJSONObject: object)
         data.append(10)
         let deadline = Sys.monotonicNanos() + Int64(timeoutSeconds * 1e9)
         try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in

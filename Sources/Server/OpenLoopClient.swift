@@ -99,8 +99,71 @@ public final class OpenLoopClient: @unchecked Sendable {
         return Int(res.status.code)
     }
 
-    /// Reads a `Pipsqueak-Record` header (JSON, ms) back into a record.
+    /// Reads a `Pipsqueak-Record` header (JSON, ms) back into a record: a flat object of numbers, words, true,
+    /// false and null (what the server writes) is read directly; anything else through `JSONSerialization`.
     static func record(_ header: String, request: Int64, handler: Int32) -> RequestRecord? {
+        guard let f = flatFields(header) else { return recordFromJSON(header, request: request, handler: handler) }
+        guard let tier = f["tier"].flatMap(Tier.init(rawValue:)) else { return nil }
+        func ns(_ k: String) -> Int64 { Int64(((f[k].flatMap(Double.init) ?? 0) * 1e6).rounded()) }
+        var r = RequestRecord(request: request, handler: handler, arrivalNanos: ns("arrival_ms"), startNanos: ns("start_ms"),
+                              endNanos: ns("end_ms"), tier: tier, zygote: f["zygote"].flatMap { Int64($0) })
+        r.downloadNanos = ns("download_ms"); r.installNanos = ns("install_ms"); r.createNanos = ns("create_ms")
+        r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
+        r.evictions = f["evictions"].flatMap { Int($0) } ?? 0
+        r.estimated = f["estimated"] == "true"
+        return r
+    }
+
+    /// The fields of a flat JSON object whose values are numbers, `true`, `false`, `null` or strings without
+    /// escapes, each value's text (a string's without its quotes); nil for anything else.
+    static func flatFields(_ text: String) -> [String: String]? {
+        let b = Array(text.utf8)
+        var i = 0, out: [String: String] = [:]
+        func skipSpace() { while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 } }
+        func string() -> String? { // at a quote: the text up to the next quote, none escaped
+            guard i < b.count, b[i] == 0x22 else { return nil }
+            let start = i + 1
+            i = start
+            while i < b.count, b[i] != 0x22 { if b[i] == 0x5C || b[i] < 0x20 { return nil }; i += 1 }
+            guard i < b.count else { return nil }
+            defer { i += 1 }
+            return String(decoding: b[start..<i], as: UTF8.self)
+        }
+        skipSpace()
+        guard i < b.count, b[i] == 0x7B else { return nil }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == 0x7D { i += 1; skipSpace(); return i == b.count ? out : nil }
+        while true {
+            skipSpace()
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard i < b.count, b[i] == 0x3A else { return nil }
+            i += 1
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == 0x22 {
+                guard let v = string() else { return nil }
+                out[key] = v
+            } else {
+                let start = i // a number or a literal: up to the next delimiter
+                while i < b.count, b[i] != 0x2C, b[i] != 0x7D, b[i] != 0x20 { i += 1 }
+                let v = String(decoding: b[start..<i], as: UTF8.self)
+                guard v == "true" || v == "false" || v == "null" || Double(v) != nil else { return nil }
+                out[key] = v
+            }
+            skipSpace()
+            guard i < b.count else { return nil }
+            if b[i] == 0x2C { i += 1; continue }
+            guard b[i] == 0x7D else { return nil }
+            i += 1
+            skipSpace()
+            return i == b.count ? out : nil
+        }
+    }
+
+    /// `record` through `JSONSerialization` (a header not flat, or with escapes).
+    static func recordFromJSON(_ header: String, request: Int64, handler: Int32) -> RequestRecord? {
         guard let o = try? JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any],
               let tier = (o["tier"] as? String).flatMap(Tier.init(rawValue:)) else { return nil }
         func ns(_ k: String) -> Int64 { Int64((((o[k] as? NSNumber)?.doubleValue ?? 0) * 1e6).rounded()) }
