@@ -103,25 +103,20 @@ public struct Cgroup: Sendable {
         }
     }
 
-    public func freeze() throws {
-        switch cgroups.version {
-        case .v1: try Sys.writeFile(dir("freezer") + "/freezer.state", "FROZEN")
-        case .v2: try Sys.writeFile(dirs[0] + "/cgroup.freeze", "1")
-        }
-    }
+    public func freeze() throws { try Sys.writeFile(freezeFile, freezeValue(true)) }
 
-    public func thaw() throws {
-        switch cgroups.version {
-        case .v1: try Sys.writeFile(dir("freezer") + "/freezer.state", "THAWED")
-        case .v2: try Sys.writeFile(dirs[0] + "/cgroup.freeze", "0")
-        }
-    }
+    public func thaw() throws { try Sys.writeFile(freezeFile, freezeValue(false)) }
 
     /// Memory charged to the group, bytes.
     public func memoryBytes() -> Int64 {
-        let file = cgroups.version == .v1 ? dir("memory") + "/memory.usage_in_bytes" : dirs[0] + "/memory.current"
-        return Int64((try? Sys.readFile(file))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        return Int64((try? Sys.readFile(memoryFile))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
     }
+
+    /// The file freezing and thawing are written to, and what is written.
+    var freezeFile: String { cgroups.version == .v1 ? dir("freezer") + "/freezer.state" : dirs[0] + "/cgroup.freeze" }
+    func freezeValue(_ frozen: Bool) -> String { cgroups.version == .v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0") }
+    /// The file saying the memory charged to the group.
+    var memoryFile: String { cgroups.version == .v1 ? dir("memory") + "/memory.usage_in_bytes" : dirs[0] + "/memory.current" }
 
     /// Whether no process is left in the group (one hierarchy read: cheap enough for every handler hit).
     public var isEmpty: Bool {
@@ -178,5 +173,62 @@ public struct Cgroup: Sendable {
                 }
             }
         }
+    }
+}
+
+/// A group's freezer and memory files kept open: a handler-cache hit thaws its container, reads its memory
+/// and freezes it again, and opening each file by path (a walk of the cgroup filesystem, then a close) was
+/// over half the worker's own CPU per hit (`perf` under `scripts/bench-serve`). Opened on first use; `close`
+/// (before the group is removed) makes every later call fail rather than touch a reused descriptor.
+public final class CgroupFiles: @unchecked Sendable {
+    public let group: Cgroup
+    private let lock = NSLock()
+    private var freezeFD: Int32 = -1, memoryFD: Int32 = -1, closed = false
+
+    public init(_ group: Cgroup) { self.group = group }
+    deinit { close() }
+
+    public func freeze() throws { try write(group.freezeValue(true)) }
+    public func thaw() throws { try write(group.freezeValue(false)) }
+
+    /// Memory charged to the group, bytes (0 when it cannot be read, as `Cgroup.memoryBytes`).
+    public func memoryBytes() -> Int64 {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { return 0 }
+        if memoryFD < 0 { memoryFD = Glibc.open(group.memoryFile, O_RDONLY | O_CLOEXEC) }
+        guard memoryFD >= 0 else { return 0 }
+        var buf = (Int64(0), Int64(0), Int64(0), Int64(0)) // 32 bytes: a count of bytes and a newline
+        let n = withUnsafeMutableBytes(of: &buf) { Glibc.pread(memoryFD, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return 0 }
+        return withUnsafeBytes(of: &buf) { raw in
+            var v: Int64 = 0
+            for b in raw.prefix(n) {
+                guard b >= 0x30 && b <= 0x39 else { break }
+                v = v &* 10 &+ Int64(b - 0x30)
+            }
+            return v
+        }
+    }
+
+    private func write(_ value: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard !closed else { throw RuntimeError.unavailable("cgroup \(Cgroups.parentName)/\(group.name) is being removed") }
+        let path = group.freezeFile
+        if freezeFD < 0 { freezeFD = try Sys.retry("open", path: path) { Glibc.open(path, O_WRONLY | O_CLOEXEC) } }
+        var v = value
+        while true {
+            let n = v.withUTF8 { Glibc.pwrite(freezeFD, $0.baseAddress, $0.count, 0) }
+            if n >= 0 { return }
+            if Sys.interrupted(errno) { continue }
+            throw RuntimeError.system(call: "write", errno: errno, path: path)
+        }
+    }
+
+    /// Closes the files; every later call fails (or reads 0).
+    public func close() {
+        lock.lock(); defer { lock.unlock() }
+        closed = true
+        if freezeFD >= 0 { Glibc.close(freezeFD); freezeFD = -1 }
+        if memoryFD >= 0 { Glibc.close(memoryFD); memoryFD = -1 }
     }
 }

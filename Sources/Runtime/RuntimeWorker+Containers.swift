@@ -252,6 +252,7 @@ extension RuntimeWorker {
         store.removePrivate(owner: "c\(id)")
         guard let c = containers.removeValue(forKey: id) else { return }
         c.channel.close()
+        c.files.close()
         try? c.cgroup.destroy()
     }
 }

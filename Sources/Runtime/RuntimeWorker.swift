@@ -79,8 +79,10 @@ public final class RuntimeWorker: @unchecked Sendable {
         /// Held while the container is being frozen (outside `state`): a request the planner gives it to
         /// next waits until the freeze is done before it thaws it.
         let pausing = DispatchSemaphore(value: 1)
+        /// Its freezer and memory files, kept open for its hits; closed before the group is removed.
+        let files: CgroupFiles
         init(id: Int64, cgroup: Cgroup, channel: LineChannel) {
-            self.id = id; self.cgroup = cgroup; self.channel = channel
+            self.id = id; self.cgroup = cgroup; self.channel = channel; files = CgroupFiles(cgroup)
         }
     }
 
@@ -186,6 +188,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         lifecycle.carryOut = { [unowned self] e in self.carryOut(e) }
         Sys.becomeSubreaper()
         Sys.ignoreBrokenPipes()
+        Sys.raiseOpenFileLimit()
         do {
             // The zygotes' and standby children's sockets live in a tmpfs of their own: bound on the host's disk,
             // each socket is a new inode, and ext4 without a journal (this project's machine) skips the inodes
@@ -276,7 +279,7 @@ public final class RuntimeWorker: @unchecked Sendable {
                 guard let c = locked({ containers[plan.container] }) else { throw RuntimeError.unavailable("container c\(plan.container) is gone") }
                 let t0 = Sys.monotonicNanos()
                 c.pausing.wait(); c.pausing.signal() // its last request's freeze is done
-                try c.cgroup.thaw()
+                try c.files.thaw()
                 r.createNanos = Sys.monotonicNanos() - t0
                 container = c
             case .import, .cold:
@@ -309,7 +312,7 @@ public final class RuntimeWorker: @unchecked Sendable {
         r.endNanos = startNanos + r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos + r.execNanos
         // Idle: freeze into the handler cache or destroy, as the planner says. Once the planner has the
         // container in its cache another request may take it: it waits for the freeze (`pausing`).
-        let memory = container?.cgroup.memoryBytes() ?? 0
+        let memory = container?.files.memoryBytes() ?? 0
         let broken = container == nil || (!r.error.isEmpty && !raised)
         let (paused, createZygotes): (Bool, [ZygoteSpec]) = locked {
             let idle = lifecycle.finish(r, container: plan.container, memoryBytes: memory, failed: broken, now: now())
@@ -325,7 +328,7 @@ public final class RuntimeWorker: @unchecked Sendable {
             let tf = Sys.monotonicNanos()
             do {
                 if faults.failNextFreeze { faults.failNextFreeze = false; throw RuntimeError.unavailable("freeze failed (injected by a test)") }
-                try c.cgroup.freeze()
+                try c.files.freeze()
                 lastFreezeNanos = Sys.monotonicNanos() - tf // frozen in the handler cache
                 c.pausing.signal()
             } catch {
@@ -435,8 +438,8 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Asks a container's process for its `sys.modules` (tests check the subset rule with it).
     public func modules(ofContainer id: Int64) throws -> [String] {
         guard let c = locked({ containers[id] }) else { throw RuntimeError.unavailable("no container c\(id)") }
-        try? c.cgroup.thaw()
-        defer { try? c.cgroup.freeze() }
+        try? c.files.thaw()
+        defer { try? c.files.freeze() }
         try c.channel.send(WorkerProtocol.Request.modules.message)
         return (try c.channel.receive()["modules"] as? [String]) ?? []
     }

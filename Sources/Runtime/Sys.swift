@@ -110,6 +110,16 @@ extension Sys {
         _ = pipsqueak_set_child_subreaper()
     }
 
+    /// Raises this process's soft limit on open descriptors to its hard limit: each container keeps its
+    /// channel and two cgroup files open (`CgroupFiles`), and a soft limit of 1024 (common) would cap the
+    /// handler cache at about 340 containers.
+    public static func raiseOpenFileLimit() {
+        var r = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0, r.rlim_cur < r.rlim_max else { return }
+        r.rlim_cur = r.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &r)
+    }
+
     /// A write to a container or zygote that has died must fail with EPIPE, not kill this process with
     /// SIGPIPE. (Foundation's `Process` used to set this as a side effect; the runtime no longer uses it.)
     public static func ignoreBrokenPipes() { _ = signal(SIGPIPE, SIG_IGN) }

@@ -89,6 +89,53 @@ final class RuntimeTierTests: XCTestCase {
         }
     }
 
+    /// A group's freezer and memory files kept open (`CgroupFiles`): freezing and thawing through them take
+    /// effect, the memory read agrees with a read by path, and once closed every call fails or reads 0.
+    func testAGroupsFilesKeptOpenFreezeThawAndReadItsMemory() throws {
+        try RuntimeFixture.requireRuntime()
+        let cg = try Cgroups.detect()
+        try cg.ensureParent()
+        let g = cg.group("files-test-\(getpid())")
+        try g.create(memoryLimitBytes: 64 << 20, pidsLimit: 8)
+        defer { try? g.destroy(); if cg.leftovers().isEmpty { cg.removeParent() } }
+        // A child that, once in the group, touches 8 MB (charged there) and waits (only system calls after fork).
+        var p: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&p), 0)
+        let pid = fork()
+        if pid == 0 {
+            var b: UInt8 = 0
+            _ = read(p[0], &b, 1)
+            let m = mmap(nil, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+            for off in stride(from: 0, to: 8 << 20, by: 4096) { m.storeBytes(of: 1, toByteOffset: off, as: UInt8.self) }
+            while true { _ = Glibc.pause() }
+        }
+        for f in g.procsFiles { try Sys.writeFile(f, String(pid)) }
+        var go: UInt8 = 1
+        _ = write(p[1], &go, 1)
+        close(p[0]); close(p[1])
+        for _ in 0..<200 where g.memoryBytes() < 8 << 20 { usleep(10_000) }
+        let files = CgroupFiles(g)
+        func state() throws -> String {
+            cg.version == .v1 ? try Sys.readFile(g.dir("freezer") + "/freezer.state").trimmingCharacters(in: .whitespacesAndNewlines)
+                : (try Sys.readFile(g.dirs[0] + "/cgroup.freeze")).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for _ in 0..<3 { // the same descriptor, again and again
+            try files.freeze()
+            let frozen = try state()
+            XCTAssert(["FROZEN", "FREEZING", "1"].contains(frozen), frozen)
+            try files.thaw()
+            let thawed = try state()
+            XCTAssert(["THAWED", "0"].contains(thawed), thawed)
+        }
+        let byPath = g.memoryBytes(), kept = files.memoryBytes()
+        XCTAssertGreaterThanOrEqual(byPath, 8 << 20)
+        XCTAssertEqual(Double(kept), Double(byPath), accuracy: Double(1 << 20), "read through the kept file: \(kept), by path: \(byPath)")
+        files.close()
+        XCTAssertThrowsError(try files.freeze())
+        XCTAssertEqual(files.memoryBytes(), 0)
+        XCTAssertEqual(try state(), cg.version == .v1 ? "THAWED" : "0", "a closed handle writes nothing")
+    }
+
     /// The zygotes' and standby children's sockets are bound in a tmpfs of the worker's own (on ext4 without a
     /// journal each bind's new inode skipped the inodes deleted in the last minute), which goes with the worker.
     func testSocketsAreBoundInATmpfsOfTheWorkersOwn() throws {
