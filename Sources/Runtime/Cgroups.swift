@@ -195,40 +195,22 @@ public final class CgroupFiles: @unchecked Sendable {
     public func memoryBytes() -> Int64 {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { return 0 }
-        if memoryFD < 0 { memoryFD = Glibc.open(group.memoryFile, O_RDONLY | O_CLOEXEC) }
-        guard memoryFD >= 0 else { return 0 }
-        var buf = (Int64(0), Int64(0), Int64(0), Int64(0)) // 32 bytes: a count of bytes and a newline
-        let n = withUnsafeMutableBytes(of: &buf) { Glibc.pread(memoryFD, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return 0 }
-        return withUnsafeBytes(of: &buf) { raw in
-            var v: Int64 = 0
-            for b in raw.prefix(n) {
-                guard b >= 0x30 && b <= 0x39 else { break }
-                v = v &* 10 &+ Int64(b - 0x30)
-            }
-            return v
-        }
+        if memoryFD < 0 { memoryFD = (try? Sys.openFile(group.memoryFile, writing: false)) ?? -1 }
+        return memoryFD < 0 ? 0 : Sys.readInteger(atStartOf: memoryFD) ?? 0
     }
 
     private func write(_ value: String) throws {
         lock.lock(); defer { lock.unlock() }
         guard !closed else { throw RuntimeError.unavailable("cgroup \(Cgroups.parentName)/\(group.name) is being removed") }
-        let path = group.freezeFile
-        if freezeFD < 0 { freezeFD = try Sys.retry("open", path: path) { Glibc.open(path, O_WRONLY | O_CLOEXEC) } }
-        var v = value
-        while true {
-            let n = v.withUTF8 { Glibc.pwrite(freezeFD, $0.baseAddress, $0.count, 0) }
-            if n >= 0 { return }
-            if Sys.interrupted(errno) { continue }
-            throw RuntimeError.system(call: "write", errno: errno, path: path)
-        }
+        if freezeFD < 0 { freezeFD = try Sys.openFile(group.freezeFile, writing: true) }
+        try Sys.write(value, to: freezeFD, path: group.freezeFile, atStart: true)
     }
 
     /// Closes the files; every later call fails (or reads 0).
     public func close() {
         lock.lock(); defer { lock.unlock() }
         closed = true
-        if freezeFD >= 0 { Glibc.close(freezeFD); freezeFD = -1 }
-        if memoryFD >= 0 { Glibc.close(memoryFD); memoryFD = -1 }
+        if freezeFD >= 0 { Sys.close(freezeFD); freezeFD = -1 }
+        if memoryFD >= 0 { Sys.close(memoryFD); memoryFD = -1 }
     }
 }

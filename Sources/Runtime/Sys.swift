@@ -43,15 +43,47 @@ extension Sys {
 
     /// Writes `text` to an existing file (cgroup control files), no truncation games.
     public static func writeFile(_ path: String, _ text: String) throws {
-        let fd = try retry("open", path: path) { open(path, O_WRONLY | O_CLOEXEC) }
+        let fd = try openFile(path, writing: true)
         defer { close(fd) }
+        try write(text, to: fd, path: path, atStart: false)
+    }
+
+    /// Opens an existing file for reading or for writing, close-on-exec.
+    public static func openFile(_ path: String, writing: Bool) throws -> Int32 {
+        try retry("open", path: path) { open(path, (writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC) }
+    }
+
+    /// Writes `text` to open file `fd`; `atStart`: at offset 0 (a control file kept open, each write a new
+    /// command; files that cannot seek, such as /proc/PID/setgroups, take plain writes).
+    public static func write(_ text: String, to fd: Int32, path: String, atStart: Bool) throws {
         var t = text
-        let n = t.withUTF8 { buf in Glibc.write(fd, buf.baseAddress, buf.count) }
-        if n < 0 { throw RuntimeError.system(call: "write", errno: errno, path: path) }
+        while true {
+            let n = t.withUTF8 { atStart ? Glibc.pwrite(fd, $0.baseAddress, $0.count, 0) : Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n >= 0 { return }
+            if interrupted(errno) { continue }
+            throw RuntimeError.system(call: "write", errno: errno, path: path)
+        }
+    }
+
+    /// The decimal number at the start of open file `fd` (read again from offset 0: a counter kept open,
+    /// such as a cgroup's memory usage); nil if it cannot be read or does not start with a digit.
+    public static func readInteger(atStartOf fd: Int32) -> Int64? {
+        var buf = (Int64(0), Int64(0), Int64(0), Int64(0)) // 32 bytes: up to 20 digits and a newline
+        let n = withUnsafeMutableBytes(of: &buf) { Glibc.pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        return withUnsafeBytes(of: &buf) { raw -> Int64? in
+            var v: Int64 = 0, digits = 0
+            for b in raw.prefix(n) {
+                guard b >= 0x30 && b <= 0x39 else { break }
+                v = v &* 10 &+ Int64(b - 0x30)
+                digits += 1
+            }
+            return digits > 0 ? v : nil
+        }
     }
 
     public static func readFile(_ path: String) throws -> String {
-        let fd = try retry("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        let fd = try openFile(path, writing: false)
         defer { close(fd) }
         var out = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 4096)
