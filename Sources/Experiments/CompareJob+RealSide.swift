@@ -30,6 +30,9 @@ extension CompareJob {
         public var speed: SpeedCheck?, speedNote = ""
         public var installs: InstallCheck?, installNote = ""
         public var hits: HitCheck?, hitNote = ""
+        /// What reclaims cached file pages on the machine the real runs ran on (`PageCacheReclaim`; nil in real
+        /// sides kept before it was said).
+        public var pageCache: String?
         /// Every real run in order: the first is the one the simulation is fed (its outcomes) and joined to.
         var runs: [Run] = []
 

@@ -240,6 +240,8 @@ public struct CompareJob {
         /// The hit probe (nil: not run; `hitNote` says why).
         public var hits: HitCheck?
         public var hitNote = ""
+        /// What reclaims cached file pages on the real runs' machine (`PageCacheReclaim.describe`; nil: not said).
+        public var pageCache: String?
         public var text = ""
     }
 
@@ -395,6 +397,7 @@ public struct CompareJob {
         side.speed = speed; side.speedNote = speedNote
         side.installs = installs; side.installNote = installNote
         side.hits = hits; side.hitNote = hitNote
+        side.pageCache = PageCacheReclaim.describe()
         side.runs = [real] + others
         // Kept first: minutes of real runs are not lost to a failure of what follows.
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -435,6 +438,7 @@ public struct CompareJob {
         report.speed = side.speed; report.speedNote = side.speedNote
         report.hits = side.hits; report.hitNote = side.hitNote
         report.installs = side.installs; report.installNote = side.installNote
+        report.pageCache = side.pageCache
         report.installsCharged = chargeInstalls
         report.cores = cores
         report.dispatchNanos = Nanos.fromMillis(runtime.dispatchMillis)
@@ -745,6 +749,7 @@ public struct CompareJob {
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
         if let c = CompareJob.cpuLine(report) { out.write("# machine cpu: \(c)\n") }
+        if let p = report.pageCache { out.write("# \(p)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
         if let d = CompareJob.seedsLine(report) { out.write("# simulation's own draws: \(d)\n") }
         if let p = CompareJob.pooledLine(report) { out.write("# pooled: \(p)\n") }
@@ -971,6 +976,7 @@ public struct CompareJob {
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
             if let c = cpuLine(r) { s += "machine cpu: \(c)\n" }
+            if let p = r.pageCache { s += p + "\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }
             if let d = seedsLine(r) { s += "simulation's own draws: \(d)\n" }
             if let p = pooledLine(r) { s += "pooled: \(p)\n" }

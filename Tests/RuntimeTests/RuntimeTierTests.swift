@@ -176,6 +176,53 @@ final class RuntimeTierTests: XCTestCase {
         XCTAssert(InstallDisk.describe(path: "/x", table: "", journals: []).contains("unknown"))
     }
 
+    /// A DAMON admin tree laid out as this machine's kernel has it (a pageout scheme over physical memory,
+    /// anonymous memory filtered out, unmapped pages allowed), one of an older layout (`filters`, no `allow`),
+    /// and the things that are not a reclaim of the page cache: a stopped kdamond, a virtual-address context,
+    /// another action.
+    func testPageCacheReclaimIsReadFromDAMONsAdminTree() throws {
+        let root = NSTemporaryDirectory() + "pipsqueak-damon-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func put(_ path: String, _ value: String) throws {
+            let p = root + "/" + path
+            try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data((value + "\n").utf8).write(to: URL(fileURLWithPath: p))
+        }
+        XCTAssertEqual(PageCacheReclaim.schemes(root: root), [], "no tree: no DAMON")
+        XCTAssert(PageCacheReclaim.describe(root: root).hasPrefix("page cache: no DAMON pageout scheme running"))
+        func kdamond(_ k: Int, state: String = "on", ops: String = "paddr", action: String = "pageout", newLayout: Bool = true) throws {
+            let c = "kdamonds/\(k)/contexts/0"
+            try put("kdamonds/\(k)/state", state)
+            try put(c + "/operations", ops)
+            try put(c + "/monitoring_attrs/intervals/aggr_us", "5000000")
+            let s = c + "/schemes/0"
+            try put(s + "/action", action)
+            try put(s + "/access_pattern/age/min", "12")
+            try put(s + "/access_pattern/nr_accesses/max", "1")
+            try put(s + "/quotas/bytes", "134217728")
+            try put(s + "/quotas/reset_interval_ms", "1000")
+            let f = s + (newLayout ? "/ops_filters" : "/filters")
+            try put(f + "/nr_filters", "2")
+            try put(f + "/0/type", "anon"); try put(f + "/0/matching", "Y")
+            if newLayout { try put(f + "/0/allow", "N") }
+            try put(f + "/1/type", "unmapped"); try put(f + "/1/matching", "Y")
+            if newLayout { try put(f + "/1/allow", "Y") }
+        }
+        try kdamond(0)
+        try kdamond(1, state: "off")
+        try kdamond(2, ops: "vaddr")
+        try kdamond(3, action: "stat")
+        try kdamond(4, newLayout: false)
+        let found = PageCacheReclaim.schemes(root: root)
+        XCTAssertEqual(found.map(\.kdamond), [0, 4], "only running pageout schemes over physical memory")
+        XCTAssertEqual(found.first, .init(kdamond: 0, minAgeIntervals: 12, aggregationMicros: 5_000_000, maxAccesses: 1, quotaBytes: 134_217_728,
+                                          quotaResetMillis: 1000, excludesAnonymous: true, unmappedOnly: true))
+        XCTAssertEqual(found.first?.minAgeSeconds, 60)
+        XCTAssert(found.count == 2 && found[1].excludesAnonymous && !found[1].unmappedOnly, "an older kernel's filter excludes what it matches")
+        let line = PageCacheReclaim.describe(root: root)
+        XCTAssert(line.hasPrefix("page cache: DAMON reclaims idle pages while memory is plentiful: kdamond 0 pages out memory not seen accessed for 60 s (12 aggregation intervals of 5.0 s) (pages no process maps, no anonymous memory), at most 128 MB per 1 s; kdamond 4 "), line)
+    }
+
     func testAForkedContainerFindsItsZygotesHeapFrozen() throws {
         try RuntimeFixture.requireRuntime()
         let code = "import gc\nimport slow\nAT_LOAD = gc.get_freeze_count()\nWALKED = id(slow.__dict__) in {id(o) for o in gc.get_objects()}\n"
