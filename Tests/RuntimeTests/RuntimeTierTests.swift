@@ -215,8 +215,8 @@ final class RuntimeTierTests: XCTestCase {
         try kdamond(4, newLayout: false)
         let found = PageCacheReclaim.schemes(root: root)
         XCTAssertEqual(found.map(\.kdamond), [0, 4], "only running pageout schemes over physical memory")
-        XCTAssertEqual(found.first, .init(kdamond: 0, minAgeIntervals: 12, aggregationMicros: 5_000_000, maxAccesses: 1, quotaBytes: 134_217_728,
-                                          quotaResetMillis: 1000, excludesAnonymous: true, unmappedOnly: true))
+        XCTAssertEqual(found.first, PageCacheReclaim.Scheme(kdamond: 0, minAgeIntervals: 12, aggregationMicros: 5_000_000, maxAccesses: 1, quotaBytes: 134_217_728,
+                                                                quotaResetMillis: 1000, excludesAnonymous: true, unmappedOnly: true))
         XCTAssertEqual(found.first?.minAgeSeconds, 60)
         XCTAssert(found.count == 2 && found[1].excludesAnonymous && !found[1].unmappedOnly, "an older kernel's filter excludes what it matches")
         let line = PageCacheReclaim.describe(root: root)
