@@ -31,7 +31,7 @@ public enum PageCacheReclaim {
     /// The pageout schemes running over physical memory under `root` (empty: none, or no DAMON).
     public static func schemes(root: String = defaultRoot) -> [Scheme] {
         func read(_ p: String) -> String? {
-            (try? String(contentsOfFile: p, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            (try? Sys.readFile(p))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         func int(_ p: String) -> Int? { read(p).flatMap { Int($0) } }
         func indices(_ dir: String) -> [Int] {
