@@ -112,14 +112,16 @@ for f in files:
 #
 # Quantiles here are pipsqueak's nearest-rank definition (`pr.quantile`), as in every summary and CSV.
 # For every phase, the median and 90th percentile of |simulated - measured| over the requests that spent time in
-# it (ms), and the median relative error.
+# it (ms), and the median relative error: against the point simulation (every primitive at its median, the
+# simulator's guess of each request) where the file has it, over the requests it started as the real run did;
+# else against the first seed's draws.
 
 # %%
 rows = []
 for f in files:
-    df = fidelity_table.sides(pr.read_csv(os.path.join(results, f)))[2]  # the requests both served
+    df, sfx = fidelity_table.phase_sides(fidelity_table.sides(pr.read_csv(os.path.join(results, f)))[2])
     for ph in phases:
-        r, s = df["%s_real_ms" % ph], df["%s_sim_ms" % ph]
+        r, s = df["%s_real_ms" % ph], df["%s_%s_ms" % (ph, sfx)]
         used = (r > 0) | (s > 0)
         if used.sum() == 0:
             continue

@@ -9,7 +9,10 @@ with the queue full (real / simulated), the share of requests whose tier and zyg
 holds the same packages, whatever id each executor gave it), per tier the p50 and
 p99 error of the simulated latency against the measured, and the phase with the largest median per-request
 relative error |sim - real| / real and how many requests spent time in it (phases with fewer than 5 such
-requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise), and, when
+requests, or whose measured median is under 0.1 ms, are left out: their relative errors are noise), judged
+against the point simulation (every primitive at its median: the simulator's guess of each request; columns
+`PHASE_point_ms`) where the file has it, with the same figure against the first seed's draws after it (a draw per
+request each side: the spread counts twice); and, when
 compare ran the real side twice (`--repeat-real`), the second real run's p50 and p99 errors against the first's
 per tier: how far the real system is from itself; and the p50 and p99 errors per tier after the first burst (as
 compare's `# first burst:` line has it: from the first request after the first one that waited 1 ms or more for a
@@ -55,6 +58,28 @@ def phase_error(real, sim):
     if len(pairs) < 5 or pr.quantile([r for r, _ in pairs], 0.5) < 0.1:
         return None
     return pr.quantile([abs(s - r) / r for r, s in pairs], 0.5), len(pairs)
+
+
+def phase_sides(ok):
+    """The requests both served with the same tier, and the suffix of the simulated phase columns to judge them by:
+    the point simulation's (`PHASE_point_ms`: every primitive at its median, the simulator's guess of each request;
+    compare writes them since campaign AJ) where the file has them, over the requests it started as the real run
+    did; else the first seed's draws (`PHASE_sim_ms`). `ok` is `sides(df)[2]`. Returns (rows, suffix)."""
+    if "tier_point" in ok:
+        return ok[ok.tier_real == ok.tier_point], "point"
+    return ok[ok.tier_real == ok.tier_sim], "sim"
+
+
+def worst_phase(ok, suffix=None):
+    """The phase with the largest median relative error (`phase_error`) over `phase_sides(ok)` (or, with
+    `suffix` "sim", over the first seed's draws): (phase, error, n), or None."""
+    same, sfx = phase_sides(ok) if suffix is None else (ok[ok.tier_real == ok["tier_" + suffix]], suffix)
+    worst = None
+    for ph in PHASES:
+        e = phase_error(same["%s_real_ms" % ph].tolist(), same["%s_%s_ms" % (ph, sfx)].tolist())
+        if e is not None and (worst is None or e[0] > worst[1]):
+            worst = (ph, e[0], e[1])
+    return worst
 
 
 def sides(df):
@@ -259,15 +284,15 @@ def row(workload, cores, load, path):
             intervals.append(per)
             spans.append(span)
         pool_cell = "%d × %d: %s" % (pools[0][2], pools[0][3], "; ".join(show(e, len(p[0])) for e, p in zip(pool_errors, pools)))
-    same = ok[ok.tier_real == ok.tier_sim]
-    worst = None
-    for ph in PHASES:
-        e = phase_error(same["%s_real_ms" % ph].tolist(), same["%s_sim_ms" % ph].tolist())
-        if e is not None and (worst is None or e[0] > worst[1]):
-            worst = (ph, e[0], e[1])
+    worst = worst_phase(ok)
+    worst_cell = "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–"
+    if "tier_point" in ok:
+        # The first seed's draws beside it: one draw per request each side, so the spread counts twice.
+        drawn = worst_phase(ok, "sim")
+        worst_cell += "; draws: %s" % ("%s %.0f%%" % (drawn[0], 100 * drawn[1]) if drawn else "–")
     line = "| %s | %d%% of %d | %s | %d | %s | %.1f%% | %s | %s | %s | %s | %s | %s | %s |" % (
         workload, load, cores, measured_load, len(ok), refused, 100 * agree, tiers[0], tiers[1], tiers[2],
-        "%s %.0f%% (%d)" % (worst[0], 100 * worst[1], worst[2]) if worst else "–", again, after, pool_cell)
+        worst_cell, again, after, pool_cell)
     # The pooled figures that miss their goal: (what, error, the real side's interval, the real runs' range), for the line under the table.
     misses = []
     for t, e, iv, sp in zip(("handler", "import"), pool_errors or [], intervals or [], spans or []):
@@ -280,7 +305,7 @@ def row(workload, cores, load, path):
 
 
 def table(results):
-    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n) | a second real run: handler; import p50 / p99 | after the first burst: handler; import p50 / p99 err (n) | pooled, real runs × simulations: handler; import p50 / p99 err (n real) |",
+    lines = ["| workload | fitted to | load measured | requests | refused real / sim | tier & zygote agree | handler p50 / p99 err (n) | import p50 / p99 err (n) | cold p50 / p99 err (n) | worst phase: median rel. err (n), point simulation; draws | a second real run: handler; import p50 / p99 | after the first burst: handler; import p50 / p99 err (n) | pooled, real runs × simulations: handler; import p50 / p99 err (n real) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     met = of = close = n = pmet = pof = with_pool = count = 0
     misses, modes = [], []

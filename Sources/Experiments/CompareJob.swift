@@ -75,6 +75,10 @@ public struct CompareJob {
     /// all of them give the spread of each tier's errors over the simulator's own draws (a p99 or a burst's
     /// import p50 moves by tens of percent from one seed to the next), reported beside the second real run's.
     public var simSeeds = CompareJob.defaultSimSeeds
+    /// Simulate the requests once more with every primitive at its median (no draws) and report each phase's
+    /// per-request error against that too: a draw per request each side makes two runs of the same process
+    /// differ by the spread, so the draws' per-request errors measure the spread as much as the model.
+    public var pointSimulation = true
     public static let defaultSimSeeds = 5
     /// Fresh interpreters per re-timed package (numpy's import here is bimodal, about 50 or 80 ms: a median
     /// of 5 moved by a third between two checks minutes apart).
@@ -174,7 +178,15 @@ public struct CompareJob {
         /// requests after it that still agree on both.
         public var firstDisagreement: Int64?
         public var agreementAfterFirstDisagreement = 0.0
+        /// Each phase's per-request error against the first seed's simulation, whose every timed primitive is
+        /// a draw from its spread: one sample each side, so two runs of the same process differ by the spread.
         public var phaseErrors: [PhaseError] = []
+        /// The same against the point simulation (`CompareJob.pointSimulation`: every primitive at its median, no
+        /// draws), over the requests where it and the real run have the same tier: the simulator's best guess of
+        /// each request (the median is what minimizes the absolute error of a guess), empty when not run.
+        public var pointPhaseErrors: [PhaseError] = []
+        /// Requests both served with the same tier in the point simulation, and the share of the joined ones.
+        public var pointJoined = 0, pointTierAgreement = 0.0
         /// Each zygote's packages (sorted, `;`-separated; "" for the root) by id, real and simulated, from the
         /// decision logs: two executors that plan alike can still number zygotes apart when requests complete
         /// in another order, so a request's zygote agrees when it holds the same packages.
@@ -430,6 +442,12 @@ public struct CompareJob {
             otherSims.append(try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed &+ UInt64(k)).records)
             seeds.append(CompareJob.tierRows(served, otherSims.last!))
         }
+        // The point simulation: each request's phases as the simulator would guess them, for the per-request errors.
+        var point: Run?
+        if pointSimulation {
+            progress("simulating them once more with every primitive at its median (the point simulation, for the per-request phase errors)")
+            point = try job.simulate(trace, like: real, runtime: runtime, inputs, seed: run.seed, drawsSpreads: false)
+        }
         report.seedErrors = CompareJob.seedErrors(seeds); report.firstSeed = run.seed
         if !others.isEmpty || !otherSims.isEmpty {
             report.pooled = CompareJob.pooledRows(real: ([real] + others).map(\.records), sim: [sim.records] + otherSims)
@@ -446,6 +464,7 @@ public struct CompareJob {
         summarize(real.records, sim.records, into: &report)
         report.zygotePackages = (Planner.zygotePackages(fromLog: real.decisions), Planner.zygotePackages(fromLog: sim.decisions))
         comparePerRequest(real.records, sim.records, into: &report)
+        if let p = point { comparePoint(real.records, p.records, into: &report) }
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
         report.forks = (real.forks, sim.forks)
@@ -454,7 +473,7 @@ public struct CompareJob {
         report.builds = (real.builds, sim.builds)
         report.cpu = (real.cpu, others.map(\.cpu))
         report.settle = ([real] + others).map(\.settle)
-        try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, handlers: trace.handlers,
+        try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
         checkBudgets(&report)
         report.text = CompareJob.render(report)
@@ -500,7 +519,8 @@ public struct CompareJob {
     /// `installCharge`).
     struct SimInputs { var table: PackageTable, overlap: ImportOverlap?, popular: [String], importCharge: Double, installCharge: Double = 1 }
 
-    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, _ inputs: SimInputs, seed: UInt64) throws -> Run {
+    /// With `drawsSpreads` false, every timed primitive costs its median (`Simulation.drawsSpreads`): the point simulation.
+    func simulate(_ trace: Trace, like real: Run, runtime: RuntimeCosts, _ inputs: SimInputs, seed: UInt64, drawsSpreads: Bool = true) throws -> Run {
         let costs = try CostModel(table: inputs.table, handlers: trace.handlers, runtime: runtime,
                                   overlap: inputs.overlap, importScale: run.importScale, seed: seed)
         let planner = try Planner(config: run.config, catalog: costs.catalog(handlers: trace.handlers), popularPackages: inputs.popular)
@@ -509,6 +529,7 @@ public struct CompareJob {
         sim.importCharge = inputs.importCharge
         sim.installCharge = inputs.installCharge
         sim.cpuModel = cpuModel
+        sim.drawsSpreads = drawsSpreads
         if cores > 1 { sim.queueLimit = queueLimit }
         var out = Run()
         var place: [Int64: [Int64]] = [:] // arrival ns → places in the trace (ties kept in order)
@@ -585,20 +606,7 @@ public struct CompareJob {
             let after = same[(i + 1)...]
             report.agreementAfterFirstDisagreement = after.isEmpty ? 1 : Double(after.filter { $0 }.count) / Double(after.count)
         }
-        let agreeing = pairs.filter { $0.0.tier == $0.1.tier }
-        for (n, k) in CompareJob.phases {
-            var abs: [Double] = [], rel: [Double] = []
-            for (r, s) in agreeing {
-                let a = Double(r[keyPath: k]) / 1e6, b = Double(s[keyPath: k]) / 1e6
-                if a == 0 && b == 0 { continue } // a phase neither had
-                abs.append(Swift.abs(b - a))
-                if a >= 0.01 { rel.append(Swift.abs(b - a) / a) }
-            }
-            guard !abs.isEmpty else { continue }
-            let sa = Summary(abs)
-            report.phaseErrors.append(PhaseError(phase: n, n: abs.count, medianAbsMs: sa.p50, p90AbsMs: sa.quantile(0.9),
-                                                 medianRelative: rel.isEmpty ? 0 : Summary(rel).p50))
-        }
+        report.phaseErrors = CompareJob.phaseErrors(pairs.filter { $0.0.tier == $0.1.tier })
         var rs = SimulationSummary(), ss = SimulationSummary()
         rs.cores = cores; ss.cores = cores
         // Both loads count the calibrated dispatch per request (core time beyond each request's phases).
@@ -606,6 +614,37 @@ public struct CompareJob {
         for r in real { rs.add(r) }
         for s in sim { ss.add(s) }
         report.realLoad = rs.offeredLoad; report.simulatedLoad = ss.offeredLoad
+    }
+
+    /// Each phase's error over `pairs` (real, simulated) of requests started the same way: the median and 90th
+    /// percentile of |sim − real| over those where either side spent time in it, and the median |sim − real| / real
+    /// over those whose real phase took at least 0.01 ms.
+    static func phaseErrors(_ pairs: [(RequestRecord, RequestRecord)]) -> [PhaseError] {
+        var out: [PhaseError] = []
+        for (n, k) in CompareJob.phases {
+            var abs: [Double] = [], rel: [Double] = []
+            for (r, s) in pairs {
+                let a = Double(r[keyPath: k]) / 1e6, b = Double(s[keyPath: k]) / 1e6
+                if a == 0 && b == 0 { continue } // a phase neither had
+                abs.append(Swift.abs(b - a))
+                if a >= 0.01 { rel.append(Swift.abs(b - a) / a) }
+            }
+            guard !abs.isEmpty else { continue }
+            let sa = Summary(abs)
+            out.append(PhaseError(phase: n, n: abs.count, medianAbsMs: sa.p50, p90AbsMs: sa.quantile(0.9),
+                                  medianRelative: rel.isEmpty ? 0 : Summary(rel).p50))
+        }
+        return out
+    }
+
+    /// 4d. Request by request against the point simulation (every primitive at its median): each phase's errors
+    /// over the requests both served with the same tier.
+    func comparePoint(_ all: [RequestRecord], _ point: [RequestRecord], into report: inout Report) {
+        let pairs = CompareJob.join(all.filter { $0.error.isEmpty }, point)
+        let same = pairs.filter { $0.0.tier == $0.1.tier }
+        report.pointJoined = same.count
+        report.pointTierAgreement = pairs.isEmpty ? 0 : Double(same.count) / Double(pairs.count)
+        report.pointPhaseErrors = CompareJob.phaseErrors(same)
     }
 
     /// The requests both served, paired by place in the trace, in `real`'s order.
@@ -731,7 +770,7 @@ public struct CompareJob {
     /// where it failed or was refused), and with more simulated seeds each one's (`tier_sim2`, `latency_sim2_ms`,
     /// …: "refused" and empty where it refused), so the pooled figures can be made again from the file.
     func writeJoin(_ real: [RequestRecord], _ sim: [RequestRecord], others: [[RequestRecord]] = [], otherSims: [[RequestRecord]] = [],
-                   handlers: HandlerTable, runtimeCosts: String, report: Report, to path: String) throws {
+                   point: [RequestRecord]? = nil, handlers: HandlerTable, runtimeCosts: String, report: Report, to path: String) throws {
         func ms(_ ns: Int64) -> Double { Double(ns) / 1e6 }
         // The output directory is the job's to make (it was asked for).
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
@@ -761,10 +800,14 @@ public struct CompareJob {
         out.write(",error_real")
         for k in others.indices { out.write(",tier_real\(k + 2),latency_real\(k + 2)_ms") }
         for k in otherSims.indices { out.write(",tier_sim\(k + 2),latency_sim\(k + 2)_ms") }
+        if point != nil {
+            out.write(",tier_point,latency_point_ms")
+            for (n, _) in CompareJob.phases { out.write(",\(n)_point_ms") }
+        }
         out.write("\n")
         let simByRequest = Dictionary(uniqueKeysWithValues: sim.map { ($0.request, $0) })
         func byRequest(_ rs: [RequestRecord]) -> [Int64: RequestRecord] { Dictionary(rs.map { ($0.request, $0) }, uniquingKeysWith: { x, _ in x }) }
-        let othersByRequest = others.map(byRequest), otherSimsByRequest = otherSims.map(byRequest)
+        let othersByRequest = others.map(byRequest), otherSimsByRequest = otherSims.map(byRequest), pointByRequest = point.map(byRequest)
         // The packages of each side's zygote ("-" for the root, which holds none; empty without a zygote).
         func packages(_ z: Int64?, _ sets: [Int64: String]) -> String { z.flatMap { sets[$0] }.map { $0.isEmpty ? "-" : $0 } ?? "" }
         // A simulated figure, empty for a request the simulation refused.
@@ -785,6 +828,11 @@ public struct CompareJob {
             }
             for byRequest in otherSimsByRequest {
                 out.write(byRequest[r.request].map { String(format: ",%@,%.3f", $0.tier.rawValue, ms($0.latencyNanos)) } ?? ",refused,")
+            }
+            if let byRequest = pointByRequest {
+                let p = byRequest[r.request]
+                out.write(",\(p?.tier.rawValue ?? "refused")," + simMs(p, \.latencyNanos))
+                for (_, k) in CompareJob.phases { out.write("," + simMs(p, k)) }
             }
             out.write("\n")
         }
@@ -933,6 +981,22 @@ public struct CompareJob {
             + (settled.isEmpty ? "" : "; each run started on a machine at rest (sync, then cores idle): " + settled.joined(separator: ", "))
     }
 
+    /// The per-phase, per-request errors: against the point simulation (when run), then against the first seed's draws.
+    static func phaseTable(_ r: Report) -> String {
+        func rows(_ es: [PhaseError]) -> String {
+            var s = "phase          n   median |err| ms   p90 |err| ms   median |err|/real\n"
+            for p in es {
+                s += p.phase.padding(toLength: 10, withPad: " ", startingAt: 0)
+                s += String(format: " %6d %14.3f %14.3f %14.1f%%\n", p.n, p.medianAbsMs, p.p90AbsMs, 100 * p.medianRelative)
+            }
+            return s
+        }
+        guard !r.pointPhaseErrors.isEmpty else { return rows(r.phaseErrors) }
+        return String(format: "each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the %d requests it started as the real run did (%.1f%%):\n",
+                      r.pointJoined, 100 * r.pointTierAgreement) + rows(r.pointPhaseErrors)
+            + "each phase against the simulation with seed \(r.firstSeed)'s draws (one draw per request each side: the spread counts twice):\n" + rows(r.phaseErrors)
+    }
+
     static func render(_ r: Report) -> String {
         var s = ""
         if let d = r.firstDivergence {
@@ -960,11 +1024,7 @@ public struct CompareJob {
             } else {
                 s += "\n"
             }
-            s += "phase          n   median |err| ms   p90 |err| ms   median |err|/real\n"
-            for p in r.phaseErrors {
-                s += p.phase.padding(toLength: 10, withPad: " ", startingAt: 0)
-                s += String(format: " %6d %14.3f %14.3f %14.1f%%\n", p.n, p.medianAbsMs, p.p90AbsMs, 100 * p.medianRelative)
-            }
+            s += phaseTable(r)
         }
         if let l = r.realLoad {
             s += String(format: "\nload on %d core%@: %.0f%% real, %.0f%% simulated (time on a core over the arrivals' span)\n", r.cores,

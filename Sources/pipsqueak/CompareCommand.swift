@@ -115,7 +115,10 @@ struct CompareCommand: ParsableCommand {
         results/compare-NAME.real.json.gz for `pipsqueak resimulate`, \
         and prints decision agreement, per-tier latency quantiles with their errors, per-phase means, and request \
         by request: the share whose tier and zygote agree, the first that differs and how much agrees after it, \
-        and each phase's median and p90 absolute error and median relative error. The load the requests put on \
+        and each phase's median and p90 absolute error and median relative error, twice: against a point \
+        simulation (every timed primitive at its median: the simulator's guess of each request; columns \
+        tier_point, latency_point_ms, PHASE_point_ms) and against the first seed's draws (a draw per request \
+        each side, so the spread counts twice). The load the requests put on \
         the cores is printed, with a warning when it saturates them, and, for both executors, how many import \
         starts found a standby child and how long zygote builds took. The first burst (from the first request \
         that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \

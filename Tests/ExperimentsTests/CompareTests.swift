@@ -127,7 +127,14 @@ final class CompareTests: XCTestCase {
         XCTAssert(join.contains("# real again: a second real run against the first: "), join)
         XCTAssert(join.contains(" --real-runs 3"), "the made-by line says so")
         let rows = join.split(separator: "\n").filter { !$0.hasPrefix("#") }
-        XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms,tier_real3,latency_real3_ms,tier_sim2,latency_sim2_ms,tier_sim3,latency_sim3_ms,tier_sim4,latency_sim4_ms,tier_sim5,latency_sim5_ms"), String(rows[0]))
+        XCTAssert(rows[0].hasSuffix(",error_real,tier_real2,latency_real2_ms,tier_real3,latency_real3_ms,tier_sim2,latency_sim2_ms,tier_sim3,latency_sim3_ms,tier_sim4,latency_sim4_ms,tier_sim5,latency_sim5_ms"
+                                    + ",tier_point,latency_point_ms,queue_point_ms,download_point_ms,install_point_ms,create_point_ms,fork_point_ms,import_point_ms,init_point_ms,exec_point_ms"), String(rows[0]))
+        // The point simulation (every primitive at its median): the per-request phase errors against it too, over
+        // the requests it started as the real run did.
+        XCTAssertGreaterThan(report.pointJoined, 0, report.text)
+        XCTAssert(report.pointPhaseErrors.contains { $0.phase == "exec" && $0.n == report.pointJoined }, report.text)
+        XCTAssert(report.text.contains("each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the \(report.pointJoined) requests")
+                  && report.text.contains("each phase against the simulation with seed 1's draws"), report.text)
         // Pooled: three real runs' served requests against five simulations', per tier.
         XCTAssert(report.pooledRuns == (3, 5), "\(report.pooledRuns)")
         let pooledAll = try XCTUnwrap(report.pooled.first { $0.tier == "all" })
