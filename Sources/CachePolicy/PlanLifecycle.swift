@@ -53,8 +53,12 @@ public final class PlanLifecycle {
     /// Keep every outcome reported, in order (`outcomes`; `compare` replays a real run's in the simulator).
     public var keepsOutcomes = false
     public private(set) var outcomes: [Outcome] = []
-    /// Outcomes to report instead of the executor's own, in order (a real run's, for `compare`).
+    /// Outcomes to report instead of the executor's own, by what they are about (a real run's, for `compare`).
     public var replay: OutcomeReplay?
+    /// With a replay by meaning: what kind each running container is, and each zygote's package set.
+    var tracker = OutcomeReplay.Tracker()
+    var kindOf: [Int64: OutcomeReplay.ContainerKind] = [:]
+    var setOf: [Int64: String] = [:]
     /// Zygotes built and failed, pauses and installs failed, so far (kept always: they are rare).
     public private(set) var zygotesReady = 0, zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
 
@@ -77,6 +81,10 @@ public final class PlanLifecycle {
     public func start(handler: Int32, arrivalNanos: Int64, now: Int64) -> (plan: StartPlan, record: RequestRecord) {
         let plan = planner.plan(handler: handler, now: now)
         log(planner.logLine(plan, handlerID: handlerIDs[Int(handler)]))
+        if let r = replay, r.byMeaning {
+            kindOf[plan.container] = tracker.start(handler: handlerIDs[Int(handler)], reused: plan.tier == .handler, container: plan.container, zygote: plan.zygote)
+            for z in plan.createZygotes { setOf[z.id] = tracker.zygote(z.id, parent: z.parent, imports: planner.catalog.names(z.imports)) }
+        }
         var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: now, endNanos: now,
                               tier: plan.tier, zygote: plan.zygote)
         r.evictions = plan.evictions.count
@@ -90,8 +98,12 @@ public final class PlanLifecycle {
     @discardableResult
     public func finish(_ record: RequestRecord, container: Int64, memoryBytes: Int64, failed: Bool, now: Int64) -> IdlePlan {
         var bytes = memoryBytes, broken = failed
-        if let r = replay, case .container(let id, let b, let f)? = r.next(matching: .container(id: container, memoryBytes: 0, failed: false)), id == container {
-            bytes = b; broken = f
+        if let r = replay {
+            if r.byMeaning {
+                if let k = kindOf[container], case .container(_, let b, let f)? = r.container(k) { bytes = b; broken = f }
+            } else if case .container(let id, let b, let f)? = r.next(matching: .container(id: container, memoryBytes: 0, failed: false)), id == container {
+                bytes = b; broken = f
+            }
         }
         note(.container(id: container, memoryBytes: bytes, failed: broken))
         let idle = planner.finished(container: container, now: now, memoryBytes: bytes, failed: broken)
@@ -127,7 +139,8 @@ public final class PlanLifecycle {
     @discardableResult
     public func zygoteReady(_ id: Int64, memoryBytes: Int64, now: Int64) -> ReadyPlan? {
         var bytes = memoryBytes
-        if let r = replay, let o = r.next(matching: .zygoteReady(id: id, memoryBytes: 0)) {
+        let set = setOf.removeValue(forKey: id)
+        if let r = replay, let o = set.flatMap({ r.zygote(holding: $0) }) ?? r.next(matching: .zygoteReady(id: id, memoryBytes: 0)) {
             switch o {
             case .zygoteReady(_, let b): bytes = b
             case .zygoteFailed(_, let p): _ = zygoteFailed(id, packages: p, now: now); return nil
@@ -173,28 +186,101 @@ public final class PlanLifecycle {
     }
 }
 
-/// A real run's outcomes, handed to a simulation of the same trace (`compare`) by what they are about: the
-/// n-th end of container c in the simulation gets the real run's n-th end of container c, a zygote's build
-/// the real build of the same zygote. Ids are the planner's (both executors' planners number containers and
-/// zygotes as they plan them), so where the runs plan alike the outcomes meet their own container whatever
-/// order requests completed in; under concurrency that order differs, and a replay in order stopped at the
-/// first difference (the simulator then used modeled memory for every later container). Where there is no
-/// real outcome for it, the simulator's own is used (the decision logs show where the runs diverge).
+/// A real run's outcomes, handed to a simulation of the same trace (`compare`) by what they are about: a
+/// container's end by its handler and the zygote it was forked from (`ContainerKind`: what its memory depends
+/// on; a handler's containers forked from one zygote took the same memory to within a few MB, one forked from a
+/// zygote that holds its packages a tenth of one forked from the root), a zygote's build by the packages it
+/// holds. The two executors' planners number containers and zygotes as they plan them and reuse the numbers of
+/// those evicted, so once one request is started another way in each (under concurrency, completion order
+/// differs) every later number can mean another container in each, and a container's memory went to another
+/// handler's. Each kind's ends go in the real run's order; one the real run ended fewer times than the
+/// simulation takes the last of them again. Without the real run's decision log (or for what it does not say:
+/// zygotes built at start-up, rebuilds), by number: the n-th end of container c gets the real run's n-th end of
+/// container c. Where there is no real outcome for it, the simulator's own is used (the decision logs show where
+/// the runs diverge).
 public final class OutcomeReplay {
+    /// What a container's end is about: its handler and the packages of the zygote it was forked from ("" the
+    /// root's; "cold": a fresh interpreter; "zN": a zygote whose packages the log does not say).
+    public struct ContainerKind: Hashable, Sendable {
+        public var handler: String, zygote: String
+        public init(handler: String, zygote: String) { self.handler = handler; self.zygote = zygote }
+    }
+
+    /// Follows one executor's plans: what kind each running container is, and each zygote's whole package set
+    /// (sorted names, `;`-separated; "" for the root) as it is created.
+    public struct Tracker {
+        var current: [Int64: ContainerKind] = [:]
+        var zygoteSets: [Int64: Set<String>] = [0: []]
+        public init() {}
+
+        /// A start of `handler` in `container`, forked from `zygote` (nil: a cold start, or a handler-cache hit,
+        /// `reused`, whose container keeps the kind it was started as).
+        public mutating func start(handler: String, reused: Bool, container: Int64, zygote: Int64?) -> ContainerKind {
+            if reused, let k = current[container], k.handler == handler { return k }
+            let z = zygote.map { id in zygoteSets[id].map { $0.sorted().joined(separator: ";") } ?? "z\(id)" } ?? "cold"
+            let k = ContainerKind(handler: handler, zygote: z)
+            current[container] = k
+            return k
+        }
+
+        /// Zygote `id` created as a child of `parent` importing `imports` (names): its whole package set.
+        public mutating func zygote(_ id: Int64, parent: Int64?, imports: [String]) -> String {
+            let set = parent.flatMap { zygoteSets[$0] }.map { $0.union(imports) } ?? Set(imports)
+            zygoteSets[id] = set
+            return set.sorted().joined(separator: ";")
+        }
+    }
+
     var containers: [Int64: ArraySlice<Outcome>] = [:]
     var zygotes: [Int64: ArraySlice<Outcome>] = [:]
-    public init(_ outcomes: [Outcome]) {
+    var byKind: [ContainerKind: ArraySlice<Outcome>] = [:]
+    var lastOfKind: [ContainerKind: Outcome] = [:]
+    var bySet: [String: ArraySlice<Outcome>] = [:]
+    /// Whether outcomes go by what they are about (built with the real run's decision log).
+    public let byMeaning: Bool
+
+    /// `decisions`: the real run's decision log, as `PlanLifecycle` writes it (`plan … h=H tier=T c=C z=Z … create=…`).
+    public init(_ outcomes: [Outcome], decisions: [String]? = nil) {
+        var pendingKind: [Int64: ArraySlice<ContainerKind>] = [:], pendingSet: [Int64: ArraySlice<String>] = [:]
+        if let log = decisions {
+            var t = Tracker()
+            for line in log where line.hasPrefix("plan ") {
+                var h: String?, tier: String?, c: Int64?, z: Int64?, create: Substring?
+                for f in line.split(separator: " ") {
+                    if f.hasPrefix("h=") { h = String(f.dropFirst(2)) }
+                    else if f.hasPrefix("tier=") { tier = String(f.dropFirst(5)) }
+                    else if f.hasPrefix("c=") { c = Int64(f.dropFirst(2)) }
+                    else if f.hasPrefix("z=") { z = Int64(f.dropFirst(2)) }
+                    else if f.hasPrefix("create=") { create = f.dropFirst(7) }
+                }
+                guard let h, let tier, let c else { continue }
+                pendingKind[c, default: []].append(t.start(handler: h, reused: tier == Tier.handler.rawValue, container: c, zygote: z))
+                for spec in (create ?? "-").split(separator: ",") where spec != "-" {
+                    // z3<z1:numpy;scipy (as Planner.logLine writes it)
+                    let parts = spec.split(separator: ":", maxSplits: 1)
+                    let ids = parts[0].split(separator: "<")
+                    guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
+                    let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
+                    pendingSet[id, default: []].append(t.zygote(id, parent: Int64(ids[1].dropFirst()), imports: own))
+                }
+            }
+        }
+        byMeaning = decisions != nil
         // Only what the simulator can be told at the matching moment: container ends and zygote builds.
-        var c: [Int64: [Outcome]] = [:], z: [Int64: [Outcome]] = [:]
+        var c: [Int64: [Outcome]] = [:], z: [Int64: [Outcome]] = [:], s: [String: [Outcome]] = [:], k: [ContainerKind: [Outcome]] = [:]
         for o in outcomes {
             switch o {
-            case .container(let id, _, _): c[id, default: []].append(o)
-            case .zygoteReady(let id, _), .zygoteFailed(let id, _): z[id, default: []].append(o)
+            case .container(let id, _, _):
+                if let kind = pendingKind[id]?.popFirst() { k[kind, default: []].append(o) } else { c[id, default: []].append(o) }
+            case .zygoteReady(let id, _), .zygoteFailed(let id, _):
+                if let set = pendingSet[id]?.popFirst() { s[set, default: []].append(o) } else { z[id, default: []].append(o) }
             default: break
             }
         }
         containers = c.mapValues { $0[...] }
         zygotes = z.mapValues { $0[...] }
+        byKind = k.mapValues { $0[...] }
+        bySet = s.mapValues { $0[...] }
     }
 
     func next(matching want: Outcome) -> Outcome? {
@@ -204,4 +290,15 @@ public final class OutcomeReplay {
         default: return nil
         }
     }
+
+    /// The real run's next end of a container of `kind`; when the simulation ends more of them than the real run
+    /// did, the last one's memory again (not its failure). Nil: the real run ended none of that kind.
+    public func container(_ kind: ContainerKind) -> Outcome? {
+        if let o = byKind[kind]?.popFirst() { lastOfKind[kind] = o; return o }
+        guard case .container(let id, let b, _)? = lastOfKind[kind] else { return nil }
+        return .container(id: id, memoryBytes: b, failed: false)
+    }
+
+    /// The real run's next build of a zygote holding `packages` (the whole set, as `Tracker.zygote` gives it).
+    public func zygote(holding packages: String) -> Outcome? { bySet[packages]?.popFirst() }
 }

@@ -539,9 +539,9 @@ public struct CompareJob {
             out.records.append(rec)
         }
         sim.lifecycle.onDecision = { out.decisions.append($0) }
-        // The real run's outcomes (memory taken, builds failed) in order; where the runs diverge, the
-        // simulator's own (the decision comparison shows where).
-        sim.lifecycle.replay = OutcomeReplay(real.outcomes)
+        // The real run's outcomes (memory taken, builds failed), each to the container or zygote it is about (by
+        // handler and zygote, read from the real run's decision log); where there is none, the simulator's own.
+        sim.lifecycle.replay = OutcomeReplay(real.outcomes, decisions: real.decisions)
         let reader = try trace.makeReader()
         var served = 0
         let speed = run.speed, limit = real.records.count

@@ -21,4 +21,54 @@ final class OutcomeReplayTests: XCTestCase {
         XCTAssertNil(r.next(matching: .zygoteReady(id: 1, memoryBytes: 0)))
         XCTAssertNil(r.next(matching: .installFailed(package: 0)), "only container ends and zygote builds are replayed")
     }
+
+    /// With the real run's decision log, a container's end goes to the simulated container of the same handler
+    /// forked from a zygote holding the same packages, whatever number either planner gave it (the numbers of
+    /// evicted containers are reused, and differ between the runs once one start differs); a zygote's build goes
+    /// to the zygote holding the same packages.
+    func testWithTheDecisionLogOutcomesGoByHandlerAndZygote() {
+        let log = ["plan t=1.0 req=1 h=ha tier=import c=1 z=0 install=- cached=- import=1 evict=- create=z2<z0:numpy",
+                   "ready t=1.1 z=2 keep evict=-",
+                   "plan t=1.2 req=2 h=hb tier=import c=2 z=0 install=- cached=- import=1 evict=- create=-",
+                   "plan t=1.3 req=3 h=ha tier=handler c=1 z=- install=- cached=- import=0 evict=- create=-",
+                   "idle t=1.4 c=1 pause evict=c1",
+                   // Container number 1 again, now hc's, forked from the numpy zygote.
+                   "plan t=1.5 req=4 h=hc tier=import c=1 z=2 install=- cached=- import=0 evict=- create=z3<z2:scipy",
+                   "plan t=1.6 req=5 h=hd tier=cold c=3 z=- install=- cached=- import=0 evict=- create=-"]
+        let outcomes: [Outcome] = [.container(id: 1, memoryBytes: 100, failed: false), .zygoteReady(id: 2, memoryBytes: 50),
+                                   .container(id: 2, memoryBytes: 200, failed: false), .container(id: 1, memoryBytes: 110, failed: true),
+                                   .container(id: 1, memoryBytes: 300, failed: false), .zygoteFailed(id: 3, packages: []),
+                                   .container(id: 3, memoryBytes: 400, failed: false)]
+        let r = OutcomeReplay(outcomes, decisions: log)
+        XCTAssertTrue(r.byMeaning)
+        typealias K = OutcomeReplay.ContainerKind
+        // hc's end, though the simulation numbered its container 7: the real one's memory.
+        XCTAssertEqual(r.container(K(handler: "hc", zygote: "numpy")), .container(id: 1, memoryBytes: 300, failed: false))
+        // ha's two ends in their order; a third (the simulation ended it once more) gets the last memory, not its failure.
+        XCTAssertEqual(r.container(K(handler: "ha", zygote: "")), .container(id: 1, memoryBytes: 100, failed: false))
+        XCTAssertEqual(r.container(K(handler: "ha", zygote: "")), .container(id: 1, memoryBytes: 110, failed: true))
+        XCTAssertEqual(r.container(K(handler: "ha", zygote: "")), .container(id: 1, memoryBytes: 110, failed: false))
+        XCTAssertEqual(r.container(K(handler: "hb", zygote: "")), .container(id: 2, memoryBytes: 200, failed: false))
+        XCTAssertEqual(r.container(K(handler: "hd", zygote: "cold")), .container(id: 3, memoryBytes: 400, failed: false))
+        XCTAssertNil(r.container(K(handler: "hb", zygote: "numpy")), "a kind the real run never ended: the simulator's own")
+        // Zygotes by their whole package set (a child holds its parent's).
+        XCTAssertEqual(r.zygote(holding: "numpy;scipy"), .zygoteFailed(id: 3, packages: []))
+        XCTAssertEqual(r.zygote(holding: "numpy"), .zygoteReady(id: 2, memoryBytes: 50))
+        XCTAssertNil(r.zygote(holding: "numpy"))
+        // Nothing left by number: every outcome went by meaning.
+        XCTAssertNil(r.next(matching: .container(id: 1, memoryBytes: 0, failed: false)))
+        XCTAssertFalse(OutcomeReplay(outcomes).byMeaning)
+    }
+
+    /// The tracker follows one executor's starts: a handler-cache hit keeps its container's kind; a number
+    /// reused by another handler is that handler's; a zygote the log does not describe is named by number.
+    func testTheTrackerNamesEachStartsKind() {
+        var t = OutcomeReplay.Tracker()
+        XCTAssertEqual(t.zygote(4, parent: 0, imports: ["b", "a"]), "a;b")
+        XCTAssertEqual(t.zygote(5, parent: 4, imports: ["c"]), "a;b;c")
+        XCTAssertEqual(t.start(handler: "h1", reused: false, container: 9, zygote: 5), .init(handler: "h1", zygote: "a;b;c"))
+        XCTAssertEqual(t.start(handler: "h1", reused: true, container: 9, zygote: nil), .init(handler: "h1", zygote: "a;b;c"))
+        XCTAssertEqual(t.start(handler: "h2", reused: false, container: 9, zygote: 1), .init(handler: "h2", zygote: "z1"))
+        XCTAssertEqual(t.start(handler: "h3", reused: false, container: 2, zygote: nil), .init(handler: "h3", zygote: "cold"))
+    }
 }
