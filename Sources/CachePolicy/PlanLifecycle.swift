@@ -58,6 +58,24 @@ public final class PlanLifecycle {
     /// With a replay by meaning: what kind each running container is, and each zygote's package set.
     var tracker = OutcomeReplay.Tracker()
     var kindOf: [Int64: OutcomeReplay.ContainerKind] = [:]
+    /// Containers whose running request is their first (their memory at its end is the executor's model, not
+    /// a figure the planner heard before).
+    var freshContainers: Set<Int64> = []
+    /// Per class of start (a fresh interpreter, a fork from the root, from another zygote): the real memory and
+    /// the modeled memory summed over the fresh containers' ends that took a real figure, bytes.
+    var memorySums: [MemoryClass: (real: Double, modeled: Double)] = [:]
+    enum MemoryClass { case cold, root, zygote }
+    /// With a replay by meaning: container ends that took a real container's memory, and those of a kind the
+    /// real run never ended, whose modeled memory was scaled by the real-over-modeled ratio heard so far
+    /// (`ReplayedMemory`).
+    public private(set) var replayedMemory = ReplayedMemory()
+    public struct ReplayedMemory: Equatable, Sendable {
+        /// Ends that took a real figure; fresh ends of a kind the real run never ended (scaled, when a ratio
+        /// was known); handler-cache hits of those (the planner's figure from their first end).
+        public var real = 0, scaled = 0, unscaled = 0, kept = 0
+        /// Real over modeled memory of the fresh ends that took a real figure, summed over every class.
+        public var ratio: Double?
+    }
     var setOf: [Int64: String] = [:]
     /// Zygotes built and failed, pauses and installs failed, so far (kept always: they are rare).
     public private(set) var zygotesReady = 0, zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
@@ -83,6 +101,7 @@ public final class PlanLifecycle {
         log(planner.logLine(plan, handlerID: handlerIDs[Int(handler)]))
         if let r = replay, r.byMeaning {
             kindOf[plan.container] = tracker.start(handler: handlerIDs[Int(handler)], reused: plan.tier == .handler, container: plan.container, zygote: plan.zygote)
+            if plan.tier == .handler { freshContainers.remove(plan.container) } else { freshContainers.insert(plan.container) }
             for z in plan.createZygotes { setOf[z.id] = tracker.zygote(z.id, parent: z.parent, imports: planner.catalog.names(z.imports)) }
         }
         var r = RequestRecord(request: plan.request, handler: handler, arrivalNanos: arrivalNanos, startNanos: now, endNanos: now,
@@ -100,7 +119,30 @@ public final class PlanLifecycle {
         var bytes = memoryBytes, broken = failed
         if let r = replay {
             if r.byMeaning {
-                if let k = kindOf[container], case .container(_, let b, let f)? = r.container(k) { bytes = b; broken = f }
+                let fresh = freshContainers.contains(container)
+                if let k = kindOf[container], case .container(_, let b, let f)? = r.container(k) {
+                    if fresh {
+                        let c: MemoryClass = k.zygote == "cold" ? .cold : k.zygote.isEmpty ? .root : .zygote
+                        memorySums[c, default: (0, 0)].real += Double(b)
+                        memorySums[c, default: (0, 0)].modeled += Double(memoryBytes)
+                        let all = memorySums.values.reduce((real: 0.0, modeled: 0.0)) { ($0.real + $1.real, $0.modeled + $1.modeled) }
+                        replayedMemory.ratio = all.modeled > 0 ? all.real / all.modeled : nil
+                    }
+                    bytes = b; broken = f
+                    replayedMemory.real += 1
+                } else if fresh, let k = kindOf[container] {
+                    // A start the real run made another way (forked from another zygote): the model's memory, put
+                    // on the real footing by what the real containers of the same class took against the model.
+                    let c: MemoryClass = k.zygote == "cold" ? .cold : k.zygote.isEmpty ? .root : .zygote
+                    if let (real, modeled) = memorySums[c], modeled > 0 {
+                        bytes = Int64((Double(memoryBytes) * real / modeled).rounded())
+                        replayedMemory.scaled += 1
+                    } else {
+                        replayedMemory.unscaled += 1
+                    }
+                } else {
+                    replayedMemory.kept += 1
+                }
             } else if case .container(let id, let b, let f)? = r.next(matching: .container(id: container, memoryBytes: 0, failed: false)), id == container {
                 bytes = b; broken = f
             }

@@ -222,6 +222,8 @@ public struct CompareJob {
         public var afterBurst: [TierRow] = [], afterBurstAgain: [TierRow] = []
         /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
         public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
+        /// How the joined simulation's container ends heard the real run's memory (nil: not replayed).
+        public var memory: PlanLifecycle.ReplayedMemory?
         /// The machine's CPU over each real run (the first, then each further one of `realRuns`, in order): the
         /// share of its time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
         public var cpu: (real: (busy: Double, steal: Double)?, again: [(busy: Double, steal: Double)?]) = (nil, [])
@@ -275,6 +277,8 @@ public struct CompareJob {
         /// Zygote builds after start-up: how many, median ms from start to ready, median ms of their imports
         /// (the real zygote's own timing; the simulated ones are all imports and fork).
         var builds: (count: Int, medianMs: Double, importsMs: Double)?
+        /// The simulation's: how its container ends heard the real run's memory (nil for a real run).
+        var memory: PlanLifecycle.ReplayedMemory?
         /// Each zygote build after start-up, in order (the real ones): ns from start to ready, and of its imports.
         var buildTimes: [(wall: Int64, imports: Int64)] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
@@ -468,6 +472,7 @@ public struct CompareJob {
         report.joinPath = outputDirectory + "/compare-\(name).csv"
         report.refused = (real.refused, sim.refused)
         report.forks = (real.forks, sim.forks)
+        report.memory = sim.memory
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
@@ -554,6 +559,7 @@ public struct CompareJob {
             return Invocation(arrivalNanos: at, handler: inv.handler)
         })
         out.refused = summary.rejected
+        out.memory = sim.lifecycle.replayedMemory
         if sim.modelsStandbys { out.forks = (summary.standbyForks, summary.directForks) }
         if summary.zygoteBuilds.count > 0 { out.builds = (Int(summary.zygoteBuilds.count), summary.zygoteBuilds.quantile(0.5) / 1e6, Double.nan) }
         out.records.sort { $0.request < $1.request }
@@ -787,6 +793,7 @@ public struct CompareJob {
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
+        if let m = CompareJob.memoryLine(report) { out.write("# memory: \(m)\n") }
         if let c = CompareJob.cpuLine(report) { out.write("# machine cpu: \(c)\n") }
         if let p = report.pageCache { out.write("# \(p)\n") }
         if let a = CompareJob.againLine(report) { out.write("# real again: \(a)\n") }
@@ -961,6 +968,17 @@ public struct CompareJob {
         return "import starts that took one: \(real.standby) real, \(sim); that found none (the zygote forked on the request's path): \(real.direct) real, \(simDirect)"
     }
 
+    /// How the simulated container ends heard the real run's memory (nil: not replayed).
+    static func memoryLine(_ r: Report) -> String? {
+        guard let m = r.memory else { return nil }
+        let n = m.real + m.scaled + m.unscaled + m.kept
+        var s = "of \(n) simulated container ends, \(m.real) took a real container's memory (the same handler, forked from a zygote holding the same packages)"
+        s += "; \(m.scaled + m.unscaled) of a start the real run made another way took the model's"
+        if m.scaled > 0 { s += String(format: ", %d of them scaled by what the real containers took against the model so far (real over modeled, %.2f over the whole run)", m.scaled, m.ratio ?? .nan) }
+        if m.kept > 0 { s += "; \(m.kept) handler-cache hits on those kept their first end's" }
+        return s
+    }
+
     /// Zygote builds, real and simulated: how many and how long from start to ready.
     static func buildsLine(_ r: Report) -> String? {
         guard r.builds.real != nil || r.builds.sim != nil else { return nil }
@@ -1035,6 +1053,7 @@ public struct CompareJob {
             s += "handler-cache hits: \(hitLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
+            if let m = memoryLine(r) { s += "memory: \(m)\n" }
             if let c = cpuLine(r) { s += "machine cpu: \(c)\n" }
             if let p = r.pageCache { s += p + "\n" }
             if let a = againLine(r) { s += "real again: \(a)\n" }

@@ -1,4 +1,5 @@
 import XCTest
+import Workload
 @testable import CachePolicy
 
 /// `compare` hands the real run's outcomes to the simulation by what they are about, not in the order they
@@ -70,5 +71,41 @@ final class OutcomeReplayTests: XCTestCase {
         XCTAssertEqual(t.start(handler: "h1", reused: true, container: 9, zygote: nil), .init(handler: "h1", zygote: "a;b;c"))
         XCTAssertEqual(t.start(handler: "h2", reused: false, container: 9, zygote: 1), .init(handler: "h2", zygote: "z1"))
         XCTAssertEqual(t.start(handler: "h3", reused: false, container: 2, zygote: nil), .init(handler: "h3", zygote: "cold"))
+    }
+
+    /// A lifecycle replaying a real run by meaning: each end takes the real memory of the same handler and zygote
+    /// whatever number its container has; a start the real run never made takes the executor's modeled memory
+    /// scaled by real over modeled so far; a handler-cache hit on it keeps the planner's figure.
+    func testALifecycleTakesTheRealMemoryByKindAndScalesTheRest() throws {
+        let handlers = (0..<3).map { Handler(id: "h\($0)", customer: "c", packages: ["a"], memoryBytes: 0) }
+        let cat = makeCatalog([pkg("a")], handlers)
+        let config = PolicyConfig.presets["h"]!
+        let real = PlanLifecycle(planner: try Planner(config: config, catalog: cat), handlers: HandlerTable(handlers))
+        var log: [String] = []
+        real.keepsOutcomes = true
+        real.onDecision = { log.append($0) }
+        for (h, mb) in [(Int32(0), Int64(7)), (1, 14)] {
+            let (plan, record) = real.start(handler: h, arrivalNanos: 0, now: 0)
+            real.finish(record, container: plan.container, memoryBytes: mb << 20, failed: false, now: 1)
+        }
+        let sim = PlanLifecycle(planner: try Planner(config: config, catalog: cat), handlers: HandlerTable(handlers))
+        sim.keepsOutcomes = true
+        sim.replay = OutcomeReplay(real.outcomes, decisions: log)
+        func run(_ h: Int32, modeledMB: Int64) -> Int64 {
+            let (plan, record) = sim.start(handler: h, arrivalNanos: 0, now: 2)
+            sim.finish(record, container: plan.container, memoryBytes: modeledMB << 20, failed: false, now: 3)
+            guard case .container(_, let b, _)? = sim.outcomes.last else { return -1 }
+            return b
+        }
+        // Another order than the real run's: h1's container gets the number h0's had there.
+        XCTAssertEqual(run(1, modeledMB: 30), 14 << 20)
+        XCTAssertEqual(run(0, modeledMB: 20), 7 << 20)
+        // h2 never ran for real: its modeled 10 MB × (14 + 7) / (30 + 20).
+        XCTAssertEqual(run(2, modeledMB: 10), Int64((Double(10 << 20) * 21 / 50).rounded()))
+        // A handler-cache hit on it: what the executor reports (the planner's figure from its first end) stands.
+        XCTAssertEqual(run(2, modeledMB: 4), 4 << 20)
+        XCTAssertEqual(sim.replayedMemory.real, 2); XCTAssertEqual(sim.replayedMemory.scaled, 1)
+        XCTAssertEqual(sim.replayedMemory.unscaled, 0); XCTAssertEqual(sim.replayedMemory.kept, 1)
+        XCTAssertEqual(try XCTUnwrap(sim.replayedMemory.ratio), 21.0 / 50, accuracy: 1e-12)
     }
 }

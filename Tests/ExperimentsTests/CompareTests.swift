@@ -162,6 +162,11 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(report.seedErrors.first { $0.tier == "handler" }?.p50.first ?? .nan,
                        try XCTUnwrap(report.tiers.first { $0.tier == "handler" }).relError(0.5), accuracy: 1e-12, "the first seed is the joined simulation")
         XCTAssert(join.contains("# simulation's own draws: seeds 1 to 5, each tier's error against the real run from the lowest to the highest: handler p50 "), join)
+        // The simulation heard the real containers' memory by handler and zygote, and the header says how.
+        let memory = try XCTUnwrap(report.memory)
+        XCTAssertGreaterThan(memory.real, 0, report.text)
+        XCTAssertEqual(memory.real + memory.scaled + memory.unscaled + memory.kept, 40, "every simulated end is counted once")
+        XCTAssert(join.contains("# memory: of 40 simulated container ends, \(memory.real) took a real container's memory"), join)
         // How the real run's import starts forked is counted (this cost model has no standby children).
         XCTAssert(join.contains("# standby children: import starts that took one: "), join)
         // What the machine's cores did over the real run: busy with it, and none taken by a hypervisor here.
