@@ -64,7 +64,12 @@ public final class PlanLifecycle {
     /// Per class of start (a fresh interpreter, a fork from the root, from another zygote): the real memory and
     /// the modeled memory summed over the fresh containers' ends that took a real figure, bytes.
     var memorySums: [MemoryClass: (real: Double, modeled: Double)] = [:]
-    enum MemoryClass { case cold, root, zygote }
+    enum MemoryClass {
+        case cold, root, zygote
+        init(_ k: OutcomeReplay.ContainerKind) { self = k.zygote == "cold" ? .cold : k.zygote.isEmpty ? .root : .zygote }
+    }
+    /// With a replay by meaning: each zygote being built's whole package set (`OutcomeReplay.Tracker.zygote`).
+    var setOf: [Int64: String] = [:]
     /// With a replay by meaning: container ends that took a real container's memory, and those of a kind the
     /// real run never ended, whose modeled memory was scaled by the real-over-modeled ratio heard so far
     /// (`ReplayedMemory`).
@@ -76,7 +81,6 @@ public final class PlanLifecycle {
         /// Real over modeled memory of the fresh ends that took a real figure, summed over every class.
         public var ratio: Double?
     }
-    var setOf: [Int64: String] = [:]
     /// Zygotes built and failed, pauses and installs failed, so far (kept always: they are rare).
     public private(set) var zygotesReady = 0, zygotesFailed = 0, pausesFailed = 0, installsFailed = 0
 
@@ -122,7 +126,7 @@ public final class PlanLifecycle {
                 let fresh = freshContainers.contains(container)
                 if let k = kindOf[container], case .container(_, let b, let f)? = r.container(k) {
                     if fresh {
-                        let c: MemoryClass = k.zygote == "cold" ? .cold : k.zygote.isEmpty ? .root : .zygote
+                        let c = MemoryClass(k)
                         memorySums[c, default: (0, 0)].real += Double(b)
                         memorySums[c, default: (0, 0)].modeled += Double(memoryBytes)
                         let all = memorySums.values.reduce((real: 0.0, modeled: 0.0)) { ($0.real + $1.real, $0.modeled + $1.modeled) }
@@ -133,8 +137,7 @@ public final class PlanLifecycle {
                 } else if fresh, let k = kindOf[container] {
                     // A start the real run made another way (forked from another zygote): the model's memory, put
                     // on the real footing by what the real containers of the same class took against the model.
-                    let c: MemoryClass = k.zygote == "cold" ? .cold : k.zygote.isEmpty ? .root : .zygote
-                    if let (real, modeled) = memorySums[c], modeled > 0 {
+                    if let (real, modeled) = memorySums[MemoryClass(k)], modeled > 0 {
                         bytes = Int64((Double(memoryBytes) * real / modeled).rounded())
                         replayedMemory.scaled += 1
                     } else {
