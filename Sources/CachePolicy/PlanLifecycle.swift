@@ -296,17 +296,12 @@ public final class OutcomeReplay {
                     else if f.hasPrefix("tier=") { tier = String(f.dropFirst(5)) }
                     else if f.hasPrefix("c=") { c = Int64(f.dropFirst(2)) }
                     else if f.hasPrefix("z=") { z = Int64(f.dropFirst(2)) }
-                    else if f.hasPrefix("create=") { create = f.dropFirst(7) }
+                    else if f.hasPrefix("create=") { create = f }
                 }
                 guard let h, let tier, let c else { continue }
                 pendingKind[c, default: []].append(t.start(handler: h, reused: tier == Tier.handler.rawValue, container: c, zygote: z))
-                for spec in (create ?? "-").split(separator: ",") where spec != "-" {
-                    // z3<z1:numpy;scipy (as Planner.logLine writes it)
-                    let parts = spec.split(separator: ":", maxSplits: 1)
-                    let ids = parts[0].split(separator: "<")
-                    guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
-                    let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
-                    pendingSet[id, default: []].append(t.zygote(id, parent: Int64(ids[1].dropFirst()), imports: own))
+                for s in Planner.zygotesCreated(inPlanLine: create) {
+                    pendingSet[s.id, default: []].append(t.zygote(s.id, parent: s.parent, imports: s.imports))
                 }
             }
         }

@@ -50,19 +50,27 @@ extension Planner {
     /// from a decision log's `plan … create=zID<zPARENT:a;b` fields as `logLine` writes them (a zygote holds
     /// its parent's packages and its own imports).
     public static func zygotePackages(fromLog log: [String]) -> [Int64: String] {
-        var sets: [Int64: Set<String>] = [0: []]
+        var t = OutcomeReplay.Tracker()
+        var sets: [Int64: String] = [0: ""]
         for line in log where line.hasPrefix("plan ") {
-            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("create=") }) else { continue }
-            for spec in field.dropFirst("create=".count).split(separator: ",") where spec != "-" {
-                // z3<z1:numpy;scipy
-                let parts = spec.split(separator: ":", maxSplits: 1)
-                let ids = parts[0].split(separator: "<")
-                guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { continue }
-                let parent = Int64(ids[1].dropFirst()).flatMap { sets[$0] } ?? []
-                let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
-                sets[id] = parent.union(own)
+            for z in zygotesCreated(inPlanLine: line.split(separator: " ").first { $0.hasPrefix("create=") }) {
+                sets[z.id] = t.zygote(z.id, parent: z.parent, imports: z.imports)
             }
         }
-        return sets.mapValues { $0.sorted().joined(separator: ";") }
+        return sets
+    }
+
+    /// The zygotes a plan line's `create=` field (as `logLine` writes it: `create=z3<z1:numpy;scipy,z4<z-:-`,
+    /// or `create=-`) asks for: each one's id, parent and own imports, in order. Nil or `-`: none.
+    static func zygotesCreated(inPlanLine field: Substring?) -> [(id: Int64, parent: Int64?, imports: [String])] {
+        guard let field, field.hasPrefix("create=") else { return [] }
+        return field.dropFirst("create=".count).split(separator: ",").compactMap { spec in
+            guard spec != "-" else { return nil }
+            let parts = spec.split(separator: ":", maxSplits: 1)
+            let ids = parts[0].split(separator: "<")
+            guard ids.count == 2, let id = Int64(ids[0].dropFirst()) else { return nil }
+            let own = parts.count == 2 && parts[1] != "-" ? parts[1].split(separator: ";").map(String.init) : []
+            return (id, Int64(ids[1].dropFirst()), own)
+        }
     }
 }
