@@ -46,6 +46,10 @@ public struct Catalog: Sendable {
     public var interpreterMemoryBytes: Int64
     /// Fixed memory of a container beyond its processes (cgroup, namespaces, mounts), bytes.
     public var containerMemoryBytes: Int64
+    /// What a container forked from a zygote holds of its own beyond `containerMemoryBytes` before it imports
+    /// anything (pages it writes of what it shares with the zygote), bytes; a cold container holds an
+    /// interpreter (`interpreterMemoryBytes`) instead.
+    public var forkMemoryBytes: Int64
     /// Modeled cost of starting an interpreter, for the cold-cost estimate of GDSF.
     public var interpreterStartNanos: Int64
     /// The import overlap (`ImportOverlap`): standard-library modules by dense id (0 when there is none), each
@@ -60,10 +64,11 @@ public struct Catalog: Sendable {
     /// - Parameter overlap: which standard-library modules each package's import loads (packages of another
     ///   version, or estimated ones, are charged in full).
     public init(packages: [Package], handlers: HandlerTable, interpreterMemoryBytes: Int64 = 10 * Bytes.perMB,
-                containerMemoryBytes: Int64 = Bytes.perMB, interpreterStartNanos: Int64 = 10_000_000,
+                containerMemoryBytes: Int64 = Bytes.perMB, forkMemoryBytes: Int64 = 0, interpreterStartNanos: Int64 = 10_000_000,
                 overlap: ImportOverlap? = nil) {
         self.interpreterMemoryBytes = interpreterMemoryBytes
         self.containerMemoryBytes = containerMemoryBytes
+        self.forkMemoryBytes = forkMemoryBytes
         self.interpreterStartNanos = interpreterStartNanos
         for p in packages.sorted(by: { $0.name < $1.name }) where ids[p.name] == nil {
             ids[p.name] = Int32(self.packages.count)

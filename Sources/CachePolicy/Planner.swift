@@ -145,7 +145,7 @@ public final class Planner {
         }
         let missing = zygote.map { z in prof.importOrder.kept { !z.packages.contains($0) } } ?? prof.importOrder
         let (install, cached, retained) = installs(for: missing, now: now, evictions: &ev)
-        let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : 0)
+        let memory = catalog.containerMemoryBytes + (zygote == nil ? catalog.interpreterMemoryBytes : catalog.forkMemoryBytes)
             + missing.reduce(0) { $0 + catalog.memoryBytes[Int($1)] } + prof.memoryBytes
         containers[cid] = ContainerState(handler: handler, retained: retained, memoryBytes: memory, paused: false)
         if countRunning { reserveRunning(cid, bytes: memory, evictions: &ev) }

@@ -48,6 +48,7 @@ public struct CalibrateJob {
             let imports = CalibrationBench.importPicks(table, wheelhouse: wheelhouse, everyPackage: true,
                                                        count: max(CalibrationBench.importContentionPackages, CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages))
                 + CalibrationBench.retimePicks(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers)
+                + CalibrationBench.memorySets(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers).joined()
             let wanted = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
                 + imports + imports.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }
             var seen = Set<String>()
@@ -58,6 +59,8 @@ public struct CalibrateJob {
         let starts = try bench.interpreterStarts()
         log("import-cache hits: container create, fork and relocate, invoke round trip, \(repeats)×")
         let hits = try bench.importHits()
+        log("forked containers' memory, a handler holding nothing and one holding \(Int(CalibrationBench.heldMB)) MB, \(CalibrationBench.memoryRounds)× each: what a fork holds of its own, what holding memory costs a handler's init")
+        let held = try bench.handlerMemory()
         log("import-cache hits from a zygote holding 256 MB more, \(repeats)×: the cost of forking a big zygote")
         let big = try bench.bigZygoteForks()
         log("import-cache hits with and without standby children, \(repeats) one at a time, then \(repeats) rounds of \(cores) at once back to back: the maintenance thread's work and a fork without one")
@@ -102,6 +105,12 @@ public struct CalibrateJob {
             log("contention beyond the cores' sharing, \(cores) at once on \(cores) cores: " + importText + "; " + installText)
             contention = "import_contention, install_contention: how many times longer \(contendedWhat) (each a request forked from the worker's root zygote importing it in its container, \(CalibrationBench.importContentionRounds) rounds: the mean of the imports started together over the median alone) and the worker's installs of its costliest picks (one round) took with \(cores) at once on \(cores) cores than alone (the median of the packages' ratios, at least 1; nothing shares a core, so it is contention for the disk, the page cache, memory and the kernel): \(importText); \(installText)"
         }
+        let memorySets = CalibrationBench.memorySets(table, wheelhouse: wheelhouse, everyPackage: online, handlers: handlers)
+        log("\(CalibrateJob.memorySetsWhat(trace: trace)) served by a worker (forks from its root zygote), \(CalibrationBench.memorySetRounds)× each: their containers' memory")
+        let served = bench.servedSetMemory(memorySets, table: table, wheelhouse: wheelhouse)
+        let memoryScale = CalibrateJob.applyMemory(held, served: served.samples, why: served.why, table: table, to: &costs)
+        log(String(format: "memory: fork %.2f MB, %.4f ms per MB a handler holds, imports charged × %.3f of the table's", costs.forkMemoryMB, costs.memoryTouchMillisPerMB, costs.importMemoryScale)
+            + (memoryScale.scale == nil ? " (not measured: \(memoryScale.text))" : ""))
         log("packages imported together against the sum of their own imports (what the import overlap saves), and the same sets served by a worker, forked from its root zygote into containers")
         let credit = bench.importOverlapCredit(table: table, packagesPath: packages, wheelhouse: wheelhouse, everyPackage: online, log: log)
         if let c = credit.credit { costs.importOverlapCredit = c }
@@ -191,6 +200,7 @@ public struct CalibrateJob {
             "hits served directly, the median of \(CalibrationBench.dispatchRounds) rounds' differences: core time per request beyond its own phases, which the simulator runs beside the requests (processor sharing; --cpu-model hold: holds the request's core for it after it ends)",
             "handoff_ms: from a served hit's arrival at the server to its start on a core's thread (the hits over HTTP below)",
             "download_overhead_ms, mirror_mb_per_s: a download is download_overhead_ms + wheel bytes / mirror_mb_per_s: " + mirror.source,
+            CalibrateJob.memoryText(held, scale: memoryScale, trace: trace),
             installed, "disk: " + InstallDisk.describe(path: bench.timedInstallsDirectory) + "; each install timed into a directory of its own, all kept until every install was timed, then removed and written back (sync)", PageCacheReclaim.describe(), contention, overlapText, againText,
             weighed ?? "dispatch_weight: 1, an equal share (not fitted: one core, too few hits over HTTP, or every round of the loaded stream refused)",
             inSitu ? "thaw_ms, thawed_invoke_overhead_ms: handler-cache hits served over HTTP across \(CalibrationBench.dispatchHandlers) paused containers (the server's and client's threads beside them, as in compare), \(Int(CalibrationBench.dispatchRate)) per second (Poisson), those that started with no other request in flight; their contended spreads: those that started beside another"

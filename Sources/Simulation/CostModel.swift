@@ -18,6 +18,23 @@ public struct RuntimeCosts: Equatable, Sendable {
     public var thawMillis = 0.13
     public var interpreterMemoryMB = 10.0
     public var containerMemoryMB = 0.5
+    /// What a container forked from a zygote holds of its own before it imports anything, MB: the pages the
+    /// child writes of what it shares with the zygote (copied on write, charged to the container's cgroup),
+    /// its handler's code. A cold container holds an interpreter instead (`interpreterMemoryMB`). 0: not
+    /// measured (files calibrated before it was).
+    public var forkMemoryMB = 0.0
+    /// What a forked container's cgroup is charged for a package's import over the package table's
+    /// `import_memory_bytes` (the resident-set growth of a fresh interpreter importing it, which counts the
+    /// package's files mapped from the page cache; a cgroup is charged for those only when it reads them
+    /// first, and the worker's installs or an earlier container read them): calibrated by serving the
+    /// costliest imports in containers forked from the root zygote, their memory less `forkMemoryMB` over
+    /// the table's. The catalog scales every package's import memory by it, for containers and zygotes
+    /// alike. 1: the table's figure as it is (files calibrated before it was measured).
+    public var importMemoryScale = 1.0
+    /// What a handler's holding its trace's `memory_mb` costs its init, ms per MB (the generated handlers
+    /// write every page of that much memory when they load: page faults and zeroing). 0: not modeled (files
+    /// calibrated before it was measured).
+    public var memoryTouchMillisPerMB = 0.0
     /// Fixed cost of one package install beyond the package's own (the runtime starts pip in a sandbox per
     /// package); 0 charges the measured per-package cost alone.
     public var installOverheadMillis = 0.0
@@ -182,6 +199,8 @@ public struct RuntimeCosts: Equatable, Sendable {
         [("interpreter_start_ms", interpreterStartMillis, "ms"), ("container_create_ms", containerCreateMillis, "ms"),
          ("fork_ms", forkMillis, "ms"), ("fork_per_gb_ms", forkPerGBMillis, "ms/GB"), ("freeze_ms", freezeMillis, "ms"), ("thaw_ms", thawMillis, "ms"),
          ("interpreter_memory_mb", interpreterMemoryMB, "MB"), ("container_memory_mb", containerMemoryMB, "MB"),
+         ("fork_memory_mb", forkMemoryMB, "MB"), ("import_memory_scale", importMemoryScale, "x"),
+         ("memory_touch_ms_per_mb", memoryTouchMillisPerMB, "ms/MB"),
          ("install_overhead_ms", installOverheadMillis, "ms"), ("install_scale", installScale, "x"), ("mirror_mb_per_s", mirrorMBPerSecond, "MB/s"),
          ("download_overhead_ms", downloadOverheadMillis, "ms"), ("invoke_overhead_ms", invokeOverheadMillis, "ms"), ("thawed_invoke_overhead_ms", thawedInvokeOverheadMillis, "ms"),
          ("init_overhead_ms", initOverheadMillis, "ms"), ("dispatch_ms", dispatchMillis, "ms"),
@@ -236,6 +255,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             "interpreter_start_ms": \.interpreterStartMillis, "container_create_ms": \.containerCreateMillis,
             "fork_ms": \.forkMillis, "fork_per_gb_ms": \.forkPerGBMillis, "freeze_ms": \.freezeMillis, "thaw_ms": \.thawMillis,
             "interpreter_memory_mb": \.interpreterMemoryMB, "container_memory_mb": \.containerMemoryMB,
+            "fork_memory_mb": \.forkMemoryMB, "import_memory_scale": \.importMemoryScale, "memory_touch_ms_per_mb": \.memoryTouchMillisPerMB,
             "install_overhead_ms": \.installOverheadMillis, "install_scale": \.installScale, "mirror_mb_per_s": \.mirrorMBPerSecond, "download_overhead_ms": \.downloadOverheadMillis,
             "invoke_overhead_ms": \.invokeOverheadMillis, "init_overhead_ms": \.initOverheadMillis,
             "thawed_invoke_overhead_ms": \.thawedInvokeOverheadMillis, "dispatch_ms": \.dispatchMillis,
@@ -264,7 +284,7 @@ public struct RuntimeCosts: Equatable, Sendable {
             }
             let value = base == "dispatch_weight" || base == "import_overlap_credit" ? try csv.double(f, v, name: "value", min: 0, max: 1)
                 : base == "install_scale" ? try csv.double(f, v, name: "value", min: 0, max: 100)
-                : base == "served_import_scale" ? try csv.double(f, v, name: "value", min: 0.01, max: 100)
+                : base == "served_import_scale" || base == "import_memory_scale" ? try csv.double(f, v, name: "value", min: 0.01, max: 100)
                 : base.hasSuffix("_contention") ? try csv.double(f, v, name: "value", min: 1, max: 100) : try csv.double(f, v, name: "value")
             if !contended { c[keyPath: kp] = value }
             var spread: CostSpread? = nil
@@ -414,6 +434,7 @@ public struct CostModel: Sendable {
             // A package calibrate imported again: what it took then (the table's figure drifts per package).
             if let m = runtime.importedMillis[n], !p.estimated { p.importMillis = m }
             p.importMillis *= importScale
+            p.importMemoryBytes = Int64((Double(p.importMemoryBytes) * runtime.importMemoryScale).rounded())
             pk[n] = p
         }
         packages = pk
@@ -424,7 +445,7 @@ public struct CostModel: Sendable {
     public func catalog(handlers: HandlerTable) -> Catalog {
         Catalog(packages: Array(packages.values), handlers: handlers,
                 interpreterMemoryBytes: Bytes.fromMB(runtime.interpreterMemoryMB),
-                containerMemoryBytes: Bytes.fromMB(runtime.containerMemoryMB),
+                containerMemoryBytes: Bytes.fromMB(runtime.containerMemoryMB), forkMemoryBytes: Bytes.fromMB(runtime.forkMemoryMB),
                 interpreterStartNanos: Nanos.fromMillis(runtime.interpreterStartMillis), overlap: overlap)
     }
 }

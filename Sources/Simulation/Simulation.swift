@@ -144,7 +144,8 @@ public final class Simulation: ReplayExecutor {
         lifecycle = PlanLifecycle(planner: planner, handlers: handlers)
         self.costs = costs
         self.catalog = planner.catalog
-        initMillis = handlers.handlers.map(\.initMillis)
+        // A generated handler writes every page of its trace's memory when it loads, after its packages.
+        initMillis = handlers.handlers.map { $0.initMillis + Bytes.mb($0.memoryBytes) * costs.runtime.memoryTouchMillisPerMB }
         execMillis = handlers.handlers.map(\.execMillis)
         self.cores = cores
         sharing = ProcessorSharing(cores: cores, dispatchWeight: costs.runtime.dispatchWeight)

@@ -58,6 +58,18 @@ struct CalibrateCommand: ParsableCommand {
         some day, and its costliest imports drift apart from the rest (campaign Y: handlers' imports without \
         scikit-learn, matplotlib, pandas or numpy simulated right, those where they weigh 30% or more 22-27% \
         short). `compare`'s import speed probe then times those again. \
+        Memory: the root zygote's (interpreter_memory_mb), a cold container's beyond it (container_memory_mb), \
+        a container forked from a zygote before it imports anything (fork_memory_mb: the pages it writes of \
+        what it shares with the zygote), what a handler's holding memory costs its init (memory_touch_ms_per_mb: \
+        the generated handlers write every page of their trace's memory_mb when they load; a handler holding \
+        64 MB against one holding none, 15 forks each), and what a forked container's cgroup is charged for \
+        its imports against the package table's import_memory_bytes (import_memory_scale: the containers of \
+        the imports timed for contention, their median memory less fork_memory_mb over the table's figure, \
+        pooled; the table counts a fresh interpreter's resident set, files mapped from the page cache \
+        included, which a cgroup is charged for only when it reads them first), which the planner's memory \
+        model takes for every container and zygote. --memory-only measures those rows alone and writes them \
+        into an existing cost file (--out), keeping its other rows: memory does not move with the machine's \
+        speed, as the timed rows do. \
         Writes traces/runtime-costs.csv, which `simulate` and `compare` use when present.
         """)
 
@@ -81,6 +93,10 @@ struct CalibrateCommand: ParsableCommand {
                                discussion: "Its handlers file beside it (NAME.handlers.csv). Without it: the package table's costliest imports."))
     var trace: String?
 
+    @Flag(help: ArgumentHelp("Measure only the memory rows and write them into the existing --out file, keeping its other rows.",
+                             discussion: "interpreter_memory_mb, container_memory_mb, fork_memory_mb, memory_touch_ms_per_mb and import_memory_scale; the file's header keeps its lines and gains one naming this command. A few minutes: the costliest imports (of --trace, else of the table) are installed into a worker first."))
+    var memoryOnly = false
+
     func validate() throws {
         if repeats < 3 { throw ValidationError("--repeat must be at least 3") }
         if cores < 1 { throw ValidationError("--cores must be at least 1") }
@@ -95,7 +111,7 @@ struct CalibrateCommand: ParsableCommand {
         job.online = online
         job.trace = trace
         job.log = { printProgress($0) }
-        let c = try job.run()
+        let c = try memoryOnly ? job.runMemoryOnly() : job.run()
         for (n, v, u) in c.rows { print(n.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%10.3f %@", v, u)) }
         print("written to \(job.output)")
     }

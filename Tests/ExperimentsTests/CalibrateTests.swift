@@ -143,6 +143,99 @@ final class CalibrateTests: XCTestCase {
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the worker left")
     }
 
+    /// The memory rows on the real runtime: a forked container's own memory, a handler's held memory charged
+    /// to its container and what writing it costs the init, and sets of packages served from the root zygote
+    /// whose imports the table counts at twice what they take: `import_memory_scale` about 0.5. Then
+    /// `--memory-only` rewrites those rows of an existing file and keeps the rest and its header.
+    func testTheMemoryRowsAreMeasuredOnTheRealRuntime() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let before = Set(try Cgroups.detect().leftovers())
+        let bench = try CalibrationBench(repeats: 3, cores: 2)
+        defer { bench.remove() }
+        let held = try bench.handlerMemory()
+        XCTAssertGreaterThan(held.bareBytes, 0)
+        XCTAssertLessThan(held.bareBytes, 16 << 20, "a fork holds a few pages of its own")
+        XCTAssertEqual(held.chargedPerMB, 1, accuracy: 0.1, "every MB held charged: \(held.text)")
+        XCTAssertGreaterThan(held.touchMillisPerMB, 0, held.text)
+        // a holds 16 MB when imported, b (needing a) 8 MB; the table says twice that.
+        func holding(_ mb: Int) -> String { "B = bytearray(\(mb) << 20)\nB[::4096] = b'\\x01' * len(range(0, len(B), 4096))\n" }
+        let a = Package(name: "pq-mem-a", version: "1.0", topLevelModules: ["pq_mem_a"], installedBytes: 4096, importMillis: 5, importMemoryBytes: 32 << 20)
+        let b = Package(name: "pq-mem-b", version: "1.0", dependencies: ["pq-mem-a"], transitiveDependencies: ["pq-mem-a"],
+                        topLevelModules: ["pq_mem_b"], installedBytes: 4096, importMillis: 5, importMemoryBytes: 16 << 20)
+        try bench.makeWheel(a, code: holding(16))
+        try bench.makeWheel(b, code: "import pq_mem_a\n" + holding(8))
+        let table = PackageTable([a, b])
+        let served = bench.servedSetMemory([[b], [a]], table: table, wheelhouse: bench.work + "/wheelhouse")
+        XCTAssertEqual(served.why, "")
+        XCTAssertEqual(served.samples.count, 2 * CalibrationBench.memorySetRounds)
+        let scale = CalibrateJob.importMemoryScale(served.samples, table: table, forkBytes: held.bareBytes)
+        XCTAssertEqual(try XCTUnwrap(scale.scale, scale.text), 0.5, accuracy: 0.1, scale.text)
+        XCTAssert(scale.text.contains("pq-mem-b (2 packages) "), scale.text)
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups left")
+
+        // --memory-only over an existing file (no wheels for the sets: the scale is not measured, and says why).
+        let dir = NSTemporaryDirectory() + "pipsqueak-memonly-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/house", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var old = RuntimeCosts()
+        old.forkMillis = 1.25; old.importMemoryScale = 0.7; old.importedMillis = ["numpy": 60]
+        try old.write(path: dir + "/costs.csv", comments: ["made by: pipsqueak calibrate --repeat 100", "machine: elsewhere"])
+        var job = CalibrateJob()
+        job.repeats = 3; job.cores = 2; job.output = dir + "/costs.csv"; job.wheelhouse = dir + "/house"
+        let lines = LockedLines()
+        job.log = { lines.append($0) }
+        let c = try job.runMemoryOnly()
+        let read = try RuntimeCosts.read(path: job.output)
+        XCTAssertEqual(read.forkMillis, 1.25, "a timed row kept")
+        XCTAssertEqual(read.importedMillis, ["numpy": 60])
+        XCTAssertEqual(read.importMemoryScale, 1, "not measured")
+        XCTAssertGreaterThan(read.forkMemoryMB, 0); XCTAssertEqual(read.forkMemoryMB, c.forkMemoryMB, accuracy: 1e-4)
+        XCTAssertGreaterThan(read.memoryTouchMillisPerMB, 0)
+        XCTAssertGreaterThan(read.interpreterMemoryMB, 1)
+        let text = try String(contentsOfFile: job.output, encoding: .utf8)
+        XCTAssert(text.hasPrefix("# made by: pipsqueak calibrate --repeat 100\n# machine: elsewhere\n# memory rows measured again by: pipsqueak calibrate --memory-only --repeat 3 --cores 2 --out "), text)
+        XCTAssert(text.contains("import_memory_scale: what a container's cgroup is charged for its imports") && text.contains("1 (not measured: no set of packages"), text)
+        // Again: the line is replaced, not added.
+        _ = try job.runMemoryOnly()
+        XCTAssertEqual(try String(contentsOfFile: job.output, encoding: .utf8).components(separatedBy: "memory rows measured again by:").count, 2)
+        // No file: a clear error, nothing written.
+        job.output = dir + "/none.csv"
+        XCTAssertThrowsError(try job.runMemoryOnly()) { XCTAssert("\($0)".contains("none.csv: no such runtime cost file"), "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: job.output))
+        XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups left")
+    }
+
+    /// The sets `import_memory_scale` is measured over: a trace's handlers' package sets spread by their
+    /// import memory (each once, only those measured and held), else the costliest imports in sets of 3; and
+    /// the scale pools the sets' medians less the fork's memory over the table's, each package once.
+    func testTheMemorySetsAndTheScaleOverThem() throws {
+        let table = PackageTable([
+            Package(name: "a", version: "1.0", importMillis: 50, importMemoryBytes: 10 << 20),
+            Package(name: "b", version: "1.0", dependencies: ["a"], transitiveDependencies: ["a"], importMillis: 40, importMemoryBytes: 20 << 20),
+            Package(name: "c", version: "1.0", importMillis: 30, importMemoryBytes: 40 << 20),
+            Package(name: "d", version: "1.0", importMillis: 20, importMemoryBytes: 80 << 20),
+            Package(name: "e", version: "1.0", importMillis: 10, importMemoryBytes: 1 << 20, estimated: true),
+        ])
+        let hs = [Handler(id: "h1", customer: "x", packages: ["a"]), Handler(id: "h2", customer: "x", packages: ["b", "a"]),
+                  Handler(id: "h3", customer: "x", packages: ["a", "b"]), Handler(id: "h4", customer: "x", packages: ["c", "d"]),
+                  Handler(id: "h5", customer: "x", packages: ["c"]), Handler(id: "h6", customer: "x", packages: ["e"]),
+                  Handler(id: "h7", customer: "x", packages: ["d"]), Handler(id: "h8", customer: "x", packages: ["missing"])]
+        // By memory: a 10, b+a 30 (once), c 40, d 80, c+d 120; four spread by rank (0, 1, 2, 4): a, a+b, c, c+d.
+        let sets = CalibrationBench.memorySets(table, wheelhouse: "/nonexistent", everyPackage: true, handlers: hs).map { $0.map(\.name) }
+        XCTAssertEqual(sets, [["a"], ["a", "b"], ["c"], ["c", "d"]])
+        XCTAssertEqual(CalibrationBench.memorySets(table, wheelhouse: "/nonexistent", everyPackage: false, handlers: hs).count, 0, "no wheels held")
+        XCTAssertEqual(CalibrationBench.memorySets(table, wheelhouse: "/nonexistent", everyPackage: true, handlers: nil).map { $0.map(\.name) },
+                       [["a", "b", "c"], ["d"]], "the costliest imports, 3 to a set")
+        let samples: [(set: [String], bytes: Int64)] = [(["a", "b"], 16 << 20), (["a", "b"], 18 << 20), (["a", "b"], 100 << 20), (["d"], 42 << 20)]
+        let s = CalibrateJob.importMemoryScale(samples, table: table, forkBytes: 2 << 20)
+        // a+b: median 18 less 2 = 16 of 30; d: 40 of 80: 56 of 110.
+        XCTAssertEqual(try XCTUnwrap(s.scale), 56.0 / 110, accuracy: 1e-9)
+        XCTAssert(s.text.contains("a+b (2 packages) 16.0 MB of 30.0 (× 0.53)"), s.text)
+        XCTAssertNil(CalibrateJob.importMemoryScale([], table: table, forkBytes: 0).scale)
+        XCTAssertNil(CalibrateJob.importMemoryScale([(["e"], 1 << 20)], table: PackageTable([Package(name: "e", version: "1")]), forkBytes: 0).scale)
+    }
+
     /// The imports timed for contention and the overlap's credit are the table's costliest whose own and
     /// dependencies' wheels the wheelhouse holds, costliest first; a contention factor is the median of the
     /// packages' together-over-alone, never below 1.

@@ -91,6 +91,32 @@ final class RuntimeTierTests: XCTestCase {
 
     /// A group's freezer and memory files kept open (`CgroupFiles`): freezing and thawing through them take
     /// effect, the memory read agrees with a read by path, and once closed every call fails or reads 0.
+    /// A handler generated from the trace's handler table holds its `memory_mb` (every page written when it
+    /// loads), so its container's cgroup is charged for it as the planner counts it; one of 0 MB holds none.
+    func testAGeneratedHandlerHoldsItsTracesMemory() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "held", customer: "c", packages: ["fast"], initMillis: 1, execMillis: 1, memoryBytes: 24 << 20),
+                                     Handler(id: "bare", customer: "c", packages: ["fast"], initMillis: 1, execMillis: 1)])
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["all"]!)
+        w.lifecycle.keepsOutcomes = true
+        var memory: [Int64] = []
+        for h in [Int32(0), 1] {
+            let r = w.serve(handler: h, arrivalNanos: w.now(), startNanos: w.now())
+            XCTAssertEqual(r.error, "")
+            guard case .container(_, let bytes, false)? = w.lifecycle.outcomes.last(where: { if case .container = $0 { return true } else { return false } }) else {
+                return XCTFail("no container outcome")
+            }
+            memory.append(bytes)
+        }
+        let code = try String(contentsOfFile: w.runDir + "/handlers/held/f.py", encoding: .utf8)
+        XCTAssert(code.contains("_held = _hold(\(24 << 20))"), code)
+        XCTAssertGreaterThanOrEqual(memory[0] - memory[1], 22 << 20, "held \(memory[0]) bytes, bare \(memory[1])")
+        XCTAssertLessThanOrEqual(memory[0] - memory[1], 30 << 20, "held \(memory[0]) bytes, bare \(memory[1])")
+        w.shutdown()
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     func testAGroupsFilesKeptOpenFreezeThawAndReadItsMemory() throws {
         try RuntimeFixture.requireRuntime()
         let cg = try Cgroups.detect()

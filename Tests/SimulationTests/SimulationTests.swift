@@ -247,6 +247,50 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(cat.importNanos[Int(try XCTUnwrap(cat.id(of: "pandas")))], Nanos.fromMillis(581), "the planners' figure too")
     }
 
+    /// The calibrated memory rows: `import_memory_scale` scales every package's import memory (the planner's
+    /// model of containers and zygotes alike), a container forked from a zygote holds `fork_memory_mb` where a
+    /// cold one holds an interpreter, and a handler's memory costs its init `memory_touch_ms_per_mb` per MB
+    /// (the generated handlers write every page of it). Files without the rows: as before (1, 0, 0).
+    func testTheMemoryRowsScaleImportMemoryForkMemoryAndTheTouchOfHeldMemory() throws {
+        var r = runtime
+        r.importMemoryScale = 0.5; r.forkMemoryMB = 1.5; r.memoryTouchMillisPerMB = 0.25; r.interpreterMemoryMB = 6
+        let path = NSTemporaryDirectory() + "pipsqueak-costs-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try r.write(path: path, comments: [])
+        let back = try RuntimeCosts.read(path: path)
+        XCTAssertEqual(back.importMemoryScale, 0.5); XCTAssertEqual(back.forkMemoryMB, 1.5); XCTAssertEqual(back.memoryTouchMillisPerMB, 0.25)
+        XCTAssertEqual(RuntimeCosts().importMemoryScale, 1); XCTAssertEqual(RuntimeCosts().forkMemoryMB, 0); XCTAssertEqual(RuntimeCosts().memoryTouchMillisPerMB, 0)
+        try "primitive,value,unit\nimport_memory_scale,0,x\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RuntimeCosts.read(path: path)) { XCTAssert("\($0)".contains(":2:"), "\($0)") }
+
+        let hs = HandlerTable([Handler(id: "h1", customer: "x", packages: ["a"], initMillis: 5, execMillis: 20, memoryBytes: 8 << 20),
+                               Handler(id: "h2", customer: "y", packages: ["a", "b"], initMillis: 5, execMillis: 20, memoryBytes: 8 << 20)])
+        let m = try CostModel(table: table, handlers: hs, runtime: r, seed: 1)
+        XCTAssertEqual(m.packages["a"]!.importMemoryBytes, 5 << 20, "the table's 10 MB × 0.5")
+        let cat = m.catalog(handlers: hs)
+        XCTAssertEqual(cat.memoryBytes[Int(try XCTUnwrap(cat.id(of: "b")))], 5 << 20)
+        XCTAssertEqual(cat.forkMemoryBytes, Bytes.fromMB(1.5))
+        // The planner's model of each container: a fork from the root holds fork memory, its imports (scaled)
+        // and the handler's own; a cold one an interpreter instead of the fork's.
+        let forked = try Planner(config: PolicyConfig.presets["all"]!, catalog: cat, popularPackages: [])
+        let fp = forked.plan(handler: 1, now: 0)
+        XCTAssertEqual(fp.zygote, 0)
+        XCTAssertEqual(forked.modeledMemoryBytes(container: fp.container), Bytes.fromMB(1.5) + (10 << 20) + (8 << 20) + cat.containerMemoryBytes)
+        let cold = try Planner(config: PolicyConfig.presets["none"]!, catalog: cat, popularPackages: [])
+        let cp = cold.plan(handler: 1, now: 0)
+        XCTAssertNil(cp.zygote)
+        XCTAssertEqual(cold.modeledMemoryBytes(container: cp.container), Bytes.fromMB(6) + (10 << 20) + (8 << 20) + cat.containerMemoryBytes)
+        // The init of a start pays the touch of the handler's 8 MB; a handler-cache hit runs no init.
+        var c = PolicyConfig.presets["all"]!
+        c.importCache.enabled = false
+        let rs = try simulate(c, arrivals: [(0, "h1"), (10, "h1")], handlers: hs, runtime: r)
+        XCTAssertEqual(rs[0].tier, .cold)
+        XCTAssertEqual(Nanos.millis(rs[0].initNanos), 5 + 8 * 0.25, accuracy: 1e-6)
+        XCTAssertEqual(rs[1].tier, .handler)
+        XCTAssertEqual(rs[1].initNanos, 0)
+        XCTAssertEqual(Nanos.millis(try simulate(c, arrivals: [(0, "h1")], handlers: hs)[0].initNanos), 5, accuracy: 1e-6, "not modeled: the trace's init alone")
+    }
+
     /// With the cores held (`--cpu-model hold`), the calibrated dispatch (core time per request beyond its
     /// phases, the HTTP server and client) holds the core after each request: the next one waits for it, its
     /// own latency does not include it, and the load counts it.
