@@ -105,6 +105,12 @@ final class CalibrateTests: XCTestCase {
             XCTAssertGreaterThan(ms, 0, n)
             XCTAssertEqual(read.importedMillis[n] ?? .nan, ms, accuracy: 1e-3, "\(n): written with 4 decimals")
         }
+        // The memory rows: a fork's own memory and the touch of a handler's held memory measured; the import
+        // memory's scale where the wheelhouse holds the sets, else 1 with why.
+        XCTAssertGreaterThan(read.forkMemoryMB, 0); XCTAssertGreaterThan(read.memoryTouchMillisPerMB, 0)
+        XCTAssertEqual(read.importMemoryScale, costs.importMemoryScale, accuracy: 1e-4)
+        XCTAssert(text.contains("# fork_memory_mb, memory_touch_ms_per_mb: import hits forked from the zygote holding the tiny package"), text)
+        XCTAssert(text.contains("; import_memory_scale: what a container's cgroup is charged for its imports"), text)
         XCTAssert(lines.all.contains { $0.hasPrefix("contention beyond the cores' sharing, 2 at once on 2 cores: import_contention ") },
                   lines.all.joined(separator: "\n"))
         XCTAssertEqual(Set(try Cgroups.detect().leftovers()).subtracting(before), [], "cgroups the calibration left")
