@@ -79,7 +79,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Starts at once for the contended figures (default: this machine's cores; 1: none).")
     var cores: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Output file.")
+    @Option(help: "Output file (default: traces/runtime-costs.csv); with --memory-only, the existing file whose memory rows are measured again.")
     var out: String?
 
     @Option(help: "Package cost table whose install_ms the worker's installs are fitted against (default: traces/packages.csv).")
