@@ -76,7 +76,7 @@ extension CalibrationBench {
     /// import memory of what they import (a handler imports its packages' closure; what those load in common,
     /// standard-library modules and shared libraries, is charged once, which a scale over single packages
     /// misses: in the mixed trace's containers forked from the root the share charged fell from about 0.7 for 3
-    /// packages to 0.35 for 20 and more, campaign AH's run at 60%); without, the overlap's sets (the table's
+    /// packages to 0.21–0.50 for 20 and more, median 0.41, campaign AH's run at 60%); without, the overlap's sets (the table's
     /// costliest imports, 3 to a set). Only sets whose packages are measured and whose wheels the wheelhouse
     /// holds with their dependencies' (all with `everyPackage`).
     static func memorySets(_ table: PackageTable, wheelhouse: String, everyPackage: Bool, handlers: [Handler]?) -> [[Package]] {
