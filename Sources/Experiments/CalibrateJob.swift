@@ -49,11 +49,8 @@ public struct CalibrateJob {
                                                        count: max(CalibrationBench.importContentionPackages, CalibrationBench.overlapSets * CalibrationBench.overlapSetPackages))
                 + CalibrationBench.retimePicks(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers)
                 + CalibrationBench.memorySets(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers).joined()
-            let wanted = CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true)
-                + imports + imports.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }
-            var seen = Set<String>()
-            let missing = PackageMeasurer.missingWheels(wanted.filter { seen.insert($0.name).inserted }, in: wheelhouse)
-            try PackageMeasurer.fetchWheels(missing, into: wheelhouse, python: bench.python, purpose: "for the install fit", progress: log)
+            try bench.fetchWheels(imports, withDependenciesFrom: table, besides: CalibrationBench.installPicks(table, wheelhouse: wheelhouse, everyPackage: true),
+                                  into: wheelhouse, purpose: "for the install fit", log: log)
         }
         log("interpreter start (python -S), \(repeats)×")
         let starts = try bench.interpreterStarts()
@@ -464,10 +461,11 @@ final class CalibrationBench {
 
     /// A worker serving one handler that imports `package`, under preset `all` changed by `edit`, set up as
     /// `serve` sets up one for `cores` cores (standbys, cgroup pool, maintenance off the request path).
-    func worker(_ package: Package, handlers count: Int = 1, standbys: Int? = nil, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
+    /// `held`: what each handler holds of its own (its `memory_mb`), bytes; none where not given.
+    func worker(_ package: Package, handlers count: Int = 1, held: [Int64] = [], standbys: Int? = nil, _ edit: (inout PolicyConfig) -> Void) throws -> RuntimeWorker {
         let handlers = HandlerTable((0..<count).map { i in
             Handler(id: i == 0 ? "calib" : "calib-\(i)", customer: "c", packages: [package.name], initMillis: CalibrateJob.workMillis,
-                    execMillis: CalibrateJob.workMillis)
+                    execMillis: CalibrateJob.workMillis, memoryBytes: i < held.count ? held[i] : 0)
         })
         var c = PolicyConfig.presets["all"]!
         edit(&c)
@@ -1061,9 +1059,7 @@ final class CalibrationBench {
         if let handlers {
             var n: [String: Int] = [:]
             for h in handlers {
-                var names = Set<String>()
-                for p in h.packages { names.insert(p); for d in table[p]?.transitiveDependencies ?? [] { names.insert(d) } }
-                for p in names { n[p, default: 0] += 1 }
+                for p in table.closure(of: h.packages) { n[p, default: 0] += 1 }
             }
             needers = n
         }

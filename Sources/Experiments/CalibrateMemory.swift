@@ -32,15 +32,10 @@ extension CalibrationBench {
     /// their containers import nothing), one holding nothing of its own and one holding `heldMB`, alternating,
     /// `memoryRounds` each, 50 ms apart: each container's memory at its end and each init.
     func handlerMemory() throws -> HandlerMemory {
-        let handlers = HandlerTable([
-            Handler(id: "calib", customer: "c", packages: [tiny.name], initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis),
-            Handler(id: "calib-held", customer: "c", packages: [tiny.name], initMillis: CalibrateJob.workMillis, execMillis: CalibrateJob.workMillis,
-                    memoryBytes: Bytes.fromMB(CalibrationBench.heldMB)),
-        ])
-        var c = PolicyConfig.presets["all"]!
-        c.handlerCache.enabled = false; c.importCache.tree = "static"; c.importCache.topK = 1; c.installCache.preinstallTop = 1
-        let planner = try Planner(config: c, catalog: Catalog(packages: [tiny], handlers: handlers), popularPackages: [tiny.name])
-        let w = try servingWorker(planner: planner, handlers: handlers, packages: [tiny], wheelhouse: work + "/wheelhouse", directory: "packages")
+        // As `importHits` sets its worker up.
+        let w = try worker(tiny, handlers: 2, held: [0, Bytes.fromMB(CalibrationBench.heldMB)]) {
+            $0.handlerCache.enabled = false; $0.importCache.tree = "static"; $0.importCache.topK = 1; $0.installCache.preinstallTop = 1
+        }
         defer { w.shutdown() }
         w.lifecycle.keepsOutcomes = true
         var bytes: [[Int64]] = [[], []], inits: [[Double]] = [[], []]
@@ -50,12 +45,11 @@ extension CalibrationBench {
                 let r = w.serve(handler: Int32(h), arrivalNanos: w.now(), startNanos: w.now())
                 guard r.error.isEmpty else { throw RuntimeError.unavailable("calibration request failed: \(r.error)") }
                 guard round >= 0 else { continue } // the first of each: its handler's files read once, untimed
-                guard r.tier == .import, (r.zygote ?? 0) != 0 else {
-                    throw RuntimeError.unavailable("calibration: a request of \(handlers.handlers[h].id) was a \(r.tier) start\(r.tier == .import ? " from the root zygote" : ""), not a fork from the zygote holding its package")
-                }
+                guard r.tier == .import else { throw RuntimeError.unavailable("calibration: a request for the memory figures was a \(r.tier) start, not an import hit") }
+                _ = try fromPackageZygote([r], "memory hits")
                 // One request at a time: the last container to end is this one.
                 guard case .container(_, let b, false)? = w.lifecycle.outcomes.last else {
-                    throw RuntimeError.unavailable("calibration: no memory figure for a container of \(handlers.handlers[h].id)")
+                    throw RuntimeError.unavailable("calibration: no memory figure for a container of handler \(h)")
                 }
                 bytes[h].append(b); inits[h].append(Double(r.initNanos))
             }
@@ -94,7 +88,7 @@ extension CalibrationBench {
             guard !names.isEmpty, seen.insert(names).inserted else { continue }
             let set = names.compactMap { table[$0] }
             guard set.count == names.count, set.allSatisfy({ p in held(p) && p.transitiveDependencies.allSatisfy { table[$0].map(held) ?? false } }) else { continue }
-            weighed.append((set, CalibrateJob.closure(of: names, in: table).reduce(0) { $0 + (table[$1]?.importMemoryBytes ?? 0) }))
+            weighed.append((set, table.closure(of: names).reduce(0) { $0 + (table[$1]?.importMemoryBytes ?? 0) }))
         }
         weighed.sort { $0.bytes != $1.bytes ? $0.bytes < $1.bytes : $0.set.map(\.name).lexicographicallyPrecedes($1.set.map(\.name)) }
         return byRank(weighed, memorySetCount).map(\.set)
@@ -131,13 +125,6 @@ extension CalibrationBench {
 }
 
 extension CalibrateJob {
-    /// `names` and their transitive dependencies of `table`, each once.
-    static func closure(of names: [String], in table: PackageTable) -> Set<String> {
-        var all = Set<String>()
-        for n in names { all.insert(n); for d in table[n]?.transitiveDependencies ?? [] { all.insert(d) } }
-        return all
-    }
-
     /// What a forked container's cgroup is charged for its imports against the package table's figure, pooled
     /// over sets: each set's containers (forked from the root zygote, importing the set and its dependencies),
     /// the median memory at their end less `forkBytes` (what a forked container holds importing nothing),
@@ -152,7 +139,7 @@ extension CalibrateJob {
         }
         var charged = 0.0, modeled = 0.0, parts: [String] = []
         for set in order {
-            let all = closure(of: set, in: table)
+            let all = table.closure(of: set)
             let model = Double(all.reduce(Int64(0)) { $0 + (table[$1]?.importMemoryBytes ?? 0) })
             guard model > 0 else { continue }
             let xs = bySet[set]!
@@ -200,11 +187,8 @@ extension CalibrateJob {
         let bench = try CalibrationBench(repeats: repeats, cores: cores)
         defer { bench.remove() }
         if online {
-            let sets = CalibrationBench.memorySets(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers).joined()
-            var seen = Set<String>()
-            let wanted = (sets + sets.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }).filter { seen.insert($0.name).inserted }
-            try PackageMeasurer.fetchWheels(PackageMeasurer.missingWheels(wanted, in: wheelhouse), into: wheelhouse, python: bench.python,
-                                            purpose: "for the imports' memory", progress: log)
+            try bench.fetchWheels(Array(CalibrationBench.memorySets(table, wheelhouse: wheelhouse, everyPackage: true, handlers: handlers).joined()),
+                                  withDependenciesFrom: table, into: wheelhouse, purpose: "for the imports' memory", log: log)
         }
         log("import-cache hits: the root zygote's memory, \(repeats)×")
         let hits = try bench.importHits()
@@ -240,5 +224,16 @@ extension CalibrateJob {
         if served.isEmpty, !why.isEmpty { scale.text = why }
         costs.importMemoryScale = scale.scale ?? 1
         return scale
+    }
+}
+
+extension CalibrationBench {
+    /// Fetches from the package index the wheels that `wheelhouse` lacks of `besides`, of `packages` and of
+    /// their dependencies, each once, in that order (`--online`).
+    func fetchWheels(_ packages: [Package], withDependenciesFrom table: PackageTable, besides: [Package] = [], into wheelhouse: String,
+                     purpose: String, log: @escaping (String) -> Void) throws {
+        var seen = Set<String>()
+        let wanted = (besides + packages + packages.flatMap { $0.transitiveDependencies.compactMap { table[$0] } }).filter { seen.insert($0.name).inserted }
+        try PackageMeasurer.fetchWheels(PackageMeasurer.missingWheels(wanted, in: wheelhouse), into: wheelhouse, python: python, purpose: purpose, progress: log)
     }
 }

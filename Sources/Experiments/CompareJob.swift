@@ -944,9 +944,7 @@ public struct CompareJob {
         while limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() { requests[Int(inv.handler)] += 1; n += 1 }
         var out: [String: Int] = [:]
         for (i, h) in trace.handlers.handlers.enumerated() where requests[i] > 0 {
-            var names = Set<String>()
-            for p in h.packages { names.insert(p); for d in table[p]?.transitiveDependencies ?? [] { names.insert(d) } }
-            for p in names { out[p, default: 0] += requests[i] }
+            for p in table.closure(of: h.packages) { out[p, default: 0] += requests[i] }
         }
         return out
     }

@@ -21,6 +21,13 @@ public struct PackageTable: Sendable {
 
     public subscript(name: String) -> Package? { packages[name] }
     public var names: [String] { packages.keys.sorted() }
+
+    /// `names` and, for each the table holds, its transitive dependencies: what importing them imports.
+    public func closure<S: Sequence<String>>(of names: S) -> Set<String> {
+        var all = Set<String>()
+        for n in names { all.insert(n); all.formUnion(packages[n]?.transitiveDependencies ?? []) }
+        return all
+    }
     public var count: Int { packages.count }
 
     public mutating func insert(_ p: Package, spreadMillis: Double = 0, repeats: Int = 1, installRawMillis raw: Double? = nil) {
