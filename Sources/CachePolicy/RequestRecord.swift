@@ -17,6 +17,11 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     public var importNanos: Int64 = 0
     public var initNanos: Int64 = 0
     public var execNanos: Int64 = 0
+    /// Real runtime: the CPU time the container's process spent in its imports and in the handler's init (its
+    /// own, kernel work included), beside their wall times above; nil where not measured (the simulator, a
+    /// handler-cache hit, a record from before they were). Wall well over it is a wait: for a core, or the disk.
+    public var importCPUNanos: Int64?
+    public var initCPUNanos: Int64?
     public var evictions: Int = 0
     public var estimated: Bool = false
     /// Empty on success; the error otherwise (real runtime).

@@ -1,6 +1,7 @@
 import CachePolicy
 import Foundation
 import POSIX
+import Runtime
 import Simulation
 import Statistics
 import Workload
@@ -261,7 +262,10 @@ extension CompareJob.Run: Codable {
         forks = try c.decodeIfPresent(Forks.self, forKey: .forks).map { ($0.standby, $0.direct) }
         cpu = try c.decodeIfPresent(CPU.self, forKey: .cpu).map { ($0.busy, $0.steal) }
         settle = try c.decodeIfPresent(MachineSettle.self, forKey: .settle)
-        buildTimes = try c.decode([[Int64]].self, forKey: .buildTimes).map { ($0.first ?? 0, $0.last ?? 0) }
+        // [wall, imports] or, since the zygotes report it, [wall, imports, imports on a core].
+        buildTimes = try c.decode([[Int64]].self, forKey: .buildTimes).map { (t: [Int64]) -> ZygoteBuildTime in
+            ZygoteBuildTime(wall: t.first ?? 0, imports: t.count > 1 ? t[1] : 0, importsOnCPU: t.count > 2 ? t[2] : nil)
+        }
         builds = CompareJob.Run.summary(ofBuilds: buildTimes)
     }
 
@@ -274,7 +278,7 @@ extension CompareJob.Run: Codable {
         try c.encodeIfPresent(forks.map { Forks(standby: $0.standby, direct: $0.direct) }, forKey: .forks)
         try c.encodeIfPresent(cpu.map { CPU(busy: $0.busy, steal: $0.steal) }, forKey: .cpu)
         try c.encodeIfPresent(settle, forKey: .settle)
-        try c.encode(buildTimes.map { [$0.wall, $0.imports] }, forKey: .buildTimes)
+        try c.encode(buildTimes.map { b in [b.wall, b.imports] + (b.importsOnCPU.map { [$0] } ?? []) }, forKey: .buildTimes)
     }
 }
 

@@ -8,6 +8,11 @@ import Workload
 /// The job behind `pipsqueak compare`: run a trace on the real runtime, simulate the same trace with the
 /// calibrated costs and the real run's outcomes fed back, and report where they agree.
 public struct CompareJob {
+    /// Zygote builds summed up: how many, the median ms from start (installs done) to ready, the median ms of
+    /// the real zygotes' imports (nan for simulated ones) and of those imports' time on a core (nil: not known).
+    public struct BuildsSummary: Sendable {
+        public var count: Int, medianMs: Double, importsMs: Double, importsOnCPUMs: Double?
+    }
     public var run = RunJob()
     /// Name used for the output files (`results/compare-NAME.csv`).
     public var name = "compare"
@@ -220,8 +225,9 @@ public struct CompareJob {
         /// Per tier, the requests from the burst's end on: the simulation against the real run, and (with
         /// `repeatReal`) the second real run against the first.
         public var afterBurst: [TierRow] = [], afterBurstAgain: [TierRow] = []
-        /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports).
-        public var builds: (real: (count: Int, medianMs: Double, importsMs: Double)?, sim: (count: Int, medianMs: Double, importsMs: Double)?) = (nil, nil)
+        /// Zygote builds after start-up (count, median ms start to ready, median ms of the real ones' imports and
+        /// of those imports' time on a core).
+        public var builds: (real: BuildsSummary?, sim: BuildsSummary?) = (nil, nil)
         /// How the joined simulation's container ends heard the real run's memory (nil: not replayed).
         public var memory: PlanLifecycle.ReplayedMemory?
         /// The machine's CPU over each real run (the first, then each further one of `realRuns`, in order): the
@@ -256,6 +262,9 @@ public struct CompareJob {
         public var hitNote = ""
         /// What reclaims cached file pages on the real runs' machine (`PageCacheReclaim.describe`; nil: not said).
         public var pageCache: String?
+        /// The first real run's starts, phase by phase: wall time against the container's own time on a core
+        /// (empty: its records did not report it, an older file).
+        public var onCore: [OnCore] = []
         public var text = ""
     }
 
@@ -276,19 +285,24 @@ public struct CompareJob {
         var forks: (standby: Int, direct: Int)?
         /// Zygote builds after start-up: how many, median ms from start to ready, median ms of their imports
         /// (the real zygote's own timing; the simulated ones are all imports and fork).
-        var builds: (count: Int, medianMs: Double, importsMs: Double)?
+        var builds: BuildsSummary?
         /// The simulation's: how its container ends heard the real run's memory (nil for a real run).
         var memory: PlanLifecycle.ReplayedMemory?
-        /// Each zygote build after start-up, in order (the real ones): ns from start to ready, and of its imports.
-        var buildTimes: [(wall: Int64, imports: Int64)] = []
+        /// Each zygote build after start-up, in order (the real ones): ns from start to ready, of its imports,
+        /// and of their time on a core.
+        var buildTimes: [ZygoteBuildTime] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
         var cpu: (busy: Double, steal: Double)?
         /// How the machine was brought to rest before the run (nil: it was not, `settle` off or an older file).
         var settle: MachineSettle?
 
         /// `builds` of a real run, from its builds' times (nil: none).
-        static func summary(ofBuilds b: [(wall: Int64, imports: Int64)]) -> (count: Int, medianMs: Double, importsMs: Double)? {
-            b.isEmpty ? nil : (b.count, Summary(b.map { Double($0.wall) / 1e6 }).p50, Summary(b.map { Double($0.imports) / 1e6 }).p50)
+        static func summary(ofBuilds b: [ZygoteBuildTime]) -> BuildsSummary? {
+            guard !b.isEmpty else { return nil }
+            let cpu = b.compactMap(\.importsOnCPU)
+            return BuildsSummary(count: b.count, medianMs: Summary(b.map { Double($0.wall) / 1e6 }).p50,
+                                 importsMs: Summary(b.map { Double($0.imports) / 1e6 }).p50,
+                                 importsOnCPUMs: cpu.count == b.count ? Summary(cpu.map { Double($0) / 1e6 }).p50 : nil)
         }
     }
 
@@ -476,6 +490,7 @@ public struct CompareJob {
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
+        report.onCore = OnCore.of(real.records)
         report.cpu = (real.cpu, others.map(\.cpu))
         report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
@@ -561,7 +576,7 @@ public struct CompareJob {
         out.refused = summary.rejected
         out.memory = sim.lifecycle.replayedMemory
         if sim.modelsStandbys { out.forks = (summary.standbyForks, summary.directForks) }
-        if summary.zygoteBuilds.count > 0 { out.builds = (Int(summary.zygoteBuilds.count), summary.zygoteBuilds.quantile(0.5) / 1e6, Double.nan) }
+        if summary.zygoteBuilds.count > 0 { out.builds = BuildsSummary(count: Int(summary.zygoteBuilds.count), medianMs: summary.zygoteBuilds.quantile(0.5) / 1e6, importsMs: .nan, importsOnCPUMs: nil) }
         out.records.sort { $0.request < $1.request }
         return out
     }
@@ -793,6 +808,7 @@ public struct CompareJob {
                          cores, cores == 1 ? "" : "s", cores > 1 ? "\(queueLimit)" : "none", report.refused.real, report.refused.sim))
         if let f = CompareJob.forksLine(report) { out.write("# standby children: \(f)\n") }
         if let b = CompareJob.buildsLine(report) { out.write("# zygote builds: \(b)\n") }
+        if let o = CompareJob.onCoreLine(report) { out.write("# on a core: \(o)\n") }
         if let m = CompareJob.memoryLine(report) { out.write("# memory: \(m)\n") }
         if let c = CompareJob.cpuLine(report) { out.write("# machine cpu: \(c)\n") }
         if let p = report.pageCache { out.write("# \(p)\n") }
@@ -977,10 +993,51 @@ public struct CompareJob {
         return s
     }
 
-    /// Zygote builds, real and simulated: how many and how long from start to ready.
+    /// A real phase's wall time against the container's own CPU time over it (`RequestRecord.importCPUNanos`,
+    /// `initCPUNanos`), over the starts that reported it: wall well over the time on a core is a wait, for a core
+    /// or for the disk; time on a core over what the phase takes alone is more work.
+    public struct OnCore: Sendable, Equatable {
+        public var phase: String
+        public var n: Int
+        public var wallP50Ms: Double, cpuP50Ms: Double
+        /// The phase's summed CPU time over its summed wall time.
+        public var share: Double
+
+        /// For the starts in `records` that reported their time on a core: the imports of import starts (those
+        /// that imported anything), the imports of cold starts, and the inits of both.
+        public static func of(_ records: [RequestRecord]) -> [OnCore] {
+            func row(_ phase: String, _ pairs: [(wall: Int64, cpu: Int64)]) -> OnCore? {
+                guard !pairs.isEmpty else { return nil }
+                let wall = pairs.reduce(0.0) { $0 + Double($1.wall) }, cpu = pairs.reduce(0.0) { $0 + Double($1.cpu) }
+                return OnCore(phase: phase, n: pairs.count, wallP50Ms: Summary(pairs.map { Double($0.wall) / 1e6 }).p50,
+                              cpuP50Ms: Summary(pairs.map { Double($0.cpu) / 1e6 }).p50, share: wall > 0 ? cpu / wall : .nan)
+            }
+            let ok = records.filter { $0.error.isEmpty }
+            // An import start forked from a zygote holding every package imports nothing: under 0.5 ms is left out.
+            func imports(_ t: Tier) -> [(wall: Int64, cpu: Int64)] {
+                ok.filter { $0.tier == t && $0.importNanos >= 500_000 }.compactMap { r in r.importCPUNanos.map { (r.importNanos, $0) } }
+            }
+            let inits = ok.filter { $0.tier != .handler }.compactMap { r in r.initCPUNanos.map { (r.initNanos, $0) } }
+            return [row("imports of import starts", imports(.import)), row("imports of cold starts", imports(.cold)),
+                    row("inits", inits)].compactMap { $0 }
+        }
+    }
+
+    /// The `onCore` figures in a line (nil: none).
+    static func onCoreLine(_ r: Report) -> String? {
+        guard !r.onCore.isEmpty else { return nil }
+        return "the first real run's starts, wall against the container's own time on a core (p50s; summed time on a core over summed wall): "
+            + r.onCore.map { String(format: "%@ %.2f ms against %.2f (%.0f%%, %d)", $0.phase, $0.wallP50Ms, $0.cpuP50Ms, 100 * $0.share, $0.n) }.joined(separator: "; ")
+    }
+
+    /// Zygote builds, real and simulated: how many and how long from start to ready (the real ones' imports,
+    /// and their time on a core where the zygotes reported it: wall well over it is a wait for a core).
     static func buildsLine(_ r: Report) -> String? {
         guard r.builds.real != nil || r.builds.sim != nil else { return nil }
-        let real = r.builds.real.map { String(format: "%d real, median %.1f ms from start (installs done) to ready (its imports %.1f ms)", $0.count, $0.medianMs, $0.importsMs) } ?? "none real"
+        let real = r.builds.real.map { b in
+            let cpu = b.importsOnCPUMs.map { String(format: ", %.1f ms of it on a core", $0) } ?? ""
+            return String(format: "%d real, median %.1f ms from start (installs done) to ready (its imports %.1f ms", b.count, b.medianMs, b.importsMs) + cpu + ")"
+        } ?? "none real"
         let sim = r.builds.sim.map { String(format: "%d simulated, median %.1f ms", $0.count, $0.medianMs) } ?? "none simulated"
         return real + "; " + sim
     }
@@ -1051,6 +1108,7 @@ public struct CompareJob {
             s += "handler-cache hits: \(hitLine(r))\n"
             if let f = forksLine(r) { s += "standby children: \(f)\n" }
             if let b = buildsLine(r) { s += "zygote builds: \(b)\n" }
+            if let o = onCoreLine(r) { s += "on a core: \(o)\n" }
             if let m = memoryLine(r) { s += "memory: \(m)\n" }
             if let c = cpuLine(r) { s += "machine cpu: \(c)\n" }
             if let p = r.pageCache { s += p + "\n" }

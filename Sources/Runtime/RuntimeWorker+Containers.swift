@@ -106,6 +106,8 @@ extension RuntimeWorker {
             }
             r.importNanos = stamp("imported") - entered
             r.initNanos = stamp("initialized") - stamp("imported")
+            r.importCPUNanos = (t["import_cpu_ns"] as? NSNumber)?.int64Value
+            r.initCPUNanos = (t["init_cpu_ns"] as? NSNumber)?.int64Value
             let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
             locked { containers[plan.container] = handle }
             return handle

@@ -114,7 +114,7 @@ extension RuntimeWorker {
             throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
         }
         let t0 = Sys.monotonicNanos()
-        var importNanos: Int64 = 0
+        var importNanos: Int64 = 0, importCPUNanos: Int64? = nil
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
         do { try delegate(group) } catch { try? group.destroy(); throw error }
@@ -134,6 +134,7 @@ extension RuntimeWorker {
             let reply = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
             try ZygoteBuildError.check(reply, zygote: z.id)
             importNanos = (reply["import_ns"] as? NSNumber)?.int64Value ?? 0
+            importCPUNanos = (reply["import_cpu_ns"] as? NSNumber)?.int64Value
         } else {
             if let view = zygoteView {
                 config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
@@ -159,6 +160,7 @@ extension RuntimeWorker {
             }
             try ZygoteBuildError.check(first, zygote: z.id)
             importNanos = (first["import_ns"] as? NSNumber)?.int64Value ?? 0
+            importCPUNanos = (first["import_cpu_ns"] as? NSNumber)?.int64Value
         }
         // Wait until the socket answers (the child zygote binds after reporting ready), within the start
         // timeout: a zygote that never answers is a failed build, not a wait.
@@ -175,7 +177,7 @@ extension RuntimeWorker {
             Sys.sleep(micros: 1000)
         }
         let wall = Sys.monotonicNanos() - t0
-        locked { stats.noteBuild(wall: wall, imports: importNanos) }
+        locked { stats.noteBuild(ZygoteBuildTime(wall: wall, imports: importNanos, importsOnCPU: importCPUNanos)) }
         return group.memoryBytes()
     }
 

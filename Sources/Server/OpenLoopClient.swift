@@ -109,6 +109,8 @@ public final class OpenLoopClient: @unchecked Sendable {
                               endNanos: ns("end_ms"), tier: tier, zygote: f["zygote"].flatMap { Int64($0) })
         r.downloadNanos = ns("download_ms"); r.installNanos = ns("install_ms"); r.createNanos = ns("create_ms")
         r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
+        r.importCPUNanos = f["import_cpu_ms"] != nil ? ns("import_cpu_ms") : nil
+        r.initCPUNanos = f["init_cpu_ms"] != nil ? ns("init_cpu_ms") : nil
         r.evictions = f["evictions"].flatMap { Int($0) } ?? 0
         r.estimated = f["estimated"] == "true"
         return r
@@ -171,6 +173,8 @@ public final class OpenLoopClient: @unchecked Sendable {
                               endNanos: ns("end_ms"), tier: tier, zygote: (o["zygote"] as? NSNumber)?.int64Value)
         r.downloadNanos = ns("download_ms"); r.installNanos = ns("install_ms"); r.createNanos = ns("create_ms")
         r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
+        r.importCPUNanos = o["import_cpu_ms"] != nil ? ns("import_cpu_ms") : nil
+        r.initCPUNanos = o["init_cpu_ms"] != nil ? ns("init_cpu_ms") : nil
         r.evictions = (o["evictions"] as? Int) ?? 0
         r.estimated = (o["estimated"] as? Bool) ?? false
         return r

@@ -210,7 +210,11 @@ public final class WorkerServer: @unchecked Sendable {
         ms("arrival_ms", r.arrivalNanos); ms("create_ms", r.createNanos); ms("download_ms", r.downloadNanos)
         ms("end_ms", r.endNanos)
         out += "\"estimated\":" + (r.estimated ? "true" : "false") + ",\"evictions\":" + String(r.evictions) + ","
-        ms("exec_ms", r.execNanos); ms("fork_ms", r.forkNanos); ms("import_ms", r.importNanos); ms("init_ms", r.initNanos)
+        ms("exec_ms", r.execNanos); ms("fork_ms", r.forkNanos)
+        if let n = r.importCPUNanos { ms("import_cpu_ms", n) }
+        ms("import_ms", r.importNanos)
+        if let n = r.initCPUNanos { ms("init_cpu_ms", n) }
+        ms("init_ms", r.initNanos)
         ms("install_ms", r.installNanos); ms("queue_ms", r.queueNanos)
         out += "\"request\":" + String(r.request) + ","
         ms("start_ms", r.startNanos)

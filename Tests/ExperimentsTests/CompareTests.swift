@@ -133,6 +133,10 @@ final class CompareTests: XCTestCase {
         // the requests it started as the real run did.
         XCTAssertGreaterThan(report.pointJoined, 0, report.text)
         XCTAssert(report.pointPhaseErrors.contains { $0.phase == "exec" && $0.n == report.pointJoined }, report.text)
+        // Each start's time on a core came over HTTP with its record (the Pipsqueak-Record header).
+        let inits = try XCTUnwrap(report.onCore.first { $0.phase == "inits" }, report.text)
+        XCTAssert(inits.n > 0 && inits.cpuP50Ms > 0 && inits.share > 0, "\(inits)")
+        XCTAssert(join.contains("# on a core: the first real run's starts, wall against the container's own time on a core"), join)
         XCTAssert(report.text.contains("each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the \(report.pointJoined) requests")
                   && report.text.contains("each phase against the simulation with seed 1's draws"), report.text)
         // Pooled: three real runs' served requests against five simulations', per tier.
@@ -248,7 +252,9 @@ final class CompareTests: XCTestCase {
         run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
         run.forks = (3, 4); run.cpu = (0.5, 0.01)
         run.settle = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1200, waitedMs: 250, busy: 0.04, idle: true)
-        run.buildTimes = [(10_000_000, 7_000_000), (20_000_000, 9_000_000)]
+        // One build whose zygote reported its imports' time on a core and one written as older files have it.
+        run.buildTimes = [ZygoteBuildTime(wall: 10_000_000, imports: 7_000_000, importsOnCPU: 5_000_000),
+                          ZygoteBuildTime(wall: 20_000_000, imports: 9_000_000)]
         run.builds = CompareJob.Run.summary(ofBuilds: run.buildTimes)
         var side = CompareJob.RealSide()
         side.runs = [run, CompareJob.Run()]
@@ -266,8 +272,12 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(r.records, [rec]); XCTAssertEqual(r.decisions, run.decisions); XCTAssertEqual(r.outcomes, run.outcomes)
         XCTAssertEqual(r.refused, 2)
         XCTAssert(r.forks! == (3, 4)); XCTAssert(r.cpu! == (0.5, 0.01))
-        XCTAssert(r.builds! == (2, 10, 7), "the builds' summary read back: from their times, as the real run makes it (nearest-rank medians)")
-        XCTAssert(r.buildTimes.map { [$0.wall, $0.imports] } == [[10_000_000, 7_000_000], [20_000_000, 9_000_000]])
+        let b = try XCTUnwrap(r.builds)
+        XCTAssert((b.count, b.medianMs, b.importsMs) == (2, 10, 7), "the builds' summary read back: from their times, as the real run makes it (nearest-rank medians)")
+        XCTAssertNil(b.importsOnCPUMs, "no median of the time on a core unless every build has one")
+        XCTAssertEqual(r.buildTimes, run.buildTimes, "a build with its time on a core and one without (an older file's) read back as written")
+        let both = CompareJob.Run.summary(ofBuilds: [run.buildTimes[0], ZygoteBuildTime(wall: 1, imports: 1, importsOnCPU: 4_000_000)])
+        XCTAssertEqual(both?.importsOnCPUMs, 4)
         XCTAssertEqual(r.settle, run.settle)
         XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu); XCTAssertNil(back.runs[1].settle)
         let h = try XCTUnwrap(back.hits)
@@ -367,6 +377,30 @@ final class CompareTests: XCTestCase {
     /// The first burst: from the first request that waited a millisecond or more in either run to the first
     /// after it that waited less in both; the tiers from its end on, the simulation against the real run and
     /// the second real run against the first.
+    /// The phases' wall against their time on a core: imports of import starts that imported anything, of cold
+    /// starts, and every start's init; records without the figure (hits, older files) left out.
+    func testThePhasesWallAgainstTheirTimeOnACore() {
+        func rec(_ n: Int64, _ tier: Tier, importMs: Int64, importCPUMs: Int64?, initMs: Int64 = 2, initCPUMs: Int64? = 1) -> RequestRecord {
+            var r = RequestRecord(request: n, handler: 0, arrivalNanos: 0, startNanos: 0, endNanos: 10_000_000, tier: tier, zygote: nil)
+            r.importNanos = importMs * 1_000_000; r.importCPUNanos = importCPUMs.map { $0 * 1_000_000 }
+            r.initNanos = initMs * 1_000_000; r.initCPUNanos = tier == .handler ? nil : initCPUMs.map { $0 * 1_000_000 }
+            return r
+        }
+        var failed = rec(9, .import, importMs: 100, importCPUMs: 1)
+        failed.error = "no reply"
+        let rows = CompareJob.OnCore.of([rec(1, .import, importMs: 40, importCPUMs: 30), rec(2, .import, importMs: 60, importCPUMs: 30),
+                                         rec(3, .import, importMs: 0, importCPUMs: 0), rec(4, .cold, importMs: 100, importCPUMs: 50),
+                                         rec(5, .handler, importMs: 0, importCPUMs: nil), rec(6, .import, importMs: 80, importCPUMs: nil, initCPUMs: nil),
+                                         failed])
+        XCTAssertEqual(rows.map(\.phase), ["imports of import starts", "imports of cold starts", "inits"])
+        XCTAssertEqual(rows[0].n, 2, "one imported nothing, one did not say")
+        XCTAssertEqual(rows[0].share, 0.6, accuracy: 1e-9, "60 ms on a core of 100 wall")
+        XCTAssertEqual(rows[0].cpuP50Ms, 30)
+        XCTAssertEqual(rows[1].n, 1); XCTAssertEqual(rows[1].share, 0.5, accuracy: 1e-9)
+        XCTAssertEqual(rows[2].n, 4, "the starts that said, not the hit"); XCTAssertEqual(rows[2].share, 0.5, accuracy: 1e-9)
+        XCTAssertEqual(CompareJob.OnCore.of([rec(1, .handler, importMs: 0, importCPUMs: nil)]), [])
+    }
+
     func testTheFirstBurstIsToldApartFromWhatFollows() {
         // (request, arrival ms, queue ms real, queue ms simulated, queue ms of the second real run, tier, latency ms beyond the queue)
         let rows: [(Int64, Int64, Int64, Int64, Int64, Tier, Int64)] = [

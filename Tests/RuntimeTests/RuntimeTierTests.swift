@@ -22,9 +22,15 @@ final class RuntimeTierTests: XCTestCase {
         XCTAssertEqual(r1.error, ""); XCTAssertEqual(r1.tier, .import); XCTAssertEqual(r1.zygote, 0)
         XCTAssert(log.last { $0.hasPrefix("plan ") }?.contains("install=slow") ?? false, "installed first (sandboxed pip): \(log)")
         XCTAssertEqual(RuntimeFixture.importsOfLastPlan(log), 1, "the forked child imports slow itself")
+        // slow's import sleeps 50 ms: wall, not time on a core, which the container reports beside it.
+        let onCPU = try XCTUnwrap(r1.importCPUNanos, "an import start reports its imports' time on a core")
+        XCTAssertGreaterThanOrEqual(r1.importNanos, 50_000_000)
+        XCTAssert(onCPU > 0 && onCPU < r1.importNanos - 40_000_000, "on a core \(onCPU) ns of \(r1.importNanos) ns wall")
+        XCTAssertNotNil(r1.initCPUNanos)
         // 2. the same handler: its frozen container is thawed.
         let r2 = serve(0)
         XCTAssertEqual(r2.error, ""); XCTAssertEqual(r2.tier, .handler)
+        XCTAssertNil(r2.importCPUNanos, "a handler-cache hit starts nothing")
         // 3. handler b: forks the {slow} zygote and imports only fast.
         let r3 = serve(1)
         XCTAssertEqual(r3.error, ""); XCTAssertEqual(r3.tier, .import); XCTAssertEqual(r3.zygote, 1)
@@ -33,6 +39,11 @@ final class RuntimeTierTests: XCTestCase {
         XCTAssert(mods.contains("slow") && mods.contains("fast"))
         // The zygote for {slow, fast} was built as a child of {slow}: a tree of depth 2.
         XCTAssertEqual(w.planner.importCache?[2]?.parent, 1)
+        // Each zygote reports its imports' time on a core too: the {slow} zygote's import slept 50 ms of it.
+        let builds = w.maintenanceStats.zygoteBuilds
+        XCTAssert(builds.allSatisfy { $0.importsOnCPU != nil }, "\(builds)")
+        let slowBuild = try XCTUnwrap(builds.first { $0.imports >= 50_000_000 }, "\(builds)")
+        XCTAssert(slowBuild.importsOnCPU! < slowBuild.imports - 40_000_000, "\(slowBuild)")
         w.shutdown()
         try RuntimeFixture.assertNothingLeft(w)
     }
