@@ -18,8 +18,10 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     public var initNanos: Int64 = 0
     public var execNanos: Int64 = 0
     /// Real runtime: the CPU time the container's process spent in its imports and in the handler's init (its
-    /// own, kernel work included), beside their wall times above; nil where not measured (the simulator, a
-    /// handler-cache hit, a record from before they were). Wall well over it is a wait: for a core, or the disk.
+    /// own, kernel work included), beside their wall times above; wall well over it is a wait, for a core or
+    /// the disk. The simulator's shared cores (`CPUModel.share`): the work its draws gave, before the sharing
+    /// stretched it into the wall above. nil where not measured (a handler-cache hit, `CPUModel.hold`, a record
+    /// from before they were).
     public var importCPUNanos: Int64?
     public var initCPUNanos: Int64?
     public var evictions: Int = 0

@@ -263,8 +263,9 @@ public struct CompareJob {
         /// What reclaims cached file pages on the real runs' machine (`PageCacheReclaim.describe`; nil: not said).
         public var pageCache: String?
         /// The first real run's starts, phase by phase: wall time against the container's own time on a core
-        /// (empty: its records did not report it, an older file).
-        public var onCore: [OnCore] = []
+        /// (empty: its records did not report it, an older file); and the first seed's simulated starts, their
+        /// stretched wall against the work drawn.
+        public var onCore: (real: [OnCore], sim: [OnCore]) = ([], [])
         public var text = ""
     }
 
@@ -490,7 +491,7 @@ public struct CompareJob {
         if let a = again { compareAgain(real.records, a.records, into: &report) }
         compareAfterBurst(real.records, sim.records, again: again?.records, into: &report)
         report.builds = (real.builds, sim.builds)
-        report.onCore = OnCore.of(real.records)
+        report.onCore = (OnCore.of(real.records), OnCore.of(sim.records))
         report.cpu = (real.cpu, others.map(\.cpu))
         report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
@@ -1023,11 +1024,15 @@ public struct CompareJob {
         }
     }
 
-    /// The `onCore` figures in a line (nil: none).
+    /// The `onCore` figures in a line (nil: none real).
     static func onCoreLine(_ r: Report) -> String? {
-        guard !r.onCore.isEmpty else { return nil }
+        guard !r.onCore.real.isEmpty else { return nil }
+        func rows(_ xs: [OnCore]) -> String {
+            xs.map { String(format: "%@ %.2f ms against %.2f (%.0f%%, %d)", $0.phase, $0.wallP50Ms, $0.cpuP50Ms, 100 * $0.share, $0.n) }.joined(separator: "; ")
+        }
         return "the first real run's starts, wall against the container's own time on a core (p50s; summed time on a core over summed wall): "
-            + r.onCore.map { String(format: "%@ %.2f ms against %.2f (%.0f%%, %d)", $0.phase, $0.wallP50Ms, $0.cpuP50Ms, 100 * $0.share, $0.n) }.joined(separator: "; ")
+            + rows(r.onCore.real)
+            + (r.onCore.sim.isEmpty ? "" : "; simulated (seed \(r.firstSeed)), wall against the work drawn, which the shared cores stretch: " + rows(r.onCore.sim))
     }
 
     /// Zygote builds, real and simulated: how many and how long from start to ready (the real ones' imports,

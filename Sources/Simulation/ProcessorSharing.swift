@@ -119,6 +119,8 @@ extension Simulation {
             let i = Int(slot)
             let f = job.stretch(endingAt: now)
             var r = slots[i].record
+            // A start's imports and init on a core: the work drawn, before the sharing stretched it.
+            if r.tier != .handler { r.importCPUNanos = r.importNanos; r.initCPUNanos = r.initNanos }
             if f != 1 {
                 r.downloadNanos = stretch(r.downloadNanos, f)
                 r.installNanos = stretch(r.installNanos - slots[i].wait, f) + slots[i].wait

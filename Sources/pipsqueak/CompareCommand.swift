@@ -136,7 +136,9 @@ struct CompareCommand: ParsableCommand {
         tier_point, latency_point_ms, PHASE_point_ms) and against the first seed's draws (a draw per request \
         each side, so the spread counts twice). The load the requests put on \
         the cores is printed, with a warning when it saturates them, and, for both executors, how many import \
-        starts found a standby child and how long zygote builds took. The first burst (from the first request \
+        starts found a standby child and how long zygote builds took; each start's imports and init as wall \
+        against time on a core (`on a core:`; real: the container's own CPU time, so wall well over it is a wait \
+        for a core or the disk; simulated: the work drawn, which the shared cores stretch). The first burst (from the first request \
         that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \
         told apart: its median wait in each run, and the tiers' errors from its end on (`first burst:`; a start's \
         queue differed up to 5.6x between two real runs here). Budgets make the exit code non-zero when exceeded.

@@ -134,8 +134,10 @@ final class CompareTests: XCTestCase {
         XCTAssertGreaterThan(report.pointJoined, 0, report.text)
         XCTAssert(report.pointPhaseErrors.contains { $0.phase == "exec" && $0.n == report.pointJoined }, report.text)
         // Each start's time on a core came over HTTP with its record (the Pipsqueak-Record header).
-        let inits = try XCTUnwrap(report.onCore.first { $0.phase == "inits" }, report.text)
+        let inits = try XCTUnwrap(report.onCore.real.first { $0.phase == "inits" }, report.text)
         XCTAssert(inits.n > 0 && inits.cpuP50Ms > 0 && inits.share > 0, "\(inits)")
+        let simInits = try XCTUnwrap(report.onCore.sim.first { $0.phase == "inits" }, report.text)
+        XCTAssert(simInits.n > 0 && simInits.share > 0 && simInits.share <= 1 + 1e-9, "the work is never more than the wall: \(simInits)")
         XCTAssert(join.contains("# on a core: the first real run's starts, wall against the container's own time on a core"), join)
         XCTAssert(report.text.contains("each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the \(report.pointJoined) requests")
                   && report.text.contains("each phase against the simulation with seed 1's draws"), report.text)

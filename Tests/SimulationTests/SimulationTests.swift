@@ -398,6 +398,9 @@ final class SimulationTests: XCTestCase {
         })
         for (x, y) in zip(r.map { Nanos.millis($0.latencyNanos) }, [130.0, 130, 324, 324]) { XCTAssertEqual(x, y, accuracy: 1e-5) }
         for (x, y) in zip(r.map { Nanos.millis($0.importNanos) }, [100.0, 100, 150, 150]) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        // Each start's work on a core, before the sharing stretched it: the imports' 100 ms and the init's 5.
+        XCTAssertEqual(r.map { $0.importCPUNanos.map(Nanos.millis) }, [100, 100, 100, 100])
+        XCTAssertEqual(r.map { $0.initCPUNanos.map(Nanos.millis) }, [5, 5, 5, 5])
         XCTAssertEqual(Nanos.millis(builds[0]), 116.5, accuracy: 1e-5)
         XCTAssertEqual(Nanos.millis(builds[1]), 154.5, accuracy: 1e-5)
         XCTAssertEqual(created, 2)
