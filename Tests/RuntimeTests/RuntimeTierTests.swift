@@ -100,8 +100,6 @@ final class RuntimeTierTests: XCTestCase {
         }
     }
 
-    /// A group's freezer and memory files kept open (`CgroupFiles`): freezing and thawing through them take
-    /// effect, the memory read agrees with a read by path, and once closed every call fails or reads 0.
     /// A handler generated from the trace's handler table holds its `memory_mb` (every page written when it
     /// loads), so its container's cgroup is charged for it as the planner counts it; one of 0 MB holds none.
     func testAGeneratedHandlerHoldsItsTracesMemory() throws {
@@ -128,6 +126,8 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
+    /// A group's freezer and memory files kept open (`CgroupFiles`): freezing and thawing through them take
+    /// effect, the memory read agrees with a read by path, and once closed every call fails or reads 0.
     func testAGroupsFilesKeptOpenFreezeThawAndReadItsMemory() throws {
         try RuntimeFixture.requireRuntime()
         let cg = try Cgroups.detect()
