@@ -1,5 +1,6 @@
 import CachePolicy
 import Foundation
+import POSIX
 import Runtime
 import Simulation
 import Statistics
@@ -233,6 +234,10 @@ public struct CompareJob {
         /// The machine's CPU over each real run (the first, then each further one of `realRuns`, in order): the
         /// share of its time its own work took and the share the hypervisor took (`MachineCPUTimes`); nil: not read.
         public var cpu: (real: (busy: Double, steal: Double)?, again: [(busy: Double, steal: Double)?]) = (nil, [])
+        /// The first real run: this process's CPU time (the worker's threads and the load generator) and the
+        /// run's wall, ns; and what the simulation charged the dispatches in all (its served requests × the
+        /// dispatch), ns. nil: not read.
+        public var selfCPU: (cpu: Int64, wall: Int64, simDispatch: Int64)?
         /// How the machine was brought to rest before each real run, in order (nil where it was not).
         public var settle: [MachineSettle?] = []
         public var cores = 1
@@ -294,6 +299,9 @@ public struct CompareJob {
         var buildTimes: [ZygoteBuildTime] = []
         /// The machine's CPU over the run (`MachineCPUTimes`): its own work's share and the hypervisor's.
         var cpu: (busy: Double, steal: Double)?
+        /// This process's CPU time over the real run (the worker's server and maintenance threads and the load
+        /// generator, not the containers or zygotes), and the run's wall time, ns (nil: not read, an older file).
+        var selfCPU: (cpu: Int64, wall: Int64)?
         /// How the machine was brought to rest before the run (nil: it was not, `settle` off or an older file).
         var settle: MachineSettle?
 
@@ -493,6 +501,7 @@ public struct CompareJob {
         report.builds = (real.builds, sim.builds)
         report.onCore = (OnCore.of(real.records), OnCore.of(sim.records))
         report.cpu = (real.cpu, others.map(\.cpu))
+        report.selfCPU = real.selfCPU.map { ($0.cpu, $0.wall, Int64(sim.records.filter { $0.error.isEmpty }.count) * report.dispatchNanos) }
         report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
@@ -513,6 +522,7 @@ public struct CompareJob {
             progress("the machine brought to rest: \(real.settle!.summary)")
         }
         let cpuBefore = MachineCPUTimes.now()
+        let selfBefore = (cpu: Sys.processCPUNanos(), wall: Sys.monotonicNanos())
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { w in
                             w.lifecycle.keepsOutcomes = true
@@ -528,6 +538,7 @@ public struct CompareJob {
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
         if let a = cpuBefore, let b = MachineCPUTimes.now() { real.cpu = b.shares(since: a) }
+        real.selfCPU = (Sys.processCPUNanos() - selfBefore.cpu, Sys.monotonicNanos() - selfBefore.wall)
         return real
     }
 
@@ -1057,6 +1068,10 @@ public struct CompareJob {
                 c.map { String(format: "; real run %d: %.1f%% busy, %.1f%% stolen", k + 2, 100 * $0.busy, 100 * $0.steal) }
             }.joined()
             + (settled.isEmpty ? "" : "; each run started on a machine at rest (sync, then cores idle): " + settled.joined(separator: ", "))
+            + (r.selfCPU.map { s in
+                String(format: "; this process over the first real run (the worker's server and maintenance threads and the load generator, not the containers or zygotes): %.2f s on a core, %.1f%% of the cores' time, where the simulation charges the dispatches %.2f s",
+                       Double(s.cpu) / 1e9, s.wall > 0 ? 100 * Double(s.cpu) / (Double(s.wall) * Double(r.cores)) : .nan, Double(s.simDispatch) / 1e9)
+            } ?? "")
     }
 
     /// The per-phase, per-request errors: against the point simulation (when run), then against the first seed's draws.

@@ -139,6 +139,10 @@ final class CompareTests: XCTestCase {
         let simInits = try XCTUnwrap(report.onCore.sim.first { $0.phase == "inits" }, report.text)
         XCTAssert(simInits.n > 0 && simInits.share > 0 && simInits.share <= 1 + 1e-9, "the work is never more than the wall: \(simInits)")
         XCTAssert(join.contains("# on a core: the first real run's starts, wall against the container's own time on a core"), join)
+        // This process's own CPU over the real run (the server and the load generator), beside the dispatches' charge.
+        let own = try XCTUnwrap(report.selfCPU, report.text)
+        XCTAssert(own.cpu > 0 && own.wall > own.cpu / 2 && own.simDispatch > 0, "\(own)")
+        XCTAssert(join.contains("this process over the first real run (the worker's server and maintenance threads and the load generator"), join)
         XCTAssert(report.text.contains("each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the \(report.pointJoined) requests")
                   && report.text.contains("each phase against the simulation with seed 1's draws"), report.text)
         // Pooled: three real runs' served requests against five simulations', per tier.
@@ -252,7 +256,7 @@ final class CompareTests: XCTestCase {
         var run = CompareJob.Run()
         run.records = [rec]; run.decisions = ["t=1 start h0"]; run.refused = 2
         run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
-        run.forks = (3, 4); run.cpu = (0.5, 0.01)
+        run.forks = (3, 4); run.cpu = (0.5, 0.01); run.selfCPU = (5_000_000, 20_000_000)
         run.settle = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1200, waitedMs: 250, busy: 0.04, idle: true)
         // One build whose zygote reported its imports' time on a core and one written as older files have it.
         run.buildTimes = [ZygoteBuildTime(wall: 10_000_000, imports: 7_000_000, importsOnCPU: 5_000_000),
@@ -282,6 +286,7 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(both?.importsOnCPUMs, 4)
         XCTAssertEqual(r.settle, run.settle)
         XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu); XCTAssertNil(back.runs[1].settle)
+        XCTAssert(r.selfCPU! == (5_000_000, 20_000_000)); XCTAssertNil(back.runs[1].selfCPU)
         let h = try XCTUnwrap(back.hits)
         XCTAssert(h.dispatch == (1, 2, nil) && h.thaw == (0.1, nil) && h.invoke == (0.2, 0.3) && h.handoff == (0.04, nil))
         XCTAssertEqual(back.installs?.charge, 0.75)
