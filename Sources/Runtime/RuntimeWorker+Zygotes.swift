@@ -114,7 +114,7 @@ extension RuntimeWorker {
             throw ZygoteInstallError(zygote: z.id, underlying: RuntimeError.unavailable("package \(packages[Int(p)].name) is not installed where the plan expected it (\(packagePath(p, zygote: z)))"))
         }
         let t0 = Sys.monotonicNanos()
-        var importNanos: Int64 = 0, importCPUNanos: Int64? = nil
+        var ready: [String: Any] = [:] // the zygote's ready message: its imports' wall and time on a core
         let group = cgroups.group("\(runID)-z\(z.id)")
         try group.create(memoryLimitBytes: options.zygoteMemoryLimitBytes, pidsLimit: 1024)
         do { try delegate(group) } catch { try? group.destroy(); throw error }
@@ -133,8 +133,7 @@ extension RuntimeWorker {
             try ch.send(WorkerProtocol.Request.forkZygote(config: config).message)
             let reply = try ch.receive(timeoutSeconds: options.zygoteStartTimeoutSeconds)
             try ZygoteBuildError.check(reply, zygote: z.id)
-            importNanos = (reply["import_ns"] as? NSNumber)?.int64Value ?? 0
-            importCPUNanos = (reply["import_cpu_ns"] as? NSNumber)?.int64Value
+            ready = reply
         } else {
             if let view = zygoteView {
                 config["view"] = ["root": view.path, "mounts": view.mounts.map { [$0.0, $0.1, $0.2] as [Any] }]
@@ -159,8 +158,7 @@ extension RuntimeWorker {
                 throw RuntimeError.unavailable("zygote z\(z.id) could not enter its sandbox: \(first["error"] ?? first); it needs mount and user namespaces, `--no-zygote-sandbox` runs zygotes without it")
             }
             try ZygoteBuildError.check(first, zygote: z.id)
-            importNanos = (first["import_ns"] as? NSNumber)?.int64Value ?? 0
-            importCPUNanos = (first["import_cpu_ns"] as? NSNumber)?.int64Value
+            ready = first
         }
         // Wait until the socket answers (the child zygote binds after reporting ready), within the start
         // timeout: a zygote that never answers is a failed build, not a wait.
@@ -177,7 +175,8 @@ extension RuntimeWorker {
             Sys.sleep(micros: 1000)
         }
         let wall = Sys.monotonicNanos() - t0
-        locked { stats.noteBuild(ZygoteBuildTime(wall: wall, imports: importNanos, importsOnCPU: importCPUNanos)) }
+        locked { stats.noteBuild(ZygoteBuildTime(wall: wall, imports: (ready["import_ns"] as? NSNumber)?.int64Value ?? 0,
+                                                 importsOnCPU: (ready["import_cpu_ns"] as? NSNumber)?.int64Value)) }
         return group.memoryBytes()
     }
 

@@ -3,6 +3,19 @@ import Foundation
 import Synchronization
 import Workload
 
+/// One zygote build as the worker timed it: ns from the maintenance thread taking it up (installs done) until
+/// its socket answered; of that, its imports inside the zygote, wall time; and the CPU time the zygote spent
+/// on them (nil where not known: a file written before it was reported). Imports that ran slower than alone
+/// either waited for a core (wall well over CPU) or did more work (CPU over an import alone).
+public struct ZygoteBuildTime: Sendable, Equatable {
+    public var wall: Int64
+    public var imports: Int64
+    public var importsOnCPU: Int64?
+    public init(wall: Int64, imports: Int64, importsOnCPU: Int64? = nil) {
+        self.wall = wall; self.imports = imports; self.importsOnCPU = importsOnCPU
+    }
+}
+
 /// The real executor: carries out the planner's decisions with real processes, cgroups, namespaces,
 /// freezer and pip, and times every phase on the monotonic clock.
 ///
@@ -17,19 +30,6 @@ import Workload
 /// goes when that fork is done. Zygotes the planner asks for are built after the request that asked: on
 /// the request's thread before it returns (`backgroundMaintenance` off: a one-core replay, as the simulator
 /// has it), or on the maintenance queue (on: `serve`, so the reply is not held up).
-/// One zygote build as the worker timed it: ns from the maintenance thread taking it up (installs done) until
-/// its socket answered; of that, its imports inside the zygote, wall time; and the CPU time the zygote spent
-/// on them (nil where not known: a file written before it was reported). Imports that ran slower than alone
-/// either waited for a core (wall well over CPU) or did more work (CPU over an import alone).
-public struct ZygoteBuildTime: Sendable, Equatable {
-    public var wall: Int64
-    public var imports: Int64
-    public var importsOnCPU: Int64?
-    public init(wall: Int64, imports: Int64, importsOnCPU: Int64? = nil) {
-        self.wall = wall; self.imports = imports; self.importsOnCPU = importsOnCPU
-    }
-}
-
 public final class RuntimeWorker: @unchecked Sendable {
     /// Owns every plan from start to finish (decision log, outcomes, records); the worker only carries
     /// plans out and reports what happened. `lifecycle.onDecision` receives the decision log.
