@@ -24,6 +24,13 @@ public struct RequestRecord: Sendable, Equatable, Codable {
     /// from before they were).
     public var importCPUNanos: Int64?
     public var initCPUNanos: Int64?
+    /// Real runtime: a start's container processes from their fork (or spawn) until ready (fork or create,
+    /// imports and init): their time on a core and their time runnable but waiting for a core (the kernel's
+    /// schedstat, read by the worker when the container said ready). The rest of that wall they were blocked
+    /// (the disk, a lock, the kernel's other work). Simulated (`CPUModel.share`): the work drawn for those
+    /// phases, and how much longer the shared cores made them. nil where not measured, as above.
+    public var readyCPUNanos: Int64?
+    public var readyWaitNanos: Int64?
     public var evictions: Int = 0
     public var estimated: Bool = false
     /// Empty on success; the error otherwise (real runtime).

@@ -248,7 +248,7 @@ extension CompareJob {
 }
 
 extension CompareJob.Run: Codable {
-    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, buildTimes, cpu, settle, selfCPU }
+    enum CodingKeys: String, CodingKey { case records, decisions, outcomes, refused, forks, buildTimes, cpu, settle, selfCPU, threadCPU }
     struct SelfCPU: Codable { var cpu: Int64, wall: Int64 }
     struct Forks: Codable { var standby: Int, direct: Int }
     struct CPU: Codable { var busy: Double, steal: Double }
@@ -264,6 +264,7 @@ extension CompareJob.Run: Codable {
         cpu = try c.decodeIfPresent(CPU.self, forKey: .cpu).map { ($0.busy, $0.steal) }
         settle = try c.decodeIfPresent(MachineSettle.self, forKey: .settle)
         selfCPU = try c.decodeIfPresent(SelfCPU.self, forKey: .selfCPU).map { ($0.cpu, $0.wall) }
+        threadCPU = try c.decodeIfPresent(ThreadCPU.self, forKey: .threadCPU)
         // [wall, imports] or, since the zygotes report it, [wall, imports, imports on a core].
         buildTimes = try c.decode([[Int64]].self, forKey: .buildTimes).map { (t: [Int64]) -> ZygoteBuildTime in
             ZygoteBuildTime(wall: t.first ?? 0, imports: t.count > 1 ? t[1] : 0, importsOnCPU: t.count > 2 ? t[2] : nil)
@@ -281,6 +282,7 @@ extension CompareJob.Run: Codable {
         try c.encodeIfPresent(cpu.map { CPU(busy: $0.busy, steal: $0.steal) }, forKey: .cpu)
         try c.encodeIfPresent(settle, forKey: .settle)
         try c.encodeIfPresent(selfCPU.map { SelfCPU(cpu: $0.cpu, wall: $0.wall) }, forKey: .selfCPU)
+        try c.encodeIfPresent(threadCPU, forKey: .threadCPU)
         try c.encode(buildTimes.map { b in [b.wall, b.imports] + (b.importsOnCPU.map { [$0] } ?? []) }, forKey: .buildTimes)
     }
 }

@@ -238,6 +238,8 @@ public struct CompareJob {
         /// run's wall, ns; and what the simulation charged the dispatches in all (its served requests × the
         /// dispatch), ns. nil: not read.
         public var selfCPU: (cpu: Int64, wall: Int64, simDispatch: Int64)?
+        /// The first real run's CPU by kind of thread, and its served requests (nil: not read).
+        public var threadCPU: (cpu: ThreadCPU, served: Int)?
         /// How the machine was brought to rest before each real run, in order (nil where it was not).
         public var settle: [MachineSettle?] = []
         public var cores = 1
@@ -302,6 +304,8 @@ public struct CompareJob {
         /// This process's CPU time over the real run (the worker's server and maintenance threads and the load
         /// generator, not the containers or zygotes), and the run's wall time, ns (nil: not read, an older file).
         var selfCPU: (cpu: Int64, wall: Int64)?
+        /// The same CPU by the kind of thread that spent it (nil: not read, an older file).
+        var threadCPU: ThreadCPU?
         /// How the machine was brought to rest before the run (nil: it was not, `settle` off or an older file).
         var settle: MachineSettle?
 
@@ -502,6 +506,7 @@ public struct CompareJob {
         report.onCore = (OnCore.of(real.records), OnCore.of(sim.records))
         report.cpu = (real.cpu, others.map(\.cpu))
         report.selfCPU = real.selfCPU.map { ($0.cpu, $0.wall, Int64(sim.records.filter { $0.error.isEmpty }.count) * report.dispatchNanos) }
+        report.threadCPU = real.threadCPU.map { ($0, real.records.filter { $0.error.isEmpty }.count) }
         report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
@@ -522,9 +527,15 @@ public struct CompareJob {
             progress("the machine brought to rest: \(real.settle!.summary)")
         }
         let cpuBefore = MachineCPUTimes.now()
+        // This process's CPU over the replay, by its threads' kinds: read when the last reply is in, while the
+        // load generator's and the worker's threads are alive.
+        let threadsBefore = Sys.threadTimes()
         let selfBefore = (cpu: Sys.processCPUNanos(), wall: Sys.monotonicNanos())
+        let selfAfter = SelfCPUReading()
+        job.onReplayed = { selfAfter.read() }
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { w in
+                            selfAfter.worker = w
                             w.lifecycle.keepsOutcomes = true
                             if let removals { w.keepsInstallCache = true; removals.add(path: w.installCacheDirectory) }
                         }, observe: { w in
@@ -538,7 +549,11 @@ public struct CompareJob {
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
         if let a = cpuBefore, let b = MachineCPUTimes.now() { real.cpu = b.shares(since: a) }
-        real.selfCPU = (Sys.processCPUNanos() - selfBefore.cpu, Sys.monotonicNanos() - selfBefore.wall)
+        if selfAfter.threads.isEmpty { selfAfter.read() } // not over HTTP
+        real.selfCPU = (selfAfter.cpu - selfBefore.cpu, selfAfter.wall - selfBefore.wall)
+        real.threadCPU = ThreadCPU.between(threadsBefore, selfAfter.threads)
+        real.threadCPU?.maintenanceNanos = selfAfter.maintenance
+        selfAfter.worker = nil
         return real
     }
 
@@ -1014,6 +1029,9 @@ public struct CompareJob {
         public var wallP50Ms: Double, cpuP50Ms: Double
         /// The phase's summed CPU time over its summed wall time.
         public var share: Double
+        /// Where known (the whole start until ready): the wait for a core, p50 and summed over summed wall;
+        /// the rest of the wall is neither on a core nor waiting for one (blocked).
+        public var waitP50Ms: Double? = nil, waitShare: Double? = nil
 
         /// For the starts in `records` that reported their time on a core: the imports of import starts (those
         /// that imported anything), the imports of cold starts, and the inits of both.
@@ -1030,8 +1048,19 @@ public struct CompareJob {
                 ok.filter { $0.tier == t && $0.importNanos >= 500_000 }.compactMap { r in r.importCPUNanos.map { (r.importNanos, $0) } }
             }
             let inits = ok.filter { $0.tier != .handler }.compactMap { r in r.initCPUNanos.map { (r.initNanos, $0) } }
+            // Each start from its fork (or create) to ready: on a core, waiting for one, and the rest.
+            let whole = ok.filter { $0.tier != .handler }.compactMap { r -> (wall: Int64, cpu: Int64, wait: Int64)? in
+                guard let c = r.readyCPUNanos, let w = r.readyWaitNanos else { return nil }
+                return (r.createNanos + r.forkNanos + r.importNanos + r.initNanos, c, w)
+            }
+            var ready = row("starts until ready", whole.map { ($0.wall, $0.cpu) })
+            if !whole.isEmpty {
+                let wall = whole.reduce(0.0) { $0 + Double($1.wall) }
+                ready?.waitP50Ms = Summary(whole.map { Double($0.wait) / 1e6 }).p50
+                ready?.waitShare = wall > 0 ? whole.reduce(0.0) { $0 + Double($1.wait) } / wall : .nan
+            }
             return [row("imports of import starts", imports(.import)), row("imports of cold starts", imports(.cold)),
-                    row("inits", inits)].compactMap { $0 }
+                    row("inits", inits), ready].compactMap { $0 }
         }
     }
 
@@ -1039,7 +1068,13 @@ public struct CompareJob {
     static func onCoreLine(_ r: Report) -> String? {
         guard !r.onCore.real.isEmpty else { return nil }
         func rows(_ xs: [OnCore]) -> String {
-            xs.map { String(format: "%@ %.2f ms against %.2f (%.0f%%, %d)", $0.phase, $0.wallP50Ms, $0.cpuP50Ms, 100 * $0.share, $0.n) }.joined(separator: "; ")
+            xs.map { o in
+                if let w = o.waitP50Ms, let ws = o.waitShare {
+                    return String(format: "%@ %.2f ms against %.2f on a core and %.2f waiting for one (%.0f%% and %.0f%%, the rest %.0f%% blocked, %d)",
+                                  o.phase, o.wallP50Ms, o.cpuP50Ms, w, 100 * o.share, 100 * ws, 100 * max(0, 1 - o.share - ws), o.n)
+                }
+                return String(format: "%@ %.2f ms against %.2f (%.0f%%, %d)", o.phase, o.wallP50Ms, o.cpuP50Ms, 100 * o.share, o.n)
+            }.joined(separator: "; ")
         }
         return "the first real run's starts, wall against the container's own time on a core (p50s; summed time on a core over summed wall): "
             + rows(r.onCore.real)
@@ -1071,6 +1106,7 @@ public struct CompareJob {
             + (r.selfCPU.map { s in
                 String(format: "; this process over the first real run (the worker's server and maintenance threads and the load generator, not the containers or zygotes): %.2f s on a core, %.1f%% of the cores' time, where the simulation charges the dispatches %.2f s",
                        Double(s.cpu) / 1e9, s.wall > 0 ? 100 * Double(s.cpu) / (Double(s.wall) * Double(r.cores)) : .nan, Double(s.simDispatch) / 1e9)
+                + (r.threadCPU.map { "; by its threads: " + $0.cpu.describe(served: $0.served, processNanos: s.cpu) } ?? "")
             } ?? "")
     }
 

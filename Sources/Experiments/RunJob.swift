@@ -23,6 +23,9 @@ public struct RunJob {
     public var decisionsPath: String?
     public var runtime = RuntimeOptions(wheelhouse: "")
     public var progress: (String) -> Void = { _ in }
+    /// Over HTTP: called when the last reply is in, before the load generator and the worker are stopped
+    /// (their threads are still alive to be read).
+    public var onReplayed: () -> Void = {}
     /// Send the requests over HTTP, open loop, to a worker (`url`, or one started here on loopback with
     /// `cores` and `queueLimit`) instead of calling the runtime in this process one at a time.
     public var overHTTP = false
@@ -150,7 +153,7 @@ public struct RunJob {
 public enum CleanupJob {
     /// The pid of the process that owns a cgroup or run directory, from its name (`run<pid>w<n>…`,
     /// `install-<pid>-…`, `download-<pid>-…`), if it has one.
-    static func owner(of name: String) -> Int32? { pid(in: name, after: ["run", "install-", "download-"]) }
+    static func owner(of name: String) -> Int32? { pid(in: name, after: ["run", "install-", "download-", "worker-"]) }
 
     /// The pid that follows whichever of `prefixes` `name` starts with, when `ends` accepts the character after
     /// it (nil: the name ends there).
@@ -224,6 +227,17 @@ public enum CleanupJob {
         var liveRuns = Set<String>()
         if let cg = try? Cgroups.detect() {
             for name in cg.leftovers() where mine(name) {
+                if name.hasPrefix("worker-"), let pid = owner(of: name) {
+                    // A worker's own process's CPU group: never killed, even with --force; removed once empty.
+                    if Sys.isAlive(pid) {
+                        done.append("left alone cgroup pipsqueak/\(name): the worker's own process, pid \(pid), is in it")
+                        liveRuns.insert(name)
+                    } else if dryRun { done.append("\(verb) cgroup pipsqueak/\(name)") } else {
+                        do { try cg.removeEmpty(name); done.append("\(verb) cgroup pipsqueak/\(name)") }
+                        catch { failures.append("cgroup pipsqueak/\(name): \(error)") }
+                    }
+                    continue
+                }
                 if live(name) { liveRuns.insert(name); continue }
                 let g = cg.group(name)
                 let pids = g.pids()

@@ -214,3 +214,85 @@ public final class CgroupFiles: @unchecked Sendable {
         if memoryFD >= 0 { Sys.close(memoryFD); memoryFD = -1 }
     }
 }
+
+extension Cgroups {
+    /// The group a worker's own process runs in while it has a worker (`worker-<pid>`): one more child of the
+    /// parent, in the CPU controller only on v1 (the one hierarchy on v2), with no limits and a sixteenth of a
+    /// container's CPU weight (`selfGroupWeightShare`): while containers and zygotes are runnable they come
+    /// first, and the worker's own threads (HTTP, a load generator in the same process) take what they leave,
+    /// never starved. Without it the worker's threads stay where the process began, and the machine decides:
+    /// where each session is a group for the scheduler (`kernel.sched_autogroup_enabled`, Debian's default) the
+    /// process is one group at the top beside the whole `pipsqueak` group, so whenever one of its threads is
+    /// runnable every container and zygote together get one share against it (with 2 cores a first burst's
+    /// starts waited for a core half their time, against a fifth in the simulation: `/proc/PID/schedstat`);
+    /// without autogroups each of its threads weighs as much as all of them.
+    public static func selfGroupName(pid: Int32 = Sys.pid) -> String { "worker-\(pid)" }
+
+    /// The worker's own group's CPU weight against a container's (each container has the default weight).
+    public static let selfGroupWeightShare = 1.0 / 16
+
+    /// The weight file of a group directory and the value that gives `share` of the default weight.
+    func cpuWeight(_ share: Double, dir: String) -> (file: String, value: String) {
+        version == .v2 ? (dir + "/cpu.weight", String(max(1, Int((100 * share).rounded()))))
+            : (dir + "/cpu.shares", String(max(2, Int((1024 * share).rounded()))))
+    }
+
+    /// The directory of this process's own group in the hierarchy that shares the CPU.
+    func selfGroupDir(pid: Int32) -> String {
+        version == .v2 ? mounts["unified"]! + "/" + Cgroups.parentName + "/" + Cgroups.selfGroupName(pid: pid)
+            : mounts["cpu"]! + "/" + Cgroups.parentName + "/" + Cgroups.selfGroupName(pid: pid)
+    }
+
+    /// The `cgroup.procs` file of the group this process is in now, in the hierarchy that shares the CPU.
+    func currentProcsFile() throws -> String {
+        let text = try Sys.readFile("/proc/self/cgroup")
+        for line in text.split(separator: "\n") {
+            // "ID:controllers:path"; v2's line has no controllers ("0::/path").
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            let controllers = f[1].split(separator: ",")
+            let ours = version == .v2 ? f[0] == "0" && f[1].isEmpty : controllers.contains("cpu")
+            guard ours else { continue }
+            let root = version == .v2 ? mounts["unified"]! : mounts["cpu"]!
+            let path = String(f[2])
+            return root + (path == "/" ? "" : path) + "/cgroup.procs"
+        }
+        throw RuntimeError.unavailable("/proc/self/cgroup names no \(version == .v2 ? "unified" : "cpu") group for this process")
+    }
+
+    /// Moves this process (all its threads) into its own group (made if need be); returns the `cgroup.procs`
+    /// file of the group it left, for `leaveSelfGroup`.
+    public func enterSelfGroup() throws -> String {
+        let origin = try currentProcsFile()
+        let dir = selfGroupDir(pid: Sys.pid)
+        if origin == dir + "/cgroup.procs" { return origin }
+        for d in parentDirs where !Sys.exists(d) { try Sys.mkdir(d) }
+        if !Sys.exists(dir) { try Sys.mkdir(dir) }
+        do {
+            // Where the group has no CPU controller (v2 without it delegated) no group has a weight: none set.
+            let w = cpuWeight(Cgroups.selfGroupWeightShare, dir: dir)
+            if Sys.exists(w.file) { try Sys.writeFile(w.file, w.value) }
+            try Sys.writeFile(dir + "/cgroup.procs", String(Sys.pid))
+        } catch {
+            try? Sys.rmdir(dir)
+            throw RuntimeError.unavailable("cannot move the worker's process into cgroup \(Cgroups.parentName)/\(Cgroups.selfGroupName()): \(error)")
+        }
+        return origin
+    }
+
+    /// Removes group `name` under the parent in every hierarchy that has it, killing nothing (it must be empty).
+    public func removeEmpty(_ name: String) throws {
+        for d in parentDirs.map({ $0 + "/" + name }) where Sys.exists(d) { try Sys.rmdir(d) }
+    }
+
+    /// Moves this process back to the group it came from and removes its own group.
+    public func leaveSelfGroup(origin: String) {
+        let dir = selfGroupDir(pid: Sys.pid)
+        guard origin != dir + "/cgroup.procs" else { return }
+        do { try Sys.writeFile(origin, String(Sys.pid)) } catch {
+            FileHandle.standardError.write(Data("pipsqueak: could not move this process back to \(origin): \(error)\n".utf8))
+            return
+        }
+        try? Sys.rmdir(dir)
+    }
+}

@@ -108,6 +108,12 @@ extension RuntimeWorker {
             r.initNanos = stamp("initialized") - stamp("imported")
             r.importCPUNanos = (t["import_cpu_ns"] as? NSNumber)?.int64Value
             r.initCPUNanos = (t["init_cpu_ns"] as? NSNumber)?.int64Value
+            // Its processes' time on a core and waiting for one since their fork: they now wait for a request.
+            let times = group.pids().compactMap { Sys.processTimes($0) }
+            if !times.isEmpty {
+                r.readyCPUNanos = times.reduce(0) { $0 + $1.cpuNanos }
+                r.readyWaitNanos = times.reduce(0) { $0 + $1.waitNanos }
+            }
             let handle = ContainerHandle(id: plan.container, cgroup: group, channel: channel)
             locked { containers[plan.container] = handle }
             return handle

@@ -111,6 +111,11 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Registered handlers' code folders (`addHandler`), by id.
     var handlerDirs: [Int32: String] = [:]
     static let workersStarted = Atomic<Int>(0)
+    /// This process's own CPU group (`Cgroups.enterSelfGroup`): how many workers are in it, and the group the
+    /// process came from (it goes back when the last one shuts down).
+    static let selfGroup = Mutex<(workers: Int, origin: String?)>((0, nil))
+    /// Whether this worker counts in `selfGroup`.
+    private var inSelfGroup = false
 
     var zygotes: [Int64: ZygoteHandle] = [:]
     /// Guards the lifecycle and the tables (zygotes, containers, the cgroup pool, installs in flight). Held for
@@ -160,6 +165,9 @@ public final class RuntimeWorker: @unchecked Sendable {
         /// until its socket answered, and the part of that its imports took inside it, ns; the latest
         /// `sampleLimit`.
         public var zygoteBuilds: [ZygoteBuildTime] = []
+        /// The maintenance thread's time on a core since the worker began, ns (the thread's own CPU clock
+        /// around each task: builds, standby children, evictions, pooled cgroups).
+        public var cpuNanos: Int64 = 0
         public static let sampleLimit = 10_000
         /// Appends a sample to `xs`, keeping the latest `sampleLimit` (the older half dropped when full).
         static func keep<T>(_ x: T, in xs: inout [T]) {
@@ -203,6 +211,12 @@ public final class RuntimeWorker: @unchecked Sendable {
         Sys.ignoreBrokenPipes()
         Sys.raiseOpenFileLimit()
         do {
+            // The worker's own threads share the cores with its containers and zygotes as one of them.
+            try RuntimeWorker.selfGroup.withLock { g in
+                if g.workers == 0 { g.origin = try cgroups.enterSelfGroup() }
+                g.workers += 1
+            }
+            inSelfGroup = true
             // The zygotes' and standby children's sockets live in a tmpfs of their own: bound on the host's disk,
             // each socket is a new inode, and ext4 without a journal (this project's machine) skips the inodes
             // deleted in the last minute one by one, so every standby child bound its socket slower than the
@@ -378,7 +392,13 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Runs `work` on the maintenance queue, unless a shutdown has begun by the time it comes up (what it
     /// would make would outlive the worker).
     func inBackground(_ work: @escaping () -> Void) {
-        maintenance.async { [self] in if !locked({ closing }) { work() } }
+        maintenance.async { [self] in
+            guard !locked({ closing }) else { return }
+            let c0 = Sys.threadCPUNanos()
+            work()
+            let spent = Sys.threadCPUNanos() - c0
+            locked { stats.cpuNanos += spent }
+        }
     }
 
     /// Waits until none of `ids` is being installed by another request; returns ns waited. Throws when the
@@ -444,6 +464,14 @@ public final class RuntimeWorker: @unchecked Sendable {
         Sys.detachMounts(under: runDir)
         try? FileManager.default.removeItem(atPath: runDir)
         if !keepsInstallCache { try? FileManager.default.removeItem(atPath: packageDir) }
+        if inSelfGroup {
+            inSelfGroup = false
+            let cg = cgroups
+            RuntimeWorker.selfGroup.withLock { g in
+                g.workers -= 1
+                if g.workers == 0, let o = g.origin { cg.leaveSelfGroup(origin: o); g.origin = nil }
+            }
+        }
         if cgroups.leftovers().isEmpty { cgroups.removeParent() }
         Sys.reapZombieChildren()
     }

@@ -10,6 +10,9 @@ import Workload
 /// signals, mounts, sockets and files for cgroups. A failure becomes a `RuntimeError.system` carrying the
 /// call, errno and path.
 extension Sys {
+    /// Names the calling thread for the kernel (`comm`: /proc, top, perf), cut to its 15 bytes.
+    public static func nameThisThread(_ name: String) { _ = pipsqueak_name_thread(String(name.utf8.prefix(15))!) }
+
     /// `Sys.retrying` (the EINTR rule), its failure as the runtime's error.
     @discardableResult
     static func retry(_ call: String, path: String? = nil, _ body: () -> Int32) throws -> Int32 {

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import Runtime
 
 /// The worker's cores: `cores` threads run requests, at most that many at once; the others wait first come,
 /// first served in a queue of at most `queueLimit` (the same model the simulator's replay has). A request
@@ -30,8 +31,13 @@ public final class CorePool: @unchecked Sendable {
         cond.lock(); defer { cond.unlock() }
         guard threads.isEmpty && !stopping else { return }
         for i in 0..<cores {
-            let t = Thread { self.loop() }
-            t.name = "pipsqueak-core-\(i)"
+            let name = "pipsqueak-core-\(i)"
+            let t = Thread {
+                // The kernel's name for the thread (`comm`, 15 bytes), so its CPU can be told apart.
+                Sys.nameThisThread(name)
+                self.loop()
+            }
+            t.name = name
             t.stackSize = 1 << 20
             threads.append(t)
             t.start()

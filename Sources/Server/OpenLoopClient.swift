@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CachePolicy
 import Foundation
 import NIOCore
+import NIOPosix
 import Workload
 
 /// Replays requests against a worker over HTTP, open loop: each is sent at its arrival time whatever the
@@ -11,6 +12,12 @@ import Workload
 public final class OpenLoopClient: @unchecked Sendable {
     public let baseURL: String
     let client: HTTPClient
+    /// The client's own event loops, apart from the server's (NIO's shared ones, when the server is in this
+    /// process): their threads (`NIO-ELT-…`) tell the load generator's CPU apart from the worker's.
+    let group: MultiThreadedEventLoopGroup
+    /// Where the replay's tasks run (sending, reading replies, handing outcomes on): threads of its own
+    /// (`loadgen-N`), for the same reason.
+    let executor: ThreadExecutor
     /// Seconds to wait for one reply.
     public var timeoutSeconds: Double
 
@@ -20,7 +27,9 @@ public final class OpenLoopClient: @unchecked Sendable {
         var config = HTTPClient.Configuration()
         // Open loop: as many connections as requests in flight.
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        executor = ThreadExecutor(name: "loadgen", threads: System.coreCount)
+        client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: config)
     }
 
     /// One request's outcome.
@@ -40,15 +49,17 @@ public final class OpenLoopClient: @unchecked Sendable {
         let origin = DispatchTime.now().uptimeNanoseconds
         func now() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds - origin) }
         var n: Int64 = 0
-        try await withThrowingDiscardingTaskGroup { group in
-            while !shouldStop(), let inv = try next() {
-                n += 1
-                let due = Int64(Double(inv.arrivalNanos) / speed)
-                let wait = due - now()
-                if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
-                let request = n, handler = inv.handler, name = names[Int(inv.handler)]
-                group.addTask { [self] in
-                    onOutcome(await send(name, request: request, handler: handler, clock: now))
+        try await withTaskExecutorPreference(executor) {
+            try await withThrowingDiscardingTaskGroup { group in
+                while !shouldStop(), let inv = try next() {
+                    n += 1
+                    let due = Int64(Double(inv.arrivalNanos) / speed)
+                    let wait = due - now()
+                    if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait)) }
+                    let request = n, handler = inv.handler, name = names[Int(inv.handler)]
+                    group.addTask { [self] in
+                        onOutcome(await send(name, request: request, handler: handler, clock: now))
+                    }
                 }
             }
         }
@@ -111,6 +122,8 @@ public final class OpenLoopClient: @unchecked Sendable {
         r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
         r.importCPUNanos = f["import_cpu_ms"] != nil ? ns("import_cpu_ms") : nil
         r.initCPUNanos = f["init_cpu_ms"] != nil ? ns("init_cpu_ms") : nil
+        r.readyCPUNanos = f["ready_cpu_ms"] != nil ? ns("ready_cpu_ms") : nil
+        r.readyWaitNanos = f["ready_wait_ms"] != nil ? ns("ready_wait_ms") : nil
         r.evictions = f["evictions"].flatMap { Int($0) } ?? 0
         r.estimated = f["estimated"] == "true"
         return r
@@ -175,10 +188,22 @@ public final class OpenLoopClient: @unchecked Sendable {
         r.forkNanos = ns("fork_ms"); r.importNanos = ns("import_ms"); r.initNanos = ns("init_ms"); r.execNanos = ns("exec_ms")
         r.importCPUNanos = o["import_cpu_ms"] != nil ? ns("import_cpu_ms") : nil
         r.initCPUNanos = o["init_cpu_ms"] != nil ? ns("init_cpu_ms") : nil
+        r.readyCPUNanos = o["ready_cpu_ms"] != nil ? ns("ready_cpu_ms") : nil
+        r.readyWaitNanos = o["ready_wait_ms"] != nil ? ns("ready_wait_ms") : nil
         r.evictions = (o["evictions"] as? Int) ?? 0
         r.estimated = (o["estimated"] as? Bool) ?? false
         return r
     }
 
-    public func shutdown() async { try? await client.shutdown() }
+    public func shutdown() async {
+        try? await client.shutdown()
+        try? await group.shutdownGracefully()
+        let e = executor
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { e.shutdown(); c.resume() }
+        }
+    }
+
+    /// Whether a thread of this process is one of a load generator's event loops (by its name).
+    public static func isLoadGeneratorThread(_ name: String) -> Bool { name.hasPrefix("NIO-ELT-") || name.hasPrefix("loadgen-") }
 }

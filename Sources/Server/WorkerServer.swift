@@ -216,6 +216,8 @@ public final class WorkerServer: @unchecked Sendable {
         if let n = r.initCPUNanos { ms("init_cpu_ms", n) }
         ms("init_ms", r.initNanos)
         ms("install_ms", r.installNanos); ms("queue_ms", r.queueNanos)
+        if let n = r.readyCPUNanos { ms("ready_cpu_ms", n) }
+        if let n = r.readyWaitNanos { ms("ready_wait_ms", n) }
         out += "\"request\":" + String(r.request) + ","
         ms("start_ms", r.startNanos)
         // A tier's raw value is a plain word (no character JSON would escape).

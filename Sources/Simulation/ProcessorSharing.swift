@@ -120,7 +120,8 @@ extension Simulation {
             let f = job.stretch(endingAt: now)
             var r = slots[i].record
             // A start's imports and init on a core: the work drawn, before the sharing stretched it.
-            if r.tier != .handler { r.importCPUNanos = r.importNanos; r.initCPUNanos = r.initNanos }
+            let readyWork = r.createNanos + r.forkNanos + r.importNanos + r.initNanos
+            if r.tier != .handler { r.importCPUNanos = r.importNanos; r.initCPUNanos = r.initNanos; r.readyCPUNanos = readyWork }
             if f != 1 {
                 r.downloadNanos = stretch(r.downloadNanos, f)
                 r.installNanos = stretch(r.installNanos - slots[i].wait, f) + slots[i].wait
@@ -129,6 +130,8 @@ extension Simulation {
                 r.importNanos = stretch(r.importNanos, f)
                 r.initNanos = stretch(r.initNanos, f)
             }
+            // Until ready, all the wall over the work is a wait for a core (the model has no other).
+            if r.tier != .handler { r.readyWaitNanos = r.createNanos + r.forkNanos + r.importNanos + r.initNanos - readyWork }
             r.endNanos = now + slots[i].wait + slots[i].handoff
             // The execution takes what rounding left, so the phases add up to the request's time exactly.
             r.execNanos = max(0, r.endNanos - r.startNanos - (r.downloadNanos + r.installNanos + r.createNanos + r.forkNanos + r.importNanos + r.initNanos))

@@ -19,14 +19,21 @@ final class RecordHeaderTests: XCTestCase {
             // A started container reports its imports' and init's time on a core; a handler-cache hit does not.
             let onCPU = k % 3 != 0
             if onCPU { r.importCPUNanos = n(); r.initCPUNanos = n() }
+            // and its processes' time on a core and waiting for one until ready, where the worker read them.
+            let sched = onCPU && k % 4 != 1
+            if sched { r.readyCPUNanos = n(); r.readyWaitNanos = n() }
             let header = WorkerServer.recordHeader(r)
             let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(header.utf8)) as? [String: Any], header)
             XCTAssertEqual(Set(o.keys), Set(["arrival_ms", "create_ms", "download_ms", "end_ms", "estimated", "evictions", "exec_ms",
                                              "fork_ms", "import_ms", "init_ms", "install_ms", "queue_ms", "request", "start_ms", "tier", "zygote"]
-                                            + (onCPU ? ["import_cpu_ms", "init_cpu_ms"] : [])))
+                                            + (onCPU ? ["import_cpu_ms", "init_cpu_ms"] : []) + (sched ? ["ready_cpu_ms", "ready_wait_ms"] : [])))
             if let v = r.importCPUNanos, let w = r.initCPUNanos {
                 XCTAssertEqual((o["import_cpu_ms"] as? NSNumber)?.doubleValue ?? -1, (Double(v) / 1e3).rounded() / 1e3, accuracy: 1e-9)
                 XCTAssertEqual((o["init_cpu_ms"] as? NSNumber)?.doubleValue ?? -1, (Double(w) / 1e3).rounded() / 1e3, accuracy: 1e-9)
+            }
+            if let v = r.readyCPUNanos, let w = r.readyWaitNanos {
+                XCTAssertEqual((o["ready_cpu_ms"] as? NSNumber)?.doubleValue ?? -1, (Double(v) / 1e3).rounded() / 1e3, accuracy: 1e-9)
+                XCTAssertEqual((o["ready_wait_ms"] as? NSNumber)?.doubleValue ?? -1, (Double(w) / 1e3).rounded() / 1e3, accuracy: 1e-9)
             }
             func ms(_ v: Int64) -> Double { (Double(v) / 1e3).rounded() / 1e3 }
             for (key, v) in [("arrival_ms", r.arrivalNanos), ("start_ms", r.startNanos), ("end_ms", r.endNanos), ("queue_ms", r.queueNanos),
@@ -46,6 +53,7 @@ final class RecordHeaderTests: XCTestCase {
             want.forkNanos = us(r.forkNanos); want.importNanos = us(r.importNanos); want.initNanos = us(r.initNanos)
             want.execNanos = us(r.execNanos); want.evictions = r.evictions; want.estimated = r.estimated
             want.importCPUNanos = r.importCPUNanos.map(us); want.initCPUNanos = r.initCPUNanos.map(us)
+            want.readyCPUNanos = r.readyCPUNanos.map(us); want.readyWaitNanos = r.readyWaitNanos.map(us)
             XCTAssertEqual(OpenLoopClient.record(header, request: 7, handler: 2), want, header)
             XCTAssertEqual(OpenLoopClient.recordFromJSON(header, request: 7, handler: 2), want, header)
         }

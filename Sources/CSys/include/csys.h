@@ -22,4 +22,7 @@ pid_t pipsqueak_peek_zombie(void);
 
 /// pipe2(fds, O_CLOEXEC).
 int pipsqueak_pipe_cloexec(int fds[2]);
+/// Names the calling thread (`comm`, at most 15 bytes; longer is cut). 0, or -1 with errno.
+int pipsqueak_name_thread(const char *name);
+
 #endif
