@@ -87,6 +87,9 @@ public enum Sys {
     /// time runnable but waiting for one since it began, ns (`/proc/self/task/TID/schedstat`).
     public struct ThreadTimes: Sendable, Equatable {
         public var tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64
+        public init(tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64) {
+            self.tid = tid; self.name = name; self.cpuNanos = cpuNanos; self.waitNanos = waitNanos
+        }
     }
 
     /// This process's live threads' times (empty where /proc has no schedstat). A thread that has exited is

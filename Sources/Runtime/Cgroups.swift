@@ -238,7 +238,7 @@ extension Cgroups {
     }
 
     /// The directory of this process's own group in the hierarchy that shares the CPU.
-    func selfGroupDir(pid: Int32) -> String {
+    public func selfGroupDir(pid: Int32) -> String {
         version == .v2 ? mounts["unified"]! + "/" + Cgroups.parentName + "/" + Cgroups.selfGroupName(pid: pid)
             : mounts["cpu"]! + "/" + Cgroups.parentName + "/" + Cgroups.selfGroupName(pid: pid)
     }

@@ -143,6 +143,19 @@ final class CompareTests: XCTestCase {
         let own = try XCTUnwrap(report.selfCPU, report.text)
         XCTAssert(own.cpu > 0 && own.wall > own.cpu / 2 && own.simDispatch > 0, "\(own)")
         XCTAssert(join.contains("this process over the first real run (the worker's server and maintenance threads and the load generator"), join)
+        // by kind of thread: the worker's cores, its server and the load generator each did some of it.
+        let threads = try XCTUnwrap(report.threadCPU, report.text)
+        for kind in ["cores", "load generator", "server"] {
+            XCTAssert(threads.cpu.kinds.contains { $0.kind == kind && $0.cpuNanos > 0 }, "\(kind): \(threads.cpu)")
+        }
+        XCTAssert(threads.cpu.cpuNanos <= own.cpu + 10_000_000, "the threads' sum within the process's: \(threads.cpu) of \(own.cpu)")
+        XCTAssertNotNil(threads.cpu.maintenanceNanos)
+        XCTAssert(join.contains("; by its threads: cores "), join)
+        // Each start until ready: on a core and waiting for one, real (the kernel's account) and simulated.
+        let ready = try XCTUnwrap(report.onCore.real.first { $0.phase == "starts until ready" }, report.text)
+        XCTAssert(ready.n > 0 && ready.cpuP50Ms > 0 && ready.waitShare != nil, "\(ready)")
+        let simReady = try XCTUnwrap(report.onCore.sim.first { $0.phase == "starts until ready" }, report.text)
+        XCTAssertEqual(simReady.share + simReady.waitShare!, 1, accuracy: 1e-6, "all a simulated start's wall over its work is a wait for a core")
         XCTAssert(report.text.contains("each phase against the point simulation (every primitive at its median: the simulator's guess of each request), over the \(report.pointJoined) requests")
                   && report.text.contains("each phase against the simulation with seed 1's draws"), report.text)
         // Pooled: three real runs' served requests against five simulations', per tier.
@@ -257,6 +270,7 @@ final class CompareTests: XCTestCase {
         run.records = [rec]; run.decisions = ["t=1 start h0"]; run.refused = 2
         run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
         run.forks = (3, 4); run.cpu = (0.5, 0.01); run.selfCPU = (5_000_000, 20_000_000)
+        run.threadCPU = ThreadCPU(kinds: [.init(kind: "cores", cpuNanos: 3, waitNanos: 1, threads: 2)], maintenanceNanos: 9)
         run.settle = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1200, waitedMs: 250, busy: 0.04, idle: true)
         // One build whose zygote reported its imports' time on a core and one written as older files have it.
         run.buildTimes = [ZygoteBuildTime(wall: 10_000_000, imports: 7_000_000, importsOnCPU: 5_000_000),
@@ -287,6 +301,7 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(r.settle, run.settle)
         XCTAssertNil(back.runs[1].forks); XCTAssertNil(back.runs[1].cpu); XCTAssertNil(back.runs[1].settle)
         XCTAssert(r.selfCPU! == (5_000_000, 20_000_000)); XCTAssertNil(back.runs[1].selfCPU)
+        XCTAssertEqual(r.threadCPU, run.threadCPU); XCTAssertNil(back.runs[1].threadCPU)
         let h = try XCTUnwrap(back.hits)
         XCTAssert(h.dispatch == (1, 2, nil) && h.thaw == (0.1, nil) && h.invoke == (0.2, 0.3) && h.handoff == (0.04, nil))
         XCTAssertEqual(back.installs?.charge, 0.75)

@@ -32,6 +32,7 @@ final class CrashCleanupTests: XCTestCase {
                                   seconds: 6)
         XCTAssert(seen, "the run started containers")
         XCTAssertFalse(cg.leftovers().filter { $0.hasPrefix(prefix) }.isEmpty, "a killed run leaves cgroups behind")
+        XCTAssert(cg.leftovers().contains(Cgroups.selfGroupName(pid: victim.pid)), "and its process's own CPU group")
 
         let removed = try CleanupJob.run()
         XCTAssert(removed.contains { $0.contains(prefix) }, "\(removed)")
@@ -49,6 +50,35 @@ final class CrashCleanupTests: XCTestCase {
         let next = try run(["--limit", "5", "--speed", "20"])
         XCTAssertEqual(pipsqueak.finish(next), 0)
         XCTAssertEqual(cg.leftovers(), [])
+    }
+
+    /// A worker's own process's CPU group (`worker-<pid>`) is never killed, not even with --force (it holds
+    /// the worker itself); once its process is gone, cleanup removes it.
+    func testCleanupNeverKillsAWorkersOwnProcess() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        let cg: Cgroups
+        do { cg = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        try cg.ensureParent()
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["60"]
+        try sleeper.run()
+        let pid = sleeper.processIdentifier
+        defer { if sleeper.isRunning { sleeper.terminate() } }
+        let dir = cg.selfGroupDir(pid: pid)
+        try Sys.mkdir(dir)
+        try Sys.writeFile(dir + "/cgroup.procs", String(pid))
+        let name = Cgroups.selfGroupName(pid: pid)
+        let done = try CleanupJob.run(force: true, owner: pid)
+        XCTAssert(done.contains { $0.hasPrefix("left alone cgroup pipsqueak/\(name)") }, "\(done)")
+        XCTAssert(sleeper.isRunning, "the worker's own process lives")
+        XCTAssert(cg.leftovers().contains(name))
+        sleeper.terminate()
+        sleeper.waitUntilExit()
+        let after = try CleanupJob.run(owner: pid)
+        XCTAssert(after.contains("removed cgroup pipsqueak/\(name)"), "\(after)")
+        XCTAssertFalse(cg.leftovers().contains(name))
+        if cg.leftovers().isEmpty { cg.removeParent() }
     }
 
     /// A process killed while a child process ran leaves that child's output files (and `calibrate` its

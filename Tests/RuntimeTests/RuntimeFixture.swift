@@ -117,6 +117,11 @@ final class RuntimeFixture {
         let cg = try Cgroups.detect()
         let mine = cg.leftovers().filter { $0.hasPrefix(w.runID + "-") || $0.hasPrefix("install-\(getpid())-") }
         XCTAssertEqual(mine, [], "cgroups left", file: file, line: line)
+        // The last worker gone, this process is back where it began and its own CPU group is removed.
+        if RuntimeWorker.selfGroup.withLock({ $0.workers }) == 0 {
+            XCTAssertFalse(cg.leftovers().contains(Cgroups.selfGroupName()), "the worker's own CPU group left", file: file, line: line)
+            XCTAssertNotEqual(try cg.currentProcsFile(), cg.selfGroupDir(pid: getpid()) + "/cgroup.procs", file: file, line: line)
+        }
         XCTAssertEqual(Sys.mounts(under: w.runDir), [], "mounts left", file: file, line: line)
         XCTAssertFalse(Sys.exists(w.runDir), "state directory left", file: file, line: line)
         // No process whose command line names this run's state directory.

@@ -27,10 +27,23 @@ final class RuntimeTierTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(r1.importNanos, 50_000_000)
         XCTAssert(onCPU > 0 && onCPU < r1.importNanos - 40_000_000, "on a core \(onCPU) ns of \(r1.importNanos) ns wall")
         XCTAssertNotNil(r1.initCPUNanos)
+        // And its processes' whole time on a core until ready, and waiting for one (the kernel's account).
+        let ready = try XCTUnwrap(r1.readyCPUNanos, "an import start reports its time on a core until ready")
+        XCTAssertNotNil(r1.readyWaitNanos)
+        XCTAssertGreaterThanOrEqual(Double(ready), 0.9 * Double(onCPU + r1.initCPUNanos!), "until ready includes the imports and init")
+        XCTAssertLessThan(ready, r1.forkNanos + r1.importNanos + r1.initNanos + 5_000_000, "and fits in their wall")
+        // While the worker lives, this process is in its own CPU group under pipsqueak, a sixteenth of a
+        // container's weight.
+        let cg = try Cgroups.detect()
+        let selfDir = cg.selfGroupDir(pid: getpid())
+        XCTAssertEqual(try cg.currentProcsFile(), selfDir + "/cgroup.procs")
+        let weight = cg.cpuWeight(Cgroups.selfGroupWeightShare, dir: selfDir)
+        if Sys.exists(weight.file) { XCTAssertEqual(try Sys.readFile(weight.file).trimmingCharacters(in: .whitespacesAndNewlines), weight.value) }
         // 2. the same handler: its frozen container is thawed.
         let r2 = serve(0)
         XCTAssertEqual(r2.error, ""); XCTAssertEqual(r2.tier, .handler)
         XCTAssertNil(r2.importCPUNanos, "a handler-cache hit starts nothing")
+        XCTAssertNil(r2.readyCPUNanos)
         // 3. handler b: forks the {slow} zygote and imports only fast.
         let r3 = serve(1)
         XCTAssertEqual(r3.error, ""); XCTAssertEqual(r3.tier, .import); XCTAssertEqual(r3.zygote, 1)

@@ -401,6 +401,11 @@ final class SimulationTests: XCTestCase {
         // Each start's work on a core, before the sharing stretched it: the imports' 100 ms and the init's 5.
         XCTAssertEqual(r.map { $0.importCPUNanos.map(Nanos.millis) }, [100, 100, 100, 100])
         XCTAssertEqual(r.map { $0.initCPUNanos.map(Nanos.millis) }, [5, 5, 5, 5])
+        // Until ready (create 2, fork 3, imports 100, init 5): 110 ms of work; the last two, at 2/3 speed
+        // throughout, waited for a core for half as long again.
+        XCTAssertEqual(r.map { $0.readyCPUNanos.map(Nanos.millis) }, [110, 110, 110, 110])
+        let waits: [Double] = r.map { rec in rec.readyWaitNanos.map { Nanos.millis($0) } ?? -1 }
+        for (x, y) in zip(waits, [0.0, 0, 55, 55]) { XCTAssertEqual(x, y, accuracy: 1e-5) }
         XCTAssertEqual(Nanos.millis(builds[0]), 116.5, accuracy: 1e-5)
         XCTAssertEqual(Nanos.millis(builds[1]), 154.5, accuracy: 1e-5)
         XCTAssertEqual(created, 2)
