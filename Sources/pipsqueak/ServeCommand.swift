@@ -26,8 +26,12 @@ struct ServeCommand: ParsableCommand {
 
         Up to --cores requests run at once; up to --queue more wait, first come first served. Handlers run in \
         containers with their own network namespace (they reach neither this API nor anything else on the host; \
-        --host-network turns that off). SIGTERM or Ctrl-C drains: requests in flight and queued finish, then every \
-        process, cgroup and mount the worker made is removed. `pipsqueak cleanup` leaves a live worker alone.
+        --host-network turns that off). The worker's own process runs in a CPU group of its own, \
+        pipsqueak/worker-PID, at a sixteenth of a container's weight: its containers and zygotes come first and \
+        its HTTP work takes what they leave (not the session's scheduling group, which on many machines weighs as \
+        much as all containers together). SIGTERM or Ctrl-C drains: requests in flight and queued finish, then \
+        every process, cgroup and mount the worker made is removed, and the process leaves its group. \
+        `pipsqueak cleanup` leaves a live worker alone, and never kills what is in a worker-PID group.
         """)
 
     @Option(help: "The handler registry: one folder per handler (NAME/f.py, NAME/requirements.txt).")
