@@ -55,4 +55,29 @@ final class ThreadCPUTests: XCTestCase {
         for _ in 0..<100 where left { left = Sys.threadTimes().contains { $0.name == "loadgen-0" }; if left { Sys.sleep(micros: 10_000) } }
         XCTAssertFalse(left, "its thread is gone")
     }
+
+    /// The worker's cores on the same named threads: one core and a queue of one take two requests, a third
+    /// is refused at once; stopping lets both finish.
+    func testTheCorePoolsBoundOnItsNamedThreads() async throws {
+        let pool = CorePool(cores: 1, queueLimit: 1)
+        do { _ = try await pool.submit { 0 }; XCTFail("a pool not started refuses") } catch is CorePool.Full {}
+        pool.start()
+        let gate = DispatchSemaphore(value: 0)
+        async let first = pool.submit { () -> String in
+            gate.wait()
+            return ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        while pool.running == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        async let second = pool.submit { 2 }
+        while pool.waiting == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        do { _ = try await pool.submit { 3 }; XCTFail("the queue is full") } catch is CorePool.Full {}
+        gate.signal()
+        let name = try await first
+        XCTAssertEqual(name, "pipsqueak-core-", "the kernel's name for a core's thread (15 bytes)")
+        XCTAssertEqual(ThreadCPU.kind(of: name), "cores")
+        let two = try await second
+        XCTAssertEqual(two, 2)
+        pool.stop()
+        do { _ = try await pool.submit { 4 }; XCTFail("a stopped pool refuses") } catch is CorePool.Full {}
+    }
 }
