@@ -1,5 +1,4 @@
 import Foundation
-import POSIX
 import Runtime
 import XCTest
 @testable import Experiments
