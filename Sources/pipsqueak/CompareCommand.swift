@@ -138,9 +138,12 @@ struct CompareCommand: ParsableCommand {
         the cores is printed, with a warning when it saturates them, and, for both executors, how many import \
         starts found a standby child and how long zygote builds took; each start's imports and init as wall \
         against time on a core (`on a core:`; real: the container's own CPU time, so wall well over it is a wait \
-        for a core or the disk; simulated: the work drawn, which the shared cores stretch); and the machine's CPU over \
+        for a core or the disk; simulated: the work drawn, which the shared cores stretch), and each start from its \
+        fork to ready as time on a core, time waiting for one and the rest, blocked (real: the kernel's schedstat \
+        of the container's processes; simulated: all its wall over its work is a wait); and the machine's CPU over \
         each real run, with this process's own over the first (the worker's threads and the load generator) beside \
-        what the simulation charges the dispatches (`machine cpu:`). The first burst (from the first request \
+        what the simulation charges the dispatches, and by kind of thread: the worker's cores, its server, the \
+        load generator, the rest, each with its wait for a core (`machine cpu:`). The first burst (from the first request \
         that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \
         told apart: its median wait in each run, and the tiers' errors from its end on (`first burst:`; a start's \
         queue differed up to 5.6x between two real runs here). Budgets make the exit code non-zero when exceeded.
