@@ -238,8 +238,8 @@ public struct CompareJob {
         /// run's wall, ns; and what the simulation charged the dispatches in all (its served requests × the
         /// dispatch), ns. nil: not read.
         public var selfCPU: (cpu: Int64, wall: Int64, simDispatch: Int64)?
-        /// The first real run's CPU by kind of thread, and its served requests (nil: not read).
-        public var threadCPU: (cpu: ThreadCPU, served: Int)?
+        /// The first real run's CPU by kind of thread (nil: not read).
+        public var threadCPU: ThreadCPU?
         /// How the machine was brought to rest before each real run, in order (nil where it was not).
         public var settle: [MachineSettle?] = []
         public var cores = 1
@@ -506,7 +506,7 @@ public struct CompareJob {
         report.onCore = (OnCore.of(real.records), OnCore.of(sim.records))
         report.cpu = (real.cpu, others.map(\.cpu))
         report.selfCPU = real.selfCPU.map { ($0.cpu, $0.wall, Int64(sim.records.filter { $0.error.isEmpty }.count) * report.dispatchNanos) }
-        report.threadCPU = real.threadCPU.map { ($0, real.records.filter { $0.error.isEmpty }.count) }
+        report.threadCPU = real.threadCPU
         report.settle = ([real] + others).map(\.settle)
         try writeJoin(real.records, sim.records, others: others.map(\.records), otherSims: otherSims, point: point?.records, handlers: trace.handlers,
                       runtimeCosts: runtime.source, report: report, to: report.joinPath)
@@ -532,10 +532,9 @@ public struct CompareJob {
         let threadsBefore = Sys.threadTimes()
         let selfBefore = (cpu: Sys.processCPUNanos(), wall: Sys.monotonicNanos())
         let selfAfter = SelfCPUReading()
-        job.onReplayed = { selfAfter.read() }
+        job.onReplayed = { selfAfter.read(worker: $0) }
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { w in
-                            selfAfter.worker = w
                             w.lifecycle.keepsOutcomes = true
                             if let removals { w.keepsInstallCache = true; removals.add(path: w.installCacheDirectory) }
                         }, observe: { w in
@@ -549,11 +548,9 @@ public struct CompareJob {
         // Over HTTP a record's `request` is its place in the trace (1, 2, …), as the simulation's are made below.
         real.records.sort { $0.request < $1.request }
         if let a = cpuBefore, let b = MachineCPUTimes.now() { real.cpu = b.shares(since: a) }
-        if selfAfter.threads.isEmpty { selfAfter.read() } // not over HTTP
         real.selfCPU = (selfAfter.cpu - selfBefore.cpu, selfAfter.wall - selfBefore.wall)
         real.threadCPU = ThreadCPU.between(threadsBefore, selfAfter.threads)
         real.threadCPU?.maintenanceNanos = selfAfter.maintenance
-        selfAfter.worker = nil
         return real
     }
 
@@ -1106,7 +1103,7 @@ public struct CompareJob {
             + (r.selfCPU.map { s in
                 String(format: "; this process over the first real run (the worker's server and maintenance threads and the load generator, not the containers or zygotes): %.2f s on a core, %.1f%% of the cores' time, where the simulation charges the dispatches %.2f s",
                        Double(s.cpu) / 1e9, s.wall > 0 ? 100 * Double(s.cpu) / (Double(s.wall) * Double(r.cores)) : .nan, Double(s.simDispatch) / 1e9)
-                + (r.threadCPU.map { "; by its threads: " + $0.cpu.describe(served: $0.served, processNanos: s.cpu) } ?? "")
+                + (r.threadCPU.map { "; by its threads: " + $0.describe(served: r.tiers.first { $0.tier == "all" }?.count.real ?? 0, processNanos: s.cpu) } ?? "")
             } ?? "")
     }
 

@@ -68,14 +68,14 @@ public struct ThreadCPU: Codable, Sendable, Equatable {
     }
 }
 
-/// The process's CPU, the clock and its threads' times, read once (from whichever thread ends the replay).
+/// The process's CPU, the clock, its threads' times and the worker's maintenance CPU, read once when the last
+/// reply is in (`RunJob.onReplayed`, on whichever thread ends the replay; read before anything else looks).
 final class SelfCPUReading: @unchecked Sendable {
     private(set) var cpu: Int64 = 0, wall: Int64 = 0
     private(set) var threads: [Sys.ThreadTimes] = []
-    /// The worker's maintenance CPU at the reading, when a worker was given.
+    /// The worker's maintenance CPU at the reading (nil: the worker is not this process's).
     private(set) var maintenance: Int64?
-    var worker: RuntimeWorker?
-    func read() {
+    func read(worker: RuntimeWorker?) {
         cpu = Sys.processCPUNanos(); wall = Sys.monotonicNanos(); threads = Sys.threadTimes()
         maintenance = worker?.maintenanceStats.cpuNanos
     }

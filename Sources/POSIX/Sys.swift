@@ -83,52 +83,6 @@ public enum Sys {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// One of this process's threads: its id, its name (`comm`, at most 15 bytes), its time on a core and its
-    /// time runnable but waiting for one since it began, ns (`/proc/self/task/TID/schedstat`).
-    public struct ThreadTimes: Sendable, Equatable {
-        public var tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64
-        public init(tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64) {
-            self.tid = tid; self.name = name; self.cpuNanos = cpuNanos; self.waitNanos = waitNanos
-        }
-    }
-
-    /// This process's live threads' times (empty where /proc has no schedstat). A thread that has exited is
-    /// not among them: its time stays in `processCPUNanos` only.
-    public static func threadTimes() -> [ThreadTimes] { threadTimes(of: "self") }
-
-    /// Process `pid`'s live threads' times, summed: on a core and runnable but waiting for one since each
-    /// began, ns (nil: it is gone, or /proc has no schedstat).
-    public static func processTimes(_ pid: Int32) -> (cpuNanos: Int64, waitNanos: Int64)? {
-        let ts = threadTimes(of: String(pid))
-        guard !ts.isEmpty else { return nil }
-        return (ts.reduce(0) { $0 + $1.cpuNanos }, ts.reduce(0) { $0 + $1.waitNanos })
-    }
-
-    static func threadTimes(of process: String) -> [ThreadTimes] {
-        guard let dir = opendir("/proc/\(process)/task") else { return [] }
-        defer { closedir(dir) }
-        var out: [ThreadTimes] = []
-        while let e = readdir(dir) {
-            let t = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let tid = Int32(t), let stat = smallFile("/proc/\(process)/task/\(t)/schedstat") else { continue }
-            let f = stat.split(separator: " ")
-            guard f.count >= 2, let cpu = Int64(f[0]), let wait = Int64(f[1]) else { continue }
-            let name = smallFile("/proc/\(process)/task/\(t)/comm").map { String($0.prefix { $0 != "\n" }) } ?? ""
-            out.append(ThreadTimes(tid: tid, name: name, cpuNanos: cpu, waitNanos: wait))
-        }
-        return out
-    }
-
-    /// The first 4 KiB of a small file (a /proc entry), nil when it cannot be read.
-    static func smallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-        return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : nil
-    }
-
     /// Sleeps at least `micros` µs (at most an hour per call; a signal may end it early).
     public static func sleep(micros: Int64) { if micros > 0 { usleep(useconds_t(min(micros, 3_600_000_000))) } }
 

@@ -123,6 +123,12 @@ public struct Cgroup: Sendable {
         ((try? Sys.readFile(procsFiles[procsFiles.count - 1])) ?? "").isEmpty
     }
 
+    /// Pids in the group as one hierarchy has them (the last, as `isEmpty` reads): every process joins all of
+    /// a group's hierarchies when it enters, so on a container's path one read is enough.
+    public func memberPids() -> [Int32] {
+        ((try? Sys.readFile(procsFiles[procsFiles.count - 1])) ?? "").split(separator: "\n").compactMap { Int32($0) }
+    }
+
     /// Pids in the group (all hierarchies).
     public func pids() -> [Int32] {
         var out = Set<Int32>()

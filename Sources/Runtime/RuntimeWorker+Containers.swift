@@ -109,7 +109,7 @@ extension RuntimeWorker {
             r.importCPUNanos = (t["import_cpu_ns"] as? NSNumber)?.int64Value
             r.initCPUNanos = (t["init_cpu_ns"] as? NSNumber)?.int64Value
             // Its processes' time on a core and waiting for one since their fork: they now wait for a request.
-            let times = group.pids().compactMap { Sys.processTimes($0) }
+            let times = group.memberPids().compactMap { Sys.processTimes($0) }
             if !times.isEmpty {
                 r.readyCPUNanos = times.reduce(0) { $0 + $1.cpuNanos }
                 r.readyWaitNanos = times.reduce(0) { $0 + $1.waitNanos }

@@ -211,7 +211,8 @@ public final class RuntimeWorker: @unchecked Sendable {
         Sys.ignoreBrokenPipes()
         Sys.raiseOpenFileLimit()
         do {
-            // The worker's own threads share the cores with its containers and zygotes as one of them.
+            // The worker's own threads share the cores with its containers and zygotes from a group of their own,
+            // at a sixteenth of a container's weight (`Cgroups.selfGroupWeightShare`).
             try RuntimeWorker.selfGroup.withLock { g in
                 if g.workers == 0 { g.origin = try cgroups.enterSelfGroup() }
                 g.workers += 1

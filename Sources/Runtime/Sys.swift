@@ -201,6 +201,46 @@ extension Sys {
         return out
     }
 
+    /// One of this process's threads: its id, its name (`comm`, at most 15 bytes), its time on a core and its
+    /// time runnable but waiting for one since it began, ns (`/proc/self/task/TID/schedstat`).
+    public struct ThreadTimes: Sendable, Equatable {
+        public var tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64
+        public init(tid: Int32, name: String, cpuNanos: Int64, waitNanos: Int64) {
+            self.tid = tid; self.name = name; self.cpuNanos = cpuNanos; self.waitNanos = waitNanos
+        }
+    }
+
+    /// This process's live threads' times (empty where /proc has no schedstat). A thread that has exited is
+    /// not among them: its time stays in `processCPUNanos` only.
+    public static func threadTimes() -> [ThreadTimes] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        return tasks.compactMap { t in
+            guard let tid = Int32(t), let (cpu, wait) = schedstat("/proc/self/task/\(t)") else { return nil }
+            let name = (try? readFile("/proc/self/task/\(t)/comm")).map { String($0.prefix { $0 != "\n" }) } ?? ""
+            return ThreadTimes(tid: tid, name: name, cpuNanos: cpu, waitNanos: wait)
+        }
+    }
+
+    /// Process `pid`'s live threads' times, summed: on a core and runnable but waiting for one since each
+    /// began, ns (nil: it is gone, or /proc has no schedstat).
+    public static func processTimes(_ pid: Int32) -> (cpuNanos: Int64, waitNanos: Int64)? {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var cpu: Int64 = 0, wait: Int64 = 0, any = false
+        for t in tasks {
+            guard let (c, w) = schedstat("/proc/\(pid)/task/\(t)") else { continue }
+            cpu += c; wait += w; any = true
+        }
+        return any ? (cpu, wait) : nil
+    }
+
+    /// A task's schedstat: ns on a core, ns runnable but waiting for one (nil when it cannot be read).
+    private static func schedstat(_ taskDir: String) -> (Int64, Int64)? {
+        guard let s = try? readFile(taskDir + "/schedstat") else { return nil }
+        let f = s.split(separator: " ")
+        guard f.count >= 2, let cpu = Int64(f[0]), let wait = Int64(f[1]) else { return nil }
+        return (cpu, wait)
+    }
+
     /// This process's children that have exited and not been reaped.
     public static func zombieChildren() -> [Int32] { childPids().filter { state(of: $0) == "Z" }.sorted() }
 
