@@ -41,11 +41,11 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["CachePolicy", "Replay", "Statistics", "Workload"], exclude: doc, swiftSettings: hotPath),
         .target(name: "CSys"),
         .target(name: "Results", dependencies: ["CachePolicy", "Workload", "POSIX", "CSQLite"], exclude: doc, swiftSettings: hotPath),
-        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "POSIX", "Replay", "Workload"], exclude: doc, resources: [.copy("Python")]),
+        .target(name: "Runtime", dependencies: ["CachePolicy", "CSys", "POSIX", "Replay", "Workload",
+                                               .product(name: "DequeModule", package: "swift-collections")], exclude: doc, resources: [.copy("Python")]),
         // The worker's HTTP interface (`pipsqueak serve`) and the open-loop client that replays traces over it.
         .target(name: "Server", dependencies: [
             "CachePolicy", "Runtime", "Workload",
-            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

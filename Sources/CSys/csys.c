@@ -82,3 +82,5 @@ int pipsqueak_wait_exit(pid_t pid, int timeout_ms) {
 }
 
 int pipsqueak_name_thread(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+
+int pipsqueak_thread_id(void) { return (int)syscall(SYS_gettid); }

@@ -532,7 +532,7 @@ public struct CompareJob {
         let threadsBefore = Sys.threadTimes()
         let selfBefore = (cpu: Sys.processCPUNanos(), wall: Sys.monotonicNanos())
         let selfAfter = SelfCPUReading()
-        job.onReplayed = { selfAfter.read(worker: $0) }
+        job.onReplayed = { selfAfter.read() }
         real.refused = try job.run(onRecord: { real.records.append($0) }, onDecision: { real.decisions.append($0) },
                         onStart: { w in
                             w.lifecycle.keepsOutcomes = true
@@ -550,7 +550,6 @@ public struct CompareJob {
         if let a = cpuBefore, let b = MachineCPUTimes.now() { real.cpu = b.shares(since: a) }
         real.selfCPU = (selfAfter.cpu - selfBefore.cpu, selfAfter.wall - selfBefore.wall)
         real.threadCPU = ThreadCPU.between(threadsBefore, selfAfter.threads)
-        real.threadCPU?.maintenanceNanos = selfAfter.maintenance
         return real
     }
 

@@ -61,7 +61,7 @@ extension RunJob {
         let names = trace.handlers.handlers.map(\.id)
         let start = Sys.monotonicNanos()
         var n = 0
-        let limit = self.limit, speed = self.speed, progress = self.progress, onReplayed = self.onReplayed, ownWorker = worker
+        let limit = self.limit, speed = self.speed, progress = self.progress, onReplayed = self.onReplayed
         // The reader is used on the replay's task only; records go to the writers under `collected`'s lock.
         let next = { () throws -> Invocation? in
             guard limit.map({ n < $0 }) ?? true, let inv = try reader.nextInvocation() else { return nil }
@@ -90,7 +90,7 @@ extension RunJob {
                     }
                 }
             }
-            onReplayed(ownWorker)
+            onReplayed()
             return cores
         }
         var summary = collected.summary

@@ -24,8 +24,8 @@ public struct RunJob {
     public var runtime = RuntimeOptions(wheelhouse: "")
     public var progress: (String) -> Void = { _ in }
     /// Called when the last reply is in, before the load generator and the worker are stopped (their threads
-    /// are still alive to be read), with the worker when it is this process's.
-    public var onReplayed: (RuntimeWorker?) -> Void = { _ in }
+    /// are still alive to be read).
+    public var onReplayed: () -> Void = {}
     /// Send the requests over HTTP, open loop, to a worker (`url`, or one started here on loopback with
     /// `cores` and `queueLimit`) instead of calling the runtime in this process one at a time.
     public var overHTTP = false
@@ -136,7 +136,7 @@ public struct RunJob {
             n += 1
             return Invocation(arrivalNanos: Int64(Double(inv.arrivalNanos) / speed), handler: inv.handler)
         }
-        onReplayed(worker)
+        onReplayed()
         summary.simulatedSeconds = Double(Sys.monotonicNanos() - start) / 1e9
         summary.zygotesCreated = worker.lifecycle.zygotesReady
         summary.zygotesFailed = worker.lifecycle.zygotesFailed

@@ -3,9 +3,9 @@ import Runtime
 import Server
 
 /// This process's CPU over a real run by the kind of thread that spent it (from each thread's name): the
-/// worker's cores' threads (serving requests: starts, thaws, hand-offs to the containers), the load generator's
-/// event loops, the server's event loops (HTTP), and the rest (Swift's tasks, the maintenance queue, the main
-/// thread). For each kind: ns on a core, and ns runnable but waiting for a core (the scheduler's own account,
+/// worker's cores' threads (serving requests: starts, thaws, hand-offs to the containers), its maintenance thread
+/// (zygote builds, standby children, pooled cgroups), the load generator's event loops and task executor, the
+/// server's event loops (HTTP), and the rest (Swift's tasks, the main thread). For each kind: ns on a core, and ns runnable but waiting for a core (the scheduler's own account,
 /// `/proc/self/task/*/schedstat`).
 public struct ThreadCPU: Codable, Sendable, Equatable {
     public struct Kind: Codable, Sendable, Equatable {
@@ -15,16 +15,14 @@ public struct ThreadCPU: Codable, Sendable, Equatable {
         public var threads: Int
     }
     public var kinds: [Kind]
-    /// The worker's maintenance tasks' CPU (its own clock around each; the queue's threads are among
-    /// `other`, or gone by the end), ns; nil: not read.
-    public var maintenanceNanos: Int64?
 
     /// The kinds, in the order they are reported.
-    public static let order = ["cores", "load generator", "server", "other"]
+    public static let order = ["cores", "maintenance", "load generator", "server", "other"]
 
     /// A thread's kind from its name.
     public static func kind(of name: String) -> String {
         if name.hasPrefix("pipsqueak-core") { return "cores" }
+        if name.hasPrefix(RuntimeWorker.maintenanceThreadName) { return "maintenance" }
         if OpenLoopClient.isLoadGeneratorThread(name) { return "load generator" }
         if name.hasPrefix("NIO-SGLTN") { return "server" }
         return "other"
@@ -61,22 +59,14 @@ public struct ThreadCPU: Codable, Sendable, Equatable {
         }
         let gone = processNanos - cpuNanos
         if gone > 0 { parts.append(String(format: "threads gone by the end %.2f s", Double(gone) / 1e9)) }
-        if let m = maintenanceNanos {
-            parts.append(String(format: "of other and gone, the maintenance tasks %.2f s", Double(m) / 1e9))
-        }
         return parts.joined(separator: ", ")
     }
 }
 
-/// The process's CPU, the clock, its threads' times and the worker's maintenance CPU, read once when the last
-/// reply is in (`RunJob.onReplayed`, on whichever thread ends the replay; read before anything else looks).
+/// The process's CPU, the clock and its threads' times, read once when the last reply is in (`RunJob.onReplayed`,
+/// on whichever thread ends the replay; read before anything else looks).
 final class SelfCPUReading: @unchecked Sendable {
     private(set) var cpu: Int64 = 0, wall: Int64 = 0
     private(set) var threads: [Sys.ThreadTimes] = []
-    /// The worker's maintenance CPU at the reading (nil: the worker is not this process's).
-    private(set) var maintenance: Int64?
-    func read(worker: RuntimeWorker?) {
-        cpu = Sys.processCPUNanos(); wall = Sys.monotonicNanos(); threads = Sys.threadTimes()
-        maintenance = worker?.maintenanceStats.cpuNanos
-    }
+    func read() { cpu = Sys.processCPUNanos(); wall = Sys.monotonicNanos(); threads = Sys.threadTimes() }
 }

@@ -29,7 +29,7 @@ public struct ZygoteBuildTime: Sendable, Equatable {
 /// its install (the second waits for the first); a zygote the planner evicts while a request forks from it
 /// goes when that fork is done. Zygotes the planner asks for are built after the request that asked: on
 /// the request's thread before it returns (`backgroundMaintenance` off: a one-core replay, as the simulator
-/// has it), or on the maintenance queue (on: `serve`, so the reply is not held up).
+/// has it), or on the maintenance thread (on: `serve`, so the reply is not held up).
 public final class RuntimeWorker: @unchecked Sendable {
     /// Owns every plan from start to finish (decision log, outcomes, records); the worker only carries
     /// plans out and reports what happened. `lifecycle.onDecision` receives the decision log.
@@ -132,8 +132,10 @@ public final class RuntimeWorker: @unchecked Sendable {
     var closing = false
     /// Shared installs in flight, by package: a second request needing the package waits for the first.
     var installing: [Int32: InstallWait] = [:]
-    /// Builds zygotes, prepares standby children and refills the cgroup pool off the request path, in order.
-    let maintenance = DispatchQueue(label: "pipsqueak.maintenance")
+    /// Builds zygotes, prepares standby children and refills the cgroup pool off the request path, in order:
+    /// one thread (`pipsqueak-maint`, started when first needed), at a container's CPU weight where the
+    /// cgroups allow (`Cgroups.maintenanceGroupName`).
+    let maintenance = NamedThreads()
     /// Do maintenance (zygote builds, standbys, the cgroup pool) on `maintenance` instead of on the request's
     /// thread before it returns. `serve` sets it; a one-core replay keeps it off, so the next request sees
     /// the zygotes built, as in the simulator.
@@ -165,9 +167,6 @@ public final class RuntimeWorker: @unchecked Sendable {
         /// until its socket answered, and the part of that its imports took inside it, ns; the latest
         /// `sampleLimit`.
         public var zygoteBuilds: [ZygoteBuildTime] = []
-        /// The maintenance thread's time on a core since the worker began, ns (the thread's own CPU clock
-        /// around each task: builds, standby children, evictions, pooled cgroups).
-        public var cpuNanos: Int64 = 0
         public static let sampleLimit = 10_000
         /// Appends a sample to `xs`, keeping the latest `sampleLimit` (the older half dropped when full).
         static func keep<T>(_ x: T, in xs: inout [T]) {
@@ -372,7 +371,7 @@ public final class RuntimeWorker: @unchecked Sendable {
     }
 
     /// After a request: builds the zygotes its plan asked for, tops up the cgroup pool and gives zygotes
-    /// their standby children; on the maintenance queue with `backgroundMaintenance`, else now.
+    /// their standby children; on the maintenance thread with `backgroundMaintenance`, else now.
     func maintain(building specs: [ZygoteSpec]) {
         let work = { [self] in
             for z in specs { build(z) }
@@ -390,15 +389,17 @@ public final class RuntimeWorker: @unchecked Sendable {
         if needed { inBackground(work) }
     }
 
-    /// Runs `work` on the maintenance queue, unless a shutdown has begun by the time it comes up (what it
+    /// The maintenance thread's name (the kernel keeps 15 bytes: this).
+    public static let maintenanceThreadName = "pipsqueak-maint"
+
+    /// Runs `work` on the maintenance thread, unless a shutdown has begun by the time it comes up (what it
     /// would make would outlive the worker).
     func inBackground(_ work: @escaping () -> Void) {
-        maintenance.async { [self] in
+        let cg = cgroups
+        maintenance.start(name: RuntimeWorker.maintenanceThreadName, count: 1, prologue: { cg.enterMaintenanceGroup() })
+        maintenance.submit { [self] in
             guard !locked({ closing }) else { return }
-            let c0 = Sys.threadCPUNanos()
             work()
-            let spent = Sys.threadCPUNanos() - c0
-            locked { stats.cpuNanos += spent }
         }
     }
 
@@ -441,9 +442,9 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// left for the caller with `keepsInstallCache`).
     public func shutdown() {
         // Maintenance queued from now on does nothing; what is in progress finishes first (its processes
-        // and cgroups are then removed below).
+        // and cgroups are then removed below), and the thread ends.
         locked { closing = true }
-        maintenance.sync {}
+        maintenance.stop()
         state.lock(); defer { state.unlock() }
         releaseReservations(owner: nil, because: "the worker shut down")
         for id in Array(containers.keys) { destroyContainer(id) }
@@ -498,8 +499,8 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// Containers alive now (running or frozen).
     public var containerIDs: [Int64] { locked { containers.keys.sorted() } }
 
-    /// Waits until the maintenance queue has done what it was given (tests, and `serve` before it reports ready).
-    public func settle() { maintenance.sync {} }
+    /// Waits until the maintenance thread has done what it was given (tests, and `serve` before it reports ready).
+    public func settle() { maintenance.drain() }
 }
 
 extension RuntimeWorker {

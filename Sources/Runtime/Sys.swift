@@ -13,6 +13,9 @@ extension Sys {
     /// Names the calling thread for the kernel (`comm`: /proc, top, perf), cut to its 15 bytes.
     public static func nameThisThread(_ name: String) { _ = pipsqueak_name_thread(String(name.utf8.prefix(15))!) }
 
+    /// The calling thread's id (gettid): what a v1 cgroup's `tasks` file takes.
+    public static func threadID() -> Int32 { pipsqueak_thread_id() }
+
     /// `Sys.retrying` (the EINTR rule), its failure as the runtime's error.
     @discardableResult
     static func retry(_ call: String, path: String? = nil, _ body: () -> Int32) throws -> Int32 {

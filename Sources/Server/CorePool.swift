@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// The worker's cores: `cores` threads run requests, at most that many at once; the others wait first come,
 /// first served in a queue of at most `queueLimit` (the same model the simulator's replay has). A request

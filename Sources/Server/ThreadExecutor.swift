@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 
 /// A task executor on threads of its own, named `name-N` for the kernel: tasks that prefer it
 /// (`withTaskExecutorPreference`) run there, not on Swift's shared pool, so their CPU can be read apart from

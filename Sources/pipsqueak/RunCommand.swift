@@ -131,8 +131,9 @@ struct CleanupCommand: ParsableCommand {
         discussion: """
         Every cgroup and run directory a run makes carries its process id in its name (run<pid>w<n>, \
         install-<pid>-…). Those whose process is still alive belong to a live run or worker and are left \
-        alone, and said so, unless --force. A worker's own process's CPU group (worker-<pid>) is never killed, \
-        even with --force: it holds the worker itself; it is removed once that process is gone. --dry-run lists what would be removed and removes nothing. Also \
+        alone, and said so, unless --force. A worker's own process's CPU groups (worker-<pid>, and \
+        worker-<pid>-maintenance for its maintenance thread) are never killed, even with --force: they hold the \
+        worker itself; it is removed once that process is gone. --dry-run lists what would be removed and removes nothing. Also \
         removes, from the temporary directory, the files and directories a killed process could not \
         (pipsqueak-out-<pid>-…, pipsqueak-err-<pid>-…, pipsqueak-calibrate-<pid>, pipsqueak-reproduce-<pid>), when that process is gone: \
         a live process's are left alone, even with --force. Mounts under what it removes are detached first; \

@@ -149,7 +149,7 @@ final class CompareTests: XCTestCase {
             XCTAssert(threads.kinds.contains { $0.kind == kind && $0.cpuNanos > 0 }, "\(kind): \(threads)")
         }
         XCTAssert(threads.cpuNanos <= own.cpu + 10_000_000, "the threads' sum within the process's: \(threads) of \(own.cpu)")
-        XCTAssertNotNil(threads.maintenanceNanos)
+        XCTAssert(threads.kinds.contains { $0.kind == "maintenance" && $0.threads == 1 }, "the worker's maintenance thread: \(threads)")
         XCTAssert(join.contains("; by its threads: cores "), join)
         // Each start until ready: on a core and waiting for one, real (the kernel's account) and simulated.
         let ready = try XCTUnwrap(report.onCore.real.first { $0.phase == "starts until ready" }, report.text)
@@ -270,7 +270,7 @@ final class CompareTests: XCTestCase {
         run.records = [rec]; run.decisions = ["t=1 start h0"]; run.refused = 2
         run.outcomes = [.container(id: 1, memoryBytes: 2 << 20, failed: false), .zygoteFailed(id: 3, packages: nil), .zygoteReady(id: 4, memoryBytes: 7)]
         run.forks = (3, 4); run.cpu = (0.5, 0.01); run.selfCPU = (5_000_000, 20_000_000)
-        run.threadCPU = ThreadCPU(kinds: [.init(kind: "cores", cpuNanos: 3, waitNanos: 1, threads: 2)], maintenanceNanos: 9)
+        run.threadCPU = ThreadCPU(kinds: [.init(kind: "cores", cpuNanos: 3, waitNanos: 1, threads: 2)])
         run.settle = MachineSettle(dirtyKB: 812 * 1024, syncMs: 1200, waitedMs: 250, busy: 0.04, idle: true)
         // One build whose zygote reported its imports' time on a core and one written as older files have it.
         run.buildTimes = [ZygoteBuildTime(wall: 10_000_000, imports: 7_000_000, importsOnCPU: 5_000_000),

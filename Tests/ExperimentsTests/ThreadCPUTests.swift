@@ -8,6 +8,7 @@ import XCTest
 final class ThreadCPUTests: XCTestCase {
     func testKindsByName() {
         XCTAssertEqual(ThreadCPU.kind(of: "pipsqueak-core-"), "cores")
+        XCTAssertEqual(ThreadCPU.kind(of: "pipsqueak-maint"), "maintenance")
         XCTAssertEqual(ThreadCPU.kind(of: "NIO-ELT-3-#1"), "load generator")
         XCTAssertEqual(ThreadCPU.kind(of: "loadgen-0"), "load generator")
         XCTAssertEqual(ThreadCPU.kind(of: "NIO-SGLTN-1-#0"), "server")
@@ -22,13 +23,13 @@ final class ThreadCPUTests: XCTestCase {
         }
         let before = [t(1, "pipsqueak", 100, 10), t(2, "NIO-SGLTN-1-#0", 50, 5), t(3, "loadgen-0", 20, 2), t(9, "gone", 7, 7)]
         let after = [t(1, "pipsqueak", 130, 12), t(2, "NIO-SGLTN-1-#0", 80, 9), t(3, "NIO-ELT-2-#0", 40, 4),
-                     t(4, "loadgen-1", 15, 1), t(5, "pipsqueak-core-", 60, 6)]
+                     t(4, "loadgen-1", 15, 1), t(5, "pipsqueak-core-", 60, 6), t(6, "pipsqueak-maint", 8, 3)]
         let c = try XCTUnwrap(ThreadCPU.between(before, after))
-        XCTAssertEqual(c.kinds.map(\.kind), ["cores", "load generator", "server", "other"])
-        XCTAssertEqual(c.kinds.map(\.cpuNanos), [60, 55, 30, 30])
-        XCTAssertEqual(c.kinds.map(\.waitNanos), [6, 5, 4, 2])
-        XCTAssertEqual(c.kinds.map(\.threads), [1, 2, 1, 1])
-        XCTAssertEqual(c.cpuNanos, 175)
+        XCTAssertEqual(c.kinds.map(\.kind), ["cores", "maintenance", "load generator", "server", "other"])
+        XCTAssertEqual(c.kinds.map(\.cpuNanos), [60, 8, 55, 30, 30])
+        XCTAssertEqual(c.kinds.map(\.waitNanos), [6, 3, 5, 4, 2])
+        XCTAssertEqual(c.kinds.map(\.threads), [1, 1, 2, 1, 1])
+        XCTAssertEqual(c.cpuNanos, 183)
         XCTAssert(c.describe(served: 5, processNanos: 200).contains("threads gone by the end 0.00 s"))
         XCTAssertNil(ThreadCPU.between(before, []))
     }

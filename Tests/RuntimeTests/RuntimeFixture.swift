@@ -120,6 +120,7 @@ final class RuntimeFixture {
         // The last worker gone, this process is back where it began and its own CPU group is removed.
         if RuntimeWorker.selfGroup.withLock({ $0.workers }) == 0 {
             XCTAssertFalse(cg.leftovers().contains(Cgroups.selfGroupName()), "the worker's own CPU group left", file: file, line: line)
+            XCTAssertFalse(cg.leftovers().contains(Cgroups.maintenanceGroupName()), "the maintenance thread's CPU group left", file: file, line: line)
             XCTAssertNotEqual(try cg.currentProcsFile(), cg.selfGroupDir(pid: getpid()) + "/cgroup.procs", file: file, line: line)
         }
         XCTAssertEqual(Sys.mounts(under: w.runDir), [], "mounts left", file: file, line: line)

@@ -61,6 +61,38 @@ final class RuntimeTierTests: XCTestCase {
         try RuntimeFixture.assertNothingLeft(w)
     }
 
+    /// In the background (as `serve` has it) the zygotes and standby children are made by one maintenance
+    /// thread, `pipsqueak-maint`; on v1 it alone is in its own CPU group at a container's weight (where the
+    /// worker's other threads have a sixteenth), so it prepares for a burst's starts at their pace. It ends
+    /// with the worker, and its group is removed.
+    func testTheMaintenanceThreadAtAContainersWeight() throws {
+        try RuntimeFixture.requireRuntime()
+        let fx = try RuntimeFixture()
+        let handlers = HandlerTable([Handler(id: "a", customer: "x", packages: ["fast"], initMillis: 1, execMillis: 1)])
+        let w = try fx.worker(handlers: handlers, config: PolicyConfig.presets["all"]!)
+        defer { w.shutdown() }
+        w.backgroundMaintenance = true
+        let r = w.serve(handler: 0, arrivalNanos: 1_000_000, startNanos: 1_000_000)
+        XCTAssertEqual(r.error, ""); XCTAssertEqual(r.tier, .import)
+        w.settle()
+        XCTAssertFalse(w.locked { w.zygotes[0]!.standbys.isEmpty }, "the root zygote's standby child was made in the background")
+        let maint = Sys.threadTimes().filter { $0.name == RuntimeWorker.maintenanceThreadName }
+        XCTAssertEqual(maint.count, 1, "one maintenance thread: \(Sys.threadTimes().map(\.name))")
+        let cg = try Cgroups.detect()
+        if let dir = cg.maintenanceGroupDir(pid: getpid()), let tid = maint.first?.tid {
+            let text = try Sys.readFile("/proc/self/task/\(tid)/cgroup")
+            let cpu = try XCTUnwrap(text.split(separator: "\n").first { $0.split(separator: ":")[1].split(separator: ",").contains("cpu") })
+            XCTAssert(cpu.hasSuffix("/" + Cgroups.parentName + "/" + Cgroups.maintenanceGroupName()), "the thread's CPU group: \(cpu)")
+            let weight = cg.cpuWeight(1, dir: dir)
+            XCTAssertEqual(try Sys.readFile(weight.file).trimmingCharacters(in: .whitespacesAndNewlines), weight.value)
+            // The rest of the process is in the worker's own group.
+            XCTAssertEqual(try cg.currentProcsFile(), cg.selfGroupDir(pid: getpid()) + "/cgroup.procs")
+        }
+        w.shutdown()
+        XCTAssert(Sys.threadTimes().allSatisfy { $0.name != RuntimeWorker.maintenanceThreadName }, "the thread ended with the worker")
+        try RuntimeFixture.assertNothingLeft(w)
+    }
+
     /// Two handlers of `code`, both needing `slow`: the first served from the root zygote, then (once the
     /// {slow} zygote and its standby child are made) the second from that child zygote. Checks both started
     /// as said, shuts the worker down and checks nothing is left; returns both results and the worker's

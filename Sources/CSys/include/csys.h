@@ -24,5 +24,7 @@ pid_t pipsqueak_peek_zombie(void);
 int pipsqueak_pipe_cloexec(int fds[2]);
 /// Names the calling thread (`comm`, at most 15 bytes; longer is cut). 0, or -1 with errno.
 int pipsqueak_name_thread(const char *name);
+/// The calling thread's id (gettid).
+int pipsqueak_thread_id(void);
 
 #endif

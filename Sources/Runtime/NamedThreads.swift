@@ -1,25 +1,30 @@
 import DequeModule
 import Foundation
-import Runtime
 
 /// Threads of their own, named for the kernel (`name-N`: /proc, top, perf tell them apart), running jobs first
-/// come first served until stopped: the worker's cores (`CorePool`) and the load generator's task executor
-/// (`ThreadExecutor`).
-final class NamedThreads: @unchecked Sendable {
+/// come first served until stopped: the worker's maintenance thread (`RuntimeWorker`), its cores (`CorePool`)
+/// and the load generator's task executor (`ThreadExecutor`).
+public final class NamedThreads: @unchecked Sendable {
     private let cond = NSCondition()
     private var jobs = Deque<() -> Void>()
     private var busy = 0
     private var stopping = false
     private var started = 0, exited = 0
+    /// Threads waiting in `drain`.
+    private var drainers = 0
 
-    /// Starts `count` threads named `name-0`, `name-1`, … (cut to 15 bytes by the kernel); none once stopping.
-    func start(name: String, count: Int) {
+    public init() {}
+
+    /// Starts `count` threads named `name-0`, `name-1`, … (cut to 15 bytes by the kernel), each running
+    /// `prologue` before its first job; nothing when they were started before or are stopping.
+    public func start(name: String, count: Int, prologue: @escaping @Sendable () -> Void = {}) {
         cond.lock(); defer { cond.unlock() }
         guard started == 0 && !stopping else { return }
         for i in 0..<max(1, count) {
             let label = "\(name)-\(i)"
             let t = Thread { [self] in
                 Sys.nameThisThread(label)
+                prologue()
                 loop()
             }
             t.name = label
@@ -32,17 +37,26 @@ final class NamedThreads: @unchecked Sendable {
     /// Queues `job` when `accept` (asked under the lock with the jobs queued, the threads busy and started)
     /// says so and the threads are not stopping; false: refused, not queued.
     @discardableResult
-    func submit(_ job: @escaping () -> Void, accept: (_ queued: Int, _ busy: Int, _ started: Int) -> Bool = { _, _, _ in true }) -> Bool {
+    public func submit(_ job: @escaping () -> Void, accept: (_ queued: Int, _ busy: Int, _ started: Int) -> Bool = { _, _, _ in true }) -> Bool {
         cond.lock(); defer { cond.unlock() }
         guard !stopping, accept(jobs.count, busy, started) else { return false }
         jobs.append(job)
-        cond.signal()
+        if drainers > 0 { cond.broadcast() } else { cond.signal() } // a signal could wake a drainer instead
         return true
     }
 
     /// Jobs running now, and waiting for a thread.
-    var running: Int { cond.withLock { busy } }
-    var waiting: Int { cond.withLock { jobs.count } }
+    public var running: Int { cond.withLock { busy } }
+    public var waiting: Int { cond.withLock { jobs.count } }
+
+    /// Waits until every job queued so far has run (at once when none is queued or running, or no thread is
+    /// left to run them).
+    public func drain() {
+        cond.lock(); defer { cond.unlock() }
+        drainers += 1
+        while (!jobs.isEmpty || busy > 0) && exited < started { cond.wait() }
+        drainers -= 1
+    }
 
     private func loop() {
         while true {
@@ -59,12 +73,13 @@ final class NamedThreads: @unchecked Sendable {
             job()
             cond.lock()
             busy -= 1
+            if drainers > 0 && busy == 0 && jobs.isEmpty { cond.broadcast() }
             cond.unlock()
         }
     }
 
     /// Refuses new jobs, lets queued and running ones finish, and waits for the threads to end.
-    func stop() {
+    public func stop() {
         cond.lock()
         stopping = true
         cond.broadcast()
