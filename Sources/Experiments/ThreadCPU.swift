@@ -5,8 +5,8 @@ import Server
 /// This process's CPU over a real run by the kind of thread that spent it (from each thread's name): the
 /// worker's cores' threads (serving requests: starts, thaws, hand-offs to the containers), its maintenance thread
 /// (zygote builds, standby children, pooled cgroups), the load generator's event loops and task executor, the
-/// server's event loops (HTTP), and the rest (Swift's tasks, the main thread). For each kind: ns on a core, and ns runnable but waiting for a core (the scheduler's own account,
-/// `/proc/self/task/*/schedstat`).
+/// server's event loops (HTTP), and the rest (Swift's tasks, the main thread). For each kind: ns on a core, and
+/// ns runnable but waiting for a core (the scheduler's own account, `/proc/self/task/*/schedstat`).
 public struct ThreadCPU: Codable, Sendable, Equatable {
     public struct Kind: Codable, Sendable, Equatable {
         public var kind: String

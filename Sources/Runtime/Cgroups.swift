@@ -119,12 +119,10 @@ public struct Cgroup: Sendable {
     var memoryFile: String { cgroups.version == .v1 ? dir("memory") + "/memory.usage_in_bytes" : dirs[0] + "/memory.current" }
 
     /// Whether no process is left in the group (one hierarchy read: cheap enough for every handler hit).
-    public var isEmpty: Bool {
-        ((try? Sys.readFile(procsFiles[procsFiles.count - 1])) ?? "").isEmpty
-    }
+    public var isEmpty: Bool { memberPids().isEmpty }
 
-    /// Pids in the group as one hierarchy has them (the last, as `isEmpty` reads): every process joins all of
-    /// a group's hierarchies when it enters, so on a container's path one read is enough.
+    /// Pids in the group as one hierarchy has them (the last): every process joins all of a group's
+    /// hierarchies when it enters, so on a container's path one read is enough.
     public func memberPids() -> [Int32] {
         ((try? Sys.readFile(procsFiles[procsFiles.count - 1])) ?? "").split(separator: "\n").compactMap { Int32($0) }
     }
@@ -248,7 +246,7 @@ extension Cgroups {
 
     /// The maintenance thread's group directory (nil on v2: see `maintenanceGroupName`).
     public func maintenanceGroupDir(pid: Int32) -> String? {
-        version == .v2 ? nil : mounts["cpu"]! + "/" + Cgroups.parentName + "/" + Cgroups.maintenanceGroupName(pid: pid)
+        version == .v2 ? nil : selfGroupDir(pid: pid) + "-maintenance"
     }
 
     /// Moves the calling thread alone into the maintenance group (v1; made by `enterSelfGroup`). False where
@@ -322,9 +320,8 @@ extension Cgroups {
         for d in parentDirs.map({ $0 + "/" + name }) where Sys.exists(d) { try Sys.rmdir(d) }
     }
 
-    /// Moves this process back to the group it came from and removes its own group and the maintenance
-    /// thread's (its threads have ended: a thread just ended may hold the group a moment, so its removal is
-    /// tried for up to a second).
+    /// Moves this process, every thread of it, back to the group it came from and removes its own group and
+    /// the maintenance thread's (both empty then).
     public func leaveSelfGroup(origin: String) {
         let dir = selfGroupDir(pid: Sys.pid)
         guard origin != dir + "/cgroup.procs" else { return }
@@ -333,9 +330,6 @@ extension Cgroups {
             return
         }
         try? Sys.rmdir(dir)
-        if let m = maintenanceGroupDir(pid: Sys.pid), Sys.exists(m) {
-            for _ in 0..<100 { if (try? Sys.rmdir(m)) != nil { return }; Sys.sleep(micros: 10_000) }
-            FileHandle.standardError.write(Data("pipsqueak: could not remove cgroup \(Cgroups.parentName)/\(Cgroups.maintenanceGroupName()): a thread is still in it\n".utf8))
-        }
+        if let m = maintenanceGroupDir(pid: Sys.pid) { try? Sys.rmdir(m) }
     }
 }
