@@ -235,13 +235,17 @@ extension Cgroups {
     /// The worker's own group's CPU weight against a container's (each container has the default weight).
     public static let selfGroupWeightShare = 1.0 / 16
 
-    /// The group of the worker's maintenance thread (`worker-<pid>-maintenance`, v1's CPU hierarchy only), at
-    /// a container's weight. The thread asks zygotes for their standby children and makes pooled cgroups for
-    /// the starts to come; at the worker's sixteenth it waited behind a burst's containers and the starts it
+    /// The group of the worker's threads that work on containers' behalf (`worker-<pid>-maintenance`, v1's CPU
+    /// hierarchy only), at a container's weight (one for them all): the maintenance thread and, in `serve`, the
+    /// cores' threads. The maintenance thread asks zygotes for their standby children and makes pooled cgroups
+    /// for the starts to come; at the worker's sixteenth it waited behind a burst's containers and the starts it
     /// prepares for found no standby child ready (micro-pyyaml at 30%: 17 of 118 real import starts, against
-    /// 2 of 127 simulated, where the simulated builder has a container's share). v1 puts a thread in a group
-    /// of its own (`tasks`); v2 only in a threaded subtree of the process's group, whose weight it would share,
-    /// so there the thread stays with the worker's other threads.
+    /// 2 of 127 simulated, where the simulated builder has a container's share). A core's thread carries its
+    /// request out step by step (send it, read the reply, freeze the container); at the worker's sixteenth it
+    /// waited for a core at each step, about 1 ms a request, and the request slots stood part-idle in a first
+    /// burst's backlog (1.4-1.7 of 2 occupied). v1 puts a thread in a group of its own (`tasks`); v2 only in a
+    /// threaded subtree of the process's group, whose weight it would share, so there the threads stay with the
+    /// worker's other threads.
     public static func maintenanceGroupName(pid: Int32 = Sys.pid) -> String { selfGroupName(pid: pid) + "-maintenance" }
 
     /// The maintenance thread's group directory (nil on v2: see `maintenanceGroupName`).
@@ -250,12 +254,12 @@ extension Cgroups {
     }
 
     /// Moves the calling thread alone into the maintenance group (v1; made by `enterSelfGroup`). False where
-    /// there is none (v2) or the move failed (said on stderr: the thread then stays with the worker).
+    /// there is none (v2) or the move failed (said on stderr: the thread then stays with the worker's others).
     @discardableResult
     public func enterMaintenanceGroup() -> Bool {
         guard let dir = maintenanceGroupDir(pid: Sys.pid), Sys.exists(dir) else { return false }
         do { try Sys.writeFile(dir + "/tasks", String(Sys.threadID())); return true } catch {
-            FileHandle.standardError.write(Data("pipsqueak: the maintenance thread stays in the worker's group: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("pipsqueak: thread \(Sys.threadID()) stays in the worker's group: \(error)\n".utf8))
             return false
         }
     }

@@ -392,6 +392,12 @@ public final class RuntimeWorker: @unchecked Sendable {
     /// The maintenance thread's name (the kernel keeps 15 bytes: this).
     public static let maintenanceThreadName = "pipsqueak-maint"
 
+    /// Moves the calling thread into the group the maintenance thread is in (`Cgroups.enterMaintenanceGroup`:
+    /// a container's CPU weight, on v1): `serve`'s cores' threads call it, since between the steps of a
+    /// request they carry it out (send it, read the reply, freeze the container), and at the worker's
+    /// sixteenth each of those steps waited for a core behind the containers.
+    public func enterThreadGroup() { cgroups.enterMaintenanceGroup() }
+
     /// Runs `work` on the maintenance thread, unless a shutdown has begun by the time it comes up (what it
     /// would make would outlive the worker).
     func inBackground(_ work: @escaping () -> Void) {

@@ -20,8 +20,11 @@ public final class CorePool: @unchecked Sendable {
         self.queueLimit = queueLimit
     }
 
-    /// Starts the cores' threads, `pipsqueak-core-N` (they hold the pool until `stop`).
-    public func start() { threads.start(name: "pipsqueak-core", count: cores) }
+    /// Starts the cores' threads, `pipsqueak-core-N` (they hold the pool until `stop`); each runs `prologue`
+    /// before its first request.
+    public func start(prologue: @escaping @Sendable () -> Void = {}) {
+        threads.start(name: "pipsqueak-core", count: cores, prologue: prologue)
+    }
 
     /// Requests running now, and waiting for a core.
     public var running: Int { threads.running }

@@ -66,7 +66,7 @@ public final class WorkerServer: @unchecked Sendable {
     public func run(signals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         running.enter()
         defer { running.leave() }
-        cores.start()
+        cores.start(prologue: { [backend] in backend.coreThreadStarted() })
         let router = Router()
         router.get("/status") { _, _ in "ready\n" }
         router.get("/stats") { [self] _, _ -> Response in
@@ -262,6 +262,12 @@ public protocol ServeBackend: AnyObject, Sendable {
     func now() -> Int64
     var handlerCount: Int { get }
     func cacheState() -> RuntimeWorker.CacheState
+    /// Called on each core's thread before its first request.
+    func coreThreadStarted()
+}
+
+extension ServeBackend {
+    public func coreThreadStarted() {}
 }
 
 /// The real worker: the registry names handlers, the runtime's lifecycle plans every request.
@@ -276,6 +282,8 @@ public final class WorkerBackend: ServeBackend, @unchecked Sendable {
     public func now() -> Int64 { worker.now() }
     public var handlerCount: Int { registry.count }
     public func cacheState() -> RuntimeWorker.CacheState { worker.cacheState() }
+    /// A core's thread serves requests on the containers' behalf: it goes where the maintenance thread is.
+    public func coreThreadStarted() { worker.enterThreadGroup() }
 }
 
 /// `bench-serve`'s floor: one plain interpreter per core runs the handler's `f(event)` over the same channel

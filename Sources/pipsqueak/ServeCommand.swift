@@ -30,8 +30,9 @@ struct ServeCommand: ParsableCommand {
         pipsqueak/worker-PID, at a sixteenth of a container's weight: its containers and zygotes come first and \
         its HTTP work takes what they leave (not the session's scheduling group, which on many machines weighs as \
         much as all containers together). Its maintenance thread (zygote builds, standby children, pooled \
-        cgroups) has a container's weight on cgroup v1 (pipsqueak/worker-PID-maintenance), so the starts it \
-        prepares for are not kept waiting. SIGTERM or Ctrl-C drains: requests in flight and queued finish, then \
+        cgroups) and the threads of its --cores, which carry each request out, share a container's weight on \
+        cgroup v1 (pipsqueak/worker-PID-maintenance), so neither the starts the one prepares for nor the steps \
+        of a request wait behind the containers. SIGTERM or Ctrl-C drains: requests in flight and queued finish, then \
         every process, cgroup and mount the worker made is removed, and the process leaves its group. \
         `pipsqueak cleanup` leaves a live worker alone, and never kills what is in a worker-PID group.
         """)

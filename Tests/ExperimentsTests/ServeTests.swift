@@ -181,6 +181,30 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(Sys.mounts(under: "/run/pipsqueak/run\(w.process.pid)w"), [])
     }
 
+    /// On cgroup v1, each core's thread that has served (both, after two requests at once) is in the worker's
+    /// maintenance group at a container's weight; its HTTP threads stay in its own group.
+    func assertCoresInTheMaintenanceGroup(pid: Int32) throws {
+        let cg = try Cgroups.detect()
+        guard cg.maintenanceGroupDir(pid: pid) != nil else { return }
+        func cpuGroup(_ tid: String) throws -> String {
+            let text = try Sys.readFile("/proc/\(pid)/task/\(tid)/cgroup")
+            let line = try XCTUnwrap(text.split(separator: "\n").first { $0.split(separator: ":")[1].split(separator: ",").contains("cpu") })
+            return String(line.split(separator: ":", maxSplits: 2)[2])
+        }
+        var cores = 0, others: [String] = []
+        for tid in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            let name = ((try? Sys.readFile("/proc/\(pid)/task/\(tid)/comm")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if name.hasPrefix("pipsqueak-core") {
+                cores += 1
+                XCTAssertEqual(try cpuGroup(tid), "/" + Cgroups.parentName + "/" + Cgroups.maintenanceGroupName(pid: pid), "core thread \(tid)")
+            } else if name != RuntimeWorker.maintenanceThreadName {
+                others.append(try cpuGroup(tid))
+            }
+        }
+        XCTAssertEqual(cores, 2)
+        XCTAssertEqual(Set(others), ["/" + Cgroups.parentName + "/" + Cgroups.selfGroupName(pid: pid)])
+    }
+
     /// Requests run C at a time and overlap; the queue's bound answers 503 with Retry-After; `cleanup` leaves
     /// the live worker alone; SIGTERM lets the request in flight finish, then leaves nothing behind.
     func testConcurrencyQueueAndDrain() async throws {
@@ -201,6 +225,7 @@ final class ServeTests: XCTestCase {
         let (sa, ea) = (ra.record["start_ms"] as? Double ?? 0, ra.record["end_ms"] as? Double ?? 0)
         let (sb, eb) = (rb.record["start_ms"] as? Double ?? 0, rb.record["end_ms"] as? Double ?? 0)
         XCTAssert(sa < eb && sb < ea, "the two requests ran at the same time: [\(sa), \(ea)] and [\(sb), \(eb)]")
+        try assertCoresInTheMaintenanceGroup(pid: w.process.pid)
 
         // Two cores and one place in the queue: of four at once, one is refused.
         let replies = try await withThrowingTaskGroup(of: Reply.self) { g in
