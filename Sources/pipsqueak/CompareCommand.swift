@@ -146,7 +146,10 @@ struct CompareCommand: ParsableCommand {
         load generator, the rest, each with its wait for a core (`machine cpu:`). The first burst (from the first request \
         that waited 1 ms or more for a core, in either run, to the first after it that waited less in both) is \
         told apart: its median wait in each run, and the tiers' errors from its end on (`first burst:`; a start's \
-        queue differed up to 5.6x between two real runs here). Budgets make the exit code non-zero when exceeded.
+        queue differed up to 5.6x between two real runs here). Budgets make the exit code non-zero when exceeded. \
+        Ctrl-C or SIGTERM during a real run stops it after the requests in flight, removes what the worker made \
+        and exits non-zero without writing the CSV or the real side (an earlier comparison of the same --name \
+        stays as it was).
         """)
 
     @OptionGroup var replay: ReplayOptions

@@ -74,6 +74,42 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(Sys.mounts(under: dir), [])
     }
 
+    /// SIGINT or SIGTERM during the real run (`RunJob.interrupted`, as the signal handler sets it): the run
+    /// stops and cleans up, and compare throws without writing its CSV or real side, so a comparison of the
+    /// same name from before stays as it was.
+    func testAnInterruptedCompareWritesNothing() throws {
+        guard getuid() == 0 else { throw XCTSkip("the real runtime needs root") }
+        do { _ = try Cgroups.detect() } catch { throw XCTSkip("\(error)") }
+        let dir = "/tmp/pipsqueak-compare-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TinyWheels.make(in: dir, [("alpha", "V = 1\n", 1)])
+        let sets = HandlerSets(rows: [.init(repo: "a", packages: ["alpha"])])
+        let (hs, body) = try TraceGenerator.mixed(sets: sets, handlers: 3, rate: 4, seconds: 30, seed: 2)
+        try TraceJobs.write(table: hs, body: body, to: dir + "/t.csv", comments: [])
+        var job = compareJob(in: dir, name: "stopped")
+        job.speedProbe = false
+        try FileManager.default.createDirectory(atPath: job.outputDirectory, withIntermediateDirectories: true)
+        let before = "an earlier comparison\n"
+        try before.write(toFile: job.outputDirectory + "/compare-stopped.csv", atomically: true, encoding: .utf8)
+        defer { RunJob.interrupted = false }
+        let lines = LockedLines()
+        let stopper = Thread {
+            // Once the real run has begun (its progress line), as a user's Ctrl-C would.
+            while !lines.all.contains(where: { $0.hasPrefix("real run of ") }) { usleep(20_000) }
+            usleep(1_500_000)
+            RunJob.interrupted = true
+        }
+        stopper.start()
+        XCTAssertThrowsError(try job.execute(progress: { lines.append($0) })) { error in
+            XCTAssert(error is ReproduceJob.Interrupted, "\(error)")
+            XCTAssert("\(error)".contains("compare-stopped.csv and its real side is not written"), "\(error)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: job.outputDirectory + "/compare-stopped.csv", encoding: .utf8), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: job.outputDirectory + "/compare-stopped.real.json.gz"))
+        XCTAssertFalse(lines.all.contains { $0.hasPrefix("simulating") }, lines.all.joined(separator: "\n"))
+        XCTAssertEqual(Sys.mounts(under: dir), [])
+    }
+
     /// The same over the concurrent worker: two cores, requests over HTTP, the simulator on two cores with
     /// the same queue bound; requests join by their place in the trace and agree on tier and zygote.
     func testAConcurrentCompareJoinsAndAgreesRequestByRequest() throws {
