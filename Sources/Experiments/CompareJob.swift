@@ -414,7 +414,7 @@ public struct CompareJob {
         // Stopped by SIGINT or SIGTERM: the run is partial, so nothing is kept or written (the committed
         // comparison of the same name stays as it was).
         let unwritten = "compare-\(name).csv and its real side"
-        try ReproduceJob.stopIfInterrupted(unwritten: unwritten)
+        try RunJob.stopIfInterrupted(unwritten: unwritten)
         if speed != nil {
             speed!.after = try retime().now
             progress(String(format: "their imports after the real run: %.1f ms", speed!.after!))
@@ -433,7 +433,7 @@ public struct CompareJob {
         for k in stride(from: 2, through: realRuns, by: 1) {
             progress("real run \(k) of \(realRuns): how far the real system is from itself")
             others.append(try job.realRun(progress: progress, removals: removals))
-            try ReproduceJob.stopIfInterrupted(unwritten: unwritten)
+            try RunJob.stopIfInterrupted(unwritten: unwritten)
         }
         var side = RealSide()
         side.madeBy = Provenance.madeBy(madeByFallback); side.date = MachineDescription.date; side.machine = MachineDescription.summary

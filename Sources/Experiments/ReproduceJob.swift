@@ -76,17 +76,6 @@ public struct ReproduceJob {
         return written
     }
 
-    /// A real run stopped by SIGINT or SIGTERM (`RunJob.interrupted`; its worker has shut down and removed
-    /// what it made): stop here, without writing the file whose rows would be partial.
-    public struct Interrupted: Error, CustomStringConvertible {
-        public let unwritten: String
-        public var description: String { "interrupted: the real run stopped and cleaned up; \(unwritten) is not written (files written before it are kept)" }
-    }
-
-    static func stopIfInterrupted(unwritten: String) throws {
-        if RunJob.interrupted { throw Interrupted(unwritten: unwritten) }
-    }
-
     /// The microbenchmark on the real runtime: the same traces, the first `realLimit` requests, per preset.
     func realSpeedup(table: PackageTable) throws -> String {
         let names = (packages ?? ["numpy", "pyyaml"]).map(PackageName.canonical).filter { table[$0] != nil }
@@ -110,7 +99,7 @@ public struct ReproduceJob {
                     lat.append(Double(r.latencyNanos) / 1e6); st.append(Double(r.startupNanos) / 1e6)
                     if r.tier != .handler { miss.append(Double(r.startupNanos) / 1e6) }
                 })
-                try ReproduceJob.stopIfInterrupted(unwritten: "speedup-real.csv")
+                try RunJob.stopIfInterrupted(unwritten: "speedup-real.csv")
                 let sl = Summary(lat), ss = Summary(st), sm = Summary(miss)
                 means[preset] = (sl.mean, ss.mean, sm.count > 0 ? sm.mean : .nan)
                 lines.append("\(n),\(preset),\(lat.count),\(errors)," + String(format: "%.3f,%.3f,%.3f,%.3f,%d,%.3f", sl.mean, sl.p50, sl.p99, ss.mean, miss.count, sm.count > 0 ? sm.mean : .nan))
@@ -285,7 +274,7 @@ public struct ReproduceJob {
                 var windows: [Int64: W] = [:]
                 var worker: RuntimeWorker?
                 _ = try job.run(onRecord: { r in if let w = worker { note(&windows, r, w.planner) } }, onStart: { worker = $0 })
-                try ReproduceJob.stopIfInterrupted(unwritten: "cache-interaction.csv")
+                try RunJob.stopIfInterrupted(unwritten: "cache-interaction.csv")
                 rows.append(("measured", name, windows))
             }
         }

@@ -49,6 +49,18 @@ public struct RunJob {
     /// SIGINT and SIGTERM set `interrupted` (instead of ending the process with its containers alive).
     public static func stopOnInterrupt() { Sys.onInterrupt { _ in RunJob.interrupted = true } }
 
+    /// A real run stopped by SIGINT or SIGTERM (`interrupted`; its worker has shut down and removed what it
+    /// made): the job that ran it stops there, without writing the file whose rows would be partial.
+    public struct Interrupted: Error, CustomStringConvertible {
+        public let unwritten: String
+        public var description: String { "interrupted: the real run stopped and cleaned up; \(unwritten) is not written (files written before it are kept)" }
+    }
+
+    /// Throws `Interrupted` once a real run has been stopped (`reproduce` and `compare` call it after each).
+    static func stopIfInterrupted(unwritten: String) throws {
+        if interrupted { throw Interrupted(unwritten: unwritten) }
+    }
+
     /// Makes sure the wheelhouse holds a wheel for every package `trace`'s handlers need (their dependencies
     /// included) before anything runs: with `runtime.online`, fetches the missing ones from the package index
     /// now (`pip download`), so no request's latency holds a download from the internet; otherwise throws,

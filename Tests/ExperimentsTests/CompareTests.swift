@@ -101,7 +101,7 @@ final class CompareTests: XCTestCase {
         }
         stopper.start()
         XCTAssertThrowsError(try job.execute(progress: { lines.append($0) })) { error in
-            XCTAssert(error is ReproduceJob.Interrupted, "\(error)")
+            XCTAssert(error is RunJob.Interrupted, "\(error)")
             XCTAssert("\(error)".contains("compare-stopped.csv and its real side is not written"), "\(error)")
         }
         XCTAssertEqual(try String(contentsOfFile: job.outputDirectory + "/compare-stopped.csv", encoding: .utf8), before)
