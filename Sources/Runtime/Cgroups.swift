@@ -248,7 +248,7 @@ extension Cgroups {
     /// worker's other threads.
     public static func maintenanceGroupName(pid: Int32 = Sys.pid) -> String { selfGroupName(pid: pid) + "-maintenance" }
 
-    /// The maintenance thread's group directory (nil on v2: see `maintenanceGroupName`).
+    /// The maintenance group's directory (nil on v2: see `maintenanceGroupName`).
     public func maintenanceGroupDir(pid: Int32) -> String? {
         version == .v2 ? nil : selfGroupDir(pid: pid) + "-maintenance"
     }
