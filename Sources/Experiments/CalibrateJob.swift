@@ -125,6 +125,9 @@ public struct CalibrateJob {
         CalibrateJob.addOffPathCosts(standbys, attaches: attaches, builds: builds, cores: cores, to: &costs, log: log)
         let n = max(200, repeats * 10)
         log("handler-cache hits at \(Int(CalibrationBench.dispatchRate)) per second, \(n)× served directly and \(n)× over HTTP in \(CalibrationBench.dispatchRounds) rounds: the server's and client's core time per request")
+        // The hits the weight is fitted against (and each loaded round below) are served on a machine at rest,
+        // as compare's real runs start (`MachineSettle`): the calibration's installs leave writeback behind.
+        log("settling the machine: " + MachineSettle.now().summary)
         let d = try bench.dispatch(requests: n)
         costs.dispatchMillis = d.dispatchMillis
         log(String(format: "this process's CPU per request: %.3f ms over HTTP, %.3f ms served directly (medians of the rounds): dispatch %.3f ms (the median of the rounds' differences)", d.httpMillis, d.directMillis, costs.dispatchMillis))
@@ -145,14 +148,19 @@ public struct CalibrateJob {
             log(String(format: "the dispatch's weight, round %d of %d: handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×", k, CalibrateJob.weightRounds, rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
             // A round the machine was too busy to serve (refusals, a failed request) costs only that round.
             let loaded: [RequestRecord]
+            let settled = MachineSettle.now()
+            let (cpu0, own0) = (MachineCPUTimes.now(), Sys.processCPUNanos())
             do { loaded = try bench.servedHits(count: n, rate: rate, round: k) } catch {
                 log("round \(k): not fitted: \(error)")
                 failedRounds += 1
                 return
             }
+            let machine = CalibrateJob.roundMachine(settled: settled, before: cpu0, ownBefore: own0)
+            log("round \(k): machine " + machine)
             let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
                            DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
-            let fit = try weightFit.fit(streams)
+            var fit = try weightFit.fit(streams)
+            fit.machine = machine
             for p in fit.points where [0, 0.25, 0.5, 1].contains(p.weight) || p.weight == fit.weight {
                 log(String(format: "  weight %.2f: ", p.weight) + fit.simulatedText(p) + (p.weight == fit.weight ? "  (the fit)" : ""))
             }
@@ -205,6 +213,19 @@ public struct CalibrateJob {
             importsInSitu ? "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: import-cache hits served over HTTP, one in \(CalibrationBench.importHitEvery) of \(Int(CalibrationBench.dispatchRate)) requests per second (Poisson; the rest handler-cache hits), those that started with no other request in flight; their contended spreads: those that started beside another"
                 : "container_create_ms, fork_ms, invoke_overhead_ms, init_overhead_ms: served directly (too few import hits over HTTP ran alone or beside another)"] + cpu)
         return costs
+    }
+
+    /// What a loaded round of the dispatch's weight says of the machine: its settling before the round
+    /// (`MachineSettle.summary`), and over the round (the worker's start-up, its hits served, its teardown)
+    /// the share of the cores' time busy and how much of it was this process's (the worker, its server and
+    /// client; the rest the handlers' containers, the kernel and anything else running).
+    static func roundMachine(settled: MachineSettle, before: MachineCPUTimes?, ownBefore: Int64) -> String {
+        let own = Double(Sys.processCPUNanos() - ownBefore)
+        guard let a = before, let b = MachineCPUTimes.now(), let shares = b.shares(since: a) else { return "settled: " + settled.summary }
+        let ticks = Double((b.busy - a.busy) + (b.idle - a.idle) + (b.steal - a.steal)) // every core's, 1/100 s each
+        let ownShare = ticks > 0 ? own / 1e7 / ticks : 0
+        return String(format: "settled: %@; over the round %.0f%% of the cores' time busy, %.0f%% this process's, %.1f%% stolen",
+                      settled.summary, 100 * shares.busy, 100 * ownShare, 100 * shares.steal)
     }
 
     /// The records that started with no other request in flight (each started after every earlier-started

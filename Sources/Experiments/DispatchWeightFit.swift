@@ -22,6 +22,9 @@ struct DispatchWeightFit {
     struct Point { var weight: Double; var p50: [Double]; var p90: [Double]; var error: Double }
     struct Result {
         var streams: [Stream]; var measured: [(p50: Double, p90: Double)]; var points: [Point]; var best: Point
+        /// The machine around the loaded stream: how it was settled before it, and how busy its cores were
+        /// while it was served ("" where not said).
+        var machine = ""
         var weight: Double { best.weight }
 
         /// The measured latency p50/p90 of each stream, ms, as "name p50/p90 ms, ...".
@@ -45,7 +48,7 @@ struct DispatchWeightFit {
     /// What the cost file's header says of the weight: every round's fit, and the median round's figures.
     static func header(_ rounds: [Result], median: Result) -> String {
         String(format: "dispatch_weight: the dispatch's weight against a request's 1 with the cores shared, fitted (of 0, 0.05, ..., 1) so that the simulator's replay of the served hits' arrivals matches their latency p50 and p90, in each of %d rounds of the loaded stream spread over the calibration (%@), the median kept (its round: measured %@; simulated at %.2f: %@)",
-               rounds.count, rounds.map { String(format: "%.2f", $0.weight) }.joined(separator: ", "), median.measuredText, median.weight, median.simulatedText(median.best))
+               rounds.count, rounds.map { String(format: "%.2f", $0.weight) + ($0.machine.isEmpty ? "" : " [\($0.machine)]") }.joined(separator: ", "), median.measuredText, median.weight, median.simulatedText(median.best))
     }
 
     let costs: RuntimeCosts

@@ -66,6 +66,13 @@ final class CalibrateTests: XCTestCase {
         XCTAssert(CalibrationBench.attachGaps.contains(read.cgroupAttachWindowMillis), "\(read.cgroupAttachWindowMillis)")
         XCTAssert(lines.all.contains { $0.hasPrefix("a cgroup join (every controller) by the time since the last one: 0 ms apart ") && $0.contains("100 ms apart ") },
                   lines.all.joined(separator: "\n"))
+        // The hits the dispatch's weight is fitted to are served on a settled machine, and each loaded round
+        // says how busy the machine was around it.
+        XCTAssert(lines.all.contains { $0.hasPrefix("settling the machine: ") && $0.contains(" after ") }, lines.all.joined(separator: "\n"))
+        if lines.all.contains(where: { $0.hasPrefix("the dispatch's weight, round 1 ") }) {
+            XCTAssert(lines.all.contains { $0.hasPrefix("round 1: machine settled: ") && $0.contains("% of the cores' time busy, ") && $0.contains("% this process's") },
+                      lines.all.joined(separator: "\n"))
+        }
         // Serving over HTTP (server and client in this process) costs the cores more than serving directly.
         XCTAssertGreaterThan(read.dispatchMillis, 0)
         XCTAssertEqual(read.dispatchMillis, costs.dispatchMillis, accuracy: 1e-4)
@@ -507,13 +514,14 @@ final class CalibrateTests: XCTestCase {
             let p = DispatchWeightFit.Point(weight: w, p50: [p50], p90: [2 * p50], error: 0)
             return DispatchWeightFit.Result(streams: [.init(name: "600/s", hits: [])], measured: [(p50, 2 * p50)], points: [p], best: p)
         }
-        let rounds = [round(0.5, p50: 2.8), round(0, p50: 2.2), round(0.2, p50: 2.6)]
+        var rounds = [round(0.5, p50: 2.8), round(0, p50: 2.2), round(0.2, p50: 2.6)]
+        rounds[0].machine = "settled: idle, 40% busy"
         let m = try XCTUnwrap(DispatchWeightFit.median(rounds))
         XCTAssertEqual(m.weight, 0.2)
         XCTAssertEqual(DispatchWeightFit.median(Array(rounds.prefix(2)))?.weight, 0, "of two, the lower")
         XCTAssertNil(DispatchWeightFit.median([]))
         let h = DispatchWeightFit.header(rounds, median: m)
-        XCTAssert(h.contains("in each of 3 rounds") && h.contains("(0.50, 0.00, 0.20)") && h.contains("measured 600/s 2.600/5.200 ms") && h.contains("simulated at 0.20"), h)
+        XCTAssert(h.contains("in each of 3 rounds") && h.contains("(0.50 [settled: idle, 40% busy], 0.00, 0.20)") && h.contains("measured 600/s 2.600/5.200 ms") && h.contains("simulated at 0.20"), h)
     }
 }
 
