@@ -147,15 +147,14 @@ public struct CalibrateJob {
             let k = rounds.count + failedRounds + 1
             log(String(format: "the dispatch's weight, round %d of %d: handler-cache hits over HTTP at %.0f per second (%.0f%% of what %d cores serve of hits that cost %.3f ms with the dispatch), %d×", k, CalibrateJob.weightRounds, rate, 100 * CalibrationBench.loadedShare, cores, perHit, n))
             // A round the machine was too busy to serve (refusals, a failed request) costs only that round.
-            let loaded: [RequestRecord]
+            let loaded: [RequestRecord], cpu: CalibrationBench.StreamCPU
             let settled = MachineSettle.now()
-            let (cpu0, own0) = (MachineCPUTimes.now(), Sys.processCPUNanos())
-            do { loaded = try bench.servedHits(count: n, rate: rate, round: k) } catch {
+            do { (loaded, cpu) = try bench.servedHits(count: n, rate: rate, round: k) } catch {
                 log("round \(k): not fitted: \(error)")
                 failedRounds += 1
                 return
             }
-            let machine = CalibrateJob.roundMachine(settled: settled, before: cpu0, ownBefore: own0)
+            let machine = CalibrateJob.roundMachine(settled: settled, stream: cpu)
             log("round \(k): machine " + machine)
             let streams = [DispatchWeightFit.Stream(name: "\(Int(CalibrationBench.dispatchRate))/s", hits: d.alone + d.beside),
                            DispatchWeightFit.Stream(name: String(format: "%.0f/s", rate), hits: loaded)]
@@ -216,15 +215,14 @@ public struct CalibrateJob {
     }
 
     /// What a loaded round of the dispatch's weight says of the machine: its settling before the round
-    /// (`MachineSettle.summary`), and over the round (the worker's start-up, its hits served, its teardown)
-    /// the share of the cores' time busy and how much of it was this process's (the worker, its server and
-    /// client; the rest the handlers' containers, the kernel and anything else running).
-    static func roundMachine(settled: MachineSettle, before: MachineCPUTimes?, ownBefore: Int64) -> String {
-        let own = Double(Sys.processCPUNanos() - ownBefore)
-        guard let a = before, let b = MachineCPUTimes.now(), let shares = b.shares(since: a) else { return "settled: " + settled.summary }
-        let ticks = Double((b.busy - a.busy) + (b.idle - a.idle) + (b.steal - a.steal)) // every core's, 1/100 s each
-        let ownShare = ticks > 0 ? own / 1e7 / ticks : 0
-        return String(format: "settled: %@; over the round %.0f%% of the cores' time busy, %.0f%% this process's, %.1f%% stolen",
+    /// (`MachineSettle.summary`), and over its stream of hits (first send to last reply) the share of the
+    /// cores' time busy and how much of it was this process's (the worker, its server and client; the rest the
+    /// handlers' containers, the kernel and anything else running).
+    static func roundMachine(settled: MachineSettle, stream: CalibrationBench.StreamCPU) -> String {
+        guard let a = stream.before, let b = stream.after, let shares = b.shares(since: a) else { return "settled: " + settled.summary }
+        let ticks = Double((b.busy - a.busy) + (b.idle - a.idle) + (b.steal - a.steal)) // every core's, USER_HZ (1/100 s) each
+        let ownShare = ticks > 0 ? Double(stream.ownNanos) / 1e7 / ticks : 0
+        return String(format: "settled: %@; over the stream %.0f%% of the cores' time busy, %.0f%% this process's, %.1f%% stolen",
                       settled.summary, 100 * shares.busy, 100 * ownShare, 100 * shares.steal)
     }
 

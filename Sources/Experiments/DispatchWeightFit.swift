@@ -126,9 +126,18 @@ extension CalibrationBench {
     /// cores could serve of hits that cost what the first measured (its median latency plus the dispatch).
     static let loadedShare = 0.75
 
+    /// The machine's CPU time while a stream was served (from its first send to its last reply): every
+    /// core's counters before and after, and this process's CPU time over it, ns.
+    struct StreamCPU {
+        var before: MachineCPUTimes?
+        var after: MachineCPUTimes?
+        var ownNanos: Int64
+    }
+
     /// `n` handler-cache hits over HTTP at `rate` per second (Poisson; round `round`'s arrivals) across
-    /// `dispatchHandlers` paused containers, as `dispatch` serves its hits over HTTP: the records served (hits only).
-    func servedHits(count n: Int, rate: Double, round: Int = 1) throws -> [RequestRecord] {
+    /// `dispatchHandlers` paused containers, as `dispatch` serves its hits over HTTP: the records served (hits
+    /// only), and the machine's CPU time over the stream.
+    func servedHits(count n: Int, rate: Double, round: Int = 1) throws -> (hits: [RequestRecord], cpu: StreamCPU) {
         let k = CalibrationBench.dispatchHandlers
         let w = try worker(tiny, handlers: k) { $0.importCache.enabled = false; $0.installCache.preinstallTop = 1 }
         defer { w.shutdown() }
@@ -137,10 +146,12 @@ extension CalibrationBench {
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
+        let (before, own) = (MachineCPUTimes.now(), Sys.processCPUNanos())
         try openLoop(client, names: names, rate: rate, gaps: RandomSource(seed: 1).substream(round == 1 ? "calibrate-loaded-hits" : "calibrate-loaded-hits-\(round)"), into: served) { i in
             i <= n ? Int32(i % k) : nil
         }
+        let cpu = StreamCPU(before: before, after: MachineCPUTimes.now(), ownNanos: Sys.processCPUNanos() - own)
         try served.check(sent: n)
-        return served.kept.filter { $0.tier == .handler }
+        return (served.kept.filter { $0.tier == .handler }, cpu)
     }
 }

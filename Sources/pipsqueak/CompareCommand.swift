@@ -30,7 +30,7 @@ struct CalibrateCommand: ParsableCommand {
         arrivals, comes closest to their measured latency p50 and p90; the median of the rounds' weights is \
         kept (one loaded stream follows the machine's speed of the moment); the 400-per-second hits and each \
         round are served on a settled machine (written back and idle, as compare's real runs start), and each \
-        round's weight in the file's header says how busy the cores were over it. Also the \
+        round's weight in the file's header says how busy the cores were over its stream. Also the \
         worker's off-path work, which the simulator's builder does beside the cores: one start at a time, 50 ms \
         apart, the maintenance thread's time per standby child (standby_prep_ms) and a pooled cgroup \
         (cgroup_create_ms) (the simulator shares the cores among what runs beside them), then with a start per \

@@ -70,7 +70,7 @@ final class CalibrateTests: XCTestCase {
         // says how busy the machine was around it.
         XCTAssert(lines.all.contains { $0.hasPrefix("settling the machine: ") && $0.contains(" after ") }, lines.all.joined(separator: "\n"))
         if lines.all.contains(where: { $0.hasPrefix("the dispatch's weight, round 1 ") }) {
-            XCTAssert(lines.all.contains { $0.hasPrefix("round 1: machine settled: ") && $0.contains("% of the cores' time busy, ") && $0.contains("% this process's") },
+            XCTAssert(lines.all.contains { $0.hasPrefix("round 1: machine settled: ") && $0.contains("over the stream ") && $0.contains("% of the cores' time busy, ") && $0.contains("% this process's") },
                       lines.all.joined(separator: "\n"))
         }
         // Serving over HTTP (server and client in this process) costs the cores more than serving directly.
