@@ -220,8 +220,9 @@ public struct CalibrateJob {
     /// handlers' containers, the kernel and anything else running).
     static func roundMachine(settled: MachineSettle, stream: CalibrationBench.StreamCPU) -> String {
         guard let a = stream.before, let b = stream.after, let shares = b.shares(since: a) else { return "settled: " + settled.summary }
-        let ticks = Double((b.busy - a.busy) + (b.idle - a.idle) + (b.steal - a.steal)) // every core's, USER_HZ (1/100 s) each
-        let ownShare = ticks > 0 ? Double(stream.ownNanos) / 1e7 / ticks : 0
+        // As compare's `machine cpu` line: the process's CPU over the wall times every core.
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let ownShare = stream.wallNanos > 0 ? Double(stream.ownNanos) / (Double(stream.wallNanos) * cores) : 0
         return String(format: "settled: %@; over the stream %.0f%% of the cores' time busy, %.0f%% this process's, %.1f%% stolen",
                       settled.summary, 100 * shares.busy, 100 * ownShare, 100 * shares.steal)
     }

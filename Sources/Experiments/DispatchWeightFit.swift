@@ -127,11 +127,12 @@ extension CalibrationBench {
     static let loadedShare = 0.75
 
     /// The machine's CPU time while a stream was served (from its first send to its last reply): every
-    /// core's counters before and after, and this process's CPU time over it, ns.
+    /// core's counters before and after, and this process's CPU time and the wall over it, ns.
     struct StreamCPU {
         var before: MachineCPUTimes?
         var after: MachineCPUTimes?
         var ownNanos: Int64
+        var wallNanos: Int64
     }
 
     /// `n` handler-cache hits over HTTP at `rate` per second (Poisson; round `round`'s arrivals) across
@@ -146,11 +147,11 @@ extension CalibrationBench {
         defer { server.stopAndWait() }
         defer { try? waitFor { await client.shutdown() } }
         let served = HTTPOutcomes()
-        let (before, own) = (MachineCPUTimes.now(), Sys.processCPUNanos())
+        let (before, own, wall) = (MachineCPUTimes.now(), Sys.processCPUNanos(), Sys.monotonicNanos())
         try openLoop(client, names: names, rate: rate, gaps: RandomSource(seed: 1).substream(round == 1 ? "calibrate-loaded-hits" : "calibrate-loaded-hits-\(round)"), into: served) { i in
             i <= n ? Int32(i % k) : nil
         }
-        let cpu = StreamCPU(before: before, after: MachineCPUTimes.now(), ownNanos: Sys.processCPUNanos() - own)
+        let cpu = StreamCPU(before: before, after: MachineCPUTimes.now(), ownNanos: Sys.processCPUNanos() - own, wallNanos: Sys.monotonicNanos() - wall)
         try served.check(sent: n)
         return (served.kept.filter { $0.tier == .handler }, cpu)
     }
