@@ -804,7 +804,7 @@ final class CalibrationBench {
         o.port = 0; o.cores = cores; o.queueLimit = CalibrationBench.servedQueueLimit
         let server = WorkerServer(worker: w, registry: registry, options: o)
         let port = try server.startInBackground()
-        return (server, OpenLoopClient(baseURL: "http://127.0.0.1:\(port)"), names)
+        do { return (server, try OpenLoopClient(baseURL: "http://127.0.0.1:\(port)"), names) } catch { server.stopAndWait(); throw error }
     }
 
     /// A paused container for each of `w`'s first `count` handlers (each served once; the handler cache keeps it),

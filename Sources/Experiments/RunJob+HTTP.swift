@@ -56,7 +56,7 @@ extension RunJob {
             return try ReqBenchTimestamps(path: t, handlers: trace.handlers, comments: header)
         }
         let collected = Collected()
-        let client = OpenLoopClient(baseURL: base, timeoutSeconds: runtime.requestTimeoutSeconds + 60)
+        let client = try OpenLoopClient(baseURL: base, timeoutSeconds: runtime.requestTimeoutSeconds + 60)
         let reader = try trace.makeReader()
         let names = trace.handlers.handlers.map(\.id)
         let start = Sys.monotonicNanos()

@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import CachePolicy
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Workload
 
@@ -11,7 +11,7 @@ import Workload
 /// answer other than 200, is an error (it has no tier).
 public final class OpenLoopClient: @unchecked Sendable {
     public let baseURL: String
-    let client: HTTPClient
+    let client: HTTP1Client
     /// The client's own event loops, apart from the server's (NIO's shared ones, when the server is in this
     /// process): their threads (`NIO-ELT-…`) tell the load generator's CPU apart from the worker's.
     let group: MultiThreadedEventLoopGroup
@@ -21,15 +21,20 @@ public final class OpenLoopClient: @unchecked Sendable {
     /// Seconds to wait for one reply.
     public var timeoutSeconds: Double
 
-    public init(baseURL: String, timeoutSeconds: Double = 120) {
+    /// `baseURL`: `http://host:port` (a worker is plain HTTP); anything else is an error naming it.
+    public init(baseURL: String, timeoutSeconds: Double = 120) throws {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.timeoutSeconds = timeoutSeconds
-        var config = HTTPClient.Configuration()
-        // Open loop: as many connections as requests in flight.
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        do {
+            // Open loop: as many connections as requests in flight (kept alive and reused).
+            client = try HTTP1Client(baseURL: self.baseURL, group: group)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
         executor = ThreadExecutor(name: "loadgen", threads: System.coreCount)
-        client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: config)
     }
 
     /// One request's outcome.
@@ -72,18 +77,14 @@ public final class OpenLoopClient: @unchecked Sendable {
                                                 endNanos: sent, tier: .cold, zygote: nil),
                           status: 0, sentNanos: sent, repliedNanos: sent)
         do {
-            var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
-            req.method = .POST
-            req.body = .bytes(ByteBuffer(string: "{\"request\": \(request)}"))
-            let res = try await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
-            let body = try await res.body.collect(upTo: 64 << 20)
-            out.status = Int(res.status.code)
+            let res = try await client.execute(.POST, "/run/\(name)", body: "{\"request\": \(request)}", timeoutSeconds: timeoutSeconds)
+            out.status = res.status
             out.repliedNanos = now()
             if let h = res.headers.first(name: "Pipsqueak-Record"), let r = Self.record(h, request: request, handler: handler) {
                 out.record = r
             }
             if out.status != 200 {
-                let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = res.text.trimmingCharacters(in: .whitespacesAndNewlines)
                 out.record.error = "HTTP \(out.status): \(text.prefix(300))"
             }
         } catch {
@@ -95,19 +96,14 @@ public final class OpenLoopClient: @unchecked Sendable {
 
     /// The worker's `/stats` (nil: no answer, or not JSON).
     public func stats() async -> [String: Any]? {
-        guard let res = try? await client.execute(HTTPClientRequest(url: "\(baseURL)/stats"), timeout: .seconds(10)),
-              let body = try? await res.body.collect(upTo: 1 << 20) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
+        guard let res = try? await client.execute(.GET, "/stats", timeoutSeconds: 10, maxBody: 1 << 20) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(res.body.readableBytesView))) as? [String: Any]
     }
 
     /// Sends one request to `/run/<name>` and waits for the reply; returns its status (0: no reply).
     public func call(_ name: String, body: String = "{}") async -> Int {
-        var req = HTTPClientRequest(url: "\(baseURL)/run/\(name)")
-        req.method = .POST
-        req.body = .bytes(ByteBuffer(string: body))
-        guard let res = try? await client.execute(req, timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else { return 0 }
-        _ = try? await res.body.collect(upTo: 64 << 20)
-        return Int(res.status.code)
+        guard let res = try? await client.execute(.POST, "/run/\(name)", body: body, timeoutSeconds: timeoutSeconds) else { return 0 }
+        return res.status
     }
 
     /// Reads a `Pipsqueak-Record` header (JSON, ms) back into a record: a flat object of numbers, words, true,
@@ -196,7 +192,7 @@ public final class OpenLoopClient: @unchecked Sendable {
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        await client.shutdown()
         try? await group.shutdownGracefully()
         let e = executor
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

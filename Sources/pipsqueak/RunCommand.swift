@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The share of requests that may fail (0 to 1) before the exit status is 1.")
     var maxErrorShare: Double = 0
 
-    @Option(help: "Send the requests to the worker at this URL (e.g. http://127.0.0.1:5000) instead of starting one.")
+    @Option(help: "Send the requests to the worker at this URL (plain HTTP, e.g. http://127.0.0.1:5000) instead of starting one.")
     var url: String?
 
     @Option(parsing: .unconditional, help: "Requests the worker started here runs at once.")
@@ -62,7 +62,9 @@ struct RunCommand: ParsableCommand {
         if cores < 1 { throw ValidationError("--cores must be at least 1, found \(cores)") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more, found \(queue)") }
         if inProcess && (url != nil || timestamps != nil) { throw ValidationError("--in-process takes neither --url nor --timestamps") }
-        if let u = url, !(u.hasPrefix("http://") || u.hasPrefix("https://")) { throw ValidationError("--url must start with http:// or https://, found \(u)") }
+        if let u = url, !u.lowercased().hasPrefix("http://") {
+            throw ValidationError("--url must be http://host:port (a worker serves plain HTTP on loopback or in a network namespace), found \(u)")
+        }
     }
 
     func run() throws {

@@ -1,14 +1,16 @@
-import AsyncHTTPClient
 import CachePolicy
 import Workload
 import XCTest
 import TestSupport
 import Foundation
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Runtime
+import Server
 @testable import Experiments
 
-/// `pipsqueak serve` as a user runs it: its own process, a registry of handlers, real HTTP (AsyncHTTPClient).
+/// `pipsqueak serve` as a user runs it: its own process, a registry of handlers, real HTTP (the project's HTTP/1.1 client over NIO, as `run --url` uses).
 final class ServeTests: XCTestCase {
     struct Reply {
         var status: Int
@@ -23,9 +25,10 @@ final class ServeTests: XCTestCase {
     final class Worker {
         let process: SpawnedProcess
         let port: Int
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client: HTTP1Client
         init(_ pipsqueak: PipsqueakBinary, dir: String, registry: String, extra: [String]) async throws {
             port = 20000 + Int(getpid() % 20000)
+            client = try HTTP1Client(baseURL: "http://127.0.0.1:\(port)", group: MultiThreadedEventLoopGroup.singleton)
             process = try pipsqueak.start(["serve", "--registry", registry, "--port", "\(port)", "--packages", dir + "/packages.csv",
                                            "--wheelhouse", dir + "/wheelhouse", "--offline"] + extra)
             for _ in 0..<600 {
@@ -33,7 +36,7 @@ final class ServeTests: XCTestCase {
                 guard process.isRunning else { break }
                 try await Task.sleep(nanoseconds: 50_000_000)
             }
-            try? await client.shutdown()
+            await client.shutdown()
             throw XCTSkip("the worker did not start")
         }
 
@@ -41,18 +44,14 @@ final class ServeTests: XCTestCase {
         func post(_ path: String, _ body: String?) async throws -> Reply { try await send(post: true, path, body: body) }
 
         func send(post: Bool, _ path: String, body: String?) async throws -> Reply {
-            var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-            req.method = post ? .POST : .GET
-            if let b = body { req.body = .bytes(ByteBuffer(string: b)) }
-            let res = try await client.execute(req, timeout: .seconds(60))
-            let buf = try await res.body.collect(upTo: 1 << 24)
+            let res = try await client.execute(post ? .POST : .GET, path, body: body, timeoutSeconds: 60, maxBody: 1 << 24)
             var h: [String: String] = [:]
             for f in res.headers { h[f.name.lowercased()] = f.value }
-            return Reply(status: Int(res.status.code), headers: h, body: String(buffer: buf))
+            return Reply(status: res.status, headers: h, body: res.text)
         }
 
         func stop() async -> Int32? {
-            try? await client.shutdown()
+            await client.shutdown()
             process.signal(SIGTERM)
             process.wait(timeoutSeconds: 60)
             return process.status
