@@ -29,6 +29,13 @@ public protocol ReplayExecutor: AnyObject {
     func start(_ invocation: Invocation, now: Int64, queue: inout EventQueue<Event>)
     /// Handles one of its events at `now`; returns true when a core is free again.
     func handle(_ event: Event, now: Int64, queue: inout EventQueue<Event>) -> Bool
+    /// `invocation` arrived at `now` to a full queue and was refused (a worker answers it 503): what the
+    /// refusal itself costs, if anything (by default nothing).
+    func refused(_ invocation: Invocation, now: Int64, queue: inout EventQueue<Event>)
+}
+
+extension ReplayExecutor {
+    public func refused(_ invocation: Invocation, now: Int64, queue: inout EventQueue<Event>) {}
 }
 
 /// One driver for both executors: arrivals from a trace, `cores` requests in flight at most, the rest
@@ -91,6 +98,7 @@ public final class Replay<Executor: ReplayExecutor, Clock: ReplayClock> {
                     executor.start(inv, now: _clock.now, queue: &queue)
                 } else if waiting.count >= queueLimit {
                     _rejected += 1
+                    executor.refused(inv, now: _clock.now, queue: &queue)
                 } else {
                     waiting.append(inv)
                     _queued += 1

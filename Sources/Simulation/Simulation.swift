@@ -399,6 +399,15 @@ public final class Simulation: ReplayExecutor {
         }
     }
 
+    /// A request refused with the queue full still costs the worker and its client their HTTP work (reading
+    /// it, answering 503, the client's send and read): with the cores shared, a dispatch's worth beside the
+    /// requests, as a served request's after it ends. (With `hold`, nothing: that model has no cores to share.)
+    public func refused(_ invocation: Invocation, now: Int64, queue: inout EventQueue<Event>) {
+        guard sharesCores, dispatchNanos > 0 else { return }
+        sharing.add(.dispatch, work: dispatchNanos, now: now)
+        reschedule(now: now, queue: &queue)
+    }
+
     /// A request is done; returns whether its core is free (not when it goes on to build zygotes).
     func finish(slot: Int32, now: Int64, queue: inout EventQueue<Event>) -> Bool {
         let run = slots[Int(slot)]

@@ -617,6 +617,28 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(summary.requests, 3)
     }
 
+    /// A refused request still costs the worker and its client their HTTP work: with the cores shared, a
+    /// dispatch beside the requests. Worked by hand, one core, queue bound 1, dispatch 10 ms: request 2, a hit
+    /// of 20.5 ms of work, starts at 10 s; request 3 waits; request 4, 5 ms later, is refused, and its 10 ms of
+    /// dispatch share the core with request 2 (both at half speed for 20 ms), so request 2 ends at 30.5 ms, not
+    /// 20.5. The earlier model (`hold`) charges a refusal nothing.
+    func testARefusedRequestCostsItsDispatch() throws {
+        var r = runtime
+        r.dispatchMillis = 10
+        let arrivals: [(Double, String)] = [(0, "h1"), (10, "h1"), (10, "h1"), (10.005, "h1")]
+        var summary = SimulationSummary()
+        let h = try simulate(PolicyConfig.presets["h"]!, arrivals: arrivals, queueLimit: 1, runtime: r, summary: { summary = $0 })
+        XCTAssertEqual(summary.rejected, 1)
+        XCTAssertEqual(h.count, 3)
+        XCTAssertEqual(Nanos.millis(h[1].latencyNanos), 30.5, accuracy: 1e-5, "the refusal's dispatch shared the core")
+        XCTAssertEqual(Nanos.millis(h[2].queueNanos), 30.5, accuracy: 1e-5)
+        let held = try simulate(PolicyConfig.presets["h"]!, arrivals: arrivals, queueLimit: 1, runtime: r) { $0.cpuModel = .hold }
+        XCTAssertEqual(Nanos.millis(held[1].latencyNanos), 20.5, accuracy: 1e-5)
+        r.dispatchMillis = 0
+        let free = try simulate(PolicyConfig.presets["h"]!, arrivals: arrivals, queueLimit: 1, runtime: r)
+        XCTAssertEqual(Nanos.millis(free[1].latencyNanos), 20.5, accuracy: 1e-5, "no dispatch, nothing to charge")
+    }
+
     func testACompletionAtTheSameTimeAsAnArrivalFreesTheCoreFirst() throws {
         // h1 cold takes exactly 3.137 s; the next arrival at 3.137 starts at once.
         let r = try simulate(PolicyConfig.presets["h"]!, arrivals: [(0, "h1"), (3.137, "h1")], cores: 1)
