@@ -62,7 +62,9 @@ public final class HTTP1Client: @unchecked Sendable {
         do {
             return try await exchange(on: channel, method, path, body: body, timeoutSeconds: timeoutSeconds, maxBody: maxBody)
         } catch Failure.closedBeforeReply where reused {
-            // An idle connection the server had closed as this request went out: once more on a new one.
+            // An idle connection the server had closed as this request went out: once more on a new one. (A
+            // server that read the request and then closed without answering would see it twice; a worker
+            // closes a kept-alive connection only when it is idle or stopping.)
             let (fresh, _) = try await checkout(fresh: true)
             return try await exchange(on: fresh, method, path, body: body, timeoutSeconds: timeoutSeconds, maxBody: maxBody)
         }
