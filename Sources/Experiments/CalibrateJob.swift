@@ -220,9 +220,8 @@ public struct CalibrateJob {
     /// handlers' containers, the kernel and anything else running).
     static func roundMachine(settled: MachineSettle, stream: CalibrationBench.StreamCPU) -> String {
         guard let a = stream.before, let b = stream.after, let shares = b.shares(since: a) else { return "settled: " + settled.summary }
-        // As compare's `machine cpu` line: the process's CPU over the wall times every core.
-        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
-        let ownShare = stream.wallNanos > 0 ? Double(stream.ownNanos) / (Double(stream.wallNanos) * cores) : 0
+        let ownShare = MachineCPUTimes.share(cpuNanos: stream.ownNanos, wallNanos: stream.wallNanos,
+                                             cores: ProcessInfo.processInfo.activeProcessorCount)
         return String(format: "settled: %@; over the stream %.0f%% of the cores' time busy, %.0f%% this process's, %.1f%% stolen",
                       settled.summary, 100 * shares.busy, 100 * ownShare, 100 * shares.steal)
     }

@@ -1106,7 +1106,7 @@ public struct CompareJob {
             + (settled.isEmpty ? "" : "; each run started on a machine at rest (sync, then cores idle): " + settled.joined(separator: ", "))
             + (r.selfCPU.map { s in
                 String(format: "; this process over the first real run (the worker's server and maintenance threads and the load generator, not the containers or zygotes): %.2f s on a core, %.1f%% of the cores' time, where the simulation charges the dispatches %.2f s",
-                       Double(s.cpu) / 1e9, s.wall > 0 ? 100 * Double(s.cpu) / (Double(s.wall) * Double(r.cores)) : .nan, Double(s.simDispatch) / 1e9)
+                       Double(s.cpu) / 1e9, s.wall > 0 ? 100 * MachineCPUTimes.share(cpuNanos: s.cpu, wallNanos: s.wall, cores: r.cores) : .nan, Double(s.simDispatch) / 1e9)
                 + (r.threadCPU.map { "; by its threads: " + $0.describe(served: r.tiers.first { $0.tier == "all" }?.count.real ?? 0, processNanos: s.cpu) } ?? "")
             } ?? "")
     }

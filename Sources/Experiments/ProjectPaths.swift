@@ -139,6 +139,11 @@ public struct MachineCPUTimes: Equatable, Sendable {
         return (Double(b) / Double(total), Double(s) / Double(total))
     }
 
+    /// A process's share of `cores` cores' time: its CPU over the wall times the cores (0 with no wall).
+    public static func share(cpuNanos: Int64, wallNanos: Int64, cores: Int) -> Double {
+        wallNanos > 0 && cores > 0 ? Double(cpuNanos) / (Double(wallNanos) * Double(cores)) : 0
+    }
+
     /// `shares` as the headers write them: "N cores' time (/proc/stat): B% busy, S% stolen (…)".
     public static func describe(_ shares: (busy: Double, steal: Double)) -> String {
         let n = ProcessInfo.processInfo.activeProcessorCount

@@ -10,7 +10,6 @@ import Workload
 /// reply becomes a `RequestRecord` from its `Pipsqueak-Record` header; a request that got no answer, or an
 /// answer other than 200, is an error (it has no tier).
 public final class OpenLoopClient: @unchecked Sendable {
-    public let baseURL: String
     let client: HTTP1Client
     /// The client's own event loops, apart from the server's (NIO's shared ones, when the server is in this
     /// process): their threads (`NIO-ELT-…`) tell the load generator's CPU apart from the worker's.
@@ -23,12 +22,11 @@ public final class OpenLoopClient: @unchecked Sendable {
 
     /// `baseURL`: `http://host:port` (a worker is plain HTTP); anything else is an error naming it.
     public init(baseURL: String, timeoutSeconds: Double = 120) throws {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.timeoutSeconds = timeoutSeconds
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         do {
             // Open loop: as many connections as requests in flight (kept alive and reused).
-            client = try HTTP1Client(baseURL: self.baseURL, group: group)
+            client = try HTTP1Client(baseURL: baseURL, group: group)
         } catch {
             try? group.syncShutdownGracefully()
             throw error
